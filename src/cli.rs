@@ -1,0 +1,167 @@
+//! The command line: with no subcommand the kiosk UI runs; subcommands serve technicians
+//! and scripts. Every failure prints one line a person can act on and sets the exit code.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::core::config::{Profile, DEMO_PROFILE_NAME};
+use crate::core::Core;
+
+/// Exit code for invalid configuration (check-config, or a bad --config).
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code for any other failure.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// ykb-terminal — 渝快办 政务服务终端 (self-service kiosk, bank/post terminal, counter terminal).
+///
+/// With no command, opens the terminal's touchscreen UI for the profile given by --config
+/// (default: the built-in demo profile with bundled catalogue, simulated devices and the local
+/// platform simulator).
+#[derive(Debug, Parser)]
+#[command(name = "ykb-terminal", version, about, long_about = None)]
+pub struct Cli {
+    /// Profile file (kiosk-config/*.toml). Default: the built-in demo profile.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (store and keys). Default: the profile's data.dir, else the per-user
+    /// directory for the demo and /var/lib/ykb-terminal for installed terminals.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check profile files; exits 0 when all are valid, 2 otherwise, naming file and key.
+    CheckConfig {
+        /// Profile files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// The matter catalogue held by this terminal.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+/// `catalog …`
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// List every matter: task code, department, self-service flag and name.
+    List {
+        /// Print JSON (one array of objects) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    /// Loads the profile named by --config, or the embedded demo.
+    pub fn profile(&self) -> Result<Profile, crate::core::config::ConfigError> {
+        match &self.config {
+            Some(path) => Profile::load(path),
+            None => Ok(Profile::demo()),
+        }
+    }
+
+    /// The profile's name for messages.
+    pub fn profile_name(&self) -> String {
+        self.config
+            .as_ref()
+            .map_or_else(|| DEMO_PROFILE_NAME.to_owned(), |p| p.display().to_string())
+    }
+}
+
+/// `check-config FILE…`: every file is checked; one line per file.
+pub fn check_config(files: &[PathBuf]) -> ExitCode {
+    let mut ok = true;
+    for f in files {
+        match Profile::load(f) {
+            Ok(p) => println!(
+                "{}: 有效（{:?}，{}）",
+                f.display(),
+                p.terminal.kind,
+                p.terminal.name
+            ),
+            Err(e) => {
+                ok = false;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_CONFIG)
+    }
+}
+
+/// Loads the CLI's profile, printing one clear line (exit code 2) on failure.
+pub fn load_profile(cli: &Cli) -> Result<Profile, ExitCode> {
+    cli.profile().map_err(|e| {
+        eprintln!("配置错误：{e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+/// Opens the core for a profile, printing one clear line on failure.
+pub fn start_core(cli: &Cli, profile: Profile) -> Result<Core, ExitCode> {
+    let data_dir = cli.data_dir.clone().unwrap_or_else(|| profile.data_dir());
+    Core::start(profile, &data_dir).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_FAILURE)
+    })
+}
+
+/// `catalog list [--json]`
+pub fn catalog_list(cli: &Cli, json: bool) -> ExitCode {
+    let core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rows = match core.store.matter_summaries() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let result = if json {
+        serde_json::to_writer_pretty(&mut out, &rows)
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(out))
+    } else {
+        (|| {
+            writeln!(
+                out,
+                "事项目录 版本 {}，区划 {}，共 {} 项",
+                core.catalog.version,
+                core.catalog.region_code,
+                rows.len()
+            )?;
+            for r in &rows {
+                let badge = if r.self_service { "自助" } else { "    " };
+                writeln!(
+                    out,
+                    "{:<40} {:<8} {} {}",
+                    r.task_code, r.department, badge, r.name
+                )?;
+            }
+            Ok(())
+        })()
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("输出失败：{e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Kiosk profiles (kiosk-config/*.toml): what kind of terminal this is, where its data lives,
+//! how it reaches the platform, and which devices it drives.
+//!
+//! Every key is known (`deny_unknown_fields`); every error names the file, the key and what
+//! is wrong, so a technician can fix it without reading code.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::domain::RegionCode;
+
+/// The embedded default profile (the demo).
+pub const DEMO_PROFILE: &str = include_str!("../../kiosk-config/demo.toml");
+/// The name the embedded default is reported under.
+pub const DEMO_PROFILE_NAME: &str = "<内置演示配置 kiosk-config/demo.toml>";
+
+/// What kind of terminal a profile drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TerminalKind {
+    /// Self-service kiosk in a hall or 24-hour zone.
+    Kiosk,
+    /// Integrated counter terminal (一窗综办).
+    Counter,
+    /// Self-service terminal at a bank branch.
+    Bank,
+    /// Self-service terminal at a post office.
+    Post,
+    /// Hall calling display (叫号屏).
+    HallDisplay,
+}
+
+/// UI language at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Language {
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+/// `[terminal]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalSection {
+    pub kind: TerminalKind,
+    pub name: String,
+    pub region_code: RegionCode,
+    pub site: String,
+    pub language: Language,
+    pub large_text: bool,
+    pub idle_timeout_secs: u32,
+    pub fullscreen: bool,
+}
+
+/// Where the catalogue comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CatalogSource {
+    /// The demo catalogue compiled into the binary.
+    Bundled,
+    /// Synced from the platform.
+    Platform,
+}
+
+/// `[data]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// Data directory; empty means the profile's default.
+    pub dir: String,
+    pub catalog: CatalogSource,
+    pub outbox_quota_mb: u32,
+    pub retention_days: u32,
+}
+
+/// How the platform is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlatformMode {
+    /// The local platform simulator, started inside the app (demo only).
+    Simulator,
+    /// A real platform gateway at `base_url`.
+    Remote,
+}
+
+/// `[platform]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSection {
+    pub mode: PlatformMode,
+    pub base_url: String,
+    pub ca_file: String,
+    pub proxy: String,
+    pub timeout_secs: u32,
+}
+
+/// Which driver a device slot uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriverKind {
+    /// Not fitted.
+    None,
+    /// The built-in emulator (demo and tests).
+    Simulated,
+    /// GA/T 467 SAM reader on a serial port.
+    SamSerial,
+    /// ESC/POS printer at a URI (serial://, tcp://, file://).
+    Escpos,
+    /// Serial QR scanner.
+    SerialScanner,
+    /// Keyboard-wedge scanner via evdev.
+    Evdev,
+    /// V4L2 camera.
+    V4l2,
+}
+
+/// One device slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSection {
+    pub driver: DriverKind,
+    /// Port, URI or device path, depending on the driver; empty for none/simulated.
+    #[serde(default)]
+    pub path: String,
+    /// Serial speed, where the link is serial.
+    #[serde(default)]
+    pub baud: Option<u32>,
+}
+
+/// `[devices]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicesSection {
+    pub id_reader: DeviceSection,
+    pub printer: DeviceSection,
+    pub scanner: DeviceSection,
+    pub camera: DeviceSection,
+    pub document_camera: DeviceSection,
+}
+
+/// A whole profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub terminal: TerminalSection,
+    pub data: DataSection,
+    pub platform: PlatformSection,
+    pub devices: DevicesSection,
+}
+
+/// One problem found in a profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {key}: {message}")]
+pub struct ConfigError {
+    /// The file, as given.
+    pub file: String,
+    /// The dotted key path (or "-" when the file could not be read at all).
+    pub key: String,
+    /// What is wrong, and where possible what is expected.
+    pub message: String,
+}
+
+impl Profile {
+    /// The embedded demo profile.
+    pub fn demo() -> Self {
+        Self::parse(DEMO_PROFILE, DEMO_PROFILE_NAME)
+            .expect("the embedded demo profile is valid (tested)")
+    }
+
+    /// Reads and checks a profile file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
+            file: name.clone(),
+            key: "-".into(),
+            message: format!("无法读取文件（{e}）"),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| ConfigError {
+            file: name.clone(),
+            key: "-".into(),
+            message: format!(
+                "文件不是 UTF-8 文本（第 {} 字节）",
+                e.utf8_error().valid_up_to()
+            ),
+        })?;
+        Self::parse(&text, &name)
+    }
+
+    /// Parses and checks profile text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let err = |key: String, message: String| ConfigError {
+            file: file.to_owned(),
+            key,
+            message,
+        };
+        let de = toml::de::Deserializer::parse(text).map_err(|e| {
+            err(
+                "-".into(),
+                format!(
+                    "不是有效的 TOML：{}{}",
+                    e.message(),
+                    line_of(text, e.span())
+                ),
+            )
+        })?;
+        let profile: Profile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = inner.message().to_owned();
+            let at = line_of(text, inner.span());
+            // serde reports a missing key at its parent table; name the key itself.
+            let key = match msg
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                Some(field) if path == "." => field.to_owned(),
+                Some(field) => format!("{path}.{field}"),
+                None => path,
+            };
+            err(key, format!("{}{}", translate(&msg), at))
+        })?;
+        profile.validate(file)?;
+        Ok(profile)
+    }
+
+    /// Range and consistency checks that types alone cannot express.
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let err = |key: &str, message: String| {
+            Err(ConfigError {
+                file: file.to_owned(),
+                key: key.to_owned(),
+                message,
+            })
+        };
+        let t = &self.terminal;
+        if t.name.trim().is_empty() {
+            return err("terminal.name", "不能为空".into());
+        }
+        if !(15..=900).contains(&t.idle_timeout_secs) {
+            return err(
+                "terminal.idle_timeout_secs",
+                format!("应在 15 到 900 之间，现为 {}", t.idle_timeout_secs),
+            );
+        }
+        if !(1..=1_000_000).contains(&self.data.outbox_quota_mb) {
+            return err(
+                "data.outbox_quota_mb",
+                format!("应在 1 到 1000000 之间，现为 {}", self.data.outbox_quota_mb),
+            );
+        }
+        if !(1..=3650).contains(&self.data.retention_days) {
+            return err(
+                "data.retention_days",
+                format!("应在 1 到 3650 之间，现为 {}", self.data.retention_days),
+            );
+        }
+        let p = &self.platform;
+        if !(1..=300).contains(&p.timeout_secs) {
+            return err(
+                "platform.timeout_secs",
+                format!("应在 1 到 300 之间，现为 {}", p.timeout_secs),
+            );
+        }
+        if p.mode == PlatformMode::Remote && !p.base_url.starts_with("https://") {
+            return err(
+                "platform.base_url",
+                format!("远程平台地址必须以 https:// 开头，现为 {:?}", p.base_url),
+            );
+        }
+        let d = &self.devices;
+        for (key, dev, allowed) in [
+            (
+                "devices.id_reader",
+                &d.id_reader,
+                &[DriverKind::SamSerial][..],
+            ),
+            ("devices.printer", &d.printer, &[DriverKind::Escpos][..]),
+            (
+                "devices.scanner",
+                &d.scanner,
+                &[DriverKind::SerialScanner, DriverKind::Evdev][..],
+            ),
+            ("devices.camera", &d.camera, &[DriverKind::V4l2][..]),
+            (
+                "devices.document_camera",
+                &d.document_camera,
+                &[DriverKind::V4l2][..],
+            ),
+        ] {
+            let real = !matches!(dev.driver, DriverKind::None | DriverKind::Simulated);
+            if real && !allowed.contains(&dev.driver) {
+                return err(
+                    &format!("{key}.driver"),
+                    format!("此设备不能使用驱动 {:?}", dev.driver),
+                );
+            }
+            if real && dev.path.trim().is_empty() {
+                return err(
+                    &format!("{key}.path"),
+                    "使用真实设备时必须填写端口、地址或设备路径".into(),
+                );
+            }
+            if let Some(b) = dev.baud {
+                if !matches!(b, 9600 | 19200 | 38400 | 57600 | 115200 | 230400) {
+                    return err(
+                        &format!("{key}.baud"),
+                        format!("不支持的波特率 {b}（可用 9600/19200/38400/57600/115200/230400）"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The data directory: the profile's `data.dir`, or the default for this kind of profile
+    /// (the demo uses a per-user directory, installed terminals /var/lib/ykb-terminal).
+    pub fn data_dir(&self) -> PathBuf {
+        if !self.data.dir.trim().is_empty() {
+            return PathBuf::from(&self.data.dir);
+        }
+        if self.platform.mode == PlatformMode::Simulator {
+            dirs::data_local_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("ykb-terminal")
+                .join("demo")
+        } else {
+            PathBuf::from("/var/lib/ykb-terminal")
+        }
+    }
+}
+
+/// " (第 N 行)" for a byte span, or "".
+fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    span.map(|s| {
+        let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+        format!("（第 {line} 行）")
+    })
+    .unwrap_or_default()
+}
+
+/// Puts serde's English phrasing into words a technician reads first, keeping the original.
+fn translate(msg: &str) -> String {
+    if msg.starts_with("unknown field") {
+        format!("未知的配置项（可能拼写错误）：{msg}")
+    } else if msg.starts_with("missing field") {
+        format!("缺少必填配置项：{msg}")
+    } else if msg.starts_with("invalid type") {
+        format!("类型错误：{msg}")
+    } else if msg.starts_with("unknown variant") {
+        format!("取值无效：{msg}")
+    } else {
+        msg.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_profile_is_valid() {
+        let p = Profile::demo();
+        assert_eq!(p.terminal.kind, TerminalKind::Kiosk);
+        assert_eq!(p.platform.mode, PlatformMode::Simulator);
+        assert_eq!(p.data.catalog, CatalogSource::Bundled);
+    }
+
+    #[test]
+    fn typo_names_the_key() {
+        let text = DEMO_PROFILE.replace("idle_timeout_secs", "idle_timout_secs");
+        let e = Profile::parse(&text, "x.toml").unwrap_err();
+        assert_eq!(e.file, "x.toml");
+        assert!(e.key.starts_with("terminal"), "{e}");
+        assert!(e.message.contains("idle_timout_secs"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_names_the_key() {
+        let text = DEMO_PROFILE.replace("idle_timeout_secs = 90", "idle_timeout_secs = 5");
+        let e = Profile::parse(&text, "x.toml").unwrap_err();
+        assert_eq!(e.key, "terminal.idle_timeout_secs");
+    }
+}

@@ -1,0 +1,232 @@
+//! People: the 18-digit citizen ID number (GB 11643) and what an ID card tells us.
+//! ID numbers never appear in full in `Debug` output, logs, screens or receipts.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why an ID number was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdNumberError {
+    #[error("身份证号码应为18位（现为{0}位）")]
+    Length(usize),
+    #[error("身份证号码前17位应为数字，最后一位为数字或X")]
+    Characters,
+    #[error("身份证号码中的出生日期无效")]
+    BirthDate,
+    #[error("身份证号码校验位不正确，请核对")]
+    Checksum,
+}
+
+/// 公民身份号码 — an 18-digit citizen ID number with a valid GB 11643 check digit.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IdNumber(String);
+
+const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const CHECK: [u8; 11] = *b"10X98765432";
+
+impl IdNumber {
+    /// Parses and checks an ID number; a lower-case `x` is accepted and stored upper-case.
+    pub fn parse(s: &str) -> Result<Self, IdNumberError> {
+        let s = s.trim().to_ascii_uppercase();
+        let b = s.as_bytes();
+        if b.len() != 18 {
+            return Err(IdNumberError::Length(s.chars().count()));
+        }
+        if !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
+            return Err(IdNumberError::Characters);
+        }
+        let sum: u32 = b[..17]
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
+        if CHECK[(sum % 11) as usize] != b[17] {
+            return Err(IdNumberError::Checksum);
+        }
+        let id = Self(s);
+        id.birth_date().ok_or(IdNumberError::BirthDate)?;
+        Ok(id)
+    }
+
+    /// The full number, for the platform and for encrypted storage only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The number as shown on screens and receipts: first 3 and last 4 kept, e.g. `500***********123X`.
+    pub fn masked(&self) -> String {
+        format!("{}{}{}", &self.0[..3], "*".repeat(11), &self.0[14..])
+    }
+
+    /// The birth date encoded in digits 7–14.
+    pub fn birth_date(&self) -> Option<Date> {
+        let y: i16 = self.0[6..10].parse().ok()?;
+        let m: i8 = self.0[10..12].parse().ok()?;
+        let d: i8 = self.0[12..14].parse().ok()?;
+        if y < 1880 {
+            return None;
+        }
+        Date::new(y, m, d).ok()
+    }
+
+    /// Sex from the 17th digit (odd: male).
+    pub fn sex(&self) -> Sex {
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 {
+            Sex::Male
+        } else {
+            Sex::Female
+        }
+    }
+
+    /// Age in whole years on `today`.
+    pub fn age_on(&self, today: Date) -> Option<i16> {
+        let b = self.birth_date()?;
+        let mut age = today.year() - b.year();
+        if (today.month(), today.day()) < (b.month(), b.day()) {
+            age -= 1;
+        }
+        Some(age)
+    }
+}
+
+impl TryFrom<String> for IdNumber {
+    type Error = IdNumberError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<IdNumber> for String {
+    fn from(id: IdNumber) -> String {
+        id.0
+    }
+}
+
+impl fmt::Debug for IdNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IdNumber({})", self.masked())
+    }
+}
+
+/// 性别
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+/// A natural person as identified at the terminal (from the ID card or 渝快码).
+/// Holds only what the application needs (PIPL minimum collection).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub name: String,
+    pub id_number: IdNumber,
+    /// 住址 as printed on the card; empty when identified by 渝快码 without address.
+    #[serde(default)]
+    pub address: String,
+}
+
+impl fmt::Debug for Person {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Person")
+            .field("name", &mask_name(&self.name))
+            .field("id_number", &self.id_number)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A name as printed on receipts: the surname kept, the rest starred (`张*`, `欧阳**`
+/// keeps only the first character for names of two or more characters).
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => String::new(),
+        Some(first) => {
+            let rest = chars.count();
+            let mut s = String::from(first);
+            s.push_str(&"*".repeat(rest.max(1)));
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A number built for tests: region 500103, born 1950-03-07, sequence 123, check digit computed.
+    pub(crate) const SAMPLE: &str = "500103195003071234";
+
+    fn with_check(first17: &str) -> String {
+        let sum: u32 = first17
+            .bytes()
+            .zip(WEIGHTS)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
+        format!("{first17}{}", CHECK[(sum % 11) as usize] as char)
+    }
+
+    #[test]
+    fn parses_a_number_with_a_valid_check_digit() {
+        let n = with_check(&SAMPLE[..17]);
+        let id = IdNumber::parse(&n).unwrap();
+        assert_eq!(id.birth_date(), Some(jiff::civil::date(1950, 3, 7)));
+        assert_eq!(id.sex(), Sex::Male);
+        assert_eq!(id.age_on(jiff::civil::date(2026, 3, 6)), Some(75));
+        assert_eq!(id.age_on(jiff::civil::date(2026, 3, 7)), Some(76));
+    }
+
+    #[test]
+    fn refuses_a_wrong_check_digit_length_and_characters() {
+        let good = with_check(&SAMPLE[..17]);
+        let last = good.as_bytes()[17];
+        let wrong = if last == b'0' { '1' } else { '0' };
+        let bad = format!("{}{}", &good[..17], wrong);
+        assert_eq!(IdNumber::parse(&bad), Err(IdNumberError::Checksum));
+        assert_eq!(
+            IdNumber::parse("5001031950"),
+            Err(IdNumberError::Length(10))
+        );
+        assert_eq!(
+            IdNumber::parse("50010319500307123Y"),
+            Err(IdNumberError::Characters)
+        );
+    }
+
+    #[test]
+    fn refuses_an_impossible_birth_date() {
+        let n = with_check("50010319501341123");
+        assert_eq!(IdNumber::parse(&n), Err(IdNumberError::BirthDate));
+    }
+
+    #[test]
+    fn lower_case_x_is_accepted() {
+        // Find a 17-digit prefix whose check digit is X.
+        let n = (0..1000)
+            .map(|i| with_check(&format!("50010319800101{i:03}")))
+            .find(|s| s.ends_with('X'))
+            .unwrap();
+        assert!(IdNumber::parse(&n.to_lowercase()).is_ok());
+    }
+
+    #[test]
+    fn masking_keeps_only_first_three_and_last_four() {
+        let id = IdNumber::parse(&with_check(&SAMPLE[..17])).unwrap();
+        let m = id.masked();
+        assert_eq!(m.len(), 18);
+        assert!(m.starts_with("500***********"));
+        assert_eq!(&m[14..], &id.expose()[14..]);
+        assert!(!format!("{id:?}").contains(&id.expose()[3..14]));
+    }
+
+    #[test]
+    fn names_are_masked_after_the_first_character() {
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("欧阳娜娜"), "欧***");
+        assert_eq!(mask_name("李"), "李*");
+        assert_eq!(mask_name(""), "");
+    }
+}

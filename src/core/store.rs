@@ -1,0 +1,449 @@
+//! The terminal's one durable store: a SQLite file in WAL mode with `synchronous=FULL`.
+//!
+//! Invariants:
+//! - one `Store` (one connection) is the only writer of a database file;
+//! - a file that is not ours, or is corrupt, is reported and never written to;
+//! - the schema moves forward by numbered migrations recorded in `user_version`.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use super::catalog::Catalog;
+use super::domain::{Bundle, Matter};
+
+/// `PRAGMA application_id` of our databases: "YKBT".
+pub const APPLICATION_ID: i32 = 0x594B_4254;
+
+/// Numbered schema migrations; entry `i` moves the schema from version `i` to `i + 1`.
+/// Never edit a shipped migration: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: catalogue, cases, outbox, sequences.
+    "CREATE TABLE catalog_meta (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        region_code TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        loaded_at TEXT NOT NULL
+    );
+    CREATE TABLE matters (
+        task_code TEXT PRIMARY KEY,
+        catalog_code TEXT NOT NULL,
+        name TEXT NOT NULL,
+        department TEXT NOT NULL,
+        self_service INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX matters_department ON matters(department);
+    CREATE TABLE bundles (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE sequences (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        unified_code TEXT,
+        catalog_version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        body BLOB
+    );
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        catalog_version INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        payload BLOB NOT NULL
+    );",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Why the store could not be used. Each message says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据文件 {path} 不是本终端的数据库（{detail}）。文件未作任何修改；请检查 --data-dir，或把该文件移走后重试。")]
+    Foreign { path: PathBuf, detail: String },
+    #[error("数据文件 {path} 已损坏（{detail}）。文件未作任何修改；请联系运维人员从备份恢复。")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("数据文件 {path} 由更新版本的程序创建（结构版本 {found}，本程序支持到 {supported}）。请升级程序。")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: usize,
+    },
+    #[error("无法打开数据文件 {path}：{source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("无法创建数据目录 {path}：{source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("数据库操作失败：{0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("数据库中的记录无法解析：{0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+/// A one-line summary of a stored matter, for lists.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MatterSummary {
+    pub task_code: String,
+    pub name: String,
+    pub department: String,
+    pub self_service: bool,
+}
+
+/// The store: one connection, the only writer.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if absent) the database at `path`, after checking that an existing
+    /// file is ours and intact; then applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let existing = std::fs::metadata(path)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
+        if existing {
+            verify_read_only(path)?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Direct access for modules of the core that own their tables (outbox, cases).
+    pub fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite refused WAL mode");
+        }
+        self.conn.execute_batch(
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+        )?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current: i64 = self.schema_version()?;
+        if current as usize > MIGRATIONS.len() || current < 0 {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: current,
+                supported: MIGRATIONS.len(),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, path = %self.path.display(), "store migrated");
+        }
+        Ok(())
+    }
+
+    /// Takes the next value of a named per-device monotonic sequence, durably.
+    pub fn next_sequence(&mut self, name: &str) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let v = next_sequence_in(&tx, name)?;
+        tx.commit()?;
+        Ok(v)
+    }
+
+    /// The stored catalogue's version, if one was loaded.
+    pub fn catalog_version(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT version FROM catalog_meta WHERE id = 1", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+            .map(|v| v as u64))
+    }
+
+    /// Replaces the whole catalogue in one transaction: readers see the old one or the new one.
+    pub fn replace_catalog(&mut self, catalog: &Catalog) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM matters", [])?;
+        tx.execute("DELETE FROM bundles", [])?;
+        {
+            let mut ins = tx.prepare(
+                "INSERT INTO matters (task_code, catalog_code, name, department, self_service, position, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for (i, m) in catalog.matters.iter().enumerate() {
+                ins.execute(params![
+                    m.task_code.as_str(),
+                    m.catalog_code.as_str(),
+                    m.name,
+                    m.department,
+                    m.self_service,
+                    i as i64,
+                    serde_json::to_string(m)?
+                ])?;
+            }
+            let mut ins = tx.prepare(
+                "INSERT INTO bundles (code, name, position, body) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (i, b) in catalog.bundles.iter().enumerate() {
+                ins.execute(params![
+                    b.code.as_str(),
+                    b.name,
+                    i as i64,
+                    serde_json::to_string(b)?
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO catalog_meta (id, version, region_code, published_at, loaded_at)
+             VALUES (1, ?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET version = excluded.version, region_code = excluded.region_code,
+               published_at = excluded.published_at, loaded_at = excluded.loaded_at",
+            params![
+                catalog.version as i64,
+                catalog.region_code.as_str(),
+                catalog.published_at,
+                jiff::Timestamp::now().to_string()
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Loads the stored catalogue, or `None` if none was loaded yet.
+    pub fn load_catalog(&self) -> Result<Option<Catalog>, StoreError> {
+        let meta = self
+            .conn
+            .query_row(
+                "SELECT version, region_code, published_at FROM catalog_meta WHERE id = 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((version, region, published_at)) = meta else {
+            return Ok(None);
+        };
+        let matters = self.bodies::<Matter>("SELECT body FROM matters ORDER BY position")?;
+        let bundles = self.bodies::<Bundle>("SELECT body FROM bundles ORDER BY position")?;
+        let region_code =
+            super::domain::RegionCode::new(&region).map_err(|e| StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok(Some(Catalog {
+            version: version as u64,
+            region_code,
+            published_at,
+            matters,
+            bundles,
+        }))
+    }
+
+    /// Summaries of every stored matter, in catalogue order.
+    pub fn matter_summaries(&self) -> Result<Vec<MatterSummary>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT task_code, name, department, self_service FROM matters ORDER BY position",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(MatterSummary {
+                task_code: r.get(0)?,
+                name: r.get(1)?,
+                department: r.get(2)?,
+                self_service: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One stored matter by task code.
+    pub fn matter(&self, task_code: &str) -> Result<Option<Matter>, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .prepare_cached("SELECT body FROM matters WHERE task_code = ?1")?
+            .query_row([task_code], |r| r.get(0))
+            .optional()?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    fn bodies<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for body in rows {
+            out.push(serde_json::from_str(&body?)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Takes the next value of a named sequence inside a caller's transaction, so a row and its
+/// sequence number commit together.
+pub fn next_sequence_in(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<u64, StoreError> {
+    let v: i64 = tx.query_row(
+        "INSERT INTO sequences (name, value) VALUES (?1, 1)
+         ON CONFLICT(name) DO UPDATE SET value = value + 1
+         RETURNING value",
+        [name],
+        |r| r.get(0),
+    )?;
+    Ok(v as u64)
+}
+
+/// Checks an existing file without writing to it: SQLite header, our application id (or an
+/// empty schema), and an intact structure.
+fn verify_read_only(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let foreign = |detail: String| StoreError::Foreign {
+        path: path.to_owned(),
+        detail,
+    };
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: path.to_owned(),
+        detail,
+    };
+    let mut header = [0u8; 16];
+    let mut f = std::fs::File::open(path).map_err(|e| foreign(e.to_string()))?;
+    let n = f.read(&mut header).map_err(|e| foreign(e.to_string()))?;
+    if n < 16 || &header != b"SQLite format 3\0" {
+        return Err(foreign("不是 SQLite 数据库文件".into()));
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| corrupt(e.to_string()))?;
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| corrupt(e.to_string()))?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(|e| corrupt(e.to_string()))?;
+    if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0) {
+        return Err(foreign(format!(
+            "application_id = {app_id:#x}，含 {tables} 个对象"
+        )));
+    }
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| corrupt(e.to_string()))?;
+    if check != "ok" {
+        return Err(corrupt(check));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_store_is_wal_full_sync_and_at_current_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = store
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous=FULL");
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION as i64);
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_does_not_rerun_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        {
+            let mut s = Store::open(&p).unwrap();
+            assert_eq!(s.next_sequence("case").unwrap(), 1);
+            assert_eq!(s.next_sequence("case").unwrap(), 2);
+        }
+        let mut s = Store::open(&p).unwrap();
+        assert_eq!(s.next_sequence("case").unwrap(), 3);
+        assert_eq!(s.next_sequence("ticket").unwrap(), 1);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        {
+            let s = Store::open(&p).unwrap();
+            s.conn.pragma_update(None, "user_version", 99).unwrap();
+        }
+        assert!(matches!(
+            Store::open(&p),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+}

@@ -1,0 +1,237 @@
+//! The 办事指南 text of a matter or bundle, as sections a citizen reads top to bottom.
+//! Pure functions of the catalogue; the UI only lays them out.
+
+use crate::core::catalog::Catalog;
+use crate::core::domain::{
+    Audience, Bundle, HandlingForm, Material, MaterialForm, Matter, Necessity,
+};
+
+/// One titled block of guide text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuideSection {
+    pub title: String,
+    pub body: String,
+}
+
+fn section(title: &str, body: String) -> GuideSection {
+    GuideSection {
+        title: title.to_owned(),
+        body,
+    }
+}
+
+/// The one-line summary under a matter's name in lists.
+pub fn matter_line(m: &Matter) -> String {
+    let mut parts = vec![
+        m.department.clone(),
+        format!("承诺时限 {}", m.promised_time_limit.display_zh()),
+        format!("跑动 {} 次", m.visits),
+    ];
+    if m.cross_region.chuanyu {
+        parts.push("川渝通办".into());
+    }
+    parts.join(" · ")
+}
+
+/// How one material reads in the checklist.
+pub fn material_line(m: &Material) -> String {
+    let form = match m.form {
+        MaterialForm::Paper => "纸质",
+        MaterialForm::Electronic => "电子",
+        MaterialForm::Both => "纸质或电子",
+    };
+    let mut s = format!("• {}（{}", m.name, form);
+    if m.originals > 0 {
+        s.push_str(&format!("，原件{}份", m.originals));
+    }
+    if m.copies > 0 {
+        s.push_str(&format!("，复印件{}份", m.copies));
+    }
+    s.push('）');
+    if m.necessity == Necessity::Conditional {
+        s.push_str(" 〔视情形提供〕");
+    }
+    if let Some(l) = &m.exempted_by_licence {
+        s.push_str(&format!(" 〔已有{l}电子证照的免提交〕"));
+    }
+    s
+}
+
+/// The guide of one matter.
+pub fn matter_guide(m: &Matter) -> Vec<GuideSection> {
+    let audiences = m
+        .audiences
+        .iter()
+        .map(|a| match a {
+            Audience::NaturalPerson => "个人",
+            Audience::LegalPerson => "法人",
+        })
+        .collect::<Vec<_>>()
+        .join("、");
+    let forms = m
+        .handling_forms
+        .iter()
+        .map(|f| match f {
+            HandlingForm::Window => "窗口办理",
+            HandlingForm::Online => "网上办理",
+            HandlingForm::SelfService => "自助终端",
+            HandlingForm::Post => "快递申请",
+        })
+        .collect::<Vec<_>>()
+        .join("、");
+    let fees = if m.fees.is_empty() {
+        "不收费".to_owned()
+    } else {
+        m.fees
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}.{:02} 元",
+                    f.name,
+                    f.amount_fen / 100,
+                    f.amount_fen % 100
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut cross = Vec::new();
+    if m.cross_region.chuanyu {
+        cross.push("川渝通办");
+    }
+    if m.cross_region.trans_provincial {
+        cross.push("跨省通办");
+    }
+    let mut basic = format!(
+        "事项类型：{}\n实施主体：{}\n服务对象：{}\n办理形式：{}\n法定时限：{}　承诺时限：{}\n到现场次数：{} 次",
+        m.matter_type.name_zh(),
+        m.implementing_body.name,
+        audiences,
+        forms,
+        m.legal_time_limit.display_zh(),
+        m.promised_time_limit.display_zh(),
+        m.visits,
+    );
+    if !cross.is_empty() {
+        basic.push_str(&format!("\n通办范围：{}", cross.join("、")));
+    }
+    let mut out = vec![
+        section("基本信息", basic),
+        section("受理条件", numbered(&m.acceptance_conditions)),
+        section(
+            "申请材料",
+            m.materials
+                .iter()
+                .map(material_line)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        section(
+            "办理流程",
+            m.process
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    if p.description.is_empty() {
+                        format!("{}. {}", i + 1, p.name)
+                    } else {
+                        format!("{}. {}：{}", i + 1, p.name, p.description)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        section("收费标准", fees),
+        section(
+            "办理地点与时间",
+            format!(
+                "地点：{}\n时间：{}\n电话：{}",
+                m.local.address, m.local.hours, m.local.phone
+            ),
+        ),
+        section(
+            "咨询与投诉",
+            format!(
+                "咨询：{}\n投诉：{}",
+                m.contacts.consultation, m.contacts.complaint
+            ),
+        ),
+    ];
+    if !m.legal_basis.is_empty() {
+        out.push(section("设定依据", m.legal_basis.join("\n")));
+    }
+    out
+}
+
+/// The guide of one bundle: what it covers and the matters it includes.
+pub fn bundle_guide(b: &Bundle, catalog: &Catalog) -> Vec<GuideSection> {
+    let name_of = |code: &crate::core::domain::Code| {
+        catalog.matter(code.as_str()).map_or_else(
+            || code.to_string(),
+            |m| format!("{}（{}）", m.name, m.department),
+        )
+    };
+    let mut out = vec![
+        section("简介", b.description.clone()),
+        section(
+            "一次办好以下事项",
+            b.matters
+                .iter()
+                .map(|c| format!("• {}", name_of(c)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    ];
+    for q in &b.questions {
+        let body = q
+            .options
+            .iter()
+            .map(|o| {
+                if o.matters.is_empty() {
+                    format!("• {}", o.label)
+                } else {
+                    let names = o.matters.iter().map(name_of).collect::<Vec<_>>().join("、");
+                    format!("• {}：加办 {}", o.label, names)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.push(section(&q.text, body));
+    }
+    out
+}
+
+fn numbered(items: &[String]) -> String {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {}", i + 1, s))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Matter {
+        serde_json::from_str(include_str!("../../tests/data/example-matter.json")).unwrap()
+    }
+
+    #[test]
+    fn guide_marks_exempt_and_conditional_materials() {
+        let g = matter_guide(&example());
+        let materials = &g.iter().find(|s| s.title == "申请材料").unwrap().body;
+        assert!(
+            materials.contains("居民户口簿（纸质，原件1份） 〔已有居民户口簿电子证照的免提交〕")
+        );
+        assert!(materials.contains("原居民身份证（纸质，原件1份） 〔视情形提供〕"));
+    }
+
+    #[test]
+    fn fees_are_shown_in_yuan_from_fen() {
+        let g = matter_guide(&example());
+        let fees = &g.iter().find(|s| s.title == "收费标准").unwrap().body;
+        assert_eq!(fees, "居民身份证工本费（换领） 20.00 元");
+    }
+}

@@ -1,0 +1,328 @@
+//! The command line as a technician uses it: the real binary, real files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"));
+    // Tests never open a window and never touch the user's data directory.
+    c.env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("RUST_LOG");
+    c
+}
+
+fn run(c: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().expect("binary runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn profiles() -> Vec<PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir("kiosk-config")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_shipped_profile_passes_check_config() {
+    let files = profiles();
+    assert!(
+        files.len() >= 5,
+        "demo, kiosk-24h, counter, bank-terminal, post-terminal"
+    );
+    let (code, out, err) = run(bin().arg("check-config").args(&files));
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert_eq!(out.lines().count(), files.len());
+}
+
+/// Writes a broken copy of the demo profile and checks the one-line verdict.
+fn broken(dir: &Path, name: &str, edit: impl Fn(&str) -> String, key: &str) {
+    let demo = std::fs::read_to_string("kiosk-config/demo.toml").unwrap();
+    let edited = edit(&demo);
+    assert_ne!(edited, demo, "{name}: the edit must change the file");
+    let path = dir.join(name);
+    std::fs::write(&path, edited).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let (code, out, err) = run(bin().arg("check-config").arg(&path));
+    assert_eq!(code, 2, "{name}: {out}{err}");
+    let line = err.lines().next().unwrap_or_default();
+    assert!(
+        line.contains(&path.display().to_string()),
+        "{name}: names the file: {line}"
+    );
+    assert!(line.contains(key), "{name}: names the key {key}: {line}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "{name}: nothing written"
+    );
+}
+
+#[test]
+fn broken_profiles_fail_with_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    broken(
+        d,
+        "typo.toml",
+        |s| s.replace("idle_timeout_secs", "idle_timout_secs"),
+        "idle_timout_secs",
+    );
+    broken(
+        d,
+        "type.toml",
+        |s| s.replace("idle_timeout_secs = 90", "idle_timeout_secs = \"90\""),
+        "terminal.idle_timeout_secs",
+    );
+    broken(
+        d,
+        "missing.toml",
+        |s| s.replace("region_code = \"500103\"\n", ""),
+        "terminal.region_code",
+    );
+    broken(
+        d,
+        "range.toml",
+        |s| s.replace("timeout_secs = 15", "timeout_secs = 0"),
+        "platform.timeout_secs",
+    );
+    broken(
+        d,
+        "region.toml",
+        |s| s.replace("\"500103\"", "\"5001\""),
+        "terminal.region_code",
+    );
+    broken(
+        d,
+        "variant.toml",
+        |s| s.replace("kind = \"kiosk\"", "kind = \"kisok\""),
+        "terminal.kind",
+    );
+    broken(
+        d,
+        "not-toml.toml",
+        |s| s.replacen("[terminal]", "[terminal", 1),
+        "-",
+    );
+    broken(
+        d,
+        "device.toml",
+        |s| {
+            s.replacen(
+                "[devices.id_reader]\ndriver = \"simulated\"",
+                "[devices.id_reader]\ndriver = \"sam-serial\"",
+                1,
+            )
+        },
+        "devices.id_reader.path",
+    );
+    broken(
+        d,
+        "remote.toml",
+        |s| s.replace("mode = \"simulator\"", "mode = \"remote\""),
+        "platform.base_url",
+    );
+}
+
+#[test]
+fn unreadable_and_non_utf8_profiles_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("absent.toml");
+    let (code, _, err) = run(bin().arg("check-config").arg(&absent));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("absent.toml") && err.contains("无法读取"),
+        "{err}"
+    );
+    let binary = dir.path().join("binary.toml");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let (code, _, err) = run(bin().arg("check-config").arg(&binary));
+    assert_eq!(code, 2);
+    assert!(err.contains("UTF-8"), "{err}");
+}
+
+#[test]
+fn one_bad_file_among_good_ones_fails_the_run_but_all_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[terminal]\n").unwrap();
+    let (code, out, err) = run(bin()
+        .arg("check-config")
+        .arg("kiosk-config/demo.toml")
+        .arg(&bad));
+    assert_eq!(code, 2);
+    assert!(out.contains("demo.toml"), "{out}");
+    assert!(err.contains("bad.toml"), "{err}");
+}
+
+#[test]
+fn a_bad_config_for_the_ui_exits_2_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "nonsense = 1\n").unwrap();
+    let (code, _, err) = run(bin()
+        .arg("--config")
+        .arg(&bad)
+        .arg("--data-dir")
+        .arg(dir.path()));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.toml") && !err.contains("panicked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn catalog_list_prints_the_demo_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(bin()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["catalog", "list"]));
+    assert_eq!(code, 0, "{err}");
+    let demo = ykb_terminal::core::catalog::Catalog::demo().unwrap();
+    assert!(
+        out.starts_with(&format!("事项目录 版本 {}", demo.version)),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), demo.matters.len() + 1);
+    for m in &demo.matters {
+        assert!(
+            out.contains(m.task_code.as_str()) && out.contains(&m.name),
+            "{} missing",
+            m.name
+        );
+    }
+
+    let (code, out, _) = run(bin()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["catalog", "list", "--json"]));
+    assert_eq!(code, 0);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.len(), demo.matters.len());
+    assert_eq!(rows[0]["task_code"], demo.matters[0].task_code.as_str());
+    assert!(rows[0]["self_service"].is_boolean());
+}
+
+fn sha(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn a_foreign_file_in_the_data_dir_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(ykb_terminal::core::STORE_FILE);
+    std::fs::write(
+        &db,
+        "these are somebody's notes, not a database\n".repeat(100),
+    )
+    .unwrap();
+    let before = sha(&db);
+    let (code, _, err) = run(bin()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["catalog", "list"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("不是本终端的数据库") && err.contains("未作任何修改"),
+        "{err}"
+    );
+    assert_eq!(sha(&db), before);
+}
+
+#[test]
+fn another_programs_sqlite_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(ykb_terminal::core::STORE_FILE);
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("CREATE TABLE accounts (id INTEGER); INSERT INTO accounts VALUES (1);")
+            .unwrap();
+    }
+    let before = sha(&db);
+    let (code, _, err) = run(bin()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["catalog", "list"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("不是本终端的数据库"), "{err}");
+    assert_eq!(sha(&db), before);
+    assert!(!dir
+        .path()
+        .join(format!("{}-wal", ykb_terminal::core::STORE_FILE))
+        .exists());
+}
+
+#[test]
+fn a_corrupt_store_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(bin()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["catalog", "list"]));
+    assert_eq!(code, 0, "{err}");
+    let db = dir.path().join(ykb_terminal::core::STORE_FILE);
+    // Fold the WAL into the main file so the damage below hits real pages.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 8192);
+    for b in &mut bytes[4096..8192] {
+        *b = 0xA5;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let (code, _, err) = run(bin()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["catalog", "list"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("已损坏") || err.contains("不是本终端的数据库"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), bytes);
+}
+
+#[test]
+fn without_a_display_the_ui_says_so_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(bin().arg("--data-dir").arg(dir.path()));
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    let lines: Vec<_> = err
+        .lines()
+        .filter(|l| l.contains("ykb-terminal:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("xvfb-run"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_explains_the_subcommands() {
+    let (code, out, _) = run(bin().arg("--help"));
+    assert_eq!(code, 0);
+    for word in ["check-config", "catalog", "--config", "--data-dir"] {
+        assert!(out.contains(word), "--help mentions {word}: {out}");
+    }
+}
