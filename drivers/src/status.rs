@@ -35,3 +35,40 @@ impl DeviceState {
     }
 }
 
+/// A status change, as published on a device's status stream.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatusEvent {
+    /// Which device (its port path or URI).
+    pub device: String,
+    /// The new common state.
+    pub state: DeviceState,
+    /// Why it changed, for logs and technicians (English, one line).
+    pub detail: String,
+}
+
+/// The broad class of a failed command, so callers can react without knowing the driver
+/// (in the spirit of embedded-hal's `ErrorKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The citizen should act: place the card again, hold it still, close the cover.
+    User,
+    /// The device or its link is broken: call staff.
+    Device,
+    /// The device did not answer in time.
+    Timeout,
+    /// The command was cancelled on request.
+    Cancelled,
+}
+
+impl ErrorKind {
+    /// What to tell a citizen (zh-CN).
+    pub fn describe_zh(self) -> &'static str {
+        match self {
+            Self::User => "请重新操作",
+            Self::Device => "设备故障，请联系工作人员",
+            Self::Timeout => "设备无响应，请稍后重试",
+            Self::Cancelled => "已取消",
+        }
+    }
+}

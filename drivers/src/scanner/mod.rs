@@ -1,0 +1,15 @@
+//! 扫码枪 — QR/barcode scanners: serial scanners (line splitting, sanitising) and QR decoding
+//! of camera frames.
+//!
+//! Sans-IO: [`splitter`] and [`mod@sanitize`]; IO: [`serial`] (device thread); [`camera`] decodes
+//! frames with rqrr. Keyboard-wedge (evdev) scanners are not implemented yet.
+
+pub mod camera;
+pub mod sanitize;
+pub mod serial;
+pub mod splitter;
+
+pub use camera::{decode_qr, decode_qr_luma};
+pub use sanitize::{sanitize, PayloadEncoding, PayloadError, ScanPayload};
+pub use serial::{ScanEvent, SerialScanner};
+pub use splitter::{LineSplitter, SplitEvent, SplitterConfig};
