@@ -143,6 +143,431 @@ fn catalog_and_store(out: &mut Vec<Figure>) {
     });
 }
 
+/// A case as a kiosk submits it (no image), for the enqueue figures.
+fn bench_case(core: &ykb_terminal::core::Core) -> ykb_terminal::core::outbox::NewCase {
+    use ykb_terminal::core::domain::{Applicant, IdNumber, Person};
+    let m = &core.catalog.matters[0];
+    ykb_terminal::core::outbox::NewCase {
+        matters: vec![m.task_code.clone()],
+        bundle: None,
+        catalog_version: core.catalog.version,
+        applicant: Applicant::Person {
+            person: Person {
+                name: "王䶮".into(),
+                id_number: IdNumber::complete("50010319500307123").unwrap(),
+                address: "重庆市渝中区解放碑街道民族路188号".into(),
+            },
+        },
+        answers: [("reason".to_owned(), vec!["reason_expiry".to_owned()])].into(),
+        materials: Vec::new(),
+        form: [("f_phone".to_owned(), "13800000000".to_owned())].into(),
+        images: Vec::new(),
+    }
+}
+
+fn outbox_enqueue(out: &mut Vec<Figure>) {
+    use ykb_terminal::core::outbox::{enqueue_case, Quota};
+    const N: usize = 400;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut core =
+        ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path())
+            .expect("core");
+    let case = bench_case(&core);
+    let start = Instant::now();
+    for _ in 0..N {
+        enqueue_case(
+            &mut core.store,
+            &core.key,
+            Quota::from_mb(1024),
+            case.clone(),
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
+    }
+    let ours = N as f64 / start.elapsed().as_secs_f64();
+    // The same work without waiting for the disk: what encryption, JSON and pages cost.
+    core.store
+        .conn()
+        .execute_batch("PRAGMA synchronous=OFF")
+        .unwrap();
+    let start = Instant::now();
+    for _ in 0..N {
+        enqueue_case(
+            &mut core.store,
+            &core.key,
+            Quota::from_mb(1024),
+            case.clone(),
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
+    }
+    let unsynced = N as f64 / start.elapsed().as_secs_f64();
+    core.store
+        .conn()
+        .execute_batch("PRAGMA synchronous=FULL")
+        .unwrap();
+    let row_bytes: i64 = core
+        .store
+        .conn()
+        .query_row("SELECT avg(length(body)) FROM cases", [], |r| {
+            r.get::<_, f64>(0)
+        })
+        .unwrap() as i64;
+
+    // Baseline: the same number of rows of the same size, one durable transaction each, with
+    // nothing else: no sequence, no outbox row, no encryption, no serialisation.
+    let raw = rusqlite::Connection::open(dir.path().join("raw.db")).unwrap();
+    raw.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    raw.execute_batch(
+        "PRAGMA synchronous=FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB);",
+    )
+    .unwrap();
+    let blob = vec![0x5Au8; row_bytes as usize];
+    let start = Instant::now();
+    for _ in 0..N {
+        raw.execute("INSERT INTO t (body) VALUES (?1)", [&blob])
+            .unwrap();
+    }
+    let raw_rate = N as f64 / start.elapsed().as_secs_f64();
+    out.push(Figure {
+        group: "outbox",
+        name: format!("durable enqueue: case + outbox row, sealed, one commit each ({N} cases)"),
+        value: ours,
+        unit: "case/s",
+        baseline: Some(Baseline {
+            name: format!("raw SQLite insert loop, same count, {row_bytes}-byte rows, FULL sync"),
+            value: raw_rate,
+        }),
+        note: format!(
+            "goal ≥ 200 case/s and ≥ half the raw rate; ratio {:.2}",
+            ours / raw_rate
+        ),
+    });
+    out.push(Figure {
+        group: "outbox",
+        name: "enqueue without fsync (synchronous=OFF): the non-disk cost".into(),
+        value: unsynced,
+        unit: "case/s",
+        baseline: None,
+        note: "diagnostic, not a durability mode the terminal uses".into(),
+    });
+}
+
+/// Issue 4: catalogue sync of 20,000 generated matters from the simulator over loopback, a
+/// delta of 100 changes, and search latency beside a plain `LIKE '%…%'` scan of the same data.
+fn platform_sync_and_search(out: &mut Vec<Figure>) {
+    use ykb_terminal::core::domain::RegionCode;
+    use ykb_terminal::core::platform::wire::{self, RegisterRequest};
+    use ykb_terminal::core::platform::{ClientConfig, PlatformClient};
+    use ykb_terminal::core::search::{self, Filters};
+    use ykb_terminal::core::sync::{self, SyncProgress, DEMO_ENROLMENT_CODE};
+    use ykb_terminal::sim::platform::{self as sim, ChangeRequest, SimOptions};
+
+    const N: usize = 20_000;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let region = RegionCode::new("500103").expect("region");
+    let quiet = |_: SyncProgress| {};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (h, client) = rt.block_on(async {
+        let h = sim::start(
+            "127.0.0.1:0".parse().expect("addr"),
+            SimOptions {
+                matters: Some(N),
+                seed: 42,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("simulator");
+        let c = PlatformClient::new(ClientConfig {
+            base_url: h.base_url(),
+            ca_file: None,
+            proxy: None,
+            timeout: std::time::Duration::from_secs(30),
+            catalog_key: wire::demo_verifying_key(),
+            max_catalog_bytes: 512 * 1024 * 1024,
+        })
+        .expect("client");
+        c.register(&RegisterRequest {
+            enrolment_code: DEMO_ENROLMENT_CODE.into(),
+            region_code: "500103".into(),
+            terminal_kind: "kiosk".into(),
+            name: "bench".into(),
+        })
+        .await
+        .expect("register");
+        // Warm the simulator's snapshot cache, as a platform CDN would be.
+        c.catalog_snapshot("500103", None).await.expect("warm-up");
+        (h, c)
+    });
+
+    let mut full = Vec::new();
+    let mut bytes = 0;
+    let mut store = None;
+    for i in 0..3 {
+        let mut s = Store::open(&dir.path().join(format!("full{i}.db"))).expect("store");
+        let t = Instant::now();
+        let r = rt
+            .block_on(sync::sync_once(&client, &mut s, region, true, &quiet))
+            .expect("full sync");
+        full.push(t.elapsed());
+        assert_eq!(r.matters_written, N);
+        bytes = std::fs::metadata(s.path()).map(|m| m.len()).unwrap_or(0);
+        store = Some(s);
+    }
+    full.sort();
+    let full_med = full[1];
+    let mut store = store.expect("a synced store");
+    out.push(Figure {
+        group: "platform",
+        name: format!("full sync: {N} generated matters over loopback (seconds)"),
+        value: full_med.as_secs_f64(),
+        unit: "s",
+        baseline: None,
+        note: format!(
+            "median of 3; {:.0} matters/s; goal ≤ 3 s; store {} MB; download, Ed25519 verify, checks, one transaction with FTS index",
+            N as f64 / full_med.as_secs_f64(),
+            bytes / (1024 * 1024)
+        ),
+    });
+    out.push(Figure {
+        group: "platform",
+        name: "full sync throughput".into(),
+        value: N as f64 / full_med.as_secs_f64(),
+        unit: "m/s",
+        baseline: None,
+        note: "matters per second, median run".into(),
+    });
+
+    let mut deltas = Vec::new();
+    for _ in 0..5 {
+        h.change_catalog(&ChangeRequest {
+            modify: 100,
+            ..Default::default()
+        });
+        let t = Instant::now();
+        let r = rt
+            .block_on(sync::sync_once(&client, &mut store, region, false, &quiet))
+            .expect("delta sync");
+        deltas.push(t.elapsed());
+        assert_eq!(r.matters_written, 100);
+    }
+    deltas.sort();
+    out.push(Figure {
+        group: "platform",
+        name: format!("delta sync: 100 changed matters on top of {N}"),
+        value: deltas[2].as_secs_f64() * 1000.0,
+        unit: "ms",
+        baseline: None,
+        note: "median of 5; goal ≤ 200 ms".into(),
+    });
+
+    // 200 mixed queries drawn from the data: Chinese substrings, full pinyin, initials.
+    let docs: Vec<(String, String, String)> = store
+        .conn()
+        .prepare("SELECT name, name_py, name_initials FROM search_docs ORDER BY id")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()
+        })
+        .expect("docs");
+    let mut rng = ykb_terminal::sim::generate::Rng::new(99);
+    let mut queries = Vec::new();
+    for i in 0..200 {
+        let (name, py, initials) = &docs[rng.next_u64() as usize % docs.len()];
+        let q = match i % 3 {
+            0 => {
+                let chars: Vec<char> = search::normalize(name).chars().collect();
+                let len = 2 + (rng.next_u64() as usize % 3).min(chars.len().saturating_sub(2));
+                let start = rng.next_u64() as usize % (chars.len() - len + 1);
+                chars[start..start + len].iter().collect::<String>()
+            }
+            1 => py.chars().take(6 + rng.next_u64() as usize % 6).collect(),
+            _ => initials
+                .chars()
+                .take(3 + rng.next_u64() as usize % 2)
+                .collect(),
+        };
+        queries.push(q);
+    }
+    let conn = store.conn();
+    let filters = Filters::default();
+    let mut fts: Vec<Duration> = Vec::new();
+    let mut hits_total = 0;
+    for q in &queries {
+        let t = Instant::now();
+        hits_total += search::search(conn, q, &filters, 20).expect("search").len();
+        fts.push(t.elapsed());
+    }
+    let mut like: Vec<Duration> = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare(
+                "SELECT task_code, name FROM search_docs WHERE name LIKE ?1 OR aliases LIKE ?1
+                 OR name_py LIKE ?1 OR name_initials LIKE ?1 OR aliases_py LIKE ?1
+                 ORDER BY popularity DESC LIMIT 20",
+            )
+            .expect("like");
+        for q in &queries {
+            let pat = format!("%{q}%");
+            let t = Instant::now();
+            let n = stmt
+                .query_map([&pat], |r| r.get::<_, String>(0))
+                .expect("like query")
+                .count();
+            like.push(t.elapsed());
+            black_box(n);
+        }
+    }
+    fts.sort();
+    like.sort();
+    let pct = |v: &[Duration], p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+    for (label, p) in [("p50", 0.50), ("p99", 0.99)] {
+        out.push(Figure {
+            group: "platform",
+            name: format!("search {label}: 200 mixed queries over {N} matters"),
+            value: us(pct(&fts, p)),
+            unit: "µs",
+            baseline: Some(Baseline {
+                name: format!("LIKE '%…%' scan of the same columns, {label}"),
+                value: us(pct(&like, p)),
+            }),
+            note: format!(
+                "{:.0}× faster; goal p99 ≤ 5 ms and ≥ 20×; {} hits in total (limit 20 each)",
+                us(pct(&like, p)) / us(pct(&fts, p)).max(0.001),
+                hits_total
+            ),
+        });
+    }
+    rt.block_on(h.shutdown());
+}
+
+/// Resident set size of this process in KiB (Linux), for memory figures.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn outbox_drain(out: &mut Vec<Figure>) {
+    use ykb_terminal::core::outbox::{self, enqueue_case, Backoff, Quota, Step};
+    use ykb_terminal::core::platform::client::{ClientConfig, PlatformClient};
+    use ykb_terminal::core::platform::wire;
+    const N: usize = 10_000;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // The simulator runs in its own process, so the memory figures are the terminal's alone.
+    let mut sim_proc = std::process::Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+        .args(["platform-sim", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("platform-sim starts");
+    let base_url = {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(sim_proc.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        line.trim().rsplit(' ').next().unwrap().to_owned()
+    };
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut core =
+            ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path()).expect("core");
+        let cfg = ClientConfig::from_profile(&core.profile.platform, Some(&base_url), wire::demo_verifying_key());
+        let client = PlatformClient::new(cfg).unwrap();
+        ykb_terminal::core::sync::ensure_registered(
+            &client,
+            &mut core.store,
+            &wire::RegisterRequest {
+                enrolment_code: ykb_terminal::core::sync::DEMO_ENROLMENT_CODE.into(),
+                region_code: "500103".into(),
+                terminal_kind: "kiosk".into(),
+                name: "bench".into(),
+            },
+        )
+        .await
+        .expect("register");
+        // Setup only: fill the queue without waiting for fsync; delivery runs at FULL.
+        let case = bench_case(&core);
+        core.store.conn().execute_batch("PRAGMA synchronous=OFF").unwrap();
+        for _ in 0..N {
+            enqueue_case(&mut core.store, &core.key, Quota::from_mb(4096), case.clone(), jiff::Timestamp::now()).unwrap();
+        }
+        core.store.conn().execute_batch("PRAGMA synchronous=FULL").unwrap();
+        let store = std::sync::Mutex::new(core.store);
+        let rss_start = rss_kib();
+        let mut rss_at_1k = 0;
+        let mut rss_peak = rss_start;
+        let start = Instant::now();
+        let mut delivered = 0;
+        loop {
+            match outbox::deliver_next(&store, &core.key, &client, Backoff::default(), jiff::Timestamp::now()).await {
+                Ok(Step::Delivered { .. }) => {
+                    delivered += 1;
+                    if delivered % 500 == 0 {
+                        rss_peak = rss_peak.max(rss_kib());
+                        if delivered == 1000 {
+                            rss_at_1k = rss_kib();
+                        }
+                    }
+                }
+                Ok(Step::Idle) => break,
+                other => panic!("drain stopped: {other:?}"),
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let rss_end = rss_kib();
+        assert_eq!(delivered, N);
+        let admin = base_url.trim_end_matches('/').trim_end_matches("/v1").to_owned() + "/admin/cases";
+        let received: Vec<serde_json::Value> = reqwest::get(&admin).await.unwrap().json().await.unwrap();
+        assert_eq!(received.len(), N, "the simulator recorded every case once");
+        out.push(Figure {
+            group: "outbox",
+            name: format!("drain {N} queued cases to the loopback simulator"),
+            value: secs,
+            unit: "s",
+            baseline: None,
+            note: format!("goal ≤ 30 s; {:.0} case/s", N as f64 / secs),
+        });
+        out.push(Figure {
+            group: "outbox",
+            name: "drain: resident memory, after 1,000 vs after 10,000 delivered".into(),
+            value: rss_end as f64 / 1024.0,
+            unit: "MiB",
+            baseline: Some(Baseline {
+                name: "RSS after the first 1,000".into(),
+                value: rss_at_1k as f64 / 1024.0,
+            }),
+            note: format!(
+                "flat = not growing with the queue; start {:.1} MiB, peak {:.1} MiB (simulator in its own process)",
+                rss_start as f64 / 1024.0,
+                rss_peak as f64 / 1024.0
+            ),
+        });
+    });
+    let _ = sim_proc.kill();
+    let _ = sim_proc.wait();
+}
+
+// Not benches/drivers.rs: Cargo would take that for a bench target of its own.
+#[path = "ykb/drivers.rs"]
+mod drivers;
+
 /// A group of figures, run when the filter selects its name.
 type Group = fn(&mut Vec<Figure>);
 
@@ -150,7 +575,13 @@ fn main() {
     // `cargo bench` passes --bench; a filter argument selects groups.
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let mut figures = Vec::new();
-    let groups: &[(&str, Group)] = &[("foundation", catalog_and_store)];
+    let groups: &[(&str, Group)] = &[
+        ("foundation", catalog_and_store),
+        ("outbox", outbox_enqueue),
+        ("outbox", outbox_drain),
+        ("platform", platform_sync_and_search),
+        ("drivers", drivers::drivers),
+    ];
     for &(name, run) in groups {
         if filter.as_deref().is_none_or(|f| name.contains(f)) {
             run(&mut figures);

@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod devices;
+pub mod ops;
+pub mod platform;
+pub mod queue;
+
 use crate::core::config::{Profile, DEMO_PROFILE_NAME};
 use crate::core::Core;
 
@@ -46,6 +51,53 @@ pub enum Command {
     /// The matter catalogue held by this terminal.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// The offline outbox (暂存队列): status, items, retries, dead letters.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
+    /// Cases (办件): scripted submission and non-personal status.
+    #[command(subcommand)]
+    Case(queue::CaseCommand),
+    /// Sync the matter catalogue from the platform (delta; --full for a snapshot).
+    Sync(platform::SyncArgs),
+    /// Search matters: Chinese, full pinyin or initials (sfz → 身份证), with filters.
+    Search(platform::SearchArgs),
+    /// Run the platform simulator (demo and tests) until stopped.
+    PlatformSim(platform::SimArgs),
+    /// Device emulators on a pseudo-terminal or TCP (demo, tests, training).
+    #[command(subcommand)]
+    Devsim(devices::DevsimCommand),
+    /// Devices attached to this terminal (serial ports, cameras, USB printers).
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
+    /// ID-card reader (身份证阅读器) diagnostics.
+    #[command(subcommand)]
+    Idcard(devices::IdcardCommand),
+    /// Print a test receipt.
+    #[command(subcommand)]
+    Print(devices::PrintCommand),
+    /// Receipt printer diagnostics.
+    #[command(subcommand)]
+    Printer(devices::PrinterCommand),
+    /// Print each code a serial QR scanner sends, as it arrives.
+    Scan(devices::ScanArgs),
+    /// QR codes in image files.
+    #[command(subcommand)]
+    Qr(devices::QrCommand),
+    /// Cameras and document cameras (高拍仪).
+    #[command(subcommand)]
+    Camera(devices::CameraCommand),
+    /// Provision this terminal: register with the platform, store the credentials, create the
+    /// data key and write the profile (flags for mass roll-out; asks for missing ones in a
+    /// terminal). Nothing half-provisioned is left behind on failure.
+    Provision(ops::ProvisionArgs),
+    /// Self-test every configured device, the disk, the platform, the clock and the pinned CA;
+    /// exits 0 when nothing failed.
+    Selftest(ops::SelftestArgs),
+    /// The audit log (who did what, when): verify the hash chain, list entries.
+    #[command(subcommand)]
+    Audit(ops::AuditCommand),
+    /// The service loop for systemd: heartbeats, loopback metrics, READY/WATCHDOG.
+    Agent(ops::AgentArgs),
 }
 
 /// `catalog …`
@@ -54,6 +106,14 @@ pub enum CatalogCommand {
     /// List every matter: task code, department, self-service flag and name.
     List {
         /// Print JSON (one array of objects) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one matter as this terminal holds it (with the district's own address and phone).
+    Show {
+        /// The matter's task code (实施编码).
+        code: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },

@@ -15,6 +15,26 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::CheckConfig { files }) => cli::check_config(files),
         Some(Command::Catalog(CatalogCommand::List { json })) => cli::catalog_list(&cli, *json),
+        Some(Command::Queue(q)) => cli::queue::run_queue(&cli, q),
+        Some(Command::Case(c)) => cli::queue::run_case(&cli, c),
+        Some(Command::Catalog(CatalogCommand::Show { code, json })) => {
+            cli::platform::catalog_show(&cli, code, *json)
+        }
+        Some(Command::Sync(a)) => cli::platform::run_sync(&cli, a),
+        Some(Command::Search(a)) => cli::platform::run_search(&cli, a),
+        Some(Command::PlatformSim(a)) => cli::platform::run_sim(a),
+        Some(Command::Devsim(c)) => cli::devices::run_devsim(c),
+        Some(Command::Devices(c)) => cli::devices::devices_list(c),
+        Some(Command::Idcard(c)) => cli::devices::run_idcard(c),
+        Some(Command::Print(c)) => cli::devices::run_print(c),
+        Some(Command::Printer(c)) => cli::devices::run_printer(c),
+        Some(Command::Scan(a)) => cli::devices::run_scan(a),
+        Some(Command::Qr(c)) => cli::devices::run_qr(c),
+        Some(Command::Camera(c)) => cli::devices::run_camera(c),
+        Some(Command::Provision(a)) => cli::ops::run_provision(&cli, a),
+        Some(Command::Selftest(a)) => cli::ops::run_selftest(&cli, a),
+        Some(Command::Audit(c)) => cli::ops::run_audit(&cli, c),
+        Some(Command::Agent(a)) => cli::ops::run_agent(&cli, a),
         None => ykb_terminal::kiosk::run_from_cli(&cli),
     }
 }

@@ -39,6 +39,7 @@
 
 #![warn(missing_docs)]
 
+pub mod camera;
 pub mod escpos;
 pub mod idcard;
 pub mod link;

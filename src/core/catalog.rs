@@ -132,8 +132,9 @@ impl Catalog {
         seen
     }
 
-    /// Cross-entry checks: unique codes, references that resolve, sane limits.
-    fn check(&self) -> Result<(), CatalogError> {
+    /// Cross-entry checks: unique codes, references that resolve, sane limits. Sync runs
+    /// them on every downloaded snapshot before it touches the store.
+    pub fn check(&self) -> Result<(), CatalogError> {
         let mut task_codes = HashSet::new();
         for m in &self.matters {
             if !task_codes.insert(m.task_code.as_str()) {
@@ -186,7 +187,8 @@ fn decode_entry<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn check_matter(m: &Matter) -> Result<(), CatalogError> {
+/// The checks one matter must pass on its own (a delta's upserts are checked with it).
+pub fn check_matter(m: &Matter) -> Result<(), CatalogError> {
     let fail = |msg: String| Err(integrity(&m.task_code, &msg));
     if m.name.trim().is_empty() {
         return fail("名称为空".into());
@@ -271,6 +273,12 @@ fn check_matter(m: &Matter) -> Result<(), CatalogError> {
         }
     }
     Ok(())
+}
+
+/// The checks one bundle's questions must pass (its matter references are checked by the
+/// caller against the catalogue they will live in).
+pub fn check_bundle_questions(b: &Bundle) -> Result<(), CatalogError> {
+    check_questions(&b.code, &b.questions)
 }
 
 fn unique_ids<'a>(

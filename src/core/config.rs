@@ -140,6 +140,38 @@ pub struct DevicesSection {
     pub document_camera: DeviceSection,
 }
 
+/// `[health]` (optional): heartbeats and the local Prometheus metrics endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSection {
+    /// `ADDR:PORT` the metrics are served on; loopback only; empty turns them off.
+    #[serde(default)]
+    pub metrics_listen: String,
+    /// Seconds between heartbeats to the platform (30–3600).
+    #[serde(default = "default_heartbeat_secs")]
+    pub heartbeat_secs: u32,
+}
+
+fn default_heartbeat_secs() -> u32 {
+    60
+}
+
+impl Default for HealthSection {
+    fn default() -> Self {
+        Self {
+            metrics_listen: String::new(),
+            heartbeat_secs: default_heartbeat_secs(),
+        }
+    }
+}
+
+impl HealthSection {
+    /// The metrics address, if metrics are on (validated to be loopback).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_listen.trim().parse().ok()
+    }
+}
+
 /// A whole profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +180,9 @@ pub struct Profile {
     pub data: DataSection,
     pub platform: PlatformSection,
     pub devices: DevicesSection,
+    /// Optional: profiles without it report no metrics and beat every 60 s.
+    #[serde(default)]
+    pub health: HealthSection,
 }
 
 /// One problem found in a profile.
@@ -263,11 +298,44 @@ impl Profile {
                 format!("应在 1 到 300 之间，现为 {}", p.timeout_secs),
             );
         }
-        if p.mode == PlatformMode::Remote && !p.base_url.starts_with("https://") {
+        // Plain http only to loopback (a local TLS proxy or the simulator), as the client.
+        if p.mode == PlatformMode::Remote
+            && !p.base_url.starts_with("https://")
+            && !is_loopback_http(&p.base_url)
+        {
             return err(
                 "platform.base_url",
                 format!("远程平台地址必须以 https:// 开头，现为 {:?}", p.base_url),
             );
+        }
+        let h = &self.health;
+        if !(30..=3600).contains(&h.heartbeat_secs) {
+            return err(
+                "health.heartbeat_secs",
+                format!("应在 30 到 3600 之间，现为 {}", h.heartbeat_secs),
+            );
+        }
+        if !h.metrics_listen.trim().is_empty() {
+            match h.metrics_addr() {
+                None => {
+                    return err(
+                        "health.metrics_listen",
+                        format!(
+                            "应为 地址:端口（如 127.0.0.1:9464），现为 {:?}",
+                            h.metrics_listen
+                        ),
+                    )
+                }
+                Some(a) if !a.ip().is_loopback() => {
+                    return err(
+                        "health.metrics_listen",
+                        format!(
+                            "监控指标只能在本机回环地址上提供（127.0.0.1 或 ::1），现为 {a}；远程采集请经 SSH 隧道或本机代理"
+                        ),
+                    )
+                }
+                Some(_) => {}
+            }
         }
         let d = &self.devices;
         for (key, dev, allowed) in [
@@ -331,6 +399,22 @@ impl Profile {
     }
 }
 
+/// `http://127.0.0.1…`, `http://[::1]…` or `http://localhost…`.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// " (第 N 行)" for a byte span, or "".
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     span.map(|s| {
@@ -374,6 +458,32 @@ mod tests {
         assert_eq!(e.file, "x.toml");
         assert!(e.key.starts_with("terminal"), "{e}");
         assert!(e.message.contains("idle_timout_secs"), "{e}");
+    }
+
+    #[test]
+    fn metrics_are_refused_on_other_interfaces() {
+        let e = Profile::parse(&with_metrics(DEMO_PROFILE, "0.0.0.0:9464"), "x.toml").unwrap_err();
+        assert_eq!(e.key, "health.metrics_listen", "{e}");
+        let ok = Profile::parse(&with_metrics(DEMO_PROFILE, "127.0.0.1:9464"), "x.toml").unwrap();
+        assert_eq!(
+            ok.health.metrics_addr(),
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+    }
+
+    /// The demo profile with its `[health]` section replaced by one listening on `addr`.
+    fn with_metrics(text: &str, addr: &str) -> String {
+        let base = text.split("\n[health]").next().unwrap_or(text);
+        format!("{base}\n[health]\nmetrics_listen = \"{addr}\"\n")
+    }
+
+    #[test]
+    fn plain_http_platform_only_on_loopback() {
+        assert!(is_loopback_http("http://127.0.0.1:8480/v1"));
+        assert!(is_loopback_http("http://[::1]:8480/v1"));
+        assert!(is_loopback_http("http://localhost/v1"));
+        assert!(!is_loopback_http("http://10.0.0.1/v1"));
+        assert!(!is_loopback_http("http://127.0.0.1.evil.example/v1"));
     }
 
     #[test]

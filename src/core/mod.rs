@@ -1,10 +1,17 @@
 //! The core: matters, cases, the store, profiles and (in later issues) the platform and the
 //! outbox. It knows nothing of Slint; the UI layer (`crate::kiosk`) calls into it.
 
+pub mod audit;
 pub mod catalog;
 pub mod config;
+pub mod crypto;
 pub mod domain;
+pub mod health;
+pub mod outbox;
+pub mod platform;
+pub mod search;
 pub mod store;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +29,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("内置事项目录无法加载：{0}")]
     Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Outbox(#[from] outbox::OutboxError),
 }
 
 /// The core state a running terminal needs: its profile, store and current catalogue.
@@ -31,6 +40,8 @@ pub struct Core {
     pub data_dir: PathBuf,
     pub store: Store,
     pub catalog: Catalog,
+    /// The data key sealing personal data at rest.
+    pub key: crypto::DataKey,
 }
 
 impl Core {
@@ -38,6 +49,22 @@ impl Core {
     /// catalogue is (re)loaded when the profile uses it and the stored one differs in version.
     pub fn start(profile: Profile, data_dir: &Path) -> Result<Self, StartError> {
         let mut store = Store::open(&data_dir.join(STORE_FILE))?;
+        // The demo creates its key on its first start; installed terminals get theirs at
+        // provisioning. A store that already holds sealed data never gets a new key: a
+        // missing key there is an error, so the right key can still be restored.
+        let demo = profile.platform.mode == config::PlatformMode::Simulator;
+        let fresh = !outbox::has_key_check(&mut store)?;
+        let key = crypto::DataKey::load_or_create(&data_dir.join(crypto::KEY_FILE), demo && fresh)
+            .map_err(outbox::OutboxError::from)?;
+        outbox::bind_key(&mut store, &key)?;
+        let purged = outbox::purge_stubs(
+            &mut store,
+            profile.data.retention_days,
+            jiff::Timestamp::now(),
+        )?;
+        if purged > 0 {
+            tracing::info!(purged, "expired case stubs removed");
+        }
         let catalog = match profile.data.catalog {
             CatalogSource::Bundled => {
                 let bundled = Catalog::demo()?;
@@ -64,6 +91,7 @@ impl Core {
             data_dir: data_dir.to_owned(),
             store,
             catalog,
+            key,
         })
     }
 }

@@ -17,7 +17,7 @@ pub const APPLICATION_ID: i32 = 0x594B_4254;
 
 /// Numbered schema migrations; entry `i` moves the schema from version `i` to `i + 1`.
 /// Never edit a shipped migration: add a new one.
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     // 1: catalogue, cases, outbox, sequences.
     "CREATE TABLE catalog_meta (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -68,6 +68,96 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         payload BLOB NOT NULL
     );",
+    // 2: the outbox's delivery state, per-case materials, and the data-key check value.
+    // Personal data lives only in sealed (AES-256-GCM) columns: cases.body, case_materials.image,
+    // outbox.payload; all three are emptied when the platform acknowledges.
+    "ALTER TABLE outbox ADD COLUMN state TEXT NOT NULL DEFAULT 'pending';
+    ALTER TABLE outbox ADD COLUMN due_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_state_seq ON outbox(state, seq);
+    ALTER TABLE cases ADD COLUMN matters TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE cases ADD COLUMN wiped_at TEXT;
+    CREATE TABLE case_materials (
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        material_id TEXT NOT NULL,
+        uploaded INTEGER NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL,
+        image BLOB,
+        PRIMARY KEY (case_id, material_id)
+    );
+    CREATE TABLE key_check (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        value BLOB NOT NULL
+    );",
+    // 3: platform sync and search (issue 4): registration, sync cursor, district overrides,
+    // the city-wide values they replace, and the search index (see core::search).
+    "CREATE TABLE platform_device (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        device_id TEXT NOT NULL,
+        secret BLOB NOT NULL,
+        base_url TEXT NOT NULL,
+        registered_at TEXT NOT NULL
+    );
+    CREATE TABLE sync_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        cursor TEXT,
+        synced_at TEXT,
+        attempted_at TEXT,
+        last_error TEXT
+    );
+    CREATE TABLE district_overrides (
+        task_code TEXT PRIMARY KEY,
+        region_code TEXT NOT NULL,
+        local TEXT NOT NULL
+    );
+    CREATE TABLE matter_city_local (
+        task_code TEXT PRIMARY KEY,
+        local TEXT NOT NULL
+    );
+    CREATE TABLE search_docs (
+        id INTEGER PRIMARY KEY,
+        task_code TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        name_py TEXT NOT NULL,
+        name_initials TEXT NOT NULL,
+        aliases TEXT NOT NULL,
+        aliases_py TEXT NOT NULL,
+        department TEXT NOT NULL,
+        audiences INTEGER NOT NULL,
+        life_events TEXT NOT NULL,
+        self_service INTEGER NOT NULL,
+        popularity INTEGER NOT NULL,
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE search_meta (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        catalog_version INTEGER NOT NULL,
+        index_version INTEGER NOT NULL
+    );
+    CREATE VIRTUAL TABLE search_fts USING fts5(ex, nt, np, at, ap, ot, op,
+        content='', contentless_delete=1);",
+    // 4: the hash-chained audit log (issue 8, see core::audit). Triggers refuse changes; the
+    // chain and the head row detect deliberate ones.
+    "CREATE TABLE audit_log (
+        seq INTEGER NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+        BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;",
 ];
 
 /// The schema version this build writes.
@@ -143,6 +233,14 @@ impl Store {
             path: path.to_owned(),
             source,
         })?;
+        if !existing {
+            // Only this service reads the store; SQLite gives -wal/-shm the same mode.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            }
+        }
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -176,8 +274,10 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(%mode, "SQLite refused WAL mode");
         }
+        // secure_delete: freed content is overwritten with zeros, so wiped personal data
+        // does not linger in free pages.
         self.conn.execute_batch(
-            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;",
         )?;
         Ok(())
     }

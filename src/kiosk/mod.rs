@@ -43,10 +43,12 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
         eprintln!("{NO_DISPLAY_MESSAGE}");
         return ExitCode::from(cli::EXIT_FAILURE);
     }
-    let core = match cli::start_core(cli, profile) {
+    let mut core = match cli::start_core(cli, profile) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // The demo profile syncs its catalogue from an in-process platform simulator.
+    let _platform = crate::sim::demo::start_for_demo(&mut core);
     let window = match AppWindow::new() {
         Ok(w) => w,
         Err(e) => {

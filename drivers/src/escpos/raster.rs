@@ -104,6 +104,14 @@ pub fn load_font(bytes: Vec<u8>) -> Result<FontArc, FontError> {
         .map_err(|e| FontError(e.to_string()))
 }
 
+/// Loads a font from bytes that live as long as the program (`include_bytes!`), without
+/// copying them.
+pub fn load_font_static(bytes: &'static [u8]) -> Result<FontArc, FontError> {
+    ab_glyph::FontRef::try_from_slice_and_index(bytes, 0)
+        .map(FontArc::new)
+        .map_err(|e| FontError(e.to_string()))
+}
+
 /// Whether `font` has a glyph for every character of `s` (whitespace aside).
 pub fn font_covers(font: &FontArc, s: &str) -> bool {
     s.chars()

@@ -343,6 +343,34 @@ mod tests {
         );
     }
 
+    #[test]
+    fn card_kinds_serialise_as_the_cli_names_them() {
+        let names: Vec<String> = [
+            CardKind::Resident,
+            CardKind::HkMoTwPermit,
+            CardKind::ForeignPermanent2017,
+            CardKind::ForeignPermanent2023,
+        ]
+        .iter()
+        .map(|k| {
+            serde_json::to_value(k)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "resident",
+                "hk_mo_tw_permit",
+                "foreign_permanent_2017",
+                "foreign_permanent_2023"
+            ]
+        );
+    }
+
     proptest! {
         #[test]
         fn arbitrary_read_payloads_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2400), fp in any::<bool>()) {

@@ -21,8 +21,11 @@ pub enum CardKind {
     /// 港澳台居民居住证 — Hong Kong/Macao/Taiwan residence permit (flag 'J').
     HkMoTwPermit,
     /// 外国人永久居留身份证 (2017) — foreign permanent resident card (flag 'I').
+    // snake_case alone would give `foreign_permanent2017`; the CLI's JSON key has `_2017`.
+    #[serde(rename = "foreign_permanent_2017")]
     ForeignPermanent2017,
     /// 外国人永久居留身份证 (2023) — foreign permanent resident card (flag 'Y').
+    #[serde(rename = "foreign_permanent_2023")]
     ForeignPermanent2023,
 }
 

@@ -103,6 +103,11 @@ pub fn decode_qr_luma(img: &GrayImage) -> Vec<String> {
     Vec::new()
 }
 
+/// Decodes every QR code found in an RGB frame (what [`crate::camera`] sources deliver).
+pub fn decode_qr_rgb(img: &image::RgbImage) -> Vec<String> {
+    decode_qr_luma(&image::imageops::grayscale(img))
+}
+
 /// Decodes every QR code found in a colour or grey frame.
 pub fn decode_qr(img: &DynamicImage) -> Vec<String> {
     decode_qr_luma(&img.to_luma8())

@@ -9,7 +9,7 @@ pub mod sanitize;
 pub mod serial;
 pub mod splitter;
 
-pub use camera::{decode_qr, decode_qr_luma};
+pub use camera::{decode_qr, decode_qr_luma, decode_qr_rgb};
 pub use sanitize::{sanitize, PayloadEncoding, PayloadError, ScanPayload};
 pub use serial::{ScanEvent, SerialScanner};
 pub use splitter::{LineSplitter, SplitEvent, SplitterConfig};

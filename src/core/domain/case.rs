@@ -60,6 +60,18 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
+    /// The machine name, as stored and serialised (e.g. "queued").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Queued => "queued",
+            Self::Submitted => "submitted",
+            Self::Rejected => "rejected",
+            Self::Accepted => "accepted",
+            Self::Completed => "completed",
+        }
+    }
+
     pub fn name_zh(self) -> &'static str {
         match self {
             Self::Draft => "填写中",
@@ -217,6 +229,23 @@ pub struct DeviceStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_status_names_match_serde() {
+        for s in [
+            CaseStatus::Draft,
+            CaseStatus::Queued,
+            CaseStatus::Submitted,
+            CaseStatus::Rejected,
+            CaseStatus::Accepted,
+            CaseStatus::Completed,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+    }
 
     #[test]
     fn evaluation_levels_round_trip_through_score_and_names() {

@@ -50,6 +50,20 @@ impl IdNumber {
         Ok(id)
     }
 
+    /// Completes 17 digits with their check digit (for generated and test data).
+    pub fn complete(first17: &str) -> Result<Self, IdNumberError> {
+        let b = first17.as_bytes();
+        if b.len() != 17 || !b.iter().all(u8::is_ascii_digit) {
+            return Err(IdNumberError::Characters);
+        }
+        let sum: u32 = b
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
+        Self::parse(&format!("{first17}{}", CHECK[(sum % 11) as usize] as char))
+    }
+
     /// The full number, for the platform and for encrypted storage only.
     pub fn expose(&self) -> &str {
         &self.0
@@ -167,6 +181,20 @@ mod tests {
             .map(|(d, w)| u32::from(d - b'0') * w)
             .sum();
         format!("{first17}{}", CHECK[(sum % 11) as usize] as char)
+    }
+
+    #[test]
+    fn complete_adds_the_check_digit() {
+        // The example number of GB 11643 itself.
+        assert_eq!(
+            IdNumber::complete("11010519491231002").unwrap().expose(),
+            "11010519491231002X"
+        );
+        assert_eq!(
+            IdNumber::complete(&SAMPLE[..17]).unwrap().expose(),
+            with_check(&SAMPLE[..17])
+        );
+        assert!(IdNumber::complete("1234").is_err());
     }
 
     #[test]

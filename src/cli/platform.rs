@@ -1,0 +1,471 @@
+//! Platform subcommands: `sync`, `search`, `catalog show` and `platform-sim`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use clap::{Args, ValueEnum};
+
+use super::{load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
+use crate::core::config::PlatformMode;
+use crate::core::domain::Audience;
+use crate::core::platform::{wire, ClientConfig, PlatformClient};
+use crate::core::search::{self, Filters};
+use crate::core::sync::{self, catalog_key, SyncPhase, SyncProgress};
+use crate::core::{outbox, Core};
+use crate::sim::platform::{Faults, SimOptions};
+
+/// `sync [--full]`
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Download the whole catalogue instead of the changes since the last sync.
+    #[arg(long)]
+    pub full: bool,
+    /// Platform base URL to use instead of the profile's (e.g. a `platform-sim` at
+    /// http://127.0.0.1:PORT/v1). For the demo profile, without it an in-process simulator
+    /// is started.
+    #[arg(long, value_name = "URL")]
+    pub platform: Option<String>,
+    /// One-time enrolment code for registering this terminal (first sync only).
+    #[arg(long, value_name = "CODE")]
+    pub enrolment_code: Option<String>,
+    /// After the catalogue, deliver every queued case and event that is due now, in order,
+    /// and report what happened (delivered, retry later, rejected).
+    #[arg(long)]
+    pub drain: bool,
+}
+
+/// Audience filter values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AudienceArg {
+    /// 个人 (natural persons).
+    Person,
+    /// 法人 (legal persons).
+    Legal,
+}
+
+/// `search QUERY [--json]`
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Chinese text, full pinyin or pinyin initials (e.g. 身份证, shenfenzheng, sfz). Empty
+    /// browses every matter passing the filters.
+    #[arg(default_value = "")]
+    pub query: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only matters for this audience.
+    #[arg(long, value_enum)]
+    pub audience: Option<AudienceArg>,
+    /// Only this department (e.g. 公安户政).
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Only this life event (e.g. 生育收养).
+    #[arg(long)]
+    pub life_event: Option<String>,
+    /// Only matters that can be handled on this terminal (可在本机办理).
+    #[arg(long)]
+    pub self_service: bool,
+    /// At most this many results.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `platform-sim --listen ADDR [--matters N] [fault flags]`
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on (loopback for tests and the demo).
+    #[arg(long, default_value = "127.0.0.1:8480")]
+    pub listen: SocketAddr,
+    /// Generate this many matters instead of serving the demo catalogue.
+    #[arg(long)]
+    pub matters: Option<usize>,
+    /// Seed for generated data and fault decisions.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Delay every answer by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Fraction (0–1) of requests answered with --error-status.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Status of injected errors: 500, 503 or 429.
+    #[arg(long, default_value_t = 503)]
+    pub error_status: u16,
+    /// Retry-After seconds for 503/429 and outages.
+    #[arg(long, default_value_t = 5)]
+    pub retry_after: u64,
+    /// Fraction (0–1) of connections reset.
+    #[arg(long, default_value_t = 0.0)]
+    pub reset_rate: f64,
+    /// Fraction (0–1) of answers cut short.
+    #[arg(long, default_value_t = 0.0)]
+    pub truncate_rate: f64,
+    /// Start in an outage (every /v1 request gets 503).
+    #[arg(long)]
+    pub outage: bool,
+    /// Seconds of outage from start (an outage window).
+    #[arg(long)]
+    pub outage_secs: Option<i64>,
+    /// Seconds added to the simulator's clock.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub clock_skew: i64,
+    /// Sign catalogue documents with the wrong key.
+    #[arg(long)]
+    pub bad_signature: bool,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("无法启动异步运行时：{e}");
+            ExitCode::from(EXIT_FAILURE)
+        })
+}
+
+/// `sync [--full]`: registers if needed, syncs once, prints progress (stderr) and a summary.
+pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
+    let profile = match load_profile(cli) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let mut core = match start_core(cli, profile) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let key = match catalog_key(&core.profile, &core.data_dir) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let demo = core.profile.platform.mode == PlatformMode::Simulator;
+    rt.block_on(async move {
+        // The demo without --platform syncs from a simulator of its own.
+        let sim = if demo && args.platform.is_none() {
+            match crate::sim::platform::start(
+                "127.0.0.1:0".parse().expect("valid address"),
+                SimOptions::default(),
+            )
+            .await
+            {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    eprintln!("无法启动本机模拟平台：{e}");
+                    return ExitCode::from(EXIT_FAILURE);
+                }
+            }
+        } else {
+            None
+        };
+        let base = args
+            .platform
+            .clone()
+            .or_else(|| sim.as_ref().map(|s| s.base_url()));
+        let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
+        let client = match PlatformClient::new(config) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        let enrolment = args
+            .enrolment_code
+            .clone()
+            .unwrap_or_else(|| if demo { sync::DEMO_ENROLMENT_CODE.into() } else { String::new() });
+        let known = sync::stored_credentials(&mut core.store, &client.config().base_url)
+            .ok()
+            .flatten()
+            .is_some();
+        if !known && enrolment.trim().is_empty() {
+            eprintln!(
+                "本终端尚未在平台 {} 注册。请向平台运维申请注册码，然后运行：ykb-terminal sync --enrolment-code 注册码",
+                client.config().base_url
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        let t = &core.profile.terminal;
+        let request = wire::RegisterRequest {
+            enrolment_code: enrolment,
+            region_code: t.region_code.to_string(),
+            terminal_kind: format!("{:?}", t.kind).to_lowercase(),
+            name: t.name.clone(),
+        };
+        if let Err(e) = sync::ensure_registered(&client, &mut core.store, &request).await {
+            eprintln!("终端注册失败：{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+        let region = core.profile.terminal.region_code;
+        let last = Mutex::new((SyncPhase::Done, 0u64));
+        let progress = |p: SyncProgress| print_progress(&last, p);
+        let result = sync::sync_once(&client, &mut core.store, region, args.full, &progress).await;
+        let mut code = match result {
+            Ok(r) => {
+                let kind = match r.kind {
+                    sync::SyncKind::Full => "完整同步",
+                    sync::SyncKind::Delta => "增量同步",
+                };
+                println!(
+                    "{kind}完成：目录版本 {}，写入 {} 项，删除 {} 项，区县要素 {} 项（区划 {region}），用时 {} 毫秒",
+                    r.version, r.matters_written, r.matters_removed, r.district_overrides, r.elapsed_ms
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_FAILURE)
+            }
+        };
+        if args.drain {
+            // A failed catalogue sync does not stop delivery: the outbox has its own errors.
+            let quota = outbox::Quota::from_mb(core.profile.data.outbox_quota_mb);
+            let Core { store, key, .. } = core;
+            let store = std::sync::Mutex::new(store);
+            match outbox::drain(&store, &key, &client, outbox::Backoff::default(), jiff::Timestamp::now).await {
+                Ok(steps) => {
+                    let (mut delivered, mut dead, mut retry) = (0, 0, None);
+                    for s in &steps {
+                        match s {
+                            outbox::Step::Delivered { .. } => delivered += 1,
+                            outbox::Step::DeadLettered { .. } => dead += 1,
+                            outbox::Step::Retry { error, next_ms, .. } => retry = Some((error.clone(), *next_ms)),
+                            _ => {}
+                        }
+                    }
+                    let left = outbox::status(&mut store.lock().unwrap_or_else(|p| p.into_inner()), quota)
+                        .map(|s| s.pending)
+                        .unwrap_or(0);
+                    println!("暂存队列：已提交 {delivered} 项，被平台拒绝 {dead} 项，仍待提交 {left} 项");
+                    if let Some((error, next_ms)) = retry {
+                        let when = jiff::Timestamp::from_millisecond(next_ms).map(|t| t.to_string()).unwrap_or_default();
+                        eprintln!("暂存队列：{error}；将于 {when} 重试");
+                        code = ExitCode::from(EXIT_FAILURE);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("暂存队列：{e}");
+                    code = ExitCode::from(EXIT_FAILURE);
+                }
+            }
+        }
+        if let Some(s) = sim {
+            s.shutdown().await;
+        }
+        code
+    })
+}
+
+fn print_progress(last: &Mutex<(SyncPhase, u64)>, p: SyncProgress) {
+    let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+    // One line per phase, then at most every tenth of the way.
+    let tenth = (p.total / 10).max(1);
+    if l.0 == p.phase && p.done / tenth == l.1 / tenth && p.done != p.total {
+        return;
+    }
+    *l = (p.phase, p.done);
+    let what = match p.phase {
+        SyncPhase::Downloading => "下载",
+        SyncPhase::Verifying => "校验",
+        SyncPhase::Applying => "写入",
+        SyncPhase::Done => "完成",
+    };
+    if p.phase == SyncPhase::Downloading {
+        let kb = p.done / 1024;
+        if p.total > 0 {
+            eprintln!("{what} {kb} / {} KB", p.total / 1024);
+        } else {
+            eprintln!("{what} {kb} KB");
+        }
+    } else {
+        eprintln!("{what} {}/{}", p.done, p.total);
+    }
+}
+
+/// `search QUERY [--json]`
+pub fn run_search(cli: &Cli, args: &SearchArgs) -> ExitCode {
+    let profile = match load_profile(cli) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let mut core = match start_core(cli, profile) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    if let Err(e) = search::ensure_index(&mut core.store) {
+        eprintln!("{e}");
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    let filters = Filters {
+        audience: args.audience.map(|a| match a {
+            AudienceArg::Person => Audience::NaturalPerson,
+            AudienceArg::Legal => Audience::LegalPerson,
+        }),
+        department: args.department.clone(),
+        life_event: args.life_event.clone(),
+        self_service_only: args.self_service,
+    };
+    let hits = match search::search(core.store.conn(), &args.query, &filters, args.limit) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let result = if args.json {
+        serde_json::to_writer_pretty(&mut out, &hits)
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(out))
+    } else if hits.is_empty() {
+        writeln!(
+            out,
+            "没有找到与“{}”相关的事项。可以换个说法，或输入拼音首字母（如 sfz 查身份证）。",
+            args.query
+        )
+    } else {
+        hits.iter().try_for_each(|h| {
+            let badge = if h.self_service {
+                "可在本机办理"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "{:<40} {:<10} {} {}",
+                h.task_code, h.department, h.name, badge
+            )
+        })
+    };
+    finish_output(result)
+}
+
+fn finish_output(result: std::io::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("输出失败：{e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// `catalog show CODE [--json]`: one matter as this terminal holds it (district values
+/// applied).
+pub fn catalog_show(cli: &Cli, code: &str, json: bool) -> ExitCode {
+    let profile = match load_profile(cli) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let core = match start_core(cli, profile) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let matter = match core.store.matter(code) {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            eprintln!("本机目录中没有实施编码为 {code} 的事项。可用 ykb-terminal search 关键词 查找编码。");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let result = if json {
+        serde_json::to_writer_pretty(&mut out, &matter)
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(out))
+    } else {
+        (|| {
+            writeln!(out, "{}（{}）", matter.name, matter.task_code)?;
+            writeln!(
+                out,
+                "部门：{}    实施主体：{}",
+                matter.department, matter.implementing_body.name
+            )?;
+            writeln!(
+                out,
+                "承诺时限：{}    法定时限：{}    到现场 {} 次    {}",
+                matter.promised_time_limit.display_zh(),
+                matter.legal_time_limit.display_zh(),
+                matter.visits,
+                if matter.self_service {
+                    "可在本机办理"
+                } else {
+                    "需到窗口办理"
+                }
+            )?;
+            writeln!(out, "办理地点：{}", matter.local.address)?;
+            writeln!(out, "办理时间：{}", matter.local.hours)?;
+            writeln!(out, "咨询电话：{}", matter.local.phone)?;
+            if !matter.aliases.is_empty() {
+                writeln!(out, "又称：{}", matter.aliases.join("、"))?;
+            }
+            writeln!(out, "申请材料：")?;
+            for m in &matter.materials {
+                writeln!(out, "  - {}", m.name)?;
+            }
+            Ok(())
+        })()
+    };
+    finish_output(result)
+}
+
+/// `platform-sim --listen ADDR …`: runs the simulator until the process is stopped.
+pub fn run_sim(args: &SimArgs) -> ExitCode {
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let faults = Faults {
+        latency_ms: args.latency_ms,
+        error_rate: args.error_rate,
+        error_status: args.error_status,
+        retry_after_secs: args.retry_after,
+        reset_rate: args.reset_rate,
+        truncate_rate: args.truncate_rate,
+        outage: args.outage,
+        outage_until: args
+            .outage_secs
+            .map(|s| jiff::Timestamp::now().as_second() + s),
+        clock_skew_secs: args.clock_skew,
+        bad_signature: args.bad_signature,
+    };
+    rt.block_on(async {
+        let handle = match crate::sim::platform::start(
+            args.listen,
+            SimOptions {
+                matters: args.matters,
+                faults,
+                seed: args.seed,
+            },
+        )
+        .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!(
+                    "模拟平台无法监听 {}：{e}（端口被占用？换一个 --listen 地址）",
+                    args.listen
+                );
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        };
+        println!("platform-sim listening on {}", handle.base_url());
+        let _ = std::io::stdout().flush();
+        std::future::pending::<()>().await;
+        ExitCode::SUCCESS
+    })
+}

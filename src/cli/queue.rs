@@ -1,0 +1,271 @@
+//! `queue …` and `case submit`: the offline outbox from the command line, for technicians,
+//! scripts, load tests and bank/post integrations. Nothing printed here holds personal data.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use jiff::Timestamp;
+
+use super::{load_profile, start_core, Cli, EXIT_FAILURE};
+use crate::core::domain::{Applicant, Code, IdNumber, Person};
+use crate::core::outbox::{self, NewCase, Quota};
+use crate::core::Core;
+
+/// `queue …`
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Counts by state, queued bytes against the quota, oldest item, next attempt.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every queued item in delivery order (ids, kinds, attempts, errors — no personal data).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an item (or all with --all) due now; a dead letter goes back into the queue.
+    Retry {
+        /// The item's id.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Items the platform rejected, with its reasons, for staff to act on.
+    DeadLetter {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `case …`
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Commit cases for a matter into the outbox; prints each case id on its own line as soon
+    /// as that case is durably committed.
+    Submit {
+        /// The matter's task code (实施编码).
+        #[arg(long, value_name = "CODE")]
+        matter: String,
+        /// JSON file with the applicant: {"name": "…", "id_number": "…", "address": "…"}.
+        #[arg(long, value_name = "FILE")]
+        applicant: PathBuf,
+        /// How many cases to submit.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// A material image to attach: MATERIAL_ID=FILE (repeatable).
+        #[arg(long, value_name = "MATERIAL=FILE")]
+        image: Vec<String>,
+    },
+    /// The non-personal status of a case, by id or local number.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn open(cli: &Cli) -> Result<Core, ExitCode> {
+    load_profile(cli).and_then(|p| start_core(cli, p))
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{e}");
+    ExitCode::from(EXIT_FAILURE)
+}
+
+fn print_json(v: &impl serde::Serialize) -> ExitCode {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Runs a `queue` subcommand.
+pub fn run_queue(cli: &Cli, cmd: &QueueCommand) -> ExitCode {
+    let mut core = match open(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    match cmd {
+        QueueCommand::Status { json } => match outbox::status(&mut core.store, quota) {
+            Err(e) => fail(e),
+            Ok(s) if *json => print_json(&s),
+            Ok(s) => {
+                println!(
+                    "待提交 {} 项，被拒 {} 项（见 queue dead-letter）",
+                    s.pending, s.dead
+                );
+                println!(
+                    "暂存占用 {:.1} MB / 配额 {:.1} MB{}",
+                    s.queued_bytes as f64 / 1048576.0,
+                    s.quota_bytes as f64 / 1048576.0,
+                    if s.near_full {
+                        "（接近上限！）"
+                    } else {
+                        ""
+                    }
+                );
+                if let Some(o) = &s.oldest {
+                    println!("最早一项暂存于 {o}");
+                }
+                if let Some(n) = s
+                    .next_attempt_ms
+                    .and_then(|m| Timestamp::from_millisecond(m).ok())
+                {
+                    println!("下次尝试 {n}");
+                }
+                ExitCode::SUCCESS
+            }
+        },
+        QueueCommand::List { json } | QueueCommand::DeadLetter { json } => {
+            let dead = matches!(cmd, QueueCommand::DeadLetter { .. });
+            match outbox::list(&mut core.store, dead) {
+                Err(e) => fail(e),
+                Ok(items) if *json => print_json(&items),
+                Ok(items) => {
+                    for i in &items {
+                        println!(
+                            "{} #{:<6} {:<18} {:<8} 尝试{}次 {}",
+                            i.id,
+                            i.seq,
+                            i.kind,
+                            i.state,
+                            i.attempts,
+                            i.last_error.as_deref().unwrap_or("")
+                        );
+                    }
+                    if items.is_empty() {
+                        println!("（无）");
+                    }
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+        QueueCommand::Retry { id, .. } => {
+            match outbox::retry(&mut core.store, id.as_deref(), Timestamp::now()) {
+                Ok(n) => {
+                    println!("已安排 {n} 项立即重试");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+    }
+}
+
+/// The applicant file of `case submit`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicantFile {
+    name: String,
+    id_number: String,
+    #[serde(default)]
+    address: String,
+}
+
+/// Runs a `case` subcommand.
+pub fn run_case(cli: &Cli, cmd: &CaseCommand) -> ExitCode {
+    let mut core = match open(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match cmd {
+        CaseCommand::Show { id, json } => match outbox::case_stub(&mut core.store, id) {
+            Err(e) => fail(e),
+            Ok(None) => fail(format!("没有编号为 {id} 的办件")),
+            Ok(Some(s)) if *json => print_json(&s),
+            Ok(Some(s)) => {
+                println!("办件 {}（暂存编号 {}）：{}", s.id, s.seq, s.status);
+                if let Some(c) = &s.unified_code {
+                    println!("统一赋码 {c}");
+                }
+                ExitCode::SUCCESS
+            }
+        },
+        CaseCommand::Submit {
+            matter,
+            applicant,
+            count,
+            image,
+        } => submit(&mut core, matter, applicant, *count, image),
+    }
+}
+
+fn submit(
+    core: &mut Core,
+    matter: &str,
+    applicant: &PathBuf,
+    count: u32,
+    images: &[String],
+) -> ExitCode {
+    let Some(m) = core.catalog.matter(matter).cloned() else {
+        return fail(format!(
+            "事项目录中没有实施编码为 {matter} 的事项（可用 catalog list 查看）"
+        ));
+    };
+    let file: ApplicantFile = match std::fs::read_to_string(applicant)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(f) => f,
+        Err(e) => return fail(format!("{}: 申请人文件无效：{e}", applicant.display())),
+    };
+    let id_number = match IdNumber::parse(&file.id_number) {
+        Ok(n) => n,
+        Err(e) => return fail(format!("{}: id_number: {e}", applicant.display())),
+    };
+    let mut imgs = Vec::new();
+    for spec in images {
+        let Some((mid, path)) = spec.split_once('=') else {
+            return fail(format!("--image {spec}: 应写成 材料编号=文件"));
+        };
+        match std::fs::read(path) {
+            Ok(b) => imgs.push((mid.to_owned(), b)),
+            Err(e) => return fail(format!("--image {spec}: {e}")),
+        }
+    }
+    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let new = NewCase {
+        matters: vec![m.task_code.clone()],
+        bundle: None::<Code>,
+        catalog_version: core.catalog.version,
+        applicant: Applicant::Person {
+            person: Person {
+                name: file.name,
+                id_number,
+                address: file.address,
+            },
+        },
+        answers: Default::default(),
+        materials: Vec::new(),
+        form: Default::default(),
+        images: imgs,
+    };
+    let mut out = std::io::stdout().lock();
+    for _ in 0..count {
+        match outbox::enqueue_case(
+            &mut core.store,
+            &core.key,
+            quota,
+            new.clone(),
+            Timestamp::now(),
+        ) {
+            Ok(a) => {
+                // Printed only after the commit: every id a script sees is durable.
+                if writeln!(out, "{}", a.id).and_then(|_| out.flush()).is_err() {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    ExitCode::SUCCESS
+}

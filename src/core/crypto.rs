@@ -1,0 +1,270 @@
+//! Personal data at rest: AES-256-GCM with the row id bound as associated data, under a key
+//! kept in a 0600 file beside the store.
+//!
+//! Sealed format: `1 (version) | 12-byte random nonce | ciphertext + 16-byte tag`.
+//! A key check value in the store tells a wrong key apart from damaged data before anything
+//! is read or written, so a wrong key never destroys what the right key could recover.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use aes_gcm::aead::rand_core::RngCore;
+use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 12;
+/// Associated data of the key check value.
+const KEY_CHECK_AAD: &[u8] = b"ykb-terminal key check v1";
+const KEY_CHECK_PLAIN: &[u8] = b"ykb-terminal";
+
+/// File name of the data key inside the data directory.
+pub const KEY_FILE: &str = "data.key";
+
+/// Why personal data could not be sealed or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("数据加密密钥文件 {0} 不存在。加密数据未被改动；请用正确的密钥文件恢复，或由技术人员运行 ykb-terminal provision。")]
+    MissingKey(PathBuf),
+    #[error("数据加密密钥文件 {path} 无效（{detail}）。加密数据未被改动；请换回正确的密钥文件。")]
+    BadKeyFile { path: PathBuf, detail: String },
+    #[error(
+        "数据加密密钥文件 {path} 的权限为 {mode:o}，应为 600（仅本服务可读）。请执行 chmod 600。"
+    )]
+    KeyPermissions { path: PathBuf, mode: u32 },
+    #[error("数据加密密钥与本机数据不匹配。加密数据未被改动；请换回原来的密钥文件 {0}。")]
+    WrongKey(PathBuf),
+    #[error("加密数据已损坏或被篡改（记录 {0}）")]
+    Damaged(String),
+    #[error("无法创建密钥文件 {path}：{source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The data key, loaded from its file.
+pub struct DataKey {
+    cipher: Aes256Gcm,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataKey")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataKey {
+    /// Creates a new random key file (mode 0600, never overwriting an existing one).
+    pub fn create(path: &Path) -> Result<Self, CryptoError> {
+        let create_err = |source| CryptoError::Create {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(create_err)?;
+        }
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(path).map_err(create_err)?;
+        f.write_all(&key)
+            .and_then(|_| f.sync_all())
+            .map_err(create_err)?;
+        let k = Self::from_bytes(&key, path);
+        key.fill(0);
+        Ok(k)
+    }
+
+    /// Loads a key file, refusing a missing, short or world-readable one.
+    pub fn load(path: &Path) -> Result<Self, CryptoError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(CryptoError::MissingKey(path.to_owned()))
+            }
+            Err(e) => {
+                return Err(CryptoError::BadKeyFile {
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                })
+            }
+        };
+        if bytes.len() != 32 {
+            return Err(CryptoError::BadKeyFile {
+                path: path.to_owned(),
+                detail: format!("长度为 {} 字节，应为 32 字节", bytes.len()),
+            });
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0o600);
+            if mode & 0o077 != 0 {
+                return Err(CryptoError::KeyPermissions {
+                    path: path.to_owned(),
+                    mode,
+                });
+            }
+        }
+        Ok(Self::from_bytes(&bytes, path))
+    }
+
+    /// Loads the key, or creates it when `create_if_missing` (the demo profile) and absent.
+    pub fn load_or_create(path: &Path, create_if_missing: bool) -> Result<Self, CryptoError> {
+        match Self::load(path) {
+            Err(CryptoError::MissingKey(_)) if create_if_missing => Self::create(path),
+            other => other,
+        }
+    }
+
+    fn from_bytes(bytes: &[u8], path: &Path) -> Self {
+        Self {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)),
+            path: path.to_owned(),
+        }
+    }
+
+    /// The key file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Encrypts `plain`, bound to `aad` (the row id).
+    pub fn seal(&self, aad: &[u8], plain: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let ct = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    /// Decrypts what [`Self::seal`] produced for the same `aad`.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let damaged = || CryptoError::Damaged(String::from_utf8_lossy(aad).into_owned());
+        if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != VERSION {
+            return Err(damaged());
+        }
+        let (nonce, ct) = sealed[1..].split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+            .map_err(|_| damaged())
+    }
+
+    /// A value that only this key opens, stored once per database.
+    pub fn key_check_value(&self) -> Vec<u8> {
+        self.seal(KEY_CHECK_AAD, KEY_CHECK_PLAIN)
+    }
+
+    /// Whether `value` (from [`Self::key_check_value`]) was made with this key.
+    pub fn verify_key_check(&self, value: &[u8]) -> Result<(), CryptoError> {
+        match self.open(KEY_CHECK_AAD, value) {
+            Ok(p) if p == KEY_CHECK_PLAIN => Ok(()),
+            _ => Err(CryptoError::WrongKey(self.path.clone())),
+        }
+    }
+}
+
+/// A random number for backoff jitter.
+pub fn random_u64() -> u64 {
+    OsRng.next_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_data_opens_only_with_the_same_key_and_row_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = DataKey::create(&dir.path().join("k")).unwrap();
+        let sealed = k.seal(b"row-1", "张三 500103195003071234".as_bytes());
+        assert!(!sealed.windows(18).any(|w| w == b"500103195003071234"));
+        assert_eq!(
+            k.open(b"row-1", &sealed).unwrap(),
+            "张三 500103195003071234".as_bytes()
+        );
+        assert!(matches!(
+            k.open(b"row-2", &sealed),
+            Err(CryptoError::Damaged(_))
+        ));
+        let other = DataKey::create(&dir.path().join("k2")).unwrap();
+        assert!(other.open(b"row-1", &sealed).is_err());
+        let mut flipped = sealed.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(k.open(b"row-1", &flipped).is_err());
+        assert!(k.open(b"row-1", &sealed[..10]).is_err());
+    }
+
+    #[test]
+    fn key_file_is_private_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        let k = DataKey::create(&p).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        assert!(matches!(
+            DataKey::create(&p),
+            Err(CryptoError::Create { .. })
+        ));
+        let again = DataKey::load(&p).unwrap();
+        again.verify_key_check(&k.key_check_value()).unwrap();
+    }
+
+    #[test]
+    fn missing_short_open_and_wrong_keys_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        assert!(matches!(DataKey::load(&p), Err(CryptoError::MissingKey(_))));
+        std::fs::write(&p, [1u8; 16]).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert!(matches!(
+            DataKey::load(&p),
+            Err(CryptoError::BadKeyFile { .. })
+        ));
+        std::fs::write(&p, [1u8; 32]).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                DataKey::load(&p),
+                Err(CryptoError::KeyPermissions { .. })
+            ));
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let a = DataKey::load(&p).unwrap();
+        let b = DataKey::create(&dir.path().join("other")).unwrap();
+        assert!(matches!(
+            b.verify_key_check(&a.key_check_value()),
+            Err(CryptoError::WrongKey(_))
+        ));
+    }
+}

@@ -1,0 +1,200 @@
+//! 运行状态 — the terminal's health: what the heartbeat tells the platform, what the
+//! Prometheus metrics expose and what the self-test checks against.
+//!
+//! [`collect`] reads the store (catalogue version, outbox backlog and the age of its oldest
+//! item) and the data directory's file system; device states come from whoever watches the
+//! devices (the self-test, the kiosk's device threads). [`HealthSnapshot::heartbeat`] maps it
+//! onto the platform contract's heartbeat document. Nothing here holds personal data.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use ykb_drivers::escpos::PaperState;
+use ykb_drivers::DeviceState;
+
+use super::outbox::{self, OutboxError, Quota};
+use super::platform::wire;
+use super::store::Store;
+
+/// The application's version, as reported in heartbeats and metrics.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One device slot's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceHealth {
+    /// Common device state (XFS4IoT vocabulary).
+    pub state: DeviceState,
+    /// Paper, for printers; `None` for other classes.
+    pub paper: Option<PaperState>,
+}
+
+/// Free and total bytes of the file system holding the data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskSpace {
+    /// Bytes available to the service (not counting root's reserve).
+    pub free_bytes: u64,
+    /// Size of the file system.
+    pub total_bytes: u64,
+}
+
+/// Everything the terminal reports about itself at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthSnapshot {
+    /// This build's version.
+    pub app_version: String,
+    /// Catalogue version held (0 when none).
+    pub catalog_version: u64,
+    /// Device states by slot (`id_reader`, `printer`, …); unconfigured slots are left out.
+    pub devices: BTreeMap<String, DeviceHealth>,
+    /// Outbox items waiting for delivery.
+    pub outbox_pending: u64,
+    /// Outbox items the platform rejected (staff must look at them).
+    pub outbox_dead: u64,
+    /// Bytes queued against the quota.
+    pub outbox_bytes: u64,
+    /// The outbox quota in bytes.
+    pub outbox_quota_bytes: u64,
+    /// Age of the oldest waiting item, seconds (`None` when the queue is empty).
+    pub oldest_pending_age_secs: Option<u64>,
+    /// The data directory's file system (`None` when it could not be read).
+    pub disk: Option<DiskSpace>,
+    /// Platform clock minus ours, seconds, when known.
+    pub clock_skew_secs: Option<i64>,
+}
+
+impl HealthSnapshot {
+    /// The heartbeat document of the platform contract (`POST /v1/heartbeat`). The contract
+    /// currently carries the catalogue version, the backlog and a string per device; the
+    /// printer's paper goes in as its own entry (`printer.paper`).
+    pub fn heartbeat(&self) -> wire::Heartbeat {
+        let mut devices = BTreeMap::new();
+        for (slot, d) in &self.devices {
+            devices.insert(slot.clone(), state_name(d.state).to_owned());
+            if let Some(p) = d.paper {
+                devices.insert(format!("{slot}.paper"), paper_name(p).to_owned());
+            }
+        }
+        wire::Heartbeat {
+            catalog_version: self.catalog_version,
+            outbox_pending: self.outbox_pending,
+            devices,
+        }
+    }
+}
+
+/// The snake_case name of a device state (as in the drivers' serde form).
+pub fn state_name(s: DeviceState) -> &'static str {
+    match s {
+        DeviceState::Online => "online",
+        DeviceState::Offline => "offline",
+        DeviceState::NoDevice => "no_device",
+        DeviceState::HardwareError => "hardware_error",
+        DeviceState::UserError => "user_error",
+        DeviceState::Busy => "busy",
+        DeviceState::Starting => "starting",
+    }
+}
+
+/// The snake_case name of a paper state.
+pub fn paper_name(p: PaperState) -> &'static str {
+    match p {
+        PaperState::Full => "full",
+        PaperState::NearEnd => "near_end",
+        PaperState::Out => "out",
+        PaperState::Jammed => "jammed",
+        PaperState::Unknown => "unknown",
+    }
+}
+
+/// Reads what the store and the file system say; `devices` and `clock_skew_secs` come from
+/// the caller.
+pub fn collect(
+    store: &mut Store,
+    data_dir: &Path,
+    quota: Quota,
+    devices: BTreeMap<String, DeviceHealth>,
+    clock_skew_secs: Option<i64>,
+) -> Result<HealthSnapshot, OutboxError> {
+    let q = outbox::status(store, quota)?;
+    let catalog_version = store.catalog_version()?.unwrap_or(0);
+    let now = jiff::Timestamp::now();
+    let oldest_pending_age_secs = q
+        .oldest
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(|t| now.as_second().saturating_sub(t.as_second()).max(0) as u64);
+    Ok(HealthSnapshot {
+        app_version: APP_VERSION.to_owned(),
+        catalog_version,
+        devices,
+        outbox_pending: q.pending,
+        outbox_dead: q.dead,
+        outbox_bytes: q.queued_bytes,
+        outbox_quota_bytes: q.quota_bytes,
+        oldest_pending_age_secs,
+        disk: disk_space(data_dir).ok(),
+        clock_skew_secs,
+    })
+}
+
+/// Free and total space of the file system holding `path` (statvfs).
+pub fn disk_space(path: &Path) -> std::io::Result<DiskSpace> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `c` is a valid NUL-terminated path and `st` is a plain-data out parameter that
+    // statvfs fills completely on success.
+    let st = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        st
+    };
+    let frsize = st.f_frsize as u64;
+    Ok(DiskSpace {
+        free_bytes: (st.f_bavail as u64).saturating_mul(frsize),
+        total_bytes: (st.f_blocks as u64).saturating_mul(frsize),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeat_carries_device_states_and_paper() {
+        let mut devices = BTreeMap::new();
+        devices.insert(
+            "printer".to_owned(),
+            DeviceHealth {
+                state: DeviceState::Online,
+                paper: Some(PaperState::NearEnd),
+            },
+        );
+        let snap = HealthSnapshot {
+            app_version: APP_VERSION.into(),
+            catalog_version: 7,
+            devices,
+            outbox_pending: 3,
+            outbox_dead: 0,
+            outbox_bytes: 0,
+            outbox_quota_bytes: 1,
+            oldest_pending_age_secs: Some(5),
+            disk: None,
+            clock_skew_secs: None,
+        };
+        let hb = snap.heartbeat();
+        assert_eq!(hb.catalog_version, 7);
+        assert_eq!(hb.outbox_pending, 3);
+        assert_eq!(hb.devices["printer"], "online");
+        assert_eq!(hb.devices["printer.paper"], "near_end");
+    }
+
+    #[test]
+    fn disk_space_of_a_real_directory() {
+        let d = disk_space(Path::new("/")).unwrap();
+        assert!(d.total_bytes > 0 && d.free_bytes <= d.total_bytes);
+    }
+}

@@ -1,0 +1,120 @@
+//! The platform boundary: what the terminal needs from the 渝快办 platform, as a trait, so a
+//! deployment can adapt it to the real gateway. The HTTP client that speaks the contract in
+//! `api/openapi.yaml` implements it; so does nothing else in production.
+
+pub mod client;
+pub mod wire;
+
+pub use client::{ClientConfig, DeltaAnswer, DeviceCredentials, PlatformClient};
+
+use std::future::Future;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+/// The platform's answer to an accepted case submission.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CaseAck {
+    /// 统一赋码 — the unified case code.
+    pub unified_code: String,
+    /// When the platform accepted it (RFC 3339).
+    pub accepted_at: String,
+}
+
+/// Why a platform call did not succeed, classified for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// The network or the platform could not be reached (DNS, refused, reset, TLS).
+    #[error("无法连接政务服务平台：{0}")]
+    Unreachable(String),
+    /// No answer in time.
+    #[error("政务服务平台响应超时")]
+    Timeout,
+    /// 5xx, or a body that was cut short: try again later.
+    #[error("政务服务平台暂时故障（{status}）")]
+    Server {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// 429: too many requests; wait at least `retry_after`.
+    #[error("政务服务平台繁忙，请稍后")]
+    RateLimited { retry_after: Option<Duration> },
+    /// 4xx with a reason: retrying the same request cannot succeed.
+    #[error("政务服务平台拒绝（{status}）：{reason}")]
+    Rejected { status: u16, reason: String },
+    /// The answer did not follow the contract (bad signature, bad JSON, absurd size).
+    #[error("政务服务平台的应答不符合约定：{0}")]
+    Protocol(String),
+}
+
+impl PlatformError {
+    /// Whether the same request may succeed later (the outbox retries it with the same key).
+    /// 401/403 say the terminal's credentials are refused, not the item: once a technician
+    /// re-registers, the same item goes through, so it must not be dead-lettered. 408 is a
+    /// timeout by another name.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Rejected { status, .. } => matches!(status, 401 | 403 | 408),
+            _ => true,
+        }
+    }
+
+    /// The wait the platform asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Server { retry_after, .. } | Self::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// What the outbox delivers. Every call carries an idempotency key: a replay with the same key
+/// and body returns the same answer; the same key with a different body is `Rejected` (422).
+pub trait Platform: Send + Sync {
+    /// Uploads one material image of a case (idempotent per case id + material id).
+    fn upload_material(
+        &self,
+        case_id: Uuid,
+        material_id: &str,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+
+    /// Submits a case (JSON body); `key` is the case's UUIDv7.
+    fn submit_case(
+        &self,
+        key: Uuid,
+        body: &[u8],
+    ) -> impl Future<Output = Result<CaseAck, PlatformError>> + Send;
+
+    /// Submits a 好差评 evaluation or another supervision event (JSON body).
+    fn submit_event(
+        &self,
+        key: Uuid,
+        kind: &str,
+        body: &[u8],
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_item_rejections_are_final() {
+        let rejected = |status| PlatformError::Rejected {
+            status,
+            reason: String::new(),
+        };
+        assert!(!rejected(400).is_retryable());
+        assert!(!rejected(422).is_retryable());
+        assert!(!rejected(413).is_retryable());
+        assert!(rejected(401).is_retryable());
+        assert!(rejected(403).is_retryable());
+        assert!(PlatformError::Timeout.is_retryable());
+        assert!(PlatformError::Protocol("x".into()).is_retryable());
+        let limited = PlatformError::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+    }
+}

@@ -1,0 +1,494 @@
+//! The wire format of the contract in `api/openapi.yaml`: header names, request signing
+//! (device HMAC-SHA256), catalogue signatures (platform Ed25519) and the JSON documents both
+//! sides exchange. Pure functions and plain types: the HTTP client and the simulator share
+//! them, so the two cannot drift apart silently.
+
+use std::collections::BTreeMap;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use hmac::{KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::core::domain::{Bundle, LocalElements, Matter, Person};
+
+/// Version prefix of every signed route.
+pub const API_PREFIX: &str = "/v1";
+/// Device id issued at registration.
+pub const H_DEVICE: &str = "x-ykb-device";
+/// Unix seconds when the request was signed.
+pub const H_TIMESTAMP: &str = "x-ykb-timestamp";
+/// A value never reused by this device.
+pub const H_NONCE: &str = "x-ykb-nonce";
+/// Hex HMAC-SHA256 of the canonical request.
+pub const H_SIGNATURE: &str = "x-ykb-signature";
+/// Unix seconds on the platform's clock, on every answer (for skew detection).
+pub const H_SERVER_TIME: &str = "x-ykb-server-time";
+/// Base64 Ed25519 signature of a catalogue document's exact bytes.
+pub const H_CATALOG_SIGNATURE: &str = "x-ykb-catalog-signature";
+/// Idempotency key of a case or event (the UUIDv7 of the case or event).
+pub const H_IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Resumable upload: bytes the platform already holds / the chunk starts at.
+pub const H_UPLOAD_OFFSET: &str = "upload-offset";
+/// Resumable upload: the material's total size in bytes.
+pub const H_UPLOAD_LENGTH: &str = "upload-length";
+
+/// Resumable upload: hex SHA-256 of the whole material, on every chunk, so a replay with
+/// different content is refused rather than silently mixed.
+pub const H_UPLOAD_SHA256: &str = "upload-sha256";
+
+/// Requests whose timestamp differs from the platform's clock by more are refused.
+pub const MAX_SKEW_SECS: i64 = 300;
+/// Largest material the platform accepts (20 MiB).
+pub const MAX_MATERIAL_BYTES: u64 = 20 * 1024 * 1024;
+/// Largest chunk of one upload request (1 MiB).
+pub const UPLOAD_CHUNK_BYTES: usize = 1024 * 1024;
+/// Version of the catalogue document format.
+pub const CATALOG_FORMAT: u32 = 1;
+
+/// The demo platform's Ed25519 seed. **DEMO ONLY** — it is public, in this repository, and
+/// signs only what the simulator serves; a real deployment configures the platform's own
+/// verifying key.
+pub const DEMO_CATALOG_SEED: [u8; 32] = *b"ykb-terminal DEMO ONLY key seed!";
+
+/// The demo platform's signing key (simulator only).
+pub fn demo_signing_key() -> SigningKey {
+    SigningKey::from_bytes(&DEMO_CATALOG_SEED)
+}
+
+/// The verifying key matching [`demo_signing_key`]: what a demo terminal trusts.
+pub fn demo_verifying_key() -> VerifyingKey {
+    demo_signing_key().verifying_key()
+}
+
+/// Parses a verifying key from 64 hex digits (the format of `platform-catalog.pub`).
+pub fn verifying_key_from_hex(text: &str) -> Result<VerifyingKey, String> {
+    let bytes = hex::decode(text.trim()).map_err(|e| format!("不是十六进制：{e}"))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "公钥应为 32 字节（64 个十六进制字符）".to_owned())?;
+    VerifyingKey::from_bytes(&arr).map_err(|e| format!("不是有效的 Ed25519 公钥：{e}"))
+}
+
+/// The string a device signs: method, path with query, timestamp, nonce, body hash.
+pub fn canonical_request(
+    method: &str,
+    path_and_query: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &[u8],
+) -> String {
+    format!(
+        "{}\n{}\n{}\n{}\n{}",
+        method.to_ascii_uppercase(),
+        path_and_query,
+        timestamp,
+        nonce,
+        hex::encode(Sha256::digest(body))
+    )
+}
+
+/// Hex HMAC-SHA256 of the canonical request under the device secret.
+pub fn sign_request(
+    secret: &[u8],
+    method: &str,
+    path_and_query: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &[u8],
+) -> String {
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(canonical_request(method, path_and_query, timestamp, nonce, body).as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Checks a request signature in constant time.
+pub fn verify_request(
+    secret: &[u8],
+    method: &str,
+    path_and_query: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &[u8],
+    signature_hex: &str,
+) -> bool {
+    let Ok(sig) = hex::decode(signature_hex) else {
+        return false;
+    };
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(canonical_request(method, path_and_query, timestamp, nonce, body).as_bytes());
+    mac.verify_slice(&sig).is_ok()
+}
+
+/// Signs a catalogue document's exact bytes (platform side).
+pub fn sign_catalog(key: &SigningKey, body: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(key.sign(body).to_bytes())
+}
+
+/// Verifies a catalogue document's signature before anything parses or stores it.
+pub fn verify_catalog(key: &VerifyingKey, body: &[u8], signature_b64: &str) -> Result<(), String> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(signature_b64.trim())
+        .map_err(|_| "签名不是 base64".to_owned())?;
+    let arr: [u8; 64] = raw
+        .try_into()
+        .map_err(|_| "签名长度不是 64 字节".to_owned())?;
+    key.verify(body, &Signature::from_bytes(&arr))
+        .map_err(|_| "签名与内容不符（内容被篡改或公钥不匹配）".to_owned())
+}
+
+/// A district's own values for one matter (§9: window address, hours and phone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictElements {
+    /// The matter's task code.
+    pub task_code: String,
+    /// The district these values belong to.
+    pub region_code: String,
+    /// The values that replace the city-wide ones.
+    pub local: LocalElements,
+}
+
+/// One matter as published: the matter itself and how often citizens use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedMatter {
+    /// The matter (its `local` holds the city-wide values).
+    pub matter: Matter,
+    /// Relative popularity (handled cases over the last period), for ranking.
+    #[serde(default)]
+    pub popularity: u64,
+}
+
+/// A full catalogue snapshot (`GET /v1/catalog/snapshot`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogSnapshot {
+    /// Always [`CATALOG_FORMAT`].
+    pub format: u32,
+    /// Opaque position to ask deltas from.
+    pub cursor: String,
+    /// Monotonic catalogue version.
+    pub version: u64,
+    /// RFC 3339 publication time.
+    pub published_at: String,
+    /// Every matter.
+    pub matters: Vec<PublishedMatter>,
+    /// Every 一件事 bundle.
+    #[serde(default)]
+    pub bundles: Vec<Bundle>,
+    /// District values for the requesting device's region.
+    #[serde(default)]
+    pub district: Vec<DistrictElements>,
+}
+
+/// Changes since a cursor (`GET /v1/catalog/delta?since=…`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogDelta {
+    /// Always [`CATALOG_FORMAT`].
+    pub format: u32,
+    /// The cursor this delta starts from (must equal the terminal's).
+    pub from_cursor: String,
+    /// The cursor after applying it.
+    pub cursor: String,
+    /// The catalogue version after applying it.
+    pub version: u64,
+    /// RFC 3339 publication time of that version.
+    pub published_at: String,
+    /// Matters added or changed.
+    #[serde(default)]
+    pub upserts: Vec<PublishedMatter>,
+    /// Task codes of matters withdrawn.
+    #[serde(default)]
+    pub removals: Vec<String>,
+    /// Bundles added or changed.
+    #[serde(default)]
+    pub bundle_upserts: Vec<Bundle>,
+    /// Codes of bundles withdrawn.
+    #[serde(default)]
+    pub bundle_removals: Vec<String>,
+    /// District values added or changed for the device's region.
+    #[serde(default)]
+    pub district_upserts: Vec<DistrictElements>,
+    /// Task codes whose district values were withdrawn (the city-wide values apply again).
+    #[serde(default)]
+    pub district_removals: Vec<String>,
+}
+
+impl CatalogDelta {
+    /// How many items the delta changes (for progress reporting).
+    pub fn len(&self) -> usize {
+        self.upserts.len()
+            + self.removals.len()
+            + self.bundle_upserts.len()
+            + self.bundle_removals.len()
+            + self.district_upserts.len()
+            + self.district_removals.len()
+    }
+
+    /// Whether the delta changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `POST /v1/devices/register` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// One-time enrolment code issued to the technician.
+    pub enrolment_code: String,
+    /// Region the terminal stands in.
+    pub region_code: String,
+    /// Terminal kind (kiosk, counter, bank, post, hall-display).
+    pub terminal_kind: String,
+    /// Human-readable terminal name.
+    pub name: String,
+}
+
+/// `POST /v1/devices/register` answer: the credentials every later request is signed with.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterResponse {
+    /// The device id for `x-ykb-device`.
+    pub device_id: String,
+    /// Base64 HMAC secret (32 bytes).
+    pub secret: String,
+    /// Hex Ed25519 key the platform signs catalogues with (informational; the terminal
+    /// trusts its configured key, never this one).
+    pub catalog_key: String,
+}
+
+impl std::fmt::Debug for RegisterResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterResponse")
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An error body: a machine code and a zh-CN message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (e.g. `idempotency_conflict`, `clock_skew`).
+    pub code: String,
+    /// What happened, in words for people.
+    pub message: String,
+}
+
+/// `POST /v1/licences/query` request: whose e-licences to look up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceQuery {
+    /// The 18-digit ID number.
+    pub id_number: String,
+}
+
+/// One e-licence (电子证照) a person holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Licence {
+    /// Licence type, as named in materials' `exempted_by_licence` (e.g. 居民户口簿).
+    pub licence_type: String,
+    /// Licence number, masked.
+    pub number_masked: String,
+}
+
+/// `POST /v1/licences/query` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceList {
+    /// The licences found (possibly none).
+    pub licences: Vec<Licence>,
+}
+
+/// `POST /v1/ykm/verify` request: a 渝快码 token scanned at the terminal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YkmVerifyRequest {
+    /// The opaque token from the citizen's phone.
+    pub token: String,
+}
+
+/// `POST /v1/ykm/verify` answer: whom the token identifies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YkmIdentity {
+    /// The person.
+    pub person: Person,
+    /// RFC 3339 expiry of the token.
+    pub expires_at: String,
+}
+
+/// 办件进度 — a case's progress on the platform (`GET /v1/cases/{unified_code}/status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseProgress {
+    /// 统一赋码.
+    pub unified_code: String,
+    /// Current status: accepted, in_review, approved, rejected, completed.
+    pub status: String,
+    /// RFC 3339 time of the last change.
+    pub updated_at: String,
+    /// Status history, oldest first.
+    pub history: Vec<ProgressStep>,
+}
+
+/// One step of a case's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressStep {
+    /// Status entered.
+    pub status: String,
+    /// RFC 3339 time.
+    pub at: String,
+    /// Optional remark for the citizen.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /v1/heartbeat` request: how the terminal is doing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    /// Catalogue version held.
+    pub catalog_version: u64,
+    /// Outbox rows waiting.
+    pub outbox_pending: u64,
+    /// Device states by slot (id_reader, printer, …).
+    #[serde(default)]
+    pub devices: BTreeMap<String, String>,
+}
+
+/// `POST /v1/heartbeat` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatAck {
+    /// Platform clock, Unix seconds.
+    pub server_time: i64,
+    /// The newest catalogue version (sync when it differs).
+    pub catalog_version: u64,
+}
+
+/// A maintenance notice (§27: planned downtime is announced in advance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    /// Notice id.
+    pub id: String,
+    /// Title for the screen.
+    pub title: String,
+    /// Text for the screen.
+    pub message: String,
+    /// RFC 3339 start of the downtime.
+    pub starts_at: String,
+    /// RFC 3339 end of the downtime.
+    pub ends_at: String,
+}
+
+/// `GET /v1/notices` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeList {
+    /// Current and upcoming notices.
+    pub notices: Vec<Notice>,
+}
+
+/// Where a SHA-256 hex digest is needed by both sides (material integrity).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_signature_covers_every_part() {
+        let s = sign_request(b"k", "POST", "/v1/cases", 100, "n1", b"{}");
+        assert!(verify_request(
+            b"k",
+            "POST",
+            "/v1/cases",
+            100,
+            "n1",
+            b"{}",
+            &s
+        ));
+        assert!(!verify_request(
+            b"k",
+            "POST",
+            "/v1/cases",
+            101,
+            "n1",
+            b"{}",
+            &s
+        ));
+        assert!(!verify_request(
+            b"k",
+            "POST",
+            "/v1/cases",
+            100,
+            "n2",
+            b"{}",
+            &s
+        ));
+        assert!(!verify_request(
+            b"k",
+            "GET",
+            "/v1/cases",
+            100,
+            "n1",
+            b"{}",
+            &s
+        ));
+        assert!(!verify_request(
+            b"k", "POST", "/v1/case", 100, "n1", b"{}", &s
+        ));
+        assert!(!verify_request(
+            b"k",
+            "POST",
+            "/v1/cases",
+            100,
+            "n1",
+            b"{ }",
+            &s
+        ));
+        assert!(!verify_request(
+            b"x",
+            "POST",
+            "/v1/cases",
+            100,
+            "n1",
+            b"{}",
+            &s
+        ));
+        assert!(!verify_request(
+            b"k",
+            "POST",
+            "/v1/cases",
+            100,
+            "n1",
+            b"{}",
+            "zz"
+        ));
+    }
+
+    #[test]
+    fn catalogue_signature_detects_any_changed_byte() {
+        let key = demo_signing_key();
+        let body = br#"{"format":1}"#;
+        let sig = sign_catalog(&key, body);
+        assert!(verify_catalog(&demo_verifying_key(), body, &sig).is_ok());
+        assert!(verify_catalog(&demo_verifying_key(), br#"{"format":2}"#, &sig).is_err());
+        assert!(verify_catalog(&demo_verifying_key(), body, "not base64!").is_err());
+        let hexkey = hex::encode(demo_verifying_key().as_bytes());
+        assert_eq!(
+            verifying_key_from_hex(&hexkey).unwrap(),
+            demo_verifying_key()
+        );
+    }
+}

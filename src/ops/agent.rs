@@ -1,0 +1,169 @@
+//! The service loop (`ykb-terminal agent`, run by systemd with `Type=notify`): every
+//! `health.heartbeat_secs` it takes a health snapshot and sends the heartbeat; it serves the
+//! Prometheus metrics on loopback; it tells systemd `READY=1` once the store is open and the
+//! metrics port is bound, and pings `WATCHDOG=1` only while its loop keeps turning, so a hung
+//! process is restarted.
+//!
+//! After `Core::start` (migrations, key check) the agent only reads the store. Device states
+//! are known to the process that owns the devices (the kiosk); until it shares them, the
+//! agent's heartbeat carries an empty device map.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use super::metrics::{self, MetricsState, SharedMetrics};
+use super::sdnotify;
+use crate::core::config::PlatformMode;
+use crate::core::health;
+use crate::core::outbox::Quota;
+use crate::core::platform::{wire, ClientConfig, PlatformClient};
+use crate::core::{sync, Core};
+
+/// Why the agent stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The metrics server could not start.
+    #[error(transparent)]
+    Metrics(#[from] metrics::MetricsError),
+    /// The platform client could not be built (configuration).
+    #[error("{0}")]
+    Config(String),
+}
+
+/// What the agent needs to start.
+#[derive(Debug)]
+pub struct AgentOptions {
+    /// Called with the metrics address once bound (the CLI prints it).
+    pub on_metrics: Option<fn(std::net::SocketAddr)>,
+    /// Stop after this many heartbeats (tests); `None` runs until killed.
+    pub max_beats: Option<u64>,
+}
+
+/// Runs the agent until stopped (SIGTERM ends the process; nothing is in flight that a
+/// crash-safe store would mind).
+pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
+    let state: SharedMetrics = Arc::new(RwLock::new(MetricsState {
+        terminal: core.profile.terminal.name.clone(),
+        ..MetricsState::default()
+    }));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = match core.profile.health.metrics_addr() {
+        Some(addr) => {
+            let (bound, task) = metrics::serve(addr, state.clone(), stop_rx.clone()).await?;
+            if let Some(f) = opts.on_metrics {
+                f(bound);
+            }
+            Some(task)
+        }
+        None => None,
+    };
+
+    // The demo beats against a simulator of its own.
+    let demo = core.profile.platform.mode == PlatformMode::Simulator;
+    let sim = if demo {
+        Some(
+            crate::sim::platform::start(
+                "127.0.0.1:0".parse().expect("valid address"),
+                crate::sim::platform::SimOptions::default(),
+            )
+            .await
+            .map_err(|e| AgentError::Config(format!("无法启动本机模拟平台：{e}")))?,
+        )
+    } else {
+        None
+    };
+    let key = crate::core::sync::catalog_key(&core.profile, &core.data_dir)
+        .map_err(AgentError::Config)?;
+    let base = sim.as_ref().map(|s| s.base_url());
+    let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
+    let base_url = config.base_url.clone();
+    let client = PlatformClient::new(config).map_err(|e| AgentError::Config(e.to_string()))?;
+    if demo {
+        let req = wire::RegisterRequest {
+            enrolment_code: sync::DEMO_ENROLMENT_CODE.into(),
+            region_code: core.profile.terminal.region_code.as_str().to_owned(),
+            terminal_kind: "kiosk".into(),
+            name: core.profile.terminal.name.clone(),
+        };
+        if let Err(e) = client.register(&req).await {
+            tracing::warn!(error = %e, "demo platform registration failed");
+        }
+    } else {
+        match sync::stored_credentials(&mut core.store, &base_url) {
+            Ok(Some(c)) => client.set_credentials(c),
+            // Keep running: metrics still tell the technician what is wrong.
+            Ok(None) => tracing::warn!(
+                "本机尚未在平台 {base_url} 注册，心跳将失败；请运行 ykb-terminal provision"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot read stored credentials"),
+        }
+    }
+
+    let _ = sdnotify::notify("READY=1\nSTATUS=运行中");
+    let watchdog = sdnotify::watchdog_interval();
+    let every = Duration::from_secs(u64::from(core.profile.health.heartbeat_secs));
+    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let mut beat = tokio::time::interval(every);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // With no watchdog, a tick that never fires.
+    let mut dog = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    let mut beats = 0u64;
+    let mut healthy_before = true;
+    loop {
+        tokio::select! {
+            _ = beat.tick() => {
+                let data_dir = core.data_dir.clone();
+                let skew = state
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.clock_skew_secs);
+                let snapshot = health::collect(&mut core.store, &data_dir, quota, BTreeMap::new(), skew);
+                match snapshot {
+                    Ok(mut snap) => {
+                        let result = client.heartbeat(&snap.heartbeat()).await;
+                        let now = jiff::Timestamp::now().as_second();
+                        let mut s = state.write().unwrap_or_else(|e| e.into_inner());
+                        match result {
+                            Ok(ack) => {
+                                snap.clock_skew_secs = Some(ack.server_time - now);
+                                s.last_heartbeat_ok = Some(now);
+                                if !healthy_before {
+                                    tracing::info!("heartbeat acknowledged again");
+                                }
+                                healthy_before = true;
+                            }
+                            Err(e) => {
+                                s.heartbeat_failures += 1;
+                                if healthy_before {
+                                    tracing::warn!(error = %e, "heartbeat failed");
+                                }
+                                healthy_before = false;
+                            }
+                        }
+                        s.health = Some(snap);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "health snapshot failed"),
+                }
+                beats += 1;
+                if opts.max_beats.is_some_and(|m| beats >= m) {
+                    break;
+                }
+            }
+            _ = dog.tick(), if watchdog.is_some() => {
+                let _ = sdnotify::notify("WATCHDOG=1");
+            }
+        }
+    }
+    let _ = sdnotify::notify("STOPPING=1");
+    let _ = stop_tx.send(true);
+    if let Some(t) = server {
+        let _ = t.await;
+    }
+    if let Some(s) = sim {
+        s.shutdown().await;
+    }
+    Ok(())
+}

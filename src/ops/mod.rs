@@ -1,0 +1,20 @@
+//! 运维 — operations: what technicians and the service manager need around the core.
+//!
+//! - [`provision`] — register a terminal, store its credentials, create its data key and
+//!   profile, all or nothing (`ykb-terminal provision`).
+//! - [`selftest`] — exercise every configured device, the disk, the platform, the clock and
+//!   the pinned CA; a report as a struct (`ykb-terminal selftest [--json]`).
+//! - [`metrics`] — Prometheus text metrics over loopback only.
+//! - [`agent`] — the service loop: heartbeats, metrics, systemd readiness and watchdog
+//!   (`ykb-terminal agent`, run by `packaging/systemd/ykb-terminal.service`).
+//! - [`sdnotify`] — the systemd notification protocol (one datagram per message).
+//! - [`cert`] — the expiry date of a PEM certificate, for the self-test.
+//!
+//! Everything here calls the core's public API; nothing here knows Slint.
+
+pub mod agent;
+pub mod cert;
+pub mod metrics;
+pub mod provision;
+pub mod sdnotify;
+pub mod selftest;

@@ -1,0 +1,907 @@
+//! 设备自检 — the self-test: every configured device through its real driver, the disk, the
+//! platform (a heartbeat), the clock against the platform's and the pinned CA's expiry.
+//!
+//! With `simulated` device slots (the demo profile) the wire emulators from
+//! `ykb_drivers::sim` are started in process — the ID-card reader on a pseudo-terminal, the
+//! printer on loopback TCP, the scanner on a pseudo-terminal — so the same driver code runs
+//! as on a real terminal. The report is a plain struct (serialised for `--json`); the test
+//! passes when no check failed (warnings and skipped checks do not fail it).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use ykb_drivers::escpos::{
+    load_font_static, test_receipt, PaperState, Printer, PrinterUri, ReceiptRenderer, ReceiptStyle,
+};
+use ykb_drivers::idcard::{IdCardReader, IdReader, ServiceConfig};
+use ykb_drivers::link::{SerialConnector, SerialLink};
+use ykb_drivers::scanner::{ScanEvent, SerialScanner, SplitterConfig};
+use ykb_drivers::sim::{CardFile, IdCardSim, PrinterSim, PrinterSimConfig, ScannerSim};
+use ykb_drivers::DeviceState;
+
+use crate::core::config::{DeviceSection, DriverKind, PlatformMode};
+use crate::core::health::{self, DeviceHealth, HealthSnapshot};
+use crate::core::outbox::Quota;
+use crate::core::platform::{wire, ClientConfig, PlatformClient, PlatformError};
+use crate::core::{sync, Core};
+use crate::fonts::UI_FONT;
+
+/// A fictional person on the emulator's test card (valid GB 11643 check digit).
+const TEST_CARD: &str = r#"
+kind = "resident"
+name = "自检测试"
+sex = "男"
+nation = "汉"
+birth_date = "1990-03-07"
+address = "重庆市渝中区自检测试地址1号"
+id_number = "500103199003070017"
+authority = "重庆市公安局渝中区分局"
+valid_from = "2020-01-01"
+valid_to = "长期"
+"#;
+
+/// Below this much free space the disk check fails.
+const DISK_FAIL_BYTES: u64 = 256 * 1024 * 1024;
+/// Below this much free space (or 10 %) it warns.
+const DISK_WARN_BYTES: u64 = 1024 * 1024 * 1024;
+/// Clock difference that only warns (the signing window is ±300 s).
+const SKEW_WARN_SECS: i64 = 30;
+/// A pinned CA expiring within this many days warns.
+const CA_WARN_DAYS: i64 = 30;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Works.
+    Pass,
+    /// Works, but needs attention soon (paper near end, CA expiring).
+    Warn,
+    /// Does not work.
+    Fail,
+    /// Not configured on this terminal.
+    Skipped,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable id (`id_reader`, `printer`, `disk`, `platform`, `clock`, `ca_cert`, …).
+    pub id: String,
+    /// What was checked (zh-CN).
+    pub title: String,
+    /// Pass, warn, fail or skipped.
+    pub outcome: Outcome,
+    /// What was found (zh-CN; never personal data).
+    pub detail: String,
+    /// What the technician should do, when not passing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+    /// Wall time of the check.
+    pub elapsed_ms: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelftestReport {
+    /// The terminal's name from its profile.
+    pub terminal: String,
+    /// This build's version.
+    pub app_version: String,
+    /// When the test ran (RFC 3339).
+    pub at: String,
+    /// No check failed.
+    pub passed: bool,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+    /// The health snapshot sent with the heartbeat.
+    pub health: HealthSnapshot,
+}
+
+/// How to run the self-test.
+#[derive(Debug, Clone)]
+pub struct SelftestOptions {
+    /// How long to wait for a card on a real reader (a technician places a test card).
+    pub card_timeout: Duration,
+    /// Print a test page (with QR) on the printer.
+    pub print: bool,
+    /// Where the simulated printer renders its pages (kept for the technician to look at).
+    pub sim_out: PathBuf,
+}
+
+struct Timer(Instant);
+
+impl Timer {
+    fn start() -> Self {
+        Self(Instant::now())
+    }
+    fn check(
+        &self,
+        id: &str,
+        title: &str,
+        outcome: Outcome,
+        detail: String,
+        advice: Option<&str>,
+    ) -> Check {
+        Check {
+            id: id.into(),
+            title: title.into(),
+            outcome,
+            detail,
+            advice: advice.map(str::to_owned),
+            elapsed_ms: self.0.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+fn skipped(id: &str, title: &str) -> Check {
+    Timer::start().check(
+        id,
+        title,
+        Outcome::Skipped,
+        "未配置（driver = \"none\"）".into(),
+        None,
+    )
+}
+
+/// A real device path that is not there: the usual "not plugged in".
+fn missing_path(id: &str, title: &str, path: &str) -> Option<Check> {
+    let p = path.strip_prefix("serial://").unwrap_or(path);
+    let p = p.split('?').next().unwrap_or(p);
+    (p.starts_with('/') && !Path::new(p).exists()).then(|| {
+        Timer::start().check(
+            id,
+            title,
+            Outcome::Fail,
+            format!("设备 {p} 不存在（未连接）"),
+            Some("请检查设备电源和 USB 线，确认已按 packaging/README.md「稳定设备名」安装 udev 规则，再运行 ykb-terminal devices list"),
+        )
+    })
+}
+
+fn id_reader(dev: &DeviceSection, card_timeout: Duration) -> (Check, Option<DeviceHealth>) {
+    const ID: &str = "id_reader";
+    const TITLE: &str = "身份证阅读器读卡";
+    let t = Timer::start();
+    // The emulator must outlive the read.
+    let (_sim, path, baud, timeout) = match dev.driver {
+        DriverKind::None => return (skipped(ID, TITLE), None),
+        DriverKind::Simulated => {
+            let card = toml::from_str::<CardFile>(TEST_CARD)
+                .map_err(|e| e.to_string())
+                .and_then(|f| f.into_card("selftest", Path::new(".")));
+            let sim = card.and_then(|c| {
+                IdCardSim::with_cards(vec![c], None).map_err(|e| format!("无法打开伪终端：{e}"))
+            });
+            let sim = match sim {
+                Ok(s) => s,
+                Err(e) => {
+                    let c = t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Fail,
+                        format!("读卡器模拟器无法启动：{e}"),
+                        None,
+                    );
+                    return (c, None);
+                }
+            };
+            let _ = sim.control("place");
+            let path = sim.path();
+            (Some(sim), path, 115_200, Duration::from_secs(10))
+        }
+        _ => {
+            if let Some(c) = missing_path(ID, TITLE, &dev.path) {
+                return (
+                    c,
+                    Some(DeviceHealth {
+                        state: DeviceState::Offline,
+                        paper: None,
+                    }),
+                );
+            }
+            (
+                None,
+                PathBuf::from(&dev.path),
+                dev.baud.unwrap_or(115_200),
+                card_timeout,
+            )
+        }
+    };
+    let reader = IdCardReader::spawn(
+        SerialConnector::new(path.clone(), baud),
+        ServiceConfig::default(),
+    );
+    let result = reader.read_card(timeout).wait();
+    let state = reader.state();
+    drop(reader);
+    match result {
+        Ok(card) => {
+            let s = card.summary(false);
+            let checksum = match s.id_checksum_ok {
+                Some(true) => "，证件号码校验位正确",
+                Some(false) => "，证件号码校验位错误",
+                None => "",
+            };
+            (
+                t.check(
+                    ID,
+                    TITLE,
+                    Outcome::Pass,
+                    format!(
+                        "{} 读卡成功：{}{checksum}",
+                        path.display(),
+                        s.kind.describe_zh()
+                    ),
+                    None,
+                ),
+                Some(DeviceHealth {
+                    state: DeviceState::Online,
+                    paper: None,
+                }),
+            )
+        }
+        Err(e) => (
+            t.check(
+                ID,
+                TITLE,
+                Outcome::Fail,
+                format!("{} 读卡失败：{}（{e}）", path.display(), e.describe_zh()),
+                Some(
+                    "请在读卡区放置测试身份证后重试（--card-timeout 可延长等待）；仍失败请检查读卡器连线和波特率（devices.id_reader.baud）",
+                ),
+            ),
+            Some(DeviceHealth {
+                state: if state == DeviceState::Online {
+                    DeviceState::UserError
+                } else {
+                    state
+                },
+                paper: None,
+            }),
+        ),
+    }
+}
+
+fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<DeviceHealth>) {
+    const ID: &str = "printer";
+    const TITLE: &str = "回执打印机状态与测试页";
+    let t = Timer::start();
+    let (sim, uri) = match dev.driver {
+        DriverKind::None => return (skipped(ID, TITLE), None),
+        DriverKind::Simulated => {
+            let config = PrinterSimConfig::new(&opts.sim_out, load_font_static(UI_FONT).ok());
+            match PrinterSim::start_tcp("127.0.0.1:0", config) {
+                Ok(s) => {
+                    let uri = format!("tcp://{}", s.local_addr());
+                    (Some(s), uri)
+                }
+                Err(e) => {
+                    return (
+                        t.check(
+                            ID,
+                            TITLE,
+                            Outcome::Fail,
+                            format!("打印机模拟器无法启动：{e}"),
+                            None,
+                        ),
+                        None,
+                    )
+                }
+            }
+        }
+        _ => {
+            if let Some(c) = missing_path(ID, TITLE, &dev.path) {
+                let h = DeviceHealth {
+                    state: DeviceState::Offline,
+                    paper: Some(PaperState::Unknown),
+                };
+                return (c, Some(h));
+            }
+            (None, dev.path.clone())
+        }
+    };
+    let offline = |detail: String| {
+        (
+            t.check(
+                ID,
+                TITLE,
+                Outcome::Fail,
+                detail,
+                Some("请检查打印机电源、连线和地址（devices.printer.path），再运行 ykb-terminal printer status --printer URI"),
+            ),
+            Some(DeviceHealth {
+                state: DeviceState::Offline,
+                paper: Some(PaperState::Unknown),
+            }),
+        )
+    };
+    let parsed = match PrinterUri::parse(&uri) {
+        Ok(u) => u,
+        Err(e) => return offline(format!("打印机地址 {uri} 无效：{e}")),
+    };
+    let mut p = match Printer::open(&parsed) {
+        Ok(p) => p,
+        Err(e) => return offline(format!("{uri} 无法连接：{}（{e}）", e.describe_zh())),
+    };
+    let status = match p.status() {
+        Ok(s) => s,
+        Err(e) => return offline(format!("{uri} 状态查询失败：{}（{e}）", e.describe_zh())),
+    };
+    let health = Some(DeviceHealth {
+        state: status.state,
+        paper: Some(status.paper),
+    });
+    let mut detail = format!(
+        "{uri}：{}，{}",
+        status.state.describe_zh(),
+        status.paper.describe_zh()
+    );
+    if !status.can_print() {
+        return (
+            t.check(
+                ID,
+                TITLE,
+                Outcome::Fail,
+                detail,
+                Some("请装纸、关好机盖或清除卡纸后重试"),
+            ),
+            health,
+        );
+    }
+    if opts.print {
+        let renderer =
+            ReceiptRenderer::new(load_font_static(UI_FONT).ok(), ReceiptStyle::default());
+        let printed = renderer
+            .to_escpos(&test_receipt())
+            .map_err(|e| format!("测试页生成失败：{e}"))
+            .and_then(|(bytes, _)| {
+                p.print(&bytes)
+                    .map(|()| bytes.len())
+                    .map_err(|e| format!("测试页打印失败：{}（{e}）", e.describe_zh()))
+            });
+        match printed {
+            Ok(n) => {
+                detail.push_str(&format!("；测试页（含二维码）已发送 {n} 字节"));
+                if let Some(s) = &sim {
+                    if let Some(png) = s.shared().wait_for_jobs(1, Duration::from_secs(10)).first()
+                    {
+                        detail.push_str(&format!("，模拟打印机已出纸：{}", png.display()));
+                    } else {
+                        return (
+                            t.check(
+                                ID,
+                                TITLE,
+                                Outcome::Fail,
+                                format!("{detail}；模拟打印机未收到完整的测试页"),
+                                None,
+                            ),
+                            health,
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                return (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Fail,
+                        format!("{detail}；{e}"),
+                        Some("请检查纸卷和打印头后重试"),
+                    ),
+                    health,
+                )
+            }
+        }
+    }
+    let (outcome, advice) = match status.paper {
+        PaperState::NearEnd => (Outcome::Warn, Some("纸将用尽，请及时更换纸卷")),
+        _ => (Outcome::Pass, None),
+    };
+    (t.check(ID, TITLE, outcome, detail, advice), health)
+}
+
+fn scanner(dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
+    const ID: &str = "scanner";
+    const TITLE: &str = "扫码器";
+    let t = Timer::start();
+    let online = Some(DeviceHealth {
+        state: DeviceState::Online,
+        paper: None,
+    });
+    let offline = Some(DeviceHealth {
+        state: DeviceState::Offline,
+        paper: None,
+    });
+    match dev.driver {
+        DriverKind::None => (skipped(ID, TITLE), None),
+        DriverKind::Simulated => {
+            let sim = match ScannerSim::start(None) {
+                Ok(s) => s,
+                Err(e) => {
+                    return (
+                        t.check(
+                            ID,
+                            TITLE,
+                            Outcome::Fail,
+                            format!("扫码器模拟器无法启动：{e}"),
+                            None,
+                        ),
+                        None,
+                    )
+                }
+            };
+            let (scanner, events) = SerialScanner::spawn(
+                SerialConnector::new(sim.path(), 9600),
+                SplitterConfig::default(),
+            );
+            let code = format!("YKB-SELFTEST-{}", uuid::Uuid::now_v7().simple());
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut got = false;
+            // The driver may not have opened the port yet: scan again until it reads one.
+            while !got && Instant::now() < deadline {
+                sim.device().scan(&code);
+                let until = Instant::now() + Duration::from_millis(500);
+                while let Some(left) = until.checked_duration_since(Instant::now()) {
+                    match events.recv_timeout(left) {
+                        Ok(ScanEvent::Code(p)) if p.text == code => {
+                            got = true;
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+            drop(scanner);
+            if got {
+                (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Pass,
+                        format!("{}：测试码已读到", sim.path().display()),
+                        None,
+                    ),
+                    online,
+                )
+            } else {
+                (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Fail,
+                        format!("{}：10 秒内未读到测试码", sim.path().display()),
+                        None,
+                    ),
+                    offline,
+                )
+            }
+        }
+        DriverKind::Evdev => {
+            if let Some(c) = missing_path(ID, TITLE, &dev.path) {
+                return (c, offline);
+            }
+            match std::fs::File::open(&dev.path) {
+                Ok(_) => (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Pass,
+                        format!("{} 可打开；请扫一个二维码确认读码", dev.path),
+                        None,
+                    ),
+                    online,
+                ),
+                Err(e) => (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Fail,
+                        format!("{} 无法打开（{e}）", dev.path),
+                        Some("请确认服务账户在 input 组，或检查 udev 规则中的权限"),
+                    ),
+                    offline,
+                ),
+            }
+        }
+        _ => {
+            if let Some(c) = missing_path(ID, TITLE, &dev.path) {
+                return (c, offline);
+            }
+            match SerialLink::open(&dev.path, dev.baud.unwrap_or(9600)) {
+                Ok(_) => (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Pass,
+                        format!(
+                            "{} 已打开；请运行 ykb-terminal scan --port {} 并扫一个二维码确认读码",
+                            dev.path, dev.path
+                        ),
+                        None,
+                    ),
+                    online,
+                ),
+                Err(e) => (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Fail,
+                        format!("{} 无法打开（{e}）", dev.path),
+                        Some("请确认服务账户在 dialout 组，且没有其他程序占用该端口"),
+                    ),
+                    offline,
+                ),
+            }
+        }
+    }
+}
+
+fn camera(id: &str, title: &str, dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
+    let t = Timer::start();
+    let source = match dev.driver {
+        DriverKind::None => return (skipped(id, title), None),
+        DriverKind::Simulated => "pattern:640x480".to_owned(),
+        _ => {
+            if let Some(c) = missing_path(id, title, &dev.path) {
+                let h = DeviceHealth {
+                    state: DeviceState::Offline,
+                    paper: None,
+                };
+                return (c, Some(h));
+            }
+            dev.path.clone()
+        }
+    };
+    let frame = ykb_drivers::camera::open_source(&source).and_then(|mut s| {
+        let f = s.next_frame()?;
+        Ok((s.describe(), f.width(), f.height()))
+    });
+    match frame {
+        Ok((name, w, h)) => (
+            t.check(
+                id,
+                title,
+                Outcome::Pass,
+                format!("{name}：取得一帧 {w}×{h}"),
+                None,
+            ),
+            Some(DeviceHealth {
+                state: DeviceState::Online,
+                paper: None,
+            }),
+        ),
+        Err(e) => (
+            t.check(
+                id,
+                title,
+                Outcome::Fail,
+                format!("{source}：{}（{e}）", e.describe_zh()),
+                Some("请检查摄像头连线；本程序需以 v4l2 功能编译才能使用 V4L2 摄像头"),
+            ),
+            Some(DeviceHealth {
+                state: DeviceState::Offline,
+                paper: None,
+            }),
+        ),
+    }
+}
+
+fn disk(data_dir: &Path) -> Check {
+    const ID: &str = "disk";
+    const TITLE: &str = "数据目录磁盘空间";
+    let t = Timer::start();
+    match health::disk_space(data_dir) {
+        Ok(d) => {
+            let mib = |b: u64| b / (1024 * 1024);
+            let detail = format!(
+                "{}：可用 {} MiB / 共 {} MiB",
+                data_dir.display(),
+                mib(d.free_bytes),
+                mib(d.total_bytes)
+            );
+            let (outcome, advice) = if d.free_bytes < DISK_FAIL_BYTES {
+                (
+                    Outcome::Fail,
+                    Some("磁盘空间不足：请清理日志或扩容，否则离线暂存将拒绝新业务"),
+                )
+            } else if d.free_bytes < DISK_WARN_BYTES || d.free_bytes * 10 < d.total_bytes {
+                (Outcome::Warn, Some("磁盘空间偏少，请安排清理"))
+            } else {
+                (Outcome::Pass, None)
+            };
+            t.check(ID, TITLE, outcome, detail, advice)
+        }
+        Err(e) => t.check(
+            ID,
+            TITLE,
+            Outcome::Fail,
+            format!("{} 无法查询（{e}）", data_dir.display()),
+            Some("请检查数据目录是否存在"),
+        ),
+    }
+}
+
+fn ca_cert(ca_file: &str) -> Check {
+    const ID: &str = "ca_cert";
+    const TITLE: &str = "平台 CA 证书有效期";
+    let t = Timer::start();
+    if ca_file.trim().is_empty() {
+        return t.check(
+            ID,
+            TITLE,
+            Outcome::Skipped,
+            "未配置证书固定（platform.ca_file 为空，使用内置根证书）".into(),
+            None,
+        );
+    }
+    let pem = match std::fs::read_to_string(ca_file) {
+        Ok(p) => p,
+        Err(e) => {
+            return t.check(
+                ID,
+                TITLE,
+                Outcome::Fail,
+                format!("{ca_file} 无法读取（{e}）"),
+                Some("请检查配置 platform.ca_file 指向的证书文件"),
+            )
+        }
+    };
+    let v = match super::cert::pem_validities(&pem) {
+        Ok(v) => v,
+        Err(e) => {
+            return t.check(
+                ID,
+                TITLE,
+                Outcome::Fail,
+                format!("{ca_file} 不是有效的 PEM 证书（{e}）"),
+                Some("请向平台运维索取正确的 CA 证书"),
+            )
+        }
+    };
+    let now = jiff::Timestamp::now();
+    // The soonest-expiring certificate in the bundle decides.
+    let soonest = v.iter().map(|c| c.not_after).min().unwrap_or(now);
+    let days = (soonest.as_second() - now.as_second()).div_euclid(86_400);
+    let not_yet = v.iter().any(|c| c.not_before > now);
+    let detail = format!("{ca_file}：{} 张证书，最早于 {soonest} 到期", v.len());
+    if soonest <= now {
+        t.check(
+            ID,
+            TITLE,
+            Outcome::Fail,
+            format!("{detail}（已过期）"),
+            Some("证书已过期：请向平台运维索取新的 CA 证书并替换"),
+        )
+    } else if not_yet {
+        t.check(
+            ID,
+            TITLE,
+            Outcome::Fail,
+            format!("{detail}（尚未生效）"),
+            Some("证书尚未生效：请检查终端时钟（NTP）"),
+        )
+    } else if days < CA_WARN_DAYS {
+        t.check(
+            ID,
+            TITLE,
+            Outcome::Warn,
+            format!("{detail}（剩余 {days} 天）"),
+            Some("证书即将到期：请尽快向平台运维索取新的 CA 证书"),
+        )
+    } else {
+        t.check(
+            ID,
+            TITLE,
+            Outcome::Pass,
+            format!("{detail}（剩余 {days} 天）"),
+            None,
+        )
+    }
+}
+
+/// Runs the platform part: a heartbeat (reachability) and the clock skew it reveals.
+async fn platform_checks(core: &mut Core, snapshot: &mut HealthSnapshot) -> Vec<Check> {
+    let t = Timer::start();
+    let fail = |t: &Timer, detail: String, advice: &str| {
+        vec![
+            t.check(
+                "platform",
+                "政务服务平台连通（心跳）",
+                Outcome::Fail,
+                detail,
+                Some(advice),
+            ),
+            t.check(
+                "clock",
+                "终端时钟与平台时钟",
+                Outcome::Skipped,
+                "平台不可达，无法比对".into(),
+                None,
+            ),
+        ]
+    };
+    let demo = core.profile.platform.mode == PlatformMode::Simulator;
+    let sim = if demo {
+        match crate::sim::platform::start(
+            "127.0.0.1:0".parse().expect("valid address"),
+            crate::sim::platform::SimOptions::default(),
+        )
+        .await
+        {
+            Ok(h) => Some(h),
+            Err(e) => return fail(&t, format!("无法启动本机模拟平台：{e}"), "请重试"),
+        }
+    } else {
+        None
+    };
+    let key = match crate::core::sync::catalog_key(&core.profile, &core.data_dir) {
+        Ok(k) => k,
+        Err(e) => return fail(&t, e, "请运行 ykb-terminal provision 完成部署"),
+    };
+    let base = sim.as_ref().map(|s| s.base_url());
+    let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
+    let base_url = config.base_url.clone();
+    let client = match PlatformClient::new(config) {
+        Ok(c) => c,
+        Err(e) => {
+            return fail(
+                &t,
+                e.to_string(),
+                "请检查配置 platform.base_url、ca_file 和 proxy",
+            )
+        }
+    };
+    if demo {
+        let req = wire::RegisterRequest {
+            enrolment_code: sync::DEMO_ENROLMENT_CODE.into(),
+            region_code: core.profile.terminal.region_code.as_str().to_owned(),
+            terminal_kind: "kiosk".into(),
+            name: core.profile.terminal.name.clone(),
+        };
+        if let Err(e) = client.register(&req).await {
+            return fail(&t, format!("模拟平台注册失败：{e}"), "请重试");
+        }
+    } else {
+        match sync::stored_credentials(&mut core.store, &base_url) {
+            Ok(Some(c)) => client.set_credentials(c),
+            Ok(None) => {
+                return fail(
+                    &t,
+                    format!("本机尚未在平台 {base_url} 注册"),
+                    "请运行 ykb-terminal provision（或 sync --enrolment-code）完成注册",
+                )
+            }
+            Err(e) => return fail(&t, e.to_string(), "请检查数据目录"),
+        }
+    }
+    let result = client.heartbeat(&snapshot.heartbeat()).await;
+    if let Some(s) = sim {
+        s.shutdown().await;
+    }
+    match result {
+        Ok(ack) => {
+            let skew = ack.server_time - jiff::Timestamp::now().as_second();
+            snapshot.clock_skew_secs = Some(skew);
+            let platform = t.check(
+                "platform",
+                "政务服务平台连通（心跳）",
+                Outcome::Pass,
+                format!(
+                    "{base_url}：心跳已确认，平台目录版本 {}，本机 {}",
+                    ack.catalog_version, snapshot.catalog_version
+                ),
+                None,
+            );
+            let (outcome, advice) = if skew.abs() > wire::MAX_SKEW_SECS {
+                (
+                    Outcome::Fail,
+                    Some("时钟偏差超出平台允许范围（±300 秒）：请启用 NTP 校时（timedatectl set-ntp true）"),
+                )
+            } else if skew.abs() > SKEW_WARN_SECS {
+                (Outcome::Warn, Some("请检查 NTP 校时"))
+            } else {
+                (Outcome::Pass, None)
+            };
+            let clock = t.check(
+                "clock",
+                "终端时钟与平台时钟",
+                outcome,
+                format!(
+                    "平台时钟比本机 {} {} 秒",
+                    if skew >= 0 { "快" } else { "慢" },
+                    skew.abs()
+                ),
+                advice,
+            );
+            vec![platform, clock]
+        }
+        Err(e @ PlatformError::Rejected { status: 401 | 403, .. }) => fail(
+            &t,
+            format!("{base_url}：{e}"),
+            "平台不再接受本机凭据（已过期或已被注销）：请联系平台运维核实设备号；离线期间业务会暂存",
+        ),
+        Err(e) => fail(
+            &t,
+            format!("{base_url}：{e}"),
+            "请检查网络、代理（platform.proxy）和平台地址；离线期间业务会暂存，恢复后自动补传",
+        ),
+    }
+}
+
+/// Runs every check. Device checks block (driver threads); the platform part runs on a
+/// small runtime of its own.
+pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
+    let at = jiff::Timestamp::now().to_string();
+    let d = core.profile.devices.clone();
+    let mut checks = Vec::new();
+    let mut devices = BTreeMap::new();
+    let mut add = |(c, h): (Check, Option<DeviceHealth>), checks: &mut Vec<Check>| {
+        if let Some(h) = h {
+            devices.insert(c.id.clone(), h);
+        }
+        checks.push(c);
+    };
+    add(id_reader(&d.id_reader, opts.card_timeout), &mut checks);
+    add(printer(&d.printer, opts), &mut checks);
+    add(scanner(&d.scanner), &mut checks);
+    add(camera("camera", "摄像头取帧", &d.camera), &mut checks);
+    add(
+        camera("document_camera", "高拍仪取帧", &d.document_camera),
+        &mut checks,
+    );
+    checks.push(disk(&core.data_dir));
+    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let data_dir = core.data_dir.clone();
+    let mut snapshot =
+        match health::collect(&mut core.store, &data_dir, quota, devices.clone(), None) {
+            Ok(s) => s,
+            Err(e) => {
+                checks.push(Timer::start().check(
+                    "store",
+                    "本机数据库",
+                    Outcome::Fail,
+                    e.to_string(),
+                    Some("请检查数据目录"),
+                ));
+                HealthSnapshot {
+                    app_version: health::APP_VERSION.into(),
+                    catalog_version: 0,
+                    devices,
+                    outbox_pending: 0,
+                    outbox_dead: 0,
+                    outbox_bytes: 0,
+                    outbox_quota_bytes: quota.bytes,
+                    oldest_pending_age_secs: None,
+                    disk: health::disk_space(&data_dir).ok(),
+                    clock_skew_secs: None,
+                }
+            }
+        };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match rt {
+        Ok(rt) => checks.extend(rt.block_on(platform_checks(core, &mut snapshot))),
+        Err(e) => checks.push(Timer::start().check(
+            "platform",
+            "政务服务平台连通（心跳）",
+            Outcome::Fail,
+            format!("无法启动异步运行时：{e}"),
+            None,
+        )),
+    }
+    checks.push(ca_cert(&core.profile.platform.ca_file));
+    SelftestReport {
+        terminal: core.profile.terminal.name.clone(),
+        app_version: health::APP_VERSION.into(),
+        at,
+        passed: checks.iter().all(|c| c.outcome != Outcome::Fail),
+        checks,
+        health: snapshot,
+    }
+}

@@ -1,0 +1,107 @@
+//! The demo's platform: with `platform.mode = "simulator"` the app starts the simulator in
+//! process, registers with it and syncs the catalogue from it before the UI opens, so
+//! `cargo run --release` shows the whole path (signed snapshot → verify → one transaction →
+//! search index) with no network.
+
+use crate::core::platform::{wire, ClientConfig, PlatformClient};
+use crate::core::{config::PlatformMode, search, sync, Core};
+
+use super::platform::{self, SimHandle, SimOptions};
+
+/// The running demo platform; dropping it stops the simulator.
+pub struct DemoPlatform {
+    handle: Option<SimHandle>,
+    runtime: tokio::runtime::Runtime,
+    /// The client the demo uses (registered).
+    pub client: PlatformClient,
+}
+
+impl std::fmt::Debug for DemoPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoPlatform")
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DemoPlatform {
+    /// The runtime the simulator runs on (for further platform calls from the demo).
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// The simulator's base URL.
+    pub fn base_url(&self) -> Option<String> {
+        self.handle.as_ref().map(SimHandle::base_url)
+    }
+}
+
+impl Drop for DemoPlatform {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.runtime.block_on(h.shutdown());
+        }
+    }
+}
+
+/// For a simulator profile: starts the simulator, registers, syncs into the core's store and
+/// reloads the core's catalogue from it. `None` for remote profiles, or when anything fails
+/// (logged; the terminal then runs on the catalogue it already holds).
+pub fn start_for_demo(core: &mut Core) -> Option<DemoPlatform> {
+    if core.profile.platform.mode != PlatformMode::Simulator {
+        return None;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("demo-platform")
+        .enable_all()
+        .build()
+        .map_err(|e| tracing::warn!(error = %e, "demo platform: no runtime"))
+        .ok()?;
+    let handle = runtime
+        .block_on(platform::start(
+            "127.0.0.1:0".parse().expect("valid address"),
+            SimOptions::default(),
+        ))
+        .map_err(|e| tracing::warn!(error = %e, "demo platform simulator did not start"))
+        .ok()?;
+    let config = ClientConfig::from_profile(
+        &core.profile.platform,
+        Some(&handle.base_url()),
+        wire::demo_verifying_key(),
+    );
+    let client = PlatformClient::new(config)
+        .map_err(|e| tracing::warn!(error = %e, "demo platform client"))
+        .ok()?;
+    let t = &core.profile.terminal;
+    let request = wire::RegisterRequest {
+        enrolment_code: sync::DEMO_ENROLMENT_CODE.into(),
+        region_code: t.region_code.to_string(),
+        terminal_kind: format!("{:?}", t.kind).to_lowercase(),
+        name: t.name.clone(),
+    };
+    let region = t.region_code;
+    let result = runtime.block_on(async {
+        sync::ensure_registered(&client, &mut core.store, &request).await?;
+        sync::sync_once(&client, &mut core.store, region, false, &|_| {}).await
+    });
+    match result {
+        Ok(r) => {
+            tracing::info!(version = r.version, kind = ?r.kind, matters = r.matters_written, "demo catalogue synced from the simulator");
+            match core.store.load_catalog() {
+                Ok(Some(c)) => core.catalog = c,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "synced catalogue could not be loaded"),
+            }
+            if let Err(e) = search::ensure_index(&mut core.store) {
+                tracing::warn!(error = %e, "search index");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "demo sync failed; using the catalogue already held"),
+    }
+    Some(DemoPlatform {
+        handle: Some(handle),
+        runtime,
+        client,
+    })
+}

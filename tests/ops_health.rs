@@ -1,0 +1,199 @@
+//! Health: the agent (real binary) tells systemd READY and pings the watchdog over a real
+//! unix datagram socket, beats against the platform simulator and serves Prometheus metrics
+//! that a scrape over loopback reads; metrics never listen beyond loopback.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ykb_terminal::core::config::{Profile, DEMO_PROFILE};
+use ykb_terminal::ops::metrics::{self, MetricsState};
+
+/// Kills the agent this test started (by its own handle) when the test ends.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn scrape(addr: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("text/plain; version=0.0.4"), "{body}");
+    body
+}
+
+fn value(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn the_agent_notifies_systemd_beats_and_serves_metrics_on_loopback() {
+    let fx = common::Fixture::new();
+    // Something in the outbox, so backlog and oldest age have values.
+    let submit = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+        .args(fx.submit_args(2))
+        .output()
+        .unwrap();
+    assert!(
+        submit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submit.stderr)
+    );
+
+    let profile = fx.dir().join("agent.toml");
+    let text = DEMO_PROFILE.replace(
+        "metrics_listen = \"127.0.0.1:9464\"",
+        "metrics_listen = \"127.0.0.1:0\"",
+    );
+    assert_ne!(
+        text, DEMO_PROFILE,
+        "the demo profile has a [health] section"
+    );
+    std::fs::write(&profile, text).unwrap();
+
+    let sock_path = fx.dir().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+
+    let child = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+        .arg("--config")
+        .arg(&profile)
+        .arg("--data-dir")
+        .arg(fx.dir())
+        .arg("agent")
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "200000")
+        .env_remove("WATCHDOG_PID")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut agent = Agent(child);
+    let mut line = String::new();
+    BufReader::new(agent.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("metrics: http://")
+        .and_then(|r| r.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("no metrics address in {line:?}"))
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+
+    let mut buf = [0u8; 256];
+    let mut seen = Vec::new();
+    while !(seen.iter().any(|m: &String| m.starts_with("READY=1"))
+        && seen.iter().any(|m| m == "WATCHDOG=1"))
+    {
+        let n = sock.recv(&mut buf).expect("a notification within 20 s");
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(
+        seen[0].starts_with("READY=1"),
+        "READY comes first: {seen:?}"
+    );
+
+    // The first heartbeat goes out at start; wait for the platform's acknowledgement.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let body = scrape(&addr);
+        if value(&body, "ykb_heartbeat_last_success_timestamp_seconds").is_some() {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no acknowledged heartbeat:\n{body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(value(&body, "ykb_outbox_pending"), Some(2.0), "{body}");
+    assert!(
+        value(&body, "ykb_outbox_oldest_age_seconds").is_some(),
+        "{body}"
+    );
+    assert!(
+        value(&body, "ykb_catalog_version").unwrap() >= 1.0,
+        "{body}"
+    );
+    assert!(value(&body, "ykb_disk_free_bytes").unwrap() > 0.0, "{body}");
+    assert!(
+        value(&body, "ykb_clock_skew_seconds").unwrap().abs() <= 2.0,
+        "{body}"
+    );
+    assert_eq!(
+        value(&body, "ykb_heartbeat_failures_total"),
+        Some(0.0),
+        "{body}"
+    );
+    assert!(body.contains("ykb_terminal_info{version=\""), "{body}");
+}
+
+#[test]
+fn metrics_are_never_served_beyond_loopback() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let state = std::sync::Arc::new(std::sync::RwLock::new(MetricsState::default()));
+    let e = rt
+        .block_on(metrics::serve("0.0.0.0:0".parse().unwrap(), state, rx))
+        .unwrap_err();
+    assert!(matches!(e, metrics::MetricsError::NotLoopback(_)), "{e}");
+
+    // And a profile asking for it is refused before anything starts.
+    let text = DEMO_PROFILE.replace("127.0.0.1:9464", "0.0.0.0:9464");
+    let err = Profile::parse(&text, "p.toml").unwrap_err();
+    assert_eq!(err.key, "health.metrics_listen");
+    assert!(err.message.contains("回环"), "{err}");
+}
+
+#[test]
+fn metrics_scraped_in_process_over_loopback() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let state = std::sync::Arc::new(std::sync::RwLock::new(MetricsState {
+        terminal: "终端 \"01\"".into(),
+        heartbeat_failures: 3,
+        ..MetricsState::default()
+    }));
+    let (addr, task) = rt
+        .block_on(metrics::serve("127.0.0.1:0".parse().unwrap(), state, rx))
+        .unwrap();
+    let body = scrape(&addr.to_string());
+    assert!(
+        body.contains("# TYPE ykb_heartbeat_failures_total counter"),
+        "{body}"
+    );
+    assert_eq!(value(&body, "ykb_heartbeat_failures_total"), Some(3.0));
+    assert!(
+        body.contains("terminal=\"终端 \\\"01\\\"\""),
+        "label escaped: {body}"
+    );
+    tx.send(true).unwrap();
+    rt.block_on(task).unwrap();
+}

@@ -1,0 +1,345 @@
+//! Catalogue sync against the platform simulator over real HTTP on loopback, into real SQLite
+//! files: full and delta sync, tampered signature, truncated body, outage and resume,
+//! expired cursors, size caps and district overrides.
+
+use std::time::Duration;
+
+use ykb_terminal::core::domain::RegionCode;
+use ykb_terminal::core::platform::wire::{self, RegisterRequest};
+use ykb_terminal::core::platform::{ClientConfig, PlatformClient, PlatformError};
+use ykb_terminal::core::search::{self, Filters};
+use ykb_terminal::core::store::Store;
+use ykb_terminal::core::sync::{self, SyncError, SyncKind, SyncProgress, DEMO_ENROLMENT_CODE};
+use ykb_terminal::sim::platform::{self as sim, ChangeRequest, Faults, SimHandle, SimOptions};
+
+async fn start_sim(options: SimOptions) -> SimHandle {
+    sim::start("127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .unwrap()
+}
+
+fn config(h: &SimHandle) -> ClientConfig {
+    ClientConfig {
+        base_url: h.base_url(),
+        ca_file: None,
+        proxy: None,
+        timeout: Duration::from_secs(5),
+        catalog_key: wire::demo_verifying_key(),
+        max_catalog_bytes: 64 * 1024 * 1024,
+    }
+}
+
+async fn registered(h: &SimHandle, region: &str) -> PlatformClient {
+    let c = PlatformClient::new(config(h)).unwrap();
+    c.register(&RegisterRequest {
+        enrolment_code: DEMO_ENROLMENT_CODE.into(),
+        region_code: region.into(),
+        terminal_kind: "kiosk".into(),
+        name: "测试终端".into(),
+    })
+    .await
+    .unwrap();
+    c
+}
+
+fn region(code: &str) -> RegionCode {
+    RegionCode::new(code).unwrap()
+}
+
+fn quiet(_: SyncProgress) {}
+
+fn matter_count(store: &mut Store) -> i64 {
+    store
+        .conn()
+        .query_row("SELECT count(*) FROM matters", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn full_then_delta_sync_applies_changes_and_moves_the_cursor() {
+    let h = start_sim(SimOptions::default()).await;
+    let c = registered(&h, "500103").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |p: SyncProgress| seen.lock().unwrap().push(p);
+    let r = sync::sync_once(&c, &mut store, region("500103"), false, &progress)
+        .await
+        .unwrap();
+    assert_eq!(r.kind, SyncKind::Full);
+    assert_eq!(r.matters_written, 72);
+    assert_eq!(matter_count(&mut store), 72);
+    let last_apply = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rfind(|p| p.phase == sync::SyncPhase::Applying)
+        .copied()
+        .unwrap();
+    assert_eq!(last_apply.done, last_apply.total, "progress reaches total");
+
+    let v = h.change_catalog(&ChangeRequest {
+        modify: 3,
+        add: 2,
+        remove: 1,
+        district_region: Some("500103".into()),
+        district: 2,
+    });
+    let r = sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
+        .await
+        .unwrap();
+    assert_eq!(r.kind, SyncKind::Delta);
+    assert_eq!(r.version, v);
+    assert_eq!(r.cursor, format!("v{v}"));
+    assert_eq!(r.matters_written, 3 + 2);
+    assert_eq!(r.matters_removed, 1);
+    assert_eq!(matter_count(&mut store), 72 + 2 - 1);
+    assert_eq!(store.catalog_version().unwrap(), Some(v));
+    let catalog = store.load_catalog().unwrap().unwrap();
+    catalog.check().unwrap();
+    let modified = &catalog.matters[0];
+    assert!(
+        modified
+            .acceptance_conditions
+            .iter()
+            .any(|c| c.contains(&format!("第 {v} 版"))),
+        "{:?}",
+        modified.acceptance_conditions
+    );
+    // The search index moved with the catalogue in the same transaction.
+    let hits = search::search(store.conn(), "新增第", &Filters::default(), 10).unwrap();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+
+    // Nothing new: an empty delta that still succeeds.
+    let r = sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
+        .await
+        .unwrap();
+    assert_eq!((r.kind, r.matters_written), (SyncKind::Delta, 0));
+    let status = sync::status(&mut store).unwrap();
+    assert_eq!(status.version, Some(v));
+    assert!(status.synced_at.is_some() && status.last_error.is_none());
+}
+
+/// Syncs once, then breaks the next sync with `faults`; checks the old catalogue stays.
+async fn failing_sync_keeps_catalogue(faults: Faults) -> SyncError {
+    let h = start_sim(SimOptions::default()).await;
+    let c = registered(&h, "500103").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
+        .await
+        .unwrap();
+    let before = store.load_catalog().unwrap().unwrap();
+    h.change_catalog(&ChangeRequest {
+        modify: 5,
+        remove: 2,
+        ..Default::default()
+    });
+    h.set_faults(faults);
+    let full = sync::sync_once(&c, &mut store, region("500103"), true, &quiet).await;
+    let delta = sync::sync_once(&c, &mut store, region("500103"), false, &quiet).await;
+    let err = delta.unwrap_err();
+    assert!(full.is_err());
+    assert_eq!(store.load_catalog().unwrap().unwrap(), before);
+    assert_eq!(
+        search::search(store.conn(), "sfz", &Filters::default(), 1).unwrap()[0].name,
+        "居民身份证换领",
+        "search still works on the previous catalogue"
+    );
+    let status = sync::status(&mut store).unwrap();
+    assert!(status.last_error.is_some());
+    assert_eq!(status.cursor.as_deref(), Some("v1"));
+    // Once the fault clears, the same terminal resumes from its cursor.
+    h.set_faults(Faults::default());
+    let r = sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
+        .await
+        .unwrap();
+    assert_eq!(r.kind, SyncKind::Delta);
+    assert_eq!(matter_count(&mut store), 70);
+    assert!(sync::status(&mut store).unwrap().last_error.is_none());
+    err
+}
+
+#[tokio::test]
+async fn tampered_signature_is_refused_and_the_previous_catalogue_stays() {
+    let err = failing_sync_keeps_catalogue(Faults {
+        bad_signature: true,
+        ..Default::default()
+    })
+    .await;
+    assert!(
+        matches!(&err, SyncError::Platform(PlatformError::Protocol(m)) if m.contains("签名")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn truncated_body_is_refused_and_the_previous_catalogue_stays() {
+    let err = failing_sync_keeps_catalogue(Faults {
+        truncate_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    assert!(
+        matches!(err, SyncError::Platform(PlatformError::Server { .. })),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn outage_leaves_the_catalogue_and_sync_resumes_afterwards() {
+    let err = failing_sync_keeps_catalogue(Faults {
+        outage: true,
+        retry_after_secs: 30,
+        ..Default::default()
+    })
+    .await;
+    assert!(
+        matches!(
+            err,
+            SyncError::Platform(PlatformError::Server {
+                status: 503,
+                retry_after: Some(d)
+            }) if d == Duration::from_secs(30)
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn expired_cursor_falls_back_to_a_full_snapshot() {
+    let h = start_sim(SimOptions::default()).await;
+    let c = registered(&h, "500103").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
+        .await
+        .unwrap();
+    h.change_catalog(&ChangeRequest {
+        add: 1,
+        ..Default::default()
+    });
+    h.compact();
+    h.change_catalog(&ChangeRequest {
+        add: 1,
+        ..Default::default()
+    });
+    let r = sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
+        .await
+        .unwrap();
+    assert_eq!(r.kind, SyncKind::Full);
+    assert_eq!(matter_count(&mut store), 74);
+}
+
+#[tokio::test]
+async fn catalogue_over_the_size_cap_is_refused_before_it_is_read() {
+    let h = start_sim(SimOptions::default()).await;
+    let mut cfg = config(&h);
+    cfg.max_catalog_bytes = 10_000;
+    let c = PlatformClient::new(cfg).unwrap();
+    c.register(&RegisterRequest {
+        enrolment_code: DEMO_ENROLMENT_CODE.into(),
+        region_code: "500103".into(),
+        terminal_kind: "kiosk".into(),
+        name: "t".into(),
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let err = sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Platform(PlatformError::Protocol(m)) if m.contains("上限")),
+        "{err}"
+    );
+    assert_eq!(store.catalog_version().unwrap(), None);
+}
+
+#[tokio::test]
+async fn district_overrides_apply_to_the_device_region_only() {
+    let h = start_sim(SimOptions::default()).await;
+    let code = "11500103MB1234567X4000101001000";
+    let mut locals = Vec::new();
+    for r in ["500103", "500105", "500104"] {
+        let c = registered(&h, r).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        sync::sync_once(&c, &mut store, region(r), false, &quiet)
+            .await
+            .unwrap();
+        locals.push(store.matter(code).unwrap().unwrap().local);
+        if r == "500103" {
+            // A delta changing only 渝中区's values reaches the matter without re-sending it.
+            h.change_catalog(&ChangeRequest {
+                district_region: Some("500103".into()),
+                district: 1,
+                ..Default::default()
+            });
+            let rep = sync::sync_once(&c, &mut store, region(r), false, &quiet)
+                .await
+                .unwrap();
+            assert_eq!(rep.matters_written, 0);
+            let m = store.matter(code).unwrap().unwrap();
+            assert!(m.local.hours.contains("版调整"), "{:?}", m.local);
+            assert!(m.local.address.contains("渝中区"), "{:?}", m.local);
+        }
+    }
+    assert_eq!(locals[0].address, "渝中区政务服务中心一楼公安窗口");
+    assert!(locals[1].address.starts_with("江北区"), "{:?}", locals[1]);
+    // 大渡口区 publishes no values of its own: the city-wide ones apply.
+    assert!(locals[2].address.starts_with("各区县"), "{:?}", locals[2]);
+    assert_eq!(locals[2].phone, "12345");
+}
+
+#[tokio::test]
+async fn unregistered_or_unknown_enrolment_is_refused_with_a_reason() {
+    let h = start_sim(SimOptions::default()).await;
+    let c = PlatformClient::new(config(&h)).unwrap();
+    let err = c
+        .register(&RegisterRequest {
+            enrolment_code: "WRONG".into(),
+            region_code: "500103".into(),
+            terminal_kind: "kiosk".into(),
+            name: "t".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PlatformError::Rejected { status: 403, reason } if reason.contains("注册码")),
+        "{err}"
+    );
+    let err = c.catalog_snapshot("500103", None).await.unwrap_err();
+    assert!(
+        matches!(err, PlatformError::Rejected { status: 401, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn demo_profile_starts_its_simulator_and_syncs_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = ykb_terminal::core::config::Profile::demo();
+    let mut core = ykb_terminal::core::Core::start(profile, dir.path()).unwrap();
+    let platform = ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo platform");
+    assert!(platform
+        .base_url()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    let status = sync::status(&mut core.store).unwrap();
+    assert_eq!(status.cursor.as_deref(), Some("v1"));
+    assert!(status.synced_at.is_some());
+    assert_eq!(core.catalog.matters.len(), 72);
+    // The synced catalogue carries the simulator's 渝中区 values and popularity ranking.
+    assert_eq!(
+        core.catalog.matters[0].local.address,
+        "渝中区政务服务中心一楼公安窗口"
+    );
+    let hits = search::search(core.store.conn(), "sfz", &Filters::default(), 3).unwrap();
+    assert!(
+        hits[0].name.contains("身份证") && hits[0].popularity > 0,
+        "{hits:?}"
+    );
+    drop(platform);
+}
