@@ -54,32 +54,12 @@ async fn client_for(sim: &SimHandle, core: &mut Core) -> PlatformClient {
 }
 
 fn case(core: &Core, n: usize) -> NewCase {
-    let m = core
-        .catalog
-        .matters
-        .iter()
-        .find(|m| m.self_service)
-        .unwrap();
-    NewCase {
-        matters: vec![m.task_code.clone()],
-        bundle: None,
-        catalog_version: core.catalog.version,
-        applicant: Applicant::Person {
-            person: Person {
-                name: format!("测试{n}"),
-                id_number: IdNumber::parse(&common::id_number(&format!(
-                    "50010319500307{:03}",
-                    n % 1000
-                )))
-                .unwrap(),
-                address: "重庆市渝中区解放碑街道民族路188号".into(),
-            },
-        },
-        answers: Default::default(),
-        materials: Vec::new(),
-        form: [("f_phone".to_owned(), "13800000000".to_owned())].into(),
-        images: vec![(m.materials[0].id.clone(), common::IMAGE.to_vec())],
-    }
+    common::new_case(
+        core,
+        &format!("测试{n}"),
+        &format!("50010319500307{:03}", n % 1000),
+        "重庆市渝中区解放碑街道民族路188号",
+    )
 }
 
 fn enqueue_n(core: &mut Core, n: usize) -> Vec<uuid::Uuid> {
@@ -95,6 +75,17 @@ fn enqueue_n(core: &mut Core, n: usize) -> Vec<uuid::Uuid> {
             )
             .unwrap()
             .id
+        })
+        .collect()
+}
+
+/// The ids of the delivered steps, in order.
+fn delivered_ids(steps: &[Step]) -> Vec<uuid::Uuid> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Delivered { id, .. } => Some(*id),
+            _ => None,
         })
         .collect()
 }
@@ -142,13 +133,7 @@ async fn every_case_arrives_exactly_once_and_in_order_through_errors_and_resets(
         .iter()
         .filter(|s| matches!(s, Step::Retry { .. }))
         .count();
-    let delivered: Vec<_> = steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Delivered { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let delivered: Vec<_> = delivered_ids(&steps);
     assert!(retries > 5, "the faults were felt ({retries} retries)");
     assert_eq!(delivered, ids, "delivered in submission order");
     let records = sim.cases();
@@ -231,13 +216,7 @@ async fn a_multi_hour_outage_backs_off_without_a_storm_and_then_drains() {
     }
     sim.set_faults(Faults::default());
     let (steps, _) = deliver_all(&store, &core.key, &client, now, 100).await;
-    let delivered: Vec<_> = steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Delivered { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let delivered: Vec<_> = delivered_ids(&steps);
     assert_eq!(delivered, ids);
     assert_eq!(sim.cases().len(), 5);
     sim.shutdown().await;
@@ -429,13 +408,7 @@ async fn cases_queued_by_the_first_schema_are_delivered_by_this_build() {
     let client = client_for(&sim, &mut core).await;
     let store = Mutex::new(core.store);
     let (steps, _) = deliver_all(&store, &core.key, &client, Timestamp::now(), 50).await;
-    let delivered: Vec<_> = steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Delivered { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let delivered: Vec<_> = delivered_ids(&steps);
     assert_eq!(delivered, old_ids);
     let keys: Vec<String> = sim.cases().iter().map(|r| r.key.clone()).collect();
     assert_eq!(keys.len(), 2);
@@ -468,13 +441,7 @@ async fn evaluations_travel_through_the_outbox_in_order_with_cases() {
     .unwrap();
     let store = Mutex::new(core.store);
     let (steps, _) = deliver_all(&store, &core.key, &client, Timestamp::now(), 20).await;
-    let order: Vec<_> = steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Delivered { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let order: Vec<_> = delivered_ids(&steps);
     assert_eq!(order, vec![case_id, eval_id]);
     let events = sim.events();
     assert_eq!(events.len(), 1);

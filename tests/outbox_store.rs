@@ -3,35 +3,20 @@
 
 use jiff::Timestamp;
 use ykb_terminal::core::config::Profile;
-use ykb_terminal::core::domain::{Applicant, IdNumber, Person};
 use ykb_terminal::core::outbox::{self, NewCase, OutboxError, Quota};
 use ykb_terminal::core::{Core, StartError};
 
 mod common;
 
 fn new_case(core: &Core, image: &[u8]) -> NewCase {
-    let m = core
-        .catalog
-        .matters
-        .iter()
-        .find(|m| m.self_service)
-        .unwrap();
-    NewCase {
-        matters: vec![m.task_code.clone()],
-        bundle: None,
-        catalog_version: core.catalog.version,
-        applicant: Applicant::Person {
-            person: Person {
-                name: "李喆".into(),
-                id_number: IdNumber::parse(&common::id_number("50010519881212345")).unwrap(),
-                address: "重庆市江北区观音桥街道建新北路9号".into(),
-            },
-        },
-        answers: Default::default(),
-        materials: Vec::new(),
-        form: [("f_phone".to_owned(), "13800000000".to_owned())].into(),
-        images: vec![(m.materials[0].id.clone(), image.to_vec())],
-    }
+    let mut c = common::new_case(
+        core,
+        "李喆",
+        "50010519881212345",
+        "重庆市江北区观音桥街道建新北路9号",
+    );
+    c.images[0].1 = image.to_vec();
+    c
 }
 
 fn enqueue(core: &mut Core, quota: Quota) -> Result<outbox::Accepted, OutboxError> {

@@ -72,3 +72,35 @@ impl Fixture {
         ]
     }
 }
+
+/// A case for the first self-service matter of the catalogue, with one captured image.
+pub fn new_case(
+    core: &ykb_terminal::core::Core,
+    name: &str,
+    first17: &str,
+    address: &str,
+) -> ykb_terminal::core::outbox::NewCase {
+    use ykb_terminal::core::domain::{Applicant, IdNumber, Person};
+    let m = core
+        .catalog
+        .matters
+        .iter()
+        .find(|m| m.self_service)
+        .unwrap();
+    ykb_terminal::core::outbox::NewCase {
+        matters: vec![m.task_code.clone()],
+        bundle: None,
+        catalog_version: core.catalog.version,
+        applicant: Applicant::Person {
+            person: Person {
+                name: name.into(),
+                id_number: IdNumber::complete(first17).unwrap(),
+                address: address.into(),
+            },
+        },
+        answers: Default::default(),
+        materials: Vec::new(),
+        form: [("f_phone".to_owned(), "13800000000".to_owned())].into(),
+        images: vec![(m.materials[0].id.clone(), IMAGE.to_vec())],
+    }
+}
