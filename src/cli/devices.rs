@@ -169,9 +169,13 @@ pub struct PrinterStatusArgs {
 /// `scan --port PATH`
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Serial port of the scanner.
+    /// Serial port of the scanner, or with --evdev its event device
+    /// (/dev/input/by-id/…-event-kbd), which is then grabbed exclusively.
     #[arg(long, value_name = "PATH")]
     pub port: PathBuf,
+    /// The scanner is a keyboard-wedge (USB HID) scanner read through evdev.
+    #[arg(long)]
+    pub evdev: bool,
     /// Baud rate.
     #[arg(long, value_name = "N", default_value_t = 9600)]
     pub baud: u32,
@@ -612,10 +616,22 @@ pub fn run_printer(cmd: &PrinterCommand) -> ExitCode {
 
 /// `scan --port PATH [--baud N] [--count N] [--timeout S]`
 pub fn run_scan(a: &ScanArgs) -> ExitCode {
-    let (_scanner, events) = SerialScanner::spawn(
-        SerialConnector::new(&a.port, a.baud),
-        SplitterConfig::default(),
-    );
+    // Either device thread feeds the same event stream; keep its handle alive.
+    let (_serial, _evdev, events) = if a.evdev {
+        let (s, rx) =
+            ykb_drivers::scanner::EvdevScanner::spawn(ykb_drivers::scanner::EvdevConfig {
+                path: a.port.clone(),
+                exclusive: true,
+                max_len: SplitterConfig::default().max_len,
+            });
+        (None, Some(s), rx)
+    } else {
+        let (s, rx) = SerialScanner::spawn(
+            SerialConnector::new(&a.port, a.baud),
+            SplitterConfig::default(),
+        );
+        (Some(s), None, rx)
+    };
     let deadline = a.timeout.map(|s| Instant::now() + seconds(s));
     let mut codes = 0usize;
     let mut stdout = std::io::stdout();
