@@ -356,7 +356,7 @@ async fn client_corrects_for_a_skewed_platform_clock_and_reports_it() {
         .heartbeat(&wire::Heartbeat {
             catalog_version: 1,
             outbox_pending: 0,
-            devices: Default::default(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -398,4 +398,76 @@ async fn licences_and_ykm_tokens_follow_the_contract() {
         matches!(&err, PlatformError::Rejected { status: 410, reason } if reason.contains("过期")),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_carries_backlog_age_disk_version_and_devices() {
+    use ykb_terminal::core::config::Profile;
+    use ykb_terminal::core::health::{self, DeviceHealth};
+    use ykb_terminal::core::outbox::{self, Quota};
+    let h = start_sim().await;
+    let c = registered(&h).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = ykb_terminal::core::Core::start(Profile::demo(), dir.path()).unwrap();
+    let m = core.catalog.matters[0].task_code.clone();
+    let case = outbox::NewCase {
+        matters: vec![m],
+        bundle: None,
+        catalog_version: core.catalog.version,
+        applicant: ykb_terminal::core::domain::Applicant::Person {
+            person: Person {
+                name: "测试".into(),
+                id_number: IdNumber::parse(&with_check_digit("50010319500307123")).unwrap(),
+                address: String::new(),
+            },
+        },
+        answers: Default::default(),
+        materials: Vec::new(),
+        form: Default::default(),
+        images: Vec::new(),
+    };
+    let queued_at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(120);
+    outbox::enqueue_case(
+        &mut core.store,
+        &core.key,
+        Quota::from_mb(8),
+        case,
+        queued_at,
+    )
+    .unwrap();
+    let devices = [(
+        "printer".to_owned(),
+        DeviceHealth {
+            state: ykb_drivers::DeviceState::Online,
+            paper: Some(ykb_drivers::escpos::PaperState::NearEnd),
+        },
+    )]
+    .into();
+    let snap = health::collect(
+        &mut core.store,
+        dir.path(),
+        Quota::from_mb(8),
+        devices,
+        Some(3),
+    )
+    .unwrap();
+    c.heartbeat(&snap.heartbeat()).await.unwrap();
+    let got = h.heartbeats();
+    assert_eq!(got.len(), 1);
+    let hb = &got[0];
+    assert_eq!(hb.outbox_pending, 1);
+    assert_eq!(hb.outbox_dead, Some(0));
+    assert!(
+        hb.oldest_pending_age_secs
+            .is_some_and(|a| (119..200).contains(&a)),
+        "{hb:?}"
+    );
+    assert!(hb.disk_free_bytes.is_some_and(|b| b > 0));
+    assert_eq!(hb.clock_skew_secs, Some(3));
+    assert_eq!(hb.app_version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        hb.devices.get("printer.paper").map(String::as_str),
+        Some("near_end")
+    );
+    assert_eq!(hb.catalog_version, core.catalog.version);
 }

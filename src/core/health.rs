@@ -64,9 +64,10 @@ pub struct HealthSnapshot {
 }
 
 impl HealthSnapshot {
-    /// The heartbeat document of the platform contract (`POST /v1/heartbeat`). The contract
-    /// currently carries the catalogue version, the backlog and a string per device; the
-    /// printer's paper goes in as its own entry (`printer.paper`).
+    /// The heartbeat document of the platform contract (`POST /v1/heartbeat`): catalogue
+    /// version, backlog and its oldest item's age, dead letters, a string per device (the
+    /// printer's paper as its own entry, `printer.paper`), app version, free disk and clock
+    /// skew.
     pub fn heartbeat(&self) -> wire::Heartbeat {
         let mut devices = BTreeMap::new();
         for (slot, d) in &self.devices {
@@ -79,6 +80,11 @@ impl HealthSnapshot {
             catalog_version: self.catalog_version,
             outbox_pending: self.outbox_pending,
             devices,
+            app_version: Some(self.app_version.clone()),
+            outbox_dead: Some(self.outbox_dead),
+            oldest_pending_age_secs: self.oldest_pending_age_secs,
+            disk_free_bytes: self.disk.map(|d| d.free_bytes),
+            clock_skew_secs: self.clock_skew_secs,
         }
     }
 }

@@ -188,6 +188,8 @@ struct Inner {
     ykm: HashMap<String, (Person, i64)>,
     notices: Vec<wire::Notice>,
     case_seq: u64,
+    /// The newest heartbeats received, oldest first (at most 100).
+    heartbeats: Vec<wire::Heartbeat>,
 }
 
 struct Shared {
@@ -266,6 +268,11 @@ impl SimHandle {
     /// Every material upload held.
     pub fn materials(&self) -> Vec<MaterialRecord> {
         self.shared.lock().materials.values().cloned().collect()
+    }
+
+    /// The newest heartbeats received (at most 100), oldest first.
+    pub fn heartbeats(&self) -> Vec<wire::Heartbeat> {
+        self.shared.lock().heartbeats.clone()
     }
 
     /// Every event received.
@@ -472,6 +479,7 @@ impl Inner {
                 ends_at: "2026-12-06T04:00:00+08:00".into(),
             }],
             case_seq: 0,
+            heartbeats: Vec::new(),
         }
     }
 }
@@ -589,6 +597,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/cases", get(admin_cases))
         .route("/admin/materials", get(admin_materials))
         .route("/admin/events", get(admin_events))
+        .route("/admin/heartbeats", get(admin_heartbeats))
         .route("/admin/faults", get(admin_faults_get).put(admin_faults_put))
         .route("/admin/catalog/changes", post(admin_change))
         .route("/admin/catalog/compact", post(admin_compact))
@@ -1357,8 +1366,15 @@ async fn ykm_verify(
     }
 }
 
-async fn heartbeat(State(s): State<Arc<Shared>>, Json(_hb): Json<wire::Heartbeat>) -> Response {
-    let v = s.lock().catalog.version;
+async fn heartbeat(State(s): State<Arc<Shared>>, Json(hb): Json<wire::Heartbeat>) -> Response {
+    let v = {
+        let mut g = s.lock();
+        if g.heartbeats.len() >= 100 {
+            g.heartbeats.remove(0);
+        }
+        g.heartbeats.push(hb);
+        g.catalog.version
+    };
     Json(wire::HeartbeatAck {
         server_time: s.now(),
         catalog_version: v,
@@ -1379,6 +1395,10 @@ async fn admin_cases(State(s): State<Arc<Shared>>) -> Json<Vec<CaseRecord>> {
 
 async fn admin_materials(State(s): State<Arc<Shared>>) -> Json<Vec<MaterialRecord>> {
     Json(s.lock().materials.values().cloned().collect())
+}
+
+async fn admin_heartbeats(State(s): State<Arc<Shared>>) -> Json<Vec<wire::Heartbeat>> {
+    Json(s.lock().heartbeats.clone())
 }
 
 async fn admin_events(State(s): State<Arc<Shared>>) -> Json<Vec<EventRecord>> {

@@ -361,6 +361,21 @@ pub struct Heartbeat {
     /// Device states by slot (id_reader, printer, …).
     #[serde(default)]
     pub devices: BTreeMap<String, String>,
+    /// This build's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    /// Outbox rows the platform rejected and staff must look at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_dead: Option<u64>,
+    /// Age of the oldest waiting outbox row, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_pending_age_secs: Option<u64>,
+    /// Free bytes on the data directory's file system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_free_bytes: Option<u64>,
+    /// Platform clock minus the terminal's, seconds, as last seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew_secs: Option<i64>,
 }
 
 /// `POST /v1/heartbeat` answer.
