@@ -66,7 +66,6 @@ fn the_demo_profile_passes_every_check_through_the_emulators() {
         "scanner",
         "camera",
         "document_camera",
-        "disk",
         "platform",
         "clock",
     ] {
@@ -77,6 +76,13 @@ fn the_demo_profile_passes_every_check_through_the_emulators() {
             check(&r, id)
         );
     }
+    // Free space is the machine's, not the code's: a full build machine may warn, never fail.
+    let disk = &check(&r, "disk")["outcome"];
+    assert!(
+        disk == "pass" || disk == "warn",
+        "disk: {:#}",
+        check(&r, "disk")
+    );
     assert_eq!(check(&r, "ca_cert")["outcome"], "skipped");
     assert!(check(&r, "ca_cert")["detail"]
         .as_str()

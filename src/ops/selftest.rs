@@ -44,7 +44,7 @@ valid_to = "长期"
 
 /// Below this much free space the disk check fails.
 const DISK_FAIL_BYTES: u64 = 256 * 1024 * 1024;
-/// Below this much free space (or 10 %) it warns.
+/// Below this much free space (or under 10 % of the disk and under 8 GiB) it warns.
 const DISK_WARN_BYTES: u64 = 1024 * 1024 * 1024;
 /// Clock difference that only warns (the signing window is ±300 s).
 const SKEW_WARN_SECS: i64 = 30;
@@ -609,7 +609,9 @@ fn disk(data_dir: &Path) -> Check {
                     Outcome::Fail,
                     Some("磁盘空间不足：请清理日志或扩容，否则离线暂存将拒绝新业务"),
                 )
-            } else if d.free_bytes < DISK_WARN_BYTES || d.free_bytes * 10 < d.total_bytes {
+            } else if d.free_bytes < DISK_WARN_BYTES
+                || (d.free_bytes * 10 < d.total_bytes && d.free_bytes < 8 * DISK_WARN_BYTES)
+            {
                 (Outcome::Warn, Some("磁盘空间偏少，请安排清理"))
             } else {
                 (Outcome::Pass, None)
