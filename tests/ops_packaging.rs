@@ -112,7 +112,12 @@ fn systemd_analyze_verifies_the_units_where_installed() {
     // verify also checks that ExecStart binaries exist: point them at ones that do.
     let dir = tempfile::tempdir().unwrap();
     let mut units = Vec::new();
-    for name in ["ykb-terminal.service", "ykb-kiosk.service"] {
+    for name in [
+        "ykb-terminal.service",
+        "ykb-kiosk.service",
+        "ykb-terminal-sync.service",
+        "ykb-terminal-sync.timer",
+    ] {
         let text = std::fs::read_to_string(root().join("packaging/systemd").join(name))
             .unwrap()
             .replace("/usr/bin/ykb-terminal", env!("CARGO_BIN_EXE_ykb-terminal"))
@@ -173,6 +178,8 @@ fn the_deb_metadata_is_complete_and_its_assets_exist() {
     assert!(installed.contains(&"/usr/bin/ykb-terminal".to_owned()));
     assert!(installed.contains(&"/lib/systemd/system/ykb-terminal.service".to_owned()));
     assert!(installed.contains(&"/lib/systemd/system/ykb-kiosk.service".to_owned()));
+    assert!(installed.contains(&"/lib/systemd/system/ykb-terminal-sync.service".to_owned()));
+    assert!(installed.contains(&"/lib/systemd/system/ykb-terminal-sync.timer".to_owned()));
     let conf: Vec<&str> = deb["conf-files"]
         .as_array()
         .unwrap()
@@ -280,4 +287,16 @@ fn the_udev_template_creates_every_device_name_the_profiles_use() {
             }
         }
     }
+}
+
+#[test]
+fn the_sync_timer_drains_the_outbox_with_a_randomized_delay() {
+    let svc = parse_unit(&root().join("packaging/systemd/ykb-terminal-sync.service"));
+    assert_eq!(one(&svc, "Service", "Type"), "oneshot");
+    let exec = one(&svc, "Service", "ExecStart");
+    assert!(exec.ends_with("sync --drain"), "{exec}");
+    assert_eq!(one(&svc, "Service", "User"), "ykb");
+    let timer = parse_unit(&root().join("packaging/systemd/ykb-terminal-sync.timer"));
+    assert!(!one(&timer, "Timer", "RandomizedDelaySec").is_empty());
+    assert_eq!(one(&timer, "Install", "WantedBy"), "timers.target");
 }

@@ -1,7 +1,8 @@
 //! The terminal's one durable store: a SQLite file in WAL mode with `synchronous=FULL`.
 //!
 //! Invariants:
-//! - one `Store` (one connection) is the only writer of a database file;
+//! - a process writes a database file through one `Store` (one connection), in transactions;
+//!   several processes of one terminal are serialised by SQLite's locks (`busy_timeout`);
 //! - a file that is not ours, or is corrupt, is reported and never written to;
 //! - the schema moves forward by numbered migrations recorded in `user_version`.
 
@@ -201,7 +202,7 @@ pub struct MatterSummary {
     pub self_service: bool,
 }
 
-/// The store: one connection, the only writer.
+/// The store: one connection, this process's only writer of the file.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
