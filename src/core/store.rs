@@ -293,7 +293,15 @@ impl Store {
             });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            let tx = self.conn.transaction()?;
+            // IMMEDIATE takes the write lock first; re-reading the version under it lets two
+            // processes starting together (kiosk and agent) migrate once, not twice.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now as usize > i {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -532,6 +540,21 @@ mod tests {
         let mut s = Store::open(&p).unwrap();
         assert_eq!(s.next_sequence("case").unwrap(), 3);
         assert_eq!(s.next_sequence("ticket").unwrap(), 1);
+    }
+
+    #[test]
+    fn processes_opening_a_new_store_together_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let p = p.clone();
+                std::thread::spawn(move || Store::open(&p).map(|s| s.schema_version().unwrap()))
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap().unwrap(), SCHEMA_VERSION as i64);
+        }
     }
 
     #[test]
