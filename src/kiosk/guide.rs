@@ -201,6 +201,66 @@ pub fn bundle_guide(b: &Bundle, catalog: &Catalog) -> Vec<GuideSection> {
     out
 }
 
+/// What the citizen does about one material on the checklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaterialStatus {
+    /// 免提交: an e-licence the citizen holds replaces it.
+    Exempt,
+    /// 本机拍摄: photographed at this terminal.
+    CaptureHere,
+    /// 请带到窗口: must be brought to a service window.
+    BringToWindow,
+}
+
+impl MaterialStatus {
+    /// The badge shown beside the material.
+    pub fn label(self) -> &'static str {
+        match self {
+            MaterialStatus::Exempt => "免提交",
+            MaterialStatus::CaptureHere => "本机拍摄",
+            MaterialStatus::BringToWindow => "请带到窗口",
+        }
+    }
+}
+
+/// One line of the 智能导办 checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistItem {
+    pub name: String,
+    pub detail: String,
+    pub status: MaterialStatus,
+}
+
+/// The materials the chosen situation options call for, each marked by what the citizen
+/// does about it; `licences` are the names of the e-licences (电子证照) the citizen holds.
+pub fn checklist(m: &Matter, chosen: &[String], licences: &[String]) -> Vec<ChecklistItem> {
+    m.materials_for(chosen)
+        .into_iter()
+        .map(|mat| {
+            let status = match &mat.exempted_by_licence {
+                Some(l) if licences.iter().any(|h| h == l) => MaterialStatus::Exempt,
+                _ if mat.capturable => MaterialStatus::CaptureHere,
+                _ => MaterialStatus::BringToWindow,
+            };
+            let mut detail = material_line(mat)
+                .trim_start_matches("• ")
+                .trim_start_matches(mat.name.as_str())
+                .to_owned();
+            if status == MaterialStatus::Exempt {
+                detail = format!(
+                    "已由您的{}电子证照代替",
+                    mat.exempted_by_licence.as_deref().unwrap_or_default()
+                );
+            }
+            ChecklistItem {
+                name: mat.name.clone(),
+                detail,
+                status,
+            }
+        })
+        .collect()
+}
+
 fn numbered(items: &[String]) -> String {
     items
         .iter()
@@ -233,5 +293,29 @@ mod tests {
         let g = matter_guide(&example());
         let fees = &g.iter().find(|s| s.title == "收费标准").unwrap().body;
         assert_eq!(fees, "居民身份证工本费（换领） 20.00 元");
+    }
+
+    #[test]
+    fn checklist_exempts_only_licences_the_citizen_holds() {
+        let m = example();
+        let hukou = m
+            .materials
+            .iter()
+            .find(|x| x.exempted_by_licence.as_deref() == Some("居民户口簿"))
+            .unwrap()
+            .name
+            .clone();
+        let status = |licences: &[String]| {
+            checklist(&m, &[], licences)
+                .into_iter()
+                .find(|i| i.name == hukou)
+                .unwrap()
+                .status
+        };
+        assert_eq!(status(&[]), MaterialStatus::BringToWindow);
+        assert_eq!(status(&["居民户口簿".to_owned()]), MaterialStatus::Exempt);
+        assert!(checklist(&m, &[], &[])
+            .iter()
+            .any(|i| i.status == MaterialStatus::CaptureHere));
     }
 }

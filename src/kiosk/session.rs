@@ -1,0 +1,618 @@
+//! 办事会话 — the citizen's session as a plain state machine: which screen is shown, what
+//! "back" means, what the citizen has told us (card, query, answers, fields), and when it all
+//! ends for lack of activity. No Slint here; `mod.rs` renders whatever this says.
+//!
+//! Walking away: after `idle_timeout` without a touch a countdown of [`COUNTDOWN`] is shown
+//! ("继续办理" keeps the session); when it runs out the session is **wiped** — every piece of
+//! personal data is dropped and the kiosk returns home.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::core::domain::{Matter, Person};
+
+/// How long the "are you still there?" countdown runs before the session is wiped.
+pub const COUNTDOWN: Duration = Duration::from_secs(20);
+
+/// A screen of the kiosk, with what it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    Home,
+    /// Place the ID card.
+    Identify,
+    /// Search with the on-screen keyboard.
+    Find,
+    /// Browse by department.
+    Departments,
+    /// The matters of one department.
+    Matters {
+        department: String,
+    },
+    /// The written guide of one matter (task code).
+    MatterInfo {
+        task_code: String,
+    },
+    Bundles,
+    /// The written guide of one bundle (一件事) by code.
+    BundleInfo {
+        code: String,
+    },
+    /// 智能导办: the `question`-th situation question asked for the chosen matter.
+    Guide {
+        question: usize,
+    },
+    /// The materials the answers call for.
+    Checklist,
+    Form,
+    Review,
+    Done,
+    Evaluate,
+}
+
+/// Why a card could not be read: the citizen can fix the first, staff must fix the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardError {
+    /// No card, card moved, unreadable — "请重新放置身份证".
+    Replace,
+    /// The reader itself failed — "读卡器故障，请联系工作人员".
+    Device,
+}
+
+/// What the identify screen says about the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardStatus {
+    Waiting,
+    Error(CardError),
+}
+
+/// How the outbox answered a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitResult {
+    /// 已暂存 with the local number.
+    Queued { local_number: String },
+    /// The case could not even be stored; the citizen is told to ask staff.
+    Failed { reason: String },
+}
+
+/// Something that happened: a touch, a device result, the clock.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Any touch on the screen.
+    Touch,
+    /// The clock; drives the idle countdown and the wipe.
+    Tick,
+    Open(Screen),
+    Back,
+    Home,
+    CardRead(Person),
+    CardError(CardError),
+    /// The reader works again after a device error.
+    CardReady,
+    /// "不是本人/更换": forget the card and wait for another.
+    ChangePerson,
+    /// The search text as typed so far.
+    Search(String),
+    /// Start 智能导办 for a matter.
+    ChooseMatter(Box<Matter>),
+    /// The choices made on the current question (one for a single-choice question).
+    Answer(Vec<String>),
+    FieldInput {
+        field: String,
+        value: String,
+    },
+    SubmitResult(SubmitResult),
+    Evaluated,
+    /// "继续办理" on the countdown overlay.
+    KeepSession,
+}
+
+/// What the glue must do after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing visible changed.
+    None,
+    /// Render the current state.
+    Changed,
+    /// The session was wiped: render, and clear everything the UI held.
+    Wiped,
+}
+
+/// The answers to the situation questions, in the order asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub question: String,
+    pub choices: Vec<String>,
+}
+
+/// The citizen's session.
+#[derive(Debug)]
+pub struct Session {
+    stack: Vec<Screen>,
+    idle_timeout: Duration,
+    last_touch: Instant,
+    now: Instant,
+    countdown_from: Option<Instant>,
+    person: Option<Person>,
+    card: CardStatus,
+    query: String,
+    matter: Option<Matter>,
+    answers: Vec<Answer>,
+    fields: BTreeMap<String, String>,
+    submit: Option<SubmitResult>,
+}
+
+impl Session {
+    /// A fresh session at the home screen.
+    pub fn new(idle_timeout: Duration, now: Instant) -> Self {
+        Self {
+            stack: vec![Screen::Home],
+            idle_timeout,
+            last_touch: now,
+            now,
+            countdown_from: None,
+            person: None,
+            card: CardStatus::Waiting,
+            query: String::new(),
+            matter: None,
+            answers: Vec::new(),
+            fields: BTreeMap::new(),
+            submit: None,
+        }
+    }
+
+    /// The screen shown now.
+    pub fn current(&self) -> &Screen {
+        self.stack.last().expect("the stack always holds Home")
+    }
+
+    /// Whether "back" leads anywhere.
+    pub fn can_go_back(&self) -> bool {
+        self.stack.len() > 1
+    }
+
+    /// The identified citizen, if any.
+    pub fn person(&self) -> Option<&Person> {
+        self.person.as_ref()
+    }
+
+    /// What the identify screen should say.
+    pub fn card_status(&self) -> CardStatus {
+        self.card
+    }
+
+    /// The search text typed so far.
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// The matter being guided, if any.
+    pub fn matter(&self) -> Option<&Matter> {
+        self.matter.as_ref()
+    }
+
+    /// The answers given so far, in order.
+    pub fn answers(&self) -> &[Answer] {
+        &self.answers
+    }
+
+    /// Every choice id picked so far (what `Matter::materials_for` wants).
+    pub fn chosen(&self) -> Vec<String> {
+        self.answers
+            .iter()
+            .flat_map(|a| a.choices.iter().cloned())
+            .collect()
+    }
+
+    /// The form fields entered so far.
+    pub fn fields(&self) -> &BTreeMap<String, String> {
+        &self.fields
+    }
+
+    /// The last submission's result.
+    pub fn submit_result(&self) -> Option<&SubmitResult> {
+        self.submit.as_ref()
+    }
+
+    /// Seconds left on the "are you still there?" overlay, or `None` when it is not shown.
+    pub fn countdown(&self) -> Option<u64> {
+        self.countdown_from.map(|from| {
+            let left = COUNTDOWN.saturating_sub(self.now.saturating_duration_since(from));
+            left.as_secs() + u64::from(left.subsec_nanos() > 0)
+        })
+    }
+
+    /// Whether the session holds anything worth keeping or wiping.
+    pub fn is_active(&self) -> bool {
+        self.stack.len() > 1
+            || self.person.is_some()
+            || !self.query.is_empty()
+            || self.matter.is_some()
+            || !self.fields.is_empty()
+    }
+
+    /// Whether the session holds anything that identifies a person.
+    pub fn holds_personal_data(&self) -> bool {
+        self.person.is_some() || !self.fields.is_empty() || self.submit.is_some()
+    }
+
+    /// The question asked on `Guide { question }` for the chosen matter, given the answers
+    /// before it.
+    pub fn question(&self, index: usize) -> Option<&crate::core::domain::Question> {
+        let matter = self.matter.as_ref()?;
+        let before: Vec<String> = self.answers[..index.min(self.answers.len())]
+            .iter()
+            .flat_map(|a| a.choices.iter().cloned())
+            .collect();
+        let id = matter.applicable_questions(&before).nth(index)?.id.clone();
+        matter.questions.iter().find(|q| q.id == id)
+    }
+
+    /// Applies one event at time `now`.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Outcome {
+        self.now = now;
+        // Whatever the citizen does (a button, a key, a card on the reader) is activity; the
+        // clock and results arriving on their own are not.
+        let activity = !matches!(
+            event,
+            Event::Tick | Event::SubmitResult(_) | Event::CardReady
+        );
+        let was_counting = activity && self.countdown_from.take().is_some();
+        if activity {
+            self.last_touch = now;
+        }
+        match event {
+            Event::Tick => return self.tick(),
+            Event::Touch | Event::KeepSession => {
+                return if was_counting {
+                    Outcome::Changed
+                } else {
+                    Outcome::None
+                };
+            }
+            Event::Open(screen) => self.open(screen),
+            Event::Back => {
+                if self.stack.len() > 1 {
+                    self.stack.pop();
+                }
+            }
+            Event::Home => {
+                // Leaving for home ends the errand: what it held goes with it.
+                self.wipe();
+                return Outcome::Wiped;
+            }
+            Event::CardRead(person) => {
+                self.person = Some(person);
+                self.card = CardStatus::Waiting;
+            }
+            Event::CardError(e) => self.card = CardStatus::Error(e),
+            Event::CardReady => self.card = CardStatus::Waiting,
+            Event::ChangePerson => {
+                self.person = None;
+                self.fields.clear();
+                self.card = CardStatus::Waiting;
+                self.open(Screen::Identify);
+            }
+            Event::Search(q) => self.query = q,
+            Event::ChooseMatter(m) => {
+                let has_questions = m.applicable_questions(&[]).next().is_some();
+                self.matter = Some(*m);
+                self.answers.clear();
+                self.open(if has_questions {
+                    Screen::Guide { question: 0 }
+                } else {
+                    Screen::Checklist
+                });
+            }
+            Event::Answer(choices) => self.answer(choices),
+            Event::FieldInput { field, value } => {
+                self.fields.insert(field, value);
+            }
+            Event::SubmitResult(r) => {
+                self.submit = Some(r);
+                self.open(Screen::Done);
+            }
+            Event::Evaluated => {
+                self.wipe();
+                return Outcome::Wiped;
+            }
+        }
+        Outcome::Changed
+    }
+
+    fn open(&mut self, screen: Screen) {
+        if screen == Screen::Home {
+            self.stack.truncate(1);
+        } else if self.current() != &screen {
+            self.stack.push(screen);
+        }
+    }
+
+    fn answer(&mut self, choices: Vec<String>) {
+        let Screen::Guide { question } = *self.current() else {
+            return;
+        };
+        let Some(q) = self.question(question) else {
+            return;
+        };
+        let valid = choices.iter().all(|c| q.options.iter().any(|o| &o.id == c));
+        let count_ok = match q.kind {
+            crate::core::domain::QuestionKind::Single => choices.len() == 1,
+            crate::core::domain::QuestionKind::Multi => true,
+        };
+        if !valid || !count_ok {
+            return;
+        }
+        let id = q.id.clone();
+        // Answering again after "back" replaces this answer and forgets the later ones.
+        self.answers.truncate(question);
+        self.answers.push(Answer {
+            question: id,
+            choices,
+        });
+        let next = question + 1;
+        if self.question(next).is_some() {
+            self.open(Screen::Guide { question: next });
+        } else {
+            self.open(Screen::Checklist);
+        }
+    }
+
+    fn tick(&mut self) -> Outcome {
+        if !self.is_active() {
+            self.last_touch = self.now;
+            return Outcome::None;
+        }
+        match self.countdown_from {
+            None if self.now.saturating_duration_since(self.last_touch) >= self.idle_timeout => {
+                self.countdown_from = Some(self.now);
+                Outcome::Changed
+            }
+            None => Outcome::None,
+            Some(from) if self.now.saturating_duration_since(from) >= COUNTDOWN => {
+                tracing::info!("session wiped after inactivity");
+                self.wipe();
+                Outcome::Wiped
+            }
+            Some(_) => Outcome::Changed,
+        }
+    }
+
+    /// Drops everything the session held and returns home.
+    fn wipe(&mut self) {
+        let (timeout, now) = (self.idle_timeout, self.now);
+        *self = Session::new(timeout, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::catalog::Catalog;
+    use crate::core::domain::IdNumber;
+
+    fn person() -> Person {
+        Person {
+            name: "张三".into(),
+            id_number: IdNumber::complete("11010519491231002").unwrap(),
+            address: "重庆市渝中区解放碑街道1号".into(),
+        }
+    }
+
+    fn id_card_renewal() -> Matter {
+        Catalog::demo()
+            .unwrap()
+            .matters
+            .into_iter()
+            .find(|m| m.name == "居民身份证换领")
+            .unwrap()
+    }
+
+    #[test]
+    fn back_walks_the_path_and_home_clears_it() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        assert!(!s.can_go_back());
+        s.handle(Event::Open(Screen::Departments), t);
+        s.handle(
+            Event::Open(Screen::Matters {
+                department: "医保".into(),
+            }),
+            t,
+        );
+        s.handle(Event::Back, t);
+        assert_eq!(s.current(), &Screen::Departments);
+        assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
+        assert_eq!(s.current(), &Screen::Home);
+        s.handle(Event::Back, t);
+        assert_eq!(s.current(), &Screen::Home);
+    }
+
+    #[test]
+    fn opening_the_same_screen_twice_does_not_stack_it() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::Open(Screen::Bundles), t);
+        s.handle(Event::Open(Screen::Bundles), t);
+        s.handle(Event::Back, t);
+        assert_eq!(s.current(), &Screen::Home);
+    }
+
+    #[test]
+    fn guide_asks_each_question_then_shows_the_checklist_and_back_reopens_one() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::Open(Screen::Find), t);
+        s.handle(Event::ChooseMatter(Box::new(id_card_renewal())), t);
+        assert_eq!(s.current(), &Screen::Guide { question: 0 });
+        assert_eq!(s.question(0).unwrap().id, "q_reason");
+        // An option of another question, or two for a single choice, is refused.
+        s.handle(Event::Answer(vec!["o_minor_no".into()]), t);
+        s.handle(
+            Event::Answer(vec!["o_expiry".into(), "o_damaged".into()]),
+            t,
+        );
+        assert_eq!(s.current(), &Screen::Guide { question: 0 });
+        s.handle(Event::Answer(vec!["o_change".into()]), t);
+        assert_eq!(s.current(), &Screen::Guide { question: 1 });
+        s.handle(Event::Back, t);
+        assert_eq!(s.current(), &Screen::Guide { question: 0 });
+        s.handle(Event::Answer(vec!["o_expiry".into()]), t);
+        s.handle(Event::Answer(vec!["o_minor_no".into()]), t);
+        s.handle(Event::Answer(vec!["o_pick_window".into()]), t);
+        assert_eq!(s.current(), &Screen::Checklist);
+        assert_eq!(s.chosen(), ["o_expiry", "o_minor_no", "o_pick_window"]);
+    }
+
+    #[test]
+    fn conditional_question_is_asked_only_after_its_trigger() {
+        let t = Instant::now();
+        let birth = Catalog::demo()
+            .unwrap()
+            .matters
+            .into_iter()
+            .find(|m| m.questions.iter().any(|q| q.id == "q_follow"))
+            .unwrap();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::ChooseMatter(Box::new(birth.clone())), t);
+        s.handle(Event::Answer(vec!["o_married".into()]), t);
+        assert_eq!(s.current(), &Screen::Checklist);
+        s.handle(Event::ChooseMatter(Box::new(birth)), t);
+        s.handle(Event::Answer(vec!["o_unmarried".into()]), t);
+        assert_eq!(s.current(), &Screen::Guide { question: 1 });
+        assert_eq!(s.question(1).unwrap().id, "q_follow");
+    }
+
+    #[test]
+    fn card_errors_keep_user_and_device_faults_apart_and_a_read_clears_them() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::Open(Screen::Identify), t);
+        s.handle(Event::CardError(CardError::Replace), t);
+        assert_eq!(s.card_status(), CardStatus::Error(CardError::Replace));
+        s.handle(Event::CardError(CardError::Device), t);
+        assert_eq!(s.card_status(), CardStatus::Error(CardError::Device));
+        s.handle(Event::CardReady, t);
+        assert_eq!(s.card_status(), CardStatus::Waiting);
+        s.handle(Event::CardError(CardError::Replace), t);
+        s.handle(Event::CardRead(person()), t);
+        assert_eq!(s.card_status(), CardStatus::Waiting);
+        assert_eq!(s.person().unwrap().name, "张三");
+        assert_eq!(s.current(), &Screen::Identify);
+        s.handle(Event::ChangePerson, t);
+        assert!(s.person().is_none());
+        assert_eq!(s.current(), &Screen::Identify);
+    }
+
+    #[test]
+    fn idle_shows_a_countdown_that_a_touch_cancels() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::Open(Screen::Find), t);
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(59)),
+            Outcome::None
+        );
+        assert_eq!(s.countdown(), None);
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(60)),
+            Outcome::Changed
+        );
+        assert_eq!(s.countdown(), Some(20));
+        s.handle(Event::Tick, t + Duration::from_secs(65));
+        assert_eq!(s.countdown(), Some(15));
+        assert_eq!(
+            s.handle(Event::KeepSession, t + Duration::from_secs(66)),
+            Outcome::Changed
+        );
+        assert_eq!(s.countdown(), None);
+        assert_eq!(s.current(), &Screen::Find);
+        // The idle clock restarted at the touch.
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(125)),
+            Outcome::None
+        );
+    }
+
+    #[test]
+    fn any_citizen_action_restarts_the_idle_clock() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::Open(Screen::Find), t);
+        s.handle(Event::Search("s".into()), t + Duration::from_secs(50));
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(100)),
+            Outcome::None
+        );
+        s.handle(Event::Tick, t + Duration::from_secs(110));
+        assert_eq!(s.countdown(), Some(20));
+        // A key press during the countdown keeps the session, like "继续办理".
+        s.handle(Event::Search("sf".into()), t + Duration::from_secs(111));
+        assert_eq!(s.countdown(), None);
+        // Results arriving by themselves are not activity.
+        s.handle(Event::CardReady, t + Duration::from_secs(171));
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(171)),
+            Outcome::Changed
+        );
+    }
+
+    #[test]
+    fn walking_away_wipes_every_piece_of_personal_data() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::CardRead(person()), t);
+        s.handle(Event::Open(Screen::Find), t);
+        s.handle(Event::Search("sfz".into()), t);
+        s.handle(Event::ChooseMatter(Box::new(id_card_renewal())), t);
+        s.handle(Event::Answer(vec!["o_expiry".into()]), t);
+        s.handle(
+            Event::FieldInput {
+                field: "phone".into(),
+                value: "13800000000".into(),
+            },
+            t,
+        );
+        assert!(s.holds_personal_data());
+        s.handle(Event::Tick, t + Duration::from_secs(60));
+        assert_eq!(s.countdown(), Some(20));
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(79)),
+            Outcome::Changed
+        );
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(80)),
+            Outcome::Wiped
+        );
+        assert_eq!(s.current(), &Screen::Home);
+        assert!(!s.holds_personal_data());
+        assert!(!s.is_active());
+        assert!(s.person().is_none());
+        assert_eq!(s.query(), "");
+        assert!(s.matter().is_none());
+        assert!(s.answers().is_empty());
+        assert!(s.fields().is_empty());
+        assert_eq!(s.countdown(), None);
+        // Home and empty: nothing to count down.
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(999)),
+            Outcome::None
+        );
+    }
+
+    #[test]
+    fn evaluating_ends_the_session() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::CardRead(person()), t);
+        s.handle(
+            Event::SubmitResult(SubmitResult::Queued {
+                local_number: "K-0001".into(),
+            }),
+            t,
+        );
+        assert_eq!(s.current(), &Screen::Done);
+        s.handle(Event::Open(Screen::Evaluate), t);
+        assert_eq!(s.handle(Event::Evaluated, t), Outcome::Wiped);
+        assert!(!s.holds_personal_data());
+    }
+}
