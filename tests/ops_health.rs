@@ -197,3 +197,82 @@ fn metrics_scraped_in_process_over_loopback() {
     tx.send(true).unwrap();
     rt.block_on(task).unwrap();
 }
+
+#[test]
+fn the_agent_delivers_cases_queued_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let bin = env!("CARGO_BIN_EXE_ykb-terminal");
+    let profile = data.join("agent.toml");
+    std::fs::write(
+        &profile,
+        DEMO_PROFILE.replace(
+            "metrics_listen = \"127.0.0.1:9464\"",
+            "metrics_listen = \"\"",
+        ),
+    )
+    .unwrap();
+    let id = ykb_terminal::core::domain::IdNumber::complete("50010319500307123").unwrap();
+    let applicant = data.join("applicant.json");
+    std::fs::write(
+        &applicant,
+        format!(r#"{{"name": "王䶮", "id_number": "{}"}}"#, id.expose()),
+    )
+    .unwrap();
+    let matter = ykb_terminal::core::catalog::Catalog::demo()
+        .unwrap()
+        .matters[0]
+        .task_code
+        .to_string();
+    let cfg = |c: &mut Command| {
+        c.arg("--config").arg(&profile).arg("--data-dir").arg(data);
+    };
+    let mut agent_cmd = Command::new(bin);
+    cfg(&mut agent_cmd);
+    let mut agent = Agent(
+        agent_cmd
+            .arg("agent")
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut submit = Command::new(bin);
+    cfg(&mut submit);
+    let out = submit
+        .args(["case", "submit", "--matter", &matter, "--applicant"])
+        .arg(&applicant)
+        .args(["--count", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    // The worker looks at the queue every few seconds when idle; poll until it has delivered.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for id in &ids {
+        loop {
+            let mut show = Command::new(bin);
+            cfg(&mut show);
+            let o = show.args(["case", "show", id, "--json"]).output().unwrap();
+            let stub: serde_json::Value =
+                serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+            if stub["status"] == "submitted" {
+                assert!(stub["unified_code"].is_string());
+                assert_eq!(stub["holds_personal_data"], false);
+                break;
+            }
+            assert!(Instant::now() < deadline, "{id} not delivered: {stub}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+    let _ = agent.0.kill();
+}

@@ -448,3 +448,73 @@ async fn evaluations_travel_through_the_outbox_in_order_with_cases() {
     assert_eq!(events[0].key, eval_id.to_string());
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_delivers_when_woken_retries_through_an_outage_and_stops_on_request() {
+    use std::sync::Arc;
+    let sim = start_sim(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let client = client_for(&sim, &mut core).await;
+    // The platform is down when the worker starts.
+    sim.set_faults(Faults {
+        outage: true,
+        retry_after_secs: 1,
+        ..Default::default()
+    });
+    let ids = enqueue_n(&mut core, 2);
+    let store = Arc::new(Mutex::new(core.store));
+    let key = Arc::new(core.key);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    let backoff = Backoff {
+        base: std::time::Duration::from_millis(100),
+        cap: std::time::Duration::from_secs(2),
+    };
+    let worker = tokio::spawn(outbox::run_worker(
+        store.clone(),
+        key.clone(),
+        client,
+        backoff,
+        30,
+        wake.clone(),
+        stop_rx,
+        Some(ev_tx),
+    ));
+    // It reports the failed attempt and keeps the items.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), ev_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(first, outbox::WorkerEvent::Step(Step::Retry { .. })),
+        "{first:?}"
+    );
+    assert!(sim.cases().is_empty());
+    // The network comes back; the worker delivers both, in order, on its own.
+    sim.set_faults(Faults::default());
+    wake.notify_one();
+    let mut delivered = Vec::new();
+    while delivered.len() < 2 {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), ev_rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            outbox::WorkerEvent::Step(Step::Delivered { id, .. }) => delivered.push(id),
+            outbox::WorkerEvent::Step(Step::Retry { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(delivered, ids);
+    assert_eq!(sim.cases().len(), 2);
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), worker)
+        .await
+        .unwrap()
+        .unwrap();
+    let st = outbox::status(&mut store.lock().unwrap(), Quota::from_mb(8)).unwrap();
+    assert_eq!(st.pending, 0);
+    sim.shutdown().await;
+}

@@ -69,17 +69,28 @@ impl DataKey {
         }
         let mut key = [0u8; 32];
         OsRng.fill_bytes(&mut key);
+        if path.exists() {
+            return Err(create_err(std::io::Error::from(
+                std::io::ErrorKind::AlreadyExists,
+            )));
+        }
+        // Written whole to a private temporary file, then linked into place: another process
+        // never reads half a key, and an existing key is never replaced (link fails instead).
+        let tmp = path.with_extension(format!("tmp-{}-{:x}", std::process::id(), OsRng.next_u64()));
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
+        opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts.open(path).map_err(create_err)?;
-        f.write_all(&key)
-            .and_then(|_| f.sync_all())
-            .map_err(create_err)?;
+        let written = opts.open(&tmp).and_then(|mut f| {
+            f.write_all(&key)?;
+            f.sync_all()
+        });
+        let linked = written.and_then(|_| std::fs::hard_link(&tmp, path));
+        let _ = std::fs::remove_file(&tmp);
+        linked.map_err(create_err)?;
         let k = Self::from_bytes(&key, path);
         key.fill(0);
         Ok(k)
@@ -122,9 +133,18 @@ impl DataKey {
     }
 
     /// Loads the key, or creates it when `create_if_missing` (the demo profile) and absent.
+    /// Two processes starting together (kiosk and CLI) end up with the same key: the one that
+    /// loses the race loads what the other wrote.
     pub fn load_or_create(path: &Path, create_if_missing: bool) -> Result<Self, CryptoError> {
         match Self::load(path) {
-            Err(CryptoError::MissingKey(_)) if create_if_missing => Self::create(path),
+            Err(CryptoError::MissingKey(_)) if create_if_missing => match Self::create(path) {
+                Err(CryptoError::Create { source, .. })
+                    if source.kind() == std::io::ErrorKind::AlreadyExists =>
+                {
+                    Self::load(path)
+                }
+                other => other,
+            },
             other => other,
         }
     }
@@ -232,6 +252,30 @@ mod tests {
         ));
         let again = DataKey::load(&p).unwrap();
         again.verify_key_check(&k.key_check_value()).unwrap();
+    }
+
+    #[test]
+    fn processes_creating_the_key_together_share_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        let keys: Vec<DataKey> = (0..6)
+            .map(|_| {
+                let p = p.clone();
+                std::thread::spawn(move || DataKey::load_or_create(&p, true).unwrap())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let sealed = keys[0].seal(b"x", b"secret");
+        for k in &keys {
+            assert_eq!(k.open(b"x", &sealed).unwrap(), b"secret");
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary files left"
+        );
     }
 
     #[test]

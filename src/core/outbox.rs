@@ -790,7 +790,9 @@ pub async fn run_worker<P: Platform>(
                     since_checkpoint = 0;
                     let _ = checkpoint(&mut s);
                 }
-                Duration::from_secs(60)
+                // Other processes (kiosk, CLI) queue work without waking this one: look again
+                // soon. An idle look is one indexed query.
+                Duration::from_secs(5)
             }
             Ok(Step::Waiting { until_ms }) => {
                 Duration::from_millis((until_ms - Timestamp::now().as_millisecond()).max(0) as u64)

@@ -4,19 +4,20 @@
 //! metrics port is bound, and pings `WATCHDOG=1` only while its loop keeps turning, so a hung
 //! process is restarted.
 //!
-//! After `Core::start` (migrations, key check) the agent only reads the store. Device states
+//! It also runs the outbox worker, which delivers queued cases and events in order as soon as
+//! the platform answers (the sync timer's `sync --drain` is the backstop). Device states
 //! are known to the process that owns the devices (the kiosk); until it shares them, the
 //! agent's heartbeat carries an empty device map.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use super::metrics::{self, MetricsState, SharedMetrics};
 use super::sdnotify;
 use crate::core::config::PlatformMode;
 use crate::core::health;
-use crate::core::outbox::Quota;
+use crate::core::outbox::{self, Quota};
 use crate::core::platform::{wire, ClientConfig, PlatformClient};
 use crate::core::{sync, Core};
 
@@ -100,6 +101,25 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
         }
     }
 
+    // The outbox worker delivers queued cases and events as soon as the platform answers;
+    // it shares the store with the heartbeat (each holds the lock only for local work).
+    let store = Arc::new(Mutex::new(core.store));
+    let worker_client = PlatformClient::new(client.config().clone())
+        .map_err(|e| AgentError::Config(e.to_string()))?;
+    if let Some(c) = client.credentials() {
+        worker_client.set_credentials(c);
+    }
+    let worker = tokio::spawn(outbox::run_worker(
+        store.clone(),
+        Arc::new(core.key),
+        worker_client,
+        outbox::Backoff::default(),
+        core.profile.data.retention_days,
+        Arc::new(tokio::sync::Notify::new()),
+        stop_rx.clone(),
+        None,
+    ));
+
     let _ = sdnotify::notify("READY=1\nSTATUS=运行中");
     let watchdog = sdnotify::watchdog_interval();
     let every = Duration::from_secs(u64::from(core.profile.health.heartbeat_secs));
@@ -120,7 +140,13 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                     .health
                     .as_ref()
                     .and_then(|h| h.clock_skew_secs);
-                let snapshot = health::collect(&mut core.store, &data_dir, quota, BTreeMap::new(), skew);
+                let snapshot = health::collect(
+                    &mut store.lock().unwrap_or_else(|e| e.into_inner()),
+                    &data_dir,
+                    quota,
+                    BTreeMap::new(),
+                    skew,
+                );
                 match snapshot {
                     Ok(mut snap) => {
                         let result = client.heartbeat(&snap.heartbeat()).await;
@@ -162,6 +188,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     if let Some(t) = server {
         let _ = t.await;
     }
+    let _ = worker.await;
     if let Some(s) = sim {
         s.shutdown().await;
     }
