@@ -227,17 +227,36 @@ fn the_agent_delivers_cases_queued_while_it_runs() {
     let cfg = |c: &mut Command| {
         c.arg("--config").arg(&profile).arg("--data-dir").arg(data);
     };
+    // Queue only once the agent says READY: start-up races have tests of their own.
+    let sock_path = data.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let stderr_path = data.join("agent.stderr");
     let mut agent_cmd = Command::new(bin);
     cfg(&mut agent_cmd);
     let mut agent = Agent(
         agent_cmd
             .arg("agent")
-            .env_remove("NOTIFY_SOCKET")
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env_remove("WATCHDOG_USEC")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
             .spawn()
             .unwrap(),
     );
+    let mut buf = [0u8; 256];
+    loop {
+        let n = sock.recv(&mut buf).unwrap_or_else(|e| {
+            panic!(
+                "no READY from the agent ({e}): {}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            )
+        });
+        if buf[..n].starts_with(b"READY=1") {
+            break;
+        }
+    }
     let mut submit = Command::new(bin);
     cfg(&mut submit);
     let out = submit
@@ -270,7 +289,12 @@ fn the_agent_delivers_cases_queued_while_it_runs() {
                 assert_eq!(stub["holds_personal_data"], false);
                 break;
             }
-            assert!(Instant::now() < deadline, "{id} not delivered: {stub}");
+            assert!(
+                Instant::now() < deadline,
+                "{id} not delivered: {stub}\nagent exited: {:?}\nagent stderr:\n{}",
+                agent.0.try_wait(),
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(250));
         }
     }

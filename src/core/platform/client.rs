@@ -291,42 +291,20 @@ impl PlatformClient {
 
     /// Which e-licence types a person holds (for 免提交).
     pub async fn licences(&self, id_number: &str) -> Result<wire::LicenceList, PlatformError> {
-        let body = serde_json::to_vec(&wire::LicenceQuery {
+        let q = wire::LicenceQuery {
             id_number: id_number.to_owned(),
-        })
-        .map_err(|e| PlatformError::Protocol(e.to_string()))?;
-        let a = self
-            .call(
-                Method::POST,
-                "/licences/query",
-                body,
-                &[],
-                MAX_ANSWER_BYTES,
-                true,
-                None,
-            )
-            .await?;
-        decode(&a.body)
+        };
+        self.signed_json(Method::POST, "/licences/query", Some(&q))
+            .await
     }
 
     /// Exchanges a scanned 渝快码 token for the person it identifies (online only).
     pub async fn verify_ykm(&self, token: &str) -> Result<wire::YkmIdentity, PlatformError> {
-        let body = serde_json::to_vec(&wire::YkmVerifyRequest {
+        let q = wire::YkmVerifyRequest {
             token: token.to_owned(),
-        })
-        .map_err(|e| PlatformError::Protocol(e.to_string()))?;
-        let a = self
-            .call(
-                Method::POST,
-                "/ykm/verify",
-                body,
-                &[],
-                MAX_ANSWER_BYTES,
-                true,
-                None,
-            )
-            .await?;
-        decode(&a.body)
+        };
+        self.signed_json(Method::POST, "/ykm/verify", Some(&q))
+            .await
     }
 
     /// 办件进度查询 by unified case code.
@@ -335,18 +313,7 @@ impl PlatformClient {
         unified_code: &str,
     ) -> Result<wire::CaseProgress, PlatformError> {
         let path = format!("/cases/{}/status", encode(unified_code));
-        let a = self
-            .call(
-                Method::GET,
-                &path,
-                Vec::new(),
-                &[],
-                MAX_ANSWER_BYTES,
-                true,
-                None,
-            )
-            .await?;
-        decode(&a.body)
+        self.signed_json(Method::GET, &path, None::<&()>).await
     }
 
     /// Reports the terminal's state; learns the platform's clock and newest catalogue version.
@@ -354,33 +321,27 @@ impl PlatformClient {
         &self,
         hb: &wire::Heartbeat,
     ) -> Result<wire::HeartbeatAck, PlatformError> {
-        let body = serde_json::to_vec(hb).map_err(|e| PlatformError::Protocol(e.to_string()))?;
-        let a = self
-            .call(
-                Method::POST,
-                "/heartbeat",
-                body,
-                &[],
-                MAX_ANSWER_BYTES,
-                true,
-                None,
-            )
-            .await?;
-        decode(&a.body)
+        self.signed_json(Method::POST, "/heartbeat", Some(hb)).await
     }
 
     /// Current and upcoming maintenance notices.
     pub async fn notices(&self) -> Result<wire::NoticeList, PlatformError> {
+        self.signed_json(Method::GET, "/notices", None::<&()>).await
+    }
+
+    /// A signed call with an optional JSON body and a JSON answer read under the usual cap.
+    async fn signed_json<Q: serde::Serialize, A: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Q>,
+    ) -> Result<A, PlatformError> {
+        let body = match body {
+            Some(b) => serde_json::to_vec(b).map_err(|e| PlatformError::Protocol(e.to_string()))?,
+            None => Vec::new(),
+        };
         let a = self
-            .call(
-                Method::GET,
-                "/notices",
-                Vec::new(),
-                &[],
-                MAX_ANSWER_BYTES,
-                true,
-                None,
-            )
+            .call(method, path, body, &[], MAX_ANSWER_BYTES, true, None)
             .await?;
         decode(&a.body)
     }
