@@ -9,7 +9,6 @@ use ykb_terminal::core::domain::{IdNumber, Person};
 use ykb_terminal::core::platform::wire::{self, RegisterRequest};
 use ykb_terminal::core::platform::{ClientConfig, Platform, PlatformClient, PlatformError};
 use ykb_terminal::core::sync::DEMO_ENROLMENT_CODE;
-use ykb_terminal::sim::generate::with_check_digit;
 use ykb_terminal::sim::platform::{self as sim, Faults, SimHandle, SimOptions};
 
 async fn start_sim() -> SimHandle {
@@ -367,7 +366,10 @@ async fn client_corrects_for_a_skewed_platform_clock_and_reports_it() {
 async fn licences_and_ykm_tokens_follow_the_contract() {
     let h = start_sim().await;
     let c = registered(&h).await;
-    let id = with_check_digit("50010319900307123");
+    let id = IdNumber::complete("50010319900307123")
+        .unwrap()
+        .expose()
+        .to_owned();
     let a = c.licences(&id).await.unwrap();
     let b = c.licences(&id).await.unwrap();
     assert_eq!(a, b, "deterministic per ID number");
@@ -417,7 +419,7 @@ async fn the_heartbeat_carries_backlog_age_disk_version_and_devices() {
         applicant: ykb_terminal::core::domain::Applicant::Person {
             person: Person {
                 name: "测试".into(),
-                id_number: IdNumber::parse(&with_check_digit("50010319500307123")).unwrap(),
+                id_number: IdNumber::complete("50010319500307123").unwrap(),
                 address: String::new(),
             },
         },

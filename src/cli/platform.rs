@@ -195,12 +195,7 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
         let t = &core.profile.terminal;
-        let request = wire::RegisterRequest {
-            enrolment_code: enrolment,
-            region_code: t.region_code.to_string(),
-            terminal_kind: format!("{:?}", t.kind).to_lowercase(),
-            name: t.name.clone(),
-        };
+        let request = wire::RegisterRequest::for_terminal(t, &enrolment);
         if let Err(e) = sync::ensure_registered(&client, &mut core.store, &request).await {
             eprintln!("终端注册失败：{e}");
             return ExitCode::from(EXIT_FAILURE);

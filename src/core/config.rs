@@ -31,6 +31,19 @@ pub enum TerminalKind {
     HallDisplay,
 }
 
+impl TerminalKind {
+    /// The name used in profiles and in the platform contract (`hall-display`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kiosk => "kiosk",
+            Self::Counter => "counter",
+            Self::Bank => "bank",
+            Self::Post => "post",
+            Self::HallDisplay => "hall-display",
+        }
+    }
+}
+
 /// UI language at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Language {
@@ -442,6 +455,20 @@ fn translate(msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_kind_names_match_the_profile_spelling() {
+        for k in [
+            TerminalKind::Kiosk,
+            TerminalKind::Counter,
+            TerminalKind::Bank,
+            TerminalKind::Post,
+            TerminalKind::HallDisplay,
+        ] {
+            let toml = toml::to_string(&std::collections::BTreeMap::from([("k", k)])).unwrap();
+            assert_eq!(toml.trim(), format!("k = \"{}\"", k.as_str()));
+        }
+    }
 
     #[test]
     fn demo_profile_is_valid() {

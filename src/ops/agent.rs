@@ -81,12 +81,8 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let base_url = config.base_url.clone();
     let client = PlatformClient::new(config).map_err(|e| AgentError::Config(e.to_string()))?;
     if demo {
-        let req = wire::RegisterRequest {
-            enrolment_code: sync::DEMO_ENROLMENT_CODE.into(),
-            region_code: core.profile.terminal.region_code.as_str().to_owned(),
-            terminal_kind: "kiosk".into(),
-            name: core.profile.terminal.name.clone(),
-        };
+        let req =
+            wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);
         if let Err(e) = client.register(&req).await {
             tracing::warn!(error = %e, "demo platform registration failed");
         }

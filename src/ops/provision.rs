@@ -155,13 +155,7 @@ pub fn kind_zh(kind: TerminalKind) -> &'static str {
 
 /// The wire name of a terminal kind.
 pub fn kind_name(kind: TerminalKind) -> &'static str {
-    match kind {
-        TerminalKind::Kiosk => "kiosk",
-        TerminalKind::Counter => "counter",
-        TerminalKind::Bank => "bank",
-        TerminalKind::Post => "post",
-        TerminalKind::HallDisplay => "hall-display",
-    }
+    kind.as_str()
 }
 
 /// Sets `key` in `[section]` of a profile text, keeping every comment; `value` is TOML.

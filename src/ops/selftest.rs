@@ -759,12 +759,8 @@ async fn platform_checks(core: &mut Core, snapshot: &mut HealthSnapshot) -> Vec<
         }
     };
     if demo {
-        let req = wire::RegisterRequest {
-            enrolment_code: sync::DEMO_ENROLMENT_CODE.into(),
-            region_code: core.profile.terminal.region_code.as_str().to_owned(),
-            terminal_kind: "kiosk".into(),
-            name: core.profile.terminal.name.clone(),
-        };
+        let req =
+            wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);
         if let Err(e) = client.register(&req).await {
             return fail(&t, format!("模拟平台注册失败：{e}"), "请重试");
         }

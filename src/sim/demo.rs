@@ -74,12 +74,7 @@ pub fn start_for_demo(core: &mut Core) -> Option<DemoPlatform> {
         .map_err(|e| tracing::warn!(error = %e, "demo platform client"))
         .ok()?;
     let t = &core.profile.terminal;
-    let request = wire::RegisterRequest {
-        enrolment_code: sync::DEMO_ENROLMENT_CODE.into(),
-        region_code: t.region_code.to_string(),
-        terminal_kind: format!("{:?}", t.kind).to_lowercase(),
-        name: t.name.clone(),
-    };
+    let request = wire::RegisterRequest::for_terminal(t, sync::DEMO_ENROLMENT_CODE);
     let region = t.region_code;
     let result = runtime.block_on(async {
         sync::ensure_registered(&client, &mut core.store, &request).await?;

@@ -275,18 +275,6 @@ pub fn generated_seed(n: usize, seed: u64) -> Seed {
     }
 }
 
-/// Computes the GB 11643 check digit of 17 digits, for demo identities.
-pub fn with_check_digit(first17: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17
-        .bytes()
-        .zip(W)
-        .map(|(d, w)| u32::from(d.wrapping_sub(b'0')) * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
-    format!("{first17}{check}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,11 +287,5 @@ mod tests {
         s.catalog.check().unwrap();
         let small = generated_seed(10, 1);
         small.catalog.check().unwrap();
-    }
-
-    #[test]
-    fn demo_identity_has_a_valid_check_digit() {
-        let id = with_check_digit("50010319900307123");
-        crate::core::domain::IdNumber::parse(&id).unwrap();
     }
 }

@@ -249,6 +249,18 @@ pub struct RegisterRequest {
     pub name: String,
 }
 
+impl RegisterRequest {
+    /// The request for the terminal a profile describes, with a one-time enrolment code.
+    pub fn for_terminal(t: &crate::core::config::TerminalSection, enrolment_code: &str) -> Self {
+        Self {
+            enrolment_code: enrolment_code.trim().to_owned(),
+            region_code: t.region_code.as_str().to_owned(),
+            terminal_kind: t.kind.as_str().to_owned(),
+            name: t.name.clone(),
+        }
+    }
+}
+
 /// `POST /v1/devices/register` answer: the credentials every later request is signed with.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
