@@ -173,35 +173,28 @@ fn outbox_enqueue(out: &mut Vec<Figure>) {
         ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path())
             .expect("core");
     let case = bench_case(&core);
-    let start = Instant::now();
-    for _ in 0..N {
-        enqueue_case(
-            &mut core.store,
-            &core.key,
-            Quota::from_mb(1024),
-            case.clone(),
-            jiff::Timestamp::now(),
-        )
-        .unwrap();
-    }
-    let ours = N as f64 / start.elapsed().as_secs_f64();
+    // Cases per second over N durable enqueues on the core's store.
+    let rate = |core: &mut ykb_terminal::core::Core| {
+        let start = Instant::now();
+        for _ in 0..N {
+            enqueue_case(
+                &mut core.store,
+                &core.key,
+                Quota::from_mb(1024),
+                case.clone(),
+                jiff::Timestamp::now(),
+            )
+            .unwrap();
+        }
+        N as f64 / start.elapsed().as_secs_f64()
+    };
+    let ours = rate(&mut core);
     // The same work without waiting for the disk: what encryption, JSON and pages cost.
     core.store
         .conn()
         .execute_batch("PRAGMA synchronous=OFF")
         .unwrap();
-    let start = Instant::now();
-    for _ in 0..N {
-        enqueue_case(
-            &mut core.store,
-            &core.key,
-            Quota::from_mb(1024),
-            case.clone(),
-            jiff::Timestamp::now(),
-        )
-        .unwrap();
-    }
-    let unsynced = N as f64 / start.elapsed().as_secs_f64();
+    let unsynced = rate(&mut core);
     core.store
         .conn()
         .execute_batch("PRAGMA synchronous=FULL")

@@ -215,9 +215,14 @@ pub fn catalog_list(cli: &Cli, json: bool) -> ExitCode {
             Ok(())
         })()
     };
+    finish_output(result)
+}
+
+/// The exit code for a command's output: a closed pipe (`| head`) is not an error worth a
+/// message; any other write failure is.
+pub(crate) fn finish_output(result: std::io::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        // A closed pipe (`| head`) is not an error worth a message.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("输出失败：{e}");

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use clap::{Args, ValueEnum};
 
-use super::{load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
+use super::{finish_output, load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
 use crate::core::config::PlatformMode;
 use crate::core::domain::Audience;
 use crate::core::platform::{wire, ClientConfig, PlatformClient};
@@ -342,17 +342,6 @@ pub fn run_search(cli: &Cli, args: &SearchArgs) -> ExitCode {
         })
     };
     finish_output(result)
-}
-
-fn finish_output(result: std::io::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("输出失败：{e}");
-            ExitCode::from(EXIT_FAILURE)
-        }
-    }
 }
 
 /// `catalog show CODE [--json]`: one matter as this terminal holds it (district values
