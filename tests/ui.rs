@@ -6,17 +6,33 @@ use slint::{ComponentHandle, Model};
 use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::Core;
 use ykb_terminal::kiosk::{
-    AppWindow, FindAdapter, GuideAdapter, IdentifyAdapter, Kiosk, KioskAdapter, Page,
-    SessionAdapter,
+    AppWindow, ApplyAdapter, EvaluateAdapter, FindAdapter, GuideAdapter, IdentifyAdapter, Kiosk,
+    KioskAdapter, Page, SessionAdapter,
 };
 
 fn press(window: &AppWindow, label: &str) {
-    // Conditional pages are instantiated when the window lays itself out.
-    window.show().unwrap();
-    window.window().request_redraw();
+    lay_out(window);
     let found: Vec<_> = ElementHandle::find_by_accessible_label(window, label).collect();
     assert!(!found.is_empty(), "no control labelled {label:?}");
     found[0].invoke_accessible_default_action();
+}
+
+/// Lays the window out as a frame would: conditional and repeated elements are created when
+/// the layout asks for their sizes (the testing backend draws no frames). New elements can
+/// bring nested ones, so this repeats until the element count settles.
+fn lay_out(window: &AppWindow) {
+    window.show().unwrap();
+    let mut count = 0;
+    for _ in 0..8 {
+        let all = i_slint_backend_testing::ElementQuery::from_root(window).find_all();
+        for e in &all {
+            let _ = e.size();
+        }
+        if all.len() == count {
+            break;
+        }
+        count = all.len();
+    }
 }
 
 #[test]
@@ -343,4 +359,216 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
             assert_eq!(row.status, "免提交");
         }
     }
+}
+
+/// A demo kiosk with the in-process platform, the ID-card emulator and the printer emulator,
+/// the card read and 居民身份证换领 (by post) guided to its checklist.
+fn demo_at_checklist() -> (
+    AppWindow,
+    Kiosk,
+    std::sync::Arc<ykb_terminal::sim::demo::DemoPlatform>,
+    tempfile::TempDir,
+) {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let platform =
+        std::sync::Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
+    let window = AppWindow::new().unwrap();
+    // Tall enough that the whole form is on screen: queries skip what is scrolled away.
+    window
+        .window()
+        .set_size(slint::LogicalSize::new(1280.0, 1600.0));
+    let kiosk = Kiosk::attach(&window, core);
+    kiosk.use_platform(platform.clone());
+    kiosk.start_demo_card_reader();
+    kiosk.start_printer();
+    let session = window.global::<SessionAdapter>();
+    press(&window, "刷身份证");
+    press(&window, "放置演示身份证");
+    wait_until(&kiosk, "the card", || session.get_person_name() != "");
+    press(&window, "确认，继续办理");
+    press(&window, "查找事项");
+    for key in ["s", "f", "z"] {
+        press(&window, key);
+    }
+    press(&window, "居民身份证换领");
+    press(&window, "有效期满");
+    press(&window, "已满16周岁");
+    press(&window, "邮寄到家");
+    assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Checklist);
+    (window, kiosk, platform, dir)
+}
+
+fn field(window: &AppWindow, id: &str) -> ykb_terminal::kiosk::FieldRow {
+    window
+        .global::<ApplyAdapter>()
+        .get_fields()
+        .iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no field {id}"))
+}
+
+/// Fills the form (phone by keyboard, address from the card), photographs the photo
+/// receipt, and arrives at the review page.
+fn fill_capture_and_review(window: &AppWindow, kiosk: &Kiosk) {
+    let adapter = window.global::<KioskAdapter>();
+    press(window, "开始申请");
+    assert_eq!(adapter.get_page(), Page::Form);
+    // Name and ID number come from the card, locked; the ID number masked.
+    let name = field(window, "f_name");
+    assert!(name.locked);
+    assert_eq!(name.value, "李喆");
+    let id = field(window, "f_id");
+    assert!(id.locked);
+    assert_ne!(id.value, "500105198511220024");
+    assert!(id.value.ends_with("0024") && id.value.contains("****"));
+    // Missing fields are explained next to them.
+    press(window, "下一步");
+    assert_eq!(adapter.get_page(), Page::Form);
+    assert_eq!(field(window, "f_phone").error, "请填写联系电话");
+    assert_eq!(field(window, "f_post_address").error, "请填写邮寄地址");
+    press(window, "联系电话");
+    for d in "1380000".chars() {
+        press(window, &d.to_string());
+    }
+    press(window, "下一步");
+    assert_eq!(
+        field(window, "f_phone").error,
+        "手机号应为11位数字，以1开头"
+    );
+    for d in "0000".chars() {
+        press(window, &d.to_string());
+    }
+    assert_eq!(field(window, "f_phone").value, "13800000000");
+    assert!(!field(window, "f_post_address").quick_fill.is_empty());
+    press(window, "使用身份证住址");
+    assert!(!field(window, "f_post_address").value.is_empty());
+    press(window, "下一步");
+    assert_eq!(adapter.get_page(), Page::Capture);
+    let apply = window.global::<ApplyAdapter>();
+    press(window, "拍摄：数码相片回执");
+    wait_until(kiosk, "the photo", || apply.get_has_preview());
+    assert!(apply.get_captures().iter().all(|c| c.done));
+    press(window, "下一步");
+    assert_eq!(adapter.get_page(), Page::Review);
+    let review: Vec<(String, String)> = apply
+        .get_review()
+        .iter()
+        .map(|r| (r.label.to_string(), r.value.to_string()))
+        .collect();
+    assert!(
+        review.contains(&("联系电话".into(), "138****0000".into())),
+        "{review:?}"
+    );
+    assert!(
+        !review.iter().any(|(_, v)| v.contains("198511")),
+        "identifiers masked: {review:?}"
+    );
+}
+
+#[test]
+fn a_citizen_applies_online_gets_the_unified_code_a_receipt_and_evaluates() {
+    let (window, kiosk, platform, _dir) = demo_at_checklist();
+    let adapter = window.global::<KioskAdapter>();
+    let apply = window.global::<ApplyAdapter>();
+    fill_capture_and_review(&window, &kiosk);
+    press(&window, "确认提交");
+    wait_until(&kiosk, "已提交", || apply.get_done_title() == "已提交");
+    assert_eq!(adapter.get_page(), Page::Done);
+    let sim = platform.sim().unwrap();
+    let cases = sim.cases();
+    assert_eq!(cases.len(), 1, "delivered once");
+    assert_eq!(apply.get_done_number_label(), "办件编号");
+    assert!(!apply.get_done_number().is_empty());
+    // The photo reached the platform too.
+    assert!(!sim.materials().is_empty());
+    // The receipt went through the printer driver to the emulator.
+    wait_until(&kiosk, "the receipt", || {
+        apply.get_print_status() == "回执已打印，请取走回执"
+    });
+    // The emulator files the job once it has parsed it.
+    wait_until(&kiosk, "the emulator's job", || {
+        kiosk.printed_jobs().len() == 1
+    });
+
+    press(&window, "评价本次服务");
+    assert_eq!(adapter.get_page(), Page::Evaluate);
+    let eval = window.global::<EvaluateAdapter>();
+    press(&window, "提交评价");
+    assert_eq!(eval.get_note(), "请先点选一个评价");
+    press(&window, "不满意");
+    press(&window, "提交评价");
+    assert_eq!(eval.get_note(), "请选择不满意的原因，以便我们改进");
+    press(&window, "满意");
+    press(&window, "速度快");
+    press(&window, "提交评价");
+    assert_eq!(adapter.get_page(), Page::Home);
+    // Nothing personal is left in the UI.
+    assert_eq!(window.global::<SessionAdapter>().get_person_name(), "");
+    assert_eq!(apply.get_fields().row_count(), 0);
+    assert_eq!(apply.get_done_number(), "");
+    assert!(!apply.get_has_preview());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sim.events().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "evaluation not delivered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let events = sim.events();
+    assert_eq!(events.len(), 1);
+    let body = serde_json::to_string(&events[0]).unwrap();
+    assert!(
+        body.contains("satisfied") && body.contains("速度快"),
+        "{body}"
+    );
+    assert!(!body.contains("500105198511220024") && !body.contains("李喆"));
+}
+
+#[test]
+fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_later() {
+    let (window, kiosk, platform, _dir) = demo_at_checklist();
+    let apply = window.global::<ApplyAdapter>();
+    let adapter = window.global::<KioskAdapter>();
+    let sim = platform.sim().unwrap();
+    sim.set_faults(ykb_terminal::sim::platform::Faults {
+        outage: true,
+        retry_after_secs: 1,
+        ..Default::default()
+    });
+    fill_capture_and_review(&window, &kiosk);
+    press(&window, "确认提交");
+    assert!(apply.get_submitting());
+    // After the grace period the kiosk stops waiting for the platform.
+    kiosk.tick(std::time::Instant::now() + std::time::Duration::from_secs(4));
+    assert_eq!(apply.get_done_title(), "已暂存");
+    assert_eq!(apply.get_done_number_label(), "本机编号");
+    let local = apply.get_done_number().to_string();
+    assert!(!local.is_empty());
+    wait_until(&kiosk, "the offline banner", || {
+        adapter.get_banner().contains("网络中断")
+    });
+    wait_until(&kiosk, "the receipt", || {
+        apply.get_print_status() == "回执已打印，请取走回执"
+    });
+    wait_until(&kiosk, "the emulator's job", || {
+        kiosk.printed_jobs().len() == 1
+    });
+    let jobs = kiosk.printed_jobs();
+    // The emulator kept the raw ESC/POS job beside its PNG: the status line is in it.
+    let raw = std::fs::read(jobs[0].with_extension("bin")).unwrap();
+    let text = encoding_rs::GB18030.decode(&raw).0.to_string();
+    assert!(text.contains("已暂存"), "{text}");
+    assert!(text.contains(&local));
+    assert!(sim.cases().is_empty());
+
+    // The network returns: the case leaves by itself, once, and the screen says 已提交.
+    sim.set_faults(Default::default());
+    wait_until(&kiosk, "delivery after the outage", || {
+        apply.get_done_title() == "已提交"
+    });
+    assert_eq!(sim.cases().len(), 1);
+    assert_eq!(adapter.get_banner(), "");
 }

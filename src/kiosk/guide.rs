@@ -226,6 +226,8 @@ impl MaterialStatus {
 /// One line of the 智能导办 checklist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChecklistItem {
+    /// The material's id in the catalogue.
+    pub id: String,
     pub name: String,
     pub detail: String,
     pub status: MaterialStatus,
@@ -253,6 +255,7 @@ pub fn checklist(m: &Matter, chosen: &[String], licences: &[String]) -> Vec<Chec
                 );
             }
             ChecklistItem {
+                id: mat.id.clone(),
                 name: mat.name.clone(),
                 detail,
                 status,

@@ -3,8 +3,11 @@
 //! `GuideAdapter`, `SessionAdapter`) and turns callbacks into [`session::Event`]s. Screen
 //! logic, idle countdown and wipe live in `session`; texts in `guide`.
 
+pub mod apply;
+pub mod form;
 pub mod guide;
 pub mod identify;
+pub mod services;
 pub mod session;
 
 use std::cell::RefCell;
@@ -18,10 +21,13 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use crate::cli::{self, Cli};
 use crate::core::catalog::Catalog;
 use crate::core::config::DriverKind;
+use crate::core::domain::{EvaluationLevel, FieldKind};
+use crate::core::outbox::{self, Quota};
 use crate::core::Core;
 use crate::sim::demo::DemoPlatform;
 use identify::{CardOutcome, CardService};
-use session::{CardError, CardStatus, Event, Outcome, Screen, Session};
+use services::{Delivery, DeliveryNews, Photo, ReceiptPrinter};
+use session::{CardError, CardStatus, Event, Outcome, Screen, Session, SubmitResult};
 
 slint::include_modules!();
 
@@ -70,6 +76,7 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
     if simulated_reader {
         kiosk.start_demo_card_reader();
     }
+    kiosk.start_printer();
     tracing::info!(profile = %cli.profile_name(), "kiosk UI started");
     let idle = kiosk.idle_timer();
     let result = window.run();
@@ -95,8 +102,24 @@ struct State {
     session: Session,
     /// Options ticked so far on a multi-choice question (not yet an answer).
     pending: Vec<String>,
-    /// The identified citizen's e-licences (电子证照) by name; empty when not identified.
-    licences: Vec<String>,
+    /// The form field the on-screen keyboard types into.
+    editing: String,
+    /// The last photographed material, for the capture page's preview.
+    preview: Option<image::RgbImage>,
+    capturing: bool,
+    capture_status: String,
+    /// A stored case waiting (briefly) for the platform's answer before 已暂存 is shown.
+    awaiting: Option<Awaiting>,
+    print_status: String,
+    /// 好差评 being given: the level and the reason chips ticked.
+    evaluation: Option<EvaluationLevel>,
+    reasons: Vec<String>,
+    evaluation_note: String,
+    /// The platform did not answer the last delivery: the banner says cases are kept here.
+    offline: bool,
+    /// The outbox worker (demo: in process; installed terminals: the agent service).
+    delivery: Option<Delivery>,
+    printer: Option<ReceiptPrinter>,
     /// The ID-card reader, once started.
     cards: Option<CardService>,
     /// The platform (demo: the in-process simulator) for e-licence look-ups.
@@ -113,6 +136,40 @@ enum Inbox {
         id_number: String,
         names: Vec<String>,
     },
+    Delivery(DeliveryNews),
+    Printed(Result<(), String>),
+    Photo {
+        material: String,
+        result: Result<Photo, String>,
+    },
+}
+
+/// A case stored by "确认提交" whose delivery is being waited for.
+struct Awaiting {
+    case_id: String,
+    local_number: String,
+    until: Instant,
+}
+
+impl State {
+    /// Forgets what the glue held for the session (the session itself was wiped).
+    fn wipe_glue(&mut self) {
+        self.pending.clear();
+        self.editing.clear();
+        self.preview = None;
+        self.capture_status.clear();
+        self.awaiting = None;
+        self.print_status.clear();
+        self.evaluation = None;
+        self.reasons.clear();
+        self.evaluation_note.clear();
+    }
+}
+
+/// Posts a result from another thread to the UI thread's inbox and wakes it.
+fn post(inbox: &Arc<Mutex<Vec<Inbox>>>, window: &slint::Weak<AppWindow>, item: Inbox) {
+    inbox.lock().unwrap_or_else(|e| e.into_inner()).push(item);
+    let _ = window.upgrade_in_event_loop(|w| w.global::<SessionAdapter>().invoke_inbox_ready());
 }
 
 /// How many search results the find page shows.
@@ -153,7 +210,18 @@ impl Kiosk {
                 core,
                 session: Session::new(idle, Instant::now()),
                 pending: Vec::new(),
-                licences: Vec::new(),
+                editing: String::new(),
+                preview: None,
+                capturing: false,
+                capture_status: String::new(),
+                awaiting: None,
+                print_status: String::new(),
+                evaluation: None,
+                reasons: Vec::new(),
+                evaluation_note: String::new(),
+                offline: false,
+                delivery: None,
+                printer: None,
                 cards: None,
                 platform: None,
                 inbox: Arc::new(Mutex::new(Vec::new())),
@@ -198,12 +266,8 @@ impl Kiosk {
         });
         let k = self.clone_handle();
         identify.on_change_person(move || {
-            {
-                let mut st = k.state.borrow_mut();
-                st.licences.clear();
-                if let Some(c) = &st.cards {
-                    c.lift_demo_card();
-                }
+            if let Some(c) = &k.state.borrow().cards {
+                c.lift_demo_card();
             }
             k.event(Event::ChangePerson);
         });
@@ -251,6 +315,108 @@ impl Kiosk {
             let chosen = std::mem::take(&mut k.state.borrow_mut().pending);
             k.event(Event::Answer(chosen));
         });
+        guide.on_start_apply(go(|| Event::StartApply));
+        self.connect_apply(window);
+    }
+
+    /// The form, capture, review, done and evaluation pages.
+    fn connect_apply(&self, window: &AppWindow) {
+        let go = |e: fn() -> Event| {
+            let k = self.clone_handle();
+            move || k.event(e())
+        };
+        let apply = window.global::<ApplyAdapter>();
+        let k = self.clone_handle();
+        apply.on_edit(move |id| {
+            k.state.borrow_mut().editing = id.to_string();
+            k.event(Event::Touch);
+            k.render();
+        });
+        // The keyboard edits the field being typed in.
+        let type_into = |f: fn(&mut String, &str)| {
+            let k = self.clone_handle();
+            move |key: SharedString| {
+                let (field, value) = {
+                    let st = k.state.borrow();
+                    if st.editing.is_empty() {
+                        return;
+                    }
+                    let mut v = st
+                        .session
+                        .fields()
+                        .get(&st.editing)
+                        .cloned()
+                        .unwrap_or_default();
+                    f(&mut v, &key);
+                    (st.editing.clone(), v)
+                };
+                k.event(Event::FieldInput { field, value });
+            }
+        };
+        apply.on_key(type_into(|v, k| v.push_str(k)));
+        let backspace = type_into(|v, _| {
+            v.pop();
+        });
+        apply.on_backspace(move || backspace(SharedString::new()));
+        let clear = type_into(|v, _| v.clear());
+        apply.on_clear(move || clear(SharedString::new()));
+        let k = self.clone_handle();
+        apply.on_pick(move |field, value| {
+            k.event(Event::FieldInput {
+                field: field.to_string(),
+                value: value.to_string(),
+            })
+        });
+        apply.on_form_next(go(|| Event::FormNext));
+        let k = self.clone_handle();
+        apply.on_capture(move |material| k.capture(material.to_string()));
+        apply.on_capture_done(go(|| Event::CaptureDone));
+        apply.on_submit(go(|| Event::Submit));
+        apply.on_evaluate(go(|| Event::OpenEvaluate));
+        apply.on_finish(go(|| Event::Home));
+        let k = self.clone_handle();
+        apply.on_reprint(move || {
+            k.event(Event::Touch);
+            k.print_receipt();
+        });
+
+        let eval = window.global::<EvaluateAdapter>();
+        let k = self.clone_handle();
+        eval.on_choose(move |score| {
+            {
+                let mut st = k.state.borrow_mut();
+                let level = u8::try_from(score)
+                    .ok()
+                    .and_then(EvaluationLevel::from_score);
+                if level.map(EvaluationLevel::is_negative)
+                    != st.evaluation.map(EvaluationLevel::is_negative)
+                {
+                    st.reasons.clear();
+                }
+                st.evaluation = level;
+                st.evaluation_note.clear();
+            }
+            k.event(Event::Touch);
+            k.render();
+        });
+        let k = self.clone_handle();
+        eval.on_toggle(move |label| {
+            {
+                let mut st = k.state.borrow_mut();
+                let label = label.to_string();
+                if let Some(i) = st.reasons.iter().position(|r| *r == label) {
+                    st.reasons.remove(i);
+                } else {
+                    st.reasons.push(label);
+                }
+                st.evaluation_note.clear();
+            }
+            k.event(Event::Touch);
+            k.render();
+        });
+        let k = self.clone_handle();
+        eval.on_send(move || k.send_evaluation());
+        eval.on_skip(go(|| Event::Evaluated));
     }
 
     fn clone_handle(&self) -> Kiosk {
@@ -266,16 +432,17 @@ impl Kiosk {
     }
 
     fn event_at(&self, event: Event, now: Instant) {
+        let submit = matches!(event, Event::Submit);
         let outcome = {
             let mut st = self.state.borrow_mut();
             let before = st.session.current().clone();
             let outcome = st.session.handle(event, now);
             if st.session.current() != &before {
                 st.pending.clear();
+                st.editing.clear();
             }
             if outcome == Outcome::Wiped {
-                st.pending.clear();
-                st.licences.clear();
+                st.wipe_glue();
             }
             outcome
         };
@@ -285,11 +452,209 @@ impl Kiosk {
         if outcome != Outcome::None {
             self.render();
         }
+        if submit && outcome != Outcome::None {
+            self.store_case(now);
+        }
     }
 
-    /// Uses `platform` for e-licence look-ups (免提交) once a card is read.
+    /// "确认提交": the case, its photos and its outbox row in one transaction (a local
+    /// SQLite write); then the delivery worker is woken and the done page waits briefly for
+    /// the platform's unified code before it says 已暂存.
+    fn store_case(&self, now: Instant) {
+        let result = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            match apply::new_case(&st.session, st.core.catalog.version) {
+                None => Err("申请信息不完整，请重新办理".to_owned()),
+                Some(case) => outbox::enqueue_case(
+                    &mut st.core.store,
+                    &st.core.key,
+                    Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                    case,
+                    jiff::Timestamp::now(),
+                )
+                .map_err(|e| e.to_string()),
+            }
+        };
+        match result {
+            Err(reason) => {
+                tracing::warn!(%reason, "case not stored");
+                self.event(Event::SubmitResult(SubmitResult::Failed { reason }));
+            }
+            Ok(accepted) => {
+                tracing::info!(case = %accepted.id, seq = accepted.seq, "case stored in the outbox");
+                let waiting = {
+                    let mut st = self.state.borrow_mut();
+                    match &st.delivery {
+                        Some(d) => {
+                            d.wake();
+                            st.awaiting = Some(Awaiting {
+                                case_id: accepted.id.to_string(),
+                                local_number: accepted.seq.to_string(),
+                                until: now + services::SUBMIT_GRACE,
+                            });
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                if !waiting {
+                    self.settle(SubmitResult::Queued {
+                        case_id: accepted.id.to_string(),
+                        local_number: accepted.seq.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Shows the submission's result and prints the receipt.
+    fn settle(&self, result: SubmitResult) {
+        self.state.borrow_mut().awaiting = None;
+        let stored = result.case_id().is_some();
+        self.event(Event::SubmitResult(result));
+        if stored {
+            self.print_receipt();
+        }
+    }
+
+    /// Prints the receipt of the stored case (again, for 重新打印回执).
+    fn print_receipt(&self) {
+        let receipt = {
+            let st = self.state.borrow();
+            apply::case_receipt(
+                &st.session,
+                &st.core.profile.terminal.name,
+                jiff::Timestamp::now(),
+            )
+        };
+        let Some(receipt) = receipt else {
+            return;
+        };
+        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let mut st = self.state.borrow_mut();
+        st.print_status = match &st.printer {
+            None => "本机没有回执打印机，请记下上面的编号".into(),
+            Some(p) => {
+                p.print(receipt, move |r| post(&inbox, &window, Inbox::Printed(r)));
+                "正在打印回执…".into()
+            }
+        };
+        drop(st);
+        self.render();
+    }
+
+    /// Photographs one material on a worker thread.
+    fn capture(&self, material: String) {
+        let mut st = self.state.borrow_mut();
+        if st.capturing {
+            return;
+        }
+        st.capturing = true;
+        st.capture_status = "正在拍摄，请保持材料不动…".into();
+        let (inbox, window) = (st.inbox.clone(), self.window.clone());
+        let devices = &st.core.profile.devices;
+        services::capture_material(&devices.document_camera, &devices.camera, move |result| {
+            post(&inbox, &window, Inbox::Photo { material, result })
+        });
+        drop(st);
+        self.event(Event::Touch);
+        self.render();
+    }
+
+    /// 提交评价: queued through the outbox like a case; then the session ends.
+    fn send_evaluation(&self) {
+        let stored = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            match (st.evaluation, st.reasons.is_empty()) {
+                (None, _) => Err("请先点选一个评价"),
+                (Some(l), true) if l.is_negative() => Err("请选择不满意的原因，以便我们改进"),
+                (Some(level), _) => {
+                    let case_id = st.session.submit_result().and_then(|r| r.case_id());
+                    let task = st.session.matter().map(|m| m.task_code.to_string());
+                    let body = apply::evaluation_event(
+                        case_id,
+                        task.as_deref(),
+                        level,
+                        &st.reasons,
+                        st.core.profile.terminal.kind.as_str(),
+                        jiff::Timestamp::now(),
+                    );
+                    Ok(outbox::enqueue_event(
+                        &mut st.core.store,
+                        &st.core.key,
+                        Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                        "evaluation",
+                        &body,
+                        jiff::Timestamp::now(),
+                    ))
+                }
+            }
+        };
+        let stored = match stored {
+            Ok(r) => r,
+            Err(note) => {
+                self.state.borrow_mut().evaluation_note = note.into();
+                self.event(Event::Touch);
+                self.render();
+                return;
+            }
+        };
+        match stored {
+            Ok(_) => {
+                if let Some(d) = &self.state.borrow().delivery {
+                    d.wake();
+                }
+            }
+            // An evaluation that cannot be stored is not worth keeping the citizen for.
+            Err(e) => tracing::warn!(error = %e, "evaluation not stored"),
+        }
+        self.event(Event::Evaluated);
+    }
+
+    /// Uses `platform` for e-licence look-ups (免提交) once a card is read, and delivers the
+    /// outbox to it from a worker in this process (the demo has no agent service).
     pub fn use_platform(&self, platform: Arc<DemoPlatform>) {
-        self.state.borrow_mut().platform = Some(platform);
+        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let delivery = {
+            let st = self.state.borrow();
+            Delivery::start(
+                platform.runtime(),
+                &st.core.data_dir.join(crate::core::STORE_FILE),
+                st.core.key.path(),
+                &platform.client,
+                st.core.profile.data.retention_days,
+                move |news| post(&inbox, &window, Inbox::Delivery(news)),
+            )
+        };
+        let mut st = self.state.borrow_mut();
+        match delivery {
+            Ok(d) => st.delivery = Some(d),
+            Err(e) => tracing::warn!(error = %e, "outbox delivery not started; cases stay queued"),
+        }
+        st.platform = Some(platform);
+    }
+
+    /// Opens the receipt printer of the profile (for `simulated`, the drivers' emulator on
+    /// TCP loopback, writing each job as a PNG under `<data-dir>/printer-sim`).
+    pub fn start_printer(&self) {
+        let mut st = self.state.borrow_mut();
+        let dir = st.core.data_dir.join("printer-sim");
+        match ReceiptPrinter::start(&st.core.profile.devices.printer, &dir) {
+            Ok(p) => st.printer = p,
+            Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
+        }
+    }
+
+    /// The receipt printer's emulated jobs (PNG files), when it is simulated.
+    pub fn printed_jobs(&self) -> Vec<std::path::PathBuf> {
+        self.state
+            .borrow()
+            .printer
+            .as_ref()
+            .and_then(ReceiptPrinter::sim_jobs)
+            .unwrap_or_default()
     }
 
     /// Starts the ID-card emulator with the demo card and the real reader driver on it; the
@@ -297,14 +662,7 @@ impl Kiosk {
     pub fn start_demo_card_reader(&self) {
         let inbox = self.state.borrow().inbox.clone();
         let window = self.window.clone();
-        let report = move |outcome: CardOutcome| {
-            inbox
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(Inbox::Card(outcome));
-            let _ =
-                window.upgrade_in_event_loop(|w| w.global::<SessionAdapter>().invoke_inbox_ready());
-        };
+        let report = move |outcome: CardOutcome| post(&inbox, &window, Inbox::Card(outcome));
         match CardService::start_demo(report) {
             Ok(service) => {
                 if let Some(w) = self.window.upgrade() {
@@ -333,13 +691,9 @@ impl Kiosk {
         for item in items {
             match item {
                 Inbox::Card(CardOutcome::Read(person)) => {
-                    {
-                        let mut st = self.state.borrow_mut();
-                        st.licences.clear();
-                        // The demo card goes back to the citizen once read.
-                        if let Some(c) = &st.cards {
-                            c.lift_demo_card();
-                        }
+                    // The demo card goes back to the citizen once read.
+                    if let Some(c) = &self.state.borrow().cards {
+                        c.lift_demo_card();
                     }
                     self.look_up_licences(&person);
                     self.event(Event::CardRead(person));
@@ -347,15 +701,72 @@ impl Kiosk {
                 Inbox::Card(CardOutcome::Error(e)) => self.event(Event::CardError(e)),
                 Inbox::Card(CardOutcome::Ready) => self.event(Event::CardReady),
                 Inbox::Licences { id_number, names } => {
-                    let mut st = self.state.borrow_mut();
-                    let same = st
+                    let same = self
+                        .state
+                        .borrow()
                         .session
                         .person()
                         .is_some_and(|p| p.id_number.expose() == id_number);
                     if same {
-                        st.licences = names;
-                        drop(st);
-                        self.render();
+                        self.event(Event::Licences(names));
+                    }
+                }
+                Inbox::Delivery(DeliveryNews::Offline) => {
+                    self.state.borrow_mut().offline = true;
+                    self.render();
+                }
+                Inbox::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
+                    let awaited = {
+                        let mut st = self.state.borrow_mut();
+                        st.offline = false;
+                        st.awaiting
+                            .as_ref()
+                            .filter(|a| a.case_id == id)
+                            .map(|a| a.local_number.clone())
+                    };
+                    match (awaited, unified_code) {
+                        (Some(local_number), Some(unified_code)) => {
+                            self.settle(SubmitResult::Submitted {
+                                case_id: id,
+                                local_number,
+                                unified_code,
+                            })
+                        }
+                        (None, Some(unified_code)) => self.event(Event::Delivered {
+                            case_id: id,
+                            unified_code,
+                        }),
+                        _ => {}
+                    }
+                    self.render();
+                }
+                Inbox::Printed(result) => {
+                    self.state.borrow_mut().print_status = match result {
+                        Ok(()) => "回执已打印，请取走回执".into(),
+                        Err(e) => format!("回执未能打印（{e}），请记下上面的编号"),
+                    };
+                    self.render();
+                }
+                Inbox::Photo { material, result } => {
+                    let ok = {
+                        let mut st = self.state.borrow_mut();
+                        st.capturing = false;
+                        match result {
+                            Ok(photo) => {
+                                st.preview = Some(photo.preview);
+                                st.capture_status =
+                                    "已拍摄，请查看照片是否清楚；不清楚可点该材料重拍".into();
+                                Some(photo.jpeg)
+                            }
+                            Err(e) => {
+                                st.capture_status = format!("拍摄失败：{e}");
+                                None
+                            }
+                        }
+                    };
+                    match ok {
+                        Some(jpeg) => self.event(Event::Captured { material, jpeg }),
+                        None => self.render(),
                     }
                 }
             }
@@ -380,13 +791,7 @@ impl Kiosk {
                 match answer {
                     Ok(list) => {
                         let names = list.licences.into_iter().map(|l| l.licence_type).collect();
-                        inbox
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(Inbox::Licences { id_number, names });
-                        let _ = window.upgrade_in_event_loop(|w| {
-                            w.global::<SessionAdapter>().invoke_inbox_ready()
-                        });
+                        post(&inbox, &window, Inbox::Licences { id_number, names });
                     }
                     Err(e) => tracing::warn!(error = %e, "e-licence look-up failed"),
                 }
@@ -399,6 +804,20 @@ impl Kiosk {
     /// Advances the session's clock to `now` (the idle timer calls this every second; tests
     /// call it with a later instant instead of waiting).
     pub fn tick(&self, now: Instant) {
+        let overdue = {
+            let st = self.state.borrow();
+            st.awaiting
+                .as_ref()
+                .filter(|a| now >= a.until)
+                .map(|a| SubmitResult::Queued {
+                    case_id: a.case_id.clone(),
+                    local_number: a.local_number.clone(),
+                })
+        };
+        if let Some(queued) = overdue {
+            // The platform did not answer in time: the case stays queued and leaves later.
+            self.settle(queued);
+        }
         self.event_at(Event::Tick, now);
     }
 
@@ -438,6 +857,24 @@ impl Kiosk {
         guide.set_choices(ModelRc::default());
         guide.set_checklist(ModelRc::default());
         guide.set_checklist_note(SharedString::new());
+        let apply = window.global::<ApplyAdapter>();
+        apply.set_matter_name(SharedString::new());
+        apply.set_fields(ModelRc::default());
+        apply.set_editing(SharedString::new());
+        apply.set_captures(ModelRc::default());
+        apply.set_preview(slint::Image::default());
+        apply.set_has_preview(false);
+        apply.set_capture_status(SharedString::new());
+        apply.set_review(ModelRc::default());
+        apply.set_review_materials(ModelRc::default());
+        apply.set_done_title(SharedString::new());
+        apply.set_done_detail(SharedString::new());
+        apply.set_done_number(SharedString::new());
+        apply.set_print_status(SharedString::new());
+        let eval = window.global::<EvaluateAdapter>();
+        eval.set_level(0);
+        eval.set_reasons(ModelRc::default());
+        eval.set_note(SharedString::new());
     }
 
     /// Pushes the session's current screen into the UI.
@@ -580,8 +1017,9 @@ impl Kiosk {
             Screen::Checklist => {
                 let g = window.global::<GuideAdapter>();
                 if let Some(m) = session.matter() {
-                    let rows = guide::checklist(m, &session.chosen(), &st.licences);
+                    let rows = session.checklist();
                     g.set_matter_name(m.name.clone().into());
+                    g.set_can_apply(m.self_service && m.serves_people());
                     g.set_checklist_note(
                         if session.person().is_some() {
                             "“免提交”的材料已由您的电子证照代替，无需携带"
@@ -614,12 +1052,234 @@ impl Kiosk {
                     });
                 adapter.set_page(Page::Identify);
             }
-            // Not built yet: these screens show home until their pages land.
-            Screen::Form | Screen::Review | Screen::Done | Screen::Evaluate => {
-                adapter.set_page(Page::Home)
+            Screen::Form => {
+                render_form(&window, st);
+                adapter.set_page(Page::Form);
+            }
+            Screen::Capture => {
+                render_capture(&window, st);
+                adapter.set_page(Page::Capture);
+            }
+            Screen::Review => {
+                render_review(&window, st);
+                adapter.set_page(Page::Review);
+            }
+            Screen::Done => {
+                render_done(&window, st);
+                adapter.set_page(Page::Done);
+            }
+            Screen::Evaluate => {
+                let e = window.global::<EvaluateAdapter>();
+                e.set_level(st.evaluation.map_or(0, |l| i32::from(l.score())));
+                e.set_note(st.evaluation_note.clone().into());
+                e.set_reasons(ModelRc::new(VecModel::from(
+                    st.evaluation
+                        .map(apply::reasons_for)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|r| Chip {
+                            label: (*r).into(),
+                            selected: st.reasons.iter().any(|x| x == r),
+                        })
+                        .collect::<Vec<_>>(),
+                )));
+                adapter.set_page(Page::Evaluate);
             }
         }
+        let (banner, warning) = if st.offline {
+            ("网络中断，业务将暂存本机，恢复后自动提交".to_owned(), true)
+        } else {
+            (String::new(), false)
+        };
+        adapter.set_banner(banner.into());
+        adapter.set_banner_warning(warning);
     }
+}
+
+/// 填写申请信息: fields with values, locks, hints and errors.
+fn render_form(window: &AppWindow, st: &State) {
+    let a = window.global::<ApplyAdapter>();
+    let session = &st.session;
+    let Some(m) = session.matter() else {
+        return;
+    };
+    let person = session.person();
+    let views = form::view(
+        m,
+        &session.chosen(),
+        person,
+        session.fields(),
+        session.form_errors(),
+    );
+    let digits = views.iter().find(|f| f.id == st.editing).is_some_and(|f| {
+        matches!(
+            f.kind,
+            FieldKind::Phone | FieldKind::Number | FieldKind::Date | FieldKind::IdNumber
+        )
+    });
+    a.set_matter_name(m.name.clone().into());
+    a.set_editing(st.editing.clone().into());
+    a.set_editing_digits(digits);
+    a.set_form_note(
+        if views.iter().any(|f| f.locked) {
+            "带“已从身份证读取”的内容不能修改；点其他框，用右侧键盘输入"
+        } else {
+            "点输入框，用右侧键盘输入"
+        }
+        .into(),
+    );
+    a.set_fields(ModelRc::new(VecModel::from(
+        views
+            .into_iter()
+            .map(|f| FieldRow {
+                quick_fill: match person {
+                    Some(p)
+                        if !f.locked && f.kind == FieldKind::Text && f.label.contains("地址") =>
+                    {
+                        p.address.clone().into()
+                    }
+                    _ => SharedString::new(),
+                },
+                id: f.id.into(),
+                label: f.label.into(),
+                value: f.shown.into(),
+                locked: f.locked,
+                error: f.error.into(),
+                hint: f.hint.into(),
+                kind: match f.kind {
+                    FieldKind::Select => "select",
+                    FieldKind::Phone
+                    | FieldKind::Number
+                    | FieldKind::Date
+                    | FieldKind::IdNumber => "digits",
+                    FieldKind::Text => "text",
+                }
+                .into(),
+                options: string_model(f.options.into_iter()),
+            })
+            .collect::<Vec<_>>(),
+    )));
+}
+
+/// 拍摄材料: what to photograph, and the last photo.
+fn render_capture(window: &AppWindow, st: &State) {
+    let a = window.global::<ApplyAdapter>();
+    let images = st.session.images();
+    a.set_captures(ModelRc::new(VecModel::from(
+        st.session
+            .to_capture()
+            .into_iter()
+            .map(|c| CaptureRow {
+                done: images.contains_key(&c.id),
+                id: c.id.into(),
+                name: c.name.into(),
+                detail: c.detail.into(),
+            })
+            .collect::<Vec<_>>(),
+    )));
+    a.set_capturing(st.capturing);
+    a.set_capture_status(if st.capture_status.is_empty() {
+        "点下面的材料名称开始拍摄".into()
+    } else {
+        st.capture_status.clone().into()
+    });
+    match &st.preview {
+        Some(img) => {
+            let buffer = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
+                img.as_raw(),
+                img.width(),
+                img.height(),
+            );
+            a.set_preview(slint::Image::from_rgb8(buffer));
+            a.set_has_preview(true);
+        }
+        None => {
+            a.set_preview(slint::Image::default());
+            a.set_has_preview(false);
+        }
+    }
+}
+
+/// 请核对后提交: the matter, the applicant (masked), the form and the materials.
+fn render_review(window: &AppWindow, st: &State) {
+    let a = window.global::<ApplyAdapter>();
+    let session = &st.session;
+    let (Some(m), Some(p)) = (session.matter(), session.person()) else {
+        return;
+    };
+    let row = |label: &str, value: String| ReviewRow {
+        label: label.into(),
+        value: value.into(),
+    };
+    let mut rows = vec![
+        row("事项", m.name.clone()),
+        row("申请人", p.name.clone()),
+        row("身份证号", p.id_number.masked()),
+    ];
+    let values = form::values(m, &session.chosen(), Some(p), session.fields());
+    for f in m.fields_for(&session.chosen()) {
+        if matches!(
+            f.prefill,
+            Some(
+                crate::core::domain::PrefillSource::IdCardName
+                    | crate::core::domain::PrefillSource::IdCardNumber
+            )
+        ) {
+            continue;
+        }
+        if let Some(v) = values.get(&f.id) {
+            rows.push(row(&f.label, form::shown_on_review(f.kind, v)));
+        }
+    }
+    let images = session.images();
+    let materials = session
+        .checklist()
+        .into_iter()
+        .map(|c| {
+            let how = match c.status {
+                guide::MaterialStatus::Exempt => "免提交（电子证照）",
+                guide::MaterialStatus::CaptureHere if images.contains_key(&c.id) => "已拍摄",
+                _ => "请带到窗口",
+            };
+            row(&c.name, how.to_owned())
+        })
+        .collect::<Vec<_>>();
+    a.set_matter_name(m.name.clone().into());
+    a.set_review(ModelRc::new(VecModel::from(rows)));
+    a.set_review_materials(ModelRc::new(VecModel::from(materials)));
+    a.set_submitting(session.submitting());
+}
+
+/// 已提交 / 已暂存 / 未能保存, and the receipt's state.
+fn render_done(window: &AppWindow, st: &State) {
+    let a = window.global::<ApplyAdapter>();
+    let (title, detail, label, number, ok) = match st.session.submit_result() {
+        Some(SubmitResult::Submitted { unified_code, .. }) => (
+            "已提交",
+            "您的申请已提交到渝快办，可凭办件编号查询进度",
+            "办件编号",
+            unified_code.clone(),
+            true,
+        ),
+        Some(SubmitResult::Queued { local_number, .. }) => (
+            "已暂存",
+            "网络恢复后自动提交，无需再来；可凭本机编号查询进度",
+            "本机编号",
+            local_number.clone(),
+            true,
+        ),
+        Some(SubmitResult::Failed { .. }) | None => ("未能保存", "", "", String::new(), false),
+    };
+    let detail = match st.session.submit_result() {
+        Some(SubmitResult::Failed { reason }) => format!("{reason}。请到窗口办理，或联系工作人员"),
+        _ => detail.to_owned(),
+    };
+    a.set_done_title(title.into());
+    a.set_done_detail(detail.into());
+    a.set_done_number_label(label.into());
+    a.set_done_number(number.into());
+    a.set_done_ok(ok);
+    a.set_print_status(st.print_status.clone().into());
 }
 
 fn status_line(catalog: &Catalog) -> String {

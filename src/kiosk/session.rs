@@ -11,8 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::core::domain::{Matter, Person};
 
+use super::{form, guide};
+
 /// How long the "are you still there?" countdown runs before the session is wiped.
 pub const COUNTDOWN: Duration = Duration::from_secs(20);
+
+/// How long the 好差评 screen waits for an answer before the session ends without one.
+pub const EVALUATE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A screen of the kiosk, with what it shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +48,15 @@ pub enum Screen {
     },
     /// The materials the answers call for.
     Checklist,
+    /// The application form (fields from the ID card locked).
     Form,
+    /// Photograph the materials marked 本机拍摄.
+    Capture,
+    /// Everything at a glance before 确认提交.
     Review,
+    /// 已提交 / 已暂存, and the receipt.
     Done,
+    /// 好差评.
     Evaluate,
 }
 
@@ -68,10 +79,31 @@ pub enum CardStatus {
 /// How the outbox answered a submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubmitResult {
-    /// 已暂存 with the local number.
-    Queued { local_number: String },
+    /// 已暂存 with the local number; delivered later by the outbox.
+    Queued {
+        case_id: String,
+        local_number: String,
+    },
+    /// 已提交: the platform acknowledged the case and assigned the unified case code.
+    Submitted {
+        case_id: String,
+        local_number: String,
+        unified_code: String,
+    },
     /// The case could not even be stored; the citizen is told to ask staff.
     Failed { reason: String },
+}
+
+impl SubmitResult {
+    /// The local case id, when the case was stored.
+    pub fn case_id(&self) -> Option<&str> {
+        match self {
+            SubmitResult::Queued { case_id, .. } | SubmitResult::Submitted { case_id, .. } => {
+                Some(case_id)
+            }
+            SubmitResult::Failed { .. } => None,
+        }
+    }
 }
 
 /// Something that happened: a touch, a device result, the clock.
@@ -96,11 +128,33 @@ pub enum Event {
     ChooseMatter(Box<Matter>),
     /// The choices made on the current question (one for a single-choice question).
     Answer(Vec<String>),
+    /// The e-licences (电子证照) the identified person holds, by name.
+    Licences(Vec<String>),
+    /// "开始申请" on the checklist: the form, after identification if needed.
+    StartApply,
     FieldInput {
         field: String,
         value: String,
     },
+    /// "下一步" on the form: checked; on to capture or review when every field is good.
+    FormNext,
+    /// A material photographed (JPEG).
+    Captured {
+        material: String,
+        jpeg: Vec<u8>,
+    },
+    /// "下一步" on the capture page.
+    CaptureDone,
+    /// "确认提交" on the review page (the glue stores the case, then sends `SubmitResult`).
+    Submit,
     SubmitResult(SubmitResult),
+    /// The outbox delivered a case: its unified code.
+    Delivered {
+        case_id: String,
+        unified_code: String,
+    },
+    /// "评价本次服务" on the done page.
+    OpenEvaluate,
     Evaluated,
     /// "继续办理" on the countdown overlay.
     KeepSession,
@@ -138,7 +192,15 @@ pub struct Session {
     matter: Option<Matter>,
     answers: Vec<Answer>,
     fields: BTreeMap<String, String>,
+    form_errors: BTreeMap<String, String>,
+    licences: Vec<String>,
+    images: BTreeMap<String, Vec<u8>>,
+    /// Identification was asked for by "开始申请": the form follows the card read.
+    resume_apply: bool,
+    submitting: bool,
     submit: Option<SubmitResult>,
+    /// When the current screen was opened (for the evaluation timeout).
+    shown_at: Instant,
 }
 
 impl Session {
@@ -156,7 +218,13 @@ impl Session {
             matter: None,
             answers: Vec::new(),
             fields: BTreeMap::new(),
+            form_errors: BTreeMap::new(),
+            licences: Vec::new(),
+            images: BTreeMap::new(),
+            resume_apply: false,
+            submitting: false,
             submit: None,
+            shown_at: now,
         }
     }
 
@@ -213,6 +281,42 @@ impl Session {
         self.submit.as_ref()
     }
 
+    /// What is wrong with the form, by field id (after "下一步").
+    pub fn form_errors(&self) -> &BTreeMap<String, String> {
+        &self.form_errors
+    }
+
+    /// The e-licences the identified person holds.
+    pub fn licences(&self) -> &[String] {
+        &self.licences
+    }
+
+    /// The photographed materials (JPEG) by material id.
+    pub fn images(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.images
+    }
+
+    /// Whether "确认提交" was pressed and the result is not in yet.
+    pub fn submitting(&self) -> bool {
+        self.submitting
+    }
+
+    /// The checklist for the chosen matter and answers, given the person's e-licences.
+    pub fn checklist(&self) -> Vec<guide::ChecklistItem> {
+        self.matter
+            .as_ref()
+            .map(|m| guide::checklist(m, &self.chosen(), &self.licences))
+            .unwrap_or_default()
+    }
+
+    /// The materials to photograph here.
+    pub fn to_capture(&self) -> Vec<guide::ChecklistItem> {
+        self.checklist()
+            .into_iter()
+            .filter(|c| c.status == guide::MaterialStatus::CaptureHere)
+            .collect()
+    }
+
     /// Seconds left on the "are you still there?" overlay, or `None` when it is not shown.
     pub fn countdown(&self) -> Option<u64> {
         self.countdown_from.map(|from| {
@@ -232,7 +336,11 @@ impl Session {
 
     /// Whether the session holds anything that identifies a person.
     pub fn holds_personal_data(&self) -> bool {
-        self.person.is_some() || !self.fields.is_empty() || self.submit.is_some()
+        self.person.is_some()
+            || !self.fields.is_empty()
+            || !self.images.is_empty()
+            || !self.licences.is_empty()
+            || self.submit.is_some()
     }
 
     /// The question asked on `Guide { question }` for the chosen matter, given the answers
@@ -254,7 +362,11 @@ impl Session {
         // clock and results arriving on their own are not.
         let activity = !matches!(
             event,
-            Event::Tick | Event::SubmitResult(_) | Event::CardReady
+            Event::Tick
+                | Event::SubmitResult(_)
+                | Event::CardReady
+                | Event::Licences(_)
+                | Event::Delivered { .. }
         );
         let was_counting = activity && self.countdown_from.take().is_some();
         if activity {
@@ -270,6 +382,12 @@ impl Session {
                 };
             }
             Event::Open(screen) => self.open(screen),
+            Event::Back if self.submitting => return Outcome::None,
+            Event::Back if self.current() == &Screen::Done => {
+                // The errand is over: leaving it ends the session.
+                self.wipe();
+                return Outcome::Wiped;
+            }
             Event::Back => {
                 if self.stack.len() > 1 {
                     self.stack.pop();
@@ -281,14 +399,66 @@ impl Session {
                 return Outcome::Wiped;
             }
             Event::CardRead(person) => {
+                if self.person.as_ref() != Some(&person) {
+                    self.licences.clear();
+                    self.fields.clear();
+                }
                 self.person = Some(person);
                 self.card = CardStatus::Waiting;
+                if std::mem::take(&mut self.resume_apply) && self.current() == &Screen::Identify {
+                    self.stack.pop();
+                    self.open(Screen::Form);
+                }
             }
+            Event::Licences(names) => self.licences = names,
+            Event::StartApply => {
+                if self.matter.is_none() {
+                    return Outcome::None;
+                }
+                if self.person.is_some() {
+                    self.open(Screen::Form);
+                } else {
+                    self.resume_apply = true;
+                    self.open(Screen::Identify);
+                }
+            }
+            Event::FormNext => self.form_next(),
+            Event::Captured { material, jpeg } => {
+                if self.to_capture().iter().any(|c| c.id == material) {
+                    self.images.insert(material, jpeg);
+                }
+            }
+            Event::CaptureDone => self.open(Screen::Review),
+            Event::Submit => {
+                if self.current() != &Screen::Review || self.submitting || self.submit.is_some() {
+                    return Outcome::None;
+                }
+                self.submitting = true;
+            }
+            Event::Delivered {
+                case_id,
+                unified_code,
+            } => match &self.submit {
+                Some(SubmitResult::Queued {
+                    case_id: ours,
+                    local_number,
+                }) if *ours == case_id => {
+                    self.submit = Some(SubmitResult::Submitted {
+                        case_id,
+                        local_number: local_number.clone(),
+                        unified_code,
+                    });
+                }
+                _ => return Outcome::None,
+            },
+            Event::OpenEvaluate => self.open(Screen::Evaluate),
             Event::CardError(e) => self.card = CardStatus::Error(e),
             Event::CardReady => self.card = CardStatus::Waiting,
             Event::ChangePerson => {
                 self.person = None;
                 self.fields.clear();
+                self.licences.clear();
+                self.images.clear();
                 self.card = CardStatus::Waiting;
                 self.open(Screen::Identify);
             }
@@ -305,10 +475,22 @@ impl Session {
             }
             Event::Answer(choices) => self.answer(choices),
             Event::FieldInput { field, value } => {
+                self.form_errors.remove(&field);
                 self.fields.insert(field, value);
             }
             Event::SubmitResult(r) => {
+                if !self.submitting {
+                    return Outcome::None;
+                }
+                self.submitting = false;
+                // Once stored, the case lives in the outbox (sealed); the session keeps only
+                // what the done page and receipt show.
+                if r.case_id().is_some() {
+                    self.images.clear();
+                }
                 self.submit = Some(r);
+                // The case is committed: "back" must not lead to submitting it again.
+                self.stack.truncate(1);
                 self.open(Screen::Done);
             }
             Event::Evaluated => {
@@ -324,6 +506,22 @@ impl Session {
             self.stack.truncate(1);
         } else if self.current() != &screen {
             self.stack.push(screen);
+        }
+        self.shown_at = self.now;
+    }
+
+    fn form_next(&mut self) {
+        let (Some(m), Screen::Form) = (&self.matter, self.current()) else {
+            return;
+        };
+        self.form_errors = form::validate(m, &self.chosen(), self.person.as_ref(), &self.fields);
+        if !self.form_errors.is_empty() {
+            return;
+        }
+        if self.to_capture().is_empty() {
+            self.open(Screen::Review);
+        } else {
+            self.open(Screen::Capture);
         }
     }
 
@@ -358,6 +556,13 @@ impl Session {
     }
 
     fn tick(&mut self) -> Outcome {
+        if self.current() == &Screen::Evaluate
+            && self.now.saturating_duration_since(self.shown_at) >= EVALUATE_TIMEOUT
+        {
+            tracing::info!("evaluation not given in time; session ended");
+            self.wipe();
+            return Outcome::Wiped;
+        }
         if !self.is_active() {
             self.last_touch = self.now;
             return Outcome::None;
@@ -599,20 +804,151 @@ mod tests {
         );
     }
 
+    /// Renewal by post: the phone and address fields are asked for.
+    fn to_checklist(s: &mut Session, t: Instant) {
+        s.handle(Event::ChooseMatter(Box::new(id_card_renewal())), t);
+        for a in ["o_expiry", "o_minor_no", "o_pick_post"] {
+            s.handle(Event::Answer(vec![a.into()]), t);
+        }
+        assert_eq!(s.current(), &Screen::Checklist);
+    }
+
     #[test]
-    fn evaluating_ends_the_session() {
+    fn apply_identifies_first_then_checks_the_form_captures_and_submits_once() {
         let t = Instant::now();
         let mut s = Session::new(Duration::from_secs(60), t);
+        to_checklist(&mut s, t);
+        // Not identified yet: the card comes first, then the form.
+        s.handle(Event::StartApply, t);
+        assert_eq!(s.current(), &Screen::Identify);
         s.handle(Event::CardRead(person()), t);
+        assert_eq!(s.current(), &Screen::Form);
+        // The phone and address are missing.
+        s.handle(Event::FormNext, t);
+        assert_eq!(s.current(), &Screen::Form);
+        assert!(s.form_errors().contains_key("f_phone"));
+        assert!(s.form_errors().contains_key("f_post_address"));
+        let input = |field: &str, value: &str| Event::FieldInput {
+            field: field.into(),
+            value: value.into(),
+        };
+        s.handle(input("f_phone", "1380000"), t);
+        assert!(
+            !s.form_errors().contains_key("f_phone"),
+            "typing clears the error"
+        );
+        s.handle(input("f_post_address", "重庆市渝中区解放碑街道1号"), t);
+        s.handle(Event::FormNext, t);
+        assert_eq!(s.form_errors()["f_phone"], "手机号应为11位数字，以1开头");
+        s.handle(input("f_phone", "13800000000"), t);
+        s.handle(Event::FormNext, t);
+        // The photo receipt is photographed here.
+        assert_eq!(s.current(), &Screen::Capture);
+        assert_eq!(s.to_capture().len(), 1);
         s.handle(
-            Event::SubmitResult(SubmitResult::Queued {
-                local_number: "K-0001".into(),
-            }),
+            Event::Captured {
+                material: "m_hukou".into(),
+                jpeg: vec![1],
+            },
             t,
         );
+        assert!(s.images().is_empty(), "not a material to photograph");
+        s.handle(
+            Event::Captured {
+                material: "m_photo_receipt".into(),
+                jpeg: vec![0xff, 0xd8],
+            },
+            t,
+        );
+        assert_eq!(s.images().len(), 1);
+        s.handle(Event::CaptureDone, t);
+        assert_eq!(s.current(), &Screen::Review);
+        // A result nobody asked for is ignored; a second press while submitting is too.
+        let queued = SubmitResult::Queued {
+            case_id: "c1".into(),
+            local_number: "7".into(),
+        };
+        assert_eq!(
+            s.handle(Event::SubmitResult(queued.clone()), t),
+            Outcome::None
+        );
+        assert_eq!(s.handle(Event::Submit, t), Outcome::Changed);
+        assert!(s.submitting());
+        assert_eq!(s.handle(Event::Submit, t), Outcome::None);
+        assert_eq!(s.handle(Event::Back, t), Outcome::None);
+        s.handle(Event::SubmitResult(queued), t);
         assert_eq!(s.current(), &Screen::Done);
-        s.handle(Event::Open(Screen::Evaluate), t);
+        assert!(
+            s.images().is_empty(),
+            "the images now live sealed in the outbox"
+        );
+        // Submitting again from the done page is impossible.
+        assert_eq!(s.handle(Event::Submit, t), Outcome::None);
+        // The outbox delivers it: the unified code replaces 已暂存.
+        s.handle(
+            Event::Delivered {
+                case_id: "other".into(),
+                unified_code: "X".into(),
+            },
+            t,
+        );
+        assert!(matches!(
+            s.submit_result(),
+            Some(SubmitResult::Queued { .. })
+        ));
+        s.handle(
+            Event::Delivered {
+                case_id: "c1".into(),
+                unified_code: "U-1".into(),
+            },
+            t,
+        );
+        assert!(matches!(
+            s.submit_result(),
+            Some(SubmitResult::Submitted { unified_code, .. }) if unified_code == "U-1"
+        ));
+    }
+
+    #[test]
+    fn evaluating_ends_the_session_and_so_does_not_answering() {
+        let t = Instant::now();
+        let done = |s: &mut Session| {
+            s.handle(Event::CardRead(person()), t);
+            to_checklist(s, t);
+            s.handle(Event::StartApply, t);
+            s.handle(Event::Open(Screen::Review), t);
+            s.handle(Event::Submit, t);
+            s.handle(
+                Event::SubmitResult(SubmitResult::Queued {
+                    case_id: "c".into(),
+                    local_number: "1".into(),
+                }),
+                t,
+            );
+            assert_eq!(s.current(), &Screen::Done);
+            s.handle(Event::OpenEvaluate, t);
+            assert_eq!(s.current(), &Screen::Evaluate);
+        };
+        let mut s = Session::new(Duration::from_secs(600), t);
+        done(&mut s);
         assert_eq!(s.handle(Event::Evaluated, t), Outcome::Wiped);
+        assert!(!s.holds_personal_data());
+
+        let mut s = Session::new(Duration::from_secs(600), t);
+        done(&mut s);
+        assert_eq!(
+            s.handle(Event::Tick, t + EVALUATE_TIMEOUT - Duration::from_secs(1)),
+            Outcome::None
+        );
+        assert_eq!(s.handle(Event::Tick, t + EVALUATE_TIMEOUT), Outcome::Wiped);
+        assert!(!s.holds_personal_data());
+        assert_eq!(s.current(), &Screen::Home);
+
+        // "Back" from the done page ends the errand too.
+        let mut s = Session::new(Duration::from_secs(600), t);
+        done(&mut s);
+        s.handle(Event::Back, t);
+        assert_eq!(s.handle(Event::Back, t), Outcome::Wiped);
         assert!(!s.holds_personal_data());
     }
 }

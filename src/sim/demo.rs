@@ -30,6 +30,11 @@ impl DemoPlatform {
         &self.runtime
     }
 
+    /// The running simulator (its admin API: faults, received cases and events).
+    pub fn sim(&self) -> Option<&SimHandle> {
+        self.handle.as_ref()
+    }
+
     /// The simulator's base URL.
     pub fn base_url(&self) -> Option<String> {
         self.handle.as_ref().map(SimHandle::base_url)

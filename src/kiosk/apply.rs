@@ -1,0 +1,338 @@
+//! 申请 — what a finished session becomes: the case handed to the outbox, the receipt
+//! (回执) printed for the citizen, and the 好差评 event. Pure functions; no Slint, no IO.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use ykb_drivers::escpos::receipt::{Receipt, ReceiptItem};
+
+use super::form;
+use super::guide::MaterialStatus;
+use super::session::{Session, SubmitResult};
+use crate::core::domain::{
+    mask_name, Applicant, CaseMaterial, EvaluationLevel, MaterialOutcome, Matter,
+};
+use crate::core::outbox::NewCase;
+
+/// The prefix of the progress-query QR code on receipts: `ykb:case:<local case id>`.
+pub const CASE_QR_PREFIX: &str = "ykb:case:";
+
+/// The case the session describes, ready for `outbox::enqueue_case`; `None` when the
+/// session has no matter or no identified person.
+pub fn new_case(session: &Session, catalog_version: u64) -> Option<NewCase> {
+    let matter = session.matter()?;
+    let person = session.person()?.clone();
+    let chosen = session.chosen();
+    let images: Vec<(String, Vec<u8>)> = session
+        .images()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let materials = session
+        .checklist()
+        .into_iter()
+        .map(|item| {
+            let outcome = match item.status {
+                MaterialStatus::Exempt => MaterialOutcome::Exempt {
+                    licence: licence_of(matter, &item.id),
+                },
+                MaterialStatus::CaptureHere if session.images().contains_key(&item.id) => {
+                    MaterialOutcome::Captured {
+                        blob: item.id.clone(),
+                    }
+                }
+                // Not photographed (skipped): it goes to the window, as the receipt says.
+                _ => MaterialOutcome::BringToWindow,
+            };
+            CaseMaterial {
+                material_id: item.id,
+                outcome,
+            }
+        })
+        .collect();
+    let answers: BTreeMap<String, Vec<String>> = session
+        .answers()
+        .iter()
+        .map(|a| (a.question.clone(), a.choices.clone()))
+        .collect();
+    Some(NewCase {
+        matters: vec![matter.task_code.clone()],
+        bundle: None,
+        catalog_version,
+        applicant: Applicant::Person { person },
+        answers,
+        materials,
+        form: form::values(matter, &chosen, session.person(), session.fields()),
+        images,
+    })
+}
+
+fn licence_of(matter: &Matter, material: &str) -> String {
+    matter
+        .materials
+        .iter()
+        .find(|m| m.id == material)
+        .and_then(|m| m.exempted_by_licence.clone())
+        .unwrap_or_default()
+}
+
+/// The receipt for a stored case: the matter, the applicant (masked), the number to quote,
+/// what to bring, and a QR code for progress queries. `None` when nothing was stored.
+pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option<Receipt> {
+    let matter = session.matter()?;
+    let person = session.person()?;
+    let result = session.submit_result()?;
+    let case_id = result.case_id()?;
+    let mut items = vec![
+        ReceiptItem::Row {
+            label: "事项".into(),
+            value: matter.name.clone(),
+        },
+        ReceiptItem::Row {
+            label: "部门".into(),
+            value: matter.department.clone(),
+        },
+        ReceiptItem::Row {
+            label: "申请人".into(),
+            value: mask_name(&person.name),
+        },
+        ReceiptItem::Row {
+            label: "身份证号".into(),
+            value: person.id_number.masked(),
+        },
+    ];
+    match result {
+        SubmitResult::Submitted {
+            unified_code,
+            local_number,
+            ..
+        } => {
+            items.push(ReceiptItem::Row {
+                label: "状态".into(),
+                value: "已提交".into(),
+            });
+            items.push(ReceiptItem::Row {
+                label: "办件编号".into(),
+                value: unified_code.clone(),
+            });
+            items.push(ReceiptItem::Row {
+                label: "本机编号".into(),
+                value: local_number.clone(),
+            });
+        }
+        SubmitResult::Queued { local_number, .. } => {
+            items.push(ReceiptItem::Row {
+                label: "状态".into(),
+                value: "已暂存，网络恢复后自动提交".into(),
+            });
+            items.push(ReceiptItem::Row {
+                label: "本机编号".into(),
+                value: local_number.clone(),
+            });
+        }
+        SubmitResult::Failed { .. } => return None,
+    }
+    let bring: Vec<String> = session
+        .checklist()
+        .into_iter()
+        .filter(|c| {
+            c.status == MaterialStatus::BringToWindow
+                || (c.status == MaterialStatus::CaptureHere
+                    && !session.images().contains_key(&c.id))
+        })
+        .map(|c| c.name)
+        .collect();
+    // The images were handed to the outbox; what was photographed is known from the case.
+    items.push(ReceiptItem::Separator);
+    if bring.is_empty() {
+        items.push(ReceiptItem::Text("无需再带材料到窗口。".into()));
+    } else {
+        items.push(ReceiptItem::Text("请带以下材料到窗口：".into()));
+        for (i, b) in bring.iter().enumerate() {
+            items.push(ReceiptItem::Text(format!("{}. {b}", i + 1)));
+        }
+    }
+    items.push(ReceiptItem::Separator);
+    items.push(ReceiptItem::Qr {
+        data: format!("{CASE_QR_PREFIX}{case_id}"),
+        caption: Some("扫码或在“办件进度查询”输入编号查进度".into()),
+    });
+    items.push(ReceiptItem::Row {
+        label: "时间".into(),
+        value: now
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+    });
+    Some(Receipt {
+        title: "渝快办 办件回执".into(),
+        items,
+        footer: vec![terminal.to_owned(), "请妥善保管本回执".into()],
+    })
+}
+
+/// The 好差评 event queued through the outbox: level, reasons, the case it rates; no
+/// personal data (the case id is the link).
+pub fn evaluation_event(
+    case_id: Option<&str>,
+    task_code: Option<&str>,
+    level: EvaluationLevel,
+    reasons: &[String],
+    terminal_kind: &str,
+    now: Timestamp,
+) -> serde_json::Value {
+    serde_json::json!({
+        "case_id": case_id,
+        "task_code": task_code,
+        "level": level,
+        "score": level.score(),
+        "reasons": reasons,
+        "channel": terminal_kind,
+        "at": now.to_string(),
+    })
+}
+
+/// The reason chips offered for a level: praise for the good ones, complaints otherwise.
+pub fn reasons_for(level: EvaluationLevel) -> &'static [&'static str] {
+    if level.is_negative() {
+        &[
+            "等候时间长",
+            "操作步骤多",
+            "看不清、听不清",
+            "设备故障",
+            "材料要求不清楚",
+            "工作人员态度",
+        ]
+    } else {
+        &["操作简单", "不用跑腿", "材料少", "速度快", "指引清楚"]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::catalog::Catalog;
+    use crate::core::domain::{IdNumber, Person};
+    use crate::kiosk::session::{Event, Screen};
+    use std::time::{Duration, Instant};
+
+    fn session_at_review() -> Session {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        let m = Catalog::demo()
+            .unwrap()
+            .matters
+            .into_iter()
+            .find(|m| m.name == "居民身份证换领")
+            .unwrap();
+        s.handle(
+            Event::CardRead(Person {
+                name: "李哲".into(),
+                id_number: IdNumber::complete("50010319800101123").unwrap(),
+                address: "重庆市渝中区解放碑街道1号".into(),
+            }),
+            t,
+        );
+        s.handle(Event::Licences(vec!["居民户口簿".into()]), t);
+        s.handle(Event::ChooseMatter(Box::new(m)), t);
+        for a in ["o_damaged", "o_minor_no", "o_pick_window"] {
+            s.handle(Event::Answer(vec![a.into()]), t);
+        }
+        s.handle(Event::StartApply, t);
+        s.handle(Event::FormNext, t);
+        assert_eq!(s.current(), &Screen::Capture);
+        s
+    }
+
+    #[test]
+    fn the_case_records_how_each_material_was_met() {
+        let t = Instant::now();
+        let mut s = session_at_review();
+        s.handle(
+            Event::Captured {
+                material: "m_photo_receipt".into(),
+                jpeg: vec![0xff, 0xd8, 0xff],
+            },
+            t,
+        );
+        let case = new_case(&s, 7).unwrap();
+        assert_eq!(case.catalog_version, 7);
+        assert_eq!(case.images.len(), 1);
+        let outcome = |id: &str| {
+            case.materials
+                .iter()
+                .find(|m| m.material_id == id)
+                .map(|m| m.outcome.clone())
+        };
+        assert_eq!(
+            outcome("m_hukou"),
+            Some(MaterialOutcome::Exempt {
+                licence: "居民户口簿".into()
+            })
+        );
+        assert_eq!(
+            outcome("m_photo_receipt"),
+            Some(MaterialOutcome::Captured {
+                blob: "m_photo_receipt".into()
+            })
+        );
+        assert_eq!(outcome("m_old_card"), Some(MaterialOutcome::BringToWindow));
+        assert_eq!(case.answers["q_reason"], vec!["o_damaged".to_owned()]);
+        assert_eq!(case.form["f_name"], "李哲");
+    }
+
+    #[test]
+    fn the_receipt_masks_the_applicant_and_lists_what_to_bring() {
+        let t = Instant::now();
+        let mut s = session_at_review();
+        assert!(
+            case_receipt(&s, "T", Timestamp::now()).is_none(),
+            "nothing stored yet"
+        );
+        s.handle(Event::CaptureDone, t);
+        s.handle(Event::Submit, t);
+        s.handle(
+            Event::SubmitResult(SubmitResult::Queued {
+                case_id: "0190-abc".into(),
+                local_number: "12".into(),
+            }),
+            t,
+        );
+        let r = case_receipt(&s, "渝中区 24小时自助区", Timestamp::now()).unwrap();
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("李*"), "{text}");
+        assert!(!text.contains("李哲"));
+        assert!(
+            !text.contains("5001031980"),
+            "the ID number is masked: {text}"
+        );
+        assert!(text.contains("已暂存"));
+        // Not photographed and the damaged card: both go to the window.
+        assert!(text.contains("数码相片回执"));
+        assert!(text.contains("原居民身份证"));
+        assert!(!text.contains("居民户口簿"), "exempt by e-licence");
+        assert!(r.items.contains(&ReceiptItem::Qr {
+            data: "ykb:case:0190-abc".into(),
+            caption: Some("扫码或在“办件进度查询”输入编号查进度".into()),
+        }));
+    }
+
+    #[test]
+    fn the_evaluation_event_carries_no_personal_data() {
+        let e = evaluation_event(
+            Some("c1"),
+            Some("T1"),
+            EvaluationLevel::Satisfied,
+            &["速度快".into()],
+            "kiosk",
+            Timestamp::UNIX_EPOCH,
+        );
+        let s = e.to_string();
+        assert!(s.contains("\"c1\"") && s.contains("速度快"));
+        assert!(!reasons_for(EvaluationLevel::VeryDissatisfied).is_empty());
+        assert_ne!(
+            reasons_for(EvaluationLevel::VeryDissatisfied),
+            reasons_for(EvaluationLevel::VerySatisfied)
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! The kiosk's background services: outbox delivery, the receipt printer and the document
+//! camera. Each runs off the UI thread and reports through a callback (which posts to the
+//! UI's inbox); none of them knows Slint.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ykb_drivers::camera::capture::{capture, CaptureConfig};
+use ykb_drivers::escpos::{
+    load_font_static, Printer, PrinterUri, Receipt, ReceiptRenderer, ReceiptStyle,
+};
+use ykb_drivers::sim::{PrinterSim, PrinterSimConfig};
+
+use crate::core::config::{DeviceSection, DriverKind};
+use crate::core::crypto::DataKey;
+use crate::core::outbox::{self, Backoff, Step, WorkerEvent};
+use crate::core::platform::PlatformClient;
+use crate::core::store::Store;
+use crate::fonts::UI_FONT;
+
+/// What the delivery worker tells the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryNews {
+    /// A case or event reached the platform (`unified_code` for cases).
+    Delivered {
+        id: String,
+        unified_code: Option<String>,
+    },
+    /// The platform could not be reached or refused for now: the banner says so.
+    Offline,
+}
+
+/// The outbox worker inside the kiosk (the demo has no agent service to deliver for it):
+/// its own store connection on the same file, serialised with the UI's by SQLite's locks.
+pub struct Delivery {
+    wake: Arc<tokio::sync::Notify>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Delivery {
+    /// Starts the worker on `runtime`.
+    pub fn start(
+        runtime: &tokio::runtime::Runtime,
+        store_path: &Path,
+        key_path: &Path,
+        client: &PlatformClient,
+        retention_days: u32,
+        report: impl Fn(DeliveryNews) + Send + 'static,
+    ) -> Result<Self, String> {
+        let store = Store::open(store_path).map_err(|e| e.to_string())?;
+        let key = DataKey::load(key_path).map_err(|e| e.to_string())?;
+        let worker_client =
+            PlatformClient::new(client.config().clone()).map_err(|e| e.to_string())?;
+        if let Some(c) = client.credentials() {
+            worker_client.set_credentials(c);
+        }
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        runtime.spawn(outbox::run_worker(
+            Arc::new(Mutex::new(store)),
+            Arc::new(key),
+            worker_client,
+            Backoff::default(),
+            retention_days,
+            wake.clone(),
+            stop_rx,
+            Some(tx),
+        ));
+        runtime.spawn(async move {
+            while let Some(e) = rx.recv().await {
+                match e {
+                    WorkerEvent::Step(Step::Delivered { id, unified_code }) => {
+                        report(DeliveryNews::Delivered {
+                            id: id.to_string(),
+                            unified_code,
+                        })
+                    }
+                    WorkerEvent::Step(Step::Retry { .. }) => report(DeliveryNews::Offline),
+                    _ => {}
+                }
+            }
+        });
+        Ok(Self { wake, stop })
+    }
+
+    /// A new case was queued: deliver now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// The receipt printer: the configured ESC/POS printer, or for `simulated` the drivers'
+/// printer emulator on TCP loopback, which writes each job as a PNG under `sim_dir`.
+pub struct ReceiptPrinter {
+    uri: PrinterUri,
+    _sim: Option<PrinterSim>,
+    renderer: Arc<ReceiptRenderer>,
+    /// Serialises jobs: one receipt at a time.
+    lock: Arc<Mutex<()>>,
+}
+
+impl ReceiptPrinter {
+    /// Opens the printer slot of the profile; `Ok(None)` when no printer is configured.
+    pub fn start(dev: &DeviceSection, sim_dir: &Path) -> Result<Option<Self>, String> {
+        let font = load_font_static(UI_FONT).ok();
+        let (uri, sim) = match dev.driver {
+            DriverKind::None => return Ok(None),
+            DriverKind::Simulated => {
+                let sim = PrinterSim::start_tcp(
+                    "127.0.0.1:0",
+                    PrinterSimConfig::new(sim_dir, font.clone()),
+                )
+                .map_err(|e| format!("打印机模拟器无法启动：{e}"))?;
+                (format!("tcp://{}", sim.local_addr()), Some(sim))
+            }
+            _ => (dev.path.clone(), None),
+        };
+        let uri = PrinterUri::parse(&uri).map_err(|e| format!("打印机地址 {uri} 无效：{e}"))?;
+        Ok(Some(Self {
+            uri,
+            _sim: sim,
+            renderer: Arc::new(ReceiptRenderer::new(font, ReceiptStyle::default())),
+            lock: Arc::new(Mutex::new(())),
+        }))
+    }
+
+    /// The emulator's job folder, when the printer is simulated.
+    pub fn sim_jobs(&self) -> Option<Vec<PathBuf>> {
+        self._sim.as_ref().map(|s| s.shared().jobs())
+    }
+
+    /// Prints `receipt` on a worker thread; `done` gets `Ok` or what to tell the citizen.
+    pub fn print(&self, receipt: Receipt, done: impl FnOnce(Result<(), String>) + Send + 'static) {
+        let uri = self.uri.clone();
+        let renderer = self.renderer.clone();
+        let lock = self.lock.clone();
+        let spawned = std::thread::Builder::new()
+            .name("kiosk-print".into())
+            .spawn(move || {
+                let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let result = Printer::open(&uri)
+                    .and_then(|mut p| p.print_receipt(&receipt, &renderer))
+                    .map_err(|e| {
+                        tracing::warn!(printer = %uri, error = %e, "receipt not printed");
+                        e.describe_zh().to_owned()
+                    });
+                done(result);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "print thread not started");
+        }
+    }
+}
+
+/// A photographed material: the JPEG to submit and a small preview for the screen.
+pub struct Photo {
+    pub jpeg: Vec<u8>,
+    pub preview: image::RgbImage,
+}
+
+/// Takes one still from the document camera (or, without one, the camera) on a worker
+/// thread. `simulated` slots use the drivers' test pattern.
+pub fn capture_material(
+    document_camera: &DeviceSection,
+    camera: &DeviceSection,
+    done: impl FnOnce(Result<Photo, String>) + Send + 'static,
+) {
+    let dev = if document_camera.driver != DriverKind::None {
+        document_camera
+    } else {
+        camera
+    };
+    let source = match dev.driver {
+        DriverKind::None => {
+            done(Err("本机没有配置摄像头，请把材料带到窗口".into()));
+            return;
+        }
+        DriverKind::Simulated => "pattern:1600x1200".to_owned(),
+        _ => dev.path.clone(),
+    };
+    let spawned = std::thread::Builder::new()
+        .name("kiosk-camera".into())
+        .spawn(move || {
+            let result = ykb_drivers::camera::open_source(&source)
+                .map_err(|e| e.describe_zh().to_owned())
+                .and_then(|mut s| {
+                    capture(s.as_mut(), &CaptureConfig::default())
+                        .map_err(|e| e.describe_zh().to_owned())
+                })
+                .and_then(|c| {
+                    let preview = image::load_from_memory(&c.jpeg)
+                        .map_err(|e| format!("照片无法显示：{e}"))?
+                        .thumbnail(480, 360)
+                        .to_rgb8();
+                    Ok(Photo {
+                        jpeg: c.jpeg,
+                        preview,
+                    })
+                });
+            done(result);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "camera thread not started");
+    }
+}
+
+/// How long the done page waits for a delivery before it settles for 已暂存.
+pub const SUBMIT_GRACE: Duration = Duration::from_secs(3);
