@@ -384,9 +384,10 @@ async fn ticket_events_reach_the_platform_through_the_outbox_without_personal_da
     assert_eq!(served.body["number"], "A001");
     assert_eq!(served.body["kind"], "green");
     assert!(served.body["service_secs"].is_i64());
-    let mut s = k.store.lock().unwrap();
-    assert_eq!(outbox::status(&mut s, QUOTA).unwrap().pending, 0);
-    drop(s);
+    let pending = outbox::status(&mut k.store.lock().unwrap(), QUOTA)
+        .unwrap()
+        .pending;
+    assert_eq!(pending, 0);
     sim.shutdown().await;
 }
 

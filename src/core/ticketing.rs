@@ -1465,19 +1465,19 @@ pub fn status(
     let conn = store.conn();
     let mut windows = Vec::new();
     for w in &cfg.windows {
-        let row: Option<(bool, Option<String>, Option<i64>, Option<String>)> = conn
+        // The label only for a ticket of today (one left over from an earlier day is not
+        // in progress).
+        let row: Option<(bool, Option<String>)> = conn
             .query_row(
-                "SELECT w.open, t.service, t.number, t.day FROM ticket_windows w
-                 LEFT JOIN tickets t ON t.id = w.current WHERE w.number = ?1",
-                [w.number],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                "SELECT w.open,
+                        CASE WHEN t.day = ?2 THEN t.service || printf('%03d', t.number) END
+                 FROM ticket_windows w LEFT JOIN tickets t ON t.id = w.current
+                 WHERE w.number = ?1",
+                params![w.number, day],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let (open, current) = match row {
-            None => (false, None),
-            Some((open, Some(s), Some(n), Some(d))) if d == day => (open, Some(label(&s, n))),
-            Some((open, ..)) => (open, None),
-        };
+        let (open, current) = row.unwrap_or((false, None));
         windows.push(WindowStatus {
             number: w.number,
             open,
