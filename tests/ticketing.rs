@@ -514,3 +514,68 @@ fn the_ticket_command_leases_issues_calls_and_refuses_bad_input() {
     );
     rt.block_on(sim.shutdown());
 }
+
+/// Stops the agent process when the test ends, however it ends.
+struct Agent(std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_agent_leases_numbers_once_the_platform_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("agent.toml");
+    std::fs::write(
+        &profile,
+        ykb_terminal::core::config::DEMO_PROFILE.replace(
+            "metrics_listen = \"127.0.0.1:9464\"",
+            "metrics_listen = \"\"",
+        ),
+    )
+    .unwrap();
+    let with = |c: &mut Command| {
+        c.arg("--config")
+            .arg(&profile)
+            .arg("--data-dir")
+            .arg(dir.path());
+    };
+    let mut agent = bin();
+    with(&mut agent);
+    let _agent = Agent(
+        agent
+            .arg("agent")
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The demo agent heartbeats its own simulator at start, then tops the leases up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut status = bin();
+        with(&mut status);
+        let (_, out, _) = run(status.args(["ticket", "status", "--json"]));
+        let st: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        let leased = st["services"]
+            .as_array()
+            .is_some_and(|s| s.iter().all(|v| v["lease_remaining"] == 50));
+        if leased {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no leases from the agent: {out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let mut issue = bin();
+    with(&mut issue);
+    let (code, out, err) = run(issue.args(["ticket", "issue", "C"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("C001 社保医保"), "{out}");
+}
