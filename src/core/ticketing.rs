@@ -490,10 +490,6 @@ pub struct Finished {
     pub service_secs: Option<i64>,
 }
 
-fn config(profile_ticketing: Option<&TicketingSection>) -> Result<&TicketingSection, TicketError> {
-    profile_ticketing.ok_or(TicketError::NotConfigured)
-}
-
 fn service<'a>(cfg: &'a TicketingSection, prefix: &str) -> Result<&'a HallService, TicketError> {
     let p = prefix.trim().to_ascii_uppercase();
     cfg.services
@@ -1505,7 +1501,7 @@ pub fn status(
 
 /// The profile's ticketing section, or why there is none.
 pub fn section(profile: &super::config::Profile) -> Result<&TicketingSection, TicketError> {
-    config(profile.ticketing.as_ref())
+    profile.ticketing.as_ref().ok_or(TicketError::NotConfigured)
 }
 
 #[cfg(test)]
