@@ -247,6 +247,80 @@ fn outbox_enqueue(out: &mut Vec<Figure>) {
     });
 }
 
+/// Issue 7: issuing one ticket — number from the lease, ticket row, sealed `ticket_issued`
+/// event, one durable commit — against a bare durable insert of one row.
+fn ticketing_issue(out: &mut Vec<Figure>) {
+    use ykb_terminal::core::outbox::Quota;
+    use ykb_terminal::core::platform::wire::{TicketLease, TicketLeaseRequest};
+    use ykb_terminal::core::ticketing::{self, IssueRequest};
+    const N: u32 = 300;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut core =
+        ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path())
+            .expect("core");
+    let mut cfg = core.profile.ticketing.clone().expect("demo [ticketing]");
+    cfg.services[0].daily_cap = 999;
+    let now = jiff::Timestamp::now();
+    let date = ticketing::hall_date(now).to_string();
+    let req = TicketLeaseRequest {
+        hall: cfg.hall.clone(),
+        service: "A".into(),
+        date: date.clone(),
+        count: 999,
+        daily_cap: 999,
+    };
+    let lease = TicketLease {
+        hall: cfg.hall.clone(),
+        service: "A".into(),
+        date,
+        first: 1,
+        last: 999,
+    };
+    ticketing::record_lease(&mut core.store, &req, &lease, now).expect("lease");
+    let request = IssueRequest {
+        service: "A".into(),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    for _ in 0..N {
+        ticketing::issue(
+            &mut core.store,
+            &core.key,
+            Quota::from_mb(1024),
+            &cfg,
+            &request,
+            jiff::Timestamp::now(),
+        )
+        .expect("issue");
+    }
+    let ours = start.elapsed() / N;
+    let raw = rusqlite::Connection::open(dir.path().join("raw.db")).unwrap();
+    raw.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    raw.execute_batch(
+        "PRAGMA synchronous=FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);",
+    )
+    .unwrap();
+    let start = Instant::now();
+    for i in 0..N {
+        raw.execute("INSERT INTO t (n) VALUES (?1)", [i]).unwrap();
+    }
+    let raw_each = start.elapsed() / N;
+    out.push(Figure {
+        group: "ticketing",
+        name: format!(
+            "issue one ticket: lease number + row + sealed event, one commit ({N} tickets)"
+        ),
+        value: us(ours),
+        unit: "µs",
+        baseline: Some(Baseline {
+            name: "raw SQLite insert of one small row, FULL sync".into(),
+            value: us(raw_each),
+        }),
+        note: "mean per ticket; the printer is not included".into(),
+    });
+}
+
 /// Issue 4: catalogue sync of 20,000 generated matters from the simulator over loopback, a
 /// delta of 100 changes, and search latency beside a plain `LIKE '%…%'` scan of the same data.
 fn platform_sync_and_search(out: &mut Vec<Figure>) {
@@ -573,6 +647,7 @@ fn main() {
         ("outbox", outbox_enqueue),
         ("outbox", outbox_drain),
         ("platform", platform_sync_and_search),
+        ("ticketing", ticketing_issue),
         ("drivers", drivers::drivers),
     ];
     for &(name, run) in groups {

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod ops;
 pub mod platform;
 pub mod queue;
+pub mod ticket;
 
 use crate::core::config::{Profile, DEMO_PROFILE_NAME};
 use crate::core::Core;
@@ -57,6 +58,10 @@ pub enum Command {
     /// Cases (办件): scripted submission and non-personal status.
     #[command(subcommand)]
     Case(queue::CaseCommand),
+    /// Hall ticketing (取号/叫号): issue, lease numbers, open windows, call, recall, skip,
+    /// hold, transfer, serve, evaluate, status.
+    #[command(subcommand)]
+    Ticket(ticket::TicketCommand),
     /// Sync the matter catalogue from the platform (delta; --full for a snapshot).
     Sync(platform::SyncArgs),
     /// Search matters: Chinese, full pinyin or initials (sfz → 身份证), with filters.

@@ -185,6 +185,207 @@ impl HealthSection {
     }
 }
 
+/// `[ticketing]` (optional): hall ticketing (取号/叫号), see `core::ticketing`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketingSection {
+    /// The hall's id, the same on every terminal of the hall: number leases are per hall,
+    /// service and day.
+    pub hall: String,
+    /// Age from which the ID number's birth date puts a citizen in the green channel
+    /// (60–100).
+    #[serde(default = "default_green_age")]
+    pub green_age: u8,
+    /// Call priority of green-channel tickets (0–9; walk-ins are 0; higher is called first).
+    #[serde(default = "default_green_priority")]
+    pub green_priority: u8,
+    /// Call priority of appointment check-ins (0–9).
+    #[serde(default = "default_appointment_priority")]
+    pub appointment_priority: u8,
+    /// Numbers leased from the platform at a time, per service and day (5–999).
+    #[serde(default = "default_lease_size")]
+    pub lease_size: u32,
+    /// Top the lease up when fewer numbers than this remain (1 to lease_size - 1).
+    #[serde(default = "default_lease_low_water")]
+    pub lease_low_water: u32,
+    /// The hall's services (at least one).
+    pub services: Vec<HallService>,
+    /// The hall's counter windows and the services each calls.
+    #[serde(default)]
+    pub windows: Vec<HallWindow>,
+}
+
+fn default_green_age() -> u8 {
+    65
+}
+fn default_green_priority() -> u8 {
+    2
+}
+fn default_appointment_priority() -> u8 {
+    1
+}
+fn default_lease_size() -> u32 {
+    50
+}
+fn default_lease_low_water() -> u32 {
+    10
+}
+
+/// One hall service (`[[ticketing.services]]`): its letter, names, daily cap and hours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HallService {
+    /// One capital letter, the tickets' prefix (A → A001).
+    pub prefix: String,
+    /// Name on the ticket and the hall display (zh-CN).
+    pub name: String,
+    /// English name (optional).
+    #[serde(default)]
+    pub name_en: String,
+    /// Tickets per day for the whole hall (1–999).
+    pub daily_cap: u32,
+    /// Issuing starts, "HH:MM" hall time (UTC+8).
+    pub opens: String,
+    /// Issuing ends, "HH:MM", after `opens`.
+    pub closes: String,
+}
+
+/// One counter window (`[[ticketing.windows]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HallWindow {
+    /// The number on the window (1–999), as announced.
+    pub number: u16,
+    /// Prefixes of the services it calls.
+    pub services: Vec<String>,
+}
+
+/// Parses "HH:MM" (00:00–23:59, and 24:00 for the end of the day).
+pub fn parse_hh_mm(s: &str) -> Option<jiff::civil::Time> {
+    if s.trim() == "24:00" {
+        return Some(jiff::civil::Time::MAX);
+    }
+    let (h, m) = s.trim().split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    jiff::civil::Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
+}
+
+impl TicketingSection {
+    fn validate(&self) -> Result<(), (String, String)> {
+        let e = |k: String, m: String| Err((k, m));
+        if self.hall.trim().is_empty() {
+            return e("ticketing.hall".into(), "不能为空".into());
+        }
+        if !(60..=100).contains(&self.green_age) {
+            return e(
+                "ticketing.green_age".into(),
+                format!("应在 60 到 100 之间，现为 {}", self.green_age),
+            );
+        }
+        for (k, v) in [
+            ("green_priority", self.green_priority),
+            ("appointment_priority", self.appointment_priority),
+        ] {
+            if v > 9 {
+                return e(
+                    format!("ticketing.{k}"),
+                    format!("应在 0 到 9 之间，现为 {v}"),
+                );
+            }
+        }
+        if !(5..=999).contains(&self.lease_size) {
+            return e(
+                "ticketing.lease_size".into(),
+                format!("应在 5 到 999 之间，现为 {}", self.lease_size),
+            );
+        }
+        if self.lease_low_water == 0 || self.lease_low_water >= self.lease_size {
+            return e(
+                "ticketing.lease_low_water".into(),
+                format!(
+                    "应在 1 到 {} 之间（小于 lease_size），现为 {}",
+                    self.lease_size - 1,
+                    self.lease_low_water
+                ),
+            );
+        }
+        if self.services.is_empty() {
+            return e(
+                "ticketing.services".into(),
+                "至少需要一项业务（[[ticketing.services]]）".into(),
+            );
+        }
+        for (i, s) in self.services.iter().enumerate() {
+            let k = |f: &str| format!("ticketing.services[{i}].{f}");
+            let b = s.prefix.as_bytes();
+            if b.len() != 1 || !b[0].is_ascii_uppercase() {
+                return e(
+                    k("prefix"),
+                    format!("应为一个大写字母（A–Z），现为 {:?}", s.prefix),
+                );
+            }
+            if self.services[..i].iter().any(|o| o.prefix == s.prefix) {
+                return e(k("prefix"), format!("字母 {} 已被前面的业务使用", s.prefix));
+            }
+            if s.name.trim().is_empty() {
+                return e(k("name"), "不能为空".into());
+            }
+            if !(1..=999).contains(&s.daily_cap) {
+                return e(
+                    k("daily_cap"),
+                    format!("应在 1 到 999 之间，现为 {}", s.daily_cap),
+                );
+            }
+            let Some(opens) = parse_hh_mm(&s.opens) else {
+                return e(
+                    k("opens"),
+                    format!("应为 时:分（如 08:30），现为 {:?}", s.opens),
+                );
+            };
+            let Some(closes) = parse_hh_mm(&s.closes) else {
+                return e(
+                    k("closes"),
+                    format!("应为 时:分（如 17:00），现为 {:?}", s.closes),
+                );
+            };
+            if closes <= opens {
+                return e(
+                    k("closes"),
+                    format!("应晚于 opens（{}），现为 {}", s.opens, s.closes),
+                );
+            }
+        }
+        for (i, w) in self.windows.iter().enumerate() {
+            let k = |f: &str| format!("ticketing.windows[{i}].{f}");
+            if !(1..=999).contains(&w.number) {
+                return e(
+                    k("number"),
+                    format!("应在 1 到 999 之间，现为 {}", w.number),
+                );
+            }
+            if self.windows[..i].iter().any(|o| o.number == w.number) {
+                return e(k("number"), format!("{} 号窗口重复配置", w.number));
+            }
+            if w.services.is_empty() {
+                return e(k("services"), "至少需要一项业务的字母".into());
+            }
+            if let Some(p) = w
+                .services
+                .iter()
+                .find(|p| !self.services.iter().any(|s| &s.prefix == *p))
+            {
+                return e(
+                    k("services"),
+                    format!("没有字母为 {p:?} 的业务（见 [[ticketing.services]]）"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A whole profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +397,9 @@ pub struct Profile {
     /// Optional: profiles without it report no metrics and beat every 60 s.
     #[serde(default)]
     pub health: HealthSection,
+    /// Optional: hall ticketing; profiles without it issue and call no tickets.
+    #[serde(default)]
+    pub ticketing: Option<TicketingSection>,
 }
 
 /// One problem found in a profile.
@@ -348,6 +552,11 @@ impl Profile {
                     )
                 }
                 Some(_) => {}
+            }
+        }
+        if let Some(t) = &self.ticketing {
+            if let Err((key, message)) = t.validate() {
+                return err(&key, message);
             }
         }
         let d = &self.devices;
@@ -511,6 +720,74 @@ mod tests {
         assert!(is_loopback_http("http://localhost/v1"));
         assert!(!is_loopback_http("http://10.0.0.1/v1"));
         assert!(!is_loopback_http("http://127.0.0.1.evil.example/v1"));
+    }
+
+    #[test]
+    fn shipped_ticketing_sections_parse_and_are_optional() {
+        let t = Profile::demo().ticketing.expect("the demo issues tickets");
+        assert_eq!(t.services[0].prefix, "A");
+        assert_eq!(
+            parse_hh_mm(&t.services[0].closes),
+            Some(jiff::civil::Time::MAX)
+        );
+        let without = DEMO_PROFILE.split("\n[ticketing]").next().unwrap();
+        assert_eq!(Profile::parse(without, "x.toml").unwrap().ticketing, None);
+    }
+
+    #[test]
+    fn bad_ticketing_values_name_the_key() {
+        let cases = [
+            (
+                "prefix = \"B\"",
+                "prefix = \"A\"",
+                "ticketing.services[1].prefix",
+            ),
+            (
+                "prefix = \"C\"",
+                "prefix = \"CC\"",
+                "ticketing.services[2].prefix",
+            ),
+            (
+                "daily_cap = 400",
+                "daily_cap = 1000",
+                "ticketing.services[0].daily_cap",
+            ),
+            (
+                "opens = \"00:00\"",
+                "opens = \"8:30\"",
+                "ticketing.services[0].opens",
+            ),
+            (
+                "closes = \"24:00\"",
+                "closes = \"00:00\"",
+                "ticketing.services[0].closes",
+            ),
+            ("green_age = 65", "green_age = 30", "ticketing.green_age"),
+            (
+                "green_priority = 2",
+                "green_priority = 10",
+                "ticketing.green_priority",
+            ),
+            (
+                "lease_low_water = 10",
+                "lease_low_water = 50",
+                "ticketing.lease_low_water",
+            ),
+            ("lease_size = 50", "lease_size = 1", "ticketing.lease_size"),
+            (
+                "services = [\"B\"]",
+                "services = [\"Q\"]",
+                "ticketing.windows[3].services",
+            ),
+            ("number = 5", "number = 3", "ticketing.windows[3].number"),
+            ("hall = ", "hal = ", "ticketing"),
+        ];
+        for (from, to, key) in cases {
+            let text = DEMO_PROFILE.replacen(from, to, 1);
+            assert_ne!(text, DEMO_PROFILE, "{from}");
+            let e = Profile::parse(&text, "x.toml").unwrap_err();
+            assert!(e.key.starts_with(key), "{from} → {to}: {e}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod platform;
 pub mod search;
 pub mod store;
 pub mod sync;
+pub mod ticketing;
 
 use std::path::{Path, PathBuf};
 

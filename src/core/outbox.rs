@@ -267,11 +267,26 @@ pub fn enqueue_event(
     body: &serde_json::Value,
     now: Timestamp,
 ) -> Result<Uuid, OutboxError> {
+    let tx = store.conn().transaction()?;
+    let id = enqueue_event_in(&tx, key, quota, kind, body, now)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// [`enqueue_event`] inside the caller's transaction, so a state change and the event that
+/// reports it commit together (or not at all).
+pub fn enqueue_event_in(
+    tx: &Transaction<'_>,
+    key: &DataKey,
+    quota: Quota,
+    kind: &str,
+    body: &serde_json::Value,
+    now: Timestamp,
+) -> Result<Uuid, OutboxError> {
     let id = Uuid::now_v7();
     let id_s = id.to_string();
     let sealed = key.seal(id_s.as_bytes(), &serde_json::to_vec(body)?);
-    let tx = store.conn().transaction()?;
-    let used = queued_bytes(&tx)?;
+    let used = queued_bytes(tx)?;
     if used + sealed.len() as u64 > quota.bytes {
         return Err(OutboxError::Full {
             used,
@@ -279,8 +294,7 @@ pub fn enqueue_event(
         });
     }
     let bytes = sealed.len() as u64;
-    insert_outbox(&tx, &id_s, kind, 1, 0, &sealed, bytes, now)?;
-    tx.commit()?;
+    insert_outbox(tx, &id_s, kind, 1, 0, &sealed, bytes, now)?;
     Ok(id)
 }
 

@@ -159,6 +159,51 @@ pub const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
         BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;",
+    // 5: hall ticketing (issue 7, see core::ticketing): number ranges leased from the
+    // platform, tickets with their queue state, and the counter windows. A number is issued
+    // once per day and service (UNIQUE); an appointment checks in once per day.
+    "CREATE TABLE ticket_leases (
+        id INTEGER PRIMARY KEY,
+        hall TEXT NOT NULL,
+        service TEXT NOT NULL,
+        day TEXT NOT NULL,
+        first INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        next INTEGER NOT NULL,
+        leased_at TEXT NOT NULL,
+        CHECK (first >= 1 AND first <= last AND next >= first AND next <= last + 1)
+    );
+    CREATE INDEX ticket_leases_service_day ON ticket_leases(service, day, first);
+    CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        day TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        appointment TEXT,
+        state TEXT NOT NULL,
+        queue_service TEXT NOT NULL,
+        queue_seq INTEGER NOT NULL,
+        transferred INTEGER NOT NULL DEFAULT 0,
+        target_window INTEGER,
+        window INTEGER,
+        calls INTEGER NOT NULL DEFAULT 0,
+        issued_ms INTEGER NOT NULL,
+        first_called_ms INTEGER,
+        called_ms INTEGER,
+        finished_ms INTEGER,
+        evaluated INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (day, service, number)
+    );
+    CREATE UNIQUE INDEX tickets_appointment ON tickets(day, appointment)
+        WHERE appointment IS NOT NULL;
+    CREATE INDEX tickets_day_state ON tickets(day, state);
+    CREATE TABLE ticket_windows (
+        number INTEGER PRIMARY KEY,
+        open INTEGER NOT NULL,
+        current TEXT REFERENCES tickets(id)
+    );",
 ];
 
 /// The schema version this build writes.

@@ -19,7 +19,7 @@ use crate::core::config::PlatformMode;
 use crate::core::health;
 use crate::core::outbox::{self, Quota};
 use crate::core::platform::{wire, ClientConfig, PlatformClient};
-use crate::core::{sync, Core};
+use crate::core::{sync, ticketing, Core};
 
 /// Why the agent stopped.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +126,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let mut dog = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut beats = 0u64;
     let mut healthy_before = true;
+    let mut top_up_tickets = false;
     loop {
         tokio::select! {
             _ = beat.tick() => {
@@ -156,6 +157,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                                     tracing::info!("heartbeat acknowledged again");
                                 }
                                 healthy_before = true;
+                                top_up_tickets = core.profile.ticketing.is_some();
                             }
                             Err(e) => {
                                 s.heartbeat_failures += 1;
@@ -168,6 +170,20 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                         s.health = Some(snap);
                     }
                     Err(e) => tracing::warn!(error = %e, "health snapshot failed"),
+                }
+                // The platform answered: top up ticket number leases running low, so the
+                // kiosks can keep issuing through the next outage.
+                if std::mem::take(&mut top_up_tickets) {
+                    if let Some(t) = &core.profile.ticketing {
+                        match ticketing::top_up(&store, &client, t, jiff::Timestamp::now()).await {
+                            Ok(r) => {
+                                for l in &r.leased {
+                                    tracing::info!(service = %l.service, first = l.first, last = l.last, "ticket numbers leased");
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, "ticket lease top-up failed"),
+                        }
+                    }
                 }
                 beats += 1;
                 if opts.max_beats.is_some_and(|m| beats >= m) {

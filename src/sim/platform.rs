@@ -190,6 +190,10 @@ struct Inner {
     case_seq: u64,
     /// The newest heartbeats received, oldest first (at most 100).
     heartbeats: Vec<wire::Heartbeat>,
+    /// Next ticket number to lease per (hall, service, date).
+    ticket_next: BTreeMap<(String, String, String), u32>,
+    /// Every ticket lease granted, with the device it went to, in order.
+    ticket_leases: Vec<(String, wire::TicketLease)>,
 }
 
 struct Shared {
@@ -278,6 +282,11 @@ impl SimHandle {
     /// Every event received.
     pub fn events(&self) -> Vec<EventRecord> {
         self.shared.lock().events.values().cloned().collect()
+    }
+
+    /// Every ticket lease granted, in order, with the device id it went to.
+    pub fn ticket_leases(&self) -> Vec<(String, wire::TicketLease)> {
+        self.shared.lock().ticket_leases.clone()
     }
 
     /// The complete bytes of a material, once fully uploaded.
@@ -470,6 +479,8 @@ impl Inner {
             cases: BTreeMap::new(),
             materials: BTreeMap::new(),
             events: BTreeMap::new(),
+            ticket_next: BTreeMap::new(),
+            ticket_leases: Vec::new(),
             ykm: HashMap::new(),
             notices: vec![wire::Notice {
                 id: "n-2026-12".into(),
@@ -587,6 +598,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/ykm/verify", post(ykm_verify))
         .route("/v1/heartbeat", post(heartbeat))
         .route("/v1/notices", get(notices))
+        .route("/v1/tickets/leases", post(ticket_lease))
         .layer(middleware::from_fn_with_state(shared.clone(), guard));
     Router::new()
         .merge(v1)
@@ -1382,6 +1394,57 @@ async fn heartbeat(State(s): State<Arc<Shared>>, Json(hb): Json<wire::Heartbeat>
     .into_response()
 }
 
+/// Leases the next free numbers of (hall, service, date) to the asking device: ranges never
+/// overlap and never pass the daily cap.
+async fn ticket_lease(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(q): Json<wire::TicketLeaseRequest>,
+) -> Response {
+    let service_ok = q.service.len() == 1 && q.service.bytes().all(|b| b.is_ascii_uppercase());
+    if !service_ok
+        || q.hall.trim().is_empty()
+        || q.date.parse::<jiff::civil::Date>().is_err()
+        || !(1..=999).contains(&q.count)
+        || !(1..=999).contains(&q.daily_cap)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "号段申请无效（业务字母 A–Z，日期 YYYY-MM-DD，数量和上限 1–999）",
+        );
+    }
+    let device = headers
+        .get(wire::H_DEVICE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut g = s.lock();
+    let next = g
+        .ticket_next
+        .entry((q.hall.clone(), q.service.clone(), q.date.clone()))
+        .or_insert(1);
+    if *next > q.daily_cap {
+        return error(
+            StatusCode::CONFLICT,
+            "ticket_cap_reached",
+            format!("{} 业务 {} 的号源已全部分配", q.date, q.service),
+        );
+    }
+    let first = *next;
+    let last = (first + q.count - 1).min(q.daily_cap);
+    *next = last + 1;
+    let lease = wire::TicketLease {
+        hall: q.hall,
+        service: q.service,
+        date: q.date,
+        first,
+        last,
+    };
+    g.ticket_leases.push((device, lease.clone()));
+    (StatusCode::CREATED, Json(lease)).into_response()
+}
+
 async fn notices(State(s): State<Arc<Shared>>) -> Response {
     Json(wire::NoticeList {
         notices: s.lock().notices.clone(),
@@ -1470,5 +1533,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/ykm/verify"),
     ("post", "/v1/heartbeat"),
     ("get", "/v1/notices"),
+    ("post", "/v1/tickets/leases"),
     ("get", "/health"),
 ];

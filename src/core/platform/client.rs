@@ -329,6 +329,16 @@ impl PlatformClient {
         self.signed_json(Method::GET, "/notices", None::<&()>).await
     }
 
+    /// Leases a range of ticket numbers for one hall service and day (see
+    /// `core::ticketing::top_up`, which checks the answer before storing it).
+    pub async fn ticket_lease(
+        &self,
+        request: &wire::TicketLeaseRequest,
+    ) -> Result<wire::TicketLease, PlatformError> {
+        self.signed_json(Method::POST, "/tickets/leases", Some(request))
+            .await
+    }
+
     /// A signed call with an optional JSON body and a JSON answer read under the usual cap.
     async fn signed_json<Q: serde::Serialize, A: DeserializeOwned>(
         &self,

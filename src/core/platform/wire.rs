@@ -424,6 +424,41 @@ pub struct NoticeList {
     pub notices: Vec<Notice>,
 }
 
+/// `POST /v1/tickets/leases` request: a range of ticket numbers for one hall service and day,
+/// so terminals issuing offline never hand out the same number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketLeaseRequest {
+    /// The hall's id (`ticketing.hall`), the same on every terminal of the hall.
+    pub hall: String,
+    /// The service's letter (A–Z).
+    pub service: String,
+    /// The civil day (hall time) the numbers are for, `YYYY-MM-DD`.
+    pub date: String,
+    /// How many numbers the terminal asks for (1–999).
+    pub count: u32,
+    /// The service's daily cap: no number above it is leased.
+    pub daily_cap: u32,
+}
+
+/// `POST /v1/tickets/leases` answer: numbers `first..=last` belong to the asking terminal
+/// alone; ranges for one (hall, service, date) never overlap. Possibly fewer than asked
+/// near the cap; 409 `ticket_cap_reached` once the cap is leased out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketLease {
+    /// As requested.
+    pub hall: String,
+    /// As requested.
+    pub service: String,
+    /// As requested.
+    pub date: String,
+    /// First number of the range (≥ 1).
+    pub first: u32,
+    /// Last number of the range (≤ the daily cap).
+    pub last: u32,
+}
+
 /// Where a SHA-256 hex digest is needed by both sides (material integrity).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

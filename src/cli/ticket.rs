@@ -1,0 +1,423 @@
+//! `ticket …`: hall ticketing (取号/叫号) from the command line, for technicians, tests and
+//! halls running without the touchscreen: issue, lease numbers, open windows, call, recall,
+//! skip, hold, transfer, serve, evaluate and status. Nothing printed holds personal data.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use jiff::Timestamp;
+
+use super::{load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
+use crate::core::config::{PlatformMode, TicketingSection};
+use crate::core::domain::{EvaluationLevel, IdNumber};
+use crate::core::outbox::Quota;
+use crate::core::platform::{wire, ClientConfig, PlatformClient};
+use crate::core::ticketing::{
+    self, Appointment, Called, Finished, IssueRequest, TicketRef, Transfer,
+};
+use crate::core::{sync, Core};
+
+/// `ticket …`
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Issue a ticket (取号) for a service, from this terminal's leased numbers; prints the
+    /// number, people waiting and the QR text.
+    Issue(IssueArgs),
+    /// Lease numbers from the platform for every service running low today (号段补充).
+    Lease(LeaseArgs),
+    /// Open a counter window for calling (a clerk signed in).
+    Open { window: u16 },
+    /// Close a counter window (refused while it has a ticket in progress).
+    Close { window: u16 },
+    /// Call the next ticket to a window (叫号), or one ticket with --number.
+    Call {
+        window: u16,
+        /// A ticket number (A001) or the text of its QR code (YKBT:DATE:A001).
+        #[arg(long, value_name = "NUMBER")]
+        number: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Announce the window's current ticket again (重呼).
+    Recall {
+        window: u16,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The called citizen did not come (过号).
+    Skip { window: u16 },
+    /// Park the window's ticket (暂挂); call it back later with `call WINDOW --number`.
+    Hold { window: u16 },
+    /// The window's ticket is served (办结).
+    Served { window: u16 },
+    /// Send the window's ticket to another window or service (转出).
+    Transfer {
+        window: u16,
+        /// The window to send it to.
+        #[arg(
+            long,
+            value_name = "WINDOW",
+            conflicts_with = "to_service",
+            required_unless_present = "to_service"
+        )]
+        to_window: Option<u16>,
+        /// The service (letter) whose queue it joins.
+        #[arg(long, value_name = "LETTER")]
+        to_service: Option<String>,
+    },
+    /// 好差评 of a served ticket.
+    Evaluate {
+        /// The ticket number (A001) or its QR text.
+        number: String,
+        #[arg(long, value_enum)]
+        level: LevelArg,
+        /// A reason (repeatable; required for 不满意 and 非常不满意).
+        #[arg(long)]
+        reason: Vec<String>,
+    },
+    /// Today's services, waiting counts, leases, windows and recent calls.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `ticket issue SERVICE …`
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The service's letter (A, B, …; see `ticket status`).
+    pub service: String,
+    /// Green channel (绿色通道) chosen: disability or pregnancy. The reason is not recorded.
+    #[arg(long)]
+    pub green: bool,
+    /// The citizen's ID number (from the card): from the configured age on, the green channel
+    /// applies. Used for the decision only; never stored.
+    #[arg(long, value_name = "N")]
+    pub id_number: Option<String>,
+    /// Check an appointment in (预约签到) by its code.
+    #[arg(long, value_name = "CODE")]
+    pub appointment: Option<String>,
+    /// The appointment's day (YYYY-MM-DD); default today.
+    #[arg(long, value_name = "DATE", requires = "appointment")]
+    pub appointment_date: Option<jiff::civil::Date>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ticket lease [--platform URL]`
+#[derive(Debug, Args)]
+pub struct LeaseArgs {
+    /// Platform base URL instead of the profile's (e.g. a `platform-sim` at
+    /// http://127.0.0.1:8480/v1); required for the demo profile.
+    #[arg(long, value_name = "URL")]
+    pub platform: Option<String>,
+    /// One-time enrolment code, if this terminal is not registered yet.
+    #[arg(long, value_name = "CODE")]
+    pub enrolment_code: Option<String>,
+}
+
+/// 好差评 levels.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LevelArg {
+    VerySatisfied,
+    Satisfied,
+    Basic,
+    Dissatisfied,
+    VeryDissatisfied,
+}
+
+impl From<LevelArg> for EvaluationLevel {
+    fn from(l: LevelArg) -> Self {
+        match l {
+            LevelArg::VerySatisfied => Self::VerySatisfied,
+            LevelArg::Satisfied => Self::Satisfied,
+            LevelArg::Basic => Self::Basic,
+            LevelArg::Dissatisfied => Self::Dissatisfied,
+            LevelArg::VeryDissatisfied => Self::VeryDissatisfied,
+        }
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{e}");
+    ExitCode::from(EXIT_FAILURE)
+}
+
+fn print_json(v: &impl serde::Serialize) -> ExitCode {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Runs a `ticket` subcommand.
+pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
+    let mut core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let cfg = match ticketing::section(&core.profile) {
+        Ok(c) => c.clone(),
+        Err(e) => {
+            eprintln!("{}：{e}", cli.profile_name());
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let TicketCommand::Lease(a) = cmd {
+        return lease(core, &cfg, a);
+    }
+    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let now = Timestamp::now();
+    let Core { store, key, .. } = &mut core;
+    match cmd {
+        TicketCommand::Issue(a) => {
+            let id_number = match a.id_number.as_deref().map(IdNumber::parse).transpose() {
+                Ok(n) => n,
+                Err(e) => return fail(format!("--id-number: {e}")),
+            };
+            let req = IssueRequest {
+                service: a.service.clone(),
+                green: a.green,
+                id_number,
+                appointment: a.appointment.as_ref().map(|code| Appointment {
+                    code: code.clone(),
+                    date: a
+                        .appointment_date
+                        .unwrap_or_else(|| ticketing::hall_date(now)),
+                }),
+            };
+            match ticketing::issue(store, key, quota, &cfg, &req, now) {
+                Err(e) => fail(e),
+                Ok(t) if a.json => print_json(&t),
+                Ok(t) => {
+                    let kind = match t.kind {
+                        ticketing::TicketKind::WalkIn => "",
+                        ticketing::TicketKind::Green => "（绿色通道）",
+                        ticketing::TicketKind::Appointment => "（预约）",
+                    };
+                    println!("{} {}{kind}", t.number, t.service_name);
+                    println!("前面还有 {} 人等候", t.waiting_before);
+                    println!("{}  仅限 {} 当日有效", t.qr, t.date);
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+        TicketCommand::Lease(_) => unreachable!("handled above"),
+        TicketCommand::Open { window } | TicketCommand::Close { window } => {
+            let open = matches!(cmd, TicketCommand::Open { .. });
+            match ticketing::set_window_open(store, &cfg, *window, open, now) {
+                Ok(()) => {
+                    println!("{window} 号窗口已{}", if open { "开放" } else { "关闭" });
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        TicketCommand::Call {
+            window,
+            number,
+            json,
+        } => {
+            let called = match number {
+                None => ticketing::call_next(store, key, quota, &cfg, *window, now),
+                Some(n) => TicketRef::parse(n).and_then(|r| {
+                    ticketing::call_ticket(store, key, quota, &cfg, *window, &r, now)
+                }),
+            };
+            print_called(called, *json)
+        }
+        TicketCommand::Recall { window, json } => print_called(
+            ticketing::recall(store, key, quota, &cfg, *window, now),
+            *json,
+        ),
+        TicketCommand::Skip { window } => {
+            print_finished(ticketing::skip(store, key, quota, &cfg, *window, now))
+        }
+        TicketCommand::Hold { window } => {
+            print_finished(ticketing::hold(store, key, quota, &cfg, *window, now))
+        }
+        TicketCommand::Served { window } => {
+            print_finished(ticketing::serve(store, key, quota, &cfg, *window, now))
+        }
+        TicketCommand::Transfer {
+            window,
+            to_window,
+            to_service,
+        } => {
+            let to = match (to_window, to_service) {
+                (Some(w), _) => Transfer::Window(*w),
+                (None, Some(s)) => Transfer::Service(s.clone()),
+                (None, None) => return fail("请用 --to-window 或 --to-service 指定转往何处"),
+            };
+            print_finished(ticketing::transfer(
+                store, key, quota, &cfg, *window, &to, now,
+            ))
+        }
+        TicketCommand::Evaluate {
+            number,
+            level,
+            reason,
+        } => {
+            let result = TicketRef::parse(number).and_then(|r| {
+                ticketing::evaluate(store, key, quota, &cfg, &r, (*level).into(), reason, now)
+            });
+            match result {
+                Ok(id) => {
+                    println!("评价已记录（{id}），将随暂存队列提交");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        TicketCommand::Status { json } => match ticketing::status(store, &cfg, now) {
+            Err(e) => fail(e),
+            Ok(s) if *json => print_json(&s),
+            Ok(s) => {
+                println!("{} {}", cfg.hall, s.date);
+                for v in &s.services {
+                    println!(
+                        "{} {:<10} 等候 {:>3}  已取 {:>3}  已办结 {:>3}  本机余号 {:>3}  {}",
+                        v.prefix,
+                        v.name,
+                        v.waiting,
+                        v.issued,
+                        v.served,
+                        v.lease_remaining,
+                        if v.issuing_now {
+                            "取号中"
+                        } else {
+                            "不在取号时间"
+                        }
+                    );
+                }
+                for w in &s.windows {
+                    println!(
+                        "{:>3} 号窗口 {}  {}  业务 {}",
+                        w.number,
+                        if w.open { "开放" } else { "关闭" },
+                        w.current.as_deref().unwrap_or("—"),
+                        w.services.join("/")
+                    );
+                }
+                for (n, w) in &s.recent_calls {
+                    println!("最近叫号：{n} → {w} 号窗口");
+                }
+                ExitCode::SUCCESS
+            }
+        },
+    }
+}
+
+fn print_called(r: Result<Called, ticketing::TicketError>, json: bool) -> ExitCode {
+    match r {
+        Err(e) => fail(e),
+        Ok(c) if json => print_json(&c),
+        Ok(c) => {
+            println!("{}", c.announcement.zh);
+            println!("{}", c.announcement.en);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn print_finished(r: Result<Finished, ticketing::TicketError>) -> ExitCode {
+    match r {
+        Err(e) => fail(e),
+        Ok(f) => {
+            let mut line = format!(
+                "{} 号（{} 号窗口）{}",
+                f.number,
+                f.window,
+                f.state.describe_zh()
+            );
+            if let Some(w) = f.wait_secs {
+                line.push_str(&format!("，等候 {w} 秒"));
+            }
+            if let Some(s) = f.service_secs {
+                line.push_str(&format!("，办理 {s} 秒"));
+            }
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `ticket lease`: registers if needed, then tops up every service running low.
+fn lease(mut core: Core, cfg: &TicketingSection, args: &LeaseArgs) -> ExitCode {
+    if core.profile.platform.mode == PlatformMode::Simulator && args.platform.is_none() {
+        eprintln!(
+            "演示配置没有固定的平台：请先运行 ykb-terminal platform-sim，再加 --platform http://127.0.0.1:8480/v1"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let key = match sync::catalog_key(&core.profile, &core.data_dir) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let config = ClientConfig::from_profile(&core.profile.platform, args.platform.as_deref(), key);
+    let client = match PlatformClient::new(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("无法启动异步运行时：{e}")),
+    };
+    let demo = core.profile.platform.mode == PlatformMode::Simulator;
+    let enrolment = args.enrolment_code.clone().unwrap_or_else(|| {
+        if demo {
+            sync::DEMO_ENROLMENT_CODE.into()
+        } else {
+            String::new()
+        }
+    });
+    rt.block_on(async {
+        let known = sync::stored_credentials(&mut core.store, &client.config().base_url)
+            .ok()
+            .flatten()
+            .is_some();
+        if !known && enrolment.trim().is_empty() {
+            eprintln!(
+                "本终端尚未在平台 {} 注册。请运行：ykb-terminal ticket lease --enrolment-code 注册码",
+                client.config().base_url
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        let request = wire::RegisterRequest::for_terminal(&core.profile.terminal, &enrolment);
+        if let Err(e) = sync::ensure_registered(&client, &mut core.store, &request).await {
+            return fail(format!("终端注册失败：{e}"));
+        }
+        let store = std::sync::Mutex::new(core.store);
+        match ticketing::top_up(&store, &client, cfg, Timestamp::now()).await {
+            Err(e) => fail(e),
+            Ok(t) => {
+                for l in &t.leased {
+                    println!("{} {} 号段 {:03}–{:03}", l.date, l.service, l.first, l.last);
+                }
+                for (s, why) in &t.failed {
+                    eprintln!("业务 {s}：未能补充号段：{why}");
+                }
+                if t.leased.is_empty() && t.failed.is_empty() {
+                    println!("各业务号段充足，无需补充");
+                }
+                if t.failed.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_FAILURE)
+                }
+            }
+        }
+    })
+}
