@@ -572,3 +572,34 @@ fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_l
     assert_eq!(sim.cases().len(), 1);
     assert_eq!(adapter.get_banner(), "");
 }
+
+#[test]
+fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
+    let (window, kiosk, _catalog, _dir) = start();
+    let adapter = window.global::<KioskAdapter>();
+    let has = |label: &str| {
+        lay_out(&window);
+        ElementHandle::find_by_accessible_label(&window, label)
+            .next()
+            .is_some()
+    };
+    assert!(has("您好，请选择要办理的业务"));
+    press(&window, "English");
+    assert!(has("Hello! What would you like to do?"));
+    assert!(adapter.get_status_line().starts_with("Catalogue v"));
+    press(&window, "Find a service");
+    for key in ["s", "f", "z"] {
+        press(&window, key);
+    }
+    assert!(window
+        .global::<FindAdapter>()
+        .get_summary()
+        .ends_with("found; tap one to start"));
+    // Walking away ends the session, and its language with it.
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    kiosk.tick(later);
+    kiosk.tick(later + std::time::Duration::from_secs(20));
+    assert_eq!(adapter.get_page(), Page::Home);
+    assert!(has("您好，请选择要办理的业务"));
+    assert!(adapter.get_status_line().starts_with("事项目录"));
+}

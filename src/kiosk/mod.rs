@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod form;
 pub mod guide;
+pub mod i18n;
 pub mod identify;
 pub mod services;
 pub mod session;
@@ -25,6 +26,7 @@ use crate::core::domain::{EvaluationLevel, FieldKind};
 use crate::core::outbox::{self, Quota};
 use crate::core::Core;
 use crate::sim::demo::DemoPlatform;
+use i18n::Lang;
 use identify::{CardOutcome, CardService};
 use services::{Delivery, DeliveryNews, Photo, ReceiptPrinter};
 use session::{CardError, CardStatus, Event, Outcome, Screen, Session, SubmitResult};
@@ -117,6 +119,8 @@ struct State {
     evaluation_note: String,
     /// The platform did not answer the last delivery: the banner says cases are kept here.
     offline: bool,
+    /// The language shown; back to the profile's at the end of every session.
+    lang: Lang,
     /// The outbox worker (demo: in process; installed terminals: the agent service).
     delivery: Option<Delivery>,
     printer: Option<ReceiptPrinter>,
@@ -186,24 +190,12 @@ impl Kiosk {
         window
             .global::<Theme>()
             .set_large_text(core.profile.terminal.large_text);
+        let language = core.profile.terminal.language;
         let adapter = window.global::<KioskAdapter>();
         adapter.set_terminal_name(core.profile.terminal.name.clone().into());
-        adapter.set_status_line(status_line(&core.catalog).into());
         adapter.set_departments(string_model(
             core.catalog.departments().into_iter().map(str::to_owned),
         ));
-        adapter.set_bundles(ModelRc::new(VecModel::from(
-            core.catalog
-                .bundles
-                .iter()
-                .map(|b| MatterRow {
-                    code: b.code.to_string().into(),
-                    name: b.name.clone().into(),
-                    detail: format!("包含 {} 个事项", b.matters.len()).into(),
-                    self_service: false,
-                })
-                .collect::<Vec<_>>(),
-        )));
         let kiosk = Kiosk {
             window: window.as_weak(),
             state: Rc::new(RefCell::new(State {
@@ -220,6 +212,7 @@ impl Kiosk {
                 reasons: Vec::new(),
                 evaluation_note: String::new(),
                 offline: false,
+                lang: Lang(language),
                 delivery: None,
                 printer: None,
                 cards: None,
@@ -228,8 +221,40 @@ impl Kiosk {
             })),
         };
         kiosk.connect(window);
-        kiosk.render();
+        let lang = kiosk.state.borrow().lang;
+        kiosk.set_language(lang);
         kiosk
+    }
+
+    /// Shows the UI in `lang`: Slint's bundled strings and the texts Rust makes.
+    fn set_language(&self, lang: Lang) {
+        self.state.borrow_mut().lang = lang;
+        let code = match lang.0 {
+            crate::core::config::Language::ZhCn => "",
+            crate::core::config::Language::En => "en",
+        };
+        if let Err(e) = slint::select_bundled_translation(code) {
+            tracing::warn!(error = %e, "translation not selected");
+        }
+        if let Some(window) = self.window.upgrade() {
+            let st = self.state.borrow();
+            let catalog = &st.core.catalog;
+            let adapter = window.global::<KioskAdapter>();
+            adapter.set_status_line(lang.t(&status_line(catalog)).into());
+            adapter.set_bundles(ModelRc::new(VecModel::from(
+                catalog
+                    .bundles
+                    .iter()
+                    .map(|b| MatterRow {
+                        code: b.code.to_string().into(),
+                        name: b.name.clone().into(),
+                        detail: lang.t(&format!("包含 {} 个事项", b.matters.len())).into(),
+                        self_service: false,
+                    })
+                    .collect::<Vec<_>>(),
+            )));
+        }
+        self.render();
     }
 
     fn connect(&self, window: &AppWindow) {
@@ -252,6 +277,16 @@ impl Kiosk {
         adapter.on_open_bundles(go(|| Event::Open(Screen::Bundles)));
         adapter.on_touched(go(|| Event::Touch));
         adapter.on_open_identify(go(|| Event::Open(Screen::Identify)));
+        let k = self.clone_handle();
+        adapter.on_toggle_language(move || {
+            let now = k.state.borrow().lang.0;
+            let next = match now {
+                crate::core::config::Language::ZhCn => crate::core::config::Language::En,
+                crate::core::config::Language::En => crate::core::config::Language::ZhCn,
+            };
+            k.event(Event::Touch);
+            k.set_language(Lang(next));
+        });
         let session = window.global::<SessionAdapter>();
         session.on_keep_session(go(|| Event::KeepSession));
         let k = self.clone_handle();
@@ -448,6 +483,11 @@ impl Kiosk {
         };
         if outcome == Outcome::Wiped {
             self.clear_personal_properties();
+            // The next citizen starts in the terminal's own language.
+            let default = Lang(self.state.borrow().core.profile.terminal.language);
+            if self.state.borrow().lang != default {
+                self.set_language(default);
+            }
         }
         if outcome != Outcome::None {
             self.render();
@@ -887,6 +927,7 @@ impl Kiosk {
         let st = &mut *st;
         let session = &st.session;
         let catalog = &st.core.catalog;
+        let lang = st.lang;
 
         let sa = window.global::<SessionAdapter>();
         sa.set_countdown(session.countdown().map_or(0, |c| c.max(1) as i32));
@@ -926,7 +967,7 @@ impl Kiosk {
                 if let Some(m) = catalog.matter(task_code) {
                     adapter.set_guide_title(m.name.clone().into());
                     adapter.set_guide_subtitle(guide::matter_line(m).into());
-                    adapter.set_guide_sections(sections(guide::matter_guide(m)));
+                    adapter.set_guide_sections(sections(guide::matter_guide(m), lang));
                 }
                 adapter.set_page(Page::Guide);
             }
@@ -935,9 +976,10 @@ impl Kiosk {
                 if let Some(b) = catalog.bundles.iter().find(|b| b.code.as_str() == code) {
                     adapter.set_guide_title(b.name.clone().into());
                     adapter.set_guide_subtitle(
-                        format!("一件事一次办 · 包含 {} 个事项", b.matters.len()).into(),
+                        lang.t(&format!("一件事一次办 · 包含 {} 个事项", b.matters.len()))
+                            .into(),
                     );
-                    adapter.set_guide_sections(sections(guide::bundle_guide(b, catalog)));
+                    adapter.set_guide_sections(sections(guide::bundle_guide(b, catalog), lang));
                 }
                 adapter.set_page(Page::Guide);
             }
@@ -962,13 +1004,13 @@ impl Kiosk {
                     Vec::new()
                 });
                 find.set_summary(
-                    if query.is_empty() {
+                    lang.t(&if query.is_empty() {
                         String::new()
                     } else if hits.is_empty() {
                         format!("没有找到与“{query}”相关的事项，可以换个说法或按部门浏览")
                     } else {
                         format!("找到 {} 项，点事项开始办理", hits.len())
-                    }
+                    })
                     .into(),
                 );
                 find.set_results(ModelRc::new(VecModel::from(
@@ -994,7 +1036,7 @@ impl Kiosk {
                         .map(|a| a.choices.clone())
                         .unwrap_or_default();
                     g.set_matter_name(m.name.clone().into());
-                    g.set_progress(format!("第 {} 个问题", question + 1).into());
+                    g.set_progress(lang.t(&format!("第 {} 个问题", question + 1)).into());
                     g.set_question(q.text.clone().into());
                     g.set_multi(multi);
                     g.set_choices(ModelRc::new(VecModel::from(
@@ -1021,19 +1063,19 @@ impl Kiosk {
                     g.set_matter_name(m.name.clone().into());
                     g.set_can_apply(m.self_service && m.serves_people());
                     g.set_checklist_note(
-                        if session.person().is_some() {
+                        lang.t(if session.person().is_some() {
                             "“免提交”的材料已由您的电子证照代替，无需携带"
                         } else {
                             "刷身份证后，已有电子证照的材料可以免提交"
-                        }
+                        })
                         .into(),
                     );
                     g.set_checklist(ModelRc::new(VecModel::from(
                         rows.into_iter()
                             .map(|r| MaterialRow {
                                 name: r.name.into(),
-                                detail: r.detail.into(),
-                                status: r.status.label().into(),
+                                detail: lang.t(&r.detail).into(),
+                                status: lang.t(r.status.label()).into(),
                                 exempt: r.status == guide::MaterialStatus::Exempt,
                                 capture: r.status == guide::MaterialStatus::CaptureHere,
                             })
@@ -1071,14 +1113,15 @@ impl Kiosk {
             Screen::Evaluate => {
                 let e = window.global::<EvaluateAdapter>();
                 e.set_level(st.evaluation.map_or(0, |l| i32::from(l.score())));
-                e.set_note(st.evaluation_note.clone().into());
+                e.set_note(lang.t(&st.evaluation_note).into());
                 e.set_reasons(ModelRc::new(VecModel::from(
                     st.evaluation
                         .map(apply::reasons_for)
                         .unwrap_or_default()
                         .iter()
                         .map(|r| Chip {
-                            label: (*r).into(),
+                            id: (*r).into(),
+                            label: lang.t(r).into(),
                             selected: st.reasons.iter().any(|x| x == r),
                         })
                         .collect::<Vec<_>>(),
@@ -1091,7 +1134,7 @@ impl Kiosk {
         } else {
             (String::new(), false)
         };
-        adapter.set_banner(banner.into());
+        adapter.set_banner(lang.t(&banner).into());
         adapter.set_banner_warning(warning);
     }
 }
@@ -1120,12 +1163,13 @@ fn render_form(window: &AppWindow, st: &State) {
     a.set_matter_name(m.name.clone().into());
     a.set_editing(st.editing.clone().into());
     a.set_editing_digits(digits);
+    let lang = st.lang;
     a.set_form_note(
-        if views.iter().any(|f| f.locked) {
+        lang.t(if views.iter().any(|f| f.locked) {
             "带“已从身份证读取”的内容不能修改；点其他框，用右侧键盘输入"
         } else {
             "点输入框，用右侧键盘输入"
-        }
+        })
         .into(),
     );
     a.set_fields(ModelRc::new(VecModel::from(
@@ -1144,8 +1188,8 @@ fn render_form(window: &AppWindow, st: &State) {
                 label: f.label.into(),
                 value: f.shown.into(),
                 locked: f.locked,
-                error: f.error.into(),
-                hint: f.hint.into(),
+                error: lang.t(&f.error).into(),
+                hint: lang.t(&f.hint).into(),
                 kind: match f.kind {
                     FieldKind::Select => "select",
                     FieldKind::Phone
@@ -1173,16 +1217,20 @@ fn render_capture(window: &AppWindow, st: &State) {
                 done: images.contains_key(&c.id),
                 id: c.id.into(),
                 name: c.name.into(),
-                detail: c.detail.into(),
+                detail: st.lang.t(&c.detail).into(),
             })
             .collect::<Vec<_>>(),
     )));
     a.set_capturing(st.capturing);
-    a.set_capture_status(if st.capture_status.is_empty() {
-        "点下面的材料名称开始拍摄".into()
-    } else {
-        st.capture_status.clone().into()
-    });
+    a.set_capture_status(
+        st.lang
+            .t(if st.capture_status.is_empty() {
+                "点下面的材料名称开始拍摄"
+            } else {
+                &st.capture_status
+            })
+            .into(),
+    );
     match &st.preview {
         Some(img) => {
             let buffer = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
@@ -1207,9 +1255,10 @@ fn render_review(window: &AppWindow, st: &State) {
     let (Some(m), Some(p)) = (session.matter(), session.person()) else {
         return;
     };
+    let lang = st.lang;
     let row = |label: &str, value: String| ReviewRow {
-        label: label.into(),
-        value: value.into(),
+        label: lang.t(label).into(),
+        value: lang.t(&value).into(),
     };
     let mut rows = vec![
         row("事项", m.name.clone()),
@@ -1274,12 +1323,13 @@ fn render_done(window: &AppWindow, st: &State) {
         Some(SubmitResult::Failed { reason }) => format!("{reason}。请到窗口办理，或联系工作人员"),
         _ => detail.to_owned(),
     };
-    a.set_done_title(title.into());
-    a.set_done_detail(detail.into());
-    a.set_done_number_label(label.into());
+    let lang = st.lang;
+    a.set_done_title(lang.t(title).into());
+    a.set_done_detail(lang.t(&detail).into());
+    a.set_done_number_label(lang.t(label).into());
     a.set_done_number(number.into());
     a.set_done_ok(ok);
-    a.set_print_status(st.print_status.clone().into());
+    a.set_print_status(lang.t(&st.print_status).into());
 }
 
 fn status_line(catalog: &Catalog) -> String {
@@ -1297,12 +1347,12 @@ fn string_model(items: impl Iterator<Item = String>) -> ModelRc<SharedString> {
     ))
 }
 
-fn sections(items: Vec<guide::GuideSection>) -> ModelRc<Section> {
+fn sections(items: Vec<guide::GuideSection>, lang: Lang) -> ModelRc<Section> {
     ModelRc::new(VecModel::from(
         items
             .into_iter()
             .map(|s| Section {
-                title: s.title.into(),
+                title: lang.t(&s.title).into(),
                 body: s.body.into(),
             })
             .collect::<Vec<_>>(),

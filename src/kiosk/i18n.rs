@@ -1,0 +1,206 @@
+//! English for the texts Rust puts on screen (the `.slint` texts are translated by Slint's
+//! bundled `.po`). zh-CN is the source: every text is written in Chinese where it is made, and
+//! [`Lang::t`] turns it into English at render time when the citizen chose English. Templates
+//! with `{}` match texts built with `format!`; what fills a `{}` (a matter's name, a number)
+//! stays as it is — the catalogue itself is published in Chinese only.
+
+use crate::core::config::Language;
+
+/// (zh-CN, English). `{}` marks a part that is carried over unchanged.
+const EN: &[(&str, &str)] = &[
+    // Home and header.
+    ("事项目录 第 {} 版 · 共 {} 项事项、{} 个“一件事”", "Catalogue v{} · {} services, {} one-stop bundles"),
+    ("包含 {} 个事项", "{} services"),
+    ("一件事一次办 · 包含 {} 个事项", "One-stop service · {} services"),
+    ("网络中断，业务将暂存本机，恢复后自动提交", "Network down: applications are kept here and sent automatically when it returns"),
+    // Find.
+    ("没有找到与“{}”相关的事项，可以换个说法或按部门浏览", "Nothing found for “{}”; try other letters or browse by department"),
+    ("找到 {} 项，点事项开始办理", "{} found; tap one to start"),
+    // Guide.
+    ("第 {} 个问题", "Question {}"),
+    ("“免提交”的材料已由您的电子证照代替，无需携带", "Materials marked “Not needed” are covered by your e-licences"),
+    ("刷身份证后，已有电子证照的材料可以免提交", "Scan your ID card: materials covered by your e-licences will not be needed"),
+    ("免提交", "Not needed"),
+    ("本机拍摄", "Photograph here"),
+    ("请带到窗口", "Bring to a window"),
+    ("已由您的{}电子证照代替", "Covered by your e-licence: {}"),
+    ("基本信息", "About"),
+    ("受理条件", "Conditions"),
+    ("申请材料", "Materials"),
+    ("办理流程", "Steps"),
+    ("收费标准", "Fees"),
+    ("办理地点与时间", "Where and when"),
+    ("咨询与投诉", "Enquiries and complaints"),
+    ("设定依据", "Legal basis"),
+    ("简介", "Overview"),
+    ("一次办好以下事项", "Done together"),
+    // Form.
+    ("带“已从身份证读取”的内容不能修改；点其他框，用右侧键盘输入", "Fields read from your ID card cannot be changed; tap another field and type on the keyboard"),
+    ("点输入框，用右侧键盘输入", "Tap a field and type on the keyboard"),
+    ("请填写{}", "Please fill in: {}"),
+    ("请选择{}", "Please choose: {}"),
+    ("{}最多 {} 个字，请删去一些", "{}: at most {} characters"),
+    ("手机号应为11位数字，以1开头", "A mobile number has 11 digits and starts with 1"),
+    ("身份号码不正确，请核对18位号码（最后一位可能是X）", "This ID number is not valid; check all 18 characters (the last may be X)"),
+    ("日期格式应为 年-月-日，如 2024-05-01", "Write the date as year-month-day, e.g. 2024-05-01"),
+    ("{}应为整数", "{}: a whole number"),
+    ("{}应在 {}～{} 之间", "{}: between {} and {}"),
+    ("请从列出的选项中选择{}", "Please choose one of the options: {}"),
+    ("11位手机号，如 13800000000", "11-digit mobile number, e.g. 13800000000"),
+    ("18位公民身份号码", "18-character ID number"),
+    ("日期，如 2024-05-01", "Date, e.g. 2024-05-01"),
+    ("{}～{} 之间的整数", "A whole number from {} to {}"),
+    ("整数", "A whole number"),
+    ("请点选一项", "Tap one"),
+    ("不超过 {} 个字", "Up to {} characters"),
+    // Capture.
+    ("点下面的材料名称开始拍摄", "Tap a material below to photograph it"),
+    ("正在拍摄，请保持材料不动…", "Taking the photo; keep the material still…"),
+    ("已拍摄，请查看照片是否清楚；不清楚可点该材料重拍", "Photographed: check it is clear; tap the material to retake"),
+    ("拍摄失败：{}", "Photo failed: {}"),
+    // Review.
+    ("事项", "Service"),
+    ("申请人", "Applicant"),
+    ("身份证号", "ID number"),
+    ("免提交（电子证照）", "Not needed (e-licence)"),
+    ("已拍摄", "Photographed"),
+    // Done.
+    ("已提交", "Submitted"),
+    ("已暂存", "Saved on this terminal"),
+    ("未能保存", "Not saved"),
+    ("您的申请已提交到渝快办，可凭办件编号查询进度", "Your application reached Yukuaiban; use the case number to follow it"),
+    ("网络恢复后自动提交，无需再来；可凭本机编号查询进度", "It will be sent automatically when the network returns; no need to come back. Use the local number to follow it"),
+    ("办件编号", "Case number"),
+    ("本机编号", "Local number"),
+    ("{}。请到窗口办理，或联系工作人员", "{}. Please go to a window or ask staff for help"),
+    ("正在打印回执…", "Printing your receipt…"),
+    ("回执已打印，请取走回执", "Receipt printed: please take it"),
+    ("回执未能打印（{}），请记下上面的编号", "The receipt could not be printed ({}); please note the number above"),
+    ("本机没有回执打印机，请记下上面的编号", "This terminal has no printer; please note the number above"),
+    // Evaluate.
+    ("请先点选一个评价", "Please choose a rating first"),
+    ("请选择不满意的原因，以便我们改进", "Please choose what went wrong, so we can improve"),
+    ("等候时间长", "Long wait"),
+    ("操作步骤多", "Too many steps"),
+    ("看不清、听不清", "Hard to see or hear"),
+    ("设备故障", "Device fault"),
+    ("材料要求不清楚", "Unclear requirements"),
+    ("工作人员态度", "Staff attitude"),
+    ("操作简单", "Easy to use"),
+    ("不用跑腿", "No extra trips"),
+    ("材料少", "Few materials"),
+    ("速度快", "Fast"),
+    ("指引清楚", "Clear guidance"),
+];
+
+/// The language the session shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lang(pub Language);
+
+impl Lang {
+    /// `zh` as the citizen reads it: unchanged in Chinese; in English the table's text, or
+    /// `zh` itself when the table has none (catalogue content, device messages).
+    pub fn t(self, zh: &str) -> String {
+        match self.0 {
+            Language::ZhCn => zh.to_owned(),
+            Language::En => english(zh).unwrap_or_else(|| zh.to_owned()),
+        }
+    }
+}
+
+/// The English of `zh`, exact or by template.
+pub fn english(zh: &str) -> Option<String> {
+    EN.iter().find_map(|(z, e)| {
+        if !z.contains("{}") {
+            return (*z == zh).then(|| (*e).to_owned());
+        }
+        let args = match_template(z, zh)?;
+        let mut out = String::new();
+        let mut args = args.into_iter();
+        let mut parts = e.split("{}");
+        out.push_str(parts.next().unwrap_or_default());
+        for p in parts {
+            out.push_str(args.next().unwrap_or_default());
+            out.push_str(p);
+        }
+        Some(out)
+    })
+}
+
+/// The parts of `s` that fill the template's `{}`s, if `s` has the template's shape.
+fn match_template<'a>(template: &str, s: &'a str) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = template.split("{}").collect();
+    let mut rest = s.strip_prefix(parts[0])?;
+    let mut args = Vec::new();
+    for (i, p) in parts[1..].iter().enumerate() {
+        let last = i == parts.len() - 2;
+        let at = if last {
+            if !rest.ends_with(p) {
+                return None;
+            }
+            rest.len() - p.len()
+        } else if p.is_empty() {
+            return None;
+        } else {
+            rest.find(p)?
+        };
+        args.push(&rest[..at]);
+        rest = &rest[at + p.len()..];
+    }
+    rest.is_empty().then_some(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_texts_and_templates_translate() {
+        let en = Lang(Language::En);
+        assert_eq!(en.t("已提交"), "Submitted");
+        assert_eq!(
+            en.t("找到 12 项，点事项开始办理"),
+            "12 found; tap one to start"
+        );
+        assert_eq!(
+            en.t("事项目录 第 3 版 · 共 72 项事项、5 个“一件事”"),
+            "Catalogue v3 · 72 services, 5 one-stop bundles"
+        );
+        assert_eq!(en.t("请填写联系电话"), "Please fill in: 联系电话");
+        assert_eq!(
+            en.t("邮寄地址最多 100 个字，请删去一些"),
+            "邮寄地址: at most 100 characters"
+        );
+        // Catalogue content has no English and stays as published.
+        assert_eq!(en.t("居民身份证换领"), "居民身份证换领");
+        assert_eq!(Lang(Language::ZhCn).t("已提交"), "已提交");
+    }
+
+    #[test]
+    fn the_table_has_one_entry_per_text_and_the_same_placeholders() {
+        for (i, (z, e)) in EN.iter().enumerate() {
+            assert!(
+                !EN[..i].iter().any(|(z2, _)| z2 == z),
+                "{z} is in the table twice"
+            );
+            assert_eq!(z.matches("{}").count(), e.matches("{}").count(), "{z}");
+        }
+    }
+
+    #[test]
+    fn texts_the_kiosk_builds_are_in_the_table() {
+        use crate::core::domain::EvaluationLevel;
+        for l in EvaluationLevel::ALL {
+            for r in super::super::apply::reasons_for(l) {
+                assert!(english(r).is_some(), "{r}");
+            }
+        }
+        for s in [
+            super::super::guide::MaterialStatus::Exempt,
+            super::super::guide::MaterialStatus::CaptureHere,
+            super::super::guide::MaterialStatus::BringToWindow,
+        ] {
+            assert!(english(s.label()).is_some(), "{}", s.label());
+        }
+    }
+}
