@@ -103,6 +103,13 @@ pub enum Command {
     Audit(ops::AuditCommand),
     /// The service loop for systemd: heartbeats, loopback metrics, READY/WATCHDOG.
     Agent(ops::AgentArgs),
+    /// Render every kiosk screen (normal and 大字, Chinese and English) to PNG files, with
+    /// no display: the demo kiosk driven through a whole errand, receipt included.
+    Screenshots {
+        /// Folder for the PNG files (created if missing).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 /// `catalog …`

@@ -326,3 +326,60 @@ fn help_explains_the_subcommands() {
         assert!(out.contains(word), "--help mentions {word}: {out}");
     }
 }
+
+#[test]
+fn screenshots_render_every_screen_in_both_languages_and_sizes_without_a_display() {
+    let out = tempfile::tempdir().unwrap();
+    let o = bin()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .args(["screenshots", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for variant in ["zh", "zh-large", "en", "en-large"] {
+        for screen in [
+            "home",
+            "find",
+            "question",
+            "checklist",
+            "form",
+            "capture",
+            "review",
+            "done",
+            "evaluate",
+            "countdown",
+            "identify-read",
+        ] {
+            assert!(
+                names
+                    .iter()
+                    .any(|n| n.ends_with(&format!("-{screen}-{variant}.png"))),
+                "{screen} {variant} missing: {names:?}"
+            );
+        }
+        assert!(
+            names.contains(&format!("receipt-{variant}.png")),
+            "{names:?}"
+        );
+    }
+    assert!(
+        !names.iter().any(|n| n.starts_with(".data")),
+        "demo data left behind"
+    );
+    // The pictures differ: screens from each other, languages and sizes from each other.
+    let read = |n: &str| image::open(out.path().join(n)).unwrap().to_rgb8();
+    let home = read("01-home-zh.png");
+    assert_eq!(home.dimensions(), (1280, 800));
+    assert_ne!(home, read("01-home-en.png"));
+    assert_ne!(home, read("01-home-zh-large.png"));
+    assert_ne!(home, read("08-find-zh.png"));
+    // Not a blank frame: the brand blue header is there.
+    assert_eq!(home.get_pixel(640, 5).0, [0x0a, 0x58, 0xb8]);
+}

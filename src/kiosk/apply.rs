@@ -308,13 +308,36 @@ mod tests {
         );
         assert!(text.contains("已暂存"));
         // Not photographed and the damaged card: both go to the window.
-        assert!(text.contains("数码相片回执"));
+        assert!(text.contains("数码相片回执"), "{text}");
         assert!(text.contains("原居民身份证"));
         assert!(!text.contains("居民户口簿"), "exempt by e-licence");
         assert!(r.items.contains(&ReceiptItem::Qr {
             data: "ykb:case:0190-abc".into(),
             caption: Some("扫码或在“办件进度查询”输入编号查进度".into()),
         }));
+
+        // Photographed here: not on the list, though the photo itself has left the session.
+        let mut s = session_at_review();
+        s.handle(
+            Event::Captured {
+                material: "m_photo_receipt".into(),
+                jpeg: vec![0xff, 0xd8],
+            },
+            t,
+        );
+        s.handle(Event::CaptureDone, t);
+        s.handle(Event::Submit, t);
+        s.handle(
+            Event::SubmitResult(SubmitResult::Queued {
+                case_id: "c2".into(),
+                local_number: "13".into(),
+            }),
+            t,
+        );
+        let text =
+            serde_json::to_string(&case_receipt(&s, "T", Timestamp::now()).unwrap()).unwrap();
+        assert!(!text.contains("数码相片回执"), "{text}");
+        assert!(text.contains("原居民身份证"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod form;
 pub mod guide;
 pub mod i18n;
 pub mod identify;
+pub mod screenshots;
 pub mod services;
 pub mod session;
 
@@ -87,6 +88,20 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("界面运行出错：{e}");
+            ExitCode::from(cli::EXIT_FAILURE)
+        }
+    }
+}
+
+/// `ykb-terminal screenshots --out DIR`.
+pub fn run_screenshots(out: &std::path::Path) -> ExitCode {
+    match screenshots::render_all(out) {
+        Ok(files) => {
+            println!("已生成 {} 张截图：{}", files.len(), out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("截图失败：{e}");
             ExitCode::from(cli::EXIT_FAILURE)
         }
     }

@@ -291,7 +291,8 @@ impl Session {
         &self.licences
     }
 
-    /// The photographed materials (JPEG) by material id.
+    /// The photographed materials (JPEG) by material id; after submission the ids remain
+    /// with empty bytes (the photos were handed to the outbox).
     pub fn images(&self) -> &BTreeMap<String, Vec<u8>> {
         &self.images
     }
@@ -483,10 +484,12 @@ impl Session {
                     return Outcome::None;
                 }
                 self.submitting = false;
-                // Once stored, the case lives in the outbox (sealed); the session keeps only
-                // what the done page and receipt show.
+                // Once stored, the case lives in the outbox (sealed): the photo bytes go, and
+                // which materials were photographed stays for the receipt.
                 if r.case_id().is_some() {
-                    self.images.clear();
+                    for jpeg in self.images.values_mut() {
+                        *jpeg = Vec::new();
+                    }
                 }
                 self.submit = Some(r);
                 // The case is committed: "back" must not lead to submitting it again.
@@ -879,9 +882,10 @@ mod tests {
         s.handle(Event::SubmitResult(queued), t);
         assert_eq!(s.current(), &Screen::Done);
         assert!(
-            s.images().is_empty(),
+            s.images().values().all(Vec::is_empty),
             "the images now live sealed in the outbox"
         );
+        assert!(s.images().contains_key("m_photo_receipt"));
         // Submitting again from the done page is impossible.
         assert_eq!(s.handle(Event::Submit, t), Outcome::None);
         // The outbox delivers it: the unified code replaces 已暂存.

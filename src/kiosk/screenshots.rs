@@ -1,0 +1,311 @@
+//! `ykb-terminal screenshots --out DIR`: every screen of the citizen kiosk, in normal and
+//! 大字 mode, in Chinese and English, rendered to PNG without a display. Slint's software
+//! renderer draws into memory (a [`MinimalSoftwareWindow`] behind a one-window platform);
+//! the kiosk is the real one on the demo profile — the in-process platform simulator, the
+//! ID-card emulator and the printer emulator — driven through the same callbacks a touch
+//! would call. The printed receipt is saved beside the screens.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
+use slint::platform::{Platform, WindowAdapter};
+use slint::{ComponentHandle, Model, PhysicalSize, Rgb8Pixel};
+
+use super::{
+    AppWindow, ApplyAdapter, EvaluateAdapter, FindAdapter, GuideAdapter, IdentifyAdapter, Kiosk,
+    KioskAdapter, SessionAdapter, Theme,
+};
+use crate::core::config::{Language, Profile};
+use crate::core::Core;
+
+/// The screen size of the pictures (a common 15.6" kiosk panel at 1280×800 logical pixels).
+const SIZE: (u32, u32) = (1280, 800);
+
+/// A platform whose windows draw into memory.
+struct ShotPlatform {
+    windows: RefCell<Vec<Rc<MinimalSoftwareWindow>>>,
+    start: Instant,
+}
+
+impl Platform for ShotPlatform {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
+        let w = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+        self.windows.borrow_mut().push(w.clone());
+        Ok(w)
+    }
+
+    fn duration_since_start(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+/// One variant of the set: language and text size.
+#[derive(Debug, Clone, Copy)]
+struct Variant {
+    lang: Language,
+    large: bool,
+}
+
+impl Variant {
+    fn suffix(self) -> String {
+        format!(
+            "{}{}",
+            match self.lang {
+                Language::ZhCn => "zh",
+                Language::En => "en",
+            },
+            if self.large { "-large" } else { "" }
+        )
+    }
+}
+
+/// Renders every screen into `out`; returns the files written.
+pub fn render_all(out: &Path) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let platform = Rc::new(ShotPlatform {
+        windows: RefCell::new(Vec::new()),
+        start: Instant::now(),
+    });
+    slint::platform::set_platform(Box::new(PlatformRef(platform.clone())))
+        .map_err(|e| format!("无法使用离屏渲染：{e}"))?;
+    let mut written = Vec::new();
+    for variant in [
+        Variant {
+            lang: Language::ZhCn,
+            large: false,
+        },
+        Variant {
+            lang: Language::ZhCn,
+            large: true,
+        },
+        Variant {
+            lang: Language::En,
+            large: false,
+        },
+        Variant {
+            lang: Language::En,
+            large: true,
+        },
+    ] {
+        written.extend(render_variant(&platform, out, variant)?);
+    }
+    Ok(written)
+}
+
+/// `set_platform` takes ownership; the renderer needs the windows too.
+struct PlatformRef(Rc<ShotPlatform>);
+
+impl Platform for PlatformRef {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
+        self.0.create_window_adapter()
+    }
+    fn duration_since_start(&self) -> Duration {
+        self.0.duration_since_start()
+    }
+}
+
+struct Shooter<'a> {
+    window: &'a AppWindow,
+    soft: Rc<MinimalSoftwareWindow>,
+    kiosk: &'a Kiosk,
+    out: &'a Path,
+    suffix: String,
+    written: Vec<PathBuf>,
+}
+
+impl Shooter<'_> {
+    /// Draws the window as it is now into `NN-name-<variant>.png`.
+    fn shot(&mut self, name: &str) -> Result<(), String> {
+        let (w, h) = SIZE;
+        let mut buf = vec![Rgb8Pixel::default(); (w * h) as usize];
+        // Conditional and repeated elements come into being as the first frame is laid out;
+        // the second frame shows them.
+        for _ in 0..2 {
+            slint::platform::update_timers_and_animations();
+            self.soft.request_redraw();
+            self.soft.draw_if_needed(|r| {
+                r.render(&mut buf, w as usize);
+            });
+        }
+        let raw: Vec<u8> = buf.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
+        let img = image::RgbImage::from_raw(w, h, raw).ok_or("截图缓冲区大小不对")?;
+        let path = self.out.join(format!(
+            "{:02}-{name}-{}.png",
+            self.written.len() + 1,
+            self.suffix
+        ));
+        img.save(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        self.written.push(path);
+        Ok(())
+    }
+
+    /// Runs what device threads posted until `done` holds (there is no event loop).
+    fn wait(&self, what: &str, done: impl Fn() -> bool) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            if Instant::now() > deadline {
+                return Err(format!("截图时等待超时：{what}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            self.kiosk.process_device_events();
+        }
+        Ok(())
+    }
+}
+
+fn render_variant(
+    platform: &ShotPlatform,
+    out: &Path,
+    variant: Variant,
+) -> Result<Vec<PathBuf>, String> {
+    // A fresh demo store per variant, removed afterwards.
+    let data = out.join(format!(".data-{}", variant.suffix()));
+    let _ = std::fs::remove_dir_all(&data);
+    let result = render_in(platform, out, variant, &data);
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+fn render_in(
+    platform: &ShotPlatform,
+    out: &Path,
+    variant: Variant,
+    data: &Path,
+) -> Result<Vec<PathBuf>, String> {
+    let mut profile = Profile::demo();
+    profile.terminal.language = variant.lang;
+    profile.terminal.large_text = variant.large;
+    let mut core = Core::start(profile, data).map_err(|e| e.to_string())?;
+    let demo = crate::sim::demo::start_for_demo(&mut core).map(Arc::new);
+    let catalog = core.catalog.clone();
+    let window = AppWindow::new().map_err(|e| e.to_string())?;
+    let soft = platform
+        .windows
+        .borrow()
+        .last()
+        .cloned()
+        .ok_or("离屏窗口未创建")?;
+    soft.set_size(PhysicalSize::new(SIZE.0, SIZE.1));
+    window.show().map_err(|e| e.to_string())?;
+    let kiosk = Kiosk::attach(&window, core);
+    if let Some(d) = &demo {
+        kiosk.use_platform(d.clone());
+    }
+    kiosk.start_demo_card_reader();
+    kiosk.start_printer();
+    window.global::<Theme>().set_large_text(variant.large);
+    let mut s = Shooter {
+        window: &window,
+        soft,
+        kiosk: &kiosk,
+        out,
+        suffix: variant.suffix(),
+        written: Vec::new(),
+    };
+    let mut receipts = Vec::new();
+    let ka = window.global::<KioskAdapter>();
+    s.shot("home")?;
+    ka.invoke_open_departments();
+    s.shot("departments")?;
+    let renewal = catalog
+        .matters
+        .iter()
+        .find(|m| m.name == "居民身份证换领")
+        .ok_or("演示目录中没有“居民身份证换领”")?;
+    ka.invoke_open_department(renewal.department.clone().into());
+    s.shot("matters")?;
+    ka.invoke_open_matter(renewal.task_code.to_string().into());
+    s.shot("matter-guide")?;
+    ka.invoke_go_home();
+    ka.invoke_open_bundles();
+    s.shot("bundles")?;
+    ka.invoke_go_home();
+    // A citizen's errand: card, search, guide, form, photo, review, submit, receipt, rating.
+    ka.invoke_open_identify();
+    s.shot("identify")?;
+    window.global::<IdentifyAdapter>().invoke_place_demo_card();
+    let session = window.global::<SessionAdapter>();
+    s.wait("身份证", || session.get_person_name() != "")?;
+    s.shot("identify-read")?;
+    ka.invoke_open_find();
+    let find = window.global::<FindAdapter>();
+    for k in ["s", "f", "z"] {
+        find.invoke_key(k.into());
+    }
+    s.shot("find")?;
+    find.invoke_choose(renewal.task_code.to_string().into());
+    s.shot("question")?;
+    let guide = window.global::<GuideAdapter>();
+    for a in ["o_expiry", "o_minor_no", "o_pick_post"] {
+        guide.invoke_choose(a.into());
+    }
+    // The e-licence answer arrives from the platform in a moment.
+    let settle = Instant::now() + Duration::from_millis(1500);
+    s.wait("电子证照", || Instant::now() > settle)?;
+    s.shot("checklist")?;
+    guide.invoke_start_apply();
+    let apply = window.global::<ApplyAdapter>();
+    apply.invoke_form_next();
+    apply.invoke_edit("f_phone".into());
+    for d in "1380000".chars() {
+        apply.invoke_key(d.to_string().into());
+    }
+    s.shot("form")?;
+    for d in "0000".chars() {
+        apply.invoke_key(d.to_string().into());
+    }
+    let address = session_address(&apply);
+    apply.invoke_pick("f_post_address".into(), address.into());
+    apply.invoke_form_next();
+    apply.invoke_capture("m_photo_receipt".into());
+    s.wait("拍摄", || apply.get_has_preview())?;
+    s.shot("capture")?;
+    apply.invoke_capture_done();
+    s.shot("review")?;
+    apply.invoke_submit();
+    // The demo platform answers at once; otherwise the grace period ends it.
+    let submitted = s.wait("提交", || apply.get_done_number() != "");
+    if submitted.is_err() {
+        kiosk.tick(Instant::now() + Duration::from_secs(5));
+    }
+    s.wait("回执", || {
+        !apply.get_print_status().is_empty()
+            && !apply.get_print_status().contains("正在")
+            && !apply.get_print_status().contains("Printing")
+    })?;
+    s.shot("done")?;
+    if let Some(job) = kiosk.printed_jobs().first() {
+        let path = out.join(format!("receipt-{}.png", s.suffix));
+        std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+        receipts.push(path);
+    }
+    apply.invoke_evaluate();
+    let eval = window.global::<EvaluateAdapter>();
+    eval.invoke_choose(4);
+    eval.invoke_toggle("速度快".into());
+    s.shot("evaluate")?;
+    eval.invoke_skip();
+    // Walking away: the countdown overlay.
+    ka.invoke_open_find();
+    find.invoke_key("s".into());
+    kiosk.tick(Instant::now() + Duration::from_secs(3600));
+    s.shot("countdown")?;
+    let _ = s.window;
+    s.written.extend(receipts);
+    Ok(s.written)
+}
+
+/// The address field's one-touch fill (the ID card's address) as the form offers it.
+fn session_address(apply: &ApplyAdapter<'_>) -> String {
+    apply
+        .get_fields()
+        .iter()
+        .find(|f| f.id == "f_post_address")
+        .map(|f| f.quick_fill.to_string())
+        .unwrap_or_default()
+}
