@@ -7,7 +7,7 @@ use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::Core;
 use ykb_terminal::kiosk::{
     AppWindow, ApplyAdapter, EvaluateAdapter, FindAdapter, GuideAdapter, IdentifyAdapter, Kiosk,
-    KioskAdapter, Page, SessionAdapter,
+    KioskAdapter, Page, ServicesAdapter, SessionAdapter,
 };
 
 fn press(window: &AppWindow, label: &str) {
@@ -571,6 +571,22 @@ fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_l
     });
     assert_eq!(sim.cases().len(), 1);
     assert_eq!(adapter.get_banner(), "");
+
+    // Later, 办件进度查询 with the receipt's local number finds the unified code.
+    press(&window, "完成");
+    assert_eq!(adapter.get_page(), Page::Home);
+    press(&window, "办件进度查询");
+    for c in local.chars() {
+        press(&window, &c.to_string());
+    }
+    press(&window, "查询");
+    let services = window.global::<ServicesAdapter>();
+    assert!(
+        services.get_progress_title().starts_with("办件编号 "),
+        "{}",
+        services.get_progress_title()
+    );
+    assert!(services.get_progress_detail().starts_with("状态：已提交"));
 }
 
 #[test]
@@ -602,4 +618,105 @@ fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
     assert_eq!(adapter.get_page(), Page::Home);
     assert!(has("您好，请选择要办理的业务"));
     assert!(adapter.get_status_line().starts_with("事项目录"));
+}
+
+/// A demo kiosk with the platform simulator and the printer emulator, at home.
+fn demo_home() -> (
+    AppWindow,
+    Kiosk,
+    std::sync::Arc<ykb_terminal::sim::demo::DemoPlatform>,
+    tempfile::TempDir,
+) {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let platform =
+        std::sync::Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
+    let window = AppWindow::new().unwrap();
+    window
+        .window()
+        .set_size(slint::LogicalSize::new(1280.0, 1600.0));
+    let kiosk = Kiosk::attach(&window, core);
+    kiosk.use_platform(platform.clone());
+    kiosk.start_printer();
+    (window, kiosk, platform, dir)
+}
+
+#[test]
+fn a_ticket_is_taken_at_the_kiosk_from_the_leased_numbers_and_printed() {
+    let (window, kiosk, _platform, _dir) = demo_home();
+    let adapter = window.global::<KioskAdapter>();
+    let services = window.global::<ServicesAdapter>();
+    assert!(services.get_ticketing());
+    press(&window, "取号");
+    assert_eq!(adapter.get_page(), Page::Tickets);
+    // The lease arrives from the platform in the background; until then the kiosk says why.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        press(&window, "A  综合受理");
+        if adapter.get_page() == Page::TicketIssued {
+            break;
+        }
+        assert!(!services.get_note().is_empty(), "a refusal is explained");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no lease: {}",
+            services.get_note()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        kiosk.process_device_events();
+    }
+    let number = services.get_ticket_number().to_string();
+    assert!(number.starts_with('A') && number.len() == 4, "{number}");
+    assert_eq!(services.get_ticket_detail(), "前面还有 0 人");
+    wait_until(&kiosk, "the ticket print", || {
+        kiosk.printed_jobs().len() == 1
+    });
+    let raw = std::fs::read(kiosk.printed_jobs()[0].with_extension("bin")).unwrap();
+    let text = encoding_rs::GB18030.decode(&raw).0.to_string();
+    assert!(
+        text.contains(&number) && text.contains("综合受理"),
+        "{text}"
+    );
+    // Back does not take a second number; it ends the visit.
+    press(&window, "返回");
+    assert_eq!(adapter.get_page(), Page::Home);
+    assert_eq!(services.get_ticket_number(), "");
+    // The next citizen is behind the first.
+    press(&window, "取号");
+    press(&window, "绿色通道（残疾人、孕妇等优先）");
+    assert!(services.get_green());
+    press(&window, "A  综合受理");
+    assert_eq!(adapter.get_page(), Page::TicketIssued);
+    assert_ne!(services.get_ticket_number().to_string(), number);
+    assert!(services.get_ticket_detail().contains("绿色通道"));
+}
+
+#[test]
+fn progress_is_found_by_the_local_number_and_staff_can_be_called() {
+    let (window, kiosk, platform, _dir) = demo_home();
+    let adapter = window.global::<KioskAdapter>();
+    let services = window.global::<ServicesAdapter>();
+    press(&window, "办件进度查询");
+    assert_eq!(adapter.get_page(), Page::Progress);
+    press(&window, "查询");
+    assert_eq!(services.get_progress_title(), "请先输入编号");
+    press(&window, "9");
+    press(&window, "9");
+    press(&window, "查询");
+    assert_eq!(services.get_progress_title(), "没有找到这个编号");
+    press(&window, "首页");
+
+    press(&window, "呼叫工作人员");
+    assert_eq!(adapter.get_page(), Page::CallStaff);
+    let sim = platform.sim().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sim.events().iter().any(|e| e.kind == "staff_call") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "staff call not delivered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = kiosk;
 }

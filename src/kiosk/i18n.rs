@@ -77,6 +77,18 @@ const EN: &[(&str, &str)] = &[
     ("回执已打印，请取走回执", "Receipt printed: please take it"),
     ("回执未能打印（{}），请记下上面的编号", "The receipt could not be printed ({}); please note the number above"),
     ("本机没有回执打印机，请记下上面的编号", "This terminal has no printer; please note the number above"),
+    // 取号, progress, staff.
+    ("{} 人等候", "{} waiting"),
+    ("前面还有 {} 人", "{} ahead of you"),
+    ("前面还有 {} 人（绿色通道）", "{} ahead of you (priority)"),
+    ("请先输入编号", "Please type the number first"),
+    ("没有找到这个编号", "No application with this number"),
+    ("本机只能查到在本机提交的办件；其他办件请在渝快办APP或到窗口查询", "This terminal knows only applications made here; for others use the Yukuaiban app or ask at a window"),
+    ("暂时查不到", "Cannot look it up now"),
+    ("办件编号 {}", "Case number {}"),
+    ("本机编号 {}", "Local number {}"),
+    ("状态：{}（更新于 {}）", "Status: {} (updated {})"),
+    ("工作人员会尽快过来；也可以拨打 12345 政务服务便民热线", "Staff will come soon; you can also call the 12345 hotline"),
     // Evaluate.
     ("请先点选一个评价", "Please choose a rating first"),
     ("请选择不满意的原因，以便我们改进", "Please choose what went wrong, so we can improve"),

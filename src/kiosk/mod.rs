@@ -136,6 +136,12 @@ struct State {
     offline: bool,
     /// The language shown; back to the profile's at the end of every session.
     lang: Lang,
+    /// 取号: the green-channel box, the last refusal, the ticket issued.
+    green: bool,
+    ticket_note: String,
+    issued: Option<crate::core::ticketing::IssuedTicket>,
+    /// 办件进度查询: what was found for the number typed.
+    progress: Option<(String, String)>,
     /// The outbox worker (demo: in process; installed terminals: the agent service).
     delivery: Option<Delivery>,
     printer: Option<ReceiptPrinter>,
@@ -182,6 +188,10 @@ impl State {
         self.evaluation = None;
         self.reasons.clear();
         self.evaluation_note.clear();
+        self.green = false;
+        self.ticket_note.clear();
+        self.issued = None;
+        self.progress = None;
     }
 }
 
@@ -208,6 +218,9 @@ impl Kiosk {
         let language = core.profile.terminal.language;
         let adapter = window.global::<KioskAdapter>();
         adapter.set_terminal_name(core.profile.terminal.name.clone().into());
+        window
+            .global::<ServicesAdapter>()
+            .set_ticketing(core.profile.ticketing.is_some());
         adapter.set_departments(string_model(
             core.catalog.departments().into_iter().map(str::to_owned),
         ));
@@ -228,6 +241,10 @@ impl Kiosk {
                 evaluation_note: String::new(),
                 offline: false,
                 lang: Lang(language),
+                green: false,
+                ticket_note: String::new(),
+                issued: None,
+                progress: None,
                 delivery: None,
                 printer: None,
                 cards: None,
@@ -292,6 +309,41 @@ impl Kiosk {
         adapter.on_open_bundles(go(|| Event::Open(Screen::Bundles)));
         adapter.on_touched(go(|| Event::Touch));
         adapter.on_open_identify(go(|| Event::Open(Screen::Identify)));
+        adapter.on_open_tickets(go(|| Event::Open(Screen::Tickets)));
+        adapter.on_open_progress(go(|| Event::Open(Screen::Progress)));
+        adapter.on_open_evaluate(go(|| Event::OpenEvaluate));
+        let k = self.clone_handle();
+        adapter.on_call_staff(move || k.call_staff());
+        let services = window.global::<ServicesAdapter>();
+        let k = self.clone_handle();
+        services.on_toggle_green(move || {
+            {
+                let mut st = k.state.borrow_mut();
+                st.green = !st.green;
+            }
+            k.event(Event::Touch);
+            k.render();
+        });
+        let k = self.clone_handle();
+        services.on_take(move |prefix| k.take_ticket(&prefix));
+        let progress_edit = |f: fn(&mut String, &str)| {
+            let k = self.clone_handle();
+            move |key: SharedString| {
+                let mut q = k.state.borrow().session.progress_query().to_owned();
+                f(&mut q, &key);
+                k.state.borrow_mut().progress = None;
+                k.event(Event::ProgressInput(q));
+            }
+        };
+        services.on_progress_key(progress_edit(|q, k| q.push_str(k)));
+        let backspace = progress_edit(|q, _| {
+            q.pop();
+        });
+        services.on_progress_backspace(move || backspace(SharedString::new()));
+        let clear = progress_edit(|q, _| q.clear());
+        services.on_progress_clear(move || clear(SharedString::new()));
+        let k = self.clone_handle();
+        services.on_progress_search(move || k.look_up_progress());
         let k = self.clone_handle();
         adapter.on_toggle_language(move || {
             let now = k.state.borrow().lang.0;
@@ -583,9 +635,13 @@ impl Kiosk {
                 jiff::Timestamp::now(),
             )
         };
-        let Some(receipt) = receipt else {
-            return;
-        };
+        if let Some(receipt) = receipt {
+            self.print(receipt);
+        }
+    }
+
+    /// Prints `receipt` off the UI thread; the done and ticket pages say how it went.
+    fn print(&self, receipt: ykb_drivers::escpos::Receipt) {
         let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
         let mut st = self.state.borrow_mut();
         st.print_status = match &st.printer {
@@ -597,6 +653,107 @@ impl Kiosk {
         };
         drop(st);
         self.render();
+    }
+
+    /// 取号: a number from this terminal's lease, the ticket row and its event in one
+    /// transaction; then the ticket is printed.
+    fn take_ticket(&self, prefix: &str) {
+        let issued = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            match &st.core.profile.ticketing {
+                None => Err(crate::core::ticketing::TicketError::NotConfigured),
+                Some(cfg) => crate::core::ticketing::issue(
+                    &mut st.core.store,
+                    &st.core.key,
+                    Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                    cfg,
+                    &crate::core::ticketing::IssueRequest {
+                        service: prefix.to_owned(),
+                        green: st.green,
+                        id_number: st.session.person().map(|p| p.id_number.clone()),
+                        appointment: None,
+                    },
+                    jiff::Timestamp::now(),
+                ),
+            }
+        };
+        match issued {
+            Err(e) => {
+                tracing::info!(error = %e, "ticket not issued");
+                self.state.borrow_mut().ticket_note = e.to_string();
+                self.event(Event::Touch);
+                self.render();
+            }
+            Ok(t) => {
+                tracing::info!(number = %t.number, "ticket issued");
+                let receipt =
+                    apply::ticket_receipt(&t, &self.state.borrow().core.profile.terminal.name);
+                {
+                    let mut st = self.state.borrow_mut();
+                    st.issued = Some(t);
+                    st.ticket_note.clear();
+                }
+                if let Some(d) = &self.state.borrow().delivery {
+                    d.wake();
+                }
+                self.event(Event::TicketIssued);
+                self.print(receipt);
+            }
+        }
+    }
+
+    /// 办件进度查询: the case stub this terminal keeps for the number typed.
+    fn look_up_progress(&self) {
+        let found = {
+            let mut st = self.state.borrow_mut();
+            let q = st.session.progress_query().to_owned();
+            if q.is_empty() {
+                Some(("请先输入编号".to_owned(), String::new()))
+            } else {
+                match outbox::case_stub(&mut st.core.store, &q) {
+                    Ok(Some(stub)) => Some(progress_text(&stub)),
+                    Ok(None) => Some((
+                        "没有找到这个编号".to_owned(),
+                        "本机只能查到在本机提交的办件；其他办件请在渝快办APP或到窗口查询"
+                            .to_owned(),
+                    )),
+                    Err(e) => Some(("暂时查不到".to_owned(), e.to_string())),
+                }
+            }
+        };
+        self.state.borrow_mut().progress = found;
+        self.event(Event::Touch);
+        self.render();
+    }
+
+    /// 呼叫工作人员: an event to the platform (and the hall's staff), and a word to the
+    /// citizen.
+    fn call_staff(&self) {
+        {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            let body = serde_json::json!({
+                "terminal": st.core.profile.terminal.name,
+                "site": st.core.profile.terminal.site,
+                "at": jiff::Timestamp::now().to_string(),
+            });
+            if let Err(e) = outbox::enqueue_event(
+                &mut st.core.store,
+                &st.core.key,
+                Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                "staff_call",
+                &body,
+                jiff::Timestamp::now(),
+            ) {
+                tracing::warn!(error = %e, "staff call not stored");
+            }
+            if let Some(d) = &st.delivery {
+                d.wake();
+            }
+        }
+        tracing::info!("citizen called for staff");
+        self.event(Event::Open(Screen::CallStaff));
     }
 
     /// Photographs one material on a worker thread.
@@ -680,6 +837,7 @@ impl Kiosk {
                 st.core.key.path(),
                 &platform.client,
                 st.core.profile.data.retention_days,
+                st.core.profile.ticketing.clone(),
                 move |news| post(&inbox, &window, Inbox::Delivery(news)),
             )
         };
@@ -926,6 +1084,13 @@ impl Kiosk {
         apply.set_done_detail(SharedString::new());
         apply.set_done_number(SharedString::new());
         apply.set_print_status(SharedString::new());
+        let services = window.global::<ServicesAdapter>();
+        services.set_ticket_number(SharedString::new());
+        services.set_ticket_detail(SharedString::new());
+        services.set_progress_query(SharedString::new());
+        services.set_progress_title(SharedString::new());
+        services.set_progress_detail(SharedString::new());
+        services.set_green(false);
         let eval = window.global::<EvaluateAdapter>();
         eval.set_level(0);
         eval.set_reasons(ModelRc::default());
@@ -1125,6 +1290,7 @@ impl Kiosk {
                 render_done(&window, st);
                 adapter.set_page(Page::Done);
             }
+            Screen::Tickets | Screen::TicketIssued | Screen::Progress | Screen::CallStaff => {}
             Screen::Evaluate => {
                 let e = window.global::<EvaluateAdapter>();
                 e.set_level(st.evaluation.map_or(0, |l| i32::from(l.score())));
@@ -1143,6 +1309,72 @@ impl Kiosk {
                 )));
                 adapter.set_page(Page::Evaluate);
             }
+        }
+        let services = window.global::<ServicesAdapter>();
+        match session.current() {
+            Screen::Tickets => {
+                let now = jiff::Timestamp::now();
+                let status = st
+                    .core
+                    .profile
+                    .ticketing
+                    .as_ref()
+                    .map(|cfg| crate::core::ticketing::status(&mut st.core.store, cfg, now));
+                let rows = match status {
+                    Some(Ok(h)) => h
+                        .services
+                        .into_iter()
+                        .map(|s| ServiceRow {
+                            detail: lang.t(&format!("{} 人等候", s.waiting)).into(),
+                            open: s.issuing_now,
+                            name: service_name(&st.core.profile, &s.prefix, &s.name, lang).into(),
+                            prefix: s.prefix.into(),
+                        })
+                        .collect(),
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "hall status");
+                        Vec::new()
+                    }
+                    None => Vec::new(),
+                };
+                services.set_services(ModelRc::new(VecModel::from(rows)));
+                services.set_green(st.green);
+                services.set_note(lang.t(&st.ticket_note).into());
+                adapter.set_page(Page::Tickets);
+            }
+            Screen::TicketIssued => {
+                if let Some(t) = &st.issued {
+                    services.set_ticket_number(t.number.clone().into());
+                    services.set_ticket_service(
+                        service_name(&st.core.profile, &t.service, &t.service_name, lang).into(),
+                    );
+                    let kind = match t.kind {
+                        crate::core::ticketing::TicketKind::Green => "（绿色通道）",
+                        _ => "",
+                    };
+                    services.set_ticket_detail(
+                        lang.t(&format!("前面还有 {} 人{kind}", t.waiting_before))
+                            .into(),
+                    );
+                }
+                services.set_print_status(lang.t(&st.print_status).into());
+                adapter.set_page(Page::TicketIssued);
+            }
+            Screen::Progress => {
+                services.set_progress_query(session.progress_query().into());
+                let (title, detail) = st.progress.clone().unwrap_or_default();
+                services.set_progress_title(lang.t(&title).into());
+                services.set_progress_detail(lang.t(&detail).into());
+                adapter.set_page(Page::Progress);
+            }
+            Screen::CallStaff => {
+                services.set_call_note(
+                    lang.t("工作人员会尽快过来；也可以拨打 12345 政务服务便民热线")
+                        .into(),
+                );
+                adapter.set_page(Page::CallStaff);
+            }
+            _ => {}
         }
         let (banner, warning) = if st.offline {
             ("网络中断，业务将暂存本机，恢复后自动提交".to_owned(), true)
@@ -1345,6 +1577,59 @@ fn render_done(window: &AppWindow, st: &State) {
     a.set_done_number(number.into());
     a.set_done_ok(ok);
     a.set_print_status(lang.t(&st.print_status).into());
+}
+
+/// A hall service's name in the session's language (its `name_en` when set).
+fn service_name(
+    profile: &crate::core::config::Profile,
+    prefix: &str,
+    zh: &str,
+    lang: Lang,
+) -> String {
+    let en = profile
+        .ticketing
+        .as_ref()
+        .and_then(|t| t.services.iter().find(|s| s.prefix == prefix))
+        .map(|s| s.name_en.as_str())
+        .filter(|n| !n.is_empty());
+    match (lang.0, en) {
+        (crate::core::config::Language::En, Some(en)) => en.to_owned(),
+        _ => zh.to_owned(),
+    }
+}
+
+/// What the progress page says about a case this terminal holds.
+fn progress_text(stub: &outbox::CaseStub) -> (String, String) {
+    use crate::core::domain::CaseStatus;
+    let status = [
+        CaseStatus::Queued,
+        CaseStatus::Submitted,
+        CaseStatus::Accepted,
+        CaseStatus::Rejected,
+        CaseStatus::Completed,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == stub.status)
+    .map_or_else(|| stub.status.clone(), |s| s.name_zh().to_owned());
+    let title = match &stub.unified_code {
+        Some(code) => format!("办件编号 {code}"),
+        None => format!("本机编号 {}", stub.seq),
+    };
+    (
+        title,
+        format!("状态：{status}（更新于 {}）", short_time(&stub.updated_at)),
+    )
+}
+
+/// `2026-11-27T05:41:12.345Z` as hall time `2026-11-27 13:41`.
+fn short_time(at: &str) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| {
+            t.to_zoned(crate::core::ticketing::hall_tz())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_owned())
 }
 
 fn status_line(catalog: &Catalog) -> String {

@@ -225,6 +225,27 @@ fn render_in(
     ka.invoke_open_bundles();
     s.shot("bundles")?;
     ka.invoke_go_home();
+    // 取号 (the lease arrives from the platform in the background).
+    ka.invoke_open_tickets();
+    s.shot("tickets")?;
+    let services = window.global::<super::ServicesAdapter>();
+    s.wait("取号", || {
+        services.invoke_take("A".into());
+        services.get_ticket_number() != ""
+    })?;
+    s.wait("凭条", || {
+        !services.get_print_status().contains("正在")
+            && !services.get_print_status().contains("Printing")
+    })?;
+    s.shot("ticket")?;
+    ka.invoke_go_home();
+    ka.invoke_open_progress();
+    for k in ["1", "2"] {
+        services.invoke_progress_key(k.into());
+    }
+    services.invoke_progress_search();
+    s.shot("progress")?;
+    ka.invoke_go_home();
     // A citizen's errand: card, search, guide, form, photo, review, submit, receipt, rating.
     ka.invoke_open_identify();
     s.shot("identify")?;
@@ -279,7 +300,9 @@ fn render_in(
             && !apply.get_print_status().contains("Printing")
     })?;
     s.shot("done")?;
-    if let Some(job) = kiosk.printed_jobs().first() {
+    // The ticket was the first job; the case receipt is the second.
+    s.wait("回执文件", || kiosk.printed_jobs().len() >= 2)?;
+    if let Some(job) = kiosk.printed_jobs().last() {
         let path = out.join(format!("receipt-{}.png", s.suffix));
         std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
         receipts.push(path);

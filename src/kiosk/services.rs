@@ -12,11 +12,12 @@ use ykb_drivers::escpos::{
 };
 use ykb_drivers::sim::{PrinterSim, PrinterSimConfig};
 
-use crate::core::config::{DeviceSection, DriverKind};
+use crate::core::config::{DeviceSection, DriverKind, TicketingSection};
 use crate::core::crypto::DataKey;
 use crate::core::outbox::{self, Backoff, Step, WorkerEvent};
 use crate::core::platform::PlatformClient;
 use crate::core::store::Store;
+use crate::core::ticketing;
 use crate::fonts::UI_FONT;
 
 /// What the delivery worker tells the kiosk.
@@ -39,13 +40,15 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Starts the worker on `runtime`.
+    /// Starts the worker on `runtime`; with `ticketing`, also keeps this terminal's ticket
+    /// number leases topped up (every minute, while the platform answers).
     pub fn start(
         runtime: &tokio::runtime::Runtime,
         store_path: &Path,
         key_path: &Path,
         client: &PlatformClient,
         retention_days: u32,
+        ticketing: Option<TicketingSection>,
         report: impl Fn(DeliveryNews) + Send + 'static,
     ) -> Result<Self, String> {
         let store = Store::open(store_path).map_err(|e| e.to_string())?;
@@ -57,6 +60,20 @@ impl Delivery {
         }
         let wake = Arc::new(tokio::sync::Notify::new());
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        if let Some(cfg) = ticketing {
+            let store = Store::open(store_path).map_err(|e| e.to_string())?;
+            let lease_client =
+                PlatformClient::new(client.config().clone()).map_err(|e| e.to_string())?;
+            if let Some(c) = client.credentials() {
+                lease_client.set_credentials(c);
+            }
+            runtime.spawn(keep_leases(
+                Mutex::new(store),
+                lease_client,
+                cfg,
+                stop_rx.clone(),
+            ));
+        }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         runtime.spawn(outbox::run_worker(
             Arc::new(Mutex::new(store)),
@@ -88,6 +105,28 @@ impl Delivery {
     /// A new case was queued: deliver now rather than at the next poll.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+}
+
+/// Tops the ticket number leases up now and every minute until `stop`.
+async fn keep_leases(
+    store: Mutex<Store>,
+    client: PlatformClient,
+    cfg: TicketingSection,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match ticketing::top_up(&store, &client, &cfg, jiff::Timestamp::now()).await {
+            Ok(t) if !t.leased.is_empty() => {
+                tracing::info!(leases = t.leased.len(), "ticket numbers leased")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "ticket leases not topped up"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -56,8 +56,16 @@ pub enum Screen {
     Review,
     /// 已提交 / 已暂存, and the receipt.
     Done,
-    /// 好差评.
+    /// 好差评 (after an errand, or from the home screen).
     Evaluate,
+    /// 取号: the hall's services.
+    Tickets,
+    /// The ticket just issued (number, service, people ahead).
+    TicketIssued,
+    /// 办件进度查询: type the number on the receipt.
+    Progress,
+    /// 呼叫工作人员: staff have been called.
+    CallStaff,
 }
 
 /// Why a card could not be read: the citizen can fix the first, staff must fix the second.
@@ -153,8 +161,12 @@ pub enum Event {
         case_id: String,
         unified_code: String,
     },
-    /// "评价本次服务" on the done page.
+    /// "评价本次服务" on the done page, or 好差评 on the home screen.
     OpenEvaluate,
+    /// A ticket was issued (the glue holds what it shows).
+    TicketIssued,
+    /// The number typed on the progress page.
+    ProgressInput(String),
     Evaluated,
     /// "继续办理" on the countdown overlay.
     KeepSession,
@@ -189,6 +201,7 @@ pub struct Session {
     person: Option<Person>,
     card: CardStatus,
     query: String,
+    progress_query: String,
     matter: Option<Matter>,
     answers: Vec<Answer>,
     fields: BTreeMap<String, String>,
@@ -215,6 +228,7 @@ impl Session {
             person: None,
             card: CardStatus::Waiting,
             query: String::new(),
+            progress_query: String::new(),
             matter: None,
             answers: Vec::new(),
             fields: BTreeMap::new(),
@@ -251,6 +265,11 @@ impl Session {
     /// The search text typed so far.
     pub fn query(&self) -> &str {
         &self.query
+    }
+
+    /// The number typed on the progress page.
+    pub fn progress_query(&self) -> &str {
+        &self.progress_query
     }
 
     /// The matter being guided, if any.
@@ -331,6 +350,7 @@ impl Session {
         self.stack.len() > 1
             || self.person.is_some()
             || !self.query.is_empty()
+            || !self.progress_query.is_empty()
             || self.matter.is_some()
             || !self.fields.is_empty()
     }
@@ -384,7 +404,7 @@ impl Session {
             }
             Event::Open(screen) => self.open(screen),
             Event::Back if self.submitting => return Outcome::None,
-            Event::Back if self.current() == &Screen::Done => {
+            Event::Back if matches!(self.current(), Screen::Done | Screen::TicketIssued) => {
                 // The errand is over: leaving it ends the session.
                 self.wipe();
                 return Outcome::Wiped;
@@ -453,6 +473,22 @@ impl Session {
                 _ => return Outcome::None,
             },
             Event::OpenEvaluate => self.open(Screen::Evaluate),
+            Event::TicketIssued => {
+                if self.current() != &Screen::Tickets {
+                    return Outcome::None;
+                }
+                // The ticket is in hand: "back" must not issue another by accident.
+                self.stack.truncate(1);
+                self.open(Screen::TicketIssued);
+            }
+            Event::ProgressInput(q) => {
+                // Case numbers are digits, letters and dashes; nothing else is typed.
+                self.progress_query = q
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .take(64)
+                    .collect();
+            }
             Event::CardError(e) => self.card = CardStatus::Error(e),
             Event::CardReady => self.card = CardStatus::Waiting,
             Event::ChangePerson => {
@@ -911,6 +947,32 @@ mod tests {
             s.submit_result(),
             Some(SubmitResult::Submitted { unified_code, .. }) if unified_code == "U-1"
         ));
+    }
+
+    #[test]
+    fn a_ticket_is_issued_once_and_the_progress_number_takes_only_case_characters() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        assert_eq!(
+            s.handle(Event::TicketIssued, t),
+            Outcome::None,
+            "not on 取号"
+        );
+        s.handle(Event::Open(Screen::Tickets), t);
+        s.handle(Event::TicketIssued, t);
+        assert_eq!(s.current(), &Screen::TicketIssued);
+        assert_eq!(
+            s.handle(Event::TicketIssued, t),
+            Outcome::None,
+            "one ticket per tap"
+        );
+        assert_eq!(s.handle(Event::Back, t), Outcome::Wiped);
+
+        s.handle(Event::Open(Screen::Progress), t);
+        s.handle(Event::ProgressInput("12<script>ab-9\n".into()), t);
+        assert_eq!(s.progress_query(), "12scriptab-9n");
+        assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
+        assert_eq!(s.progress_query(), "");
     }
 
     #[test]
