@@ -720,3 +720,39 @@ fn progress_is_found_by_the_local_number_and_staff_can_be_called() {
     }
     let _ = kiosk;
 }
+
+/// Records what the kiosk would say.
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl ykb_terminal::kiosk::speech::Speaker for Recorder {
+    fn say(&self, text: &str, _lang: ykb_terminal::core::config::Language) {
+        self.0.lock().unwrap().push(text.to_owned());
+    }
+}
+
+#[test]
+fn large_text_mode_reads_each_new_screen_aloud_and_normal_mode_stays_silent() {
+    let (window, kiosk, _catalog, _dir) = start();
+    let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    kiosk.set_speaker(Box::new(Recorder(said.clone())));
+    press(&window, "查找事项");
+    assert!(said.lock().unwrap().is_empty(), "silent unless 大字");
+    press(&window, "首页");
+    press(&window, "大字");
+    press(&window, "查找事项");
+    for key in ["s", "f", "z"] {
+        press(&window, key);
+    }
+    press(&window, "居民身份证换领");
+    press(&window, "有效期满");
+    let said = said.lock().unwrap().clone();
+    assert_eq!(
+        said,
+        [
+            "请用屏幕上的键盘输入拼音首字母",
+            "您换领身份证的原因是？",
+            "申领人是否未满16周岁？"
+        ],
+        "typing on one screen says nothing new"
+    );
+}

@@ -11,6 +11,7 @@ pub mod identify;
 pub mod screenshots;
 pub mod services;
 pub mod session;
+pub mod speech;
 
 use std::cell::RefCell;
 use std::process::ExitCode;
@@ -80,6 +81,10 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
         kiosk.start_demo_card_reader();
     }
     kiosk.start_printer();
+    match speech::Espeak::find() {
+        Some(e) => kiosk.set_speaker(Box::new(e)),
+        None => tracing::info!("espeak-ng not installed: no voice prompts"),
+    }
     tracing::info!(profile = %cli.profile_name(), "kiosk UI started");
     let idle = kiosk.idle_timer();
     let result = window.run();
@@ -142,6 +147,9 @@ struct State {
     issued: Option<crate::core::ticketing::IssuedTicket>,
     /// 办件进度查询: what was found for the number typed.
     progress: Option<(String, String)>,
+    /// Voice prompts in 大字模式 (none: silent), and the screen last announced.
+    speaker: Option<Box<dyn speech::Speaker>>,
+    spoken: Option<Screen>,
     /// The outbox worker (demo: in process; installed terminals: the agent service).
     delivery: Option<Delivery>,
     printer: Option<ReceiptPrinter>,
@@ -245,6 +253,8 @@ impl Kiosk {
                 ticket_note: String::new(),
                 issued: None,
                 progress: None,
+                speaker: None,
+                spoken: None,
                 delivery: None,
                 printer: None,
                 cards: None,
@@ -849,6 +859,11 @@ impl Kiosk {
         st.platform = Some(platform);
     }
 
+    /// Speaks a prompt on every screen change while 大字模式 is on.
+    pub fn set_speaker(&self, speaker: Box<dyn speech::Speaker>) {
+        self.state.borrow_mut().speaker = Some(speaker);
+    }
+
     /// Opens the receipt printer of the profile (for `simulated`, the drivers' emulator on
     /// TCP loopback, writing each job as a PNG under `<data-dir>/printer-sim`).
     pub fn start_printer(&self) {
@@ -1382,6 +1397,32 @@ impl Kiosk {
             (String::new(), false)
         };
         adapter.set_banner(lang.t(&banner).into());
+
+        // 大字模式 reads each new screen aloud.
+        let screen = session.current().clone();
+        if st.spoken.as_ref() != Some(&screen) {
+            if let Some(speaker) = st
+                .speaker
+                .as_ref()
+                .filter(|_| window.global::<Theme>().get_large_text())
+            {
+                let detail = match &screen {
+                    Screen::Guide { question } => session
+                        .question(*question)
+                        .map(|q| q.text.clone())
+                        .unwrap_or_default(),
+                    Screen::Done => window.global::<ApplyAdapter>().get_done_title().to_string(),
+                    Screen::TicketIssued => st
+                        .issued
+                        .as_ref()
+                        .map(|t| format!("您的号码是 {}", t.number))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                speaker.say(&lang.t(&speech::prompt(&screen, &detail)), lang.0);
+            }
+            st.spoken = Some(screen);
+        }
         adapter.set_banner_warning(warning);
     }
 }
