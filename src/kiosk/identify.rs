@@ -32,23 +32,40 @@ pub enum CardOutcome {
     Ready,
 }
 
-/// The person on a resident ID card. Other card kinds (permits, foreigners' cards) are not
-/// handled by the kiosk yet and read as "place another card".
+/// The person on an ID card: 居民身份证, 港澳台居民居住证 and the 2023 外国人永久居留身份证 all
+/// carry an 18-character GB 11643 number and serve at the kiosk. The 2017 foreigner's card
+/// (a 15-character permit number) is sent to a window; a number whose check digit is wrong
+/// reads as "place the card again".
 pub fn person_from_card(card: &IdCard) -> Result<Person, CardError> {
-    match &card.text {
-        CardText::Resident(r) => {
-            let id_number = IdNumber::parse(r.id_number.trim()).map_err(|_| CardError::Replace)?;
-            Ok(Person {
-                name: r.name.trim().to_owned(),
-                id_number,
-                address: card
-                    .appended_address
-                    .clone()
-                    .unwrap_or_else(|| r.address.trim().to_owned()),
-            })
+    person_from_text(&card.text, card.appended_address.as_deref())
+}
+
+/// [`person_from_card`] on the card's decoded text.
+pub fn person_from_text(
+    text: &CardText,
+    appended_address: Option<&str>,
+) -> Result<Person, CardError> {
+    let (name, number, address) = match text {
+        CardText::Resident(r) => (r.name.as_str(), r.id_number.as_str(), r.address.as_str()),
+        CardText::HkMoTwPermit(p) => (p.name.as_str(), p.id_number.as_str(), p.address.as_str()),
+        CardText::ForeignPermanent2023(f) => {
+            let name = if f.name_zh.trim().is_empty() {
+                f.name_en.as_str()
+            } else {
+                f.name_zh.as_str()
+            };
+            (name, f.id_number.as_str(), "")
         }
-        _ => Err(CardError::Replace),
-    }
+        CardText::ForeignPermanent2017(_) => return Err(CardError::Unsupported),
+    };
+    let id_number = IdNumber::parse(number.trim()).map_err(|_| CardError::Replace)?;
+    Ok(Person {
+        name: name.trim().to_owned(),
+        id_number,
+        address: appended_address
+            .map(str::to_owned)
+            .unwrap_or_else(|| address.trim().to_owned()),
+    })
 }
 
 /// Which card error the citizen is told about.
@@ -158,5 +175,36 @@ impl Drop for CardService {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ykb_drivers::idcard::text::decode_text;
+
+    fn text_of(file: &str) -> CardText {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("drivers/tests/data")
+            .join(file);
+        let card = CardFile::load(&path).unwrap();
+        decode_text(&card.text).unwrap()
+    }
+
+    #[test]
+    fn residents_permit_holders_and_new_foreigners_cards_become_people() {
+        let p = person_from_text(&text_of("resident-li-zhe.toml"), None).unwrap();
+        assert_eq!(p.name, "李喆");
+        let p = person_from_text(&text_of("permit-hk-chen.toml"), None).unwrap();
+        assert_eq!(p.name, "陈嘉欣");
+        assert_eq!(p.id_number.expose(), "810000198808080021");
+        let p =
+            person_from_text(&text_of("foreign-2023-brown.toml"), Some("重庆市渝北区")).unwrap();
+        assert_eq!(p.name, "布朗");
+        assert_eq!(p.address, "重庆市渝北区");
+        assert_eq!(
+            person_from_text(&text_of("foreign-2017-smith.toml"), None),
+            Err(CardError::Unsupported)
+        );
     }
 }

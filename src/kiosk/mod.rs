@@ -1286,6 +1286,7 @@ impl Kiosk {
                         CardStatus::Waiting => 0,
                         CardStatus::Error(CardError::Replace) => 1,
                         CardStatus::Error(CardError::Device) => 2,
+                        CardStatus::Error(CardError::Unsupported) => 3,
                     });
                 adapter.set_page(Page::Identify);
             }

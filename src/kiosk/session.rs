@@ -75,6 +75,9 @@ pub enum CardError {
     Replace,
     /// The reader itself failed — "读卡器故障，请联系工作人员".
     Device,
+    /// A card the kiosk cannot serve (the 2017 foreigner's permanent residence card) —
+    /// "此类证件请到窗口办理".
+    Unsupported,
 }
 
 /// What the identify screen says about the card.
@@ -970,7 +973,7 @@ mod tests {
 
         s.handle(Event::Open(Screen::Progress), t);
         s.handle(Event::ProgressInput("12<script>ab-9\n".into()), t);
-        assert_eq!(s.progress_query(), "12scriptab-9n");
+        assert_eq!(s.progress_query(), "12scriptab-9");
         assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
         assert_eq!(s.progress_query(), "");
     }
