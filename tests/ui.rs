@@ -697,6 +697,23 @@ fn progress_is_found_by_the_local_number_and_staff_can_be_called() {
     let (window, kiosk, platform, _dir) = demo_home();
     let adapter = window.global::<KioskAdapter>();
     let services = window.global::<ServicesAdapter>();
+    // Maintenance notices from the platform show in the banner.
+    platform
+        .sim()
+        .unwrap()
+        .add_notice(ykb_terminal::core::platform::wire::Notice {
+            id: "n-test".into(),
+            title: "测试维护通知".into(),
+            message: "维护期间业务暂存本机".into(),
+            starts_at: "2026-01-01T00:00:00+08:00".into(),
+            ends_at: "2099-01-01T00:00:00+08:00".into(),
+        });
+    kiosk.use_platform(platform.clone());
+    wait_until(&kiosk, "the notice", || {
+        adapter
+            .get_banner()
+            .contains("【测试维护通知】维护期间业务暂存本机")
+    });
     press(&window, "办件进度查询");
     assert_eq!(adapter.get_page(), Page::Progress);
     press(&window, "查询");

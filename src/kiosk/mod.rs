@@ -139,6 +139,8 @@ struct State {
     evaluation_note: String,
     /// The platform did not answer the last delivery: the banner says cases are kept here.
     offline: bool,
+    /// Maintenance notices from the platform, for the banner.
+    notices: Vec<crate::core::platform::wire::Notice>,
     /// The language shown; back to the profile's at the end of every session.
     lang: Lang,
     /// 取号: the green-channel box, the last refusal, the ticket issued.
@@ -248,6 +250,7 @@ impl Kiosk {
                 reasons: Vec::new(),
                 evaluation_note: String::new(),
                 offline: false,
+                notices: Vec::new(),
                 lang: Lang(language),
                 green: false,
                 ticket_note: String::new(),
@@ -939,6 +942,10 @@ impl Kiosk {
                         self.event(Event::Licences(names));
                     }
                 }
+                Inbox::Delivery(DeliveryNews::Notices(n)) => {
+                    self.state.borrow_mut().notices = n;
+                    self.render();
+                }
                 Inbox::Delivery(DeliveryNews::Offline) => {
                     self.state.borrow_mut().offline = true;
                     self.render();
@@ -1392,10 +1399,22 @@ impl Kiosk {
             }
             _ => {}
         }
+        let now = jiff::Timestamp::now();
+        // Every notice whose downtime has not ended yet.
+        let notices: Vec<String> = st
+            .notices
+            .iter()
+            .filter(|n| {
+                n.ends_at
+                    .parse::<jiff::Timestamp>()
+                    .is_ok_and(|end| end > now)
+            })
+            .map(|n| format!("【{}】{}", n.title, n.message))
+            .collect();
         let (banner, warning) = if st.offline {
             ("网络中断，业务将暂存本机，恢复后自动提交".to_owned(), true)
         } else {
-            (String::new(), false)
+            (notices.join("  "), false)
         };
         adapter.set_banner(lang.t(&banner).into());
 

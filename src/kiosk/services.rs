@@ -30,6 +30,8 @@ pub enum DeliveryNews {
     },
     /// The platform could not be reached or refused for now: the banner says so.
     Offline,
+    /// The platform's current maintenance notices (§27), shown in the banner.
+    Notices(Vec<crate::core::platform::wire::Notice>),
 }
 
 /// The outbox worker inside the kiosk (the demo has no agent service to deliver for it):
@@ -49,7 +51,7 @@ impl Delivery {
         client: &PlatformClient,
         retention_days: u32,
         ticketing: Option<TicketingSection>,
-        report: impl Fn(DeliveryNews) + Send + 'static,
+        report: impl Fn(DeliveryNews) + Send + Sync + 'static,
     ) -> Result<Self, String> {
         let store = Store::open(store_path).map_err(|e| e.to_string())?;
         let key = DataKey::load(key_path).map_err(|e| e.to_string())?;
@@ -74,7 +76,27 @@ impl Delivery {
                 stop_rx.clone(),
             ));
         }
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<WorkerEvent>();
+        let report = Arc::new(report);
+        let notices_client =
+            PlatformClient::new(client.config().clone()).map_err(|e| e.to_string())?;
+        if let Some(c) = client.credentials() {
+            notices_client.set_credentials(c);
+        }
+        let news = report.clone();
+        let mut notices_stop = stop_rx.clone();
+        runtime.spawn(async move {
+            loop {
+                match notices_client.notices().await {
+                    Ok(list) => news(DeliveryNews::Notices(list.notices)),
+                    Err(e) => tracing::debug!(error = %e, "notices not fetched"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+                    _ = notices_stop.changed() => return,
+                }
+            }
+        });
         runtime.spawn(outbox::run_worker(
             Arc::new(Mutex::new(store)),
             Arc::new(key),

@@ -314,6 +314,11 @@ impl SimHandle {
         self.shared.lock().catalog.version
     }
 
+    /// Publishes a maintenance notice (as `POST /admin/notices`).
+    pub fn add_notice(&self, notice: wire::Notice) {
+        self.shared.lock().notices.push(notice);
+    }
+
     /// Issues a 渝快码 token for `person`, valid for `ttl_secs`.
     pub fn issue_ykm_token(&self, person: Person, ttl_secs: i64) -> String {
         issue_token(&self.shared, person, ttl_secs)
