@@ -241,7 +241,7 @@ pub fn alerts(
         }
     }
     // Stable: equal severities keep the order above.
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|a| std::cmp::Reverse(a.severity));
     out
 }
 
