@@ -60,13 +60,15 @@ async fn probe_devices(
             Default::default()
         });
     let devices = devices.clone();
-    let probed = match tokio::task::spawn_blocking(move || probe::probe(&devices, &known)).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "device probe failed");
-            return Default::default();
-        }
-    };
+    let see = probe::devices_visible();
+    let probed =
+        match tokio::task::spawn_blocking(move || probe::probe(&devices, &known, see)).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "device probe failed");
+                return Default::default();
+            }
+        };
     if let Err(e) = health::record_devices(
         &mut store.lock().unwrap_or_else(|e| e.into_inner()),
         "probe",

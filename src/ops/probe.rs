@@ -9,6 +9,10 @@
 //!   holds would disturb a citizen's session.
 //! - `simulated` slots run their emulators inside whichever process uses them, so the agent
 //!   keeps their last known state (from the self-test).
+//! - Under the shipped systemd sandbox (`PrivateDevices=yes`) or in a container, `/dev` is
+//!   a private tmpfs without the terminal's devices: then a missing device file says nothing,
+//!   device-file printers are not opened, and the last known states stand; network printers
+//!   are still asked ([`devices_visible`]).
 //!
 //! The result is recorded in the store (`health::record_devices`) and carried by every
 //! heartbeat.
@@ -41,6 +45,20 @@ pub fn device_file(path: &str) -> Option<&Path> {
     p.starts_with('/').then(|| Path::new(p))
 }
 
+/// Whether this process sees the machine's devices: `/dev` is the kernel's `devtmpfs`, not
+/// a private tmpfs (systemd `PrivateDevices=yes`, containers). Unknown counts as not.
+pub fn devices_visible() -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    // The last mount on /dev wins; its file-system type follows " - ".
+    info.lines()
+        .filter(|l| l.split(' ').nth(4) == Some("/dev"))
+        .filter_map(|l| l.split(" - ").nth(1)?.split(' ').next())
+        .last()
+        .is_some_and(|fs| fs == "devtmpfs")
+}
+
 fn printer_status(path: &str) -> DeviceHealth {
     let offline = DeviceHealth {
         state: DeviceState::Offline,
@@ -61,17 +79,19 @@ fn printer_status(path: &str) -> DeviceHealth {
     }
 }
 
-/// Probes every configured slot, starting from the last known states. Blocking (the
-/// printer's status takes up to a few seconds when it does not answer): run it off the
-/// async threads.
+/// Probes every configured slot, starting from the last known states; `see_devices` from
+/// [`devices_visible`]. Blocking (the printer's status takes up to a few seconds when it
+/// does not answer): run it off the async threads.
 pub fn probe(
     devices: &DevicesSection,
     known: &BTreeMap<String, DeviceHealth>,
+    see_devices: bool,
 ) -> BTreeMap<String, DeviceHealth> {
     let mut out = BTreeMap::new();
     for (slot, dev) in slots(devices) {
         let last = known.get(slot).copied();
-        let missing = device_file(&dev.path).is_some_and(|p| !p.exists());
+        let file = device_file(&dev.path);
+        let missing = file.is_some_and(|p| !p.exists());
         let unplugged = DeviceHealth {
             state: DeviceState::NoDevice,
             paper: (slot == "printer").then_some(PaperState::Unknown),
@@ -79,6 +99,9 @@ pub fn probe(
         let now = match dev.driver {
             DriverKind::None => None,
             DriverKind::Simulated => last,
+            // Blind to device files: only what was recorded, and network printers.
+            DriverKind::Escpos if !see_devices && file.is_none() => Some(printer_status(&dev.path)),
+            _ if !see_devices => last,
             _ if missing => Some(unplugged),
             DriverKind::Escpos => Some(printer_status(&dev.path)),
             // Plugged in again after being seen unplugged: present, not yet tested.
@@ -155,7 +178,7 @@ mod tests {
                 paper: None,
             },
         );
-        let got = probe(&devices, &known);
+        let got = probe(&devices, &known, true);
         assert_eq!(got["id_reader"].state, DeviceState::NoDevice);
         assert!(!got.contains_key("printer"), "not fitted: not reported");
         assert_eq!(
@@ -171,5 +194,29 @@ mod tests {
             DeviceState::Online,
             "plugged in again"
         );
+
+        // Sandboxed (a private /dev): a missing file proves nothing; the last known stands.
+        let blind = probe(&devices, &known, false);
+        assert!(!blind.contains_key("id_reader"), "never seen, not guessed");
+        assert_eq!(blind["scanner"], fault);
+        assert_eq!(blind["document_camera"], known["document_camera"]);
+    }
+
+    #[test]
+    fn this_machine_s_dev_is_classified() {
+        // Whatever the answer here, it must agree with the mount table.
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let devtmpfs = info
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some("/dev") && l.contains(" - devtmpfs "));
+        let private = info
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some("/dev") && l.contains(" - tmpfs "));
+        if devtmpfs && !private {
+            assert!(devices_visible());
+        }
+        if private && !devtmpfs {
+            assert!(!devices_visible());
+        }
     }
 }
