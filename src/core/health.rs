@@ -3,8 +3,10 @@
 //!
 //! [`collect`] reads the store (catalogue version, outbox backlog and the age of its oldest
 //! item) and the data directory's file system; device states come from whoever watches the
-//! devices (the self-test, the kiosk's device threads). [`HealthSnapshot::heartbeat`] maps it
-//! onto the platform contract's heartbeat document. Nothing here holds personal data.
+//! devices (the self-test, the agent's probes, later the kiosk's device threads), which
+//! record them as the last known ones ([`record_devices`], table `device_status`).
+//! [`HealthSnapshot::heartbeat`] maps a snapshot onto the platform contract's heartbeat
+//! document; `core::alerts` turns it into alerts for staff. Nothing here holds personal data.
 
 use std::collections::BTreeMap;
 use std::path::Path;
