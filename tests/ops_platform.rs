@@ -292,7 +292,7 @@ fn a_revoked_credential_is_explained_and_reregistering_replaces_it_atomically() 
 }
 
 #[test]
-fn an_expired_credential_gets_the_same_advice_from_the_selftest() {
+fn an_expired_credential_gets_the_same_advice_from_the_selftest_and_the_agent() {
     let sim = Sim::start();
     let t = Terminal::new(&sim, &[]);
     assert!(sim.handle().revoke(&t.device_id(), RevokeReason::Expired));
@@ -319,6 +319,28 @@ fn an_expired_credential_gets_the_same_advice_from_the_selftest() {
     );
     assert_eq!(r["delivery"]["sent"], false);
     assert!(sim.handle().selftests().is_empty());
+
+    // The agent says the same in its log (stderr where there is no journald).
+    let agent = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+        .arg("--config")
+        .arg(t.dir.path().join("terminal.toml"))
+        .arg("--data-dir")
+        .arg(t.data())
+        .args(["agent", "--beats", "1"])
+        .env_remove("RUST_LOG")
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap();
+    assert!(agent.status.success(), "{}", text_of(&agent));
+    if std::path::Path::new("/run/systemd/journal/socket").exists() {
+        eprintln!("journald present: the agent logs there, its advice is not read here");
+    } else {
+        let log = String::from_utf8_lossy(&agent.stderr);
+        assert!(
+            log.contains("credential_expired") && log.contains("ykb-terminal reregister"),
+            "{log}"
+        );
+    }
 }
 
 #[test]
