@@ -186,7 +186,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let mut beats = 0u64;
     let mut healthy_before = true;
     let mut top_up_tickets = false;
-    let mut refused_before = false;
+    let mut last_refused = false;
     loop {
         tokio::select! {
             _ = beat.tick() => {
@@ -215,7 +215,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                                 snap.clock_skew_secs = Some(ack.server_time - now);
                                 s.last_heartbeat_ok = Some(now);
                                 s.credentials_refused = false;
-                                refused_before = false;
+                                last_refused = false;
                                 if !healthy_before {
                                     tracing::info!("heartbeat acknowledged again");
                                 }
@@ -226,21 +226,21 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                                 s.heartbeat_failures += 1;
                                 let refused = credentials::is_refused(&e);
                                 s.credentials_refused = refused;
-                                if refused && !refused_before {
+                                if refused && !last_refused {
                                     tracing::error!(error = %e, "{}", credentials::CREDENTIAL_REFUSED_ADVICE);
                                 } else if healthy_before && !refused {
                                     tracing::warn!(error = %e, "heartbeat failed");
                                 }
-                                refused_before = refused;
+                                last_refused = refused;
                                 healthy_before = false;
-                                if refused {
-                                    adopt_new_credentials(&store, &key, &client, &base_url);
-                                }
                             }
                         }
                         s.health = Some(snap);
                     }
                     Err(e) => tracing::warn!(error = %e, "health snapshot failed"),
+                }
+                if last_refused {
+                    adopt_new_credentials(&store, &key, &client, &base_url);
                 }
                 // The platform answered: top up ticket number leases running low, so the
                 // kiosks can keep issuing through the next outage.

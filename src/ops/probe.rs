@@ -55,7 +55,7 @@ pub fn devices_visible() -> bool {
     info.lines()
         .filter(|l| l.split(' ').nth(4) == Some("/dev"))
         .filter_map(|l| l.split(" - ").nth(1)?.split(' ').next())
-        .last()
+        .next_back()
         .is_some_and(|fs| fs == "devtmpfs")
 }
 
