@@ -292,6 +292,55 @@ fn a_revoked_credential_is_explained_and_reregistering_replaces_it_atomically() 
 }
 
 #[test]
+fn a_reregistration_that_cannot_be_stored_changes_nothing_here() {
+    use ykb_terminal::core::audit::Actor;
+    use ykb_terminal::core::credentials::{self, CredentialError};
+    use ykb_terminal::core::platform::{ClientConfig, PlatformClient};
+
+    let sim = Sim::start();
+    let t = Terminal::new(&sim, &[]);
+    let old = t.device_id();
+    let audit_before = json(&t.run(&["audit", "list", "--json"]));
+    let profile =
+        ykb_terminal::core::config::Profile::load(&t.dir.path().join("terminal.toml")).unwrap();
+    let mut core = ykb_terminal::core::Core::start(profile, &t.data()).unwrap();
+    let client = PlatformClient::new(ClientConfig::from_profile(
+        &core.profile.platform,
+        None,
+        wire::demo_verifying_key(),
+    ))
+    .unwrap();
+    // The platform registers the device, but the id it issues (the simulator builds it from
+    // the region code) is a long run of digits the audit log refuses, so the local step
+    // fails after the platform said yes.
+    let mut request = wire::RegisterRequest::for_terminal(&core.profile.terminal, "YKB-DEMO-ENROL");
+    request.region_code = "500103123456789012".into();
+    let err = sim
+        .block_on(credentials::reregister(
+            &client,
+            &mut core.store,
+            &core.key,
+            &request,
+            &Actor::technician("T0042").unwrap(),
+        ))
+        .unwrap_err();
+    let CredentialError::NotStored { device_id, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(
+        sim.handle().device_secret(device_id).is_some(),
+        "registered there"
+    );
+    assert!(err.to_string().contains("注销该设备号"), "{err}");
+    drop(core);
+    // Here: the old credential, the same audit log, and the terminal still works.
+    assert_eq!(t.device_id(), old);
+    assert_eq!(json(&t.run(&["audit", "list", "--json"])), audit_before);
+    let sync = t.run(&["sync"]);
+    assert!(sync.status.success(), "{}", text_of(&sync));
+}
+
+#[test]
 fn an_expired_credential_gets_the_same_advice_from_the_selftest_and_the_agent() {
     let sim = Sim::start();
     let t = Terminal::new(&sim, &[]);

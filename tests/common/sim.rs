@@ -30,6 +30,11 @@ impl Sim {
         self.handle().base_url()
     }
 
+    /// Runs a future on the simulator's runtime (for in-process clients).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     /// The in-process admin API.
     pub fn handle(&self) -> &SimHandle {
         self.handle.as_ref().unwrap()
