@@ -557,9 +557,10 @@ fn outbox_drain(out: &mut Vec<Figure>) {
             ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path()).expect("core");
         let cfg = ClientConfig::from_profile(&core.profile.platform, Some(&base_url), wire::demo_verifying_key());
         let client = PlatformClient::new(cfg).unwrap();
-        ykb_terminal::core::sync::ensure_registered(
+        ykb_terminal::core::credentials::ensure_registered(
             &client,
             &mut core.store,
+            &core.key,
             &wire::RegisterRequest {
                 enrolment_code: ykb_terminal::core::sync::DEMO_ENROLMENT_CODE.into(),
                 region_code: "500103".into(),

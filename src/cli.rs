@@ -95,9 +95,14 @@ pub enum Command {
     /// data key and write the profile (flags for mass roll-out; asks for missing ones in a
     /// terminal). Nothing half-provisioned is left behind on failure.
     Provision(ops::ProvisionArgs),
-    /// Self-test every configured device, the disk, the platform, the clock and the pinned CA;
-    /// exits 0 when nothing failed.
+    /// Self-test every configured device, the disk, the platform, the clock and the pinned CA,
+    /// and send the report to the platform; exits 0 when nothing failed and the platform
+    /// received the report, 1 otherwise (the report is shown either way).
     Selftest(ops::SelftestArgs),
+    /// Register this terminal again with a new enrolment code when the platform no longer
+    /// accepts its credential (expired or revoked); replaces the stored credential in one
+    /// audited step, or changes nothing.
+    Reregister(ops::ReregisterArgs),
     /// The audit log (who did what, when): verify the hash chain, list entries.
     #[command(subcommand)]
     Audit(ops::AuditCommand),

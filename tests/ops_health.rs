@@ -145,6 +145,11 @@ fn the_agent_notifies_systemd_beats_and_serves_metrics_on_loopback() {
         Some(0.0),
         "{body}"
     );
+    assert_eq!(
+        value(&body, "ykb_platform_credentials_refused"),
+        Some(0.0),
+        "{body}"
+    );
     assert!(body.contains("ykb_terminal_info{version=\""), "{body}");
 }
 
@@ -179,6 +184,7 @@ fn metrics_scraped_in_process_over_loopback() {
     let state = std::sync::Arc::new(std::sync::RwLock::new(MetricsState {
         terminal: "终端 \"01\"".into(),
         heartbeat_failures: 3,
+        credentials_refused: true,
         ..MetricsState::default()
     }));
     let (addr, task) = rt
@@ -190,6 +196,7 @@ fn metrics_scraped_in_process_over_loopback() {
         "{body}"
     );
     assert_eq!(value(&body, "ykb_heartbeat_failures_total"), Some(3.0));
+    assert_eq!(value(&body, "ykb_platform_credentials_refused"), Some(1.0));
     assert!(
         body.contains("terminal=\"终端 \\\"01\\\"\""),
         "label escaped: {body}"

@@ -2,46 +2,15 @@
 //! loopback: a provisioned terminal syncs and audits; every bad input stops with a message
 //! and leaves nothing half-provisioned behind.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::sim::Sim;
 use ykb_terminal::core::config::{Profile, TerminalKind};
 use ykb_terminal::core::platform::wire;
-use ykb_terminal::sim::platform::{start, SimHandle, SimOptions};
-
-struct Sim {
-    handle: Option<SimHandle>,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Sim {
-    fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = rt
-            .block_on(start("127.0.0.1:0".parse().unwrap(), SimOptions::default()))
-            .unwrap();
-        Self {
-            handle: Some(handle),
-            rt,
-        }
-    }
-    fn url(&self) -> String {
-        self.handle.as_ref().unwrap().base_url()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            self.rt.block_on(h.shutdown());
-        }
-    }
-}
 
 struct Site {
     dir: tempfile::TempDir,

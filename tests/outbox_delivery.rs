@@ -37,9 +37,10 @@ async fn client_for(sim: &SimHandle, core: &mut Core) -> PlatformClient {
     let client = PlatformClient::new(cfg).unwrap();
     let faults = sim.faults();
     sim.set_faults(Faults::default());
-    ykb_terminal::core::sync::ensure_registered(
+    ykb_terminal::core::credentials::ensure_registered(
         &client,
         &mut core.store,
+        &core.key,
         &wire::RegisterRequest {
             enrolment_code: ykb_terminal::core::sync::DEMO_ENROLMENT_CODE.into(),
             region_code: "500103".into(),

@@ -177,9 +177,14 @@ async fn kiosk(sim: &SimHandle, name: &str) -> Kiosk {
         ykb_terminal::core::sync::DEMO_ENROLMENT_CODE,
     );
     request.name = name.into();
-    ykb_terminal::core::sync::ensure_registered(&client, &mut core.store, &request)
-        .await
-        .unwrap();
+    ykb_terminal::core::credentials::ensure_registered(
+        &client,
+        &mut core.store,
+        &core.key,
+        &request,
+    )
+    .await
+    .unwrap();
     Kiosk {
         _dir: dir,
         store: Mutex::new(core.store),

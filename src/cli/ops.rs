@@ -1,5 +1,5 @@
-//! Operations subcommands for technicians: `provision`, `selftest`, `audit verify|list` and
-//! `agent` (the systemd service). The work lives in `crate::ops` and `crate::core::audit`;
+//! Operations subcommands for technicians: `provision`, `selftest`, `reregister`,
+//! `audit verify|list` and `agent` (the systemd service). The work lives in `crate::ops` and `crate::core::audit`;
 //! this file parses, prompts and prints.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -11,8 +11,11 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::{load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
 use crate::core::audit::{self, Actor, AuditAction};
-use crate::core::config::TerminalKind;
+use crate::core::config::{PlatformMode, TerminalKind};
+use crate::core::credentials::{self, CredentialError};
 use crate::core::domain::RegionCode;
+use crate::core::platform::{wire, ClientConfig, PlatformClient, PlatformError};
+use crate::core::sync;
 use crate::ops::provision::{self, ProvisionError, ProvisionRequest};
 use crate::ops::selftest::{self, Outcome, SelftestOptions};
 
@@ -101,6 +104,20 @@ pub struct SelftestArgs {
     /// Do not print a test page (status only).
     #[arg(long)]
     pub no_print: bool,
+}
+
+/// `reregister --enrolment-code CODE --operator ID`
+#[derive(Debug, Args)]
+pub struct ReregisterArgs {
+    /// New one-time enrolment code from platform operations.
+    #[arg(long, value_name = "CODE")]
+    pub enrolment_code: String,
+    /// The technician's id (工号), recorded in the audit log.
+    #[arg(long, value_name = "ID")]
+    pub operator: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `audit …`
@@ -305,7 +322,8 @@ fn outcome_zh(o: Outcome) -> &'static str {
     }
 }
 
-/// `selftest [--json]`: exit 0 when no check failed, 1 otherwise.
+/// `selftest [--json]`: exit 0 when no check failed and the platform received the report, 1
+/// otherwise; the report is printed either way and says whether it was sent.
 pub fn run_selftest(cli: &Cli, a: &SelftestArgs) -> ExitCode {
     let actor = match &a.operator {
         Some(id) => match Actor::technician(id) {
@@ -332,7 +350,15 @@ pub fn run_selftest(cli: &Cli, a: &SelftestArgs) -> ExitCode {
         .iter()
         .filter(|c| c.outcome == Outcome::Fail)
         .count();
-    let detail = format!("自检：{} 项，失败 {failed} 项", report.checks.len());
+    let detail = format!(
+        "自检：{} 项，失败 {failed} 项，报告{}",
+        report.checks.len(),
+        if report.delivery.sent {
+            "已发送平台"
+        } else {
+            "未发送平台"
+        }
+    );
     if let Err(e) = audit::append(&mut core.store, &actor, AuditAction::Selftest, &detail) {
         eprintln!("审计日志写入失败：{e}");
     }
@@ -357,8 +383,9 @@ pub fn run_selftest(cli: &Cli, a: &SelftestArgs) -> ExitCode {
         } else {
             println!("结果：{failed} 项失败，请按上面的提示处理后重新自检");
         }
+        println!("{}", report.delivery.detail);
     }
-    if report.passed {
+    if report.passed && report.delivery.sent {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILURE)
@@ -446,6 +473,88 @@ pub fn run_agent(cli: &Cli, a: &AgentArgs) -> ExitCode {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+/// `reregister`: a new enrolment code replaces the stored device credential (audited), or
+/// nothing changes. Exit 0 when replaced, 2 for bad input, 1 otherwise.
+pub fn run_reregister(cli: &Cli, a: &ReregisterArgs) -> ExitCode {
+    let actor = match Actor::technician(a.operator.trim()) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if a.enrolment_code.trim().is_empty() {
+        eprintln!("注册码不能为空：请填写平台运维发放的一次性注册码（--enrolment-code）");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let mut core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if core.profile.platform.mode == PlatformMode::Simulator {
+        eprintln!("演示配置每次启动都向本机模拟平台注册，无需重新注册。");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let key = match sync::catalog_key(&core.profile, &core.data_dir) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let client = match PlatformClient::new(ClientConfig::from_profile(
+        &core.profile.platform,
+        None,
+        key,
+    )) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let request = wire::RegisterRequest::for_terminal(&core.profile.terminal, &a.enrolment_code);
+    let result = rt.block_on(credentials::reregister(
+        &client,
+        &mut core.store,
+        &core.key,
+        &request,
+        &actor,
+    ));
+    match result {
+        Ok(r) => {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            } else {
+                println!(
+                    "重新注册完成：设备号 {} → {}（审计记录 {}）",
+                    r.previous_device_id.as_deref().unwrap_or("（无）"),
+                    r.device_id,
+                    r.audit_seq
+                );
+                println!("下一步：systemctl restart ykb-terminal（服务也会在下次心跳被拒时自动改用新凭据），然后运行 ykb-terminal selftest");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(CredentialError::Platform(e @ PlatformError::Rejected { .. })) => {
+            eprintln!("平台拒绝了注册码（{e}）。请核对注册码，或向平台运维申请新的注册码后重试。本机凭据未作改动。");
+            ExitCode::from(EXIT_FAILURE)
+        }
+        Err(CredentialError::Platform(e)) => {
+            eprintln!("{e}。请检查网络、代理和平台地址后重试。本机凭据未作改动。");
+            ExitCode::from(EXIT_FAILURE)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(EXIT_FAILURE)
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::core::domain::Audience;
 use crate::core::platform::{wire, ClientConfig, PlatformClient};
 use crate::core::search::{self, Filters};
 use crate::core::sync::{self, catalog_key, SyncPhase, SyncProgress};
-use crate::core::{outbox, Core};
+use crate::core::{credentials, outbox, Core};
 use crate::sim::platform::{Faults, SimOptions};
 
 /// `sync [--full]`
@@ -183,7 +183,7 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
             .enrolment_code
             .clone()
             .unwrap_or_else(|| if demo { sync::DEMO_ENROLMENT_CODE.into() } else { String::new() });
-        let known = sync::stored_credentials(&mut core.store, &client.config().base_url)
+        let known = credentials::stored(&mut core.store, &core.key, &client.config().base_url)
             .ok()
             .flatten()
             .is_some();
@@ -196,7 +196,7 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
         }
         let t = &core.profile.terminal;
         let request = wire::RegisterRequest::for_terminal(t, &enrolment);
-        if let Err(e) = sync::ensure_registered(&client, &mut core.store, &request).await {
+        if let Err(e) = credentials::ensure_registered(&client, &mut core.store, &core.key, &request).await {
             eprintln!("终端注册失败：{e}");
             return ExitCode::from(EXIT_FAILURE);
         }
@@ -218,6 +218,11 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
             }
             Err(e) => {
                 eprintln!("{e}");
+                if let sync::SyncError::Platform(p) = &e {
+                    if credentials::is_refused(p) {
+                        eprintln!("{}", credentials::CREDENTIAL_REFUSED_ADVICE);
+                    }
+                }
                 ExitCode::from(EXIT_FAILURE)
             }
         };

@@ -15,7 +15,7 @@ use crate::core::platform::{wire, ClientConfig, PlatformClient};
 use crate::core::ticketing::{
     self, Appointment, Called, Finished, IssueRequest, TicketRef, Transfer,
 };
-use crate::core::{sync, Core};
+use crate::core::{credentials, sync, Core};
 
 /// `ticket …`
 #[derive(Debug, Subcommand)]
@@ -384,7 +384,7 @@ fn lease(mut core: Core, cfg: &TicketingSection, args: &LeaseArgs) -> ExitCode {
         }
     });
     rt.block_on(async {
-        let known = sync::stored_credentials(&mut core.store, &client.config().base_url)
+        let known = credentials::stored(&mut core.store, &core.key, &client.config().base_url)
             .ok()
             .flatten()
             .is_some();
@@ -396,7 +396,9 @@ fn lease(mut core: Core, cfg: &TicketingSection, args: &LeaseArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
         let request = wire::RegisterRequest::for_terminal(&core.profile.terminal, &enrolment);
-        if let Err(e) = sync::ensure_registered(&client, &mut core.store, &request).await {
+        if let Err(e) =
+            credentials::ensure_registered(&client, &mut core.store, &core.key, &request).await
+        {
             return fail(format!("终端注册失败：{e}"));
         }
         let store = std::sync::Mutex::new(core.store);

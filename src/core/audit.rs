@@ -141,6 +141,8 @@ pub enum AuditAction {
     LogExport,
     /// Queue items were retried or dead letters re-entered by staff.
     QueueRetry,
+    /// The terminal registered again and its device credentials were replaced.
+    Reregistered,
 }
 
 impl AuditAction {
@@ -154,6 +156,7 @@ impl AuditAction {
             Self::ConfigChanged => "config_changed",
             Self::LogExport => "log_export",
             Self::QueueRetry => "queue_retry",
+            Self::Reregistered => "reregistered",
         }
     }
 }

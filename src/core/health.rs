@@ -3,8 +3,10 @@
 //!
 //! [`collect`] reads the store (catalogue version, outbox backlog and the age of its oldest
 //! item) and the data directory's file system; device states come from whoever watches the
-//! devices (the self-test, the kiosk's device threads). [`HealthSnapshot::heartbeat`] maps it
-//! onto the platform contract's heartbeat document. Nothing here holds personal data.
+//! devices (the self-test, the agent's probes, later the kiosk's device threads), which
+//! record them as the last known ones ([`record_devices`], table `device_status`).
+//! [`HealthSnapshot::heartbeat`] maps a snapshot onto the platform contract's heartbeat
+//! document; `core::alerts` turns it into alerts for staff. Nothing here holds personal data.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,10 +17,43 @@ use ykb_drivers::DeviceState;
 
 use super::outbox::{self, OutboxError, Quota};
 use super::platform::wire;
-use super::store::Store;
+use super::store::{Store, StoreError};
 
 /// The application's version, as reported in heartbeats and metrics.
 pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Below this much free space on the data directory's file system the disk is critical
+/// (the self-test fails, staff are alerted).
+pub const DISK_CRITICAL_BYTES: u64 = 256 * 1024 * 1024;
+/// Below this much free space (or under 10 % of the disk and under 8 GiB) it needs attention.
+pub const DISK_LOW_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// How full a disk is, by the thresholds above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskLevel {
+    /// Enough space.
+    Ok,
+    /// Needs cleaning soon.
+    Low,
+    /// The outbox will soon refuse new cases.
+    Critical,
+}
+
+impl DiskSpace {
+    /// How full the disk is, by [`DISK_CRITICAL_BYTES`] and [`DISK_LOW_BYTES`].
+    pub fn level(&self) -> DiskLevel {
+        if self.free_bytes < DISK_CRITICAL_BYTES {
+            DiskLevel::Critical
+        } else if self.free_bytes < DISK_LOW_BYTES
+            || (self.free_bytes.saturating_mul(10) < self.total_bytes
+                && self.free_bytes < 8 * DISK_LOW_BYTES)
+        {
+            DiskLevel::Low
+        } else {
+            DiskLevel::Ok
+        }
+    }
+}
 
 /// One device slot's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +124,26 @@ impl HealthSnapshot {
     }
 }
 
+/// Every device state, for parsing stored names.
+const STATES: [DeviceState; 7] = [
+    DeviceState::Online,
+    DeviceState::Offline,
+    DeviceState::NoDevice,
+    DeviceState::HardwareError,
+    DeviceState::UserError,
+    DeviceState::Busy,
+    DeviceState::Starting,
+];
+
+/// Every paper state, for parsing stored names.
+const PAPERS: [PaperState; 5] = [
+    PaperState::Full,
+    PaperState::NearEnd,
+    PaperState::Out,
+    PaperState::Jammed,
+    PaperState::Unknown,
+];
+
 /// The snake_case name of a device state (as in the drivers' serde form).
 pub fn state_name(s: DeviceState) -> &'static str {
     match s {
@@ -111,6 +166,65 @@ pub fn paper_name(p: PaperState) -> &'static str {
         PaperState::Jammed => "jammed",
         PaperState::Unknown => "unknown",
     }
+}
+
+/// Records the device states just observed (`source`: `selftest`, `probe`, `kiosk`) as
+/// the last known ones, in one transaction; slots not in `devices` keep what they had.
+pub fn record_devices(
+    store: &mut Store,
+    source: &str,
+    devices: &BTreeMap<String, DeviceHealth>,
+) -> Result<(), StoreError> {
+    let now = jiff::Timestamp::now().to_string();
+    let tx = store.conn().transaction()?;
+    for (slot, d) in devices {
+        tx.execute(
+            "INSERT INTO device_status (slot, state, paper, source, observed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(slot) DO UPDATE SET state = excluded.state, paper = excluded.paper,
+                source = excluded.source, observed_at = excluded.observed_at",
+            rusqlite::params![
+                slot,
+                state_name(d.state),
+                d.paper.map(paper_name),
+                source,
+                now
+            ],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The last known state of every device slot recorded (rows this build cannot read are
+/// left out rather than guessed).
+pub fn stored_devices(store: &mut Store) -> Result<BTreeMap<String, DeviceHealth>, StoreError> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT slot, state, paper FROM device_status ORDER BY slot")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (slot, state, paper) = row?;
+        let Some(state) = STATES.into_iter().find(|s| state_name(*s) == state) else {
+            continue;
+        };
+        let paper = match paper {
+            None => None,
+            Some(p) => match PAPERS.into_iter().find(|x| paper_name(*x) == p) {
+                Some(p) => Some(p),
+                None => continue,
+            },
+        };
+        out.insert(slot, DeviceHealth { state, paper });
+    }
+    Ok(out)
 }
 
 /// Reads what the store and the file system say; `devices` and `clock_skew_secs` come from
@@ -196,6 +310,42 @@ mod tests {
         assert_eq!(hb.outbox_pending, 3);
         assert_eq!(hb.devices["printer"], "online");
         assert_eq!(hb.devices["printer.paper"], "near_end");
+    }
+
+    #[test]
+    fn device_states_survive_the_store_and_newer_observations_replace_older() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        assert!(stored_devices(&mut store).unwrap().is_empty());
+        let mut first = BTreeMap::new();
+        first.insert(
+            "printer".to_owned(),
+            DeviceHealth {
+                state: DeviceState::Online,
+                paper: Some(PaperState::NearEnd),
+            },
+        );
+        first.insert(
+            "scanner".to_owned(),
+            DeviceHealth {
+                state: DeviceState::HardwareError,
+                paper: None,
+            },
+        );
+        record_devices(&mut store, "selftest", &first).unwrap();
+        assert_eq!(stored_devices(&mut store).unwrap(), first);
+        let mut later = BTreeMap::new();
+        later.insert(
+            "printer".to_owned(),
+            DeviceHealth {
+                state: DeviceState::UserError,
+                paper: Some(PaperState::Out),
+            },
+        );
+        record_devices(&mut store, "probe", &later).unwrap();
+        let now = stored_devices(&mut store).unwrap();
+        assert_eq!(now["printer"], later["printer"]);
+        assert_eq!(now["scanner"], first["scanner"], "other slots keep theirs");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The core: matters, cases, the store, profiles and (in later issues) the platform and the
 //! outbox. It knows nothing of Slint; the UI layer (`crate::kiosk`) calls into it.
 
+pub mod alerts;
 pub mod audit;
 pub mod catalog;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod domain;
 pub mod health;
@@ -32,6 +34,8 @@ pub enum StartError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     Outbox(#[from] outbox::OutboxError),
+    #[error(transparent)]
+    Credentials(#[from] credentials::CredentialError),
 }
 
 /// The core state a running terminal needs: its profile, store and current catalogue.
@@ -58,6 +62,8 @@ impl Core {
         let key = crypto::DataKey::load_or_create(&data_dir.join(crypto::KEY_FILE), demo && fresh)
             .map_err(outbox::OutboxError::from)?;
         outbox::bind_key(&mut store, &key)?;
+        // Stores from before migration 6 hold the device secret in the clear.
+        credentials::seal_legacy(&mut store, &key)?;
         let purged = outbox::purge_stubs(
             &mut store,
             profile.data.retention_days,

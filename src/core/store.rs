@@ -204,6 +204,19 @@ pub const MIGRATIONS: &[&str] = &[
         open INTEGER NOT NULL,
         current TEXT REFERENCES tickets(id)
     );",
+    // 6: the device secret is sealed under the data key (see core::credentials). SQL cannot
+    // encrypt, so existing rows are marked clear (0) here and sealed by
+    // `credentials::seal_legacy` when the core next starts with the key.
+    "ALTER TABLE platform_device ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;",
+    // 7: the last known state of each device slot (see core::health): written by the
+    // self-test and the agent's probes, read into every heartbeat.
+    "CREATE TABLE device_status (
+        slot TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        paper TEXT,
+        source TEXT NOT NULL,
+        observed_at TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

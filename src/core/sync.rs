@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::catalog::{self, Catalog, CatalogError};
 use super::domain::{Bundle, LocalElements, Matter, RegionCode};
 use super::platform::wire::{self, CatalogDelta, CatalogSnapshot, DistrictElements};
-use super::platform::{DeltaAnswer, DeviceCredentials, PlatformClient, PlatformError};
+use super::platform::{DeltaAnswer, PlatformClient, PlatformError};
 use super::search;
 use super::store::{Store, StoreError};
 
@@ -788,55 +788,6 @@ pub async fn sync_once(
         record_failure(store, e)?;
     }
     result
-}
-
-/// The credentials stored for `base_url`, if the device registered there.
-pub fn stored_credentials(
-    store: &mut Store,
-    base_url: &str,
-) -> Result<Option<DeviceCredentials>, StoreError> {
-    Ok(store
-        .conn()
-        .query_row(
-            "SELECT device_id, secret FROM platform_device WHERE id = 1 AND base_url = ?1",
-            [base_url],
-            |r| {
-                Ok(DeviceCredentials {
-                    device_id: r.get(0)?,
-                    secret: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
-}
-
-/// Makes sure the client holds credentials: those stored for its base URL, or new ones from
-/// registering with `enrolment_code` (stored for next time).
-pub async fn ensure_registered(
-    client: &PlatformClient,
-    store: &mut Store,
-    request: &wire::RegisterRequest,
-) -> Result<DeviceCredentials, SyncError> {
-    let base = client.config().base_url.clone();
-    if let Some(c) = stored_credentials(store, &base)? {
-        client.set_credentials(c.clone());
-        return Ok(c);
-    }
-    let creds = client.register(request).await?;
-    store.conn().execute(
-        "INSERT INTO platform_device (id, device_id, secret, base_url, registered_at)
-         VALUES (1, ?1, ?2, ?3, ?4)
-         ON CONFLICT(id) DO UPDATE SET device_id = excluded.device_id, secret = excluded.secret,
-            base_url = excluded.base_url, registered_at = excluded.registered_at",
-        params![
-            creds.device_id,
-            creds.secret,
-            base,
-            jiff::Timestamp::now().to_string()
-        ],
-    )?;
-    tracing::info!(device = %creds.device_id, "registered with the platform");
-    Ok(creds)
 }
 
 /// Runs [`sync_once`] now and then every `every`, until `stop` fires. Failures back off

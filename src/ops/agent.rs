@@ -5,21 +5,28 @@
 //! process is restarted.
 //!
 //! It also runs the outbox worker, which delivers queued cases and events in order as soon as
-//! the platform answers (the sync timer's `sync --drain` is the backstop). Device states
-//! are known to the process that owns the devices (the kiosk); until it shares them, the
-//! agent's heartbeat carries an empty device map.
+//! the platform answers (the sync timer's `sync --drain` is the backstop).
+//!
+//! Every heartbeat carries each configured device's last known state and the printer's paper
+//! level: before each beat the agent probes the devices lightly (`probe`: the printer's
+//! `DLE EOT` status, device files present) on top of what the self-test last recorded, and
+//! records the result in the store.
+//!
+//! When the platform refuses the device credential (expired or revoked), the agent logs what
+//! the technician must do (`credentials::CREDENTIAL_REFUSED_ADVICE`), shows it in the metrics
+//! (`ykb_platform_credentials_refused`) and, on every refused beat, looks in the store for a
+//! credential a `reregister` has put there since, adopting it without a restart.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use super::metrics::{self, MetricsState, SharedMetrics};
-use super::sdnotify;
+use super::{probe, sdnotify};
 use crate::core::config::PlatformMode;
 use crate::core::health;
 use crate::core::outbox::{self, Quota};
 use crate::core::platform::{wire, ClientConfig, PlatformClient};
-use crate::core::{sync, ticketing, Core};
+use crate::core::{credentials, sync, ticketing, Core};
 
 /// Why the agent stopped.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +46,59 @@ pub struct AgentOptions {
     pub on_metrics: Option<fn(std::net::SocketAddr)>,
     /// Stop after this many heartbeats (tests); `None` runs until killed.
     pub max_beats: Option<u64>,
+}
+
+/// Probes the devices off the async threads, starting from and recording into the store's
+/// last known states.
+async fn probe_devices(
+    store: &Arc<Mutex<crate::core::store::Store>>,
+    devices: &crate::core::config::DevicesSection,
+) -> std::collections::BTreeMap<String, health::DeviceHealth> {
+    let known = health::stored_devices(&mut store.lock().unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "last known device states unreadable");
+            Default::default()
+        });
+    let devices = devices.clone();
+    let see = probe::devices_visible();
+    let probed =
+        match tokio::task::spawn_blocking(move || probe::probe(&devices, &known, see)).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "device probe failed");
+                return Default::default();
+            }
+        };
+    if let Err(e) = health::record_devices(
+        &mut store.lock().unwrap_or_else(|e| e.into_inner()),
+        "probe",
+        &probed,
+    ) {
+        tracing::warn!(error = %e, "device states not recorded");
+    }
+    probed
+}
+
+/// After a refusal: takes a credential that `reregister` stored since the agent started.
+fn adopt_new_credentials(
+    store: &Arc<Mutex<crate::core::store::Store>>,
+    key: &crate::core::crypto::DataKey,
+    client: &PlatformClient,
+    base_url: &str,
+) {
+    let stored = credentials::stored(
+        &mut store.lock().unwrap_or_else(|e| e.into_inner()),
+        key,
+        base_url,
+    );
+    match stored {
+        Ok(Some(c)) if client.credentials().as_ref() != Some(&c) => {
+            tracing::info!(device = %c.device_id, "adopting the credential stored by a re-registration");
+            client.set_credentials(c);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read stored credentials"),
+    }
 }
 
 /// Runs the agent until stopped (SIGTERM ends the process; nothing is in flight that a
@@ -79,7 +139,10 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let base = sim.as_ref().map(|s| s.base_url());
     let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
     let base_url = config.base_url.clone();
-    let client = PlatformClient::new(config).map_err(|e| AgentError::Config(e.to_string()))?;
+    // One client for the heartbeat and the outbox worker: credentials adopted after a
+    // re-registration reach both.
+    let client =
+        Arc::new(PlatformClient::new(config).map_err(|e| AgentError::Config(e.to_string()))?);
     if demo {
         let req =
             wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);
@@ -87,7 +150,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
             tracing::warn!(error = %e, "demo platform registration failed");
         }
     } else {
-        match sync::stored_credentials(&mut core.store, &base_url) {
+        match credentials::stored(&mut core.store, &core.key, &base_url) {
             Ok(Some(c)) => client.set_credentials(c),
             // Keep running: metrics still tell the technician what is wrong.
             Ok(None) => tracing::warn!(
@@ -100,15 +163,11 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     // The outbox worker delivers queued cases and events as soon as the platform answers;
     // it shares the store with the heartbeat (each holds the lock only for local work).
     let store = Arc::new(Mutex::new(core.store));
-    let worker_client = PlatformClient::new(client.config().clone())
-        .map_err(|e| AgentError::Config(e.to_string()))?;
-    if let Some(c) = client.credentials() {
-        worker_client.set_credentials(c);
-    }
+    let key = Arc::new(core.key);
     let worker = tokio::spawn(outbox::run_worker(
         store.clone(),
-        Arc::new(core.key),
-        worker_client,
+        key.clone(),
+        client.clone(),
         outbox::Backoff::default(),
         core.profile.data.retention_days,
         Arc::new(tokio::sync::Notify::new()),
@@ -127,10 +186,12 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let mut beats = 0u64;
     let mut healthy_before = true;
     let mut top_up_tickets = false;
+    let mut last_refused = false;
     loop {
         tokio::select! {
             _ = beat.tick() => {
                 let data_dir = core.data_dir.clone();
+                let devices = probe_devices(&store, &core.profile.devices).await;
                 let skew = state
                     .read()
                     .unwrap_or_else(|e| e.into_inner())
@@ -141,7 +202,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                     &mut store.lock().unwrap_or_else(|e| e.into_inner()),
                     &data_dir,
                     quota,
-                    BTreeMap::new(),
+                    devices,
                     skew,
                 );
                 match snapshot {
@@ -153,6 +214,8 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                             Ok(ack) => {
                                 snap.clock_skew_secs = Some(ack.server_time - now);
                                 s.last_heartbeat_ok = Some(now);
+                                s.credentials_refused = false;
+                                last_refused = false;
                                 if !healthy_before {
                                     tracing::info!("heartbeat acknowledged again");
                                 }
@@ -161,15 +224,23 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                             }
                             Err(e) => {
                                 s.heartbeat_failures += 1;
-                                if healthy_before {
+                                let refused = credentials::is_refused(&e);
+                                s.credentials_refused = refused;
+                                if refused && !last_refused {
+                                    tracing::error!(error = %e, "{}", credentials::CREDENTIAL_REFUSED_ADVICE);
+                                } else if healthy_before && !refused {
                                     tracing::warn!(error = %e, "heartbeat failed");
                                 }
+                                last_refused = refused;
                                 healthy_before = false;
                             }
                         }
                         s.health = Some(snap);
                     }
                     Err(e) => tracing::warn!(error = %e, "health snapshot failed"),
+                }
+                if last_refused {
+                    adopt_new_credentials(&store, &key, &client, &base_url);
                 }
                 // The platform answered: top up ticket number leases running low, so the
                 // kiosks can keep issuing through the next outage.

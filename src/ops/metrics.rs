@@ -20,6 +20,9 @@ pub struct MetricsState {
     pub last_heartbeat_ok: Option<i64>,
     /// Heartbeats that failed since start.
     pub heartbeat_failures: u64,
+    /// The platform refused the device credential at the last heartbeat (expired or
+    /// revoked: a technician must re-register).
+    pub credentials_refused: bool,
 }
 
 /// Shared, updatable metrics state.
@@ -64,6 +67,12 @@ pub fn render(state: &MetricsState) -> String {
         "counter",
         "Heartbeats the platform did not acknowledge since start.",
         &one(state.heartbeat_failures.to_string()),
+    );
+    metric(
+        "ykb_platform_credentials_refused",
+        "gauge",
+        "1 when the platform refused the device credential at the last heartbeat (re-register).",
+        &one(u8::from(state.credentials_refused).to_string()),
     );
     if let Some(t) = state.last_heartbeat_ok {
         metric(

@@ -7,6 +7,8 @@
 //! - [`metrics`] — Prometheus text metrics over loopback only.
 //! - [`agent`] — the service loop: heartbeats, metrics, systemd readiness and watchdog
 //!   (`ykb-terminal agent`, run by `packaging/systemd/ykb-terminal.service`).
+//! - [`probe`] — light device probes for the agent's heartbeat (printer status, device
+//!   files present).
 //! - [`sdnotify`] — the systemd notification protocol (one datagram per message).
 //! - [`cert`] — the expiry date of a PEM certificate, for the self-test.
 //!
@@ -15,6 +17,7 @@
 pub mod agent;
 pub mod cert;
 pub mod metrics;
+pub mod probe;
 pub mod provision;
 pub mod sdnotify;
 pub mod selftest;

@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use crate::core::audit::{self, Actor, AuditAction};
 use crate::core::config::{Profile, TerminalKind};
+use crate::core::credentials::{self, CredentialError};
 use crate::core::crypto::{DataKey, KEY_FILE};
 use crate::core::domain::RegionCode;
 use crate::core::outbox;
 use crate::core::platform::client::DEFAULT_MAX_CATALOG_BYTES;
 use crate::core::platform::{wire, ClientConfig, PlatformClient, PlatformError};
 use crate::core::store::Store;
-use crate::core::sync::{self, SyncError};
 use crate::core::STORE_FILE;
 
 /// The file holding the platform's catalogue verifying key (shared with `sync`).
@@ -505,15 +505,15 @@ pub async fn provision(req: &ProvisionRequest) -> Result<Provisioned, ProvisionE
             .clone()
             .unwrap_or_else(|| format!("{} {}", req.site, kind_zh(req.kind))),
     };
-    let creds = sync::ensure_registered(&client, &mut store, &request)
+    let creds = credentials::ensure_registered(&client, &mut store, &key, &request)
         .await
         .map_err(|e| match e {
-            SyncError::Platform(PlatformError::Rejected { status, reason })
+            CredentialError::Platform(PlatformError::Rejected { status, reason })
                 if matches!(status, 400 | 401 | 403 | 409) =>
             {
                 ProvisionError::EnrolmentRefused(format!("{status}：{reason}"))
             }
-            SyncError::Platform(
+            CredentialError::Platform(
                 p @ (PlatformError::Unreachable(_)
                 | PlatformError::Timeout
                 | PlatformError::Server { .. }

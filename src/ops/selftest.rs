@@ -6,6 +6,10 @@
 //! printer on loopback TCP, the scanner on a pseudo-terminal — so the same driver code runs
 //! as on a real terminal. The report is a plain struct (serialised for `--json`); the test
 //! passes when no check failed (warnings and skipped checks do not fail it).
+//!
+//! The report is then sent to the platform (`POST /v1/devices/selftest`, no personal data);
+//! when the platform is unreachable or refuses it, [`Delivery`] says so and the report is
+//! still shown. The devices' states are recorded in the store as the last known ones.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,10 +26,10 @@ use ykb_drivers::sim::{CardFile, IdCardSim, PrinterSim, PrinterSimConfig, Scanne
 use ykb_drivers::DeviceState;
 
 use crate::core::config::{DeviceSection, DriverKind, PlatformMode};
-use crate::core::health::{self, DeviceHealth, HealthSnapshot};
+use crate::core::health::{self, DeviceHealth, DiskLevel, HealthSnapshot};
 use crate::core::outbox::Quota;
 use crate::core::platform::{wire, ClientConfig, PlatformClient, PlatformError};
-use crate::core::{sync, Core};
+use crate::core::{credentials, sync, Core};
 use crate::fonts::UI_FONT;
 
 /// A fictional person on the emulator's test card (valid GB 11643 check digit).
@@ -42,10 +46,6 @@ valid_from = "2020-01-01"
 valid_to = "长期"
 "#;
 
-/// Below this much free space the disk check fails.
-const DISK_FAIL_BYTES: u64 = 256 * 1024 * 1024;
-/// Below this much free space (or under 10 % of the disk and under 8 GiB) it warns.
-const DISK_WARN_BYTES: u64 = 1024 * 1024 * 1024;
 /// Clock difference that only warns (the signing window is ±300 s).
 const SKEW_WARN_SECS: i64 = 30;
 /// A pinned CA expiring within this many days warns.
@@ -98,6 +98,53 @@ pub struct SelftestReport {
     pub checks: Vec<Check>,
     /// The health snapshot sent with the heartbeat.
     pub health: HealthSnapshot,
+    /// Whether the platform received this report.
+    pub delivery: Delivery,
+}
+
+/// Whether the report reached the platform (`POST /v1/devices/selftest`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// The platform stored the report.
+    pub sent: bool,
+    /// The platform's id for it, when sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_id: Option<String>,
+    /// What happened (zh-CN).
+    pub detail: String,
+}
+
+impl SelftestReport {
+    /// The report as the platform receives it: check ids, outcomes, details and advice, and
+    /// the heartbeat document — no titles, no terminal name, no personal data.
+    pub fn to_wire(&self) -> wire::SelftestReport {
+        wire::SelftestReport {
+            at: self.at.clone(),
+            app_version: self.app_version.clone(),
+            passed: self.passed,
+            checks: self
+                .checks
+                .iter()
+                .map(|c| wire::SelftestCheck {
+                    id: c.id.clone(),
+                    outcome: outcome_name(c.outcome).to_owned(),
+                    detail: c.detail.clone(),
+                    advice: c.advice.clone(),
+                })
+                .collect(),
+            health: self.health.heartbeat(),
+        }
+    }
+}
+
+/// The snake_case name of an outcome (as serialised).
+pub fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::Warn => "warn",
+        Outcome::Fail => "fail",
+        Outcome::Skipped => "skipped",
+    }
 }
 
 /// How to run the self-test.
@@ -148,17 +195,14 @@ fn skipped(id: &str, title: &str) -> Check {
 
 /// A real device path that is not there: the usual "not plugged in".
 fn missing_path(id: &str, title: &str, path: &str) -> Option<Check> {
-    let p = path.strip_prefix("serial://").unwrap_or(path);
-    let p = p.split('?').next().unwrap_or(p);
-    (p.starts_with('/') && !Path::new(p).exists()).then(|| {
-        Timer::start().check(
-            id,
-            title,
-            Outcome::Fail,
-            format!("设备 {p} 不存在（未连接）"),
-            Some("请检查设备电源和 USB 线，确认已按 packaging/README.md「稳定设备名」安装 udev 规则，再运行 ykb-terminal devices list"),
-        )
-    })
+    let p = super::probe::device_file(path).filter(|p| !p.exists())?;
+    Some(Timer::start().check(
+        id,
+        title,
+        Outcome::Fail,
+        format!("设备 {} 不存在（未连接）", p.display()),
+        Some("请检查设备电源和 USB 线，确认已按 packaging/README.md「稳定设备名」安装 udev 规则，再运行 ykb-terminal devices list"),
+    ))
 }
 
 fn id_reader(dev: &DeviceSection, card_timeout: Duration) -> (Check, Option<DeviceHealth>) {
@@ -604,17 +648,13 @@ fn disk(data_dir: &Path) -> Check {
                 mib(d.free_bytes),
                 mib(d.total_bytes)
             );
-            let (outcome, advice) = if d.free_bytes < DISK_FAIL_BYTES {
-                (
+            let (outcome, advice) = match d.level() {
+                DiskLevel::Critical => (
                     Outcome::Fail,
                     Some("磁盘空间不足：请清理日志或扩容，否则离线暂存将拒绝新业务"),
-                )
-            } else if d.free_bytes < DISK_WARN_BYTES
-                || (d.free_bytes * 10 < d.total_bytes && d.free_bytes < 8 * DISK_WARN_BYTES)
-            {
-                (Outcome::Warn, Some("磁盘空间偏少，请安排清理"))
-            } else {
-                (Outcome::Pass, None)
+                ),
+                DiskLevel::Low => (Outcome::Warn, Some("磁盘空间偏少，请安排清理")),
+                DiskLevel::Ok => (Outcome::Pass, None),
             };
             t.check(ID, TITLE, outcome, detail, advice)
         }
@@ -706,14 +746,79 @@ fn ca_cert(ca_file: &str) -> Check {
     }
 }
 
-/// Runs the platform part: a heartbeat (reachability) and the clock skew it reveals.
-async fn platform_checks(core: &mut Core, snapshot: &mut HealthSnapshot) -> Vec<Check> {
-    let t = Timer::start();
-    let fail = |t: &Timer, detail: String, advice: &str| {
+const PLATFORM_TITLE: &str = "政务服务平台连通（心跳）";
+
+/// A client ready to talk to the platform (and the demo's own simulator, kept alive while
+/// the client is used).
+struct Connection {
+    client: PlatformClient,
+    base_url: String,
+    sim: Option<crate::sim::platform::SimHandle>,
+}
+
+/// Builds the client and loads the credentials; on failure, what to say and advise.
+async fn connect(core: &mut Core) -> Result<Connection, (String, &'static str)> {
+    let demo = core.profile.platform.mode == PlatformMode::Simulator;
+    let sim = if demo {
+        let h = crate::sim::platform::start(
+            "127.0.0.1:0".parse().expect("valid address"),
+            crate::sim::platform::SimOptions::default(),
+        )
+        .await
+        .map_err(|e| (format!("无法启动本机模拟平台：{e}"), "请重试"))?;
+        Some(h)
+    } else {
+        None
+    };
+    let key = crate::core::sync::catalog_key(&core.profile, &core.data_dir)
+        .map_err(|e| (e, "请运行 ykb-terminal provision 完成部署"))?;
+    let base = sim.as_ref().map(|s| s.base_url());
+    let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
+    let base_url = config.base_url.clone();
+    let client = PlatformClient::new(config).map_err(|e| {
+        (
+            e.to_string(),
+            "请检查配置 platform.base_url、ca_file 和 proxy",
+        )
+    })?;
+    if demo {
+        let req =
+            wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);
+        client
+            .register(&req)
+            .await
+            .map_err(|e| (format!("模拟平台注册失败：{e}"), "请重试"))?;
+    } else {
+        match credentials::stored(&mut core.store, &core.key, &base_url) {
+            Ok(Some(c)) => client.set_credentials(c),
+            Ok(None) => {
+                return Err((
+                    format!("本机尚未在平台 {base_url} 注册"),
+                    "请运行 ykb-terminal provision（或 sync --enrolment-code）完成注册",
+                ))
+            }
+            Err(e) => return Err((e.to_string(), "请检查数据目录和数据加密密钥")),
+        }
+    }
+    Ok(Connection {
+        client,
+        base_url,
+        sim,
+    })
+}
+
+/// The platform part: a heartbeat (reachability) and the clock skew it reveals. Also says
+/// whether the platform is worth asking again (for sending the report).
+async fn platform_checks(
+    conn: Result<&Connection, (String, &'static str)>,
+    snapshot: &mut HealthSnapshot,
+    t: &Timer,
+) -> (Vec<Check>, Result<(), String>) {
+    let fail = |detail: String, advice: &str| {
         vec![
             t.check(
                 "platform",
-                "政务服务平台连通（心跳）",
+                PLATFORM_TITLE,
                 Outcome::Fail,
                 detail,
                 Some(advice),
@@ -727,67 +832,18 @@ async fn platform_checks(core: &mut Core, snapshot: &mut HealthSnapshot) -> Vec<
             ),
         ]
     };
-    let demo = core.profile.platform.mode == PlatformMode::Simulator;
-    let sim = if demo {
-        match crate::sim::platform::start(
-            "127.0.0.1:0".parse().expect("valid address"),
-            crate::sim::platform::SimOptions::default(),
-        )
-        .await
-        {
-            Ok(h) => Some(h),
-            Err(e) => return fail(&t, format!("无法启动本机模拟平台：{e}"), "请重试"),
-        }
-    } else {
-        None
-    };
-    let key = match crate::core::sync::catalog_key(&core.profile, &core.data_dir) {
-        Ok(k) => k,
-        Err(e) => return fail(&t, e, "请运行 ykb-terminal provision 完成部署"),
-    };
-    let base = sim.as_ref().map(|s| s.base_url());
-    let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
-    let base_url = config.base_url.clone();
-    let client = match PlatformClient::new(config) {
+    let conn = match conn {
         Ok(c) => c,
-        Err(e) => {
-            return fail(
-                &t,
-                e.to_string(),
-                "请检查配置 platform.base_url、ca_file 和 proxy",
-            )
-        }
+        Err((detail, advice)) => return (fail(detail.clone(), advice), Err(detail)),
     };
-    if demo {
-        let req =
-            wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);
-        if let Err(e) = client.register(&req).await {
-            return fail(&t, format!("模拟平台注册失败：{e}"), "请重试");
-        }
-    } else {
-        match sync::stored_credentials(&mut core.store, &base_url) {
-            Ok(Some(c)) => client.set_credentials(c),
-            Ok(None) => {
-                return fail(
-                    &t,
-                    format!("本机尚未在平台 {base_url} 注册"),
-                    "请运行 ykb-terminal provision（或 sync --enrolment-code）完成注册",
-                )
-            }
-            Err(e) => return fail(&t, e.to_string(), "请检查数据目录"),
-        }
-    }
-    let result = client.heartbeat(&snapshot.heartbeat()).await;
-    if let Some(s) = sim {
-        s.shutdown().await;
-    }
-    match result {
+    let base_url = &conn.base_url;
+    match conn.client.heartbeat(&snapshot.heartbeat()).await {
         Ok(ack) => {
             let skew = ack.server_time - jiff::Timestamp::now().as_second();
             snapshot.clock_skew_secs = Some(skew);
             let platform = t.check(
                 "platform",
-                "政务服务平台连通（心跳）",
+                PLATFORM_TITLE,
                 Outcome::Pass,
                 format!(
                     "{base_url}：心跳已确认，平台目录版本 {}，本机 {}",
@@ -816,23 +872,54 @@ async fn platform_checks(core: &mut Core, snapshot: &mut HealthSnapshot) -> Vec<
                 ),
                 advice,
             );
-            vec![platform, clock]
+            (vec![platform, clock], Ok(()))
         }
-        Err(e @ PlatformError::Rejected { status: 401 | 403, .. }) => fail(
-            &t,
-            format!("{base_url}：{e}"),
-            "平台不再接受本机凭据（已过期或已被注销）：请联系平台运维核实设备号；离线期间业务会暂存",
-        ),
-        Err(e) => fail(
-            &t,
-            format!("{base_url}：{e}"),
-            "请检查网络、代理（platform.proxy）和平台地址；离线期间业务会暂存，恢复后自动补传",
+        Err(e) => {
+            let detail = format!("{base_url}：{e}");
+            let advice = if credentials::is_refused(&e) {
+                credentials::CREDENTIAL_REFUSED_ADVICE
+            } else {
+                "请检查网络、代理（platform.proxy）和平台地址；离线期间业务会暂存，恢复后自动补传"
+            };
+            // Unreachable, slow or refusing us: sending the report would only fail the same way.
+            let again = match e {
+                PlatformError::Unreachable(_) | PlatformError::Timeout => Err(detail.clone()),
+                ref e if credentials::is_refused(e) => Err(detail.clone()),
+                _ => Ok(()),
+            };
+            (fail(detail, advice), again)
+        }
+    }
+}
+
+fn not_sent(why: &str) -> Delivery {
+    Delivery {
+        sent: false,
+        report_id: None,
+        detail: format!(
+            "自检报告未发送到平台：{why}。报告仅在本机显示；平台恢复后请重新运行自检。"
         ),
     }
 }
 
-/// Runs every check. Device checks block (driver threads); the platform part runs on a
-/// small runtime of its own.
+/// Sends the report, or says why it was not sent.
+async fn deliver(conn: Option<&Connection>, report: &SelftestReport) -> Delivery {
+    let Some(conn) = conn else {
+        return not_sent("平台不可用");
+    };
+    match conn.client.selftest_report(&report.to_wire()).await {
+        Ok(r) => Delivery {
+            sent: true,
+            detail: format!("自检报告已发送到平台（报告号 {}）", r.report_id),
+            report_id: Some(r.report_id),
+        },
+        Err(e) => not_sent(&e.to_string()),
+    }
+}
+
+/// Runs every check and sends the report to the platform. Device checks block (driver
+/// threads); the platform part runs on a small runtime of its own. The devices' states are
+/// recorded in the store as the last known ones (the agent's heartbeat carries them).
 pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
     let at = jiff::Timestamp::now().to_string();
     let d = core.profile.devices.clone();
@@ -852,6 +939,9 @@ pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
         camera("document_camera", "高拍仪取帧", &d.document_camera),
         &mut checks,
     );
+    if let Err(e) = health::record_devices(&mut core.store, "selftest", &devices) {
+        tracing::warn!(error = %e, "device states not recorded");
+    }
     checks.push(disk(&core.data_dir));
     let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
     let data_dir = core.data_dir.clone();
@@ -880,26 +970,53 @@ pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
                 }
             }
         };
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build();
-    match rt {
-        Ok(rt) => checks.extend(rt.block_on(platform_checks(core, &mut snapshot))),
-        Err(e) => checks.push(Timer::start().check(
-            "platform",
-            "政务服务平台连通（心跳）",
-            Outcome::Fail,
-            format!("无法启动异步运行时：{e}"),
-            None,
-        )),
-    }
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            checks.push(Timer::start().check(
+                "platform",
+                PLATFORM_TITLE,
+                Outcome::Fail,
+                format!("无法启动异步运行时：{e}"),
+                None,
+            ));
+            None
+        }
+    };
+    let (conn, reachable) = match &rt {
+        Some(rt) => {
+            let t = Timer::start();
+            let conn = rt.block_on(connect(core));
+            let (platform, reachable) = rt.block_on(platform_checks(
+                conn.as_ref().map_err(|e| e.clone()),
+                &mut snapshot,
+                &t,
+            ));
+            checks.extend(platform);
+            (conn.ok(), reachable)
+        }
+        None => (None, Err("无法启动异步运行时".to_owned())),
+    };
     checks.push(ca_cert(&core.profile.platform.ca_file));
-    SelftestReport {
+    let mut report = SelftestReport {
         terminal: core.profile.terminal.name.clone(),
         app_version: health::APP_VERSION.into(),
         at,
         passed: checks.iter().all(|c| c.outcome != Outcome::Fail),
         checks,
         health: snapshot,
+        delivery: not_sent("尚未发送"),
+    };
+    report.delivery = match (&rt, reachable) {
+        (Some(rt), Ok(())) => rt.block_on(deliver(conn.as_ref(), &report)),
+        (_, Err(why)) => not_sent(&why),
+        (None, Ok(())) => not_sent("无法启动异步运行时"),
+    };
+    if let (Some(rt), Some(Connection { sim: Some(sim), .. })) = (&rt, conn) {
+        rt.block_on(sim.shutdown());
     }
+    report
 }

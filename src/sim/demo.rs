@@ -4,7 +4,7 @@
 //! search index) with no network.
 
 use crate::core::platform::{wire, ClientConfig, PlatformClient};
-use crate::core::{config::PlatformMode, search, sync, Core};
+use crate::core::{config::PlatformMode, credentials, search, sync, Core};
 
 use super::platform::{self, SimHandle, SimOptions};
 
@@ -82,8 +82,12 @@ pub fn start_for_demo(core: &mut Core) -> Option<DemoPlatform> {
     let request = wire::RegisterRequest::for_terminal(t, sync::DEMO_ENROLMENT_CODE);
     let region = t.region_code;
     let result = runtime.block_on(async {
-        sync::ensure_registered(&client, &mut core.store, &request).await?;
-        sync::sync_once(&client, &mut core.store, region, false, &|_| {}).await
+        credentials::ensure_registered(&client, &mut core.store, &core.key, &request)
+            .await
+            .map_err(|e| e.to_string())?;
+        sync::sync_once(&client, &mut core.store, region, false, &|_| {})
+            .await
+            .map_err(|e| e.to_string())
     });
     match result {
         Ok(r) => {

@@ -117,6 +117,38 @@ pub struct EventRecord {
     pub count: u64,
 }
 
+/// A self-test report the simulator received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SelftestRecord {
+    /// The device that sent it.
+    pub device_id: String,
+    /// The id given in the receipt.
+    pub report_id: String,
+    /// When it arrived (RFC 3339).
+    pub received_at: String,
+    /// The report as received.
+    pub report: wire::SelftestReport,
+}
+
+/// `POST /admin/devices/{device}/revoke`: stop accepting a device's credential.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokeReason {
+    /// Operations revoked it (401 `credential_revoked`).
+    #[default]
+    Revoked,
+    /// It ran out (401 `credential_expired`).
+    Expired,
+}
+
+/// The body of `POST /admin/devices/{device}/revoke`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// Why the credential stops working.
+    pub reason: RevokeReason,
+}
+
 /// `POST /admin/catalog/changes`: publish a new catalogue version with these changes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -180,6 +212,10 @@ struct SimCatalog {
 
 struct Inner {
     devices: HashMap<String, Vec<u8>>,
+    /// Devices whose credential no longer works, and why.
+    revoked: HashMap<String, RevokeReason>,
+    /// Self-test reports received, in order.
+    selftests: Vec<SelftestRecord>,
     nonces: HashMap<String, i64>,
     catalog: SimCatalog,
     cases: BTreeMap<String, CaseRecord>,
@@ -277,6 +313,22 @@ impl SimHandle {
     /// The newest heartbeats received (at most 100), oldest first.
     pub fn heartbeats(&self) -> Vec<wire::Heartbeat> {
         self.shared.lock().heartbeats.clone()
+    }
+
+    /// Every self-test report received, in order.
+    pub fn selftests(&self) -> Vec<SelftestRecord> {
+        self.shared.lock().selftests.clone()
+    }
+
+    /// Stops accepting `device_id`'s credential (as operations would on a stolen or retired
+    /// terminal, or when it expires); `false` when no such device registered.
+    pub fn revoke(&self, device_id: &str, reason: RevokeReason) -> bool {
+        revoke(&self.shared, device_id, reason)
+    }
+
+    /// The HMAC secret issued to `device_id` (tests look for it in the terminal's files).
+    pub fn device_secret(&self, device_id: &str) -> Option<Vec<u8>> {
+        self.shared.lock().devices.get(device_id).cloned()
     }
 
     /// Every event received.
@@ -467,6 +519,8 @@ impl Inner {
             .collect();
         Self {
             devices: HashMap::new(),
+            revoked: HashMap::new(),
+            selftests: Vec::new(),
             nonces: HashMap::new(),
             catalog: SimCatalog {
                 version,
@@ -603,6 +657,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/ykm/verify", post(ykm_verify))
         .route("/v1/heartbeat", post(heartbeat))
         .route("/v1/notices", get(notices))
+        .route("/v1/devices/selftest", post(selftest))
         .route("/v1/tickets/leases", post(ticket_lease))
         .layer(middleware::from_fn_with_state(shared.clone(), guard));
     Router::new()
@@ -615,6 +670,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/materials", get(admin_materials))
         .route("/admin/events", get(admin_events))
         .route("/admin/heartbeats", get(admin_heartbeats))
+        .route("/admin/selftests", get(admin_selftests))
+        .route("/admin/devices/{device}/revoke", post(admin_revoke))
         .route("/admin/faults", get(admin_faults_get).put(admin_faults_put))
         .route("/admin/catalog/changes", post(admin_change))
         .route("/admin/catalog/compact", post(admin_compact))
@@ -747,6 +804,21 @@ fn authenticate(
     let Some(secret) = g.devices.get(device).cloned() else {
         return Err(unauthorized("unknown_device", "终端未注册，请重新注册"));
     };
+    match g.revoked.get(device) {
+        Some(RevokeReason::Revoked) => {
+            return Err(unauthorized(
+                "credential_revoked",
+                "设备凭据已被平台注销，请申请新的注册码后重新注册",
+            ))
+        }
+        Some(RevokeReason::Expired) => {
+            return Err(unauthorized(
+                "credential_expired",
+                "设备凭据已过期，请申请新的注册码后重新注册",
+            ))
+        }
+        None => {}
+    }
     if !wire::verify_request(
         &secret,
         method.as_str(),
@@ -1399,6 +1471,45 @@ async fn heartbeat(State(s): State<Arc<Shared>>, Json(hb): Json<wire::Heartbeat>
     .into_response()
 }
 
+/// Stores a self-test report from the signing device.
+async fn selftest(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(report): Json<wire::SelftestReport>,
+) -> Response {
+    let device_id = headers
+        .get(wire::H_DEVICE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let received_at = jiff::Timestamp::now().to_string();
+    let mut g = s.lock();
+    let report_id = format!("st-{}", g.selftests.len() + 1);
+    g.selftests.push(SelftestRecord {
+        device_id,
+        report_id: report_id.clone(),
+        received_at: received_at.clone(),
+        report,
+    });
+    (
+        StatusCode::CREATED,
+        Json(wire::SelftestReceipt {
+            report_id,
+            received_at,
+        }),
+    )
+        .into_response()
+}
+
+fn revoke(s: &Shared, device_id: &str, reason: RevokeReason) -> bool {
+    let mut g = s.lock();
+    if !g.devices.contains_key(device_id) {
+        return false;
+    }
+    g.revoked.insert(device_id.to_owned(), reason);
+    true
+}
+
 /// Leases the next free numbers of (hall, service, date) to the asking device: ranges never
 /// overlap and never pass the daily cap.
 async fn ticket_lease(
@@ -1467,6 +1578,31 @@ async fn admin_materials(State(s): State<Arc<Shared>>) -> Json<Vec<MaterialRecor
 
 async fn admin_heartbeats(State(s): State<Arc<Shared>>) -> Json<Vec<wire::Heartbeat>> {
     Json(s.lock().heartbeats.clone())
+}
+
+async fn admin_selftests(State(s): State<Arc<Shared>>) -> Json<Vec<SelftestRecord>> {
+    Json(s.lock().selftests.clone())
+}
+
+async fn admin_revoke(
+    State(s): State<Arc<Shared>>,
+    Path(device): Path<String>,
+    body: Bytes,
+) -> Response {
+    // An empty body revokes; `{"reason": "expired"}` lets the credential expire instead.
+    let r: RevokeRequest = if body.is_empty() {
+        RevokeRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+        }
+    };
+    if revoke(&s, &device, r.reason) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "unknown_device", "没有该设备")
+    }
 }
 
 async fn admin_events(State(s): State<Arc<Shared>>) -> Json<Vec<EventRecord>> {
@@ -1538,6 +1674,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/ykm/verify"),
     ("post", "/v1/heartbeat"),
     ("get", "/v1/notices"),
+    ("post", "/v1/devices/selftest"),
     ("post", "/v1/tickets/leases"),
     ("get", "/health"),
 ];

@@ -2,6 +2,8 @@
 //! image and the argument lists of `case submit`.
 #![allow(dead_code)]
 
+pub mod sim;
+
 use std::path::{Path, PathBuf};
 
 /// A small real JPEG, standing for a photographed material.

@@ -324,6 +324,15 @@ impl PlatformClient {
         self.signed_json(Method::POST, "/heartbeat", Some(hb)).await
     }
 
+    /// Sends a self-test report (no personal data); the platform keeps it for operations.
+    pub async fn selftest_report(
+        &self,
+        report: &wire::SelftestReport,
+    ) -> Result<wire::SelftestReceipt, PlatformError> {
+        self.signed_json(Method::POST, "/devices/selftest", Some(report))
+            .await
+    }
+
     /// Current and upcoming maintenance notices.
     pub async fn notices(&self) -> Result<wire::NoticeList, PlatformError> {
         self.signed_json(Method::GET, "/notices", None::<&()>).await

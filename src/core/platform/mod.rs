@@ -95,6 +95,36 @@ pub trait Platform: Send + Sync {
     ) -> impl Future<Output = Result<(), PlatformError>> + Send;
 }
 
+/// A shared platform is a platform: the agent's heartbeat and outbox worker use one client,
+/// so credentials replaced by a re-registration reach both.
+impl<P: Platform> Platform for std::sync::Arc<P> {
+    fn upload_material(
+        &self,
+        case_id: Uuid,
+        material_id: &str,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send {
+        (**self).upload_material(case_id, material_id, bytes)
+    }
+
+    fn submit_case(
+        &self,
+        key: Uuid,
+        body: &[u8],
+    ) -> impl Future<Output = Result<CaseAck, PlatformError>> + Send {
+        (**self).submit_case(key, body)
+    }
+
+    fn submit_event(
+        &self,
+        key: Uuid,
+        kind: &str,
+        body: &[u8],
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send {
+        (**self).submit_event(key, kind, body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

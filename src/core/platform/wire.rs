@@ -363,7 +363,7 @@ pub struct ProgressStep {
 }
 
 /// `POST /v1/heartbeat` request: how the terminal is doing.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Heartbeat {
     /// Catalogue version held.
@@ -398,6 +398,48 @@ pub struct HeartbeatAck {
     pub server_time: i64,
     /// The newest catalogue version (sync when it differs).
     pub catalog_version: u64,
+}
+
+/// One check of a self-test report, as the platform receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelftestCheck {
+    /// Stable check id (`id_reader`, `printer`, `disk`, `platform`, `clock`, `ca_cert`, …).
+    pub id: String,
+    /// `pass`, `warn`, `fail` or `skipped`.
+    pub outcome: String,
+    /// What was found (zh-CN; never personal data).
+    pub detail: String,
+    /// What the technician was told to do, when not passing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+}
+
+/// `POST /v1/devices/selftest` request: a self-test's result, without personal data (the
+/// test card's contents never leave the reader check).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelftestReport {
+    /// When the test ran (RFC 3339).
+    pub at: String,
+    /// This build's version.
+    pub app_version: String,
+    /// No check failed.
+    pub passed: bool,
+    /// The checks, in the order run.
+    pub checks: Vec<SelftestCheck>,
+    /// The terminal's health at the time, as in a heartbeat.
+    pub health: Heartbeat,
+}
+
+/// `POST /v1/devices/selftest` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelftestReceipt {
+    /// The platform's id for the stored report (for technicians talking to operations).
+    pub report_id: String,
+    /// When the platform stored it (RFC 3339).
+    pub received_at: String,
 }
 
 /// A maintenance notice (§27: planned downtime is announced in advance).
