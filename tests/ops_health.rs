@@ -126,11 +126,14 @@ fn the_agent_notifies_systemd_beats_and_serves_metrics_on_loopback() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(value(&body, "ykb_outbox_pending"), Some(2.0), "{body}");
-    assert!(
-        value(&body, "ykb_outbox_oldest_age_seconds").is_some(),
-        "{body}"
-    );
+    // The agent's own outbox worker may already have delivered some of the two cases when
+    // the first heartbeat snapshot was taken: the backlog is what was left then.
+    let pending = value(&body, "ykb_outbox_pending").expect("pending series");
+    assert!((0.0..=2.0).contains(&pending), "{body}");
+    let oldest = value(&body, "ykb_outbox_oldest_age_seconds").expect("oldest age series");
+    if pending == 0.0 {
+        assert_eq!(oldest, 0.0, "{body}");
+    }
     assert!(
         value(&body, "ykb_catalog_version").unwrap() >= 1.0,
         "{body}"

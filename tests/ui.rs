@@ -138,6 +138,18 @@ fn start() -> (
     (window, kiosk, catalog, dir)
 }
 
+/// Types on the find page's keyboard and waits for the search thread's answer.
+fn search_for(window: &AppWindow, kiosk: &Kiosk, keys: &[&str]) {
+    for key in keys {
+        press(window, key);
+    }
+    let find = window.global::<FindAdapter>();
+    wait_until(kiosk, "the search results", || {
+        let s = find.get_summary();
+        !s.is_empty() && s != "正在查找…" && s != "Searching…"
+    });
+}
+
 fn result_names(window: &AppWindow) -> Vec<String> {
     window
         .global::<FindAdapter>()
@@ -149,13 +161,11 @@ fn result_names(window: &AppWindow) -> Vec<String> {
 
 #[test]
 fn typing_sfz_on_the_on_screen_keyboard_finds_the_id_card_renewal() {
-    let (window, _kiosk, _catalog, _dir) = start();
+    let (window, kiosk, _catalog, _dir) = start();
     let adapter = window.global::<KioskAdapter>();
     press(&window, "查找事项");
     assert_eq!(adapter.get_page(), Page::Find);
-    for key in ["s", "f", "z"] {
-        press(&window, key);
-    }
+    search_for(&window, &kiosk, &["s", "f", "z"]);
     let find = window.global::<FindAdapter>();
     assert_eq!(find.get_query(), "sfz");
     let names = result_names(&window);
@@ -181,7 +191,7 @@ fn typing_sfz_on_the_on_screen_keyboard_finds_the_id_card_renewal() {
 
 #[test]
 fn guide_asks_the_situation_questions_and_shows_the_checklist() {
-    let (window, _kiosk, catalog, _dir) = start();
+    let (window, kiosk, catalog, _dir) = start();
     let adapter = window.global::<KioskAdapter>();
     let guide = window.global::<GuideAdapter>();
     let matter = catalog
@@ -190,9 +200,7 @@ fn guide_asks_the_situation_questions_and_shows_the_checklist() {
         .find(|m| m.name == "居民身份证换领")
         .unwrap();
     press(&window, "查找事项");
-    for key in ["s", "f", "z"] {
-        press(&window, key);
-    }
+    search_for(&window, &kiosk, &["s", "f", "z"]);
     press(&window, "居民身份证换领");
     assert_eq!(adapter.get_page(), Page::Question);
     assert_eq!(guide.get_question(), matter.questions[0].text.as_str());
@@ -241,9 +249,7 @@ fn walking_away_shows_a_countdown_then_wipes_the_session_from_the_ui() {
     let adapter = window.global::<KioskAdapter>();
     let session = window.global::<SessionAdapter>();
     press(&window, "查找事项");
-    for key in ["s", "f", "z"] {
-        press(&window, key);
-    }
+    search_for(&window, &kiosk, &["s", "f", "z"]);
     assert!(!result_names(&window).is_empty());
     let now = std::time::Instant::now();
     let idle =
@@ -324,9 +330,7 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
         .find(|m| m.name == "居民身份证换领")
         .unwrap();
     press(&window, "查找事项");
-    for key in ["s", "f", "z"] {
-        press(&window, key);
-    }
+    search_for(&window, &kiosk, &["s", "f", "z"]);
     press(&window, "居民身份证换领");
     press(&window, "有效期满");
     press(&window, "未满16周岁");
@@ -389,9 +393,7 @@ fn demo_at_checklist() -> (
     wait_until(&kiosk, "the card", || session.get_person_name() != "");
     press(&window, "确认，继续办理");
     press(&window, "查找事项");
-    for key in ["s", "f", "z"] {
-        press(&window, key);
-    }
+    search_for(&window, &kiosk, &["s", "f", "z"]);
     press(&window, "居民身份证换领");
     press(&window, "有效期满");
     press(&window, "已满16周岁");
@@ -570,7 +572,7 @@ fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_l
         apply.get_done_title() == "已提交"
     });
     assert_eq!(sim.cases().len(), 1);
-    assert_eq!(adapter.get_banner(), "");
+    assert!(!adapter.get_banner().contains("网络中断"));
 
     // Later, 办件进度查询 with the receipt's local number finds the unified code.
     press(&window, "完成");
@@ -604,9 +606,7 @@ fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
     assert!(has("Hello! What would you like to do?"));
     assert!(adapter.get_status_line().starts_with("Catalogue v"));
     press(&window, "Find a service");
-    for key in ["s", "f", "z"] {
-        press(&window, key);
-    }
+    search_for(&window, &kiosk, &["s", "f", "z"]);
     assert!(window
         .global::<FindAdapter>()
         .get_summary()
@@ -757,9 +757,7 @@ fn large_text_mode_reads_each_new_screen_aloud_and_normal_mode_stays_silent() {
     press(&window, "首页");
     press(&window, "大字");
     press(&window, "查找事项");
-    for key in ["s", "f", "z"] {
-        press(&window, key);
-    }
+    search_for(&window, &kiosk, &["s", "f", "z"]);
     press(&window, "居民身份证换领");
     press(&window, "有效期满");
     let said = said.lock().unwrap().clone();

@@ -16,6 +16,7 @@ const EN: &[(&str, &str)] = &[
     // Find.
     ("没有找到与“{}”相关的事项，可以换个说法或按部门浏览", "Nothing found for “{}”; try other letters or browse by department"),
     ("找到 {} 项，点事项开始办理", "{} found; tap one to start"),
+    ("正在查找…", "Searching…"),
     // Guide.
     ("第 {} 个问题", "Question {}"),
     ("“免提交”的材料已由您的电子证照代替，无需携带", "Materials marked “Not needed” are covered by your e-licences"),

@@ -139,6 +139,10 @@ struct State {
     evaluation_note: String,
     /// The platform did not answer the last delivery: the banner says cases are kept here.
     offline: bool,
+    /// The search thread, the last query asked of it and the newest answer.
+    searcher: Option<services::Searcher>,
+    asked: String,
+    found: Option<(String, Vec<crate::core::search::SearchHit>)>,
     /// Maintenance notices from the platform, for the banner.
     notices: Vec<crate::core::platform::wire::Notice>,
     /// The language shown; back to the profile's at the end of every session.
@@ -172,6 +176,10 @@ enum Inbox {
         names: Vec<String>,
     },
     Delivery(DeliveryNews),
+    Found {
+        query: String,
+        hits: Vec<crate::core::search::SearchHit>,
+    },
     Printed(Result<(), String>),
     Photo {
         material: String,
@@ -202,6 +210,8 @@ impl State {
         self.ticket_note.clear();
         self.issued = None;
         self.progress = None;
+        self.asked.clear();
+        self.found = None;
     }
 }
 
@@ -251,6 +261,9 @@ impl Kiosk {
                 evaluation_note: String::new(),
                 offline: false,
                 notices: Vec::new(),
+                searcher: None,
+                asked: String::new(),
+                found: None,
                 lang: Lang(language),
                 green: false,
                 ticket_note: String::new(),
@@ -266,6 +279,7 @@ impl Kiosk {
             })),
         };
         kiosk.connect(window);
+        kiosk.start_searcher();
         let lang = kiosk.state.borrow().lang;
         kiosk.set_language(lang);
         kiosk
@@ -862,6 +876,24 @@ impl Kiosk {
         st.platform = Some(platform);
     }
 
+    /// Search runs on its own thread; without it (the store could not be opened twice) it
+    /// runs here.
+    fn start_searcher(&self) {
+        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let path = self
+            .state
+            .borrow()
+            .core
+            .data_dir
+            .join(crate::core::STORE_FILE);
+        match services::Searcher::start(&path, RESULT_LIMIT, move |query, hits| {
+            post(&inbox, &window, Inbox::Found { query, hits })
+        }) {
+            Ok(s) => self.state.borrow_mut().searcher = Some(s),
+            Err(e) => tracing::warn!(error = %e, "search thread not started; searching in place"),
+        }
+    }
+
     /// Speaks a prompt on every screen change while 大字模式 is on.
     pub fn set_speaker(&self, speaker: Box<dyn speech::Speaker>) {
         self.state.borrow_mut().speaker = Some(speaker);
@@ -940,6 +972,14 @@ impl Kiosk {
                         .is_some_and(|p| p.id_number.expose() == id_number);
                     if same {
                         self.event(Event::Licences(names));
+                    }
+                }
+                Inbox::Found { query, hits } => {
+                    let mut st = self.state.borrow_mut();
+                    if st.session.query() == query {
+                        st.found = Some((query, hits));
+                        drop(st);
+                        self.render();
                     }
                 }
                 Inbox::Delivery(DeliveryNews::Notices(n)) => {
@@ -1189,42 +1229,57 @@ impl Kiosk {
                 let find = window.global::<FindAdapter>();
                 let query = session.query().to_owned();
                 find.set_query(query.clone().into());
-                // A local FTS5 query over the index: milliseconds, no network.
-                let filters = crate::core::search::Filters::default();
-                let hits = if query.is_empty() {
-                    Ok(Vec::new())
+                // The answer for this very query, or ask the search thread for it (the list
+                // keeps the previous answer meanwhile).
+                let current = st.found.as_ref().filter(|(q, _)| *q == query);
+                let hits: Option<Vec<crate::core::search::SearchHit>> = if query.is_empty() {
+                    Some(Vec::new())
+                } else if let Some((_, h)) = current {
+                    Some(h.clone())
+                } else if let Some(searcher) = &st.searcher {
+                    if st.asked != query {
+                        searcher.ask(&query);
+                        st.asked = query.clone();
+                    }
+                    None
                 } else {
-                    crate::core::search::search(
-                        st.core.store.conn(),
-                        &query,
-                        &filters,
-                        RESULT_LIMIT,
+                    Some(
+                        crate::core::search::search(
+                            st.core.store.conn(),
+                            &query,
+                            &crate::core::search::Filters::default(),
+                            RESULT_LIMIT,
+                        )
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "search failed");
+                            Vec::new()
+                        }),
                     )
                 };
-                let hits = hits.unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "search failed");
-                    Vec::new()
-                });
-                find.set_summary(
-                    lang.t(&if query.is_empty() {
-                        String::new()
-                    } else if hits.is_empty() {
-                        format!("没有找到与“{query}”相关的事项，可以换个说法或按部门浏览")
-                    } else {
-                        format!("找到 {} 项，点事项开始办理", hits.len())
-                    })
-                    .into(),
-                );
-                find.set_results(ModelRc::new(VecModel::from(
-                    hits.into_iter()
-                        .map(|h| MatterRow {
-                            code: h.task_code.into(),
-                            name: h.name.into(),
-                            detail: h.department.into(),
-                            self_service: h.self_service,
+                if let Some(hits) = hits {
+                    find.set_summary(
+                        lang.t(&if query.is_empty() {
+                            String::new()
+                        } else if hits.is_empty() {
+                            format!("没有找到与“{query}”相关的事项，可以换个说法或按部门浏览")
+                        } else {
+                            format!("找到 {} 项，点事项开始办理", hits.len())
                         })
-                        .collect::<Vec<_>>(),
-                )));
+                        .into(),
+                    );
+                    find.set_results(ModelRc::new(VecModel::from(
+                        hits.into_iter()
+                            .map(|h| MatterRow {
+                                code: h.task_code.into(),
+                                name: h.name.into(),
+                                detail: h.department.into(),
+                                self_service: h.self_service,
+                            })
+                            .collect::<Vec<_>>(),
+                    )));
+                } else {
+                    find.set_summary(lang.t("正在查找…").into());
+                }
                 adapter.set_page(Page::Find);
             }
             Screen::Guide { question } => {

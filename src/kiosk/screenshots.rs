@@ -258,6 +258,7 @@ fn render_in(
     for k in ["s", "f", "z"] {
         find.invoke_key(k.into());
     }
+    s.wait("查找", || find.get_results().row_count() > 0)?;
     s.shot("find")?;
     find.invoke_choose(renewal.task_code.to_string().into());
     s.shot("question")?;
