@@ -180,7 +180,7 @@ enum Inbox {
         query: String,
         hits: Vec<crate::core::search::SearchHit>,
     },
-    Printed(Result<(), String>),
+    Printed(Result<(), String>, Option<crate::core::health::DeviceHealth>),
     Photo {
         material: String,
         result: Result<Photo, String>,
@@ -280,6 +280,7 @@ impl Kiosk {
         };
         kiosk.connect(window);
         kiosk.start_searcher();
+        kiosk.refresh_alerts();
         let lang = kiosk.state.borrow().lang;
         kiosk.set_language(lang);
         kiosk
@@ -674,7 +675,7 @@ impl Kiosk {
         st.print_status = match &st.printer {
             None => "本机没有回执打印机，请记下上面的编号".into(),
             Some(p) => {
-                p.print(receipt, move |r| post(&inbox, &window, Inbox::Printed(r)));
+                p.print(receipt, move |r, h| post(&inbox, &window, Inbox::Printed(r, h)));
                 "正在打印回执…".into()
             }
         };
@@ -876,6 +877,48 @@ impl Kiosk {
         st.platform = Some(platform);
     }
 
+    /// Records what a device just showed (for the heartbeat and the staff alerts) and
+    /// refreshes the alerts.
+    fn record_device(&self, slot: &str, health: crate::core::health::DeviceHealth) {
+        {
+            let mut st = self.state.borrow_mut();
+            let devices = std::collections::BTreeMap::from([(slot.to_owned(), health)]);
+            if let Err(e) = crate::core::health::record_devices(&mut st.core.store, "kiosk", &devices)
+            {
+                tracing::warn!(error = %e, "device state not recorded");
+            }
+        }
+        self.refresh_alerts();
+    }
+
+    /// 工作人员提示: what staff should see to (paper, devices, queue, disk), from the store.
+    pub fn refresh_alerts(&self) {
+        let text = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
+            let devices = crate::core::health::stored_devices(&mut st.core.store).unwrap_or_default();
+            match crate::core::health::collect(&mut st.core.store, &st.core.data_dir, quota, devices, None) {
+                Ok(snapshot) => crate::core::alerts::alerts(
+                    &snapshot,
+                    None,
+                    &crate::core::alerts::Thresholds::default(),
+                )
+                .into_iter()
+                .map(|a| a.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+                Err(e) => {
+                    tracing::warn!(error = %e, "health not collected");
+                    String::new()
+                }
+            }
+        };
+        if let Some(w) = self.window.upgrade() {
+            w.global::<KioskAdapter>().set_staff_alert(text.into());
+        }
+    }
+
     /// Search runs on its own thread; without it (the store could not be opened twice) it
     /// runs here.
     fn start_searcher(&self) {
@@ -961,8 +1004,16 @@ impl Kiosk {
                     self.look_up_licences(&person);
                     self.event(Event::CardRead(person));
                 }
-                Inbox::Card(CardOutcome::Error(e)) => self.event(Event::CardError(e)),
-                Inbox::Card(CardOutcome::Ready) => self.event(Event::CardReady),
+                Inbox::Card(CardOutcome::Error(e)) => {
+                    if e == CardError::Device {
+                        self.record_device("id_reader", offline());
+                    }
+                    self.event(Event::CardError(e))
+                }
+                Inbox::Card(CardOutcome::Ready) => {
+                    self.record_device("id_reader", online());
+                    self.event(Event::CardReady)
+                }
                 Inbox::Licences { id_number, names } => {
                     let same = self
                         .state
@@ -1015,7 +1066,10 @@ impl Kiosk {
                     }
                     self.render();
                 }
-                Inbox::Printed(result) => {
+                Inbox::Printed(result, health) => {
+                    if let Some(h) = health {
+                        self.record_device("printer", h);
+                    }
                     self.state.borrow_mut().print_status = match result {
                         Ok(()) => "回执已打印，请取走回执".into(),
                         Err(e) => format!("回执未能打印（{e}），请记下上面的编号"),
@@ -1711,6 +1765,20 @@ fn service_name(
     match (lang.0, en) {
         (crate::core::config::Language::En, Some(en)) => en.to_owned(),
         _ => zh.to_owned(),
+    }
+}
+
+fn online() -> crate::core::health::DeviceHealth {
+    crate::core::health::DeviceHealth {
+        state: ykb_drivers::DeviceState::Online,
+        paper: None,
+    }
+}
+
+fn offline() -> crate::core::health::DeviceHealth {
+    crate::core::health::DeviceHealth {
+        state: ykb_drivers::DeviceState::Offline,
+        paper: None,
     }
 }
 

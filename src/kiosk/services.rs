@@ -14,6 +14,7 @@ use ykb_drivers::sim::{PrinterSim, PrinterSimConfig};
 
 use crate::core::config::{DeviceSection, DriverKind, TicketingSection};
 use crate::core::crypto::DataKey;
+use crate::core::health::DeviceHealth;
 use crate::core::outbox::{self, Backoff, Step, WorkerEvent};
 use crate::core::platform::PlatformClient;
 use crate::core::store::Store;
@@ -198,8 +199,13 @@ impl ReceiptPrinter {
         self._sim.as_ref().map(|s| s.shared().jobs())
     }
 
-    /// Prints `receipt` on a worker thread; `done` gets `Ok` or what to tell the citizen.
-    pub fn print(&self, receipt: Receipt, done: impl FnOnce(Result<(), String>) + Send + 'static) {
+    /// Prints `receipt` on a worker thread; `done` gets `Ok` or what to tell the citizen, and
+    /// the printer's health as it answered (`None` when it could not be asked).
+    pub fn print(
+        &self,
+        receipt: Receipt,
+        done: impl FnOnce(Result<(), String>, Option<DeviceHealth>) + Send + 'static,
+    ) {
         let uri = self.uri.clone();
         let renderer = self.renderer.clone();
         let lock = self.lock.clone();
@@ -207,13 +213,33 @@ impl ReceiptPrinter {
             .name("kiosk-print".into())
             .spawn(move || {
                 let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let mut health = None;
                 let result = Printer::open(&uri)
-                    .and_then(|mut p| p.print_receipt(&receipt, &renderer))
+                    .and_then(|mut p| {
+                        let printed = p.print_receipt(&receipt, &renderer);
+                        // After the job the roll may be near its end: ask, for staff.
+                        health = p.status().ok().map(|s| DeviceHealth {
+                            state: s.state,
+                            paper: Some(s.paper),
+                        });
+                        printed
+                    })
                     .map_err(|e| {
                         tracing::warn!(printer = %uri, error = %e, "receipt not printed");
+                        if let ykb_drivers::escpos::PrinterError::NotReady(s) = &e {
+                            health = Some(DeviceHealth {
+                                state: s.state,
+                                paper: Some(s.paper),
+                            });
+                        } else if health.is_none() {
+                            health = Some(DeviceHealth {
+                                state: ykb_drivers::DeviceState::Offline,
+                                paper: None,
+                            });
+                        }
                         e.describe_zh().to_owned()
                     });
-                done(result);
+                done(result, health);
             });
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "print thread not started");
