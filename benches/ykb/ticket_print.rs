@@ -119,8 +119,8 @@ pub fn ticket_print(out: &mut Vec<Figure>) {
         }),
         note: format!(
             "median of {N}; p95 {:.1} ms; bytes handed to the printer after {sent_ms:.1} ms \
-             (receipt → ESC/POS alone {render_ms:.1} ms; most of it is the status check \
-             waiting for the emulator, which polls for connections every 10 ms), then the \
+             (receipt → ESC/POS alone {render_ms:.1} ms; the rest is connect, status check \
+             and send; the emulator polls for connections every 10 ms, likely much of it), then the \
              emulator parses, rasterises and writes job-NNNN.png/.bin (a real printer takes \
              its own time to feed paper)",
             p95(&total).as_secs_f64() * 1e3
