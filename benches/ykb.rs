@@ -635,6 +635,12 @@ fn outbox_drain(out: &mut Vec<Figure>) {
 // Not benches/drivers.rs: Cargo would take that for a bench target of its own.
 #[path = "ykb/drivers.rs"]
 mod drivers;
+#[path = "ykb/kiosk_scroll.rs"]
+mod kiosk_scroll;
+#[path = "ykb/kiosk_startup.rs"]
+mod kiosk_startup;
+#[path = "ykb/ticket_print.rs"]
+mod ticket_print;
 
 /// A group of figures, run when the filter selects its name.
 type Group = fn(&mut Vec<Figure>);
@@ -649,7 +655,10 @@ fn main() {
         ("outbox", outbox_drain),
         ("platform", platform_sync_and_search),
         ("ticketing", ticketing_issue),
+        ("ticketing", ticket_print::ticket_print),
         ("drivers", drivers::drivers),
+        ("kiosk-startup", kiosk_startup::kiosk_startup),
+        ("kiosk-scroll", kiosk_scroll::kiosk_scroll),
     ];
     for &(name, run) in groups {
         if filter.as_deref().is_none_or(|f| name.contains(f)) {

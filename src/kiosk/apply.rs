@@ -13,7 +13,6 @@ use crate::core::domain::{
     mask_name, Applicant, CaseMaterial, EvaluationLevel, MaterialOutcome, Matter,
 };
 use crate::core::outbox::NewCase;
-use crate::core::ticketing::IssuedTicket;
 
 /// The prefix of the progress-query QR code on receipts: `ykb:case:<local case id>`.
 pub const CASE_QR_PREFIX: &str = "ykb:case:";
@@ -170,39 +169,6 @@ pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option
         items,
         footer: vec![terminal.to_owned(), "请妥善保管本回执".into()],
     })
-}
-
-/// The printed ticket (取号凭条): the number large, the service, the people ahead, and the
-/// ticket's QR code (for 叫号 recall and check-in at the window).
-pub fn ticket_receipt(t: &IssuedTicket, terminal: &str) -> Receipt {
-    Receipt {
-        title: t.number.clone(),
-        items: vec![
-            ReceiptItem::Row {
-                label: "业务".into(),
-                value: t.service_name.clone(),
-            },
-            ReceiptItem::Row {
-                label: "前面等候".into(),
-                value: format!("{} 人", t.waiting_before),
-            },
-            ReceiptItem::Row {
-                label: "取号时间".into(),
-                value: t
-                    .issued_at
-                    .to_zoned(crate::core::ticketing::hall_tz())
-                    .strftime("%Y-%m-%d %H:%M")
-                    .to_string(),
-            },
-            ReceiptItem::Separator,
-            ReceiptItem::Text("请留意叫号屏和语音提示，过号请到服务台。当日有效。".into()),
-            ReceiptItem::Qr {
-                data: t.qr.clone(),
-                caption: None,
-            },
-        ],
-        footer: vec![terminal.to_owned()],
-    }
 }
 
 /// The 好差评 event queued through the outbox: level, reasons, the case it rates; no
