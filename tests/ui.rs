@@ -771,3 +771,125 @@ fn large_text_mode_reads_each_new_screen_aloud_and_normal_mode_stays_silent() {
         "typing on one screen says nothing new"
     );
 }
+
+#[test]
+fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step_is_audited() {
+    let (window, kiosk, _catalog, dir) = start();
+    let adapter = window.global::<KioskAdapter>();
+    let tech = window.global::<ykb_terminal::kiosk::TechAdapter>();
+    // A citizen tapping the title now and then never gets there.
+    for _ in 0..3 {
+        adapter.invoke_title_tapped();
+    }
+    assert_eq!(adapter.get_page(), Page::Home);
+    // Five quick taps open the PIN pad.
+    for _ in 0..2 {
+        adapter.invoke_title_tapped();
+    }
+    assert_eq!(adapter.get_page(), Page::TechLogin);
+    let type_in = |field: &str, text: &str| {
+        press(&window, field);
+        press(&window, "清空");
+        for c in text.chars() {
+            press(&window, &c.to_string());
+        }
+    };
+    type_in("工号", "t0001");
+    type_in("密码", "111111");
+    assert_eq!(tech.get_pin_dots(), "●●●●●●", "the PIN is never shown");
+    press(&window, "进入维护模式");
+    assert_eq!(tech.get_login_note(), "工号或密码不对，还可以再试 2 次");
+    type_in("密码", "222222");
+    press(&window, "进入维护模式");
+    type_in("密码", "333333");
+    press(&window, "进入维护模式");
+    assert_eq!(tech.get_login_note(), "错误次数过多，请 60 秒后再试");
+    // Paused: even the right PIN is not checked.
+    type_in("密码", "246810");
+    press(&window, "进入维护模式");
+    assert!(tech.get_login_note().starts_with("错误次数过多"));
+    assert_eq!(adapter.get_page(), Page::TechLogin);
+    drop(window);
+    drop(kiosk);
+
+    // A fresh start (the pause is per running kiosk) with the right PIN.
+    let core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let window = AppWindow::new().unwrap();
+    let kiosk = Kiosk::attach(&window, core);
+    let adapter = window.global::<KioskAdapter>();
+    let tech = window.global::<ykb_terminal::kiosk::TechAdapter>();
+    for _ in 0..5 {
+        adapter.invoke_title_tapped();
+    }
+    press(&window, "工号");
+    for c in "t0001".chars() {
+        press(&window, &c.to_string());
+    }
+    press(&window, "密码");
+    for c in "246810".chars() {
+        press(&window, &c.to_string());
+    }
+    press(&window, "进入维护模式");
+    assert_eq!(adapter.get_page(), Page::Technician);
+    assert_eq!(tech.get_technician(), "T0001");
+    let labels: Vec<String> = tech
+        .get_lines()
+        .iter()
+        .map(|l| l.label.to_string())
+        .collect();
+    for l in ["事项目录", "待提交", "网络", "磁盘", "审计日志"] {
+        assert!(labels.iter().any(|x| x == l), "{l} missing: {labels:?}");
+    }
+    // The self-test runs through the real drivers against the emulators, off the UI thread.
+    press(&window, "运行自检");
+    assert!(tech.get_busy());
+    wait_until(&kiosk, "the self-test", || !tech.get_busy());
+    let lines: Vec<(String, bool)> = tech
+        .get_lines()
+        .iter()
+        .map(|l| (l.label.to_string(), l.warn))
+        .collect();
+    assert!(
+        lines.iter().any(|(l, _)| l.contains("打印机")),
+        "the checks are listed: {lines:?}"
+    );
+    press(&window, "导出诊断日志");
+    let status = tech.get_status().to_string();
+    assert!(status.starts_with("已导出："), "{status}");
+    let path = status.trim_start_matches("已导出：");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("\"audit\""));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    press(&window, "退出维护模式");
+    assert_eq!(adapter.get_page(), Page::Home);
+    assert_eq!(tech.get_lines().row_count(), 0);
+    drop(window);
+    drop(kiosk);
+
+    // The audit log has every step, chained, with no PIN in it.
+    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let entries = ykb_terminal::core::audit::list(&mut core.store).unwrap();
+    let actions: Vec<String> = entries.iter().map(|e| e.action.clone()).collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "technician_login_failed")
+            .count(),
+        3,
+        "{actions:?}"
+    );
+    for a in ["technician_login", "selftest", "log_export", "technician_logout"] {
+        assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
+    }
+    let all = serde_json::to_string(&entries).unwrap();
+    for pin in ["111111", "246810"] {
+        assert!(!all.contains(pin));
+    }
+    assert!(ykb_terminal::core::audit::verify(&mut core.store)
+        .unwrap()
+        .is_intact());
+}

@@ -135,6 +135,8 @@ pub enum AuditAction {
     TechnicianLogin,
     /// A technician-mode entry was refused (wrong PIN or card).
     TechnicianLoginFailed,
+    /// Technician mode was left (signed out, or ended by inactivity).
+    TechnicianLogout,
     /// A profile or network setting was changed.
     ConfigChanged,
     /// Logs were exported.
@@ -153,6 +155,7 @@ impl AuditAction {
             Self::Selftest => "selftest",
             Self::TechnicianLogin => "technician_login",
             Self::TechnicianLoginFailed => "technician_login_failed",
+            Self::TechnicianLogout => "technician_logout",
             Self::ConfigChanged => "config_changed",
             Self::LogExport => "log_export",
             Self::QueueRetry => "queue_retry",

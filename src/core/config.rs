@@ -400,6 +400,81 @@ pub struct Profile {
     /// Optional: hall ticketing; profiles without it issue and call no tickets.
     #[serde(default)]
     pub ticketing: Option<TicketingSection>,
+    /// Optional: who may open 维护模式 on the screen; without it nobody can.
+    #[serde(default)]
+    pub technician: Option<TechnicianSection>,
+}
+
+/// `[technician]`: technician accounts for 维护模式 (the hidden gesture, then id and PIN).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TechnicianSection {
+    /// Wrong PINs in a row before entry pauses (1–10; default 3).
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// First pause in seconds, doubling after each further failure (10–3600; default 60).
+    #[serde(default = "default_lockout_secs")]
+    pub lockout_secs: u64,
+    pub accounts: Vec<PinAccount>,
+}
+
+/// An account that signs in with a PIN: an id (letters, digits, `._-`; never a name) and
+/// the PIN's hash (`core::pin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinAccount {
+    pub id: String,
+    pub pin_hash: String,
+}
+
+fn default_max_failures() -> u32 {
+    3
+}
+
+fn default_lockout_secs() -> u64 {
+    60
+}
+
+impl TechnicianSection {
+    fn validate(&self) -> Result<(), (String, String)> {
+        if !(1..=10).contains(&self.max_failures) {
+            return Err((
+                "technician.max_failures".into(),
+                format!("应在 1 到 10 之间，现为 {}", self.max_failures),
+            ));
+        }
+        if !(10..=3600).contains(&self.lockout_secs) {
+            return Err((
+                "technician.lockout_secs".into(),
+                format!("应在 10 到 3600 之间，现为 {}", self.lockout_secs),
+            ));
+        }
+        if self.accounts.is_empty() {
+            return Err((
+                "technician.accounts".into(),
+                "至少需要一名技术人员（[[technician.accounts]]）".into(),
+            ));
+        }
+        for (i, a) in self.accounts.iter().enumerate() {
+            let k = |f: &str| format!("technician.accounts[{i}].{f}");
+            if super::audit::Actor::technician(&a.id).is_err() {
+                return Err((
+                    k("id"),
+                    format!(
+                        "工号 {:?} 只能含字母、数字和 . _ -，不能是姓名或证件号",
+                        a.id
+                    ),
+                ));
+            }
+            if self.accounts[..i].iter().any(|o| o.id == a.id) {
+                return Err((k("id"), format!("工号 {} 重复", a.id)));
+            }
+            if let Err(m) = super::pin::PinHash::parse(&a.pin_hash) {
+                return Err((k("pin_hash"), m));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One problem found in a profile.
@@ -555,6 +630,11 @@ impl Profile {
             }
         }
         if let Some(t) = &self.ticketing {
+            if let Err((key, message)) = t.validate() {
+                return err(&key, message);
+            }
+        }
+        if let Some(t) = &self.technician {
             if let Err((key, message)) = t.validate() {
                 return err(&key, message);
             }

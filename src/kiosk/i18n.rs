@@ -106,6 +106,9 @@ const EN: &[(&str, &str)] = &[
     ("请输入回执上的编号", "Type the number on your receipt"),
     ("已通知工作人员，请在原地稍候", "Staff have been called; please wait here"),
     ("您的号码是 {}", "Your number is {}"),
+    // Technician mode (sign-in messages from core::pin).
+    ("工号或密码不对，还可以再试 {} 次", "Wrong id or PIN; {} tries left"),
+    ("错误次数过多，请 {} 秒后再试", "Too many wrong tries; try again in {} seconds"),
     // Evaluate.
     ("请先点选一个评价", "Please choose a rating first"),
     ("请选择不满意的原因，以便我们改进", "Please choose what went wrong, so we can improve"),

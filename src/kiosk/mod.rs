@@ -13,6 +13,7 @@ pub mod services;
 pub mod session;
 pub mod speech;
 pub mod startup;
+pub mod technician;
 pub mod ticket;
 
 use std::cell::RefCell;
@@ -157,6 +158,18 @@ struct State {
     issued: Option<crate::core::ticketing::IssuedTicket>,
     /// 办件进度查询: what was found for the number typed.
     progress: Option<(String, String)>,
+    /// 维护模式: the hidden gesture, what is typed on the PIN pad (never shown, dropped after
+    /// each try), the signed-in technician and the page's lines.
+    gesture: technician::TapGesture,
+    tech_id: String,
+    tech_pin: String,
+    typing_pin: bool,
+    tech_note: String,
+    technician: Option<String>,
+    tech_lines: Vec<technician::Line>,
+    tech_status: String,
+    tech_busy: bool,
+    throttle: crate::core::pin::Throttle,
     /// Voice prompts in 大字模式 (none: silent), and the screen last announced.
     speaker: Option<Box<dyn speech::Speaker>>,
     spoken: Option<Screen>,
@@ -184,7 +197,11 @@ enum Inbox {
         query: String,
         hits: Vec<crate::core::search::SearchHit>,
     },
-    Printed(Result<(), String>, Option<crate::core::health::DeviceHealth>),
+    Selftest(Box<crate::ops::selftest::SelftestReport>),
+    Printed(
+        Result<(), String>,
+        Option<crate::core::health::DeviceHealth>,
+    ),
     Photo {
         material: String,
         result: Result<Photo, String>,
@@ -216,7 +233,21 @@ impl State {
         self.progress = None;
         self.asked.clear();
         self.found = None;
+        self.tech_id.clear();
+        self.tech_pin.clear();
+        self.typing_pin = false;
+        self.tech_note.clear();
+        self.tech_lines.clear();
+        self.tech_status.clear();
     }
+}
+
+/// Entry throttling from the profile's `[technician]` (defaults without one).
+fn throttle_for(t: &Option<crate::core::config::TechnicianSection>) -> crate::core::pin::Throttle {
+    let (max, secs) = t
+        .as_ref()
+        .map_or((3, 60), |t| (t.max_failures, t.lockout_secs));
+    crate::core::pin::Throttle::new(max, Duration::from_secs(secs))
 }
 
 /// Posts a result from another thread to the UI thread's inbox and wakes it.
@@ -240,6 +271,7 @@ impl Kiosk {
             .global::<Theme>()
             .set_large_text(core.profile.terminal.large_text);
         let language = core.profile.terminal.language;
+        let technician_section = core.profile.technician.clone();
         let adapter = window.global::<KioskAdapter>();
         adapter.set_terminal_name(core.profile.terminal.name.clone().into());
         window
@@ -275,6 +307,16 @@ impl Kiosk {
                 progress: None,
                 speaker: None,
                 spoken: None,
+                gesture: technician::TapGesture::default(),
+                tech_id: String::new(),
+                tech_pin: String::new(),
+                typing_pin: false,
+                tech_note: String::new(),
+                technician: None,
+                tech_lines: Vec::new(),
+                tech_status: String::new(),
+                tech_busy: false,
+                throttle: throttle_for(&technician_section),
                 delivery: None,
                 printer: None,
                 cards: None,
@@ -341,6 +383,14 @@ impl Kiosk {
         adapter.on_open_bundles(go(|| Event::Open(Screen::Bundles)));
         adapter.on_touched(go(|| Event::Touch));
         adapter.on_open_identify(go(|| Event::Open(Screen::Identify)));
+        let k = self.clone_handle();
+        adapter.on_title_tapped(move || {
+            let open = k.state.borrow_mut().gesture.tap(Instant::now());
+            if open {
+                k.event(Event::OpenTechLogin);
+            }
+        });
+        self.connect_technician(window);
         adapter.on_open_tickets(go(|| Event::Open(Screen::Tickets)));
         adapter.on_open_progress(go(|| Event::Open(Screen::Progress)));
         adapter.on_open_evaluate(go(|| Event::OpenEvaluate));
@@ -577,6 +627,14 @@ impl Kiosk {
             }
             if outcome == Outcome::Wiped {
                 st.wipe_glue();
+                if let Some(id) = st.technician.take() {
+                    audit_technician(
+                        &mut st.core.store,
+                        &id,
+                        crate::core::audit::AuditAction::TechnicianLogout,
+                        "退出维护模式",
+                    );
+                }
             }
             outcome
         };
@@ -679,11 +737,210 @@ impl Kiosk {
         st.print_status = match &st.printer {
             None => "本机没有回执打印机，请记下上面的编号".into(),
             Some(p) => {
-                p.print(receipt, move |r, h| post(&inbox, &window, Inbox::Printed(r, h)));
+                p.print(receipt, move |r, h| {
+                    post(&inbox, &window, Inbox::Printed(r, h))
+                });
                 "正在打印回执…".into()
             }
         };
         drop(st);
+        self.render();
+    }
+
+    /// 维护模式's PIN pad and page.
+    fn connect_technician(&self, window: &AppWindow) {
+        let tech = window.global::<TechAdapter>();
+        let k = self.clone_handle();
+        tech.on_edit_id(move || {
+            k.state.borrow_mut().typing_pin = false;
+            k.event(Event::Touch);
+            k.render();
+        });
+        let k = self.clone_handle();
+        tech.on_edit_pin(move || {
+            k.state.borrow_mut().typing_pin = true;
+            k.event(Event::Touch);
+            k.render();
+        });
+        let edit = |f: fn(&mut String, &str)| {
+            let k = self.clone_handle();
+            move |key: SharedString| {
+                {
+                    let mut st = k.state.borrow_mut();
+                    let st = &mut *st;
+                    let target = if st.typing_pin {
+                        &mut st.tech_pin
+                    } else {
+                        &mut st.tech_id
+                    };
+                    if target.chars().count() < 32 {
+                        f(target, &key);
+                    }
+                    st.tech_note.clear();
+                }
+                k.event(Event::Touch);
+                k.render();
+            }
+        };
+        tech.on_key(edit(|t, k| t.push_str(k)));
+        let backspace = edit(|t, _| {
+            t.pop();
+        });
+        tech.on_backspace(move || backspace(SharedString::new()));
+        let clear = edit(|t, _| t.clear());
+        tech.on_clear(move || clear(SharedString::new()));
+        let k = self.clone_handle();
+        tech.on_sign_in(move || k.technician_sign_in());
+        let k = self.clone_handle();
+        tech.on_run_selftest(move || k.technician_selftest());
+        let k = self.clone_handle();
+        tech.on_export_logs(move || k.technician_export());
+        let k = self.clone_handle();
+        tech.on_refresh(move || {
+            k.refresh_technician_lines();
+            k.event(Event::Touch);
+            k.render();
+        });
+        let k = self.clone_handle();
+        tech.on_sign_out(move || k.event(Event::Home));
+    }
+
+    /// Checks the technician id and PIN (throttled), audits the attempt, opens the page.
+    fn technician_sign_in(&self) {
+        let result = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            let pin = std::mem::take(&mut st.tech_pin);
+            let id = st.tech_id.trim().to_uppercase();
+            let accounts: Vec<(String, String)> = st
+                .core
+                .profile
+                .technician
+                .iter()
+                .flat_map(|t| {
+                    t.accounts
+                        .iter()
+                        .map(|a| (a.id.clone(), a.pin_hash.clone()))
+                })
+                .collect();
+            let r = st.throttle.attempt(Instant::now(), || {
+                crate::core::pin::check(
+                    accounts.iter().map(|(a, h)| (a.as_str(), h.as_str())),
+                    &id,
+                    &pin,
+                )
+            });
+            let who = if crate::core::audit::Actor::technician(&id).is_ok() {
+                id.clone()
+            } else {
+                "unknown".to_owned()
+            };
+            match &r {
+                crate::core::pin::SignIn::Ok => {
+                    audit_technician(
+                        &mut st.core.store,
+                        &who,
+                        crate::core::audit::AuditAction::TechnicianLogin,
+                        "进入维护模式",
+                    );
+                    st.technician = Some(who);
+                    st.tech_id.clear();
+                    st.typing_pin = false;
+                }
+                crate::core::pin::SignIn::StillPaused { .. } => {}
+                _ => audit_technician(
+                    &mut st.core.store,
+                    &who,
+                    crate::core::audit::AuditAction::TechnicianLoginFailed,
+                    "维护模式密码错误",
+                ),
+            }
+            st.tech_note = r.message();
+            r
+        };
+        if result == crate::core::pin::SignIn::Ok {
+            tracing::info!("technician mode entered");
+            self.refresh_technician_lines();
+            self.event(Event::TechSignedIn);
+        } else {
+            self.event(Event::Touch);
+            self.render();
+        }
+    }
+
+    fn refresh_technician_lines(&self) {
+        let mut st = self.state.borrow_mut();
+        let st = &mut *st;
+        st.tech_lines =
+            technician::overview(&mut st.core.store, &st.core.profile, &st.core.data_dir);
+    }
+
+    /// 运行自检: the same self-test as `ykb-terminal selftest`, through the real drivers, on a
+    /// worker thread with its own store connection.
+    fn technician_selftest(&self) {
+        let (profile, data_dir, inbox, window) = {
+            let mut st = self.state.borrow_mut();
+            if st.tech_busy || st.technician.is_none() {
+                return;
+            }
+            st.tech_busy = true;
+            st.tech_status = "正在自检，请稍候…".into();
+            (
+                st.core.profile.clone(),
+                st.core.data_dir.clone(),
+                st.inbox.clone(),
+                self.window.clone(),
+            )
+        };
+        self.event(Event::Touch);
+        self.render();
+        let spawned = std::thread::Builder::new()
+            .name("kiosk-selftest".into())
+            .spawn(move || {
+                let report = Core::start(profile, &data_dir).map(|mut core| {
+                    let opts = crate::ops::selftest::SelftestOptions {
+                        card_timeout: Duration::from_secs(5),
+                        print: true,
+                        sim_out: data_dir.join("selftest"),
+                    };
+                    crate::ops::selftest::run(&mut core, &opts)
+                });
+                match report {
+                    Ok(r) => post(&inbox, &window, Inbox::Selftest(Box::new(r))),
+                    Err(e) => tracing::warn!(error = %e, "self-test could not open the store"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "self-test thread not started");
+        }
+    }
+
+    /// 导出诊断日志: a file under `<data-dir>/exports/` (no personal data), audited.
+    fn technician_export(&self) {
+        {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            let Some(id) = st.technician.clone() else {
+                return;
+            };
+            match technician::export_diagnostics(
+                &mut st.core.store,
+                &st.core.profile,
+                &st.core.data_dir,
+            ) {
+                Ok(path) => {
+                    audit_technician(
+                        &mut st.core.store,
+                        &id,
+                        crate::core::audit::AuditAction::LogExport,
+                        "导出诊断日志",
+                    );
+                    st.tech_status = format!("已导出：{}", path.display());
+                }
+                Err(e) => st.tech_status = format!("导出失败：{e}"),
+            }
+        }
+        self.event(Event::Touch);
         self.render();
     }
 
@@ -887,7 +1144,8 @@ impl Kiosk {
         {
             let mut st = self.state.borrow_mut();
             let devices = std::collections::BTreeMap::from([(slot.to_owned(), health)]);
-            if let Err(e) = crate::core::health::record_devices(&mut st.core.store, "kiosk", &devices)
+            if let Err(e) =
+                crate::core::health::record_devices(&mut st.core.store, "kiosk", &devices)
             {
                 tracing::warn!(error = %e, "device state not recorded");
             }
@@ -901,8 +1159,15 @@ impl Kiosk {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
             let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
-            let devices = crate::core::health::stored_devices(&mut st.core.store).unwrap_or_default();
-            match crate::core::health::collect(&mut st.core.store, &st.core.data_dir, quota, devices, None) {
+            let devices =
+                crate::core::health::stored_devices(&mut st.core.store).unwrap_or_default();
+            match crate::core::health::collect(
+                &mut st.core.store,
+                &st.core.data_dir,
+                quota,
+                devices,
+                None,
+            ) {
                 Ok(snapshot) => crate::core::alerts::alerts(
                     &snapshot,
                     None,
@@ -1036,6 +1301,47 @@ impl Kiosk {
                         drop(st);
                         self.render();
                     }
+                }
+                Inbox::Selftest(report) => {
+                    {
+                        let mut st = self.state.borrow_mut();
+                        let st = &mut *st;
+                        st.tech_busy = false;
+                        let failed = report
+                            .checks
+                            .iter()
+                            .filter(|c| c.outcome == crate::ops::selftest::Outcome::Fail)
+                            .count();
+                        if let Some(id) = st.technician.clone() {
+                            audit_technician(
+                                &mut st.core.store,
+                                &id,
+                                crate::core::audit::AuditAction::Selftest,
+                                &format!("自检：{} 项，失败 {failed} 项", report.checks.len()),
+                            );
+                        }
+                        st.tech_status = if failed == 0 {
+                            "自检全部通过".to_owned()
+                        } else {
+                            format!("自检 {failed} 项失败，见下方")
+                        };
+                        st.tech_lines = technician::overview(
+                            &mut st.core.store,
+                            &st.core.profile,
+                            &st.core.data_dir,
+                        );
+                        st.tech_lines
+                            .extend(report.checks.iter().map(|c| technician::Line {
+                                label: c.title.clone(),
+                                value: match &c.advice {
+                                    Some(a) => format!("{}（{}）", c.detail, a),
+                                    None => c.detail.clone(),
+                                },
+                                warn: c.outcome == crate::ops::selftest::Outcome::Fail,
+                            }));
+                    }
+                    self.refresh_alerts();
+                    self.render();
                 }
                 Inbox::Delivery(DeliveryNews::Notices(n)) => {
                     self.state.borrow_mut().notices = n;
@@ -1204,6 +1510,12 @@ impl Kiosk {
         apply.set_done_detail(SharedString::new());
         apply.set_done_number(SharedString::new());
         apply.set_print_status(SharedString::new());
+        let tech = window.global::<TechAdapter>();
+        tech.set_tech_id(SharedString::new());
+        tech.set_pin_dots(SharedString::new());
+        tech.set_lines(ModelRc::default());
+        tech.set_status(SharedString::new());
+        tech.set_technician(SharedString::new());
         let services = window.global::<ServicesAdapter>();
         services.set_ticket_number(SharedString::new());
         services.set_ticket_detail(SharedString::new());
@@ -1427,6 +1739,31 @@ impl Kiosk {
                 adapter.set_page(Page::Done);
             }
             Screen::Tickets | Screen::TicketIssued | Screen::Progress | Screen::CallStaff => {}
+            Screen::TechLogin => {
+                let t = window.global::<TechAdapter>();
+                t.set_tech_id(st.tech_id.clone().into());
+                t.set_pin_dots("●".repeat(st.tech_pin.chars().count()).into());
+                t.set_typing_pin(st.typing_pin);
+                t.set_login_note(lang.t(&st.tech_note).into());
+                adapter.set_page(Page::TechLogin);
+            }
+            Screen::Technician => {
+                let t = window.global::<TechAdapter>();
+                t.set_technician(st.technician.clone().unwrap_or_default().into());
+                t.set_status(st.tech_status.clone().into());
+                t.set_busy(st.tech_busy);
+                t.set_lines(ModelRc::new(VecModel::from(
+                    st.tech_lines
+                        .iter()
+                        .map(|l| TechLine {
+                            label: l.label.clone().into(),
+                            value: l.value.clone().into(),
+                            warn: l.warn,
+                        })
+                        .collect::<Vec<_>>(),
+                )));
+                adapter.set_page(Page::Technician);
+            }
             Screen::Evaluate => {
                 let e = window.global::<EvaluateAdapter>();
                 e.set_level(st.evaluation.map_or(0, |l| i32::from(l.score())));
@@ -1552,7 +1889,10 @@ impl Kiosk {
                         .unwrap_or_default(),
                     _ => String::new(),
                 };
-                speaker.say(&lang.t(&speech::prompt(&screen, &detail)), lang.0);
+                let prompt = speech::prompt(&screen, &detail);
+                if !prompt.is_empty() {
+                    speaker.say(&lang.t(&prompt), lang.0);
+                }
             }
             st.spoken = Some(screen);
         }
@@ -1783,6 +2123,20 @@ fn offline() -> crate::core::health::DeviceHealth {
     crate::core::health::DeviceHealth {
         state: ykb_drivers::DeviceState::Offline,
         paper: None,
+    }
+}
+
+/// Appends a technician entry to the audit log (a failure is logged, never shown).
+fn audit_technician(
+    store: &mut crate::core::store::Store,
+    id: &str,
+    action: crate::core::audit::AuditAction,
+    detail: &str,
+) {
+    let actor = crate::core::audit::Actor::technician(id)
+        .unwrap_or_else(|_| crate::core::audit::Actor::system());
+    if let Err(e) = crate::core::audit::append(store, &actor, action, detail) {
+        tracing::error!(error = %e, "audit entry not written");
     }
 }
 

@@ -66,6 +66,10 @@ pub enum Screen {
     Progress,
     /// 呼叫工作人员: staff have been called.
     CallStaff,
+    /// 维护模式's PIN pad (after the hidden gesture).
+    TechLogin,
+    /// 维护模式: devices, queue, self-test, export.
+    Technician,
 }
 
 /// Why a card could not be read: the citizen can fix the first, staff must fix the second.
@@ -170,6 +174,10 @@ pub enum Event {
     TicketIssued,
     /// The number typed on the progress page.
     ProgressInput(String),
+    /// The hidden gesture: whatever a citizen left is wiped and the PIN pad opens.
+    OpenTechLogin,
+    /// The technician's PIN was right.
+    TechSignedIn,
     Evaluated,
     /// "继续办理" on the countdown overlay.
     KeepSession,
@@ -483,6 +491,19 @@ impl Session {
                 // The ticket is in hand: "back" must not issue another by accident.
                 self.stack.truncate(1);
                 self.open(Screen::TicketIssued);
+            }
+            Event::OpenTechLogin => {
+                let (timeout, now) = (self.idle_timeout, self.now);
+                *self = Session::new(timeout, now);
+                self.open(Screen::TechLogin);
+                return Outcome::Wiped;
+            }
+            Event::TechSignedIn => {
+                if self.current() != &Screen::TechLogin {
+                    return Outcome::None;
+                }
+                self.stack.truncate(1);
+                self.open(Screen::Technician);
             }
             Event::ProgressInput(q) => {
                 // Case numbers are digits, letters and dashes; nothing else is typed.

@@ -1,0 +1,214 @@
+//! 维护模式 — technician mode on the kiosk. Never reachable by a citizen: a hidden gesture
+//! (five taps on the 渝快办 title within three seconds) opens a PIN pad; a configured
+//! technician account (`[[technician.accounts]]`, PBKDF2 PIN hashes) opens the page; wrong
+//! PINs pause entry, doubling; every entry, refusal, self-test, export and exit is audited.
+//! The page shows devices, catalogue, queue and network, runs the self-test through the real
+//! drivers off the UI thread, and exports a diagnostics file with no personal data.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::core::config::Profile;
+use crate::core::outbox::{self, Quota};
+use crate::core::store::Store;
+use crate::core::{audit, health};
+
+/// Taps that open the PIN pad, and the time they must fall within.
+pub const GESTURE_TAPS: usize = 5;
+pub const GESTURE_WINDOW: Duration = Duration::from_secs(3);
+
+/// The hidden gesture: [`GESTURE_TAPS`] taps within [`GESTURE_WINDOW`].
+#[derive(Debug, Default)]
+pub struct TapGesture {
+    taps: VecDeque<Instant>,
+}
+
+impl TapGesture {
+    /// Records a tap; true when it completes the gesture (which then starts over).
+    pub fn tap(&mut self, now: Instant) -> bool {
+        self.taps.push_back(now);
+        while self
+            .taps
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > GESTURE_WINDOW)
+        {
+            self.taps.pop_front();
+        }
+        if self.taps.len() >= GESTURE_TAPS {
+            self.taps.clear();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One line of the technician page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub label: String,
+    pub value: String,
+    /// Needs attention.
+    pub warn: bool,
+}
+
+fn line(label: &str, value: String, warn: bool) -> Line {
+    Line {
+        label: label.to_owned(),
+        value,
+        warn,
+    }
+}
+
+/// What the technician page shows: devices (last known states), catalogue, queue, network,
+/// disk, audit chain.
+pub fn overview(store: &mut Store, profile: &Profile, data_dir: &Path) -> Vec<Line> {
+    let mut out = Vec::new();
+    let quota = Quota::from_mb(profile.data.outbox_quota_mb);
+    let devices = health::stored_devices(store).unwrap_or_default();
+    for (slot, d) in &devices {
+        let paper = d
+            .paper
+            .map(|p| format!("，纸：{}", p.describe_zh()))
+            .unwrap_or_default();
+        let bad = !matches!(d.state, ykb_drivers::DeviceState::Online);
+        out.push(line(
+            crate::core::alerts::slot_zh(slot),
+            format!("{}{paper}", d.state.describe_zh()),
+            bad,
+        ));
+    }
+    if devices.is_empty() {
+        out.push(line("设备", "尚无记录（运行自检后显示）".into(), false));
+    }
+    match store.catalog_version() {
+        Ok(Some(v)) => out.push(line("事项目录", format!("第 {v} 版"), false)),
+        Ok(None) => out.push(line("事项目录", "没有目录".into(), true)),
+        Err(e) => out.push(line("事项目录", e.to_string(), true)),
+    }
+    match outbox::status(store, quota) {
+        Ok(q) => {
+            out.push(line(
+                "待提交",
+                format!(
+                    "{} 件，最早 {}，死信 {} 件，已用 {} / {} MB",
+                    q.pending,
+                    q.oldest.as_deref().unwrap_or("—"),
+                    q.dead,
+                    q.queued_bytes / 1_000_000,
+                    q.quota_bytes / 1_000_000
+                ),
+                q.dead > 0,
+            ));
+        }
+        Err(e) => out.push(line("待提交", e.to_string(), true)),
+    }
+    let p = &profile.platform;
+    out.push(line(
+        "网络",
+        format!(
+            "{:?}，{}{}",
+            p.mode,
+            if p.base_url.is_empty() {
+                "—"
+            } else {
+                &p.base_url
+            },
+            if p.proxy.is_empty() {
+                String::new()
+            } else {
+                format!("，代理 {}", p.proxy)
+            }
+        ),
+        false,
+    ));
+    match health::disk_space(data_dir) {
+        Ok(d) => out.push(line(
+            "磁盘",
+            format!(
+                "可用 {} / {} MB",
+                d.free_bytes / 1_000_000,
+                d.total_bytes / 1_000_000
+            ),
+            d.level() != health::DiskLevel::Ok,
+        )),
+        Err(e) => out.push(line("磁盘", e.to_string(), true)),
+    }
+    match audit::verify(store) {
+        Ok(r) if r.is_intact() => {
+            out.push(line("审计日志", format!("完整，{} 条", r.entries), false))
+        }
+        Ok(r) => out.push(line("审计日志", format!("链条断开：{r:?}"), true)),
+        Err(e) => out.push(line("审计日志", e.to_string(), true)),
+    }
+    out
+}
+
+/// Writes a diagnostics file (health, queue, devices, audit log — no personal data) under
+/// `<data-dir>/exports/`, readable only by the service account; returns its path.
+pub fn export_diagnostics(
+    store: &mut Store,
+    profile: &Profile,
+    data_dir: &Path,
+) -> Result<PathBuf, String> {
+    let quota = Quota::from_mb(profile.data.outbox_quota_mb);
+    let devices = health::stored_devices(store).map_err(|e| e.to_string())?;
+    let snapshot =
+        health::collect(store, data_dir, quota, devices, None).map_err(|e| e.to_string())?;
+    let queue = outbox::list(store, false).map_err(|e| e.to_string())?;
+    let audit_log = audit::list(store).map_err(|e| e.to_string())?;
+    let doc = serde_json::json!({
+        "terminal": profile.terminal.name,
+        "kind": profile.terminal.kind.as_str(),
+        "region_code": profile.terminal.region_code.to_string(),
+        "exported_at": jiff::Timestamp::now().to_string(),
+        "health": snapshot,
+        "queue": queue,
+        "audit": audit_log,
+    });
+    let dir = data_dir.join("exports");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let name = format!(
+        "diag-{}.json",
+        jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ")
+    );
+    let path = dir.join(name);
+    let body = serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())?;
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all(&body)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_quick_taps_open_the_pad_slow_ones_do_not() {
+        let t = Instant::now();
+        let mut g = TapGesture::default();
+        for i in 0..4 {
+            assert!(!g.tap(t + Duration::from_millis(i * 500)));
+        }
+        assert!(g.tap(t + Duration::from_millis(2000)));
+        // Starts over afterwards.
+        assert!(!g.tap(t + Duration::from_millis(2100)));
+        // A citizen tapping now and then never gets there.
+        let mut g = TapGesture::default();
+        for i in 0..20 {
+            assert!(!g.tap(t + Duration::from_secs(i)));
+        }
+    }
+}
