@@ -373,20 +373,8 @@ fn demo_at_checklist() -> (
     std::sync::Arc<ykb_terminal::sim::demo::DemoPlatform>,
     tempfile::TempDir,
 ) {
-    i_slint_backend_testing::init_no_event_loop();
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let platform =
-        std::sync::Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
-    let window = AppWindow::new().unwrap();
-    // Tall enough that the whole form is on screen: queries skip what is scrolled away.
-    window
-        .window()
-        .set_size(slint::LogicalSize::new(1280.0, 1600.0));
-    let kiosk = Kiosk::attach(&window, core);
-    kiosk.use_platform(platform.clone());
+    let (window, kiosk, platform, dir) = demo_home();
     kiosk.start_demo_card_reader();
-    kiosk.start_printer();
     let session = window.global::<SessionAdapter>();
     press(&window, "刷身份证");
     press(&window, "放置演示身份证");
@@ -620,7 +608,8 @@ fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
     assert!(adapter.get_status_line().starts_with("事项目录"));
 }
 
-/// A demo kiosk with the platform simulator and the printer emulator, at home.
+/// A demo kiosk with the platform simulator and the printer emulator, at home. The window is
+/// tall enough that a whole form is on screen: queries skip what is scrolled away.
 fn demo_home() -> (
     AppWindow,
     Kiosk,
@@ -882,7 +871,12 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
         3,
         "{actions:?}"
     );
-    for a in ["technician_login", "selftest", "log_export", "technician_logout"] {
+    for a in [
+        "technician_login",
+        "selftest",
+        "log_export",
+        "technician_logout",
+    ] {
         assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
     }
     let all = serde_json::to_string(&entries).unwrap();

@@ -211,7 +211,6 @@ pub fn reasons_for(level: EvaluationLevel) -> &'static [&'static str] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::catalog::Catalog;
     use crate::core::domain::{IdNumber, Person};
     use crate::kiosk::session::{Event, Screen};
     use std::time::{Duration, Instant};
@@ -219,12 +218,7 @@ mod tests {
     fn session_at_review() -> Session {
         let t = Instant::now();
         let mut s = Session::new(Duration::from_secs(60), t);
-        let m = Catalog::demo()
-            .unwrap()
-            .matters
-            .into_iter()
-            .find(|m| m.name == "居民身份证换领")
-            .unwrap();
+        let m = crate::kiosk::demo_matter("居民身份证换领");
         s.handle(
             Event::CardRead(Person {
                 name: "李哲".into(),

@@ -1613,18 +1613,11 @@ impl Kiosk {
                     }
                     None
                 } else {
-                    Some(
-                        crate::core::search::search(
-                            st.core.store.conn(),
-                            &query,
-                            &crate::core::search::Filters::default(),
-                            RESULT_LIMIT,
-                        )
-                        .unwrap_or_else(|e| {
-                            tracing::warn!(error = %e, "search failed");
-                            Vec::new()
-                        }),
-                    )
+                    Some(services::search_now(
+                        st.core.store.conn(),
+                        &query,
+                        RESULT_LIMIT,
+                    ))
                 };
                 if let Some(hits) = hits {
                     find.set_summary(
@@ -2172,6 +2165,17 @@ fn short_time(at: &str) -> String {
                 .to_string()
         })
         .unwrap_or_else(|_| at.to_owned())
+}
+
+/// A matter of the bundled demo catalogue by name (unit tests).
+#[cfg(test)]
+pub(crate) fn demo_matter(name: &str) -> crate::core::domain::Matter {
+    Catalog::demo()
+        .expect("the demo catalogue parses")
+        .matters
+        .into_iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no demo matter {name}"))
 }
 
 fn status_line(catalog: &Catalog) -> String {

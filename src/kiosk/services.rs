@@ -247,6 +247,19 @@ impl ReceiptPrinter {
     }
 }
 
+/// The kiosk's search: all matters, best first; a failure is logged and finds nothing.
+pub fn search_now(
+    conn: &rusqlite::Connection,
+    query: &str,
+    limit: usize,
+) -> Vec<crate::core::search::SearchHit> {
+    crate::core::search::search(conn, query, &crate::core::search::Filters::default(), limit)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "search failed");
+            Vec::new()
+        })
+}
+
 /// Search (FTS5 over the store's index) on its own thread and its own store connection, so
 /// typing never waits for the database. Only the newest query is run when several queue up.
 pub struct Searcher {
@@ -270,16 +283,7 @@ impl Searcher {
                     while let Ok(newer) = rx.try_recv() {
                         query = newer;
                     }
-                    let hits = crate::core::search::search(
-                        store.conn(),
-                        &query,
-                        &crate::core::search::Filters::default(),
-                        limit,
-                    )
-                    .unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "search failed");
-                        Vec::new()
-                    });
+                    let hits = search_now(store.conn(), &query, limit);
                     done(query, hits);
                 }
             })

@@ -667,12 +667,7 @@ mod tests {
     }
 
     fn id_card_renewal() -> Matter {
-        Catalog::demo()
-            .unwrap()
-            .matters
-            .into_iter()
-            .find(|m| m.name == "居民身份证换领")
-            .unwrap()
+        crate::kiosk::demo_matter("居民身份证换领")
     }
 
     #[test]
