@@ -15,6 +15,7 @@ use ykb_drivers::sim::idcard::{CardFile, IdCardSim};
 use ykb_drivers::{DeviceState, ErrorKind};
 
 use super::session::CardError;
+use crate::core::config::{DeviceSection, DriverKind};
 use crate::core::domain::{IdNumber, Person};
 
 /// The fictional card the demo places (drivers' test data).
@@ -92,20 +93,43 @@ impl CardService {
         let sim =
             IdCardSim::with_cards(vec![card], None).map_err(|e| format!("无法打开伪终端：{e}"))?;
         let path = sim.path();
+        Self::spawn(Some(sim), SerialConnector::new(path, 115_200), report)
+    }
+
+    /// Starts the real driver on the profile's reader (`sam-serial` at `path`), or the demo
+    /// for `simulated`; `None` for `none`.
+    pub fn start(
+        dev: &DeviceSection,
+        report: impl Fn(CardOutcome) + Send + 'static,
+    ) -> Result<Option<Self>, String> {
+        match dev.driver {
+            DriverKind::None => Ok(None),
+            DriverKind::Simulated => Self::start_demo(report).map(Some),
+            _ => Self::spawn(
+                None,
+                SerialConnector::new(&dev.path, dev.baud.unwrap_or(115_200)),
+                report,
+            )
+            .map(Some),
+        }
+    }
+
+    fn spawn(
+        sim: Option<IdCardSim>,
+        connector: SerialConnector,
+        report: impl Fn(CardOutcome) + Send + 'static,
+    ) -> Result<Self, String> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("kiosk-idcard".into())
             .spawn(move || {
-                let reader = IdCardReader::spawn(
-                    SerialConnector::new(path, 115_200),
-                    ServiceConfig::default(),
-                );
+                let reader = IdCardReader::spawn(connector, ServiceConfig::default());
                 read_loop(&reader, &flag, &report);
             })
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            sim: Some(sim),
+            sim,
             stop,
             thread: Some(thread),
         })

@@ -26,7 +26,6 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::cli::{self, Cli};
 use crate::core::catalog::Catalog;
-use crate::core::config::DriverKind;
 use crate::core::domain::{EvaluationLevel, FieldKind};
 use crate::core::outbox::{self, Quota};
 use crate::core::Core;
@@ -68,7 +67,6 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
     };
     // The demo profile syncs its catalogue from an in-process platform simulator.
     let platform = crate::sim::demo::start_for_demo(&mut core).map(Arc::new);
-    let simulated_reader = core.profile.devices.id_reader.driver == DriverKind::Simulated;
     let window = match AppWindow::new() {
         Ok(w) => w,
         Err(e) => {
@@ -82,9 +80,7 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
     if let Some(p) = &platform {
         kiosk.use_platform(p.clone());
     }
-    if simulated_reader {
-        kiosk.start_demo_card_reader();
-    }
+    kiosk.start_card_reader();
     kiosk.start_printer();
     match speech::Espeak::find() {
         Some(e) => kiosk.set_speaker(Box::new(e)),
@@ -1235,18 +1231,33 @@ impl Kiosk {
     /// Starts the ID-card emulator with the demo card and the real reader driver on it; the
     /// identify page then offers "放置演示身份证".
     pub fn start_demo_card_reader(&self) {
+        self.start_card_reader_with(|report| CardService::start_demo(report).map(Some));
+    }
+
+    /// Starts the profile's ID-card reader (`sam-serial`, or the demo for `simulated`).
+    pub fn start_card_reader(&self) {
+        let dev = self.state.borrow().core.profile.devices.id_reader.clone();
+        self.start_card_reader_with(move |report| CardService::start(&dev, report));
+    }
+
+    fn start_card_reader_with(
+        &self,
+        start: impl FnOnce(Box<dyn Fn(CardOutcome) + Send>) -> Result<Option<CardService>, String>,
+    ) {
         let inbox = self.state.borrow().inbox.clone();
         let window = self.window.clone();
         let report = move |outcome: CardOutcome| post(&inbox, &window, Inbox::Card(outcome));
-        match CardService::start_demo(report) {
-            Ok(service) => {
+        match start(Box::new(report)) {
+            Ok(Some(service)) => {
                 if let Some(w) = self.window.upgrade() {
                     w.global::<IdentifyAdapter>().set_demo(service.is_demo());
                 }
                 self.state.borrow_mut().cards = Some(service);
             }
+            Ok(None) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "ID-card emulator could not start");
+                tracing::warn!(error = %e, "ID-card reader could not start");
+                self.record_device("id_reader", offline());
                 self.event(Event::CardError(CardError::Device));
             }
         }
