@@ -141,6 +141,14 @@ pub enum AuditAction {
     LogExport,
     /// Queue items were retried or dead letters re-entered by staff.
     QueueRetry,
+    /// A clerk signed in at a counter terminal (or unlocked it).
+    StaffSignIn,
+    /// A counter sign-in was refused (unknown staff id or wrong PIN; throttled).
+    StaffSignInFailed,
+    /// A clerk signed out.
+    StaffSignOut,
+    /// The counter session locked after the idle time (or by the clerk).
+    StaffLocked,
 }
 
 impl AuditAction {
@@ -154,6 +162,10 @@ impl AuditAction {
             Self::ConfigChanged => "config_changed",
             Self::LogExport => "log_export",
             Self::QueueRetry => "queue_retry",
+            Self::StaffSignIn => "staff_sign_in",
+            Self::StaffSignInFailed => "staff_sign_in_failed",
+            Self::StaffSignOut => "staff_sign_out",
+            Self::StaffLocked => "staff_locked",
         }
     }
 }

@@ -386,6 +386,110 @@ impl TicketingSection {
     }
 }
 
+/// `[counter]` (optional; needed by `kind = "counter"`): which hall window this terminal is,
+/// who may sign in, and when the clerk's session locks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterSection {
+    /// The window this terminal calls for (one of `[[ticketing.windows]]`).
+    pub window: u16,
+    /// Seconds without input before the clerk's session locks (30–3600; default 300).
+    #[serde(default = "default_lock_after_secs")]
+    pub lock_after_secs: u32,
+    /// Wrong PINs in a row before sign-in pauses (1–10; default 3).
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// The first pause, in seconds; it doubles with each further failure (5–3600; default 30).
+    #[serde(default = "default_lockout_secs")]
+    pub lockout_secs: u32,
+    /// Staff who may sign in here (at least one).
+    pub staff: Vec<StaffAccount>,
+}
+
+fn default_lock_after_secs() -> u32 {
+    300
+}
+fn default_max_failures() -> u32 {
+    3
+}
+fn default_lockout_secs() -> u32 {
+    30
+}
+
+/// One clerk (`[[counter.staff]]`): the staff id (工号) and a hash of the PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffAccount {
+    /// 工号: letters, digits, `._-`, at most 32 (never a name: it goes to the audit log).
+    pub id: String,
+    /// `pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX` (PBKDF2-HMAC-SHA256, 32-byte hash).
+    pub pin_hash: String,
+}
+
+impl CounterSection {
+    fn validate(&self, ticketing: Option<&TicketingSection>) -> Result<(), (String, String)> {
+        let e = |k: String, m: String| Err((k, m));
+        match ticketing {
+            None => {
+                return e(
+                    "counter.window".into(),
+                    "窗口叫号需要 [ticketing] 配置（大厅的业务与窗口）".into(),
+                )
+            }
+            Some(t) if !t.windows.iter().any(|w| w.number == self.window) => {
+                return e(
+                    "counter.window".into(),
+                    format!(
+                        "{} 号窗口未在 [[ticketing.windows]] 中配置",
+                        self.window
+                    ),
+                )
+            }
+            Some(_) => {}
+        }
+        if !(30..=3600).contains(&self.lock_after_secs) {
+            return e(
+                "counter.lock_after_secs".into(),
+                format!("应在 30 到 3600 之间，现为 {}", self.lock_after_secs),
+            );
+        }
+        if !(1..=10).contains(&self.max_failures) {
+            return e(
+                "counter.max_failures".into(),
+                format!("应在 1 到 10 之间，现为 {}", self.max_failures),
+            );
+        }
+        if !(5..=3600).contains(&self.lockout_secs) {
+            return e(
+                "counter.lockout_secs".into(),
+                format!("应在 5 到 3600 之间，现为 {}", self.lockout_secs),
+            );
+        }
+        if self.staff.is_empty() {
+            return e(
+                "counter.staff".into(),
+                "至少需要一名工作人员（[[counter.staff]]）".into(),
+            );
+        }
+        for (i, s) in self.staff.iter().enumerate() {
+            let k = |f: &str| format!("counter.staff[{i}].{f}");
+            if super::audit::Actor::staff(&s.id).is_err() {
+                return e(
+                    k("id"),
+                    format!("工号 {:?} 无效：1–32 个字母、数字或 . _ -", s.id),
+                );
+            }
+            if self.staff[..i].iter().any(|o| o.id == s.id) {
+                return e(k("id"), format!("工号 {} 重复", s.id));
+            }
+            if let Err(m) = super::pin::PinHash::parse(&s.pin_hash) {
+                return e(k("pin_hash"), m);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A whole profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -400,6 +504,9 @@ pub struct Profile {
     /// Optional: hall ticketing; profiles without it issue and call no tickets.
     #[serde(default)]
     pub ticketing: Option<TicketingSection>,
+    /// Optional: the counter terminal's window and staff (profiles of kind `counter`).
+    #[serde(default)]
+    pub counter: Option<CounterSection>,
 }
 
 /// One problem found in a profile.
@@ -556,6 +663,11 @@ impl Profile {
         }
         if let Some(t) = &self.ticketing {
             if let Err((key, message)) = t.validate() {
+                return err(&key, message);
+            }
+        }
+        if let Some(c) = &self.counter {
+            if let Err((key, message)) = c.validate(self.ticketing.as_ref()) {
                 return err(&key, message);
             }
         }

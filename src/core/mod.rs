@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod domain;
 pub mod health;
 pub mod outbox;
+pub mod pin;
 pub mod platform;
 pub mod search;
 pub mod store;

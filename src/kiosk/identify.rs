@@ -51,6 +51,35 @@ pub fn person_from_card(card: &IdCard) -> Result<Person, CardError> {
     }
 }
 
+/// 有效期止 — how long a card is valid, as far as the card says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardExpiry {
+    /// Valid up to and including this day.
+    On(jiff::civil::Date),
+    /// 长期
+    LongTerm,
+}
+
+/// The card's expiry, when its text has one that can be read (the counter's pre-review).
+pub fn card_expiry(card: &IdCard) -> Option<CardExpiry> {
+    use ykb_drivers::idcard::CardDate;
+    let to = match &card.text {
+        CardText::Resident(r) => &r.valid_to,
+        _ => return None,
+    };
+    match to {
+        CardDate::LongTerm => Some(CardExpiry::LongTerm),
+        CardDate::Date { year, month, day } => jiff::civil::Date::new(
+            i16::try_from(*year).ok()?,
+            i8::try_from(*month).ok()?,
+            i8::try_from(*day).ok()?,
+        )
+        .ok()
+        .map(CardExpiry::On),
+        CardDate::Raw(_) => None,
+    }
+}
+
 /// Which card error the citizen is told about.
 fn card_error(e: &IdCardError) -> CardError {
     match e.kind() {
@@ -69,6 +98,13 @@ pub struct CardService {
 impl CardService {
     /// Starts the emulator with the demo card lifted, and the real driver on its pty.
     pub fn start_demo(report: impl Fn(CardOutcome) + Send + 'static) -> Result<Self, String> {
+        Self::start_demo_with_expiry(move |outcome, _| report(outcome))
+    }
+
+    /// [`Self::start_demo`], also reporting each read card's expiry (when it has one).
+    pub fn start_demo_with_expiry(
+        report: impl Fn(CardOutcome, Option<CardExpiry>) + Send + 'static,
+    ) -> Result<Self, String> {
         let card = toml::from_str::<CardFile>(DEMO_CARD)
             .map_err(|e| e.to_string())?
             .into_card("demo", std::path::Path::new("."))?;
@@ -116,21 +152,26 @@ impl CardService {
     }
 }
 
-fn read_loop(reader: &IdCardReader, stop: &AtomicBool, report: &dyn Fn(CardOutcome)) {
+fn read_loop(
+    reader: &IdCardReader,
+    stop: &AtomicBool,
+    report: &dyn Fn(CardOutcome, Option<CardExpiry>),
+) {
     let mut faulty = false;
     while !stop.load(Ordering::Relaxed) {
         match reader.read_card(READ_SLICE).wait() {
             Ok(card) => {
                 faulty = false;
-                report(match person_from_card(&card) {
+                let outcome = match person_from_card(&card) {
                     Ok(p) => CardOutcome::Read(p),
                     Err(e) => CardOutcome::Error(e),
-                });
+                };
+                report(outcome, card_expiry(&card));
             }
             Err(IdCardError::NoCard(_)) => {
                 if faulty && reader.state() == DeviceState::Online {
                     faulty = false;
-                    report(CardOutcome::Ready);
+                    report(CardOutcome::Ready, None);
                 }
             }
             Err(IdCardError::Cancelled) => {}
@@ -143,7 +184,7 @@ fn read_loop(reader: &IdCardReader, stop: &AtomicBool, report: &dyn Fn(CardOutco
                 }
                 tracing::info!(error = %e, "ID card read failed");
                 faulty = kind == CardError::Device;
-                report(CardOutcome::Error(kind));
+                report(CardOutcome::Error(kind), None);
                 if faulty {
                     std::thread::sleep(Duration::from_millis(500));
                 }

@@ -58,6 +58,16 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
         eprintln!("{NO_DISPLAY_MESSAGE}");
         return ExitCode::from(cli::EXIT_FAILURE);
     }
+    // Counter terminals and hall displays have their own windows (src/counter).
+    match profile.terminal.kind {
+        crate::core::config::TerminalKind::Counter => {
+            return crate::counter::run_counter(cli, profile)
+        }
+        crate::core::config::TerminalKind::HallDisplay => {
+            return crate::counter::run_hall_display(cli, profile)
+        }
+        _ => {}
+    }
     let mut core = match cli::start_core(cli, profile) {
         Ok(c) => c,
         Err(code) => return code,
