@@ -43,7 +43,7 @@ impl HallDisplay {
             .site
             .split_whitespace()
             .next()
-            .unwrap_or(&core.profile.terminal.name)
+            .unwrap_or(core.profile.terminal.name.as_str())
             .to_owned();
         a.set_hall_name(name.into());
         let d = Self {

@@ -174,10 +174,6 @@ fn post(inbox: &Arc<Mutex<Vec<Inbox>>>, window: &slint::Weak<CounterWindow>, ite
 }
 
 impl State {
-    fn quota(&self) -> Quota {
-        Quota::from_mb(self.core.profile.data.outbox_quota_mb)
-    }
-
     fn say(&mut self, text: impl Into<String>) {
         self.message = text.into();
         self.message_error = false;
@@ -293,11 +289,12 @@ impl Counter {
         a.on_sign_out(on(Counter::sign_out));
         a.on_call_next(on(Counter::call_next));
         a.on_recall(on(|c| {
-            let st = &mut *c.state.borrow_mut();
+            let mut guard = c.state.borrow_mut();
+            let st = &mut *guard;
             let r = ticketing::recall(
                 &mut st.core.store,
                 &st.core.key,
-                st.quota(),
+                Quota::from_mb(st.core.profile.data.outbox_quota_mb),
                 &st.ticketing,
                 st.cfg.window,
                 Timestamp::now(),
@@ -455,8 +452,7 @@ impl Counter {
     fn sign_out(&self) {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
-        if let Some(t) = &st.clerk.work().ticket {
-            let t = t.clone();
+        if let Some(t) = st.clerk.work().ticket.clone() {
             st.fail(format!("{t} 号还在本窗口，请先办结、过号、暂挂或转出"));
             return;
         }
@@ -489,7 +485,7 @@ impl Counter {
         let r = ticketing::call_next(
             &mut st.core.store,
             &st.core.key,
-            st.quota(),
+            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             Timestamp::now(),
@@ -526,7 +522,7 @@ impl Counter {
         let r = f(
             &mut st.core.store,
             &st.core.key,
-            st.quota(),
+            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             Timestamp::now(),
@@ -548,7 +544,7 @@ impl Counter {
         let r = ticketing::transfer(
             &mut st.core.store,
             &st.core.key,
-            st.quota(),
+            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             to,
@@ -577,7 +573,7 @@ impl Counter {
             let r = ticketing::serve(
                 &mut st.core.store,
                 &st.core.key,
-                st.quota(),
+                Quota::from_mb(st.core.profile.data.outbox_quota_mb),
                 &st.ticketing,
                 st.cfg.window,
                 Timestamp::now(),
@@ -613,7 +609,7 @@ impl Counter {
         let mut r = ticketing::issue(
             &mut st.core.store,
             &st.core.key,
-            st.quota(),
+            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             &req,
             Timestamp::now(),
@@ -624,7 +620,7 @@ impl Counter {
                 r = ticketing::issue(
                     &mut st.core.store,
                     &st.core.key,
-                    st.quota(),
+                    Quota::from_mb(st.core.profile.data.outbox_quota_mb),
                     &st.ticketing,
                     &req,
                     Timestamp::now(),
@@ -678,19 +674,25 @@ impl Counter {
     /// follows once the platform gave its unified code (or after a short wait, with the local
     /// number).
     fn accept(&self) {
-        let mut st = self.state.borrow_mut();
-        let st = &mut *st;
+        if let Some((case_id, number)) = self.store_acceptance() {
+            self.print_acceptance(&case_id, &number);
+        }
+    }
+
+    /// Stores the accepted case; returns what to print now when no delivery worker will
+    /// bring the unified code.
+    fn store_acceptance(&self) -> Option<(String, String)> {
+        let mut guard = self.state.borrow_mut();
+        let st = &mut *guard;
         let today = ticketing::hall_date(Timestamp::now());
-        let Some(review) = st.clerk.review(today) else {
-            return;
-        };
+        let review = st.clerk.review(today)?;
         if !review.can_accept() {
             st.fail("预审未通过，不能受理：请补齐缺少的项目，或出具补齐补正告知");
-            return;
+            return None;
         }
         let work = st.clerk.work();
         let (Some(m), Some(person)) = (work.matter.clone(), work.person.clone()) else {
-            return;
+            return None;
         };
         let materials = m
             .materials_for(&work.chosen)
@@ -730,14 +732,9 @@ impl Counter {
             materials,
             images: Vec::new(),
         };
-        let quota = st.quota();
-        match outbox::enqueue_case(
-            &mut st.core.store,
-            &st.core.key,
-            quota,
-            case,
-            Timestamp::now(),
-        ) {
+        let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
+        match outbox::enqueue_case(&mut st.core.store, &st.core.key, quota, case, Timestamp::now())
+        {
             Ok(acc) => {
                 let case_id = acc.id.to_string();
                 let local = acc.seq.to_string();
@@ -754,12 +751,15 @@ impl Counter {
                     });
                     st.print_status = "正在取得统一受理编号…".into();
                     st.wake_delivery();
+                    None
                 } else {
-                    drop(st);
-                    self.print_acceptance(&case_id, &format!("{local}（本机编号）"));
+                    Some((case_id, format!("{local}（本机编号）")))
                 }
             }
-            Err(e) => st.fail(format!("未能受理：{e}")),
+            Err(e) => {
+                st.fail(format!("未能受理：{e}"));
+                None
+            }
         }
     }
 
@@ -815,7 +815,7 @@ impl Counter {
                 "reason": reason,
                 "at": Timestamp::now(),
             });
-            let quota = st.quota();
+            let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
             if let Err(e) = outbox::enqueue_event(
                 &mut st.core.store,
                 &st.core.key,
@@ -880,7 +880,7 @@ impl Counter {
                 "missing": missing.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
                 "at": Timestamp::now(),
             });
-            let quota = st.quota();
+            let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
             if let Err(e) = outbox::enqueue_event(
                 &mut st.core.store,
                 &st.core.key,
@@ -941,7 +941,7 @@ impl Counter {
         };
         let Some(level) = e.level else { return };
         let now = Timestamp::now();
-        let quota = st.quota();
+        let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
         let stored = match e.ticket.as_deref().map(TicketRef::parse) {
             Some(Ok(reference)) => ticketing::evaluate(
                 &mut st.core.store,
@@ -1083,9 +1083,11 @@ impl Counter {
                 Inbox::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
                     let awaited = {
                         let mut st = self.state.borrow_mut();
-                        match &st.awaiting {
-                            Some(a) if a.case_id == id => st.awaiting.take(),
-                            _ => None,
+                        let ours = st.awaiting.as_ref().is_some_and(|a| a.case_id == id);
+                        if ours {
+                            st.awaiting.take()
+                        } else {
+                            None
                         }
                     };
                     if let (Some(a), Some(code)) = (awaited, unified_code) {
@@ -1133,9 +1135,11 @@ impl Counter {
             if let Some(staff) = st.clerk.tick(now) {
                 st.audit(&staff, AuditAction::StaffLocked);
             }
-            match &st.awaiting {
-                Some(a) if now >= a.until => st.awaiting.take(),
-                _ => None,
+            let due = st.awaiting.as_ref().is_some_and(|a| now >= a.until);
+            if due {
+                st.awaiting.take()
+            } else {
+                None
             }
         };
         if let Some(a) = overdue {

@@ -423,6 +423,7 @@ mod tests {
     #[test]
     fn matters_for_businesses_and_other_provinces_are_flagged() {
         let mut m = renewal();
+        m.cross_region = Default::default();
         let c = chosen(&["o_expiry", "o_minor_no", "o_pick_window"]);
         let all = ["m_hukou", "m_photo_receipt"];
         let outsider = Person {
