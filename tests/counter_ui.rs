@@ -46,8 +46,24 @@ fn find(window: &impl ComponentHandle, label: &str) -> ElementHandle {
         .unwrap_or_else(|| panic!("no control labelled {label:?}"))
 }
 
+/// Presses the control labelled `label` (a heading with the same words is not a control).
 fn press(window: &impl ComponentHandle, label: &str) {
-    find(window, label).invoke_accessible_default_action();
+    use i_slint_backend_testing::AccessibleRole;
+    lay_out(window);
+    let control = ElementHandle::find_by_accessible_label(window, label)
+        .find(|e| {
+            matches!(
+                e.accessible_role(),
+                Some(AccessibleRole::Button | AccessibleRole::Checkbox)
+            )
+        })
+        .unwrap_or_else(|| panic!("no control labelled {label:?}"));
+    assert_ne!(
+        control.accessible_enabled(),
+        Some(false),
+        "{label:?} is disabled"
+    );
+    control.invoke_accessible_default_action();
 }
 
 fn type_into(window: &impl ComponentHandle, label: &str, text: &str) {
@@ -134,7 +150,6 @@ fn open_counter(
     Counter,
     Arc<ykb_terminal::sim::demo::DemoPlatform>,
 ) {
-    i_slint_backend_testing::init_no_event_loop();
     let mut core = Core::start(profile(), dir).unwrap();
     let platform = Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
     let window = CounterWindow::new().unwrap();
@@ -153,6 +168,7 @@ fn open_counter(
 #[test]
 fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_the_citizen_evaluates(
 ) {
+    i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let (window, pad, counter, platform) = open_counter(dir.path());
     let a = window.global::<CounterAdapter>();
@@ -172,9 +188,11 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     lease_numbers(&mut kiosk);
     let number = issue(&mut kiosk, "A");
     assert_eq!(number, "A001");
+    // The clerk's screen follows the queue every second.
+    counter.tick(Instant::now());
     assert!(a.get_queue_line().contains("等候 1 人"), "{}", a.get_queue_line());
     press(&window, "叫号");
-    assert_eq!(a.get_ticket(), "A001");
+    assert_eq!(a.get_ticket(), "A001", "{}", a.get_message());
     assert!(a.get_message().contains("请A001号到3号窗口办理"));
     // Two calls for one window: the second is refused with a reason.
     a.invoke_call_next();
@@ -304,6 +322,7 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
 
 #[test]
 fn wrong_pins_pause_sign_in_and_an_idle_session_locks() {
+    i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let (window, _pad, counter, _platform) = open_counter(dir.path());
     let a = window.global::<CounterAdapter>();
