@@ -158,7 +158,8 @@ fn open_counter(
         .window()
         .set_size(slint::LogicalSize::new(1600.0, 1800.0));
     let pad = EvaluationPadWindow::new().unwrap();
-    pad.window().set_size(slint::LogicalSize::new(1280.0, 900.0));
+    pad.window()
+        .set_size(slint::LogicalSize::new(1280.0, 900.0));
     let counter = Counter::attach(&window, &pad, core).unwrap();
     counter.use_platform(platform.clone());
     counter.start_devices();
@@ -190,14 +191,22 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     assert_eq!(number, "A001");
     // The clerk's screen follows the queue every second.
     counter.tick(Instant::now());
-    assert!(a.get_queue_line().contains("等候 1 人"), "{}", a.get_queue_line());
+    assert!(
+        a.get_queue_line().contains("等候 1 人"),
+        "{}",
+        a.get_queue_line()
+    );
     press(&window, "叫号");
     assert_eq!(a.get_ticket(), "A001", "{}", a.get_message());
     assert!(a.get_message().contains("请A001号到3号窗口办理"));
     // Two calls for one window: the second is refused with a reason.
     a.invoke_call_next();
     assert!(a.get_message_error());
-    assert!(a.get_message().contains("正在办理 A001"), "{}", a.get_message());
+    assert!(
+        a.get_message().contains("正在办理 A001"),
+        "{}",
+        a.get_message()
+    );
     assert_eq!(p.get_ticket(), "A001");
     assert_eq!(p.get_status(), "请出示身份证");
 
@@ -238,18 +247,28 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
         .filter(|c| c.status == 1)
         .map(|c| c.text.to_string())
         .collect();
-    assert_eq!(missing, vec!["缺少材料：数码相片回执（原件1份）".to_owned()]);
+    assert_eq!(
+        missing,
+        vec!["缺少材料：数码相片回执（原件1份）".to_owned()]
+    );
     assert!(shows(&window, "缺少材料：数码相片回执（原件1份）"));
     assert!(!a.get_can_accept());
 
     // 补齐补正: the list of what is missing, printed through the emulator.
     press(&window, "补齐补正");
-    assert!(a.get_decision().contains("数码相片回执"), "{}", a.get_decision());
+    assert!(
+        a.get_decision().contains("数码相片回执"),
+        "{}",
+        a.get_decision()
+    );
     wait_until(&counter, "the supplement list", || {
         counter.printed_jobs().len() == 1 && a.get_print_status() == "已打印，请交给市民"
     });
     let list = job_text(&counter.printed_jobs()[0]);
-    assert!(list.contains("补齐补正告知") && list.contains("1. 数码相片回执"), "{list}");
+    assert!(
+        list.contains("补齐补正告知") && list.contains("1. 数码相片回执"),
+        "{list}"
+    );
     assert!(!list.contains("李喆") && !list.contains("500105198511220024"));
     assert_eq!(p.get_status(), "材料不齐，请按补正清单补齐后再来办理");
 
@@ -257,7 +276,11 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     press(&window, "已收：数码相片回执");
     assert!(a.get_can_accept());
     press(&window, "受理");
-    assert!(a.get_decision().starts_with("已受理"), "{}", a.get_decision());
+    assert!(
+        a.get_decision().starts_with("已受理"),
+        "{}",
+        a.get_decision()
+    );
     wait_until(&counter, "the acceptance receipt", || {
         counter.printed_jobs().len() == 2 && a.get_print_status() == "已打印，请交给市民"
     });
@@ -275,7 +298,11 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     // 办结: the ticket is served and the pad asks the citizen for 好差评.
     press(&window, "办结");
     assert_eq!(a.get_ticket(), "");
-    assert_eq!(a.get_person_name(), "", "the citizen's data left the screen");
+    assert_eq!(
+        a.get_person_name(),
+        "",
+        "the citizen's data left the screen"
+    );
     assert_eq!(p.get_mode(), 1);
     press(&pad, "提交评价");
     assert_eq!(p.get_note(), "请先点选一个评价");
@@ -306,10 +333,16 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     let events = sim.events();
     let eval = events.iter().find(|e| e.kind == "evaluation").unwrap();
     let body = eval.body.to_string();
-    assert!(body.contains("satisfied") && body.contains("速度快"), "{body}");
+    assert!(
+        body.contains("satisfied") && body.contains("速度快"),
+        "{body}"
+    );
     for e in &events {
         let b = e.body.to_string();
-        assert!(!b.contains("500105198511220024") && !b.contains("李喆"), "{b}");
+        assert!(
+            !b.contains("500105198511220024") && !b.contains("李喆"),
+            "{b}"
+        );
     }
 
     // Sign out: audited like the sign-in.
@@ -317,7 +350,10 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     assert_eq!(a.get_auth(), 0);
     let actions = audit_actions(dir.path());
     assert!(actions.contains(&"staff_sign_in".to_owned()), "{actions:?}");
-    assert!(actions.contains(&"staff_sign_out".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"staff_sign_out".to_owned()),
+        "{actions:?}"
+    );
 }
 
 #[test]
@@ -387,7 +423,15 @@ fn the_hall_display_shows_and_speaks_a_call_once_and_again_on_recall() {
     let cfg = queue.profile.ticketing.clone().unwrap();
     let now = Timestamp::now();
     ticketing::set_window_open(&mut queue.store, &cfg, 3, true, now).unwrap();
-    ticketing::call_next(&mut queue.store, &queue.key, Quota::from_mb(64), &cfg, 3, now).unwrap();
+    ticketing::call_next(
+        &mut queue.store,
+        &queue.key,
+        Quota::from_mb(64),
+        &cfg,
+        3,
+        now,
+    )
+    .unwrap();
 
     display.refresh(Timestamp::now());
     assert_eq!(h.get_now_number(), "A001");
@@ -400,7 +444,10 @@ fn the_hall_display_shows_and_speaks_a_call_once_and_again_on_recall() {
         .iter()
         .map(|q| (q.name.to_string(), q.waiting.to_string()))
         .collect();
-    assert!(waiting.contains(&("综合受理".into(), "1".into())), "{waiting:?}");
+    assert!(
+        waiting.contains(&("综合受理".into(), "1".into())),
+        "{waiting:?}"
+    );
     assert_eq!(h.get_recent().row_count(), 1);
 
     // Refreshing says nothing new; a recall is spoken again.

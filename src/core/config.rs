@@ -439,10 +439,7 @@ impl CounterSection {
             Some(t) if !t.windows.iter().any(|w| w.number == self.window) => {
                 return e(
                     "counter.window".into(),
-                    format!(
-                        "{} 号窗口未在 [[ticketing.windows]] 中配置",
-                        self.window
-                    ),
+                    format!("{} 号窗口未在 [[ticketing.windows]] 中配置", self.window),
                 )
             }
             Some(_) => {}

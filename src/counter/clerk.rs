@@ -19,8 +19,12 @@ use super::prereview::{self, Review};
 pub enum Auth {
     SignedOut,
     /// Locked after the idle time (or by the clerk): the PIN opens it again.
-    Locked { staff: String },
-    SignedIn { staff: String },
+    Locked {
+        staff: String,
+    },
+    SignedIn {
+        staff: String,
+    },
 }
 
 /// What a sign-in attempt came to.
@@ -92,7 +96,10 @@ impl Throttle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// 受理: the case is in the outbox.
-    Accepted { case_id: String, local_number: String },
+    Accepted {
+        case_id: String,
+        local_number: String,
+    },
     /// 不予受理, with the reason given.
     Rejected { reason: String },
     /// 补齐补正: the materials still missing (names).
@@ -531,9 +538,18 @@ mod tests {
         let c = cfg();
         let t = Instant::now();
         let mut k = Clerk::new(&c, t);
-        assert_eq!(k.sign_in("S0001", "1", &c.staff, t), SignIn::Wrong { left: 2 });
-        assert_eq!(k.sign_in("nobody", "123456", &c.staff, t), SignIn::Wrong { left: 1 });
-        assert_eq!(k.sign_in("S0001", "2", &c.staff, t), SignIn::Paused { secs: 30 });
+        assert_eq!(
+            k.sign_in("S0001", "1", &c.staff, t),
+            SignIn::Wrong { left: 2 }
+        );
+        assert_eq!(
+            k.sign_in("nobody", "123456", &c.staff, t),
+            SignIn::Wrong { left: 1 }
+        );
+        assert_eq!(
+            k.sign_in("S0001", "2", &c.staff, t),
+            SignIn::Paused { secs: 30 }
+        );
         // Even the right PIN is not checked while paused.
         assert_eq!(
             k.sign_in("S0001", "123456", &c.staff, t + Duration::from_secs(10)),
@@ -541,13 +557,22 @@ mod tests {
         );
         assert_eq!(k.auth(), &Auth::SignedOut);
         let later = t + Duration::from_secs(31);
-        assert_eq!(k.sign_in("S0001", "3", &c.staff, later), SignIn::Paused { secs: 60 });
+        assert_eq!(
+            k.sign_in("S0001", "3", &c.staff, later),
+            SignIn::Paused { secs: 60 }
+        );
         let later = later + Duration::from_secs(61);
-        assert!(matches!(k.sign_in("S0001", "123456", &c.staff, later), SignIn::Ok { .. }));
+        assert!(matches!(
+            k.sign_in("S0001", "123456", &c.staff, later),
+            SignIn::Ok { .. }
+        ));
         assert_eq!(k.staff(), Some("S0001"));
         // Success forgets the failures.
         k.sign_out();
-        assert_eq!(k.sign_in("S0001", "9", &c.staff, later), SignIn::Wrong { left: 2 });
+        assert_eq!(
+            k.sign_in("S0001", "9", &c.staff, later),
+            SignIn::Wrong { left: 2 }
+        );
     }
 
     #[test]
@@ -560,11 +585,19 @@ mod tests {
         k.touch(t + Duration::from_secs(30));
         assert_eq!(k.tick(t + Duration::from_secs(89)), None);
         assert_eq!(k.tick(t + Duration::from_secs(90)), Some("S0001".into()));
-        assert_eq!(k.auth(), &Auth::Locked { staff: "S0001".into() });
+        assert_eq!(
+            k.auth(),
+            &Auth::Locked {
+                staff: "S0001".into()
+            }
+        );
         assert_eq!(k.staff(), None);
         let c = cfg();
         let now = t + Duration::from_secs(100);
-        assert!(matches!(k.sign_in("S0001", "123456", &c.staff, now), SignIn::Ok { .. }));
+        assert!(matches!(
+            k.sign_in("S0001", "123456", &c.staff, now),
+            SignIn::Ok { .. }
+        ));
         assert!(k.work().person.is_some(), "the same clerk carries on");
         // Signing out forgets everything personal.
         assert_eq!(k.sign_out(), Some("S0001".into()));
@@ -584,7 +617,10 @@ mod tests {
         for o in ["o_damaged", "o_expiry", "o_minor_no", "o_pick_window"] {
             k.answer(o);
         }
-        assert_eq!(k.work().chosen, vec!["o_expiry", "o_minor_no", "o_pick_window"]);
+        assert_eq!(
+            k.work().chosen,
+            vec!["o_expiry", "o_minor_no", "o_pick_window"]
+        );
         let today = jiff::civil::date(2026, 11, 27);
         let r = k.review(today).unwrap();
         assert!(!r.can_accept());

@@ -125,9 +125,11 @@ impl HallDisplay {
             window: self.window.clone(),
             state: self.state.clone(),
         };
-        t.start(slint::TimerMode::Repeated, Duration::from_secs(1), move || {
-            d.refresh(Timestamp::now())
-        });
+        t.start(
+            slint::TimerMode::Repeated,
+            Duration::from_secs(1),
+            move || d.refresh(Timestamp::now()),
+        );
         t
     }
 }

@@ -212,11 +212,9 @@ impl Counter {
             .ticketing
             .clone()
             .ok_or("窗口模式需要 [ticketing] 配置（大厅的业务与窗口）")?;
-        let cfg = core
-            .profile
-            .counter
-            .clone()
-            .ok_or("窗口模式需要 [counter] 配置（本机窗口号与工作人员），见 kiosk-config/counter.toml")?;
+        let cfg = core.profile.counter.clone().ok_or(
+            "窗口模式需要 [counter] 配置（本机窗口号与工作人员），见 kiosk-config/counter.toml",
+        )?;
         if let Err(e) = crate::core::search::ensure_index(&mut core.store) {
             tracing::warn!(error = %e, "search index could not be built");
         }
@@ -306,7 +304,9 @@ impl Counter {
             st.wake_delivery();
         }));
         a.on_skip(on(|c| c.end_ticket(ticketing::skip, "已过号")));
-        a.on_hold(on(|c| c.end_ticket(ticketing::hold, "已暂挂，可凭号码回到本窗口")));
+        a.on_hold(on(|c| {
+            c.end_ticket(ticketing::hold, "已暂挂，可凭号码回到本窗口")
+        }));
         a.on_finish(on(Counter::finish));
         let c = self.handle();
         a.on_transfer(move |w, s| {
@@ -385,7 +385,10 @@ impl Counter {
         let p = pad.global::<PadAdapter>();
         let c = self.handle();
         p.on_choose(move |score| {
-            if let Some(l) = u8::try_from(score).ok().and_then(EvaluationLevel::from_score) {
+            if let Some(l) = u8::try_from(score)
+                .ok()
+                .and_then(EvaluationLevel::from_score)
+            {
                 c.state.borrow_mut().clerk.evaluate_level(l);
             }
             c.render();
@@ -733,8 +736,13 @@ impl Counter {
             images: Vec::new(),
         };
         let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
-        match outbox::enqueue_case(&mut st.core.store, &st.core.key, quota, case, Timestamp::now())
-        {
+        match outbox::enqueue_case(
+            &mut st.core.store,
+            &st.core.key,
+            quota,
+            case,
+            Timestamp::now(),
+        ) {
             Ok(acc) => {
                 let case_id = acc.id.to_string();
                 let local = acc.seq.to_string();
@@ -794,7 +802,12 @@ impl Counter {
         let reason = self
             .window
             .upgrade()
-            .map(|w| w.global::<CounterAdapter>().get_reject_reason().trim().to_owned())
+            .map(|w| {
+                w.global::<CounterAdapter>()
+                    .get_reject_reason()
+                    .trim()
+                    .to_owned()
+            })
             .unwrap_or_default();
         let receipt = {
             let mut st = self.state.borrow_mut();
@@ -1062,9 +1075,7 @@ impl Counter {
                 }
                 Inbox::Card(CardOutcome::Error(e), _) => {
                     self.state.borrow_mut().fail(match e {
-                        crate::kiosk::session::CardError::Replace => {
-                            "未能读取身份证，请重新放置"
-                        }
+                        crate::kiosk::session::CardError::Replace => "未能读取身份证，请重新放置",
                         crate::kiosk::session::CardError::Device => {
                             "身份证阅读器故障，请联系运维人员"
                         }
@@ -1152,9 +1163,11 @@ impl Counter {
     pub fn timer(&self) -> slint::Timer {
         let t = slint::Timer::default();
         let c = self.handle();
-        t.start(slint::TimerMode::Repeated, Duration::from_secs(1), move || {
-            c.tick(Instant::now())
-        });
+        t.start(
+            slint::TimerMode::Repeated,
+            Duration::from_secs(1),
+            move || c.tick(Instant::now()),
+        );
         t
     }
 
@@ -1392,7 +1405,12 @@ fn lease_from(p: &DemoPlatform, st: &mut State) {
 
 /// "本窗口等候 3 人（A 综合受理 2 · C 社保医保 1）"
 fn queue_line(st: &mut State) -> String {
-    let Some(w) = st.ticketing.windows.iter().find(|w| w.number == st.cfg.window) else {
+    let Some(w) = st
+        .ticketing
+        .windows
+        .iter()
+        .find(|w| w.number == st.cfg.window)
+    else {
         return String::new();
     };
     let services = w.services.clone();

@@ -79,7 +79,10 @@ impl Review {
     }
 
     /// Materials not yet there, by name: the supplement list (补齐补正).
-    pub fn missing_materials<'m>(&self, matter: &'m Matter) -> Vec<&'m crate::core::domain::Material> {
+    pub fn missing_materials<'m>(
+        &self,
+        matter: &'m Matter,
+    ) -> Vec<&'m crate::core::domain::Material> {
         self.missing()
             .filter_map(|c| match &c.subject {
                 Subject::Material(id) => matter.materials.iter().find(|m| &m.id == id),
@@ -151,10 +154,7 @@ pub fn review(input: &Input<'_>) -> Review {
 
     // Situation questions: each applicable one answered.
     for q in m.applicable_questions(input.chosen) {
-        let answered = q
-            .options
-            .iter()
-            .any(|o| input.chosen.contains(&o.id));
+        let answered = q.options.iter().any(|o| input.chosen.contains(&o.id));
         if !answered && q.kind == QuestionKind::Single {
             push(
                 Subject::Question(q.id.clone()),
@@ -166,9 +166,7 @@ pub fn review(input: &Input<'_>) -> Review {
 
     // Age: situation options that state an age ("未满16周岁", "已满16周岁") must fit the
     // applicant's age from the ID number.
-    let age = input
-        .person
-        .and_then(|p| p.id_number.age_on(input.today));
+    let age = input.person.and_then(|p| p.id_number.age_on(input.today));
     if let Some(age) = age {
         for q in m.applicable_questions(input.chosen) {
             for o in q.options.iter().filter(|o| input.chosen.contains(&o.id)) {
@@ -183,10 +181,7 @@ pub fn review(input: &Input<'_>) -> Review {
                         push(
                             Subject::Age,
                             Status::Missing,
-                            format!(
-                                "所选情形“{}”与申请人年龄（{age} 岁）不符，请核对",
-                                o.label
-                            ),
+                            format!("所选情形“{}”与申请人年龄（{age} 岁）不符，请核对", o.label),
                         );
                     }
                 }
@@ -244,11 +239,23 @@ fn push_region(
     let here = province(body.as_str());
     let theirs = province(id.expose());
     if here == theirs {
-        push(Subject::Region, Status::Met, "户籍地在本市，属地条件相符".into());
+        push(
+            Subject::Region,
+            Status::Met,
+            "户籍地在本市，属地条件相符".into(),
+        );
     } else if theirs == "51" && m.cross_region.chuanyu {
-        push(Subject::Region, Status::Met, "川渝通办事项，可受理四川籍申请人".into());
+        push(
+            Subject::Region,
+            Status::Met,
+            "川渝通办事项，可受理四川籍申请人".into(),
+        );
     } else if m.cross_region.trans_provincial {
-        push(Subject::Region, Status::Met, "跨省通办事项，可受理外省籍申请人".into());
+        push(
+            Subject::Region,
+            Status::Met,
+            "跨省通办事项，可受理外省籍申请人".into(),
+        );
     } else {
         // The number records where the card was first issued, not where the person lives now.
         push(
@@ -357,7 +364,10 @@ mod tests {
         let exp = Some(CardExpiry::On(jiff::civil::date(2035, 6, 1)));
         let r = run(&m, &c, Some(&p), exp, &["居民户口簿".into()], &[]);
         let missing: Vec<_> = r.missing().map(|c| c.text.clone()).collect();
-        assert_eq!(missing, vec!["缺少材料：数码相片回执（原件1份）".to_owned()]);
+        assert_eq!(
+            missing,
+            vec!["缺少材料：数码相片回执（原件1份）".to_owned()]
+        );
         assert!(!r.can_accept());
         assert_eq!(
             r.missing_materials(&m)
@@ -371,7 +381,14 @@ mod tests {
             .iter()
             .any(|c| c.text.contains("免提交") && c.text.contains("居民户口簿")));
 
-        let r = run(&m, &c, Some(&p), exp, &["居民户口簿".into()], &["m_photo_receipt"]);
+        let r = run(
+            &m,
+            &c,
+            Some(&p),
+            exp,
+            &["居民户口簿".into()],
+            &["m_photo_receipt"],
+        );
         assert!(r.can_accept(), "{:?}", r.checks);
         // Without the e-licence, the household register must be brought too.
         let r = run(&m, &c, Some(&p), exp, &[], &["m_photo_receipt"]);
@@ -387,8 +404,9 @@ mod tests {
         let expired = Some(CardExpiry::On(jiff::civil::date(2026, 11, 26)));
         let r = run(&m, &c, Some(&p), expired, &[], &all);
         assert!(!r.can_accept());
-        assert!(r.missing().any(|c| c.subject == Subject::IdCard
-            && c.text.contains("2026-11-26")));
+        assert!(r
+            .missing()
+            .any(|c| c.subject == Subject::IdCard && c.text.contains("2026-11-26")));
         let r = run(&m, &c, Some(&p), None, &[], &all);
         assert!(r.can_accept());
         assert!(r
@@ -406,13 +424,27 @@ mod tests {
         let m = renewal();
         let p = person(); // 41 on the test day.
         let c = chosen(&["o_expiry", "o_minor_yes", "o_pick_window"]);
-        let r = run(&m, &c, Some(&p), Some(CardExpiry::LongTerm), &[], &["m_hukou", "m_photo_receipt", "m_guardian_id"]);
+        let r = run(
+            &m,
+            &c,
+            Some(&p),
+            Some(CardExpiry::LongTerm),
+            &[],
+            &["m_hukou", "m_photo_receipt", "m_guardian_id"],
+        );
         let age: Vec<_> = r.missing().filter(|c| c.subject == Subject::Age).collect();
         assert_eq!(age.len(), 1, "{:?}", r.checks);
         assert!(age[0].text.contains("未满16周岁") && age[0].text.contains("41"));
 
         let c = chosen(&["o_expiry"]);
-        let r = run(&m, &c, Some(&p), Some(CardExpiry::LongTerm), &[], &["m_hukou", "m_photo_receipt"]);
+        let r = run(
+            &m,
+            &c,
+            Some(&p),
+            Some(CardExpiry::LongTerm),
+            &[],
+            &["m_hukou", "m_photo_receipt"],
+        );
         let unanswered: Vec<_> = r
             .missing()
             .filter(|c| matches!(c.subject, Subject::Question(_)))
@@ -430,17 +462,46 @@ mod tests {
             id_number: IdNumber::complete("11010519850101002").unwrap(),
             ..person()
         };
-        let r = run(&m, &c, Some(&outsider), Some(CardExpiry::LongTerm), &[], &all);
-        let region = r.checks.iter().find(|c| c.subject == Subject::Region).unwrap();
+        let r = run(
+            &m,
+            &c,
+            Some(&outsider),
+            Some(CardExpiry::LongTerm),
+            &[],
+            &all,
+        );
+        let region = r
+            .checks
+            .iter()
+            .find(|c| c.subject == Subject::Region)
+            .unwrap();
         assert_eq!(region.status, Status::Note);
         assert!(r.can_accept(), "a note does not block");
         m.cross_region.trans_provincial = true;
-        let r = run(&m, &c, Some(&outsider), Some(CardExpiry::LongTerm), &[], &all);
-        let region = r.checks.iter().find(|c| c.subject == Subject::Region).unwrap();
+        let r = run(
+            &m,
+            &c,
+            Some(&outsider),
+            Some(CardExpiry::LongTerm),
+            &[],
+            &all,
+        );
+        let region = r
+            .checks
+            .iter()
+            .find(|c| c.subject == Subject::Region)
+            .unwrap();
         assert_eq!(region.status, Status::Met);
 
         m.audiences = vec![crate::core::domain::Audience::LegalPerson];
-        let r = run(&m, &c, Some(&person()), Some(CardExpiry::LongTerm), &[], &all);
+        let r = run(
+            &m,
+            &c,
+            Some(&person()),
+            Some(CardExpiry::LongTerm),
+            &[],
+            &all,
+        );
         assert!(r.missing().any(|c| c.subject == Subject::Audience));
     }
 

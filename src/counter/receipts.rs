@@ -174,13 +174,24 @@ mod tests {
             staff: "S0001",
             ticket: Some("A001"),
         };
-        let missing: Vec<&Material> = m.materials.iter().filter(|x| x.id == "m_photo_receipt").collect();
+        let missing: Vec<&Material> = m
+            .materials
+            .iter()
+            .filter(|x| x.id == "m_photo_receipt")
+            .collect();
         let r = supplement(&m, Some(&p), &desk, &missing, &[], Timestamp::UNIX_EPOCH);
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.contains("1. 数码相片回执"), "{text}");
         assert!(text.contains("李*") && !text.contains("李喆"));
         assert!(!text.contains("198511"));
-        let a = acceptance(&m, &p, &desk, "c1", "500000202611270001", Timestamp::UNIX_EPOCH);
+        let a = acceptance(
+            &m,
+            &p,
+            &desk,
+            "c1",
+            "500000202611270001",
+            Timestamp::UNIX_EPOCH,
+        );
         let text = serde_json::to_string(&a).unwrap();
         assert!(text.contains("500000202611270001") && text.contains("ykb:case:c1"));
     }
