@@ -42,6 +42,16 @@ use crate::sim::demo::DemoPlatform;
 use clerk::{Auth, Clerk, Decision, Pad, SignIn};
 use prereview::{Status, Subject};
 
+/// `ticketing::skip` or `ticketing::hold`: the ticket leaves the window unserved.
+type EndTicket = fn(
+    &mut crate::core::store::Store,
+    &crate::core::crypto::DataKey,
+    Quota,
+    &TicketingSection,
+    u16,
+    Timestamp,
+) -> Result<ticketing::Finished, TicketError>;
+
 /// Outbox kind of a 不予受理 decision (supervision; no personal data).
 pub const EVENT_REJECTED: &str = "counter_rejected";
 /// Outbox kind of a 补齐补正 request (supervision; no personal data).
@@ -508,18 +518,7 @@ impl Counter {
         st.wake_delivery();
     }
 
-    fn end_ticket(
-        &self,
-        f: fn(
-            &mut crate::core::store::Store,
-            &crate::core::crypto::DataKey,
-            Quota,
-            &TicketingSection,
-            u16,
-            Timestamp,
-        ) -> Result<ticketing::Finished, TicketError>,
-        what: &str,
-    ) {
+    fn end_ticket(&self, f: EndTicket, what: &str) {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
         let r = f(
