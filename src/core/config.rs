@@ -900,6 +900,47 @@ mod tests {
     }
 
     #[test]
+    fn counter_sections_are_checked_against_the_hall_and_name_the_key() {
+        let text = include_str!("../../kiosk-config/counter-demo.toml");
+        let c = Profile::parse(text, "x.toml").unwrap().counter.unwrap();
+        assert_eq!((c.window, c.staff.len()), (3, 2));
+        let cases = [
+            ("window = 3", "window = 4", "counter.window"),
+            (
+                "lock_after_secs = 300",
+                "lock_after_secs = 5",
+                "counter.lock_after_secs",
+            ),
+            (
+                "max_failures = 3",
+                "max_failures = 0",
+                "counter.max_failures",
+            ),
+            ("id = \"S0002\"", "id = \"S0001\"", "counter.staff[1].id"),
+            ("id = \"S0001\"", "id = \"王五\"", "counter.staff[0].id"),
+            ("$20000$", "$2000$", "counter.staff[0].pin_hash"),
+            ("pin_hash = ", "pin = ", "counter.staff[0]"),
+        ];
+        for (from, to, key) in cases {
+            let edited = text.replacen(from, to, 1);
+            assert_ne!(edited, text, "{from}");
+            let e = Profile::parse(&edited, "x.toml").unwrap_err();
+            assert!(e.key.starts_with(key), "{from} → {to}: {e}");
+        }
+        // A counter needs the hall's windows.
+        let without = text.replace("\n[ticketing]", "\n[ticketing_gone]");
+        let body = without
+            .split("\n[ticketing_gone]")
+            .next()
+            .unwrap()
+            .to_owned()
+            + "\n[counter]"
+            + without.split("\n[counter]").nth(1).unwrap();
+        let e = Profile::parse(&body, "x.toml").unwrap_err();
+        assert_eq!(e.key, "counter.window", "{e}");
+    }
+
+    #[test]
     fn out_of_range_names_the_key() {
         let text = DEMO_PROFILE.replace("idle_timeout_secs = 90", "idle_timeout_secs = 5");
         let e = Profile::parse(&text, "x.toml").unwrap_err();
