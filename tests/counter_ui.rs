@@ -465,3 +465,58 @@ fn the_hall_display_shows_and_speaks_a_call_once_and_again_on_recall() {
     display.refresh(Timestamp::now());
     assert_eq!(said.said().len(), 2);
 }
+
+#[test]
+fn a_refusal_needs_a_reason_and_a_transfer_to_a_closed_window_keeps_the_ticket() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (window, pad, counter, platform) = open_counter(dir.path());
+    let a = window.global::<CounterAdapter>();
+    type_into(&window, "工号", "S0002");
+    type_into(&window, "密码", "246810");
+    press(&window, "登录");
+    let mut kiosk = Core::start(profile(), dir.path()).unwrap();
+    lease_numbers(&mut kiosk);
+    issue(&mut kiosk, "B");
+    press(&window, "叫号");
+    assert_eq!(a.get_ticket(), "B001");
+
+    // Window 5 has nobody signed in: the ticket stays here, with the reason.
+    press(&window, "转至 5 号窗口");
+    assert!(a.get_message_error());
+    assert_eq!(a.get_message(), "5 号窗口未开放");
+    assert_eq!(a.get_ticket(), "B001");
+
+    type_into(&window, "查找事项", "sfz");
+    press(&window, "居民身份证换领");
+    press(&window, "不予受理");
+    assert_eq!(a.get_message(), "请填写不予受理的理由");
+    assert_eq!(a.get_decision(), "");
+    type_into(&window, "不予受理理由", "申请人未到场，且非本人代办情形");
+    press(&window, "不予受理");
+    assert_eq!(a.get_decision(), "不予受理：申请人未到场，且非本人代办情形");
+    assert_eq!(
+        pad.global::<PadAdapter>().get_status(),
+        "不予受理：申请人未到场，且非本人代办情形"
+    );
+    wait_until(&counter, "the notice", || counter.printed_jobs().len() == 1);
+    assert!(job_text(&counter.printed_jobs()[0]).contains("不予受理告知"));
+
+    // Sent on to the general queue instead: the window is free again.
+    press(&window, "转至 A 综合受理");
+    assert_eq!(a.get_ticket(), "");
+    assert_eq!(a.get_message(), "B001 号已转至 A 类业务队列");
+    let sim = platform.sim().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let kinds: Vec<String> = sim.events().into_iter().map(|e| e.kind).collect();
+        if kinds.iter().any(|k| k == "counter_rejected")
+            && kinds.iter().any(|k| k == "ticket_transferred")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "events delivered: {kinds:?}");
+        std::thread::sleep(Duration::from_millis(100));
+        counter.process_device_events();
+    }
+}

@@ -52,9 +52,11 @@ type EndTicket = fn(
     Timestamp,
 ) -> Result<ticketing::Finished, TicketError>;
 
-/// Outbox kind of a 不予受理 decision (supervision; no personal data).
+/// Outbox kind of a 不予受理 decision (supervision: the matter, window, staff id, ticket and
+/// the reason as the clerk wrote it; no applicant data).
 pub const EVENT_REJECTED: &str = "counter_rejected";
-/// Outbox kind of a 补齐补正 request (supervision; no personal data).
+/// Outbox kind of a 补齐补正 request (supervision: the missing materials' ids; no applicant
+/// data).
 pub const EVENT_SUPPLEMENT: &str = "counter_supplement";
 
 /// How many catalogue matches the matter search shows.
@@ -560,7 +562,7 @@ impl Counter {
                     Transfer::Window(w) => format!("{w} 号窗口"),
                     Transfer::Service(s) => format!("{s} 类业务队列"),
                 };
-                st.say(format!("{} 号已转至{dest}", done.number));
+                st.say(format!("{} 号已转至 {dest}", done.number));
             }
             Err(e) => st.fail(e.to_string()),
         }
