@@ -11,6 +11,7 @@ pub mod clerk;
 pub mod hall;
 pub mod prereview;
 pub mod receipts;
+pub mod screenshots;
 pub mod speech;
 
 use std::cell::RefCell;

@@ -105,7 +105,11 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
 
 /// `ykb-terminal screenshots --out DIR`.
 pub fn run_screenshots(out: &std::path::Path) -> ExitCode {
-    match screenshots::render_all(out) {
+    // The counter's windows are drawn on the platform the kiosk's pictures set up.
+    match screenshots::render_all(out).and_then(|mut files| {
+        files.extend(crate::counter::screenshots::render_all(out)?);
+        Ok(files)
+    }) {
         Ok(files) => {
             println!("已生成 {} 张截图：{}", files.len(), out.display());
             ExitCode::SUCCESS
