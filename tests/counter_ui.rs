@@ -482,6 +482,7 @@ fn a_refusal_needs_a_reason_and_a_transfer_to_a_closed_window_keeps_the_ticket()
     assert_eq!(a.get_ticket(), "B001");
 
     // Window 5 has nobody signed in: the ticket stays here, with the reason.
+    press(&window, "转出…");
     press(&window, "转至 5 号窗口");
     assert!(a.get_message_error());
     assert_eq!(a.get_message(), "5 号窗口未开放");
@@ -503,6 +504,7 @@ fn a_refusal_needs_a_reason_and_a_transfer_to_a_closed_window_keeps_the_ticket()
     assert!(job_text(&counter.printed_jobs()[0]).contains("不予受理告知"));
 
     // Sent on to the general queue instead: the window is free again.
+    press(&window, "转出…");
     press(&window, "转至 A 综合受理");
     assert_eq!(a.get_ticket(), "");
     assert_eq!(a.get_message(), "B001 号已转至 A 类业务队列");
