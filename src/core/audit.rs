@@ -145,6 +145,14 @@ pub enum AuditAction {
     QueueRetry,
     /// The terminal registered again and its device credentials were replaced.
     Reregistered,
+    /// A clerk signed in at a counter terminal (or unlocked it).
+    StaffSignIn,
+    /// A counter sign-in was refused (unknown staff id or wrong PIN; throttled).
+    StaffSignInFailed,
+    /// A clerk signed out.
+    StaffSignOut,
+    /// The counter session locked after the idle time (or by the clerk).
+    StaffLocked,
 }
 
 impl AuditAction {
@@ -160,6 +168,10 @@ impl AuditAction {
             Self::LogExport => "log_export",
             Self::QueueRetry => "queue_retry",
             Self::Reregistered => "reregistered",
+            Self::StaffSignIn => "staff_sign_in",
+            Self::StaffSignInFailed => "staff_sign_in_failed",
+            Self::StaffSignOut => "staff_sign_out",
+            Self::StaffLocked => "staff_locked",
         }
     }
 }

@@ -386,6 +386,134 @@ impl TicketingSection {
     }
 }
 
+/// `[counter]` (optional; needed by `kind = "counter"`): which hall window this terminal is,
+/// who may sign in, and when the clerk's session locks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterSection {
+    /// The window this terminal calls for (one of `[[ticketing.windows]]`).
+    pub window: u16,
+    /// Seconds without input before the clerk's session locks (30–3600; default 300).
+    #[serde(default = "default_lock_after_secs")]
+    pub lock_after_secs: u32,
+    /// Wrong PINs in a row before sign-in pauses (1–10; default 3).
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// The first pause, in seconds; it doubles with each further failure (5–3600; default 30).
+    #[serde(default = "default_lockout_secs")]
+    pub lockout_secs: u32,
+    /// Staff who may sign in here (at least one).
+    pub staff: Vec<PinAccount>,
+}
+
+fn default_lock_after_secs() -> u32 {
+    300
+}
+fn default_max_failures() -> u32 {
+    3
+}
+fn default_lockout_secs() -> u32 {
+    30
+}
+
+/// An account that signs in with a PIN (a clerk in `[[counter.staff]]`, a technician in
+/// `[[technician.accounts]]`): the id (工号) and a hash of the PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinAccount {
+    /// 工号: letters, digits, `._-`, at most 32 (never a name: it goes to the audit log).
+    pub id: String,
+    /// `pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX` (PBKDF2-HMAC-SHA256, 32-byte hash;
+    /// `core::pin`).
+    pub pin_hash: String,
+}
+
+/// The checks shared by every PIN sign-in setting: failures before a pause (1–10), the first
+/// pause (5–3600 s), at least one account, ids fit for the audit log (`actor`), no id twice,
+/// readable hashes. `section` is the profile key (`counter`, `technician`), `list` the
+/// accounts' key under it.
+fn validate_sign_in(
+    section: &str,
+    list: &str,
+    max_failures: u32,
+    lockout_secs: u32,
+    accounts: &[PinAccount],
+    actor: fn(&str) -> Result<super::audit::Actor, super::audit::AuditError>,
+) -> Result<(), (String, String)> {
+    if !(1..=10).contains(&max_failures) {
+        return Err((
+            format!("{section}.max_failures"),
+            format!("应在 1 到 10 之间，现为 {max_failures}"),
+        ));
+    }
+    if !(5..=3600).contains(&lockout_secs) {
+        return Err((
+            format!("{section}.lockout_secs"),
+            format!("应在 5 到 3600 之间，现为 {lockout_secs}"),
+        ));
+    }
+    if accounts.is_empty() {
+        return Err((
+            format!("{section}.{list}"),
+            format!("至少需要一个账号（[[{section}.{list}]]）"),
+        ));
+    }
+    for (i, a) in accounts.iter().enumerate() {
+        let k = |f: &str| format!("{section}.{list}[{i}].{f}");
+        if actor(&a.id).is_err() {
+            return Err((
+                k("id"),
+                format!(
+                    "工号 {:?} 无效：1–32 个字母、数字或 . _ -（不能是姓名或证件号）",
+                    a.id
+                ),
+            ));
+        }
+        if accounts[..i].iter().any(|o| o.id == a.id) {
+            return Err((k("id"), format!("工号 {} 重复", a.id)));
+        }
+        if let Err(m) = super::pin::PinHash::parse(&a.pin_hash) {
+            return Err((k("pin_hash"), m));
+        }
+    }
+    Ok(())
+}
+
+impl CounterSection {
+    fn validate(&self, ticketing: Option<&TicketingSection>) -> Result<(), (String, String)> {
+        let e = |k: String, m: String| Err((k, m));
+        match ticketing {
+            None => {
+                return e(
+                    "counter.window".into(),
+                    "窗口叫号需要 [ticketing] 配置（大厅的业务与窗口）".into(),
+                )
+            }
+            Some(t) if !t.windows.iter().any(|w| w.number == self.window) => {
+                return e(
+                    "counter.window".into(),
+                    format!("{} 号窗口未在 [[ticketing.windows]] 中配置", self.window),
+                )
+            }
+            Some(_) => {}
+        }
+        if !(30..=3600).contains(&self.lock_after_secs) {
+            return e(
+                "counter.lock_after_secs".into(),
+                format!("应在 30 到 3600 之间，现为 {}", self.lock_after_secs),
+            );
+        }
+        validate_sign_in(
+            "counter",
+            "staff",
+            self.max_failures,
+            self.lockout_secs,
+            &self.staff,
+            super::audit::Actor::staff,
+        )
+    }
+}
+
 /// A whole profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -403,6 +531,9 @@ pub struct Profile {
     /// Optional: who may open 维护模式 on the screen; without it nobody can.
     #[serde(default)]
     pub technician: Option<TechnicianSection>,
+    /// Optional: the counter terminal's window and staff (profiles of kind `counter`).
+    #[serde(default)]
+    pub counter: Option<CounterSection>,
 }
 
 /// `[technician]`: technician accounts for 维护模式 (the hidden gesture, then id and PIN).
@@ -412,68 +543,22 @@ pub struct TechnicianSection {
     /// Wrong PINs in a row before entry pauses (1–10; default 3).
     #[serde(default = "default_max_failures")]
     pub max_failures: u32,
-    /// First pause in seconds, doubling after each further failure (10–3600; default 60).
+    /// First pause in seconds, doubling after each further failure (5–3600; default 30).
     #[serde(default = "default_lockout_secs")]
-    pub lockout_secs: u64,
+    pub lockout_secs: u32,
     pub accounts: Vec<PinAccount>,
-}
-
-/// An account that signs in with a PIN: an id (letters, digits, `._-`; never a name) and
-/// the PIN's hash (`core::pin`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PinAccount {
-    pub id: String,
-    pub pin_hash: String,
-}
-
-fn default_max_failures() -> u32 {
-    3
-}
-
-fn default_lockout_secs() -> u64 {
-    60
 }
 
 impl TechnicianSection {
     fn validate(&self) -> Result<(), (String, String)> {
-        if !(1..=10).contains(&self.max_failures) {
-            return Err((
-                "technician.max_failures".into(),
-                format!("应在 1 到 10 之间，现为 {}", self.max_failures),
-            ));
-        }
-        if !(10..=3600).contains(&self.lockout_secs) {
-            return Err((
-                "technician.lockout_secs".into(),
-                format!("应在 10 到 3600 之间，现为 {}", self.lockout_secs),
-            ));
-        }
-        if self.accounts.is_empty() {
-            return Err((
-                "technician.accounts".into(),
-                "至少需要一名技术人员（[[technician.accounts]]）".into(),
-            ));
-        }
-        for (i, a) in self.accounts.iter().enumerate() {
-            let k = |f: &str| format!("technician.accounts[{i}].{f}");
-            if super::audit::Actor::technician(&a.id).is_err() {
-                return Err((
-                    k("id"),
-                    format!(
-                        "工号 {:?} 只能含字母、数字和 . _ -，不能是姓名或证件号",
-                        a.id
-                    ),
-                ));
-            }
-            if self.accounts[..i].iter().any(|o| o.id == a.id) {
-                return Err((k("id"), format!("工号 {} 重复", a.id)));
-            }
-            if let Err(m) = super::pin::PinHash::parse(&a.pin_hash) {
-                return Err((k("pin_hash"), m));
-            }
-        }
-        Ok(())
+        validate_sign_in(
+            "technician",
+            "accounts",
+            self.max_failures,
+            self.lockout_secs,
+            &self.accounts,
+            super::audit::Actor::technician,
+        )
     }
 }
 
@@ -636,6 +721,11 @@ impl Profile {
         }
         if let Some(t) = &self.technician {
             if let Err((key, message)) = t.validate() {
+                return err(&key, message);
+            }
+        }
+        if let Some(c) = &self.counter {
+            if let Err((key, message)) = c.validate(self.ticketing.as_ref()) {
                 return err(&key, message);
             }
         }
@@ -868,6 +958,47 @@ mod tests {
             let e = Profile::parse(&text, "x.toml").unwrap_err();
             assert!(e.key.starts_with(key), "{from} → {to}: {e}");
         }
+    }
+
+    #[test]
+    fn counter_sections_are_checked_against_the_hall_and_name_the_key() {
+        let text = include_str!("../../kiosk-config/counter-demo.toml");
+        let c = Profile::parse(text, "x.toml").unwrap().counter.unwrap();
+        assert_eq!((c.window, c.staff.len()), (3, 2));
+        let cases = [
+            ("window = 3", "window = 4", "counter.window"),
+            (
+                "lock_after_secs = 300",
+                "lock_after_secs = 5",
+                "counter.lock_after_secs",
+            ),
+            (
+                "max_failures = 3",
+                "max_failures = 0",
+                "counter.max_failures",
+            ),
+            ("id = \"S0002\"", "id = \"S0001\"", "counter.staff[1].id"),
+            ("id = \"S0001\"", "id = \"王五\"", "counter.staff[0].id"),
+            ("$20000$", "$2000$", "counter.staff[0].pin_hash"),
+            ("pin_hash = ", "pin = ", "counter.staff[0]"),
+        ];
+        for (from, to, key) in cases {
+            let edited = text.replacen(from, to, 1);
+            assert_ne!(edited, text, "{from}");
+            let e = Profile::parse(&edited, "x.toml").unwrap_err();
+            assert!(e.key.starts_with(key), "{from} → {to}: {e}");
+        }
+        // A counter needs the hall's windows.
+        let without = text.replace("\n[ticketing]", "\n[ticketing_gone]");
+        let body = without
+            .split("\n[ticketing_gone]")
+            .next()
+            .unwrap()
+            .to_owned()
+            + "\n[counter]"
+            + without.split("\n[counter]").nth(1).unwrap();
+        let e = Profile::parse(&body, "x.toml").unwrap_err();
+        assert_eq!(e.key, "counter.window", "{e}");
     }
 
     #[test]

@@ -1499,6 +1499,35 @@ pub fn status(
     })
 }
 
+/// The latest call today (a recall counts again), for the hall display: which ticket, which
+/// window, how many times it has been called, and the announcement to speak.
+pub fn latest_call(store: &mut Store, now: Timestamp) -> Result<Option<Called>, TicketError> {
+    let day = hall_date(now).to_string();
+    let row = store
+        .conn()
+        .query_row(
+            &format!(
+                "SELECT {ROW_COLUMNS} FROM tickets
+                 WHERE day = ?1 AND called_ms IS NOT NULL AND window IS NOT NULL
+                 ORDER BY called_ms DESC, calls DESC LIMIT 1"
+            ),
+            [&day],
+            read_row,
+        )
+        .optional()?;
+    Ok(row.and_then(|r| {
+        let window = r.window?;
+        Some(Called {
+            id: r.uuid(),
+            number: r.label(),
+            window,
+            calls: r.calls,
+            kind: r.kind,
+            announcement: announcement(r.ticket_number(), window),
+        })
+    }))
+}
+
 /// The profile's ticketing section, or why there is none.
 pub fn section(profile: &super::config::Profile) -> Result<&TicketingSection, TicketError> {
     profile.ticketing.as_ref().ok_or(TicketError::NotConfigured)

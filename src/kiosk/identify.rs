@@ -69,6 +69,35 @@ pub fn person_from_text(
     })
 }
 
+/// 有效期止 — how long a card is valid, as far as the card says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardExpiry {
+    /// Valid up to and including this day.
+    On(jiff::civil::Date),
+    /// 长期
+    LongTerm,
+}
+
+/// The card's expiry, when its text has one that can be read (the counter's pre-review).
+pub fn card_expiry(card: &IdCard) -> Option<CardExpiry> {
+    use ykb_drivers::idcard::CardDate;
+    let to = match &card.text {
+        CardText::Resident(r) => &r.valid_to,
+        _ => return None,
+    };
+    match to {
+        CardDate::LongTerm => Some(CardExpiry::LongTerm),
+        CardDate::Date { year, month, day } => jiff::civil::Date::new(
+            i16::try_from(*year).ok()?,
+            i8::try_from(*month).ok()?,
+            i8::try_from(*day).ok()?,
+        )
+        .ok()
+        .map(CardExpiry::On),
+        CardDate::Raw(_) => None,
+    }
+}
+
 /// Which card error the citizen is told about.
 fn card_error(e: &IdCardError) -> CardError {
     match e.kind() {
@@ -87,6 +116,13 @@ pub struct CardService {
 impl CardService {
     /// Starts the emulator with the demo card lifted, and the real driver on its pty.
     pub fn start_demo(report: impl Fn(CardOutcome) + Send + 'static) -> Result<Self, String> {
+        Self::start_demo_with_expiry(move |outcome, _| report(outcome))
+    }
+
+    /// [`Self::start_demo`], also reporting each read card's expiry (when it has one).
+    pub fn start_demo_with_expiry(
+        report: impl Fn(CardOutcome, Option<CardExpiry>) + Send + 'static,
+    ) -> Result<Self, String> {
         let card = toml::from_str::<CardFile>(DEMO_CARD)
             .map_err(|e| e.to_string())?
             .into_card("demo", std::path::Path::new("."))?;
@@ -102,9 +138,17 @@ impl CardService {
         dev: &DeviceSection,
         report: impl Fn(CardOutcome) + Send + 'static,
     ) -> Result<Option<Self>, String> {
+        Self::start_with_expiry(dev, move |outcome, _| report(outcome))
+    }
+
+    /// [`Self::start`], also reporting each read card's expiry (when it has one).
+    pub fn start_with_expiry(
+        dev: &DeviceSection,
+        report: impl Fn(CardOutcome, Option<CardExpiry>) + Send + 'static,
+    ) -> Result<Option<Self>, String> {
         match dev.driver {
             DriverKind::None => Ok(None),
-            DriverKind::Simulated => Self::start_demo(report).map(Some),
+            DriverKind::Simulated => Self::start_demo_with_expiry(report).map(Some),
             _ => Self::spawn(
                 None,
                 SerialConnector::new(&dev.path, dev.baud.unwrap_or(115_200)),
@@ -117,7 +161,7 @@ impl CardService {
     fn spawn(
         sim: Option<IdCardSim>,
         connector: SerialConnector,
-        report: impl Fn(CardOutcome) + Send + 'static,
+        report: impl Fn(CardOutcome, Option<CardExpiry>) + Send + 'static,
     ) -> Result<Self, String> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -157,21 +201,26 @@ impl CardService {
     }
 }
 
-fn read_loop(reader: &IdCardReader, stop: &AtomicBool, report: &dyn Fn(CardOutcome)) {
+fn read_loop(
+    reader: &IdCardReader,
+    stop: &AtomicBool,
+    report: &dyn Fn(CardOutcome, Option<CardExpiry>),
+) {
     let mut faulty = false;
     while !stop.load(Ordering::Relaxed) {
         match reader.read_card(READ_SLICE).wait() {
             Ok(card) => {
                 faulty = false;
-                report(match person_from_card(&card) {
+                let outcome = match person_from_card(&card) {
                     Ok(p) => CardOutcome::Read(p),
                     Err(e) => CardOutcome::Error(e),
-                });
+                };
+                report(outcome, card_expiry(&card));
             }
             Err(IdCardError::NoCard(_)) => {
                 if faulty && reader.state() == DeviceState::Online {
                     faulty = false;
-                    report(CardOutcome::Ready);
+                    report(CardOutcome::Ready, None);
                 }
             }
             Err(IdCardError::Cancelled) => {}
@@ -184,7 +233,7 @@ fn read_loop(reader: &IdCardReader, stop: &AtomicBool, report: &dyn Fn(CardOutco
                 }
                 tracing::info!(error = %e, "ID card read failed");
                 faulty = kind == CardError::Device;
-                report(CardOutcome::Error(kind));
+                report(CardOutcome::Error(kind), None);
                 if faulty {
                     std::thread::sleep(Duration::from_millis(500));
                 }

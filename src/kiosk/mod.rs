@@ -61,6 +61,16 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
         eprintln!("{NO_DISPLAY_MESSAGE}");
         return ExitCode::from(cli::EXIT_FAILURE);
     }
+    // Counter terminals and hall displays have their own windows (src/counter).
+    match profile.terminal.kind {
+        crate::core::config::TerminalKind::Counter => {
+            return crate::counter::run_counter(cli, profile)
+        }
+        crate::core::config::TerminalKind::HallDisplay => {
+            return crate::counter::run_hall_display(cli, profile)
+        }
+        _ => {}
+    }
     let mut core = match cli::start_core(cli, profile) {
         Ok(c) => c,
         Err(code) => return code,
@@ -101,7 +111,11 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
 
 /// `ykb-terminal screenshots --out DIR`.
 pub fn run_screenshots(out: &std::path::Path) -> ExitCode {
-    match screenshots::render_all(out) {
+    // The counter's windows are drawn on the platform the kiosk's pictures set up.
+    match screenshots::render_all(out).and_then(|mut files| {
+        files.extend(crate::counter::screenshots::render_all(out)?);
+        Ok(files)
+    }) {
         Ok(files) => {
             println!("已生成 {} 张截图：{}", files.len(), out.display());
             ExitCode::SUCCESS
@@ -242,7 +256,7 @@ impl State {
 fn throttle_for(t: &Option<crate::core::config::TechnicianSection>) -> crate::core::pin::Throttle {
     let (max, secs) = t
         .as_ref()
-        .map_or((3, 60), |t| (t.max_failures, t.lockout_secs));
+        .map_or((3, 60), |t| (t.max_failures, u64::from(t.lockout_secs)));
     crate::core::pin::Throttle::new(max, Duration::from_secs(secs))
 }
 

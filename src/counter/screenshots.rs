@@ -1,0 +1,150 @@
+//! Counter-mode pictures for `ykb-terminal screenshots`: the clerk's window (sign-in,
+//! pre-review, accepted), the evaluation pad (serving, 好差评) and the hall display, drawn
+//! with `Window::take_snapshot` on the platform the kiosk's screenshots set up (Slint's
+//! software renderer, no display). The counter is the real one on the counter demo profile:
+//! the in-process platform simulator, the ID-card and printer emulators.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slint::{ComponentHandle, Model};
+
+use super::hall::HallDisplay;
+use super::speech::Silent;
+use super::Counter;
+use crate::core::config::Profile;
+use crate::core::Core;
+use crate::kiosk::{
+    CounterAdapter, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
+};
+
+const COUNTER_PROFILE: &str = include_str!("../../kiosk-config/counter-demo.toml");
+const HALL_PROFILE: &str = include_str!("../../kiosk-config/hall-display-demo.toml");
+
+fn save(window: &slint::Window, size: (u32, u32), path: &Path) -> Result<(), String> {
+    window.set_size(slint::PhysicalSize::new(size.0, size.1));
+    // The first frame brings conditional and repeated elements into being; the second shows
+    // them.
+    let mut shot = None;
+    for _ in 0..2 {
+        slint::platform::update_timers_and_animations();
+        shot = Some(
+            window
+                .take_snapshot()
+                .map_err(|e| format!("无法截图：{e}"))?,
+        );
+    }
+    let shot = shot.ok_or("无法截图")?;
+    let img = image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec())
+        .ok_or("截图缓冲区大小不对")?;
+    img.save(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Renders the counter, the pad and the hall display into `out` (the platform must be set,
+/// as `kiosk::screenshots::render_all` leaves it).
+pub fn render_all(out: &Path) -> Result<Vec<PathBuf>, String> {
+    // A fresh demo store, removed afterwards.
+    let data = out.join(".data-counter");
+    let _ = std::fs::remove_dir_all(&data);
+    let result = render_in(out, &data);
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
+    // The clerk's screen in Chinese (the kiosk's pictures may have left English selected).
+    slint::select_bundled_translation("").map_err(|e| e.to_string())?;
+    let profile = Profile::parse(COUNTER_PROFILE, "kiosk-config/counter-demo.toml")
+        .map_err(|e| e.to_string())?;
+    let mut core = Core::start(profile, data).map_err(|e| e.to_string())?;
+    let platform = crate::sim::demo::start_for_demo(&mut core).map(Arc::new);
+    let window = CounterWindow::new().map_err(|e| e.to_string())?;
+    let pad = EvaluationPadWindow::new().map_err(|e| e.to_string())?;
+    let counter = Counter::attach(&window, &pad, core)?;
+    if let Some(p) = &platform {
+        counter.use_platform(p.clone());
+    }
+    counter.start_devices();
+    window.show().map_err(|e| e.to_string())?;
+    pad.show().map_err(|e| e.to_string())?;
+    let mut written = Vec::new();
+    let mut shot = |w: &slint::Window, size, name: &str| -> Result<(), String> {
+        let path = out.join(format!("counter-{:02}-{name}-zh.png", written.len() + 1));
+        save(w, size, &path)?;
+        written.push(path);
+        Ok(())
+    };
+    const DESK: (u32, u32) = (1366, 860);
+    const PAD: (u32, u32) = (1024, 640);
+    shot(window.window(), DESK, "sign-in")?;
+
+    let a = window.global::<CounterAdapter>();
+    a.set_staff_input("S0001".into());
+    a.set_pin_input("123456".into());
+    a.invoke_sign_in();
+    a.invoke_demo_issue("A".into());
+    a.invoke_demo_issue("C".into());
+    a.invoke_call_next();
+    a.invoke_place_demo_card();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !a.get_person_detail().contains("电子证照") {
+        if Instant::now() > deadline {
+            return Err("截图时等待超时：身份证".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        counter.process_device_events();
+    }
+    a.invoke_search("sfz".into());
+    let code = a
+        .get_matters()
+        .iter()
+        .find(|m| m.name == "居民身份证换领")
+        .map(|m| m.code)
+        .ok_or("演示目录中没有“居民身份证换领”")?;
+    a.invoke_choose_matter(code);
+    for o in ["o_expiry", "o_minor_no", "o_pick_window"] {
+        a.invoke_answer(o.into());
+    }
+    shot(window.window(), DESK, "pre-review")?;
+    shot(pad.window(), PAD, "pad-serving")?;
+    for m in ["m_photo_receipt", "m_hukou"] {
+        let exempt = a
+            .get_checks()
+            .iter()
+            .any(|c| c.material == m && (c.exempt || c.brought));
+        if !exempt {
+            a.invoke_toggle_material(m.into());
+        }
+    }
+    a.invoke_accept();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !a.get_print_status().starts_with("已打印") {
+        if Instant::now() > deadline {
+            return Err("截图时等待超时：受理回执".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        counter.process_device_events();
+        counter.tick(Instant::now());
+    }
+    shot(window.window(), DESK, "accepted")?;
+    a.invoke_finish();
+    pad.global::<PadAdapter>().invoke_choose(4);
+    shot(pad.window(), PAD, "pad-evaluate")?;
+
+    let hall_profile = Profile::parse(HALL_PROFILE, "kiosk-config/hall-display-demo.toml")
+        .map_err(|e| e.to_string())?;
+    let hall_core = Core::start(hall_profile, data).map_err(|e| e.to_string())?;
+    let hall = HallDisplayWindow::new().map_err(|e| e.to_string())?;
+    let _display = HallDisplay::attach(&hall, hall_core, Box::new(Silent));
+    hall.show().map_err(|e| e.to_string())?;
+    shot(hall.window(), (1920, 1080), "hall-display")?;
+    // The acceptance receipt, as the emulator printed it.
+    if let Some(job) = counter.printed_jobs().last() {
+        let path = out.join("counter-receipt-zh.png");
+        std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,524 @@
+//! Counter mode (一窗综办), its evaluation pad and the hall display, driven the way a clerk
+//! and a citizen use them: controls found by accessible label on Slint's testing backend (no
+//! display), the ID-card and printer emulators, and the in-process platform simulator.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use i_slint_backend_testing::{ElementHandle, ElementQuery};
+use jiff::Timestamp;
+use slint::{ComponentHandle, Model};
+use ykb_terminal::core::audit;
+use ykb_terminal::core::config::Profile;
+use ykb_terminal::core::outbox::Quota;
+use ykb_terminal::core::platform::wire::TicketLease;
+use ykb_terminal::core::ticketing::{self, IssueRequest};
+use ykb_terminal::core::Core;
+use ykb_terminal::counter::hall::HallDisplay;
+use ykb_terminal::counter::speech::Recorder;
+use ykb_terminal::counter::Counter;
+use ykb_terminal::kiosk::{
+    CounterAdapter, CounterWindow, EvaluationPadWindow, HallAdapter, HallDisplayWindow, PadAdapter,
+};
+
+/// Lays the window out as a frame would, so conditional and repeated elements exist (the
+/// testing backend draws no frames); repeats until the element count settles.
+fn lay_out(window: &impl ComponentHandle) {
+    window.show().unwrap();
+    let mut count = 0;
+    for _ in 0..8 {
+        let all = ElementQuery::from_root(window).find_all();
+        for e in &all {
+            let _ = e.size();
+        }
+        if all.len() == count {
+            break;
+        }
+        count = all.len();
+    }
+}
+
+fn find(window: &impl ComponentHandle, label: &str) -> ElementHandle {
+    lay_out(window);
+    ElementHandle::find_by_accessible_label(window, label)
+        .next()
+        .unwrap_or_else(|| panic!("no control labelled {label:?}"))
+}
+
+/// Presses the control labelled `label` (a heading with the same words is not a control).
+fn press(window: &impl ComponentHandle, label: &str) {
+    use i_slint_backend_testing::AccessibleRole;
+    lay_out(window);
+    let control = ElementHandle::find_by_accessible_label(window, label)
+        .find(|e| {
+            matches!(
+                e.accessible_role(),
+                Some(AccessibleRole::Button | AccessibleRole::Checkbox)
+            )
+        })
+        .unwrap_or_else(|| panic!("no control labelled {label:?}"));
+    assert_ne!(
+        control.accessible_enabled(),
+        Some(false),
+        "{label:?} is disabled"
+    );
+    control.invoke_accessible_default_action();
+}
+
+fn type_into(window: &impl ComponentHandle, label: &str, text: &str) {
+    find(window, label).set_accessible_value(text);
+}
+
+fn shows(window: &impl ComponentHandle, label: &str) -> bool {
+    lay_out(window);
+    ElementHandle::find_by_accessible_label(window, label)
+        .next()
+        .is_some()
+}
+
+fn profile() -> Profile {
+    Profile::load(Path::new("kiosk-config/counter-demo.toml")).expect("counter demo profile")
+}
+
+/// Gives the store numbers to issue for every service today (as a lease from the platform
+/// would).
+fn lease_numbers(core: &mut Core) {
+    let cfg = core.profile.ticketing.clone().unwrap();
+    let now = Timestamp::now();
+    for req in ticketing::lease_requests(&mut core.store, &cfg, ticketing::hall_date(now)).unwrap()
+    {
+        let lease = TicketLease {
+            hall: req.hall.clone(),
+            service: req.service.clone(),
+            date: req.date.clone(),
+            first: 1,
+            last: req.count,
+        };
+        ticketing::record_lease(&mut core.store, &req, &lease, now).unwrap();
+    }
+}
+
+/// A citizen takes a ticket at the hall's kiosk: the core's own API on its own connection.
+fn issue(core: &mut Core, service: &str) -> String {
+    let cfg = core.profile.ticketing.clone().unwrap();
+    let req = IssueRequest {
+        service: service.into(),
+        ..IssueRequest::default()
+    };
+    ticketing::issue(
+        &mut core.store,
+        &core.key,
+        Quota::from_mb(64),
+        &cfg,
+        &req,
+        Timestamp::now(),
+    )
+    .unwrap()
+    .number
+}
+
+fn wait_until(counter: &Counter, what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+        counter.process_device_events();
+    }
+}
+
+fn audit_actions(dir: &Path) -> Vec<String> {
+    let mut store =
+        ykb_terminal::core::store::Store::open(&dir.join(ykb_terminal::core::STORE_FILE)).unwrap();
+    audit::list(&mut store)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+fn job_text(path: &Path) -> String {
+    let raw = std::fs::read(path.with_extension("bin")).unwrap();
+    encoding_rs::GB18030.decode(&raw).0.to_string()
+}
+
+fn open_counter(
+    dir: &Path,
+) -> (
+    CounterWindow,
+    EvaluationPadWindow,
+    Counter,
+    Arc<ykb_terminal::sim::demo::DemoPlatform>,
+) {
+    let mut core = Core::start(profile(), dir).unwrap();
+    let platform = Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
+    let window = CounterWindow::new().unwrap();
+    // Tall enough that every panel is on screen: queries skip what is clipped away.
+    window
+        .window()
+        .set_size(slint::LogicalSize::new(1600.0, 1800.0));
+    let pad = EvaluationPadWindow::new().unwrap();
+    pad.window()
+        .set_size(slint::LogicalSize::new(1280.0, 900.0));
+    let counter = Counter::attach(&window, &pad, core).unwrap();
+    counter.use_platform(platform.clone());
+    counter.start_devices();
+    (window, pad, counter, platform)
+}
+
+#[test]
+fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_the_citizen_evaluates(
+) {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (window, pad, counter, platform) = open_counter(dir.path());
+    let a = window.global::<CounterAdapter>();
+    let p = pad.global::<PadAdapter>();
+    let sim = platform.sim().unwrap();
+
+    // Sign in.
+    assert_eq!(a.get_auth(), 0);
+    type_into(&window, "工号", "S0001");
+    type_into(&window, "密码", "123456");
+    press(&window, "登录");
+    assert_eq!(a.get_auth(), 2, "{}", a.get_sign_in_note());
+    assert_eq!(a.get_pin_input(), "", "the PIN is not kept");
+
+    // A citizen takes a ticket at the kiosk; the clerk calls it.
+    let mut kiosk = Core::start(profile(), dir.path()).unwrap();
+    lease_numbers(&mut kiosk);
+    let number = issue(&mut kiosk, "A");
+    assert_eq!(number, "A001");
+    // The clerk's screen follows the queue every second.
+    counter.tick(Instant::now());
+    assert!(
+        a.get_queue_line().contains("等候 1 人"),
+        "{}",
+        a.get_queue_line()
+    );
+    press(&window, "叫号");
+    assert_eq!(a.get_ticket(), "A001", "{}", a.get_message());
+    assert!(a.get_message().contains("请A001号到3号窗口办理"));
+    // Two calls for one window: the second is refused with a reason.
+    a.invoke_call_next();
+    assert!(a.get_message_error());
+    assert!(
+        a.get_message().contains("正在办理 A001"),
+        "{}",
+        a.get_message()
+    );
+    assert_eq!(p.get_ticket(), "A001");
+    assert_eq!(p.get_status(), "请出示身份证");
+
+    // The ID card, through the emulator and the real driver; e-licences from the platform.
+    press(&window, "放置演示身份证");
+    wait_until(&counter, "the card", || a.get_person_name() != "");
+    assert_eq!(a.get_person_name(), "李喆");
+    assert!(a.get_person_id().contains("****"));
+    wait_until(&counter, "the e-licences", || {
+        a.get_person_detail().contains("电子证照")
+    });
+    assert!(a.get_person_detail().contains("有效期至 2035-06-01"));
+
+    // Any matter of any department, from the catalogue.
+    type_into(&window, "查找事项", "sfz");
+    assert!(a.get_matters().row_count() > 0);
+    press(&window, "居民身份证换领");
+    assert!(a.get_has_matter());
+    assert_eq!(a.get_matters().row_count(), 0);
+    for option in ["有效期满", "已满16周岁", "到窗口领取"] {
+        press(&window, option);
+    }
+    assert_eq!(p.get_matter(), "居民身份证换领");
+    assert_eq!(p.get_status(), "工作人员正在预审您的材料");
+
+    // Pre-review: the photo receipt is missing; the household register is covered by the
+    // e-licence if the platform holds one, else the clerk ticks it as brought.
+    let held: Vec<String> = ykb_terminal::sim::platform::licences_for("500105198511220024")
+        .into_iter()
+        .map(|l| l.licence_type)
+        .collect();
+    if !held.iter().any(|l| l == "居民户口簿") {
+        press(&window, "已收：居民户口簿");
+    }
+    let missing: Vec<String> = a
+        .get_checks()
+        .iter()
+        .filter(|c| c.status == 1)
+        .map(|c| c.text.to_string())
+        .collect();
+    assert_eq!(
+        missing,
+        vec!["缺少材料：数码相片回执（原件1份）".to_owned()]
+    );
+    assert!(shows(&window, "缺少材料：数码相片回执（原件1份）"));
+    assert!(!a.get_can_accept());
+
+    // 补齐补正: the list of what is missing, printed through the emulator.
+    press(&window, "补齐补正");
+    assert!(
+        a.get_decision().contains("数码相片回执"),
+        "{}",
+        a.get_decision()
+    );
+    wait_until(&counter, "the supplement list", || {
+        counter.printed_jobs().len() == 1 && a.get_print_status() == "已打印，请交给市民"
+    });
+    let list = job_text(&counter.printed_jobs()[0]);
+    assert!(
+        list.contains("补齐补正告知") && list.contains("1. 数码相片回执"),
+        "{list}"
+    );
+    assert!(!list.contains("李喆") && !list.contains("500105198511220024"));
+    assert_eq!(p.get_status(), "材料不齐，请按补正清单补齐后再来办理");
+
+    // The citizen brings it: the clerk ticks it, pre-review passes, 受理.
+    press(&window, "已收：数码相片回执");
+    assert!(a.get_can_accept());
+    press(&window, "受理");
+    assert!(
+        a.get_decision().starts_with("已受理"),
+        "{}",
+        a.get_decision()
+    );
+    wait_until(&counter, "the acceptance receipt", || {
+        counter.printed_jobs().len() == 2 && a.get_print_status() == "已打印，请交给市民"
+    });
+    let cases = sim.cases();
+    assert_eq!(cases.len(), 1, "delivered once");
+    let receipt = counter
+        .printed_jobs()
+        .iter()
+        .map(|j| job_text(j))
+        .find(|t| t.contains("受理回执"))
+        .expect("the acceptance receipt");
+    assert!(receipt.contains(&cases[0].ack.unified_code), "{receipt}");
+    assert_eq!(p.get_status(), "已受理，请取走受理回执");
+
+    // 办结: the ticket is served and the pad asks the citizen for 好差评.
+    press(&window, "办结");
+    assert_eq!(a.get_ticket(), "");
+    assert_eq!(
+        a.get_person_name(),
+        "",
+        "the citizen's data left the screen"
+    );
+    assert_eq!(p.get_mode(), 1);
+    press(&pad, "提交评价");
+    assert_eq!(p.get_note(), "请先点选一个评价");
+    press(&pad, "满意");
+    press(&pad, "速度快");
+    press(&pad, "提交评价");
+    assert_eq!(p.get_mode(), 2);
+    assert!(shows(&pad, "感谢您的评价！"));
+
+    // Every step reached the platform's simulator through the outbox.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let wanted = [
+        "ticket_issued",
+        "ticket_called",
+        "counter_supplement",
+        "ticket_served",
+        "evaluation",
+    ];
+    loop {
+        let kinds: Vec<String> = sim.events().into_iter().map(|e| e.kind).collect();
+        if wanted.iter().all(|w| kinds.iter().any(|k| k == w)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "events delivered: {kinds:?}");
+        std::thread::sleep(Duration::from_millis(100));
+        counter.process_device_events();
+    }
+    let events = sim.events();
+    let eval = events.iter().find(|e| e.kind == "evaluation").unwrap();
+    let body = eval.body.to_string();
+    assert!(
+        body.contains("satisfied") && body.contains("速度快"),
+        "{body}"
+    );
+    for e in &events {
+        let b = e.body.to_string();
+        assert!(
+            !b.contains("500105198511220024") && !b.contains("李喆"),
+            "{b}"
+        );
+    }
+
+    // Sign out: audited like the sign-in.
+    press(&window, "签退");
+    assert_eq!(a.get_auth(), 0);
+    let actions = audit_actions(dir.path());
+    assert!(actions.contains(&"staff_sign_in".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"staff_sign_out".to_owned()),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn wrong_pins_pause_sign_in_and_an_idle_session_locks() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (window, _pad, counter, _platform) = open_counter(dir.path());
+    let a = window.global::<CounterAdapter>();
+    type_into(&window, "工号", "S0001");
+    type_into(&window, "密码", "000000");
+    press(&window, "登录");
+    assert_eq!(a.get_sign_in_note(), "工号或密码错误，还可再试 2 次");
+    type_into(&window, "密码", "111111");
+    press(&window, "登录");
+    type_into(&window, "密码", "222222");
+    press(&window, "登录");
+    assert_eq!(a.get_sign_in_note(), "错误次数过多，请 30 秒后再试");
+    assert!(shows(&window, "错误次数过多，请 30 秒后再试"));
+    // Paused: even the right PIN is not checked.
+    type_into(&window, "密码", "123456");
+    press(&window, "登录");
+    assert_eq!(a.get_auth(), 0);
+    assert!(a.get_sign_in_note().starts_with("错误次数过多"));
+    let failed = audit_actions(dir.path())
+        .iter()
+        .filter(|a| *a == "staff_sign_in_failed")
+        .count();
+    assert_eq!(failed, 3);
+
+    // Another clerk's counter, signed in: idle for the configured time, it locks.
+    let dir2 = tempfile::tempdir().unwrap();
+    let (window, _pad, counter2, _platform2) = open_counter(dir2.path());
+    drop(counter);
+    let a = window.global::<CounterAdapter>();
+    type_into(&window, "工号", "S0002");
+    type_into(&window, "密码", "246810");
+    press(&window, "登录");
+    assert_eq!(a.get_auth(), 2);
+    counter2.tick(Instant::now() + Duration::from_secs(301));
+    assert_eq!(a.get_auth(), 1);
+    assert!(shows(&window, "解锁"));
+    assert_eq!(a.get_staff_input(), "S0002");
+    type_into(&window, "密码", "246810");
+    press(&window, "解锁");
+    assert_eq!(a.get_auth(), 2);
+    assert!(audit_actions(dir2.path()).contains(&"staff_locked".to_owned()));
+}
+
+#[test]
+fn the_hall_display_shows_and_speaks_a_call_once_and_again_on_recall() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let hall_profile =
+        Profile::load(Path::new("kiosk-config/hall-display-demo.toml")).expect("hall profile");
+    let display_core = Core::start(hall_profile, dir.path()).unwrap();
+    let window = HallDisplayWindow::new().unwrap();
+    let said = Recorder::default();
+    let display = HallDisplay::attach(&window, display_core, Box::new(said.clone()));
+    let h = window.global::<HallAdapter>();
+    assert_eq!(h.get_now_number(), "");
+
+    // The counter's side of the same store: issue two, open window 3, call one.
+    let mut queue = Core::start(profile(), dir.path()).unwrap();
+    lease_numbers(&mut queue);
+    issue(&mut queue, "A");
+    issue(&mut queue, "A");
+    let cfg = queue.profile.ticketing.clone().unwrap();
+    let now = Timestamp::now();
+    ticketing::set_window_open(&mut queue.store, &cfg, 3, true, now).unwrap();
+    ticketing::call_next(
+        &mut queue.store,
+        &queue.key,
+        Quota::from_mb(64),
+        &cfg,
+        3,
+        now,
+    )
+    .unwrap();
+
+    display.refresh(Timestamp::now());
+    assert_eq!(h.get_now_number(), "A001");
+    assert_eq!(h.get_now_window(), "3");
+    assert_eq!(h.get_announcement(), "请A001号到3号窗口办理");
+    assert!(shows(&window, "请A001号到3号窗口办理"));
+    assert_eq!(said.said(), vec!["请A001号到3号窗口办理".to_owned()]);
+    let waiting: Vec<(String, String)> = h
+        .get_queues()
+        .iter()
+        .map(|q| (q.name.to_string(), q.waiting.to_string()))
+        .collect();
+    assert!(
+        waiting.contains(&("综合受理".into(), "1".into())),
+        "{waiting:?}"
+    );
+    assert_eq!(h.get_recent().row_count(), 1);
+
+    // Refreshing says nothing new; a recall is spoken again.
+    display.refresh(Timestamp::now());
+    assert_eq!(said.said().len(), 1);
+    ticketing::recall(
+        &mut queue.store,
+        &queue.key,
+        Quota::from_mb(64),
+        &cfg,
+        3,
+        Timestamp::now(),
+    )
+    .unwrap();
+    display.refresh(Timestamp::now());
+    assert_eq!(said.said().len(), 2);
+}
+
+#[test]
+fn a_refusal_needs_a_reason_and_a_transfer_to_a_closed_window_keeps_the_ticket() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (window, pad, counter, platform) = open_counter(dir.path());
+    let a = window.global::<CounterAdapter>();
+    type_into(&window, "工号", "S0002");
+    type_into(&window, "密码", "246810");
+    press(&window, "登录");
+    let mut kiosk = Core::start(profile(), dir.path()).unwrap();
+    lease_numbers(&mut kiosk);
+    issue(&mut kiosk, "B");
+    press(&window, "叫号");
+    assert_eq!(a.get_ticket(), "B001");
+
+    // Window 5 has nobody signed in: the ticket stays here, with the reason.
+    press(&window, "转出…");
+    press(&window, "转至 5 号窗口");
+    assert!(a.get_message_error());
+    assert_eq!(a.get_message(), "5 号窗口未开放");
+    assert_eq!(a.get_ticket(), "B001");
+
+    type_into(&window, "查找事项", "sfz");
+    press(&window, "居民身份证换领");
+    press(&window, "不予受理");
+    assert_eq!(a.get_message(), "请填写不予受理的理由");
+    assert_eq!(a.get_decision(), "");
+    type_into(&window, "不予受理理由", "申请人未到场，且非本人代办情形");
+    press(&window, "不予受理");
+    assert_eq!(a.get_decision(), "不予受理：申请人未到场，且非本人代办情形");
+    assert_eq!(
+        pad.global::<PadAdapter>().get_status(),
+        "不予受理：申请人未到场，且非本人代办情形"
+    );
+    wait_until(&counter, "the notice", || counter.printed_jobs().len() == 1);
+    assert!(job_text(&counter.printed_jobs()[0]).contains("不予受理告知"));
+
+    // Sent on to the general queue instead: the window is free again.
+    press(&window, "转出…");
+    press(&window, "转至 A 综合受理");
+    assert_eq!(a.get_ticket(), "");
+    assert_eq!(a.get_message(), "B001 号已转至 A 类业务队列");
+    let sim = platform.sim().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let kinds: Vec<String> = sim.events().into_iter().map(|e| e.kind).collect();
+        if kinds.iter().any(|k| k == "counter_rejected")
+            && kinds.iter().any(|k| k == "ticket_transferred")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "events delivered: {kinds:?}");
+        std::thread::sleep(Duration::from_millis(100));
+        counter.process_device_events();
+    }
+}
