@@ -209,6 +209,29 @@ impl State {
         }
     }
 
+    /// Queues a supervision event through the outbox and wakes delivery; on failure the
+    /// clerk is told and `false` comes back.
+    fn queue_event(&mut self, kind: &str, body: &serde_json::Value) -> bool {
+        let quota = Quota::from_mb(self.core.profile.data.outbox_quota_mb);
+        match outbox::enqueue_event(
+            &mut self.core.store,
+            &self.core.key,
+            quota,
+            kind,
+            body,
+            Timestamp::now(),
+        ) {
+            Ok(_) => {
+                self.wake_delivery();
+                true
+            }
+            Err(e) => {
+                self.fail(format!("未能记录：{e}"));
+                false
+            }
+        }
+    }
+
     fn wake_delivery(&self) {
         if let Some(d) = &self.delivery {
             d.wake();
@@ -834,19 +857,9 @@ impl Counter {
                 "reason": reason,
                 "at": Timestamp::now(),
             });
-            let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
-            if let Err(e) = outbox::enqueue_event(
-                &mut st.core.store,
-                &st.core.key,
-                quota,
-                EVENT_REJECTED,
-                &body,
-                Timestamp::now(),
-            ) {
-                st.fail(format!("未能记录：{e}"));
+            if !st.queue_event(EVENT_REJECTED, &body) {
                 return;
             }
-            st.wake_delivery();
             st.say("已出具不予受理告知");
             let r = receipts::rejection(
                 &m,
@@ -899,19 +912,9 @@ impl Counter {
                 "missing": missing.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
                 "at": Timestamp::now(),
             });
-            let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
-            if let Err(e) = outbox::enqueue_event(
-                &mut st.core.store,
-                &st.core.key,
-                quota,
-                EVENT_SUPPLEMENT,
-                &body,
-                Timestamp::now(),
-            ) {
-                st.fail(format!("未能记录：{e}"));
+            if !st.queue_event(EVENT_SUPPLEMENT, &body) {
                 return;
             }
-            st.wake_delivery();
             let names: Vec<String> = missing
                 .iter()
                 .map(|x| x.name.clone())
@@ -1007,23 +1010,11 @@ impl Counter {
     /// there (installed terminals deliver from the agent service).
     pub fn use_platform(&self, platform: Arc<DemoPlatform>) {
         let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
-        let delivery = {
-            let st = self.state.borrow();
-            Delivery::start(
-                platform.runtime(),
-                &st.core.data_dir.join(crate::core::STORE_FILE),
-                st.core.key.path(),
-                &platform.client,
-                st.core.profile.data.retention_days,
-                st.core.profile.ticketing.clone(),
-                move |news| post(&inbox, &window, Inbox::Delivery(news)),
-            )
-        };
+        let delivery = Delivery::for_demo(&self.state.borrow().core, &platform, move |news| {
+            post(&inbox, &window, Inbox::Delivery(news))
+        });
         let mut st = self.state.borrow_mut();
-        match delivery {
-            Ok(d) => st.delivery = Some(d),
-            Err(e) => tracing::warn!(error = %e, "outbox delivery not started"),
-        }
+        st.delivery = delivery;
         st.platform = Some(platform);
     }
 

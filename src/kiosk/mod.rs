@@ -1128,23 +1128,11 @@ impl Kiosk {
     /// outbox to it from a worker in this process (the demo has no agent service).
     pub fn use_platform(&self, platform: Arc<DemoPlatform>) {
         let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
-        let delivery = {
-            let st = self.state.borrow();
-            Delivery::start(
-                platform.runtime(),
-                &st.core.data_dir.join(crate::core::STORE_FILE),
-                st.core.key.path(),
-                &platform.client,
-                st.core.profile.data.retention_days,
-                st.core.profile.ticketing.clone(),
-                move |news| post(&inbox, &window, Inbox::Delivery(news)),
-            )
-        };
+        let delivery = Delivery::for_demo(&self.state.borrow().core, &platform, move |news| {
+            post(&inbox, &window, Inbox::Delivery(news))
+        });
         let mut st = self.state.borrow_mut();
-        match delivery {
-            Ok(d) => st.delivery = Some(d),
-            Err(e) => tracing::warn!(error = %e, "outbox delivery not started; cases stay queued"),
-        }
+        st.delivery = delivery;
         st.platform = Some(platform);
     }
 

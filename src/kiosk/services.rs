@@ -153,6 +153,29 @@ async fn keep_leases(
     }
 }
 
+impl Delivery {
+    /// The worker for a terminal on the demo platform: `core`'s store file and key, the
+    /// platform's client and runtime; a failure to start is logged (cases then stay queued
+    /// for the agent or the sync timer).
+    pub fn for_demo(
+        core: &crate::core::Core,
+        platform: &crate::sim::demo::DemoPlatform,
+        report: impl Fn(DeliveryNews) + Send + Sync + 'static,
+    ) -> Option<Self> {
+        Self::start(
+            platform.runtime(),
+            &core.data_dir.join(crate::core::STORE_FILE),
+            core.key.path(),
+            &platform.client,
+            core.profile.data.retention_days,
+            core.profile.ticketing.clone(),
+            report,
+        )
+        .map_err(|e| tracing::warn!(error = %e, "outbox delivery not started; cases stay queued"))
+        .ok()
+    }
+}
+
 impl Drop for Delivery {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
