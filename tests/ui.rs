@@ -887,3 +887,103 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
         .unwrap()
         .is_intact());
 }
+
+#[test]
+fn a_ykm_code_identifies_through_the_scanner_driver_and_a_receipt_code_finds_the_case() {
+    let (window, kiosk, platform, _dir) = demo_home();
+    kiosk.start_scanner();
+    let adapter = window.global::<KioskAdapter>();
+    let session = window.global::<SessionAdapter>();
+    let identify = window.global::<IdentifyAdapter>();
+    press(&window, "刷身份证");
+    // Something that is not a 渝快码 is refused in words, and identifies nobody.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while identify.get_note().is_empty() {
+        // The driver may not have opened the port yet: scan again until it reads one.
+        kiosk.demo_scan("https://evil.example/?a=<script>");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        kiosk.process_device_events();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scan never arrived"
+        );
+    }
+    assert_eq!(
+        identify.get_note(),
+        "这个二维码不是渝快码或本机回执，请换一个码"
+    );
+    assert_eq!(session.get_person_name(), "");
+    // An expired or unknown token is the platform's "no".
+    kiosk.demo_scan("YKM0000");
+    wait_until(&kiosk, "the platform's answer", || {
+        identify.get_note() != "这个二维码不是渝快码或本机回执，请换一个码"
+            && identify.get_note() != "正在核验渝快码…"
+    });
+    assert_eq!(session.get_person_name(), "");
+    // The demo 渝快码: issued by the simulator, read by the real serial driver, verified.
+    press(&window, "演示：出示渝快码");
+    wait_until(&kiosk, "the 渝快码 person", || {
+        session.get_person_name() != ""
+    });
+    assert_eq!(session.get_person_name(), "李喆");
+    assert!(session.get_person_id().contains("****"));
+    assert_eq!(adapter.get_page(), Page::Identify);
+    // A receipt's code opens 办件进度查询 for that case (unknown here: said so).
+    kiosk.demo_scan("ykb:case:0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    wait_until(&kiosk, "the progress page", || {
+        adapter.get_page() == Page::Progress
+    });
+    let services = window.global::<ServicesAdapter>();
+    assert_eq!(
+        services.get_progress_query(),
+        "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+    );
+    assert_eq!(services.get_progress_title(), "没有找到这个编号");
+    let _ = platform;
+}
+
+#[test]
+fn an_appointment_checks_in_once_and_a_second_check_in_is_refused_in_words() {
+    let (window, kiosk, _platform, _dir) = demo_home();
+    let adapter = window.global::<KioskAdapter>();
+    let services = window.global::<ServicesAdapter>();
+    let take = |label: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            press(&window, label);
+            // Until the lease arrives the kiosk says so; then the answer is the real one.
+            if adapter.get_page() == Page::TicketIssued || !services.get_note().contains("号段") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no lease");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            kiosk.process_device_events();
+        }
+    };
+    let check_in = |code: &str| {
+        press(&window, "取号");
+        press(&window, "我有预约（预约签到）");
+        assert!(services.get_checkin());
+        for c in code.chars() {
+            press(&window, &c.to_lowercase().to_string());
+        }
+        assert_eq!(services.get_checkin_code(), code);
+    };
+    check_in("");
+    take("B  不动产登记");
+    assert_eq!(services.get_note(), "预约号不能为空");
+    press(&window, "首页");
+    check_in("AB12");
+    take("B  不动产登记");
+    assert_eq!(adapter.get_page(), Page::TicketIssued);
+    assert!(services.get_ticket_detail().contains("预约签到"));
+    let number = services.get_ticket_number().to_string();
+    press(&window, "返回");
+    check_in("AB12");
+    take("B  不动产登记");
+    assert_eq!(adapter.get_page(), Page::Tickets);
+    assert_eq!(
+        services.get_note(),
+        format!("预约 AB12 已签到（号码 {number}），不能重复签到")
+    );
+}

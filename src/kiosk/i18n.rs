@@ -82,6 +82,9 @@ const EN: &[(&str, &str)] = &[
     ("{} 人等候", "{} waiting"),
     ("前面还有 {} 人", "{} ahead of you"),
     ("前面还有 {} 人（绿色通道）", "{} ahead of you (priority)"),
+    ("前面还有 {} 人（预约签到）", "{} ahead of you (appointment)"),
+    ("预约 {} 已签到（号码 {}），不能重复签到", "Appointment {} is already checked in (number {})"),
+    ("预约号不能为空", "Please type the appointment code"),
     ("请先输入编号", "Please type the number first"),
     ("没有找到这个编号", "No application with this number"),
     ("本机只能查到在本机提交的办件；其他办件请在渝快办APP或到窗口查询", "This terminal knows only applications made here; for others use the Yukuaiban app or ask at a window"),
@@ -106,6 +109,13 @@ const EN: &[(&str, &str)] = &[
     ("请输入回执上的编号", "Type the number on your receipt"),
     ("已通知工作人员，请在原地稍候", "Staff have been called; please wait here"),
     ("您的号码是 {}", "Your number is {}"),
+    // 渝快码 and scanning.
+    ("正在核验渝快码…", "Checking the code…"),
+    ("本机暂时无法核验渝快码，请刷身份证", "This terminal cannot check the code now; please scan your ID card"),
+    ("暂时无法核验渝快码，请稍后再试或刷身份证", "The code cannot be checked now; try again later or scan your ID card"),
+    ("这个二维码不是渝快码或本机回执，请换一个码", "This is not a Yukuaima or receipt code; please try another"),
+    ("无法识别这个码，请换一个码", "This code cannot be read; please try another"),
+    ("这个码太长，无法识别", "This code is too long to read"),
     // Technician mode (sign-in messages from core::pin).
     ("工号或密码不对，还可以再试 {} 次", "Wrong id or PIN; {} tries left"),
     ("错误次数过多，请 {} 秒后再试", "Too many wrong tries; try again in {} seconds"),

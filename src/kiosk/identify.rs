@@ -98,6 +98,16 @@ pub fn card_expiry(card: &IdCard) -> Option<CardExpiry> {
     }
 }
 
+/// The person on the demo card (the demo's 渝快码 identifies the same fictional citizen).
+pub fn demo_person() -> Option<Person> {
+    let card = toml::from_str::<CardFile>(DEMO_CARD)
+        .ok()?
+        .into_card("demo", std::path::Path::new("."))
+        .ok()?;
+    let text = ykb_drivers::idcard::text::decode_text(&card.text).ok()?;
+    person_from_text(&text, card.appended_address.as_deref()).ok()
+}
+
 /// Which card error the citizen is told about.
 fn card_error(e: &IdCardError) -> CardError {
     match e.kind() {

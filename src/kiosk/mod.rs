@@ -8,6 +8,7 @@ pub mod form;
 pub mod guide;
 pub mod i18n;
 pub mod identify;
+pub mod scan;
 pub mod screenshots;
 pub mod services;
 pub mod session;
@@ -91,6 +92,7 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
         kiosk.use_platform(p.clone());
     }
     kiosk.start_card_reader();
+    kiosk.start_scanner();
     kiosk.start_printer();
     match speech::Espeak::find() {
         Some(e) => kiosk.set_speaker(Box::new(e)),
@@ -162,8 +164,11 @@ struct State {
     notices: Vec<crate::core::platform::wire::Notice>,
     /// The language shown; back to the profile's at the end of every session.
     lang: Lang,
-    /// 取号: the green-channel box, the last refusal, the ticket issued.
+    /// 取号: the green-channel box, 预约签到 and its code, the last refusal, the ticket
+    /// issued.
     green: bool,
+    checkin: bool,
+    checkin_code: String,
     ticket_note: String,
     issued: Option<crate::core::ticketing::IssuedTicket>,
     /// 办件进度查询: what was found for the number typed.
@@ -186,6 +191,10 @@ struct State {
     /// The outbox worker (demo: in process; installed terminals: the agent service).
     delivery: Option<Delivery>,
     printer: Option<ReceiptPrinter>,
+    /// The QR scanner (渝快码, receipt codes), once started, and what the identify page says
+    /// about the last code.
+    scanner: Option<scan::ScanService>,
+    identify_note: String,
     /// The ID-card reader, once started.
     cards: Option<CardService>,
     /// The platform (demo: the in-process simulator) for e-licence look-ups.
@@ -208,6 +217,9 @@ enum Inbox {
         hits: Vec<crate::core::search::SearchHit>,
     },
     Selftest(Box<crate::ops::selftest::SelftestReport>),
+    Scanned(scan::Scanned),
+    /// The platform's answer for a 渝快码 token.
+    Ykm(Result<crate::core::domain::Person, String>),
     Printed(
         Result<(), String>,
         Option<crate::core::health::DeviceHealth>,
@@ -238,11 +250,14 @@ impl State {
         self.reasons.clear();
         self.evaluation_note.clear();
         self.green = false;
+        self.checkin = false;
+        self.checkin_code.clear();
         self.ticket_note.clear();
         self.issued = None;
         self.progress = None;
         self.asked.clear();
         self.found = None;
+        self.identify_note.clear();
         self.tech_id.clear();
         self.tech_pin.clear();
         self.typing_pin = false;
@@ -312,6 +327,8 @@ impl Kiosk {
                 found: None,
                 lang: Lang(language),
                 green: false,
+                checkin: false,
+                checkin_code: String::new(),
                 ticket_note: String::new(),
                 issued: None,
                 progress: None,
@@ -330,6 +347,8 @@ impl Kiosk {
                 delivery: None,
                 printer: None,
                 cards: None,
+                scanner: None,
+                identify_note: String::new(),
                 platform: None,
                 inbox: Arc::new(Mutex::new(Vec::new())),
             })),
@@ -418,6 +437,38 @@ impl Kiosk {
         });
         let k = self.clone_handle();
         services.on_take(move |prefix| k.take_ticket(&prefix));
+        let k = self.clone_handle();
+        services.on_toggle_checkin(move || {
+            {
+                let mut st = k.state.borrow_mut();
+                st.checkin = !st.checkin;
+                st.checkin_code.clear();
+                st.ticket_note.clear();
+            }
+            k.event(Event::Touch);
+            k.render();
+        });
+        let checkin_edit = |f: fn(&mut String, &str)| {
+            let k = self.clone_handle();
+            move |key: SharedString| {
+                {
+                    let mut st = k.state.borrow_mut();
+                    if st.checkin_code.len() < 32 {
+                        f(&mut st.checkin_code, &key);
+                    }
+                    st.ticket_note.clear();
+                }
+                k.event(Event::Touch);
+                k.render();
+            }
+        };
+        services.on_checkin_key(checkin_edit(|c, k| c.push_str(&k.to_uppercase())));
+        let backspace = checkin_edit(|c, _| {
+            c.pop();
+        });
+        services.on_checkin_backspace(move || backspace(SharedString::new()));
+        let clear = checkin_edit(|c, _| c.clear());
+        services.on_checkin_clear(move || clear(SharedString::new()));
         let progress_edit = |f: fn(&mut String, &str)| {
             let k = self.clone_handle();
             move |key: SharedString| {
@@ -452,6 +503,11 @@ impl Kiosk {
         session.on_inbox_ready(move || k.process_device_events());
 
         let identify = window.global::<IdentifyAdapter>();
+        let k = self.clone_handle();
+        identify.on_show_demo_ykm(move || {
+            k.event(Event::Touch);
+            k.demo_ykm();
+        });
         let k = self.clone_handle();
         identify.on_place_demo_card(move || {
             if let Some(c) = &k.state.borrow().cards {
@@ -971,7 +1027,10 @@ impl Kiosk {
                         service: prefix.to_owned(),
                         green: st.green,
                         id_number: st.session.person().map(|p| p.id_number.clone()),
-                        appointment: None,
+                        appointment: st.checkin.then(|| crate::core::ticketing::Appointment {
+                            code: st.checkin_code.clone(),
+                            date: crate::core::ticketing::hall_date(jiff::Timestamp::now()),
+                        }),
                     },
                     jiff::Timestamp::now(),
                 ),
@@ -1236,6 +1295,82 @@ impl Kiosk {
         self.start_card_reader_with(|report| CardService::start_demo(report).map(Some));
     }
 
+    /// Starts the profile's QR scanner (serial, or the emulator for `simulated`): 渝快码 on
+    /// the identify page, receipt codes for 办件进度查询.
+    pub fn start_scanner(&self) {
+        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let dev = self.state.borrow().core.profile.devices.scanner.clone();
+        match scan::ScanService::start(&dev, move |s| post(&inbox, &window, Inbox::Scanned(s))) {
+            Ok(s) => {
+                if let (Some(w), Some(s)) = (self.window.upgrade(), &s) {
+                    w.global::<IdentifyAdapter>().set_ykm_demo(s.is_demo());
+                }
+                self.state.borrow_mut().scanner = s;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "QR scanner could not start");
+                self.record_device("scanner", offline());
+            }
+        }
+    }
+
+    /// Demo: the platform simulator issues a 渝快码 for the demo citizen and the emulated
+    /// scanner reads it (through the real serial driver).
+    fn demo_ykm(&self) {
+        let st = self.state.borrow();
+        let (Some(platform), Some(scanner)) = (&st.platform, &st.scanner) else {
+            return;
+        };
+        let (Some(sim), Some(person)) = (platform.sim(), identify::demo_person()) else {
+            return;
+        };
+        let token = sim.issue_ykm_token(person, 120);
+        scanner.demo_scan(&token);
+    }
+
+    /// Demo and tests: the emulated scanner reads `code` (through the real serial driver).
+    pub fn demo_scan(&self, code: &str) {
+        if let Some(s) = &self.state.borrow().scanner {
+            s.demo_scan(code);
+        }
+    }
+
+    /// Asks the platform whom a 渝快码 token identifies, off the UI thread.
+    fn verify_ykm(&self, token: String) {
+        let st = self.state.borrow();
+        let (inbox, window) = (st.inbox.clone(), self.window.clone());
+        let Some(platform) = st.platform.clone() else {
+            drop(st);
+            self.state.borrow_mut().identify_note = "本机暂时无法核验渝快码，请刷身份证".into();
+            self.render();
+            return;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("kiosk-ykm".into())
+            .spawn(move || {
+                let answer = platform
+                    .runtime()
+                    .block_on(platform.client.verify_ykm(&token))
+                    .map(|id| id.person)
+                    .map_err(|e| match e {
+                        crate::core::platform::PlatformError::Rejected { reason, .. } => {
+                            // "message（code）": the citizen reads the message.
+                            reason
+                                .rsplit_once('（')
+                                .map_or(reason.clone(), |(m, _)| m.to_owned())
+                        }
+                        other => {
+                            tracing::warn!(error = %other, "渝快码 not verified");
+                            "暂时无法核验渝快码，请稍后再试或刷身份证".to_owned()
+                        }
+                    });
+                post(&inbox, &window, Inbox::Ykm(answer));
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "渝快码 check not started");
+        }
+    }
+
     /// Starts the profile's ID-card reader (`sam-serial`, or the demo for `simulated`).
     pub fn start_card_reader(&self) {
         let dev = self.state.borrow().core.profile.devices.id_reader.clone();
@@ -1354,6 +1489,31 @@ impl Kiosk {
                             }));
                     }
                     self.refresh_alerts();
+                    self.render();
+                }
+                Inbox::Scanned(scan::Scanned::Case(id)) => {
+                    self.event(Event::Open(Screen::Progress));
+                    self.event(Event::ProgressInput(id));
+                    self.look_up_progress();
+                }
+                Inbox::Scanned(scan::Scanned::Ykm(token)) => {
+                    self.state.borrow_mut().identify_note = "正在核验渝快码…".into();
+                    self.event(Event::Touch);
+                    self.render();
+                    self.verify_ykm(token);
+                }
+                Inbox::Scanned(scan::Scanned::Unusable(why)) => {
+                    self.state.borrow_mut().identify_note = why;
+                    self.event(Event::Touch);
+                    self.render();
+                }
+                Inbox::Ykm(Ok(person)) => {
+                    self.state.borrow_mut().identify_note.clear();
+                    self.look_up_licences(&person);
+                    self.event(Event::CardRead(person));
+                }
+                Inbox::Ykm(Err(why)) => {
+                    self.state.borrow_mut().identify_note = why;
                     self.render();
                 }
                 Inbox::Delivery(DeliveryNews::Notices(n)) => {
@@ -1720,6 +1880,9 @@ impl Kiosk {
             Screen::Identify => {
                 window
                     .global::<IdentifyAdapter>()
+                    .set_note(lang.t(&st.identify_note).into());
+                window
+                    .global::<IdentifyAdapter>()
                     .set_status(match session.card_status() {
                         CardStatus::Waiting => 0,
                         CardStatus::Error(CardError::Replace) => 1,
@@ -1818,6 +1981,8 @@ impl Kiosk {
                 };
                 services.set_services(ModelRc::new(VecModel::from(rows)));
                 services.set_green(st.green);
+                services.set_checkin(st.checkin);
+                services.set_checkin_code(st.checkin_code.clone().into());
                 services.set_note(lang.t(&st.ticket_note).into());
                 adapter.set_page(Page::Tickets);
             }
@@ -1829,7 +1994,8 @@ impl Kiosk {
                     );
                     let kind = match t.kind {
                         crate::core::ticketing::TicketKind::Green => "（绿色通道）",
-                        _ => "",
+                        crate::core::ticketing::TicketKind::Appointment => "（预约签到）",
+                        crate::core::ticketing::TicketKind::WalkIn => "",
                     };
                     services.set_ticket_detail(
                         lang.t(&format!("前面还有 {} 人{kind}", t.waiting_before))

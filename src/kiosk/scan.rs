@@ -1,0 +1,155 @@
+//! 扫码 — the QR scanner as the kiosk sees it: the drivers' `SerialScanner` on the profile's
+//! port, or for `simulated` on the drivers' scanner emulator (a pty), whose codes the demo
+//! "scans" on request. Every payload is sanitised by the driver; here it becomes what the
+//! kiosk can do with it ([`Scanned`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ykb_drivers::link::SerialConnector;
+use ykb_drivers::scanner::serial::{ScanEvent, SerialScanner};
+use ykb_drivers::scanner::splitter::SplitterConfig;
+use ykb_drivers::sim::ScannerSim;
+
+use super::apply::CASE_QR_PREFIX;
+use crate::core::config::{DeviceSection, DriverKind};
+
+/// What a scanned code is, for the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scanned {
+    /// A receipt's progress code: the local case id.
+    Case(String),
+    /// A 渝快码 token (opaque; the platform says whom it identifies).
+    Ykm(String),
+    /// Anything else, or a payload the driver refused: what to tell the citizen.
+    Unusable(String),
+}
+
+/// The longest 渝快码 token accepted (they are short; anything longer is not one).
+const MAX_TOKEN: usize = 128;
+
+/// Classifies a sanitised payload.
+pub fn classify(text: &str) -> Scanned {
+    let t = text.trim();
+    if let Some(id) = t.strip_prefix(CASE_QR_PREFIX) {
+        if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        {
+            return Scanned::Case(id.to_owned());
+        }
+    } else if t.starts_with("YKM")
+        && t.len() <= MAX_TOKEN
+        && t.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Scanned::Ykm(t.to_owned());
+    }
+    Scanned::Unusable("这个二维码不是渝快码或本机回执，请换一个码".to_owned())
+}
+
+/// A running scanner (and, in the demo, its emulator).
+pub struct ScanService {
+    sim: Option<ScannerSim>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ScanService {
+    /// Starts the profile's serial scanner (or the emulator for `simulated`); `None` for
+    /// `none` and for keyboard-wedge scanners, which the kiosk does not read yet.
+    pub fn start(
+        dev: &DeviceSection,
+        report: impl Fn(Scanned) + Send + 'static,
+    ) -> Result<Option<Self>, String> {
+        let (sim, connector) = match dev.driver {
+            DriverKind::Simulated => {
+                let sim = ScannerSim::start(None).map_err(|e| format!("无法打开伪终端：{e}"))?;
+                let c = SerialConnector::new(sim.path(), 9600);
+                (Some(sim), c)
+            }
+            DriverKind::SerialScanner => (
+                None,
+                SerialConnector::new(&dev.path, dev.baud.unwrap_or(9600)),
+            ),
+            _ => return Ok(None),
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("kiosk-scanner".into())
+            .spawn(move || {
+                let (_scanner, events) = SerialScanner::spawn(connector, SplitterConfig::default());
+                while !flag.load(Ordering::Relaxed) {
+                    match events.recv_timeout(Duration::from_millis(500)) {
+                        Ok(ScanEvent::Code(p)) => report(classify(&p.text)),
+                        Ok(ScanEvent::Rejected(e)) => {
+                            tracing::info!(error = %e, "scanned code refused");
+                            report(Scanned::Unusable("无法识别这个码，请换一个码".into()));
+                        }
+                        Ok(ScanEvent::Oversize(n)) => {
+                            tracing::info!(bytes = n, "scanned code too long");
+                            report(Scanned::Unusable("这个码太长，无法识别".into()));
+                        }
+                        Ok(ScanEvent::Status(s)) => tracing::debug!(?s, "scanner status"),
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Some(Self {
+            sim,
+            stop,
+            thread: Some(thread),
+        }))
+    }
+
+    /// Whether the demo can scan codes on the emulator.
+    pub fn is_demo(&self) -> bool {
+        self.sim.is_some()
+    }
+
+    /// Demo: the emulated scanner reads `code` (sent over its serial line to the driver).
+    pub fn demo_scan(&self, code: &str) {
+        if let Some(sim) = &self.sim {
+            sim.device().scan(code);
+        }
+    }
+}
+
+impl Drop for ScanService {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_told_apart_and_hostile_ones_are_refused() {
+        assert_eq!(
+            classify("ykb:case:0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"),
+            Scanned::Case("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into())
+        );
+        assert_eq!(classify(" YKMabc123 "), Scanned::Ykm("YKMabc123".into()));
+        for bad in [
+            "ykb:case:",
+            "ykb:case:../../etc/passwd",
+            "ykb:case:1' OR 1=1 --",
+            "YKM<script>",
+            "https://evil.example/",
+            "",
+        ] {
+            assert!(matches!(classify(bad), Scanned::Unusable(_)), "{bad:?}");
+        }
+        assert!(matches!(
+            classify(&format!("YKM{}", "a".repeat(200))),
+            Scanned::Unusable(_)
+        ));
+    }
+}
