@@ -197,6 +197,7 @@ fn render_in(
         kiosk.use_platform(d.clone());
     }
     kiosk.start_demo_card_reader();
+    kiosk.start_scanner();
     kiosk.start_printer();
     window.global::<Theme>().set_large_text(variant.large);
     let mut s = Shooter {
