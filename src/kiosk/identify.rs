@@ -5,8 +5,6 @@
 //! [`Person`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ykb_drivers::idcard::{CardText, IdCard, IdCardError, IdCardReader, IdReader, ServiceConfig};
@@ -118,9 +116,9 @@ fn card_error(e: &IdCardError) -> CardError {
 
 /// A running reader (and, in the demo, its emulator).
 pub struct CardService {
+    /// Field order matters: the reader thread stops before the emulator goes.
+    _thread: super::services::DeviceThread,
     sim: Option<IdCardSim>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl CardService {
@@ -173,19 +171,13 @@ impl CardService {
         connector: SerialConnector,
         report: impl Fn(CardOutcome, Option<CardExpiry>) + Send + 'static,
     ) -> Result<Self, String> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("kiosk-idcard".into())
-            .spawn(move || {
-                let reader = IdCardReader::spawn(connector, ServiceConfig::default());
-                read_loop(&reader, &flag, &report);
-            })
-            .map_err(|e| e.to_string())?;
+        let thread = super::services::DeviceThread::spawn("kiosk-idcard", move |stop| {
+            let reader = IdCardReader::spawn(connector, ServiceConfig::default());
+            read_loop(&reader, stop, &report);
+        })?;
         Ok(Self {
+            _thread: thread,
             sim,
-            stop,
-            thread: Some(thread),
         })
     }
 
@@ -248,15 +240,6 @@ fn read_loop(
                     std::thread::sleep(Duration::from_millis(500));
                 }
             }
-        }
-    }
-}
-
-impl Drop for CardService {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }

@@ -3,9 +3,7 @@
 //! "scans" on request. Every payload is sanitised by the driver; here it becomes what the
 //! kiosk can do with it ([`Scanned`]).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ykb_drivers::link::SerialConnector;
@@ -49,9 +47,9 @@ pub fn classify(text: &str) -> Scanned {
 
 /// A running scanner (and, in the demo, its emulator).
 pub struct ScanService {
+    /// Field order matters: the reading thread stops before the emulator goes.
+    _thread: super::services::DeviceThread,
     sim: Option<ScannerSim>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl ScanService {
@@ -73,34 +71,28 @@ impl ScanService {
             ),
             _ => return Ok(None),
         };
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("kiosk-scanner".into())
-            .spawn(move || {
-                let (_scanner, events) = SerialScanner::spawn(connector, SplitterConfig::default());
-                while !flag.load(Ordering::Relaxed) {
-                    match events.recv_timeout(Duration::from_millis(500)) {
-                        Ok(ScanEvent::Code(p)) => report(classify(&p.text)),
-                        Ok(ScanEvent::Rejected(e)) => {
-                            tracing::info!(error = %e, "scanned code refused");
-                            report(Scanned::Unusable("无法识别这个码，请换一个码".into()));
-                        }
-                        Ok(ScanEvent::Oversize(n)) => {
-                            tracing::info!(bytes = n, "scanned code too long");
-                            report(Scanned::Unusable("这个码太长，无法识别".into()));
-                        }
-                        Ok(ScanEvent::Status(s)) => tracing::debug!(?s, "scanner status"),
-                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        let thread = super::services::DeviceThread::spawn("kiosk-scanner", move |stop| {
+            let (_scanner, events) = SerialScanner::spawn(connector, SplitterConfig::default());
+            while !stop.load(Ordering::Relaxed) {
+                match events.recv_timeout(Duration::from_millis(500)) {
+                    Ok(ScanEvent::Code(p)) => report(classify(&p.text)),
+                    Ok(ScanEvent::Rejected(e)) => {
+                        tracing::info!(error = %e, "scanned code refused");
+                        report(Scanned::Unusable("无法识别这个码，请换一个码".into()));
                     }
+                    Ok(ScanEvent::Oversize(n)) => {
+                        tracing::info!(bytes = n, "scanned code too long");
+                        report(Scanned::Unusable("这个码太长，无法识别".into()));
+                    }
+                    Ok(ScanEvent::Status(s)) => tracing::debug!(?s, "scanner status"),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
                 }
-            })
-            .map_err(|e| e.to_string())?;
+            }
+        })?;
         Ok(Some(Self {
+            _thread: thread,
             sim,
-            stop,
-            thread: Some(thread),
         }))
     }
 
@@ -113,15 +105,6 @@ impl ScanService {
     pub fn demo_scan(&self, code: &str) {
         if let Some(sim) = &self.sim {
             sim.device().scan(code);
-        }
-    }
-}
-
-impl Drop for ScanService {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }
