@@ -1129,24 +1129,11 @@ impl Counter {
         };
         let inbox = st.inbox.clone();
         let window = self.window.clone();
-        let id_number = id_number.to_owned();
-        let spawned = std::thread::Builder::new()
-            .name("counter-licences".into())
-            .spawn(move || {
-                match platform
-                    .runtime()
-                    .block_on(platform.client.licences(&id_number))
-                {
-                    Ok(list) => {
-                        let names = list.licences.into_iter().map(|l| l.licence_type).collect();
-                        post(&inbox, &window, Inbox::Licences { id_number, names });
-                    }
-                    Err(e) => tracing::warn!(error = %e, "e-licence look-up failed"),
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "e-licence look-up not started");
-        }
+        crate::kiosk::services::look_up_licences(
+            platform,
+            id_number.to_owned(),
+            move |id_number, names| post(&inbox, &window, Inbox::Licences { id_number, names }),
+        );
     }
 
     /// Advances the clock: the idle lock, the pad's thanks, an acceptance receipt that

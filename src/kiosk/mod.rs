@@ -1593,24 +1593,11 @@ impl Kiosk {
         };
         let inbox = st.inbox.clone();
         let window = self.window.clone();
-        let id_number = person.id_number.expose().to_owned();
-        let spawned = std::thread::Builder::new()
-            .name("kiosk-licences".into())
-            .spawn(move || {
-                let answer = platform
-                    .runtime()
-                    .block_on(platform.client.licences(&id_number));
-                match answer {
-                    Ok(list) => {
-                        let names = list.licences.into_iter().map(|l| l.licence_type).collect();
-                        post(&inbox, &window, Inbox::Licences { id_number, names });
-                    }
-                    Err(e) => tracing::warn!(error = %e, "e-licence look-up failed"),
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "e-licence look-up not started");
-        }
+        crate::kiosk::services::look_up_licences(
+            platform,
+            person.id_number.expose().to_owned(),
+            move |id_number, names| post(&inbox, &window, Inbox::Licences { id_number, names }),
+        );
     }
 
     /// Advances the session's clock to `now` (the idle timer calls this every second; tests

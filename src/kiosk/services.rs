@@ -55,6 +55,33 @@ impl Drop for DeviceThread {
     }
 }
 
+/// Asks the platform, on a worker thread, which e-licences (电子证照) the person with
+/// `id_number` holds; `done` gets the number and the licence names. A failure is logged and
+/// nothing is reported (the materials then simply are not exempt).
+pub fn look_up_licences(
+    platform: Arc<crate::sim::demo::DemoPlatform>,
+    id_number: String,
+    done: impl FnOnce(String, Vec<String>) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("licences".into())
+        .spawn(move || {
+            match platform
+                .runtime()
+                .block_on(platform.client.licences(&id_number))
+            {
+                Ok(list) => done(
+                    id_number,
+                    list.licences.into_iter().map(|l| l.licence_type).collect(),
+                ),
+                Err(e) => tracing::warn!(error = %e, "e-licence look-up failed"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "e-licence look-up not started");
+    }
+}
+
 /// What the delivery worker tells the kiosk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryNews {
