@@ -519,3 +519,76 @@ async fn the_worker_delivers_when_woken_retries_through_an_outage_and_stops_on_r
     assert_eq!(st.pending, 0);
     sim.shutdown().await;
 }
+
+/// An installed UI terminal runs a worker of its own beside the agent's, both on the store
+/// file: racing for the same queue, they still put every case at the platform exactly once,
+/// in order, and both see every case end as submitted with one code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_store_deliver_every_case_once() {
+    use std::sync::Arc;
+    let sim = start_sim(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let client = client_for(&sim, &mut core).await;
+    let ids = enqueue_n(&mut core, 12);
+    let store_path = dir.path().join(ykb_terminal::core::STORE_FILE);
+    let key = Arc::new(core.key);
+    let mut workers = Vec::new();
+    let mut stops = Vec::new();
+    let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..2 {
+        let worker_client = PlatformClient::new(client.config().clone()).unwrap();
+        worker_client.set_credentials(client.credentials().unwrap());
+        let store = ykb_terminal::core::store::Store::open(&store_path).unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        stops.push(stop_tx);
+        workers.push(tokio::spawn(outbox::run_worker(
+            Arc::new(Mutex::new(store)),
+            key.clone(),
+            worker_client,
+            Backoff::default(),
+            30,
+            Arc::new(tokio::sync::Notify::new()),
+            stop_rx,
+            Some(ev_tx.clone()),
+        )));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sim.cases().len() < ids.len() && std::time::Instant::now() < deadline {
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(200), ev_rx.recv()).await;
+    }
+    for s in &stops {
+        s.send(true).unwrap();
+    }
+    for w in workers {
+        tokio::time::timeout(std::time::Duration::from_secs(5), w)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let cases = sim.cases();
+    assert_eq!(cases.len(), ids.len(), "every case at the platform, once");
+    let mut store = core.store;
+    for id in &ids {
+        let stub = outbox::case_stub(&mut store, &id.to_string())
+            .unwrap()
+            .expect("stub");
+        let at_platform = cases
+            .iter()
+            .find(|c| c.key == id.to_string())
+            .expect("sent");
+        assert_eq!(
+            stub.unified_code.as_ref(),
+            Some(&at_platform.ack.unified_code)
+        );
+        assert!(!stub.holds_personal_data, "{stub:?}");
+    }
+    // One code per case, none shared.
+    let mut codes: Vec<_> = cases.iter().map(|c| c.ack.unified_code.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes.len(), ids.len());
+    let st = outbox::status(&mut store, Quota::from_mb(8)).unwrap();
+    assert_eq!(st.pending, 0);
+    sim.shutdown().await;
+}

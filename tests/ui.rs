@@ -370,7 +370,7 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
 fn demo_at_checklist() -> (
     AppWindow,
     Kiosk,
-    std::sync::Arc<ykb_terminal::sim::demo::DemoPlatform>,
+    std::sync::Arc<ykb_terminal::core::platform::PlatformLink>,
     tempfile::TempDir,
 ) {
     let (window, kiosk, platform, dir) = demo_home();
@@ -613,7 +613,7 @@ fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
 fn demo_home() -> (
     AppWindow,
     Kiosk,
-    std::sync::Arc<ykb_terminal::sim::demo::DemoPlatform>,
+    std::sync::Arc<ykb_terminal::core::platform::PlatformLink>,
     tempfile::TempDir,
 ) {
     i_slint_backend_testing::init_no_event_loop();

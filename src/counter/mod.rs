@@ -31,6 +31,7 @@ use crate::core::config::{CounterSection, Profile, TicketingSection};
 use crate::core::domain::{Applicant, CaseMaterial, EvaluationLevel, MaterialOutcome};
 use crate::core::outbox::{self, NewCase, Quota};
 use crate::core::pin::SignIn;
+use crate::core::platform::PlatformLink;
 use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
 use crate::core::Core;
 use crate::kiosk::identify::{CardExpiry, CardOutcome, CardService};
@@ -40,7 +41,6 @@ use crate::kiosk::{
     CounterTarget, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
     NO_DISPLAY_MESSAGE,
 };
-use crate::sim::demo::DemoPlatform;
 use clerk::{Auth, Clerk, Decision, Pad};
 use prereview::{Status, Subject};
 
@@ -71,7 +71,7 @@ pub fn run_counter(cli: &Cli, profile: Profile) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let platform = crate::sim::demo::start_for_demo(&mut core).map(Arc::new);
+    let platform = PlatformLink::connect(&mut core).map(Arc::new);
     let (window, pad) = match (CounterWindow::new(), EvaluationPadWindow::new()) {
         (Ok(w), Ok(p)) => (w, p),
         (Err(e), _) | (_, Err(e)) => {
@@ -160,7 +160,7 @@ struct State {
     awaiting: Option<Awaiting>,
     printer: Option<ReceiptPrinter>,
     cards: Option<CardService>,
-    platform: Option<Arc<DemoPlatform>>,
+    platform: Option<Arc<PlatformLink>>,
     delivery: Option<Delivery>,
     inbox: Arc<Mutex<Vec<Inbox>>>,
 }
@@ -1006,11 +1006,11 @@ impl Counter {
         st.clerk.evaluated(Instant::now());
     }
 
-    /// Delivers the outbox to the demo platform from this process and looks up e-licences
-    /// there (installed terminals deliver from the agent service).
-    pub fn use_platform(&self, platform: Arc<DemoPlatform>) {
+    /// Delivers the outbox to the platform from this process (alongside the agent service on
+    /// installed terminals) and looks up e-licences there.
+    pub fn use_platform(&self, platform: Arc<PlatformLink>) {
         let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
-        let delivery = Delivery::for_demo(&self.state.borrow().core, &platform, move |news| {
+        let delivery = Delivery::for_terminal(&self.state.borrow().core, &platform, move |news| {
             post(&inbox, &window, Inbox::Delivery(news))
         });
         let mut st = self.state.borrow_mut();
@@ -1377,7 +1377,7 @@ impl Counter {
 }
 
 /// Lease numbers from the demo platform for every service running low.
-fn lease_from(p: &DemoPlatform, st: &mut State) {
+fn lease_from(p: &PlatformLink, st: &mut State) {
     let now = Timestamp::now();
     let reqs = match ticketing::lease_requests(
         &mut st.core.store,

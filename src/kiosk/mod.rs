@@ -29,8 +29,8 @@ use crate::cli::{self, Cli};
 use crate::core::catalog::Catalog;
 use crate::core::domain::{EvaluationLevel, FieldKind};
 use crate::core::outbox::{self, Quota};
+use crate::core::platform::PlatformLink;
 use crate::core::Core;
-use crate::sim::demo::DemoPlatform;
 use i18n::Lang;
 use identify::{CardOutcome, CardService};
 use services::{Delivery, DeliveryNews, Photo, ReceiptPrinter};
@@ -76,8 +76,9 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    // The demo profile syncs its catalogue from an in-process platform simulator.
-    let platform = crate::sim::demo::start_for_demo(&mut core).map(Arc::new);
+    // The platform link: the demo starts an in-process simulator and syncs its catalogue from
+    // it; installed terminals use the configured platform with the provisioned credentials.
+    let platform = PlatformLink::connect(&mut core).map(Arc::new);
     let window = match AppWindow::new() {
         Ok(w) => w,
         Err(e) => {
@@ -197,8 +198,8 @@ struct State {
     identify_note: String,
     /// The ID-card reader, once started.
     cards: Option<CardService>,
-    /// The platform (demo: the in-process simulator) for e-licence look-ups.
-    platform: Option<Arc<DemoPlatform>>,
+    /// The platform link (demo: the in-process simulator) for e-licences, 渝快码 and notices.
+    platform: Option<Arc<PlatformLink>>,
     /// Results posted by device and network threads, drained on the UI thread.
     inbox: Arc<Mutex<Vec<Inbox>>>,
 }
@@ -1185,9 +1186,9 @@ impl Kiosk {
 
     /// Uses `platform` for e-licence look-ups (免提交) once a card is read, and delivers the
     /// outbox to it from a worker in this process (the demo has no agent service).
-    pub fn use_platform(&self, platform: Arc<DemoPlatform>) {
+    pub fn use_platform(&self, platform: Arc<PlatformLink>) {
         let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
-        let delivery = Delivery::for_demo(&self.state.borrow().core, &platform, move |news| {
+        let delivery = Delivery::for_terminal(&self.state.borrow().core, &platform, move |news| {
             post(&inbox, &window, Inbox::Delivery(news))
         });
         let mut st = self.state.borrow_mut();

@@ -59,7 +59,7 @@ impl Drop for DeviceThread {
 /// `id_number` holds; `done` gets the number and the licence names. A failure is logged and
 /// nothing is reported (the materials then simply are not exempt).
 pub fn look_up_licences(
-    platform: Arc<crate::sim::demo::DemoPlatform>,
+    platform: Arc<crate::core::platform::PlatformLink>,
     id_number: String,
     done: impl FnOnce(String, Vec<String>) + Send + 'static,
 ) {
@@ -96,8 +96,10 @@ pub enum DeliveryNews {
     Notices(Vec<crate::core::platform::wire::Notice>),
 }
 
-/// The outbox worker inside the kiosk (the demo has no agent service to deliver for it):
-/// its own store connection on the same file, serialised with the UI's by SQLite's locks.
+/// The outbox worker inside the UI terminal, so a case reaches the platform while the citizen
+/// is still at the screen (the demo has no agent service; installed terminals have one as
+/// well): its own store connection on the same file, serialised with the UI's by SQLite's
+/// locks.
 pub struct Delivery {
     wake: Arc<tokio::sync::Notify>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -215,12 +217,14 @@ async fn keep_leases(
 }
 
 impl Delivery {
-    /// The worker for a terminal on the demo platform: `core`'s store file and key, the
-    /// platform's client and runtime; a failure to start is logged (cases then stay queued
-    /// for the agent or the sync timer).
-    pub fn for_demo(
+    /// The worker for a terminal's platform link: `core`'s store file and key, the link's
+    /// client and runtime; a failure to start is logged (cases then stay queued for the
+    /// agent). On installed terminals the agent's worker delivers from the same store too:
+    /// each case goes out under its own idempotency key, so whichever worker sends it, the
+    /// platform holds it once (`tests/outbox_delivery.rs`).
+    pub fn for_terminal(
         core: &crate::core::Core,
-        platform: &crate::sim::demo::DemoPlatform,
+        platform: &crate::core::platform::PlatformLink,
         report: impl Fn(DeliveryNews) + Send + Sync + 'static,
     ) -> Option<Self> {
         Self::start(

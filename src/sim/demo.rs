@@ -3,56 +3,15 @@
 //! `cargo run --release` shows the whole path (signed snapshot → verify → one transaction →
 //! search index) with no network.
 
-use crate::core::platform::{wire, ClientConfig, PlatformClient};
+use crate::core::platform::{wire, ClientConfig, PlatformClient, PlatformLink};
 use crate::core::{config::PlatformMode, credentials, search, sync, Core};
 
-use super::platform::{self, SimHandle, SimOptions};
-
-/// The running demo platform; dropping it stops the simulator.
-pub struct DemoPlatform {
-    handle: Option<SimHandle>,
-    runtime: tokio::runtime::Runtime,
-    /// The client the demo uses (registered).
-    pub client: PlatformClient,
-}
-
-impl std::fmt::Debug for DemoPlatform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DemoPlatform")
-            .field("handle", &self.handle)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DemoPlatform {
-    /// The runtime the simulator runs on (for further platform calls from the demo).
-    pub fn runtime(&self) -> &tokio::runtime::Runtime {
-        &self.runtime
-    }
-
-    /// The running simulator (its admin API: faults, received cases and events).
-    pub fn sim(&self) -> Option<&SimHandle> {
-        self.handle.as_ref()
-    }
-
-    /// The simulator's base URL.
-    pub fn base_url(&self) -> Option<String> {
-        self.handle.as_ref().map(SimHandle::base_url)
-    }
-}
-
-impl Drop for DemoPlatform {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            self.runtime.block_on(h.shutdown());
-        }
-    }
-}
+use super::platform::{self, SimOptions};
 
 /// For a simulator profile: starts the simulator, registers, syncs into the core's store and
 /// reloads the core's catalogue from it. `None` for remote profiles, or when anything fails
 /// (logged; the terminal then runs on the catalogue it already holds).
-pub fn start_for_demo(core: &mut Core) -> Option<DemoPlatform> {
+pub fn start_for_demo(core: &mut Core) -> Option<PlatformLink> {
     if core.profile.platform.mode != PlatformMode::Simulator {
         return None;
     }
@@ -103,9 +62,5 @@ pub fn start_for_demo(core: &mut Core) -> Option<DemoPlatform> {
         }
         Err(e) => tracing::warn!(error = %e, "demo sync failed; using the catalogue already held"),
     }
-    Some(DemoPlatform {
-        handle: Some(handle),
-        runtime,
-        client,
-    })
+    Some(PlatformLink::new(runtime, client, Some(handle)))
 }

@@ -1,0 +1,112 @@
+//! The UI terminals' connection to the platform: a client with its credentials and a small
+//! runtime of its own for calls made from worker threads (e-licence look-ups, 渝快码 checks,
+//! notices, the in-process outbox worker, ticket leases).
+//!
+//! - `platform.mode = "simulator"` (the demo): the simulator runs in process and the
+//!   terminal registers and syncs against it (`crate::sim::demo::start_for_demo`).
+//! - `platform.mode = "remote"` (installed terminals): the configured platform with the
+//!   credentials `provision` stored. Not registered yet, or no catalogue key: no link; the
+//!   terminal then runs offline (cases stay queued) and the log says what to do.
+
+use crate::core::config::PlatformMode;
+use crate::core::{credentials, sync, Core};
+
+use super::{ClientConfig, PlatformClient};
+
+/// A terminal's connection to the platform; dropping it stops the demo's simulator.
+pub struct PlatformLink {
+    sim: Option<crate::sim::platform::SimHandle>,
+    runtime: tokio::runtime::Runtime,
+    /// The client, with this terminal's credentials.
+    pub client: PlatformClient,
+}
+
+impl std::fmt::Debug for PlatformLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformLink")
+            .field("base_url", &self.client.config().base_url)
+            .field("sim", &self.sim)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlatformLink {
+    /// A link from its parts (the demo passes its running simulator).
+    pub fn new(
+        runtime: tokio::runtime::Runtime,
+        client: PlatformClient,
+        sim: Option<crate::sim::platform::SimHandle>,
+    ) -> Self {
+        Self {
+            sim,
+            runtime,
+            client,
+        }
+    }
+
+    /// The link for `core`'s profile: the demo's simulator (started, registered, synced) or
+    /// the configured platform with the stored credentials. `None` when there is none to
+    /// use; why is logged in words a technician can act on.
+    pub fn connect(core: &mut Core) -> Option<Self> {
+        match core.profile.platform.mode {
+            PlatformMode::Simulator => crate::sim::demo::start_for_demo(core),
+            PlatformMode::Remote => match Self::remote(core, None) {
+                Ok(link) => Some(link),
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    None
+                }
+            },
+        }
+    }
+
+    /// The configured platform (or `base_url`, for tests) with the credentials stored for
+    /// it. Makes no network call: an unreachable platform is met later, call by call.
+    pub fn remote(core: &mut Core, base_url: Option<&str>) -> Result<Self, String> {
+        let key = sync::catalog_key(&core.profile, &core.data_dir)?;
+        let config = ClientConfig::from_profile(&core.profile.platform, base_url, key);
+        let base = config.base_url.clone();
+        let client = PlatformClient::new(config).map_err(|e| {
+            format!("无法建立平台连接：{e}。请检查配置 platform.base_url、ca_file 和 proxy")
+        })?;
+        match credentials::stored(&mut core.store, &core.key, &base) {
+            Ok(Some(c)) => client.set_credentials(c),
+            Ok(None) => {
+                return Err(format!(
+                    "本机尚未在平台 {base} 注册，电子证照、渝快码和通知暂不可用，业务在本机暂存；请运行 ykb-terminal provision 完成注册"
+                ))
+            }
+            Err(e) => return Err(format!("无法读取设备凭据：{e}")),
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("platform-link")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("无法启动平台连接线程：{e}"))?;
+        Ok(Self::new(runtime, client, None))
+    }
+
+    /// The runtime for platform calls made from worker threads.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// The demo's running simulator (its admin API: faults, received cases and events).
+    pub fn sim(&self) -> Option<&crate::sim::platform::SimHandle> {
+        self.sim.as_ref()
+    }
+
+    /// The platform's base URL.
+    pub fn base_url(&self) -> String {
+        self.client.config().base_url.clone()
+    }
+}
+
+impl Drop for PlatformLink {
+    fn drop(&mut self) {
+        if let Some(h) = self.sim.take() {
+            self.runtime.block_on(h.shutdown());
+        }
+    }
+}
