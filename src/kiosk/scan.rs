@@ -1,6 +1,6 @@
 //! 扫码 — the QR scanner as the kiosk sees it: the drivers' `SerialScanner` on the profile's
-//! port, or for `simulated` on the drivers' scanner emulator (a pty), whose codes the demo
-//! "scans" on request. Every payload is sanitised by the driver; here it becomes what the
+//! port, their `EvdevScanner` for a keyboard-wedge scanner, or for `simulated` the drivers'
+//! scanner emulator (a pty), whose codes the demo "scans" on request. Every payload is sanitised by the driver; here it becomes what the
 //! kiosk can do with it ([`Scanned`]).
 
 use std::sync::atomic::Ordering;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use ykb_drivers::link::SerialConnector;
 use ykb_drivers::scanner::serial::{ScanEvent, SerialScanner};
 use ykb_drivers::scanner::splitter::SplitterConfig;
+use ykb_drivers::scanner::{EvdevConfig, EvdevScanner};
 use ykb_drivers::sim::ScannerSim;
 
 use super::apply::CASE_QR_PREFIX;
@@ -45,6 +46,12 @@ pub fn classify(text: &str) -> Scanned {
     Scanned::Unusable("这个二维码不是渝快码或本机回执，请换一个码".to_owned())
 }
 
+/// Where the scanner's codes come from.
+enum Source {
+    Serial(SerialConnector),
+    Evdev(EvdevConfig),
+}
+
 /// A running scanner (and, in the demo, its emulator).
 pub struct ScanService {
     /// Field order matters: the reading thread stops before the emulator goes.
@@ -53,26 +60,52 @@ pub struct ScanService {
 }
 
 impl ScanService {
-    /// Starts the profile's serial scanner (or the emulator for `simulated`); `None` for
-    /// `none` and for keyboard-wedge scanners, which the kiosk does not read yet.
+    /// Starts the profile's scanner: serial, keyboard-wedge through evdev (grabbed
+    /// exclusively, so codes never reach the UI as key presses), or the emulator for
+    /// `simulated`; `None` for `none`.
     pub fn start(
         dev: &DeviceSection,
         report: impl Fn(Scanned) + Send + 'static,
     ) -> Result<Option<Self>, String> {
-        let (sim, connector) = match dev.driver {
+        let (sim, source) = match dev.driver {
             DriverKind::Simulated => {
                 let sim = ScannerSim::start(None).map_err(|e| format!("无法打开伪终端：{e}"))?;
                 let c = SerialConnector::new(sim.path(), 9600);
-                (Some(sim), c)
+                (Some(sim), Source::Serial(c))
             }
             DriverKind::SerialScanner => (
                 None,
-                SerialConnector::new(&dev.path, dev.baud.unwrap_or(9600)),
+                Source::Serial(SerialConnector::new(&dev.path, dev.baud.unwrap_or(9600))),
             ),
+            DriverKind::Evdev => {
+                let path = std::path::PathBuf::from(&dev.path);
+                // An event device is grabbed; a FIFO (an emulator standing in for one) cannot be.
+                let exclusive = !std::fs::metadata(&path)
+                    .map(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()))
+                    .unwrap_or(false);
+                (
+                    None,
+                    Source::Evdev(EvdevConfig {
+                        path,
+                        exclusive,
+                        max_len: SplitterConfig::default().max_len,
+                    }),
+                )
+            }
             _ => return Ok(None),
         };
         let thread = super::services::DeviceThread::spawn("kiosk-scanner", move |stop| {
-            let (_scanner, events) = SerialScanner::spawn(connector, SplitterConfig::default());
+            // Either driver feeds the same event stream; its handle lives as long as the loop.
+            let (_serial, _evdev, events) = match source {
+                Source::Serial(c) => {
+                    let (s, rx) = SerialScanner::spawn(c, SplitterConfig::default());
+                    (Some(s), None, rx)
+                }
+                Source::Evdev(cfg) => {
+                    let (s, rx) = EvdevScanner::spawn(cfg);
+                    (None, Some(s), rx)
+                }
+            };
             while !stop.load(Ordering::Relaxed) {
                 match events.recv_timeout(Duration::from_millis(500)) {
                     Ok(ScanEvent::Code(p)) => report(classify(&p.text)),
@@ -134,5 +167,46 @@ mod tests {
             classify(&format!("YKM{}", "a".repeat(200))),
             Scanned::Unusable(_)
         ));
+    }
+
+    /// A keyboard-wedge scanner through its real device file: a FIFO carrying the kernel's
+    /// `struct input_event` bytes. The kiosk reads the 渝快码 typed into it and refuses junk.
+    #[test]
+    fn a_keyboard_wedge_scanner_is_read_through_evdev() {
+        use std::io::Write;
+        use ykb_drivers::scanner::evdev::{type_text, InputEvent};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("event-kbd");
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let dev = DeviceSection {
+            driver: DriverKind::Evdev,
+            path: path.display().to_string(),
+            baud: None,
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let service = ScanService::start(&dev, move |s| {
+            let _ = tx.send(s);
+        })
+        .unwrap()
+        .expect("an evdev scanner runs");
+        assert!(!service.is_demo());
+        // Opening the write end waits for the driver to open the read end.
+        let mut fifo = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        for text in ["YKM7f3a9c", "https://evil.example/"] {
+            let bytes: Vec<u8> = type_text(text)
+                .into_iter()
+                .flat_map(InputEvent::to_bytes)
+                .collect();
+            fifo.write_all(&bytes).unwrap();
+        }
+        let got = |rx: &std::sync::mpsc::Receiver<Scanned>| {
+            rx.recv_timeout(Duration::from_secs(5)).expect("a code")
+        };
+        assert_eq!(got(&rx), Scanned::Ykm("YKM7f3a9c".into()));
+        assert!(matches!(got(&rx), Scanned::Unusable(_)));
+        drop(fifo);
+        drop(service);
     }
 }
