@@ -148,7 +148,7 @@ fn open_counter(
     CounterWindow,
     EvaluationPadWindow,
     Counter,
-    Arc<ykb_terminal::core::platform::PlatformLink>,
+    Arc<ykb_terminal::kiosk::link::PlatformLink>,
 ) {
     let mut core = Core::start(profile(), dir).unwrap();
     let platform = Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));

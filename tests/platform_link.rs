@@ -2,8 +2,9 @@
 //! with the credentials `provision` stored — here the simulator over real HTTP on loopback.
 
 use ykb_terminal::core::config::{PlatformMode, Profile};
-use ykb_terminal::core::platform::{wire, ClientConfig, PlatformClient, PlatformLink};
+use ykb_terminal::core::platform::{wire, ClientConfig, PlatformClient};
 use ykb_terminal::core::Core;
+use ykb_terminal::kiosk::link::PlatformLink;
 use ykb_terminal::sim::platform::{self as sim, SimOptions};
 
 /// A remote profile whose platform is `base_url`, with the platform's catalogue key in place

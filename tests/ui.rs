@@ -370,7 +370,7 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
 fn demo_at_checklist() -> (
     AppWindow,
     Kiosk,
-    std::sync::Arc<ykb_terminal::core::platform::PlatformLink>,
+    std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
     tempfile::TempDir,
 ) {
     let (window, kiosk, platform, dir) = demo_home();
@@ -613,7 +613,7 @@ fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
 fn demo_home() -> (
     AppWindow,
     Kiosk,
-    std::sync::Arc<ykb_terminal::core::platform::PlatformLink>,
+    std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
     tempfile::TempDir,
 ) {
     i_slint_backend_testing::init_no_event_loop();
@@ -986,4 +986,136 @@ fn an_appointment_checks_in_once_and_a_second_check_in_is_refused_in_words() {
         services.get_note(),
         format!("预约 AB12 已签到（号码 {number}），不能重复签到")
     );
+}
+
+/// 一件事一次办 at the kiosk: 退休一件事 is guided as one set of questions, one checklist and
+/// one form, and reaches the platform as one case naming every member matter.
+#[test]
+fn a_bundle_is_applied_for_as_one_case() {
+    let (window, kiosk, platform, _dir) = demo_home();
+    kiosk.start_demo_card_reader();
+    let adapter = window.global::<KioskAdapter>();
+    let guide = window.global::<GuideAdapter>();
+    let apply = window.global::<ApplyAdapter>();
+    let session = window.global::<SessionAdapter>();
+    press(&window, "刷身份证");
+    press(&window, "放置演示身份证");
+    wait_until(&kiosk, "the card", || session.get_person_name() != "");
+    press(&window, "确认，继续办理");
+    press(&window, "一件事一次办");
+    press(&window, "退休一件事");
+    assert_eq!(adapter.get_page(), Page::Guide);
+    press(&window, "开始办理");
+    let mut asked = 0;
+    while adapter.get_page() == Page::Question {
+        let first = guide.get_choices().row_data(0).unwrap();
+        press(&window, &first.label);
+        if guide.get_multi() {
+            press(&window, "下一步");
+        }
+        asked += 1;
+        assert!(asked < 30, "the questions end");
+    }
+    assert_eq!(adapter.get_page(), Page::Checklist);
+    assert!(
+        asked >= 4,
+        "the bundle's and its members' questions: {asked}"
+    );
+    assert!(guide.get_can_apply());
+    // Each material once, though both members ask for the ID card.
+    let names: Vec<String> = guide
+        .get_checklist()
+        .iter()
+        .map(|m| m.name.to_string())
+        .collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(names.len(), unique.len(), "{names:?}");
+    press(&window, "开始申请");
+    assert_eq!(adapter.get_page(), Page::Form);
+    let id_number = ykb_terminal::core::domain::IdNumber::complete("11010519491231002")
+        .unwrap()
+        .expose()
+        .to_owned();
+    let mut chinese = 0;
+    for f in apply.get_fields().iter().filter(|f| !f.locked) {
+        if let Some(o) = f.options.row_data(0) {
+            apply.invoke_pick(f.id.clone(), o);
+            continue;
+        }
+        let value = match f.label.as_str() {
+            l if l.contains("电话") => "13800000000".to_owned(),
+            l if l.contains("时间") || l.contains("日期") => "2020-01-01".to_owned(),
+            l if l.contains("身份号码") => id_number.clone(),
+            l if l.contains("卡号") => "6222020200112233445".to_owned(),
+            _ => String::new(),
+        };
+        apply.invoke_edit(f.id.clone());
+        if !value.is_empty() {
+            apply.invoke_key(value.into());
+            continue;
+        }
+        // Chinese through the pinyin keyboard: letters compose, a tap picks the word.
+        for key in ["s", "i", "c", "h", "u", "a", "n"] {
+            press(&window, key);
+        }
+        assert_eq!(apply.get_composing(), "sichuan");
+        assert_eq!(field(&window, &f.id).value, "", "letters are not typed in");
+        // The candidate key (an earlier field may already show the same text).
+        ElementHandle::find_by_accessible_label(&window, "四川")
+            .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+            .expect("a 四川 candidate")
+            .invoke_accessible_default_action();
+        assert_eq!(field(&window, &f.id).value, "四川");
+        assert_eq!(apply.get_composing(), "");
+        chinese += 1;
+    }
+    assert!(chinese > 0, "a text field was typed in Chinese");
+    let phones = apply
+        .get_fields()
+        .iter()
+        .filter(|f| f.label == "联系电话")
+        .count();
+    assert_eq!(phones, 1, "one phone number for the whole bundle");
+    press(&window, "下一步");
+    assert!(
+        apply.get_fields().iter().all(|f| f.error.is_empty()),
+        "{:?}",
+        apply
+            .get_fields()
+            .iter()
+            .map(|f| (f.label.to_string(), f.error.to_string()))
+            .collect::<Vec<_>>()
+    );
+    while adapter.get_page() == Page::Capture {
+        press(&window, "下一步");
+    }
+    assert_eq!(adapter.get_page(), Page::Review);
+    press(&window, "确认提交");
+    wait_until(&kiosk, "已提交", || apply.get_done_title() == "已提交");
+    let cases = platform.sim().unwrap().cases();
+    assert_eq!(cases.len(), 1, "one case for the bundle");
+    let body = &cases[0].body;
+    let catalog = ykb_terminal::core::catalog::Catalog::demo().unwrap();
+    let retirement = catalog
+        .bundles
+        .iter()
+        .find(|b| b.name == "退休一件事")
+        .unwrap();
+    assert_eq!(body["bundle"], retirement.code.as_str(), "{body}");
+    let matters: Vec<&str> = body["matters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    for m in &retirement.matters {
+        assert!(matters.contains(&m.as_str()), "{matters:?}");
+    }
+    assert!(
+        matters.len() > retirement.matters.len(),
+        "answers added members"
+    );
+    wait_until(&kiosk, "the receipt", || kiosk.printed_jobs().len() == 1);
 }

@@ -31,10 +31,10 @@ use crate::core::config::{CounterSection, Profile, TicketingSection};
 use crate::core::domain::{Applicant, CaseMaterial, EvaluationLevel, MaterialOutcome};
 use crate::core::outbox::{self, NewCase, Quota};
 use crate::core::pin::SignIn;
-use crate::core::platform::PlatformLink;
 use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
 use crate::core::Core;
 use crate::kiosk::identify::{CardExpiry, CardOutcome, CardService};
+use crate::kiosk::link::PlatformLink;
 use crate::kiosk::services::{Delivery, DeliveryNews, ReceiptPrinter, SUBMIT_GRACE};
 use crate::kiosk::{
     apply, Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,

@@ -55,9 +55,17 @@ pub fn new_case(session: &Session, catalog_version: u64) -> Option<NewCase> {
         .iter()
         .map(|a| (a.question.clone(), a.choices.clone()))
         .collect();
+    // A bundle is one case naming every member the answers include.
+    let (matters, bundle) = match session.bundle() {
+        Some(b) => (
+            b.members_for(&chosen).into_iter().map(|(c, _)| c).collect(),
+            Some(b.code.clone()),
+        ),
+        None => (vec![matter.task_code.clone()], None),
+    };
     Some(NewCase {
-        matters: vec![matter.task_code.clone()],
-        bundle: None,
+        matters,
+        bundle,
         catalog_version,
         applicant: Applicant::Person { person },
         answers,
@@ -92,6 +100,19 @@ pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option
             label: "部门".into(),
             value: matter.department.clone(),
         },
+    ];
+    if let Some(b) = session.bundle() {
+        let names = b
+            .members_for(&session.chosen())
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect::<Vec<_>>();
+        items.push(ReceiptItem::Row {
+            label: "一次办好".into(),
+            value: format!("{} 个事项：{}", names.len(), names.join("、")),
+        });
+    }
+    items.extend([
         ReceiptItem::Row {
             label: "申请人".into(),
             value: mask_name(&person.name),
@@ -100,7 +121,7 @@ pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option
             label: "身份证号".into(),
             value: person.id_number.masked(),
         },
-    ];
+    ]);
     match result {
         SubmitResult::Submitted {
             unified_code,
@@ -351,5 +372,108 @@ mod tests {
             reasons_for(EvaluationLevel::VeryDissatisfied),
             reasons_for(EvaluationLevel::VerySatisfied)
         );
+    }
+
+    /// 新生儿出生一件事 at the kiosk: one case for every member the answers include, each
+    /// shared material once, and a receipt that names what was applied for.
+    #[test]
+    fn a_bundle_becomes_one_case_naming_its_members() {
+        use crate::core::domain::BundleApplication;
+        let t = Instant::now();
+        let catalog = crate::core::catalog::Catalog::demo().unwrap();
+        let b = catalog
+            .bundles
+            .iter()
+            .find(|b| b.name == "新生儿出生一件事")
+            .unwrap();
+        let app = BundleApplication::build(b, |c| catalog.matter(c)).unwrap();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(
+            Event::CardRead(Person {
+                name: "李哲".into(),
+                id_number: IdNumber::complete("50010319800101123").unwrap(),
+                address: "重庆市渝中区解放碑街道1号".into(),
+            }),
+            t,
+        );
+        s.handle(Event::ChooseBundle(Box::new(app.clone())), t);
+        // Answer every question: a social-security card too, otherwise the first option.
+        let mut asked = 0;
+        while let Screen::Guide { question } = *s.current() {
+            let q = s.question(question).unwrap();
+            let pick = if q.options.iter().any(|o| o.id == "o_ssc_yes") {
+                "o_ssc_yes".to_owned()
+            } else {
+                q.options[0].id.clone()
+            };
+            s.handle(Event::Answer(vec![pick]), t);
+            asked += 1;
+            assert!(asked < 40, "the guide ends");
+        }
+        assert_eq!(s.current(), &Screen::Checklist);
+        let case = new_case(&s, 3).unwrap();
+        assert_eq!(case.bundle.as_ref(), Some(&b.code));
+        let expected: Vec<_> = app
+            .members_for(&s.chosen())
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        assert_eq!(case.matters, expected);
+        // The first options take in 生育津贴 (and skip nothing); the card was asked for too.
+        let card = catalog
+            .matters
+            .iter()
+            .find(|m| m.name == "社会保障卡申领（首次）")
+            .unwrap();
+        assert!(case.matters.contains(&card.task_code), "{:?}", case.matters);
+        assert!(case.matters.len() > b.matters.len() + 1);
+        let mut ids: Vec<_> = case.materials.iter().map(|m| &m.material_id).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "each material once");
+
+        s.handle(Event::StartApply, t);
+        let chosen = s.chosen();
+        let to_fill: Vec<_> = s
+            .matter()
+            .unwrap()
+            .fields_for(&chosen)
+            .into_iter()
+            .filter(|f| f.prefill.is_none())
+            .cloned()
+            .collect();
+        for f in to_fill {
+            use crate::core::domain::FieldKind;
+            let value = match f.kind {
+                FieldKind::Text => "测试".to_owned(),
+                FieldKind::Number => f.min.unwrap_or(1).to_string(),
+                FieldKind::Date => "2026-11-01".to_owned(),
+                FieldKind::Phone => "13800000000".to_owned(),
+                FieldKind::IdNumber => IdNumber::complete("11010519491231002")
+                    .unwrap()
+                    .expose()
+                    .to_owned(),
+                FieldKind::Select => f.options[0].clone(),
+            };
+            s.handle(Event::FieldInput { field: f.id, value }, t);
+        }
+        s.handle(Event::FormNext, t);
+        assert!(s.form_errors().is_empty(), "{:?}", s.form_errors());
+        while s.current() == &Screen::Capture {
+            s.handle(Event::CaptureDone, t);
+        }
+        s.handle(Event::Submit, t);
+        s.handle(
+            Event::SubmitResult(SubmitResult::Queued {
+                case_id: "c9".into(),
+                local_number: "21".into(),
+            }),
+            t,
+        );
+        let text =
+            serde_json::to_string(&case_receipt(&s, "T", Timestamp::now()).unwrap()).unwrap();
+        assert!(text.contains("新生儿出生一件事"), "{text}");
+        assert!(text.contains("社会保障卡"), "{text}");
     }
 }

@@ -8,6 +8,8 @@ pub mod form;
 pub mod guide;
 pub mod i18n;
 pub mod identify;
+pub mod ime;
+pub mod link;
 pub mod scan;
 pub mod screenshots;
 pub mod services;
@@ -29,8 +31,8 @@ use crate::cli::{self, Cli};
 use crate::core::catalog::Catalog;
 use crate::core::domain::{EvaluationLevel, FieldKind};
 use crate::core::outbox::{self, Quota};
-use crate::core::platform::PlatformLink;
 use crate::core::Core;
+use crate::kiosk::link::PlatformLink;
 use i18n::Lang;
 use identify::{CardOutcome, CardService};
 use services::{Delivery, DeliveryNews, Photo, ReceiptPrinter};
@@ -144,6 +146,9 @@ struct State {
     pending: Vec<String>,
     /// The form field the on-screen keyboard types into.
     editing: String,
+    /// Pinyin being composed for a text field (`ime`); personal once typed, wiped with the
+    /// session.
+    composing: String,
     /// The last photographed material, for the capture page's preview.
     preview: Option<image::RgbImage>,
     capturing: bool,
@@ -243,6 +248,7 @@ impl State {
     fn wipe_glue(&mut self) {
         self.pending.clear();
         self.editing.clear();
+        self.composing.clear();
         self.preview = None;
         self.capture_status.clear();
         self.awaiting = None;
@@ -313,6 +319,7 @@ impl Kiosk {
                 session: Session::new(idle, Instant::now()),
                 pending: Vec::new(),
                 editing: String::new(),
+                composing: String::new(),
                 preview: None,
                 capturing: false,
                 capture_status: String::new(),
@@ -402,6 +409,25 @@ impl Kiosk {
         adapter.on_open_department(on(|d| Event::Open(Screen::Matters { department: d })));
         adapter.on_open_matter(on(|c| Event::Open(Screen::MatterInfo { task_code: c })));
         adapter.on_open_bundle(on(|c| Event::Open(Screen::BundleInfo { code: c })));
+        let k = self.clone_handle();
+        adapter.on_start_guide(move || {
+            let event = {
+                let st = k.state.borrow();
+                let catalog = &st.core.catalog;
+                match st.session.current() {
+                    Screen::MatterInfo { task_code } => catalog
+                        .matter(task_code)
+                        .map(|m| Event::ChooseMatter(Box::new(m.clone()))),
+                    Screen::BundleInfo { code } => {
+                        bundle_application(catalog, code).map(|b| Event::ChooseBundle(Box::new(b)))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(e) = event {
+                k.event(e);
+            }
+        });
         let go = |e: fn() -> Event| {
             let k = self.clone_handle();
             move || k.event(e())
@@ -579,7 +605,11 @@ impl Kiosk {
         let apply = window.global::<ApplyAdapter>();
         let k = self.clone_handle();
         apply.on_edit(move |id| {
-            k.state.borrow_mut().editing = id.to_string();
+            {
+                let mut st = k.state.borrow_mut();
+                st.editing = id.to_string();
+                st.composing.clear();
+            }
             k.event(Event::Touch);
             k.render();
         });
@@ -604,13 +634,54 @@ impl Kiosk {
                 k.event(Event::FieldInput { field, value });
             }
         };
-        apply.on_key(type_into(|v, k| v.push_str(k)));
+        // In a text field letters compose pinyin (`ime`); digits and the rest go straight in.
+        let push = type_into(|v, k| v.push_str(k));
+        let k = self.clone_handle();
+        apply.on_key(move |key| {
+            let composed = {
+                let mut st = k.state.borrow_mut();
+                let next = if editing_text(&st) {
+                    ime::compose(&st.composing, &key)
+                } else {
+                    None
+                };
+                next.map(|c| st.composing = c).is_some()
+            };
+            if composed {
+                k.event(Event::Touch);
+                k.render();
+            } else {
+                push(key);
+            }
+        });
+        let k = self.clone_handle();
+        let push = type_into(|v, k| v.push_str(k));
+        apply.on_choose_candidate(move |word| {
+            k.state.borrow_mut().composing.clear();
+            push(word);
+        });
         let backspace = type_into(|v, _| {
             v.pop();
         });
-        apply.on_backspace(move || backspace(SharedString::new()));
+        let k = self.clone_handle();
+        apply.on_backspace(move || {
+            let composing = {
+                let mut st = k.state.borrow_mut();
+                st.composing.pop().is_some()
+            };
+            if composing {
+                k.event(Event::Touch);
+                k.render();
+            } else {
+                backspace(SharedString::new());
+            }
+        });
         let clear = type_into(|v, _| v.clear());
-        apply.on_clear(move || clear(SharedString::new()));
+        let k = self.clone_handle();
+        apply.on_clear(move || {
+            k.state.borrow_mut().composing.clear();
+            clear(SharedString::new());
+        });
         let k = self.clone_handle();
         apply.on_pick(move |field, value| {
             k.event(Event::FieldInput {
@@ -691,6 +762,7 @@ impl Kiosk {
             if st.session.current() != &before {
                 st.pending.clear();
                 st.editing.clear();
+                st.composing.clear();
             }
             if outcome == Outcome::Wiped {
                 st.wipe_glue();
@@ -1661,6 +1733,9 @@ impl Kiosk {
         apply.set_matter_name(SharedString::new());
         apply.set_fields(ModelRc::default());
         apply.set_editing(SharedString::new());
+        apply.set_composing(SharedString::new());
+        apply.set_candidates(ModelRc::default());
+        apply.set_candidates_more(ModelRc::default());
         apply.set_captures(ModelRc::default());
         apply.set_preview(slint::Image::default());
         apply.set_has_preview(false);
@@ -1737,11 +1812,13 @@ impl Kiosk {
                 adapter.set_page(Page::Matters);
             }
             Screen::MatterInfo { task_code } => {
-                if let Some(m) = catalog.matter(task_code) {
+                let m = catalog.matter(task_code);
+                if let Some(m) = m {
                     adapter.set_guide_title(m.name.clone().into());
                     adapter.set_guide_subtitle(guide::matter_line(m).into());
                     adapter.set_guide_sections(sections(guide::matter_guide(m), lang));
                 }
+                adapter.set_guide_can_start(m.is_some());
                 adapter.set_page(Page::Guide);
             }
             Screen::Bundles => adapter.set_page(Page::Bundles),
@@ -1754,6 +1831,7 @@ impl Kiosk {
                     );
                     adapter.set_guide_sections(sections(guide::bundle_guide(b, catalog), lang));
                 }
+                adapter.set_guide_can_start(bundle_application(catalog, code).is_some());
                 adapter.set_page(Page::Guide);
             }
             Screen::Find => {
@@ -2060,6 +2138,15 @@ impl Kiosk {
     }
 }
 
+/// Whether the field being typed in takes free text (letters there compose pinyin).
+fn editing_text(st: &State) -> bool {
+    st.session.matter().is_some_and(|m| {
+        m.form_fields
+            .iter()
+            .any(|f| f.id == st.editing && f.kind == FieldKind::Text)
+    })
+}
+
 /// 填写申请信息: fields with values, locks, hints and errors.
 fn render_form(window: &AppWindow, st: &State) {
     let a = window.global::<ApplyAdapter>();
@@ -2084,6 +2171,14 @@ fn render_form(window: &AppWindow, st: &State) {
     a.set_matter_name(m.name.clone().into());
     a.set_editing(st.editing.clone().into());
     a.set_editing_digits(digits);
+    a.set_composing(st.composing.clone().into());
+    let mut words: Vec<SharedString> = ime::candidates(&st.composing)
+        .into_iter()
+        .map(SharedString::from)
+        .collect();
+    let more = words.split_off(words.len().min(ime::SHOWN / 2));
+    a.set_candidates(ModelRc::new(VecModel::from(words)));
+    a.set_candidates_more(ModelRc::new(VecModel::from(more)));
     let lang = st.lang;
     a.set_form_note(
         lang.t(if views.iter().any(|f| f.locked) {
@@ -2332,6 +2427,18 @@ fn short_time(at: &str) -> String {
                 .to_string()
         })
         .unwrap_or_else(|_| at.to_owned())
+}
+
+/// The bundle `code` folded into one application (一件事一次办); `None`, logged, when the
+/// catalogue lacks it or one of its matters (the guide then offers no 开始办理).
+fn bundle_application(
+    catalog: &crate::core::catalog::Catalog,
+    code: &str,
+) -> Option<crate::core::domain::BundleApplication> {
+    let b = catalog.bundles.iter().find(|b| b.code.as_str() == code)?;
+    crate::core::domain::BundleApplication::build(b, |t| catalog.matter(t))
+        .map_err(|e| tracing::warn!(bundle = code, error = %e, "bundle cannot be guided"))
+        .ok()
 }
 
 /// A matter of the bundled demo catalogue by name (unit tests).

@@ -225,6 +225,10 @@ fn render_in(
     ka.invoke_go_home();
     ka.invoke_open_bundles();
     s.shot("bundles")?;
+    if let Some(b) = catalog.bundles.iter().find(|b| b.self_service) {
+        ka.invoke_open_bundle(b.code.to_string().into());
+        s.shot("bundle-guide")?;
+    }
     ka.invoke_go_home();
     // 取号 (the lease arrives from the platform in the background).
     ka.invoke_open_tickets();
@@ -282,6 +286,13 @@ fn render_in(
     for d in "0000".chars() {
         apply.invoke_key(d.to_string().into());
     }
+    // Chinese by pinyin: letters compose, the candidates wait above the keyboard.
+    apply.invoke_edit("f_post_address".into());
+    for k in "jiefangbei".chars() {
+        apply.invoke_key(k.to_string().into());
+    }
+    s.shot("form-pinyin")?;
+    apply.invoke_clear();
     let address = session_address(&apply);
     apply.invoke_pick("f_post_address".into(), address.into());
     apply.invoke_form_next();

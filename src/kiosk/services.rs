@@ -59,7 +59,7 @@ impl Drop for DeviceThread {
 /// `id_number` holds; `done` gets the number and the licence names. A failure is logged and
 /// nothing is reported (the materials then simply are not exempt).
 pub fn look_up_licences(
-    platform: Arc<crate::core::platform::PlatformLink>,
+    platform: Arc<crate::kiosk::link::PlatformLink>,
     id_number: String,
     done: impl FnOnce(String, Vec<String>) + Send + 'static,
 ) {
@@ -224,7 +224,7 @@ impl Delivery {
     /// platform holds it once (`tests/outbox_delivery.rs`).
     pub fn for_terminal(
         core: &crate::core::Core,
-        platform: &crate::core::platform::PlatformLink,
+        platform: &crate::kiosk::link::PlatformLink,
         report: impl Fn(DeliveryNews) + Send + Sync + 'static,
     ) -> Option<Self> {
         Self::start(

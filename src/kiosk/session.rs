@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::core::domain::{Matter, Person};
+use crate::core::domain::{BundleApplication, Matter, Person};
 
 use super::{form, guide};
 
@@ -141,6 +141,8 @@ pub enum Event {
     Search(String),
     /// Start 智能导办 for a matter.
     ChooseMatter(Box<Matter>),
+    /// Start 智能导办 for a 一件事 bundle, applied for as one case.
+    ChooseBundle(Box<BundleApplication>),
     /// The choices made on the current question (one for a single-choice question).
     Answer(Vec<String>),
     /// The e-licences (电子证照) the identified person holds, by name.
@@ -214,6 +216,8 @@ pub struct Session {
     query: String,
     progress_query: String,
     matter: Option<Matter>,
+    /// Set when `matter` is a bundle's combined matter.
+    bundle: Option<BundleApplication>,
     answers: Vec<Answer>,
     fields: BTreeMap<String, String>,
     form_errors: BTreeMap<String, String>,
@@ -241,6 +245,7 @@ impl Session {
             query: String::new(),
             progress_query: String::new(),
             matter: None,
+            bundle: None,
             answers: Vec::new(),
             fields: BTreeMap::new(),
             form_errors: BTreeMap::new(),
@@ -286,6 +291,11 @@ impl Session {
     /// The matter being guided, if any.
     pub fn matter(&self) -> Option<&Matter> {
         self.matter.as_ref()
+    }
+
+    /// The 一件事 bundle being applied for, when `matter` is its combined matter.
+    pub fn bundle(&self) -> Option<&BundleApplication> {
+        self.bundle.as_ref()
     }
 
     /// The answers given so far, in order.
@@ -524,15 +534,10 @@ impl Session {
                 self.open(Screen::Identify);
             }
             Event::Search(q) => self.query = q,
-            Event::ChooseMatter(m) => {
-                let has_questions = m.applicable_questions(&[]).next().is_some();
-                self.matter = Some(*m);
-                self.answers.clear();
-                self.open(if has_questions {
-                    Screen::Guide { question: 0 }
-                } else {
-                    Screen::Checklist
-                });
+            Event::ChooseMatter(m) => self.guide(*m, None),
+            Event::ChooseBundle(b) => {
+                let matter = b.matter.clone();
+                self.guide(matter, Some(*b));
             }
             Event::Answer(choices) => self.answer(choices),
             Event::FieldInput { field, value } => {
@@ -646,6 +651,19 @@ impl Session {
     }
 
     /// Drops everything the session held and returns home.
+    /// Starts 智能导办 for `matter` (a bundle's combined matter with `bundle`).
+    fn guide(&mut self, matter: Matter, bundle: Option<BundleApplication>) {
+        let has_questions = matter.applicable_questions(&[]).next().is_some();
+        self.matter = Some(matter);
+        self.bundle = bundle;
+        self.answers.clear();
+        self.open(if has_questions {
+            Screen::Guide { question: 0 }
+        } else {
+            Screen::Checklist
+        });
+    }
+
     fn wipe(&mut self) {
         let (timeout, now) = (self.idle_timeout, self.now);
         *self = Session::new(timeout, now);

@@ -3,8 +3,9 @@
 //! `cargo run --release` shows the whole path (signed snapshot → verify → one transaction →
 //! search index) with no network.
 
-use crate::core::platform::{wire, ClientConfig, PlatformClient, PlatformLink};
+use crate::core::platform::{wire, ClientConfig, PlatformClient};
 use crate::core::{config::PlatformMode, credentials, search, sync, Core};
+use crate::kiosk::link::PlatformLink;
 
 use super::platform::{self, SimOptions};
 

@@ -419,6 +419,10 @@ pub struct Bundle {
     /// Questions whose options add further matters.
     #[serde(default)]
     pub questions: Vec<Question>,
+    /// Whether citizens may apply for the whole bundle at a self-service terminal, as one
+    /// application (the platform routes the parts); otherwise it is guided only.
+    #[serde(default)]
+    pub self_service: bool,
 }
 
 impl Matter {

@@ -1,10 +1,12 @@
 //! The domain model of government-service matters, cases, tickets and evaluations.
 //! Plain Rust and serde: no SQL, no UI, no devices.
 
+mod bundle;
 mod case;
 mod matter;
 mod person;
 
+pub use bundle::{BundleApplication, BundleError};
 pub use case::{
     Applicant, Case, CaseMaterial, CaseStatus, DeviceStatus, Evaluation, EvaluationLevel,
     MaterialOutcome, StatusEvent, Ticket,

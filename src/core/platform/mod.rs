@@ -3,11 +3,9 @@
 //! `api/openapi.yaml` implements it; so does nothing else in production.
 
 pub mod client;
-pub mod link;
 pub mod wire;
 
 pub use client::{ClientConfig, DeltaAnswer, DeviceCredentials, PlatformClient};
-pub use link::PlatformLink;
 
 use std::future::Future;
 use std::time::Duration;

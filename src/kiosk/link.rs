@@ -9,9 +9,8 @@
 //!   terminal then runs offline (cases stay queued) and the log says what to do.
 
 use crate::core::config::PlatformMode;
+use crate::core::platform::{ClientConfig, PlatformClient};
 use crate::core::{credentials, sync, Core};
-
-use super::{ClientConfig, PlatformClient};
 
 /// A terminal's connection to the platform; dropping it stops the demo's simulator.
 pub struct PlatformLink {
