@@ -1,10 +1,9 @@
-//! Staff PINs as profiles hold them: PBKDF2-HMAC-SHA256 (RFC 8018) with a per-staff salt,
+//! Staff PINs as profiles hold them: PBKDF2-HMAC-SHA256 (RFC 8018, the `pbkdf2` crate) with a per-staff salt,
 //! written `pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX`. Only the hash is configured; the PIN
 //! itself is never stored or logged. The same format as Python's
 //! `hashlib.pbkdf2_hmac("sha256", pin, salt, iterations)`, so a technician can make one
 //! anywhere (see `kiosk-config/counter.toml`).
 
-use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
 /// The scheme name at the start of a hash.
@@ -91,25 +90,9 @@ impl std::fmt::Display for PinHash {
     }
 }
 
-/// PBKDF2-HMAC-SHA256 with a 32-byte output (one block).
+/// PBKDF2-HMAC-SHA256 with a 32-byte output (RustCrypto's `pbkdf2`).
 fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
-    let mac = hmac::Hmac::<Sha256>::new_from_slice(password).expect("HMAC takes any key length");
-    let mut u = {
-        let mut m = mac.clone();
-        m.update(salt);
-        m.update(&1u32.to_be_bytes());
-        m.finalize().into_bytes()
-    };
-    let mut out: [u8; 32] = u.into();
-    for _ in 1..iterations {
-        let mut m = mac.clone();
-        m.update(&u);
-        u = m.finalize().into_bytes();
-        for (o, x) in out.iter_mut().zip(u.iter()) {
-            *o ^= x;
-        }
-    }
-    out
+    pbkdf2::pbkdf2_hmac_array::<Sha256, 32>(password, salt, iterations)
 }
 
 /// Whether `pin` opens the account `id` among `accounts` (id, PIN hash). An unknown id or an
