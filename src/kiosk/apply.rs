@@ -242,6 +242,7 @@ mod tests {
     fn the_case_records_how_each_material_was_met() {
         let t = Instant::now();
         let mut s = session_at_review();
+        s.handle(Event::Shoot, t);
         s.handle(
             Event::Captured {
                 material: "m_photo_receipt".into(),
@@ -312,6 +313,7 @@ mod tests {
 
         // Photographed here: not on the list, though the photo itself has left the session.
         let mut s = session_at_review();
+        s.handle(Event::Shoot, t);
         s.handle(
             Event::Captured {
                 material: "m_photo_receipt".into(),
