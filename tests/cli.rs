@@ -350,6 +350,7 @@ fn screenshots_render_every_screen_in_both_languages_and_sizes_without_a_display
             "question",
             "checklist",
             "form",
+            "capture-live",
             "capture",
             "review",
             "done",
