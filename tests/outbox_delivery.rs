@@ -483,11 +483,17 @@ async fn the_worker_delivers_when_woken_retries_through_an_outage_and_stops_on_r
         stop_rx,
         Some(ev_tx),
     ));
-    // It reports the failed attempt and keeps the items.
-    let first = tokio::time::timeout(std::time::Duration::from_secs(10), ev_rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    // It reports the failed attempt (after how far it got: nowhere) and keeps the items.
+    let first = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), ev_rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            outbox::WorkerEvent::Progress(p) => assert_eq!(p.sent, 0, "{p:?}"),
+            other => break other,
+        }
+    };
     assert!(
         matches!(first, outbox::WorkerEvent::Step(Step::Retry { .. })),
         "{first:?}"
@@ -504,7 +510,7 @@ async fn the_worker_delivers_when_woken_retries_through_an_outage_and_stops_on_r
             .unwrap()
         {
             outbox::WorkerEvent::Step(Step::Delivered { id, .. }) => delivered.push(id),
-            outbox::WorkerEvent::Step(Step::Retry { .. }) => {}
+            outbox::WorkerEvent::Step(Step::Retry { .. }) | outbox::WorkerEvent::Progress(_) => {}
             other => panic!("{other:?}"),
         }
     }
@@ -517,6 +523,65 @@ async fn the_worker_delivers_when_woken_retries_through_an_outage_and_stops_on_r
         .unwrap();
     let st = outbox::status(&mut store.lock().unwrap(), Quota::from_mb(8)).unwrap();
     assert_eq!(st.pending, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_reports_progress_by_material_and_a_resumed_case_counts_what_went_before() {
+    let sim = start_sim(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let client = client_for(&sim, &mut core).await;
+    let mut c = case(&core, 1);
+    let first = c.images[0].0.clone();
+    c.images.push(("zz_second".into(), vec![7u8; 30_000]));
+    let id = outbox::enqueue_case(
+        &mut core.store,
+        &core.key,
+        Quota::from_mb(512),
+        c,
+        Timestamp::now(),
+    )
+    .unwrap()
+    .id;
+    let store = Mutex::new(core.store);
+    // An earlier attempt uploaded the first material (as a cut-off attempt would leave it).
+    store
+        .lock()
+        .unwrap()
+        .conn()
+        .execute(
+            "UPDATE case_materials SET uploaded = 1 WHERE material_id = ?1",
+            [&first],
+        )
+        .unwrap();
+    let seen = Mutex::new(Vec::new());
+    let step = outbox::deliver_next_reporting(
+        &store,
+        &core.key,
+        &client,
+        Backoff::default(),
+        Timestamp::now(),
+        &|p| seen.lock().unwrap().push(p),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(step, Step::Delivered { .. }), "{step:?}");
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(
+        seen.len(),
+        3,
+        "start, the second material, the body: {seen:?}"
+    );
+    assert!(seen.iter().all(|p| p.id == id && p.total == seen[0].total));
+    let total = seen[0].total;
+    // The first material counts as sent from the start; the second (30 000 bytes sealed
+    // with a little overhead) follows; the body completes it.
+    assert!(seen[0].sent > 0 && seen[0].sent < total, "{seen:?}");
+    assert!(seen[1].sent - seen[0].sent >= 30_000, "{seen:?}");
+    assert!(seen[1].sent < total);
+    assert_eq!(seen[2].sent, total);
+    assert_eq!(sim.materials().len(), 1, "only the second was uploaded now");
     sim.shutdown().await;
 }
 

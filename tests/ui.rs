@@ -373,7 +373,18 @@ fn demo_at_checklist() -> (
     std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
     tempfile::TempDir,
 ) {
-    let (window, kiosk, platform, dir) = demo_home();
+    demo_at_checklist_with(Profile::demo())
+}
+
+fn demo_at_checklist_with(
+    profile: Profile,
+) -> (
+    AppWindow,
+    Kiosk,
+    std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
+    tempfile::TempDir,
+) {
+    let (window, kiosk, platform, dir) = demo_home_with(profile);
     kiosk.start_demo_card_reader();
     let session = window.global::<SessionAdapter>();
     press(&window, "刷身份证");
@@ -388,6 +399,33 @@ fn demo_at_checklist() -> (
     press(&window, "邮寄到家");
     assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Checklist);
     (window, kiosk, platform, dir)
+}
+
+/// The pixels of an image property.
+fn pixels(image: &slint::Image) -> Vec<u8> {
+    image
+        .to_rgb8()
+        .map(|b| b.as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+/// The camera panel's picture, by its accessible label.
+fn preview_element(window: &AppWindow, label: &str) -> ElementHandle {
+    lay_out(window);
+    ElementHandle::find_by_accessible_label(window, label)
+        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Image))
+        .unwrap_or_else(|| panic!("no picture labelled {label:?}"))
+}
+
+/// The percentage a progress bar shows, by its accessible label (`None`: no such bar).
+fn progress_of(window: &AppWindow, label: &str) -> Option<String> {
+    lay_out(window);
+    ElementHandle::find_by_accessible_label(window, label)
+        .find(|e| {
+            e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::ProgressIndicator)
+        })
+        .and_then(|e| e.accessible_value())
+        .map(|v| v.to_string())
 }
 
 fn field(window: &AppWindow, id: &str) -> ykb_terminal::kiosk::FieldRow {
@@ -437,9 +475,45 @@ fn fill_capture_and_review(window: &AppWindow, kiosk: &Kiosk) {
     press(window, "下一步");
     assert_eq!(adapter.get_page(), Page::Capture);
     let apply = window.global::<ApplyAdapter>();
-    press(window, "拍摄：数码相片回执");
-    wait_until(kiosk, "the photo", || apply.get_has_preview());
+    // The photo receipt is shown live at once, from the camera's own thread.
+    assert_eq!(apply.get_capture_stage(), "live");
+    assert_eq!(apply.get_capture_material(), "数码相片回执");
+    assert!(kiosk.camera_open());
+    wait_until(kiosk, "a live frame", || apply.get_preview_frame() >= 1);
+    let first = pixels(&apply.get_preview());
+    let first_number = apply.get_preview_frame();
+    // The picture moves: a frozen stream would never get past this.
+    wait_until(kiosk, "the live picture to change", || {
+        pixels(&apply.get_preview()) != first
+    });
+    assert!(apply.get_preview_frame() > first_number);
+    let live = preview_element(window, "摄像头画面");
+    assert_eq!(
+        live.accessible_value().unwrap(),
+        apply.get_preview_frame().to_string(),
+        "the live picture carries its frame number"
+    );
+    // 拍照 takes the full-resolution still from the same camera and shows it.
+    press(window, "拍照");
+    wait_until(kiosk, "the still", || apply.get_capture_stage() == "check");
+    assert!(apply.get_has_preview());
+    assert_eq!(apply.get_preview_frame(), 0);
+    preview_element(window, "拍摄的照片");
     assert!(apply.get_captures().iter().all(|c| c.done));
+    // 重拍 drops it and the live picture returns.
+    press(window, "重拍");
+    assert_eq!(apply.get_capture_stage(), "live");
+    assert!(apply.get_captures().iter().all(|c| !c.done));
+    wait_until(kiosk, "live again", || apply.get_preview_frame() >= 1);
+    press(window, "拍照");
+    wait_until(kiosk, "the second still", || {
+        apply.get_capture_stage() == "check"
+    });
+    press(window, "使用这张");
+    assert!(apply.get_captures().iter().all(|c| c.done));
+    // Nothing left to photograph: the camera is closed.
+    assert_eq!(apply.get_capture_stage(), "");
+    assert!(!kiosk.camera_open());
     press(window, "下一步");
     assert_eq!(adapter.get_page(), Page::Review);
     let review: Vec<(String, String)> = apply
@@ -471,12 +545,14 @@ fn a_citizen_applies_online_gets_the_unified_code_a_receipt_and_evaluates() {
     assert_eq!(cases.len(), 1, "delivered once");
     assert_eq!(apply.get_done_number_label(), "办件编号");
     assert!(!apply.get_done_number().is_empty());
-    // The photo reached the platform too.
+    // The photo reached the platform too, and the upload bar says all of it.
     assert!(!sim.materials().is_empty());
-    // The receipt went through the printer driver to the emulator.
+    assert_eq!(progress_of(&window, "上传材料").as_deref(), Some("100%"));
+    // The receipt went through the printer driver to the emulator, its bar to the end.
     wait_until(&kiosk, "the receipt", || {
         apply.get_print_status() == "回执已打印，请取走回执"
     });
+    assert_eq!(progress_of(&window, "打印回执").as_deref(), Some("100%"));
     // The emulator files the job once it has parsed it.
     wait_until(&kiosk, "the emulator's job", || {
         kiosk.printed_jobs().len() == 1
@@ -540,6 +616,8 @@ fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_l
     wait_until(&kiosk, "the offline banner", || {
         adapter.get_banner().contains("网络中断")
     });
+    // Nothing got through yet: the upload bar stands at the start.
+    assert_eq!(progress_of(&window, "上传材料").as_deref(), Some("0%"));
     wait_until(&kiosk, "the receipt", || {
         apply.get_print_status() == "回执已打印，请取走回执"
     });
@@ -559,6 +637,7 @@ fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_l
     wait_until(&kiosk, "delivery after the outage", || {
         apply.get_done_title() == "已提交"
     });
+    assert_eq!(progress_of(&window, "上传材料").as_deref(), Some("100%"));
     assert_eq!(sim.cases().len(), 1);
     assert!(!adapter.get_banner().contains("网络中断"));
 
@@ -616,9 +695,20 @@ fn demo_home() -> (
     std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
     tempfile::TempDir,
 ) {
+    demo_home_with(Profile::demo())
+}
+
+fn demo_home_with(
+    profile: Profile,
+) -> (
+    AppWindow,
+    Kiosk,
+    std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
+    tempfile::TempDir,
+) {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let mut core = Core::start(profile, dir.path()).unwrap();
     let platform =
         std::sync::Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
     let window = AppWindow::new().unwrap();
@@ -660,6 +750,9 @@ fn a_ticket_is_taken_at_the_kiosk_from_the_leased_numbers_and_printed() {
     assert_eq!(services.get_ticket_detail(), "前面还有 0 人");
     wait_until(&kiosk, "the ticket print", || {
         kiosk.printed_jobs().len() == 1
+    });
+    wait_until(&kiosk, "the ticket's bar", || {
+        progress_of(&window, "打印取号凭条").as_deref() == Some("100%")
     });
     let raw = std::fs::read(kiosk.printed_jobs()[0].with_extension("bin")).unwrap();
     let text = encoding_rs::GB18030.decode(&raw).0.to_string();
@@ -1118,4 +1211,79 @@ fn a_bundle_is_applied_for_as_one_case() {
         "answers added members"
     );
     wait_until(&kiosk, "the receipt", || kiosk.printed_jobs().len() == 1);
+}
+
+/// From the checklist through the form to the capture page (phone typed, address from the
+/// card).
+fn to_capture_page(window: &AppWindow) {
+    press(window, "开始申请");
+    press(window, "联系电话");
+    for d in "13800000000".chars() {
+        press(window, &d.to_string());
+    }
+    press(window, "使用身份证住址");
+    press(window, "下一步");
+    assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Capture);
+}
+
+#[test]
+fn the_camera_stops_when_the_page_is_left_and_when_the_session_is_wiped() {
+    let (window, kiosk, _platform, _dir) = demo_at_checklist();
+    let apply = window.global::<ApplyAdapter>();
+    to_capture_page(&window);
+    assert!(kiosk.camera_open());
+    wait_until(&kiosk, "a live frame", || apply.get_preview_frame() >= 1);
+    press(&window, "返回");
+    assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Form);
+    assert!(!kiosk.camera_open());
+    press(&window, "下一步");
+    assert!(kiosk.camera_open());
+    wait_until(&kiosk, "a live frame", || apply.get_preview_frame() >= 1);
+    // Walking away: the countdown runs out, the camera closes and the picture goes.
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    kiosk.tick(later);
+    kiosk.tick(later + std::time::Duration::from_secs(20));
+    assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Home);
+    assert!(!kiosk.camera_open());
+    assert!(!apply.get_has_preview());
+    assert_eq!(apply.get_preview_frame(), 0);
+    // Frames already on their way change nothing.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    kiosk.process_device_events();
+    assert!(!apply.get_has_preview());
+}
+
+#[test]
+fn without_a_camera_the_citizen_is_told_in_plain_words_and_carries_on() {
+    use ykb_terminal::core::config::DriverKind;
+    let mut profile = Profile::demo();
+    profile.devices.document_camera.driver = DriverKind::None;
+    profile.devices.camera.driver = DriverKind::None;
+    let (window, kiosk, _platform, _dir) = demo_at_checklist_with(profile);
+    let apply = window.global::<ApplyAdapter>();
+    to_capture_page(&window);
+    assert!(!kiosk.camera_open());
+    let said = apply.get_camera_error().to_string();
+    assert!(
+        said.contains("摄像头暂时不能使用") && said.contains("带到窗口"),
+        "{said}"
+    );
+    lay_out(&window);
+    assert!(
+        ElementHandle::find_by_accessible_label(&window, "拍照")
+            .next()
+            .is_none(),
+        "no 拍照 without a camera"
+    );
+    press(&window, "下一步");
+    assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Review);
+    let materials: Vec<(String, String)> = apply
+        .get_review_materials()
+        .iter()
+        .map(|r| (r.label.to_string(), r.value.to_string()))
+        .collect();
+    assert!(
+        materials.contains(&("数码相片回执".into(), "请带到窗口".into())),
+        "{materials:?}"
+    );
 }

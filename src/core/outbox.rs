@@ -347,8 +347,20 @@ struct Head {
     kind: String,
     attempts: u32,
     body: Vec<u8>,
-    /// Material id and image, for cases, in id order, not yet uploaded.
-    pending_images: Vec<(String, Vec<u8>)>,
+    /// Material id, stored size and image, for cases, in id order, not yet uploaded.
+    pending_images: Vec<(String, u64, Vec<u8>)>,
+    /// Stored size of the materials uploaded by earlier attempts.
+    uploaded_bytes: u64,
+}
+
+/// How far the delivery of one item has come: `sent` of `total` bytes (a case's stored
+/// material images and then its body; an event's body). Uploads resumed after a failure
+/// start with what earlier attempts delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub id: Uuid,
+    pub sent: u64,
+    pub total: u64,
 }
 
 fn load_head(
@@ -385,30 +397,40 @@ fn load_head(
         detail: format!("outbox id {id_s}: {e}"),
     })?;
     let conn = store.conn();
-    let (body, pending_images) = if kind == KIND_CASE {
+    let (body, pending_images, uploaded_bytes) = if kind == KIND_CASE {
         let sealed: Option<Vec<u8>> =
             conn.query_row("SELECT body FROM cases WHERE id = ?1", [&id_s], |r| {
                 r.get(0)
             })?;
         let sealed = sealed.ok_or_else(|| CryptoError::Damaged(id_s.clone()))?;
         let body = key.open(id_s.as_bytes(), &sealed)?;
+        let uploaded: i64 = conn.query_row(
+            "SELECT COALESCE(SUM(size), 0) FROM case_materials WHERE case_id = ?1 AND uploaded = 1",
+            [&id_s],
+            |r| r.get(0),
+        )?;
         let mut stmt = conn.prepare(
-            "SELECT material_id, image FROM case_materials WHERE case_id = ?1 AND uploaded = 0 ORDER BY material_id",
+            "SELECT material_id, size, image FROM case_materials WHERE case_id = ?1 AND uploaded = 0 ORDER BY material_id",
         )?;
         let rows = stmt.query_map([&id_s], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
         })?;
         let mut images = Vec::new();
         for row in rows {
-            let (mid, sealed) = row?;
+            let (mid, size, sealed) = row?;
             images.push((
                 mid.clone(),
+                size.max(0) as u64,
                 key.open(format!("{id_s}/{mid}").as_bytes(), &sealed)?,
             ));
         }
-        (body, images)
+        (body, images, uploaded.max(0) as u64)
     } else {
-        (key.open(id_s.as_bytes(), &payload)?, Vec::new())
+        (key.open(id_s.as_bytes(), &payload)?, Vec::new(), 0)
     };
     Ok(Ok(Head {
         id,
@@ -416,6 +438,7 @@ fn load_head(
         attempts: attempts as u32,
         body,
         pending_images,
+        uploaded_bytes,
     }))
 }
 
@@ -428,6 +451,21 @@ pub async fn deliver_next<P: Platform>(
     backoff: Backoff,
     now: Timestamp,
 ) -> Result<Step, OutboxError> {
+    deliver_next_reporting(store, key, platform, backoff, now, &|_| {}).await
+}
+
+/// [`deliver_next`], telling `progress` how far the head item has come: once before its
+/// first request, after each material uploaded and when the platform has taken it all
+/// (`sent == total`, just before the acknowledgement is committed). Delivery itself is the
+/// same.
+pub async fn deliver_next_reporting<P: Platform>(
+    store: &Mutex<Store>,
+    key: &DataKey,
+    platform: &P,
+    backoff: Backoff,
+    now: Timestamp,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Step, OutboxError> {
     let now_ms = ms(now);
     let head = {
         let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
@@ -437,10 +475,24 @@ pub async fn deliver_next<P: Platform>(
         }
     };
     let id_s = head.id.to_string();
+    let total = head.uploaded_bytes
+        + head.pending_images.iter().map(|(_, n, _)| n).sum::<u64>()
+        + head.body.len() as u64;
+    let mut sent = head.uploaded_bytes;
+    let report = |sent: u64| {
+        progress(Progress {
+            id: head.id,
+            sent,
+            total,
+        })
+    };
+    report(sent);
     let result: Result<Option<String>, PlatformError> = async {
         if head.kind == KIND_CASE {
-            for (mid, img) in &head.pending_images {
+            for (mid, size, img) in &head.pending_images {
                 platform.upload_material(head.id, mid, img).await?;
+                sent += size;
+                report(sent);
                 // Remember the upload; if this write fails the image is simply uploaded again
                 // (uploads are idempotent per case and material).
                 let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
@@ -452,9 +504,11 @@ pub async fn deliver_next<P: Platform>(
                 }
             }
             let ack = platform.submit_case(head.id, &head.body).await?;
+            report(total);
             Ok(Some(ack.unified_code))
         } else {
             platform.submit_event(head.id, &head.kind, &head.body).await?;
+            report(total);
             Ok(None)
         }
     }
@@ -756,6 +810,8 @@ const CHECKPOINT_EVERY: u32 = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkerEvent {
     Step(Step),
+    /// How far the item being delivered has come.
+    Progress(Progress),
     /// A local failure (store, key): the worker waits and tries again.
     Error(String),
 }
@@ -784,7 +840,11 @@ pub async fn run_worker<P: Platform>(
         if *stop.borrow() {
             return;
         }
-        let step = deliver_next(&store, &key, &platform, backoff, Timestamp::now()).await;
+        let step =
+            deliver_next_reporting(&store, &key, &platform, backoff, Timestamp::now(), &|p| {
+                report(WorkerEvent::Progress(p))
+            })
+            .await;
         let wait = match step {
             Ok(Step::Delivered { .. }) | Ok(Step::DeadLettered { .. }) => {
                 since_checkpoint += 1;

@@ -1117,7 +1117,11 @@ impl Counter {
                         self.print_acceptance(&a.case_id, &code);
                     }
                 }
-                Inbox::Delivery(DeliveryNews::Offline | DeliveryNews::Notices(_)) => {}
+                Inbox::Delivery(
+                    DeliveryNews::Offline
+                    | DeliveryNews::Notices(_)
+                    | DeliveryNews::Progress { .. },
+                ) => {}
             }
         }
         self.render();

@@ -263,6 +263,7 @@ mod tests {
     fn the_case_records_how_each_material_was_met() {
         let t = Instant::now();
         let mut s = session_at_review();
+        s.handle(Event::Shoot, t);
         s.handle(
             Event::Captured {
                 material: "m_photo_receipt".into(),
@@ -333,6 +334,7 @@ mod tests {
 
         // Photographed here: not on the list, though the photo itself has left the session.
         let mut s = session_at_review();
+        s.handle(Event::Shoot, t);
         s.handle(
             Event::Captured {
                 material: "m_photo_receipt".into(),

@@ -57,7 +57,9 @@ const EN: &[(&str, &str)] = &[
     // Capture.
     ("点下面的材料名称开始拍摄", "Tap a material below to photograph it"),
     ("正在拍摄，请保持材料不动…", "Taking the photo; keep the material still…"),
-    ("已拍摄，请查看照片是否清楚；不清楚可点该材料重拍", "Photographed: check it is clear; tap the material to retake"),
+    ("已拍摄，请查看照片是否清楚；不清楚请点「重拍」", "Photographed: check it is clear; if not, tap “Retake”"),
+    ("对准材料，看清画面后点「拍照」", "Line the material up; when the picture is clear, tap “Take photo”"),
+    ("摄像头暂时不能使用（{}）。请点「下一步」继续办理，没拍的材料请带到窗口", "The camera cannot be used now ({}). Tap “Next” to carry on and bring the materials not photographed to a window"),
     ("拍摄失败：{}", "Photo failed: {}"),
     // Review.
     ("事项", "Service"),

@@ -35,7 +35,7 @@ use crate::core::Core;
 use crate::kiosk::link::PlatformLink;
 use i18n::Lang;
 use identify::{CardOutcome, CardService};
-use services::{Delivery, DeliveryNews, Photo, ReceiptPrinter};
+use services::{CameraNews, Delivery, DeliveryNews, LiveCamera, PrintProgress, ReceiptPrinter};
 use session::{CardError, CardStatus, Event, Outcome, Screen, Session, SubmitResult};
 
 slint::include_modules!();
@@ -149,13 +149,19 @@ struct State {
     /// Pinyin being composed for a text field (`ime`); personal once typed, wiped with the
     /// session.
     composing: String,
-    /// The last photographed material, for the capture page's preview.
-    preview: Option<image::RgbImage>,
-    capturing: bool,
+    /// The capture page's camera while the session wants it (live preview, then the still),
+    /// its start count (news from an earlier one is ignored), and why it cannot be used.
+    camera: Option<LiveCamera>,
+    camera_started: u64,
+    camera_error: String,
+    /// What the camera panel shows: the newest live frame (and its number) or the still.
+    preview: Option<slint::Image>,
+    preview_frame: u64,
     capture_status: String,
     /// A stored case waiting (briefly) for the platform's answer before 已暂存 is shown.
     awaiting: Option<Awaiting>,
     print_status: String,
+    print_progress: Option<PrintProgress>,
     /// 好差评 being given: the level and the reason chips ticked.
     evaluation: Option<EvaluationLevel>,
     reasons: Vec<String>,
@@ -230,10 +236,9 @@ enum Inbox {
         Result<(), String>,
         Option<crate::core::health::DeviceHealth>,
     ),
-    Photo {
-        material: String,
-        result: Result<Photo, String>,
-    },
+    /// From the capture page's camera number `.0`.
+    Camera(u64, CameraNews),
+    PrintProgress(PrintProgress),
 }
 
 /// A case stored by "确认提交" whose delivery is being waited for.
@@ -250,9 +255,12 @@ impl State {
         self.editing.clear();
         self.composing.clear();
         self.preview = None;
+        self.preview_frame = 0;
+        self.camera_error.clear();
         self.capture_status.clear();
         self.awaiting = None;
         self.print_status.clear();
+        self.print_progress = None;
         self.evaluation = None;
         self.reasons.clear();
         self.evaluation_note.clear();
@@ -320,11 +328,15 @@ impl Kiosk {
                 pending: Vec::new(),
                 editing: String::new(),
                 composing: String::new(),
+                camera: None,
+                camera_started: 0,
+                camera_error: String::new(),
                 preview: None,
-                capturing: false,
+                preview_frame: 0,
                 capture_status: String::new(),
                 awaiting: None,
                 print_status: String::new(),
+                print_progress: None,
                 evaluation: None,
                 reasons: Vec::new(),
                 evaluation_note: String::new(),
@@ -691,7 +703,10 @@ impl Kiosk {
         });
         apply.on_form_next(go(|| Event::FormNext));
         let k = self.clone_handle();
-        apply.on_capture(move |material| k.capture(material.to_string()));
+        apply.on_capture(move |material| k.event(Event::CaptureSelect(material.to_string())));
+        apply.on_shoot(go(|| Event::Shoot));
+        apply.on_retake(go(|| Event::Retake));
+        apply.on_use_photo(go(|| Event::UsePhoto));
         apply.on_capture_done(go(|| Event::CaptureDone));
         apply.on_submit(go(|| Event::Submit));
         apply.on_evaluate(go(|| Event::OpenEvaluate));
@@ -755,6 +770,11 @@ impl Kiosk {
 
     fn event_at(&self, event: Event, now: Instant) {
         let submit = matches!(event, Event::Submit);
+        let shoot = matches!(event, Event::Shoot);
+        let back_to_live = matches!(
+            event,
+            Event::Retake | Event::UsePhoto | Event::CaptureSelect(_)
+        );
         let outcome = {
             let mut st = self.state.borrow_mut();
             let before = st.session.current().clone();
@@ -786,10 +806,86 @@ impl Kiosk {
             }
         }
         if outcome != Outcome::None {
+            if back_to_live {
+                self.state.borrow_mut().capture_status.clear();
+            }
+            self.sync_camera();
             self.render();
         }
         if submit && outcome != Outcome::None {
             self.store_case(now);
+        }
+        if shoot && outcome != Outcome::None {
+            self.shoot();
+        }
+    }
+
+    /// Starts, pauses or stops the capture page's camera as the session wants it. The camera
+    /// thread is stopped (and joined) as soon as the page is left or the session wiped.
+    fn sync_camera(&self) {
+        let mut st = self.state.borrow_mut();
+        if !st.session.camera_wanted() {
+            if st.camera.take().is_some() {
+                // What the stopped camera posted before it was joined is stale now.
+                st.camera_started += 1;
+                tracing::debug!("camera stopped");
+            }
+            st.preview = None;
+            st.preview_frame = 0;
+            st.camera_error.clear();
+            return;
+        }
+        let live = matches!(
+            st.session.capture_stage(),
+            Some(session::CaptureStage::Live { .. })
+        );
+        if st.camera.is_none() && st.camera_error.is_empty() {
+            st.camera_started += 1;
+            let started = st.camera_started;
+            let (inbox, window) = (st.inbox.clone(), self.window.clone());
+            let devices = &st.core.profile.devices;
+            let camera = services::camera_source(&devices.document_camera, &devices.camera)
+                .and_then(|source| {
+                    LiveCamera::start(source, move |news| {
+                        post(&inbox, &window, Inbox::Camera(started, news))
+                    })
+                });
+            match camera {
+                Ok(c) => st.camera = Some(c),
+                Err(e) => st.camera_error = camera_unusable(&e),
+            }
+        }
+        if let Some(c) = &st.camera {
+            c.set_live(live);
+        }
+        if live && st.preview_frame == 0 {
+            // The still of the last material gives way to the live picture.
+            st.preview = None;
+        }
+    }
+
+    /// "拍照": the camera takes the still of the material shown live.
+    fn shoot(&self) {
+        let failed = {
+            let mut st = self.state.borrow_mut();
+            let material = st
+                .session
+                .capture_stage()
+                .map(|c| c.material().to_owned())
+                .unwrap_or_default();
+            st.capture_status = "正在拍摄，请保持材料不动…".into();
+            match &st.camera {
+                Some(c) if c.shoot(material) => false,
+                _ => {
+                    st.capture_status.clear();
+                    true
+                }
+            }
+        };
+        if failed {
+            self.event(Event::CaptureFailed);
+        } else {
+            self.render();
         }
     }
 
@@ -873,12 +969,16 @@ impl Kiosk {
     fn print(&self, receipt: ykb_drivers::escpos::Receipt) {
         let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
         let mut st = self.state.borrow_mut();
+        st.print_progress = None;
         st.print_status = match &st.printer {
             None => "本机没有回执打印机，请记下上面的编号".into(),
             Some(p) => {
-                p.print(receipt, move |r, h| {
-                    post(&inbox, &window, Inbox::Printed(r, h))
-                });
+                let (progress_inbox, progress_window) = (inbox.clone(), window.clone());
+                p.print_with_progress(
+                    receipt,
+                    move |p| post(&progress_inbox, &progress_window, Inbox::PrintProgress(p)),
+                    move |r, h| post(&inbox, &window, Inbox::Printed(r, h)),
+                );
                 "正在打印回执…".into()
             }
         };
@@ -1187,24 +1287,6 @@ impl Kiosk {
         self.event(Event::Open(Screen::CallStaff));
     }
 
-    /// Photographs one material on a worker thread.
-    fn capture(&self, material: String) {
-        let mut st = self.state.borrow_mut();
-        if st.capturing {
-            return;
-        }
-        st.capturing = true;
-        st.capture_status = "正在拍摄，请保持材料不动…".into();
-        let (inbox, window) = (st.inbox.clone(), self.window.clone());
-        let devices = &st.core.profile.devices;
-        services::capture_material(&devices.document_camera, &devices.camera, move |result| {
-            post(&inbox, &window, Inbox::Photo { material, result })
-        });
-        drop(st);
-        self.event(Event::Touch);
-        self.render();
-    }
-
     /// 提交评价: queued through the outbox like a case; then the session ends.
     fn send_evaluation(&self) {
         let stored = {
@@ -1350,6 +1432,11 @@ impl Kiosk {
             Ok(p) => st.printer = p,
             Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
         }
+    }
+
+    /// Whether the capture page's camera (its thread and the device) is open now.
+    pub fn camera_open(&self) -> bool {
+        self.state.borrow().camera.is_some()
     }
 
     /// The receipt printer's emulated jobs (PNG files), when it is simulated.
@@ -1593,6 +1680,22 @@ impl Kiosk {
                     self.state.borrow_mut().notices = n;
                     self.render();
                 }
+                Inbox::Delivery(DeliveryNews::Progress { id, sent, total }) => {
+                    // Only this citizen's case: the one being waited for, or on the done page.
+                    let ours = {
+                        let st = self.state.borrow();
+                        st.awaiting.as_ref().is_some_and(|a| a.case_id == id)
+                            || st.session.submit_result().and_then(SubmitResult::case_id)
+                                == Some(id.as_str())
+                    };
+                    if ours {
+                        self.event(Event::UploadProgress {
+                            case_id: id,
+                            sent,
+                            total,
+                        });
+                    }
+                }
                 Inbox::Delivery(DeliveryNews::Offline) => {
                     self.state.borrow_mut().offline = true;
                     self.render();
@@ -1626,34 +1729,96 @@ impl Kiosk {
                     if let Some(h) = health {
                         self.record_device("printer", h);
                     }
-                    self.state.borrow_mut().print_status = match result {
-                        Ok(()) => "回执已打印，请取走回执".into(),
-                        Err(e) => format!("回执未能打印（{e}），请记下上面的编号"),
-                    };
+                    {
+                        let mut st = self.state.borrow_mut();
+                        if result.is_err() {
+                            st.print_progress = None;
+                        }
+                        st.print_status = match result {
+                            Ok(()) => "回执已打印，请取走回执".into(),
+                            Err(e) => format!("回执未能打印（{e}），请记下上面的编号"),
+                        };
+                    }
                     self.render();
                 }
-                Inbox::Photo { material, result } => {
-                    let ok = {
-                        let mut st = self.state.borrow_mut();
-                        st.capturing = false;
-                        match result {
-                            Ok(photo) => {
-                                st.preview = Some(photo.preview);
-                                st.capture_status =
-                                    "已拍摄，请查看照片是否清楚；不清楚可点该材料重拍".into();
-                                Some(photo.jpeg)
-                            }
-                            Err(e) => {
-                                st.capture_status = format!("拍摄失败：{e}");
-                                None
-                            }
-                        }
-                    };
-                    match ok {
-                        Some(jpeg) => self.event(Event::Captured { material, jpeg }),
-                        None => self.render(),
+                Inbox::PrintProgress(p) => {
+                    let mut st = self.state.borrow_mut();
+                    // A job that already ended (failed) shows no bar.
+                    if st.print_status == "正在打印回执…" {
+                        st.print_progress = Some(p);
+                        drop(st);
+                        self.render();
                     }
                 }
+                Inbox::Camera(n, news) => {
+                    if n == self.state.borrow().camera_started {
+                        self.camera_news(news);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the capture page's camera reported.
+    fn camera_news(&self, news: CameraNews) {
+        match news {
+            CameraNews::Frame => {
+                let frame = {
+                    let st = self.state.borrow();
+                    let live = matches!(
+                        st.session.capture_stage(),
+                        Some(session::CaptureStage::Live { .. })
+                    );
+                    st.camera
+                        .as_ref()
+                        .and_then(LiveCamera::take_frame)
+                        .filter(|_| live)
+                };
+                let Some(frame) = frame else {
+                    return;
+                };
+                let image = rgb_image(&frame.image);
+                {
+                    let mut st = self.state.borrow_mut();
+                    st.preview = Some(image.clone());
+                    st.preview_frame = frame.number;
+                }
+                // Only the picture changes: set it without rendering the whole page.
+                if let Some(w) = self.window.upgrade() {
+                    let a = w.global::<ApplyAdapter>();
+                    a.set_preview(image);
+                    a.set_has_preview(true);
+                    a.set_preview_frame(i32::try_from(frame.number).unwrap_or(i32::MAX));
+                }
+            }
+            CameraNews::Photo { material, result } => match result {
+                Ok(photo) => {
+                    {
+                        let mut st = self.state.borrow_mut();
+                        st.preview = Some(rgb_image(&photo.preview));
+                        st.preview_frame = 0;
+                        st.capture_status = "已拍摄，请查看照片是否清楚；不清楚请点「重拍」".into();
+                    }
+                    self.event(Event::Captured {
+                        material,
+                        jpeg: photo.jpeg,
+                    });
+                }
+                Err(e) => {
+                    self.state.borrow_mut().capture_status = format!("拍摄失败：{e}");
+                    self.event(Event::CaptureFailed);
+                }
+            },
+            CameraNews::Failed(why) => {
+                {
+                    let mut st = self.state.borrow_mut();
+                    st.camera = None;
+                    st.camera_error = camera_unusable(&why);
+                    st.capture_status.clear();
+                }
+                // A still asked for will not come.
+                self.event(Event::CaptureFailed);
+                self.render();
             }
         }
     }
@@ -1739,7 +1904,15 @@ impl Kiosk {
         apply.set_captures(ModelRc::default());
         apply.set_preview(slint::Image::default());
         apply.set_has_preview(false);
+        apply.set_preview_frame(0);
+        apply.set_capture_stage(SharedString::new());
+        apply.set_capture_material(SharedString::new());
+        apply.set_camera_error(SharedString::new());
         apply.set_capture_status(SharedString::new());
+        apply.set_has_upload_progress(false);
+        apply.set_upload_progress(0.0);
+        apply.set_has_print_progress(false);
+        apply.set_print_progress(0.0);
         apply.set_review(ModelRc::default());
         apply.set_review_materials(ModelRc::default());
         apply.set_done_title(SharedString::new());
@@ -2069,6 +2242,8 @@ impl Kiosk {
                     );
                 }
                 services.set_print_status(lang.t(&st.print_status).into());
+                services.set_has_print_progress(st.print_progress.is_some());
+                services.set_print_progress(st.print_progress.map_or(0.0, |p| p.fraction()));
                 adapter.set_page(Page::TicketIssued);
             }
             Screen::Progress => {
@@ -2225,41 +2400,84 @@ fn render_form(window: &AppWindow, st: &State) {
 fn render_capture(window: &AppWindow, st: &State) {
     let a = window.global::<ApplyAdapter>();
     let images = st.session.images();
+    let stage = st.session.capture_stage();
+    let shown = stage.map(session::CaptureStage::material);
+    let items = st.session.to_capture();
     a.set_captures(ModelRc::new(VecModel::from(
-        st.session
-            .to_capture()
-            .into_iter()
+        items
+            .iter()
             .map(|c| CaptureRow {
                 done: images.contains_key(&c.id),
-                id: c.id.into(),
-                name: c.name.into(),
+                current: shown == Some(c.id.as_str()),
+                id: c.id.clone().into(),
+                name: c.name.clone().into(),
                 detail: st.lang.t(&c.detail).into(),
             })
             .collect::<Vec<_>>(),
     )));
-    a.set_capturing(st.capturing);
-    a.set_capture_status(
-        st.lang
-            .t(if st.capture_status.is_empty() {
-                "点下面的材料名称开始拍摄"
-            } else {
-                &st.capture_status
-            })
+    a.set_capture_stage(
+        match stage {
+            None => "",
+            Some(session::CaptureStage::Live { .. }) => "live",
+            Some(session::CaptureStage::Taking { .. }) => "taking",
+            Some(session::CaptureStage::Check { .. }) => "check",
+        }
+        .into(),
+    );
+    a.set_capture_material(
+        items
+            .iter()
+            .find(|c| Some(c.id.as_str()) == shown)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
             .into(),
     );
+    a.set_camera_error(st.lang.t(&st.camera_error).into());
+    let status = match stage {
+        _ if !st.capture_status.is_empty() => st.capture_status.as_str(),
+        None => "点下面的材料名称开始拍摄",
+        Some(_) => "对准材料，看清画面后点「拍照」",
+    };
+    a.set_capture_status(st.lang.t(status).into());
     match &st.preview {
         Some(img) => {
-            let buffer = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
-                img.as_raw(),
-                img.width(),
-                img.height(),
-            );
-            a.set_preview(slint::Image::from_rgb8(buffer));
+            a.set_preview(img.clone());
             a.set_has_preview(true);
         }
         None => {
             a.set_preview(slint::Image::default());
             a.set_has_preview(false);
+        }
+    }
+    a.set_preview_frame(i32::try_from(st.preview_frame).unwrap_or(i32::MAX));
+}
+
+/// An RGB picture for an `image` property.
+fn rgb_image(img: &image::RgbImage) -> slint::Image {
+    slint::Image::from_rgb8(
+        slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+        ),
+    )
+}
+
+/// What the camera panel says when the camera cannot be used: the citizen carries on.
+fn camera_unusable(why: &str) -> String {
+    format!("摄像头暂时不能使用（{why}）。请点「下一步」继续办理，没拍的材料请带到窗口")
+}
+
+/// The upload bar: how far the outbox has delivered the citizen's case.
+fn render_upload(a: &ApplyAdapter<'_>, st: &State) {
+    match st.session.upload_progress() {
+        Some(p) => {
+            a.set_has_upload_progress(true);
+            a.set_upload_progress(p.fraction());
+        }
+        None => {
+            a.set_has_upload_progress(false);
+            a.set_upload_progress(0.0);
         }
     }
 }
@@ -2313,6 +2531,7 @@ fn render_review(window: &AppWindow, st: &State) {
     a.set_review(ModelRc::new(VecModel::from(rows)));
     a.set_review_materials(ModelRc::new(VecModel::from(materials)));
     a.set_submitting(session.submitting());
+    render_upload(&a, st);
 }
 
 /// 已提交 / 已暂存 / 未能保存, and the receipt's state.
@@ -2346,6 +2565,9 @@ fn render_done(window: &AppWindow, st: &State) {
     a.set_done_number(number.into());
     a.set_done_ok(ok);
     a.set_print_status(lang.t(&st.print_status).into());
+    render_upload(&a, st);
+    a.set_has_print_progress(st.print_progress.is_some());
+    a.set_print_progress(st.print_progress.map_or(0.0, |p| p.fraction()));
 }
 
 /// A hall service's name in the session's language (its `name_en` when set).

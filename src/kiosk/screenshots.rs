@@ -296,9 +296,13 @@ fn render_in(
     let address = session_address(&apply);
     apply.invoke_pick("f_post_address".into(), address.into());
     apply.invoke_form_next();
-    apply.invoke_capture("m_photo_receipt".into());
-    s.wait("拍摄", || apply.get_has_preview())?;
+    // The camera's live picture (the drivers' moving test pattern), then the still to check.
+    s.wait("实时画面", || apply.get_preview_frame() >= 3)?;
+    s.shot("capture-live")?;
+    apply.invoke_shoot();
+    s.wait("拍摄", || apply.get_capture_stage() == "check")?;
     s.shot("capture")?;
+    apply.invoke_use_photo();
     apply.invoke_capture_done();
     s.shot("review")?;
     apply.invoke_submit();

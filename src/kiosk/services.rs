@@ -90,6 +90,8 @@ pub enum DeliveryNews {
         id: String,
         unified_code: Option<String>,
     },
+    /// How far an item's delivery has come (bytes; see `outbox::Progress`).
+    Progress { id: String, sent: u64, total: u64 },
     /// The platform could not be reached or refused for now: the banner says so.
     Offline,
     /// The platform's current maintenance notices (§27), shown in the banner.
@@ -181,6 +183,11 @@ impl Delivery {
                         })
                     }
                     WorkerEvent::Step(Step::Retry { .. }) => report(DeliveryNews::Offline),
+                    WorkerEvent::Progress(p) => report(DeliveryNews::Progress {
+                        id: p.id.to_string(),
+                        sent: p.sent,
+                        total: p.total,
+                    }),
                     _ => {}
                 }
             }
@@ -247,6 +254,26 @@ impl Drop for Delivery {
     }
 }
 
+/// How far a print job has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintProgress {
+    /// Opening the printer and rendering the receipt.
+    Preparing,
+    /// `sent` of the job's `total` bytes written to the printer.
+    Sending { sent: usize, total: usize },
+}
+
+impl PrintProgress {
+    /// The share done, 0.0 to 1.0 (an empty job is complete once sent).
+    pub fn fraction(&self) -> f32 {
+        match *self {
+            Self::Preparing => 0.0,
+            Self::Sending { total: 0, .. } => 1.0,
+            Self::Sending { sent, total } => (sent.min(total) as f64 / total as f64) as f32,
+        }
+    }
+}
+
 /// The receipt printer: the configured ESC/POS printer, or for `simulated` the drivers'
 /// printer emulator on TCP loopback, which writes each job as a PNG under `sim_dir`.
 pub struct ReceiptPrinter {
@@ -294,6 +321,19 @@ impl ReceiptPrinter {
         receipt: Receipt,
         done: impl FnOnce(Result<(), String>, Option<DeviceHealth>) + Send + 'static,
     ) {
+        self.print_with_progress(receipt, |_| {}, done)
+    }
+
+    /// [`ReceiptPrinter::print`], telling `progress` how far the job has come: the stage
+    /// ([`PrintProgress::Preparing`] while the printer is opened and the receipt rendered)
+    /// and then the job's bytes as the driver writes them. Reports are thinned to whole
+    /// percents.
+    pub fn print_with_progress(
+        &self,
+        receipt: Receipt,
+        progress: impl Fn(PrintProgress) + Send + 'static,
+        done: impl FnOnce(Result<(), String>, Option<DeviceHealth>) + Send + 'static,
+    ) {
         let uri = self.uri.clone();
         let renderer = self.renderer.clone();
         let lock = self.lock.clone();
@@ -302,9 +342,18 @@ impl ReceiptPrinter {
             .spawn(move || {
                 let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
                 let mut health = None;
+                progress(PrintProgress::Preparing);
+                let mut last = None;
                 let result = Printer::open(&uri)
                     .and_then(|mut p| {
-                        let printed = p.print_receipt(&receipt, &renderer);
+                        let printed =
+                            p.print_receipt_with_progress(&receipt, &renderer, |sent, total| {
+                                let percent = (sent * 100).checked_div(total).unwrap_or(100);
+                                if last != Some(percent) {
+                                    last = Some(percent);
+                                    progress(PrintProgress::Sending { sent, total });
+                                }
+                            });
                         // After the job the roll may be near its end: ask, for staff.
                         health = p.status().ok().map(|s| DeviceHealth {
                             state: s.state,
@@ -391,49 +440,190 @@ pub struct Photo {
     pub preview: image::RgbImage,
 }
 
-/// Takes one still from the document camera (or, without one, the camera) on a worker
-/// thread. `simulated` slots use the drivers' test pattern.
-pub fn capture_material(
+/// The device string of the camera that photographs materials: the document camera, or
+/// without one the camera; `simulated` slots use the drivers' moving test pattern. `Err` is
+/// what to tell the citizen when there is none.
+pub fn camera_source(
     document_camera: &DeviceSection,
     camera: &DeviceSection,
-    done: impl FnOnce(Result<Photo, String>) + Send + 'static,
-) {
+) -> Result<String, String> {
     let dev = if document_camera.driver != DriverKind::None {
         document_camera
     } else {
         camera
     };
-    let source = match dev.driver {
-        DriverKind::None => {
-            done(Err("本机没有配置摄像头，请把材料带到窗口".into()));
+    match dev.driver {
+        DriverKind::None => Err("本机没有配置摄像头".into()),
+        DriverKind::Simulated => Ok("pattern:1600x1200".to_owned()),
+        _ => Ok(dev.path.clone()),
+    }
+}
+
+/// Largest preview frame (the capture page shows it at about this size).
+pub const PREVIEW_SIZE: (u32, u32) = (640, 480);
+
+/// Time between preview frames: about 9 a second, enough to aim a page and light on the UI.
+pub const PREVIEW_INTERVAL: Duration = Duration::from_millis(110);
+
+/// One preview frame, numbered from 1 since the camera opened.
+pub struct Frame {
+    pub number: u64,
+    pub image: image::RgbImage,
+}
+
+/// What the live camera tells the kiosk (from its own thread).
+pub enum CameraNews {
+    /// A new preview frame waits in [`LiveCamera::take_frame`].
+    Frame,
+    /// The still taken for `material` after [`LiveCamera::shoot`].
+    Photo {
+        material: String,
+        result: Result<Photo, String>,
+    },
+    /// The camera could not be opened or stopped delivering (what to tell the citizen); the
+    /// thread has ended.
+    Failed(String),
+}
+
+enum CameraCommand {
+    Shoot(String),
+    Pause,
+    Resume,
+}
+
+/// The capture page's camera: one thread holds the frame source open, sends downscaled
+/// preview frames every [`PREVIEW_INTERVAL`] while live, and takes the full-resolution still
+/// (JPEG under the size cap) from the same source on "拍照". Stopped and joined on drop.
+/// Only the newest preview frame is kept: a busy UI skips frames rather than queue them.
+pub struct LiveCamera {
+    commands: std::sync::mpsc::Sender<CameraCommand>,
+    latest: Arc<Mutex<Option<Frame>>>,
+    _thread: DeviceThread,
+}
+
+impl LiveCamera {
+    /// Opens `source` (an [`ykb_drivers::camera::open_source`] device string) on a new thread
+    /// and starts the live preview; everything after that comes through `news`.
+    pub fn start(
+        source: String,
+        news: impl Fn(CameraNews) + Send + 'static,
+    ) -> Result<Self, String> {
+        let (commands, rx) = std::sync::mpsc::channel();
+        let latest = Arc::new(Mutex::new(None));
+        let slot = latest.clone();
+        let thread = DeviceThread::spawn("kiosk-camera", move |stop| {
+            run_camera(&source, stop, &rx, &slot, &news)
+        })?;
+        Ok(Self {
+            commands,
+            latest,
+            _thread: thread,
+        })
+    }
+
+    /// Takes the still for `material`; the preview pauses after it. `false` when the camera
+    /// has stopped (its failure was reported).
+    pub fn shoot(&self, material: String) -> bool {
+        self.commands.send(CameraCommand::Shoot(material)).is_ok()
+    }
+
+    /// Live preview on (`true`) or paused with the device kept open (`false`).
+    pub fn set_live(&self, live: bool) {
+        let _ = self.commands.send(if live {
+            CameraCommand::Resume
+        } else {
+            CameraCommand::Pause
+        });
+    }
+
+    /// The newest preview frame not yet taken.
+    pub fn take_frame(&self) -> Option<Frame> {
+        self.latest.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+fn run_camera(
+    source: &str,
+    stop: &std::sync::atomic::AtomicBool,
+    commands: &std::sync::mpsc::Receiver<CameraCommand>,
+    latest: &Mutex<Option<Frame>>,
+    news: &dyn Fn(CameraNews),
+) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut camera = match ykb_drivers::camera::open_source(source) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(camera = %source, error = %e, "camera not opened");
+            news(CameraNews::Failed(e.describe_zh().to_owned()));
             return;
         }
-        DriverKind::Simulated => "pattern:1600x1200".to_owned(),
-        _ => dev.path.clone(),
     };
-    let spawned = std::thread::Builder::new()
-        .name("kiosk-camera".into())
-        .spawn(move || {
-            let result = ykb_drivers::camera::open_source(&source)
-                .map_err(|e| e.describe_zh().to_owned())
-                .and_then(|mut s| {
-                    capture(s.as_mut(), &CaptureConfig::default())
-                        .map_err(|e| e.describe_zh().to_owned())
-                })
-                .and_then(|c| {
-                    let preview = image::load_from_memory(&c.jpeg)
-                        .map_err(|e| format!("照片无法显示：{e}"))?
-                        .thumbnail(480, 360)
-                        .to_rgb8();
-                    Ok(Photo {
-                        jpeg: c.jpeg,
-                        preview,
-                    })
-                });
-            done(result);
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "camera thread not started");
+    let mut live = true;
+    let mut number = 0u64;
+    let mut next_frame = std::time::Instant::now();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let wait = if live {
+            next_frame.saturating_duration_since(std::time::Instant::now())
+        } else {
+            // Paused: wake now and then to see the stop flag.
+            Duration::from_millis(200)
+        };
+        match commands.recv_timeout(wait) {
+            Ok(CameraCommand::Shoot(material)) => {
+                live = false;
+                let result = capture(camera.as_mut(), &CaptureConfig::default())
+                    .map_err(|e| e.describe_zh().to_owned())
+                    .and_then(|c| {
+                        let preview = image::load_from_memory(&c.jpeg)
+                            .map_err(|e| format!("照片无法显示：{e}"))?
+                            .thumbnail(PREVIEW_SIZE.0, PREVIEW_SIZE.1)
+                            .to_rgb8();
+                        Ok(Photo {
+                            jpeg: c.jpeg,
+                            preview,
+                        })
+                    });
+                news(CameraNews::Photo { material, result });
+                continue;
+            }
+            Ok(CameraCommand::Pause) => {
+                live = false;
+                continue;
+            }
+            Ok(CameraCommand::Resume) => {
+                if !live {
+                    live = true;
+                    next_frame = std::time::Instant::now();
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) if !live => continue,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        next_frame = std::time::Instant::now() + PREVIEW_INTERVAL;
+        match camera.next_frame() {
+            Ok(frame) => {
+                number += 1;
+                let image = image::DynamicImage::ImageRgb8(frame)
+                    .thumbnail(PREVIEW_SIZE.0, PREVIEW_SIZE.1)
+                    .to_rgb8();
+                let was_empty = latest
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .replace(Frame { number, image })
+                    .is_none();
+                // The UI is told once per frame it has not fetched yet.
+                if was_empty {
+                    news(CameraNews::Frame);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(camera = %camera.describe(), error = %e, "camera stopped");
+                news(CameraNews::Failed(e.describe_zh().to_owned()));
+                return;
+            }
+        }
     }
 }
 

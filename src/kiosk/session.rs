@@ -121,6 +121,47 @@ impl SubmitResult {
     }
 }
 
+/// Where the capture page is with the material being photographed. The camera runs (live
+/// preview) while the page is shown with a stage; without one the citizen picks a material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaptureStage {
+    /// The live picture of `material`; "拍照" takes the still.
+    Live { material: String },
+    /// "拍照" pressed: the still is being taken and saved.
+    Taking { material: String },
+    /// The still is shown: "重拍" (back to live) or "使用这张".
+    Check { material: String },
+}
+
+impl CaptureStage {
+    /// The material this stage is about.
+    pub fn material(&self) -> &str {
+        match self {
+            Self::Live { material } | Self::Taking { material } | Self::Check { material } => {
+                material
+            }
+        }
+    }
+}
+
+/// How far the delivery of the citizen's case has come, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadProgress {
+    pub sent: u64,
+    pub total: u64,
+}
+
+impl UploadProgress {
+    /// The share delivered, 0.0 to 1.0 (an empty delivery is complete).
+    pub fn fraction(&self) -> f32 {
+        if self.total == 0 {
+            1.0
+        } else {
+            (self.sent.min(self.total) as f64 / self.total as f64) as f32
+        }
+    }
+}
+
 /// Something that happened: a touch, a device result, the clock.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -155,16 +196,32 @@ pub enum Event {
     },
     /// "下一步" on the form: checked; on to capture or review when every field is good.
     FormNext,
-    /// A material photographed (JPEG).
+    /// A material tapped on the capture page: its live picture.
+    CaptureSelect(String),
+    /// "拍照": take the still of the material shown live.
+    Shoot,
+    /// The still of a material (JPEG), taken after "拍照".
     Captured {
         material: String,
         jpeg: Vec<u8>,
     },
+    /// The still could not be taken (the glue says why): back to the live picture.
+    CaptureFailed,
+    /// "重拍": the photo shown is dropped and the live picture returns.
+    Retake,
+    /// "使用这张": the photo shown is kept; the next material without one is shown live.
+    UsePhoto,
     /// "下一步" on the capture page.
     CaptureDone,
     /// "确认提交" on the review page (the glue stores the case, then sends `SubmitResult`).
     Submit,
     SubmitResult(SubmitResult),
+    /// How far the outbox has delivered a case (materials, then the case itself).
+    UploadProgress {
+        case_id: String,
+        sent: u64,
+        total: u64,
+    },
     /// The outbox delivered a case: its unified code.
     Delivered {
         case_id: String,
@@ -223,6 +280,8 @@ pub struct Session {
     form_errors: BTreeMap<String, String>,
     licences: Vec<String>,
     images: BTreeMap<String, Vec<u8>>,
+    capture: Option<CaptureStage>,
+    upload: Option<UploadProgress>,
     /// Identification was asked for by "开始申请": the form follows the card read.
     resume_apply: bool,
     submitting: bool,
@@ -251,6 +310,8 @@ impl Session {
             form_errors: BTreeMap::new(),
             licences: Vec::new(),
             images: BTreeMap::new(),
+            capture: None,
+            upload: None,
             resume_apply: false,
             submitting: false,
             submit: None,
@@ -337,6 +398,21 @@ impl Session {
         &self.images
     }
 
+    /// Where the capture page is (`None`: no material chosen).
+    pub fn capture_stage(&self) -> Option<&CaptureStage> {
+        self.capture.as_ref()
+    }
+
+    /// Whether the camera should be running: the capture page is shown with a material.
+    pub fn camera_wanted(&self) -> bool {
+        self.current() == &Screen::Capture && self.capture.is_some()
+    }
+
+    /// How far the outbox has delivered this citizen's case, once it reported.
+    pub fn upload_progress(&self) -> Option<UploadProgress> {
+        self.upload
+    }
+
     /// Whether "确认提交" was pressed and the result is not in yet.
     pub fn submitting(&self) -> bool {
         self.submitting
@@ -409,6 +485,9 @@ impl Session {
                 | Event::CardReady
                 | Event::Licences(_)
                 | Event::Delivered { .. }
+                | Event::Captured { .. }
+                | Event::CaptureFailed
+                | Event::UploadProgress { .. }
         );
         let was_counting = activity && self.countdown_from.take().is_some();
         if activity {
@@ -465,12 +544,84 @@ impl Session {
                 }
             }
             Event::FormNext => self.form_next(),
-            Event::Captured { material, jpeg } => {
-                if self.to_capture().iter().any(|c| c.id == material) {
-                    self.images.insert(material, jpeg);
+            Event::CaptureSelect(material) => {
+                let busy = matches!(self.capture, Some(CaptureStage::Taking { .. }));
+                if self.current() != &Screen::Capture
+                    || busy
+                    || !self.to_capture().iter().any(|c| c.id == material)
+                {
+                    return Outcome::None;
                 }
+                self.capture = Some(CaptureStage::Live { material });
             }
-            Event::CaptureDone => self.open(Screen::Review),
+            Event::Shoot => match self.capture.take() {
+                Some(CaptureStage::Live { material }) if self.current() == &Screen::Capture => {
+                    self.capture = Some(CaptureStage::Taking { material });
+                }
+                other => {
+                    self.capture = other;
+                    return Outcome::None;
+                }
+            },
+            Event::Captured { material, jpeg } => {
+                // Only the still asked for, while its page is shown; a late one is dropped.
+                let asked = matches!(&self.capture, Some(CaptureStage::Taking { material: m }) if *m == material);
+                if !asked || self.current() != &Screen::Capture {
+                    return Outcome::None;
+                }
+                self.images.insert(material.clone(), jpeg);
+                self.capture = Some(CaptureStage::Check { material });
+            }
+            Event::CaptureFailed => match self.capture.take() {
+                Some(CaptureStage::Taking { material }) => {
+                    self.capture = Some(CaptureStage::Live { material });
+                }
+                other => {
+                    self.capture = other;
+                    return Outcome::None;
+                }
+            },
+            Event::Retake => match self.capture.take() {
+                Some(CaptureStage::Check { material }) => {
+                    self.images.remove(&material);
+                    self.capture = Some(CaptureStage::Live { material });
+                }
+                other => {
+                    self.capture = other;
+                    return Outcome::None;
+                }
+            },
+            Event::UsePhoto => match self.capture.take() {
+                Some(CaptureStage::Check { .. }) => {
+                    self.capture = self.next_to_capture();
+                }
+                other => {
+                    self.capture = other;
+                    return Outcome::None;
+                }
+            },
+            Event::CaptureDone => {
+                if matches!(self.capture, Some(CaptureStage::Taking { .. })) {
+                    // The still is on its way: wait for it.
+                    return Outcome::None;
+                }
+                self.capture = None;
+                self.open(Screen::Review);
+            }
+            Event::UploadProgress {
+                case_id,
+                sent,
+                total,
+            } => {
+                // While "确认提交" waits the glue forwards only the case it stored; later, only
+                // the case on the done page counts.
+                let ours = self.submitting
+                    || self.submit.as_ref().and_then(SubmitResult::case_id) == Some(&*case_id);
+                if !ours {
+                    return Outcome::None;
+                }
+                self.upload = Some(UploadProgress { sent, total });
+            }
             Event::Submit => {
                 if self.current() != &Screen::Review || self.submitting || self.submit.is_some() {
                     return Outcome::None;
@@ -573,9 +724,20 @@ impl Session {
         if screen == Screen::Home {
             self.stack.truncate(1);
         } else if self.current() != &screen {
+            if screen == Screen::Capture {
+                self.capture = self.next_to_capture();
+            }
             self.stack.push(screen);
         }
         self.shown_at = self.now;
+    }
+
+    /// The live picture of the first material still without a photo, if any.
+    fn next_to_capture(&self) -> Option<CaptureStage> {
+        self.to_capture()
+            .into_iter()
+            .find(|c| !self.images.contains_key(&c.id))
+            .map(|c| CaptureStage::Live { material: c.id })
     }
 
     fn form_next(&mut self) {
@@ -921,6 +1083,9 @@ mod tests {
         // The photo receipt is photographed here.
         assert_eq!(s.current(), &Screen::Capture);
         assert_eq!(s.to_capture().len(), 1);
+        // The first material to photograph is shown live at once.
+        assert!(s.camera_wanted());
+        s.handle(Event::Shoot, t);
         s.handle(
             Event::Captured {
                 material: "m_hukou".into(),
@@ -937,7 +1102,9 @@ mod tests {
             t,
         );
         assert_eq!(s.images().len(), 1);
+        s.handle(Event::UsePhoto, t);
         s.handle(Event::CaptureDone, t);
+        assert!(!s.camera_wanted());
         assert_eq!(s.current(), &Screen::Review);
         // A result nobody asked for is ignored; a second press while submitting is too.
         let queued = SubmitResult::Queued {
@@ -1053,5 +1220,175 @@ mod tests {
         s.handle(Event::Back, t);
         assert_eq!(s.handle(Event::Back, t), Outcome::Wiped);
         assert!(!s.holds_personal_data());
+    }
+
+    /// At the capture page of the renewal by post (one material: the photo receipt).
+    fn at_capture(t: Instant) -> Session {
+        let mut s = Session::new(Duration::from_secs(600), t);
+        s.handle(Event::CardRead(person()), t);
+        to_checklist(&mut s, t);
+        s.handle(Event::StartApply, t);
+        for (f, v) in [
+            ("f_phone", "13800000000"),
+            ("f_post_address", "重庆市渝中区解放碑街道1号"),
+        ] {
+            s.handle(
+                Event::FieldInput {
+                    field: f.into(),
+                    value: v.into(),
+                },
+                t,
+            );
+        }
+        s.handle(Event::FormNext, t);
+        assert_eq!(s.current(), &Screen::Capture);
+        s
+    }
+
+    fn live(m: &str) -> Option<CaptureStage> {
+        Some(CaptureStage::Live { material: m.into() })
+    }
+
+    #[test]
+    fn capture_goes_live_shoots_checks_and_retakes() {
+        let t = Instant::now();
+        let mut s = at_capture(t);
+        assert_eq!(s.capture_stage().cloned(), live("m_photo_receipt"));
+        assert!(s.camera_wanted());
+        // Nothing to use or retake before a still exists.
+        assert_eq!(s.handle(Event::Retake, t), Outcome::None);
+        assert_eq!(s.handle(Event::UsePhoto, t), Outcome::None);
+        assert_eq!(s.handle(Event::Shoot, t), Outcome::Changed);
+        assert_eq!(
+            s.capture_stage(),
+            Some(&CaptureStage::Taking {
+                material: "m_photo_receipt".into()
+            })
+        );
+        // One still per press; "下一步" and other materials wait for it.
+        assert_eq!(s.handle(Event::Shoot, t), Outcome::None);
+        assert_eq!(s.handle(Event::CaptureDone, t), Outcome::None);
+        assert_eq!(s.current(), &Screen::Capture);
+        s.handle(
+            Event::Captured {
+                material: "m_photo_receipt".into(),
+                jpeg: vec![1, 2],
+            },
+            t,
+        );
+        assert_eq!(
+            s.capture_stage(),
+            Some(&CaptureStage::Check {
+                material: "m_photo_receipt".into()
+            })
+        );
+        assert_eq!(s.images()["m_photo_receipt"], [1, 2]);
+        // The camera stays open (paused) while the still is checked.
+        assert!(s.camera_wanted());
+        // 重拍: the photo goes, the live picture returns.
+        s.handle(Event::Retake, t);
+        assert_eq!(s.capture_stage().cloned(), live("m_photo_receipt"));
+        assert!(s.images().is_empty());
+        // A failed still returns to the live picture too.
+        s.handle(Event::Shoot, t);
+        s.handle(Event::CaptureFailed, t);
+        assert_eq!(s.capture_stage().cloned(), live("m_photo_receipt"));
+        s.handle(Event::Shoot, t);
+        s.handle(
+            Event::Captured {
+                material: "m_photo_receipt".into(),
+                jpeg: vec![3],
+            },
+            t,
+        );
+        // 使用这张: nothing left to photograph, so the camera stops.
+        s.handle(Event::UsePhoto, t);
+        assert_eq!(s.capture_stage(), None);
+        assert!(!s.camera_wanted());
+        assert_eq!(s.images()["m_photo_receipt"], [3]);
+        // Tapping the material again shows it live (to photograph it again).
+        assert_eq!(
+            s.handle(Event::CaptureSelect("m_hukou".into()), t),
+            Outcome::None,
+            "not a material to photograph"
+        );
+        s.handle(Event::CaptureSelect("m_photo_receipt".into()), t);
+        assert!(s.camera_wanted());
+        s.handle(Event::CaptureDone, t);
+        assert_eq!(s.current(), &Screen::Review);
+        assert!(!s.camera_wanted());
+        assert_eq!(s.images()["m_photo_receipt"], [3]);
+    }
+
+    #[test]
+    fn leaving_the_capture_page_stops_the_camera_and_drops_a_late_still() {
+        let t = Instant::now();
+        let mut s = at_capture(t);
+        s.handle(Event::Shoot, t);
+        s.handle(Event::Back, t);
+        assert_eq!(s.current(), &Screen::Form);
+        assert!(!s.camera_wanted());
+        assert_eq!(
+            s.handle(
+                Event::Captured {
+                    material: "m_photo_receipt".into(),
+                    jpeg: vec![9],
+                },
+                t,
+            ),
+            Outcome::None
+        );
+        assert!(s.images().is_empty());
+        // Back on the page, the live picture starts again.
+        s.handle(Event::FormNext, t);
+        assert_eq!(s.capture_stage().cloned(), live("m_photo_receipt"));
+        // Walking away wipes it all: no camera, no photo.
+        s.handle(Event::Shoot, t);
+        s.handle(
+            Event::Captured {
+                material: "m_photo_receipt".into(),
+                jpeg: vec![9],
+            },
+            t,
+        );
+        s.handle(Event::Tick, t + Duration::from_secs(600));
+        assert_eq!(
+            s.handle(Event::Tick, t + Duration::from_secs(620)),
+            Outcome::Wiped
+        );
+        assert!(!s.camera_wanted());
+        assert_eq!(s.capture_stage(), None);
+        assert!(s.images().is_empty());
+    }
+
+    #[test]
+    fn upload_progress_counts_only_this_citizens_case() {
+        let t = Instant::now();
+        let mut s = at_capture(t);
+        let progress = |id: &str, sent| Event::UploadProgress {
+            case_id: id.into(),
+            sent,
+            total: 200,
+        };
+        // Nothing submitted: a delivery in the background is not this citizen's.
+        assert_eq!(s.handle(progress("other", 10), t), Outcome::None);
+        s.handle(Event::CaptureDone, t);
+        s.handle(Event::Submit, t);
+        // While waiting, the glue forwards only the case it stored.
+        s.handle(progress("c1", 50), t);
+        assert_eq!(s.upload_progress().unwrap().fraction(), 0.25);
+        s.handle(
+            Event::SubmitResult(SubmitResult::Queued {
+                case_id: "c1".into(),
+                local_number: "1".into(),
+            }),
+            t,
+        );
+        assert_eq!(s.handle(progress("other", 200), t), Outcome::None);
+        assert_eq!(s.upload_progress().unwrap().sent, 50);
+        s.handle(progress("c1", 200), t);
+        assert_eq!(s.upload_progress().unwrap().fraction(), 1.0);
+        assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
+        assert_eq!(s.upload_progress(), None);
     }
 }

@@ -139,6 +139,9 @@ impl PrinterError {
     }
 }
 
+/// The largest single write of a print job.
+pub const PRINT_CHUNK: usize = 4096;
+
 /// A receipt printer on some link.
 pub struct Printer {
     link: Box<dyn ByteLink>,
@@ -213,13 +216,27 @@ impl Printer {
 
     /// Sends a job after checking the printer can print (when it can tell).
     pub fn print(&mut self, job: &[u8]) -> Result<(), PrinterError> {
+        self.print_with_progress(job, |_, _| {})
+    }
+
+    /// [`Printer::print`], calling `progress(written, total)` (bytes) after each write
+    /// (the link takes the job in [`PRINT_CHUNK`]-byte writes).
+    pub fn print_with_progress(
+        &mut self,
+        job: &[u8],
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<(), PrinterError> {
         let status = self.status()?;
         if !status.can_print() {
             return Err(PrinterError::NotReady(status));
         }
         // Several writes so a serial link never holds the whole job in one call.
-        for chunk in job.chunks(4096) {
+        let mut written = 0;
+        progress(0, job.len());
+        for chunk in job.chunks(PRINT_CHUNK) {
             self.link.send(chunk).map_err(|e| self.offline(e))?;
+            written += chunk.len();
+            progress(written, job.len());
         }
         Ok(())
     }
@@ -230,8 +247,18 @@ impl Printer {
         receipt: &Receipt,
         renderer: &ReceiptRenderer,
     ) -> Result<(), PrinterError> {
+        self.print_receipt_with_progress(receipt, renderer, |_, _| {})
+    }
+
+    /// [`Printer::print_receipt`] with the job's bytes written reported as it goes.
+    pub fn print_receipt_with_progress(
+        &mut self,
+        receipt: &Receipt,
+        renderer: &ReceiptRenderer,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<(), PrinterError> {
         let (bytes, _) = renderer.to_escpos(receipt)?;
-        self.print(&bytes)
+        self.print_with_progress(&bytes, progress)
     }
 }
 
@@ -293,5 +320,30 @@ mod tests {
         );
         assert!(PrinterUri::parse("lpt://x").is_err());
         assert!(PrinterUri::parse("serial:///dev/ttyS0?speed=1").is_err());
+    }
+
+    #[test]
+    fn progress_counts_every_byte_written_up_to_the_whole_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lp0");
+        std::fs::write(&path, b"").unwrap();
+        let link = crate::link::FileLink::open(path.to_str().unwrap()).unwrap();
+        let mut printer = Printer::with_link(Box::new(link), "file".into());
+        let job: Vec<u8> = (0..PRINT_CHUNK * 2 + 100).map(|i| i as u8).collect();
+        let mut seen = Vec::new();
+        printer
+            .print_with_progress(&job, |done, total| seen.push((done, total)))
+            .unwrap();
+        let total = job.len();
+        assert_eq!(
+            seen,
+            [
+                (0, total),
+                (PRINT_CHUNK, total),
+                (PRINT_CHUNK * 2, total),
+                (total, total)
+            ]
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), job);
     }
 }
