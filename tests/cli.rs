@@ -382,7 +382,11 @@ fn screenshots_render_every_screen_in_both_languages_and_sizes_without_a_display
     assert_eq!(home.dimensions(), (1280, 800));
     assert_ne!(home, read("01-home-en.png"));
     assert_ne!(home, read("01-home-zh-large.png"));
-    assert_ne!(home, read("11-find-zh.png"));
+    let find = names
+        .iter()
+        .find(|n| n.ends_with("-find-zh.png"))
+        .expect("find");
+    assert_ne!(home, read(find));
     // Not a blank frame: the brand blue header is there.
     assert_eq!(home.get_pixel(640, 5).0, [0x0a, 0x58, 0xb8]);
 }
