@@ -1466,7 +1466,7 @@ pub fn licence_document_for(
     };
     let region = id_number.get(..6).unwrap_or("500000");
     let (issuer, fields): (&str, Vec<(&str, String)>) = match licence_type {
-        "居民身份证" => ("重庆市公安局", vec![("证件类型", "居民身份证".into())]),
+        "居民身份证" => ("重庆市公安局", vec![]),
         "居民户口簿" => (
             "重庆市公安局户政管理部门",
             vec![
