@@ -7,7 +7,9 @@ use std::time::Duration;
 use uuid::Uuid;
 use ykb_terminal::core::domain::{IdNumber, Person};
 use ykb_terminal::core::platform::wire::{self, RegisterRequest};
-use ykb_terminal::core::platform::{ClientConfig, Platform, PlatformClient, PlatformError};
+use ykb_terminal::core::platform::{
+    ClientConfig, LicenceDocumentError, Platform, PlatformClient, PlatformError,
+};
 use ykb_terminal::core::sync::DEMO_ENROLMENT_CODE;
 use ykb_terminal::sim::platform::{self as sim, Faults, SimHandle, SimOptions};
 
@@ -400,6 +402,91 @@ async fn licences_and_ykm_tokens_follow_the_contract() {
         matches!(&err, PlatformError::Rejected { status: 410, reason } if reason.contains("过期")),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_licence_document_is_masked_verifiable_and_refusals_are_told_apart() {
+    let h = start_sim().await;
+    let c = registered(&h).await;
+    // The demo card's citizen: the simulator knows her name, and her ID card licence.
+    let id = "500105198511220024";
+    let held = c.licences(id).await.unwrap().licences;
+    let doc = c.licence_document(id, "居民身份证").await.unwrap();
+    assert_eq!(doc.licence_type, "居民身份证");
+    assert_eq!(doc.holder_name_masked, "李*");
+    assert_eq!(doc.number_masked, held[0].number_masked);
+    assert!(doc.number_masked.ends_with("0024"));
+    assert!(!doc.verification_code.is_empty());
+    assert!(doc.verification_url.contains(&doc.verification_code));
+    let whole = serde_json::to_string(&doc).unwrap();
+    assert!(!whole.contains(id), "no full ID number anywhere: {whole}");
+    assert!(!whole.contains("李喆"), "no full name anywhere: {whole}");
+    // The same copy on the same day carries the same code.
+    assert_eq!(
+        c.licence_document(id, "居民身份证")
+            .await
+            .unwrap()
+            .verification_code,
+        doc.verification_code
+    );
+
+    // 404: a known type the person does not hold.
+    let not_held = sim::platform_licence_types()
+        .iter()
+        .find(|t| !held.iter().any(|l| l.licence_type == **t))
+        .expect("the demo citizen lacks some licence type");
+    let err = c.licence_document(id, not_held).await.unwrap_err();
+    assert_eq!(err, LicenceDocumentError::NotHeld);
+    assert_eq!(err.to_string(), "政务服务平台上没有找到您的这项电子证照");
+    // 400: a bad ID number, an unknown type.
+    for (who, kind) in [("123", "居民身份证"), (id, "月球居住证")] {
+        let err = c.licence_document(who, kind).await.unwrap_err();
+        assert!(
+            matches!(&err, LicenceDocumentError::Refused(r) if r.contains("bad_")),
+            "{err:?}"
+        );
+    }
+    // 500 and an outage: unavailable, in words that say to try later.
+    h.set_faults(Faults {
+        error_rate: 1.0,
+        error_status: 500,
+        ..Default::default()
+    });
+    let err = c.licence_document(id, "居民身份证").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LicenceDocumentError::Unavailable(PlatformError::Server { status: 500, .. })
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("需要网络"), "{err}");
+    h.set_faults(Faults {
+        outage: true,
+        ..Default::default()
+    });
+    let err = c.licence_document(id, "居民身份证").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LicenceDocumentError::Unavailable(PlatformError::Server { status: 503, .. })
+        ),
+        "{err:?}"
+    );
+    // Too slow: a timeout, also unavailable.
+    h.set_faults(Faults {
+        latency_ms: 1500,
+        ..Default::default()
+    });
+    let slow = client_with_timeout(&h, Duration::from_millis(500));
+    slow.set_credentials(c.credentials().unwrap());
+    let err = slow.licence_document(id, "居民身份证").await.unwrap_err();
+    assert_eq!(
+        err,
+        LicenceDocumentError::Unavailable(PlatformError::Timeout)
+    );
+    h.set_faults(Faults::default());
+    assert!(c.licence_document(id, "居民身份证").await.is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

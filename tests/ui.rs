@@ -7,7 +7,7 @@ use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::Core;
 use ykb_terminal::kiosk::{
     AppWindow, ApplyAdapter, EvaluateAdapter, FindAdapter, GuideAdapter, IdentifyAdapter, Kiosk,
-    KioskAdapter, Page, ServicesAdapter, SessionAdapter,
+    KioskAdapter, LicenceAdapter, Page, ServicesAdapter, SessionAdapter,
 };
 
 fn press(window: &AppWindow, label: &str) {
@@ -1286,4 +1286,168 @@ fn without_a_camera_the_citizen_is_told_in_plain_words_and_carries_on() {
         materials.contains(&("数码相片回执".into(), "请带到窗口".into())),
         "{materials:?}"
     );
+}
+
+/// The accessible value of the control labelled `label` (first one), after a layout.
+fn value_of(window: &AppWindow, label: &str) -> String {
+    lay_out(window);
+    ElementHandle::find_by_accessible_label(window, label)
+        .next()
+        .unwrap_or_else(|| panic!("no control labelled {label:?}"))
+        .accessible_value()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn has_control(window: &AppWindow, label: &str) -> bool {
+    lay_out(window);
+    ElementHandle::find_by_accessible_label(window, label)
+        .next()
+        .is_some()
+}
+
+#[test]
+fn an_e_licence_is_printed_masked_with_its_verification_code_and_audited() {
+    let (window, kiosk, _platform, dir) = demo_home();
+    kiosk.start_demo_card_reader();
+    let adapter = window.global::<KioskAdapter>();
+    let licences = window.global::<LicenceAdapter>();
+    const ID: &str = "500105198511220024";
+
+    // The tile leads through the identify step: the demo card on the ID-card emulator.
+    press(&window, "证照打印");
+    assert_eq!(adapter.get_page(), Page::Identify);
+    press(&window, "放置演示身份证");
+    wait_until(&kiosk, "the card", || adapter.get_page() == Page::Licences);
+    wait_until(&kiosk, "the e-licences", || licences.get_list_state() == 1);
+    let shown: Vec<String> = licences.get_licences().iter().map(Into::into).collect();
+    let held: Vec<String> = ykb_terminal::sim::platform::licences_for(ID)
+        .into_iter()
+        .map(|l| l.licence_type)
+        .collect();
+    assert_eq!(shown, held);
+
+    // Choose the ID card's e-licence: the copy as it will be printed, masked.
+    press(&window, "居民身份证");
+    assert_eq!(adapter.get_page(), Page::LicenceConfirm);
+    wait_until(&kiosk, "the copy", || licences.get_copy_state() == 1);
+    let lines: Vec<(String, String)> = licences
+        .get_copy_lines()
+        .iter()
+        .map(|l| (l.label.to_string(), l.value.to_string()))
+        .collect();
+    assert!(
+        lines.contains(&("持证人".into(), "李*".into())),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&("证照号码".into(), "****0024".into())),
+        "{lines:?}"
+    );
+    assert!(!format!("{lines:?}").contains(ID));
+    let code = licences.get_verification_code().to_string();
+    assert!(code.len() >= 16, "{code}");
+
+    press(&window, "确认打印");
+    assert_eq!(adapter.get_page(), Page::LicencePrinted);
+    wait_until(&kiosk, "the copy printed", || {
+        licences.get_print_status() == "已打印，请取走打印件"
+    });
+    assert_eq!(value_of(&window, "打印状态"), "已打印，请取走打印件");
+    wait_until(&kiosk, "the emulator's job", || {
+        kiosk.printed_jobs().len() == 1
+    });
+    // What reached the printer emulator through the ESC/POS driver.
+    let raw = std::fs::read(kiosk.printed_jobs()[0].with_extension("bin")).unwrap();
+    let text = encoding_rs::GB18030.decode(&raw).0.to_string();
+    assert!(text.contains("电子证照打印件"), "{text}");
+    assert!(text.contains("****0024"), "{text}");
+    assert!(text.contains(&code), "the verification code: {text}");
+    assert!(text.contains("仅供核验使用，以电子证照为准"), "{text}");
+    assert!(!text.contains(ID), "the full ID number is never printed");
+    assert!(!text.contains("李喆"), "nor the full name");
+    // The QR code (GS ( k … store) carries the verification URL.
+    let url = format!("verify?code={code}");
+    assert!(
+        raw.windows(url.len()).any(|w| w == url.as_bytes()),
+        "QR data"
+    );
+
+    // 打印其他证照 leads back to the list; 完成 ends the session and empties the pages.
+    press(&window, "打印其他证照");
+    assert_eq!(adapter.get_page(), Page::Licences);
+    press(&window, "首页");
+    assert_eq!(adapter.get_page(), Page::Home);
+    assert_eq!(window.global::<SessionAdapter>().get_person_name(), "");
+    assert_eq!(licences.get_licences().row_count(), 0);
+    assert_eq!(licences.get_verification_code(), "");
+    assert_eq!(licences.get_copy_lines().row_count(), 0);
+
+    // The audit log says a copy was printed, not whose or which.
+    let mut store =
+        ykb_terminal::core::store::Store::open(&dir.path().join(ykb_terminal::core::STORE_FILE))
+            .unwrap();
+    let entries = ykb_terminal::core::audit::list(&mut store).unwrap();
+    let printed: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "licence_printed")
+        .collect();
+    assert_eq!(printed.len(), 1, "{entries:?}");
+    assert_eq!(printed[0].actor, "system:system");
+    assert_eq!(printed[0].detail, "证照打印：已打印");
+}
+
+#[test]
+fn with_the_platform_down_licence_printing_says_it_needs_the_network() {
+    let (window, kiosk, platform, _dir) = demo_home();
+    kiosk.start_demo_card_reader();
+    let adapter = window.global::<KioskAdapter>();
+    let licences = window.global::<LicenceAdapter>();
+    let sim = platform.sim().unwrap();
+    let down = || ykb_terminal::sim::platform::Faults {
+        outage: true,
+        retry_after_secs: 1,
+        ..Default::default()
+    };
+    sim.set_faults(down());
+    press(&window, "证照打印");
+    press(&window, "放置演示身份证");
+    wait_until(&kiosk, "the look-up to fail", || {
+        licences.get_list_state() == 3
+    });
+    assert_eq!(adapter.get_page(), Page::Licences);
+    assert!(
+        value_of(&window, "查询状态").contains("电子证照打印需要连接政务服务平台"),
+        "{}",
+        value_of(&window, "查询状态")
+    );
+    assert!(has_control(&window, "返回首页"));
+    // The network returns: 重新查询 finds the licences.
+    sim.set_faults(Default::default());
+    press(&window, "重新查询");
+    wait_until(&kiosk, "the e-licences", || licences.get_list_state() == 1);
+    // It goes again before the copy is fetched: said plainly, nothing to print.
+    sim.set_faults(down());
+    press(&window, "居民身份证");
+    wait_until(&kiosk, "the copy to fail", || {
+        licences.get_copy_state() == 2
+    });
+    assert!(
+        value_of(&window, "获取状态").contains("需要网络"),
+        "{}",
+        value_of(&window, "获取状态")
+    );
+    assert!(!has_control(&window, "确认打印"));
+    press(&window, "重新选择");
+    assert_eq!(adapter.get_page(), Page::Licences);
+    press(&window, "首页");
+    assert_eq!(adapter.get_page(), Page::Home);
+    assert!(kiosk.printed_jobs().is_empty());
+}
+
+#[test]
+fn without_a_platform_there_is_no_licence_printing_tile() {
+    let (window, _kiosk, _catalog, _dir) = start();
+    assert!(has_control(&window, "办件进度查询"));
+    assert!(!has_control(&window, "证照打印"));
 }

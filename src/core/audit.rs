@@ -153,6 +153,9 @@ pub enum AuditAction {
     StaffSignOut,
     /// The counter session locked after the idle time (or by the clerk).
     StaffLocked,
+    /// A kiosk printed (or failed to print) a copy of a citizen's e-licence (证照打印). The
+    /// detail says how it went, never whose licence or which.
+    LicencePrinted,
 }
 
 impl AuditAction {
@@ -172,6 +175,7 @@ impl AuditAction {
             Self::StaffSignInFailed => "staff_sign_in_failed",
             Self::StaffSignOut => "staff_sign_out",
             Self::StaffLocked => "staff_locked",
+            Self::LicencePrinted => "licence_printed",
         }
     }
 }

@@ -118,6 +118,22 @@ const EN: &[(&str, &str)] = &[
     ("这个二维码不是渝快码或本机回执，请换一个码", "This is not a Yukuaima or receipt code; please try another"),
     ("无法识别这个码，请换一个码", "This code cannot be read; please try another"),
     ("这个码太长，无法识别", "This code is too long to read"),
+    // 证照打印 (the copy's labels, the platform's answers, the printing).
+    ("持证人", "Holder"),
+    ("证照号码", "Licence number"),
+    ("发证机关", "Issued by"),
+    ("发证日期", "Issued on"),
+    ("有效期至", "Valid until"),
+    ("政务服务平台上没有找到您的这项电子证照", "The platform holds no such e-licence of yours"),
+    ("政务服务平台拒绝了这次请求，请到窗口办理（{}）", "The platform refused this request; please go to a window ({})"),
+    ("暂时连不上政务服务平台，电子证照打印需要网络，请稍后再试或到窗口办理", "The platform cannot be reached: printing an e-licence needs the network. Please try again later or go to a window"),
+    ("正在打印，请稍候…", "Printing, please wait…"),
+    ("已打印，请取走打印件", "Printed: please take your copy"),
+    ("未能打印（{}），请联系工作人员", "Not printed ({}); please ask staff for help"),
+    ("本机没有打印机，不能打印证照，请到窗口办理", "This terminal has no printer; please go to a window"),
+    ("请选择要打印的电子证照", "Choose the e-licence to print"),
+    ("请核对后打印", "Please check, then print"),
+    ("请取走打印件", "Please take your copy"),
     // Technician mode (sign-in messages from core::pin).
     ("工号或密码不对，还可以再试 {} 次", "Wrong id or PIN; {} tries left"),
     ("错误次数过多，请 {} 秒后再试", "Too many wrong tries; try again in {} seconds"),
@@ -238,6 +254,14 @@ mod tests {
             for r in super::super::apply::reasons_for(l) {
                 assert!(english(r).is_some(), "{r}");
             }
+        }
+        use crate::core::platform::{LicenceDocumentError, PlatformError};
+        for e in [
+            LicenceDocumentError::NotHeld,
+            LicenceDocumentError::Refused("bad_id_number".into()),
+            LicenceDocumentError::Unavailable(PlatformError::Timeout),
+        ] {
+            assert!(english(&e.to_string()).is_some(), "{e}");
         }
         for s in [
             super::super::guide::MaterialStatus::Exempt,

@@ -9,6 +9,7 @@ pub mod guide;
 pub mod i18n;
 pub mod identify;
 pub mod ime;
+pub mod licence;
 pub mod link;
 pub mod scan;
 pub mod screenshots;
@@ -36,7 +37,10 @@ use crate::kiosk::link::PlatformLink;
 use i18n::Lang;
 use identify::{CardOutcome, CardService};
 use services::{CameraNews, Delivery, DeliveryNews, LiveCamera, PrintProgress, ReceiptPrinter};
-use session::{CardError, CardStatus, Event, Outcome, Screen, Session, SubmitResult};
+use session::{
+    CardError, CardStatus, Event, LicenceCopy, LicenceLookup, Outcome, Screen, Session,
+    SubmitResult,
+};
 
 slint::include_modules!();
 
@@ -211,6 +215,10 @@ struct State {
     cards: Option<CardService>,
     /// The platform link (demo: the in-process simulator) for e-licences, 渝快码 and notices.
     platform: Option<Arc<PlatformLink>>,
+    /// 证照打印: the ID number whose e-licence look-up is in flight, and whether the job
+    /// at the printer is an e-licence copy.
+    licences_asked: Option<String>,
+    printing_licence: bool,
     /// Results posted by device and network threads, drained on the UI thread.
     inbox: Arc<Mutex<Vec<Inbox>>>,
 }
@@ -218,10 +226,15 @@ struct State {
 /// A result from a thread other than the UI's.
 enum Inbox {
     Card(CardOutcome),
-    /// The e-licences of the person with this ID number.
+    /// The e-licences of the person with this ID number (or why the platform did not say).
     Licences {
         id_number: String,
-        names: Vec<String>,
+        names: Result<Vec<String>, String>,
+    },
+    /// The printable copy of an e-licence, or why there is none.
+    LicenceCopy {
+        licence_type: String,
+        result: Result<crate::core::platform::wire::LicenceDocument, String>,
     },
     Delivery(DeliveryNews),
     Found {
@@ -279,6 +292,8 @@ impl State {
         self.tech_note.clear();
         self.tech_lines.clear();
         self.tech_status.clear();
+        self.licences_asked = None;
+        self.printing_licence = false;
     }
 }
 
@@ -370,6 +385,8 @@ impl Kiosk {
                 scanner: None,
                 identify_note: String::new(),
                 platform: None,
+                licences_asked: None,
+                printing_licence: false,
                 inbox: Arc::new(Mutex::new(Vec::new())),
             })),
         };
@@ -606,6 +623,23 @@ impl Kiosk {
         });
         guide.on_start_apply(go(|| Event::StartApply));
         self.connect_apply(window);
+        self.connect_licences(window);
+    }
+
+    /// 证照打印's pages.
+    fn connect_licences(&self, window: &AppWindow) {
+        let go = |e: fn() -> Event| {
+            let k = self.clone_handle();
+            move || k.event(e())
+        };
+        let licences = window.global::<LicenceAdapter>();
+        licences.on_open(go(|| Event::OpenLicencePrint));
+        licences.on_retry(go(|| Event::RetryLicences));
+        licences.on_print(go(|| Event::PrintLicence));
+        licences.on_back(go(|| Event::Back));
+        licences.on_finish(go(|| Event::Home));
+        let k = self.clone_handle();
+        licences.on_choose(move |name| k.event(Event::ChooseLicence(name.to_string())));
     }
 
     /// The form, capture, review, done and evaluation pages.
@@ -775,6 +809,8 @@ impl Kiosk {
             event,
             Event::Retake | Event::UsePhoto | Event::CaptureSelect(_)
         );
+        let choose = matches!(event, Event::ChooseLicence(_));
+        let print_licence = matches!(event, Event::PrintLicence);
         let outcome = {
             let mut st = self.state.borrow_mut();
             let before = st.session.current().clone();
@@ -817,6 +853,15 @@ impl Kiosk {
         }
         if shoot && outcome != Outcome::None {
             self.shoot();
+        }
+        if choose && outcome != Outcome::None {
+            self.fetch_licence_copy();
+        }
+        if print_licence && outcome != Outcome::None {
+            self.print_licence();
+        }
+        if outcome != Outcome::None {
+            self.ensure_licence_lookup();
         }
     }
 
@@ -887,6 +932,97 @@ impl Kiosk {
         } else {
             self.render();
         }
+    }
+
+    /// On 证照打印 with no answer about the person's e-licences and none on its way: ask.
+    fn ensure_licence_lookup(&self) {
+        let person = {
+            let st = self.state.borrow();
+            let waiting = st.session.current() == &Screen::Licences
+                && st.session.licence_lookup() == LicenceLookup::Waiting;
+            match st.session.person() {
+                Some(p)
+                    if waiting && st.licences_asked.as_deref() != Some(p.id_number.expose()) =>
+                {
+                    p.clone()
+                }
+                _ => return,
+            }
+        };
+        self.look_up_licences(&person);
+    }
+
+    /// Fetches the printable copy of the licence just chosen, off the UI thread.
+    fn fetch_licence_copy(&self) {
+        let st = self.state.borrow();
+        let (Some(person), Some(copy)) = (st.session.person(), st.session.licence_copy()) else {
+            return;
+        };
+        let licence_type = copy.licence_type().to_owned();
+        let Some(platform) = st.platform.clone() else {
+            drop(st);
+            self.event(Event::LicenceCopy {
+                licence_type,
+                result: Err(
+                    "暂时连不上政务服务平台，电子证照打印需要网络，请稍后再试或到窗口办理".into(),
+                ),
+            });
+            return;
+        };
+        let (inbox, window) = (st.inbox.clone(), self.window.clone());
+        let id_number = person.id_number.expose().to_owned();
+        let asked = licence_type.clone();
+        services::fetch_licence_copy(platform, id_number, licence_type, move |result| {
+            post(
+                &inbox,
+                &window,
+                Inbox::LicenceCopy {
+                    licence_type: asked,
+                    result,
+                },
+            )
+        });
+    }
+
+    /// "确认打印": the copy goes to the receipt printer off the UI thread; the outcome is
+    /// audited when the printer answers.
+    fn print_licence(&self) {
+        let receipt = {
+            let st = self.state.borrow();
+            let Some(LicenceCopy::Ready(doc)) = st.session.licence_copy() else {
+                return;
+            };
+            let terminal_id = st
+                .platform
+                .as_ref()
+                .and_then(|p| p.client.credentials())
+                .map_or_else(|| st.core.profile.terminal.site.clone(), |c| c.device_id);
+            licence::licence_receipt(
+                doc,
+                &st.core.profile.terminal.name,
+                &terminal_id,
+                jiff::Timestamp::now(),
+            )
+        };
+        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            st.print_status = match &st.printer {
+                None => {
+                    audit_licence(&mut st.core.store, "未能打印：本机没有打印机");
+                    "本机没有打印机，不能打印证照，请到窗口办理".into()
+                }
+                Some(p) => {
+                    st.printing_licence = true;
+                    p.print(receipt, move |r, h| {
+                        post(&inbox, &window, Inbox::Printed(r, h))
+                    });
+                    "正在打印，请稍候…".into()
+                }
+            };
+        }
+        self.render();
     }
 
     /// "确认提交": the case, its photos and its outbox row in one transaction (a local
@@ -1348,6 +1484,9 @@ impl Kiosk {
         let mut st = self.state.borrow_mut();
         st.delivery = delivery;
         st.platform = Some(platform);
+        if let Some(w) = self.window.upgrade() {
+            w.global::<LicenceAdapter>().set_available(true);
+        }
     }
 
     /// Records what a device just showed (for the heartbeat and the staff alerts) and
@@ -1592,16 +1731,32 @@ impl Kiosk {
                     self.event(Event::CardReady)
                 }
                 Inbox::Licences { id_number, names } => {
-                    let same = self
-                        .state
-                        .borrow()
-                        .session
-                        .person()
-                        .is_some_and(|p| p.id_number.expose() == id_number);
+                    let same = {
+                        let mut st = self.state.borrow_mut();
+                        if st.licences_asked.as_deref() == Some(id_number.as_str()) {
+                            st.licences_asked = None;
+                        }
+                        st.session
+                            .person()
+                            .is_some_and(|p| p.id_number.expose() == id_number)
+                    };
                     if same {
-                        self.event(Event::Licences(names));
+                        match names {
+                            Ok(names) => self.event(Event::Licences(names)),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "e-licence look-up failed");
+                                self.event(Event::LicencesFailed);
+                            }
+                        }
                     }
                 }
+                Inbox::LicenceCopy {
+                    licence_type,
+                    result,
+                } => self.event(Event::LicenceCopy {
+                    licence_type,
+                    result: result.map(Box::new),
+                }),
                 Inbox::Found { query, hits } => {
                     let mut st = self.state.borrow_mut();
                     if st.session.query() == query {
@@ -1734,9 +1889,22 @@ impl Kiosk {
                         if result.is_err() {
                             st.print_progress = None;
                         }
-                        st.print_status = match result {
-                            Ok(()) => "回执已打印，请取走回执".into(),
-                            Err(e) => format!("回执未能打印（{e}），请记下上面的编号"),
+                        let st = &mut *st;
+                        st.print_status = if std::mem::take(&mut st.printing_licence) {
+                            let (audit, shown) = match &result {
+                                Ok(()) => ("已打印".to_owned(), "已打印，请取走打印件".to_owned()),
+                                Err(e) => (
+                                    format!("未能打印：{e}"),
+                                    format!("未能打印（{e}），请联系工作人员"),
+                                ),
+                            };
+                            audit_licence(&mut st.core.store, &audit);
+                            shown
+                        } else {
+                            match result {
+                                Ok(()) => "回执已打印，请取走回执".into(),
+                                Err(e) => format!("回执未能打印（{e}），请记下上面的编号"),
+                            }
                         };
                     }
                     self.render();
@@ -1825,15 +1993,17 @@ impl Kiosk {
 
     /// Asks the platform which e-licences the person holds, off the UI thread.
     fn look_up_licences(&self, person: &crate::core::domain::Person) {
-        let st = self.state.borrow();
+        let mut st = self.state.borrow_mut();
         let Some(platform) = st.platform.clone() else {
             return;
         };
         let inbox = st.inbox.clone();
         let window = self.window.clone();
-        crate::kiosk::services::look_up_licences(
+        let id_number = person.id_number.expose().to_owned();
+        st.licences_asked = Some(id_number.clone());
+        crate::kiosk::services::look_up_licences_reporting(
             platform,
-            person.id_number.expose().to_owned(),
+            id_number,
             move |id_number, names| post(&inbox, &window, Inbox::Licences { id_number, names }),
         );
     }
@@ -1936,6 +2106,16 @@ impl Kiosk {
         eval.set_level(0);
         eval.set_reasons(ModelRc::default());
         eval.set_note(SharedString::new());
+        let licences = window.global::<LicenceAdapter>();
+        licences.set_licences(ModelRc::default());
+        licences.set_list_state(0);
+        licences.set_copy_state(0);
+        licences.set_copy_title(SharedString::new());
+        licences.set_copy_lines(ModelRc::default());
+        licences.set_copy_note(SharedString::new());
+        licences.set_verification_code(SharedString::new());
+        licences.set_print_status(SharedString::new());
+        licences.set_print_failed(false);
     }
 
     /// Pushes the session's current screen into the UI.
@@ -2147,6 +2327,14 @@ impl Kiosk {
                 adapter.set_page(Page::Done);
             }
             Screen::Tickets | Screen::TicketIssued | Screen::Progress | Screen::CallStaff => {}
+            Screen::Licences | Screen::LicenceConfirm | Screen::LicencePrinted => {
+                render_licences(&window, st);
+                adapter.set_page(match session.current() {
+                    Screen::Licences => Page::Licences,
+                    Screen::LicenceConfirm => Page::LicenceConfirm,
+                    _ => Page::LicencePrinted,
+                });
+            }
             Screen::TechLogin => {
                 let t = window.global::<TechAdapter>();
                 t.set_tech_id(st.tech_id.clone().into());
@@ -2568,6 +2756,79 @@ fn render_done(window: &AppWindow, st: &State) {
     render_upload(&a, st);
     a.set_has_print_progress(st.print_progress.is_some());
     a.set_print_progress(st.print_progress.map_or(0.0, |p| p.fraction()));
+}
+
+/// 证照打印: the list, the copy as it will be printed, and the printing.
+fn render_licences(window: &AppWindow, st: &State) {
+    let a = window.global::<LicenceAdapter>();
+    let session = &st.session;
+    let lang = st.lang;
+    a.set_list_state(match session.licence_lookup() {
+        LicenceLookup::Waiting => 0,
+        LicenceLookup::Found if session.licences().is_empty() => 2,
+        LicenceLookup::Found => 1,
+        LicenceLookup::Failed => 3,
+    });
+    a.set_licences(string_model(session.licences().iter().cloned()));
+    let line = |label: &str, value: &str| LicenceLine {
+        label: lang.t(label).into(),
+        value: value.into(),
+    };
+    match session.licence_copy() {
+        None => {
+            a.set_copy_title(SharedString::new());
+            a.set_copy_lines(ModelRc::default());
+            a.set_copy_note(SharedString::new());
+            a.set_verification_code(SharedString::new());
+        }
+        Some(copy) => {
+            a.set_copy_title(copy.licence_type().into());
+            match copy {
+                LicenceCopy::Fetching { .. } => {
+                    a.set_copy_state(0);
+                    a.set_copy_lines(ModelRc::default());
+                }
+                LicenceCopy::Failed { reason, .. } => {
+                    a.set_copy_state(2);
+                    a.set_copy_note(lang.t(reason).into());
+                    a.set_copy_lines(ModelRc::default());
+                }
+                LicenceCopy::Ready(doc) => {
+                    a.set_copy_state(1);
+                    let mut lines = vec![
+                        line("持证人", &doc.holder_name_masked),
+                        line("证照号码", &doc.number_masked),
+                        line("发证机关", &doc.issuer),
+                        line("发证日期", &doc.issued_on),
+                        line("有效期至", &doc.valid_until),
+                    ];
+                    lines.extend(doc.fields.iter().map(|f| LicenceLine {
+                        label: f.label.clone().into(),
+                        value: licence::mask_long_numbers(&f.value).into(),
+                    }));
+                    a.set_copy_lines(ModelRc::new(VecModel::from(lines)));
+                    a.set_verification_code(doc.verification_code.clone().into());
+                }
+            }
+        }
+    }
+    a.set_print_status(lang.t(&st.print_status).into());
+    a.set_print_failed(
+        st.print_status.starts_with("未能") || st.print_status.starts_with("本机没有"),
+    );
+}
+
+/// Appends a 证照打印 entry to the audit log: the terminal acted for a citizen it does not
+/// name; `detail` says how it went (a failure is logged, never shown).
+fn audit_licence(store: &mut crate::core::store::Store, detail: &str) {
+    if let Err(e) = crate::core::audit::append(
+        store,
+        &crate::core::audit::Actor::system(),
+        crate::core::audit::AuditAction::LicencePrinted,
+        &format!("证照打印：{detail}"),
+    ) {
+        tracing::error!(error = %e, "audit entry not written");
+    }
 }
 
 /// A hall service's name in the session's language (its `name_en` when set).

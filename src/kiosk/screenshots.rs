@@ -333,8 +333,57 @@ fn render_in(
     // Walking away: the countdown overlay.
     ka.invoke_open_find();
     find.invoke_key("s".into());
-    kiosk.tick(Instant::now() + Duration::from_secs(3600));
+    let later = Instant::now() + Duration::from_secs(3600);
+    kiosk.tick(later);
     s.shot("countdown")?;
+    // The countdown runs out: the session is wiped.
+    kiosk.tick(later + Duration::from_secs(30));
+    // 证照打印: identify, choose, check, print; then the same with the network down.
+    if let Some(d) = &demo {
+        let licences = window.global::<super::LicenceAdapter>();
+        licences.invoke_open();
+        window.global::<IdentifyAdapter>().invoke_place_demo_card();
+        s.wait("电子证照", || licences.get_list_state() == 1)?;
+        s.shot("licences")?;
+        let held: Vec<String> = licences.get_licences().iter().map(Into::into).collect();
+        // The household register has the most lines when it is held.
+        let pick = held
+            .iter()
+            .find(|l| *l == "居民户口簿")
+            .or(held.first())
+            .cloned()
+            .ok_or("演示身份没有电子证照")?;
+        licences.invoke_choose(pick.into());
+        s.wait("证照", || licences.get_copy_state() == 1)?;
+        s.shot("licence-confirm")?;
+        let jobs = kiosk.printed_jobs().len();
+        licences.invoke_print();
+        s.wait("打印件", || {
+            !licences.get_print_status().is_empty()
+                && !licences.get_print_status().contains("正在")
+                && !licences.get_print_status().contains("Printing")
+        })?;
+        s.shot("licence-printed")?;
+        s.wait("打印件文件", || kiosk.printed_jobs().len() > jobs)?;
+        if let Some(job) = kiosk.printed_jobs().last() {
+            let path = out.join(format!("licence-receipt-{}.png", s.suffix));
+            std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+            receipts.push(path);
+        }
+        licences.invoke_finish();
+        if let Some(sim) = d.sim() {
+            sim.set_faults(crate::sim::platform::Faults {
+                outage: true,
+                ..Default::default()
+            });
+            licences.invoke_open();
+            window.global::<IdentifyAdapter>().invoke_place_demo_card();
+            s.wait("网络不通", || licences.get_list_state() == 3)?;
+            s.shot("licence-offline")?;
+            sim.set_faults(Default::default());
+            licences.invoke_finish();
+        }
+    }
     let _ = s.window;
     s.written.extend(receipts);
     Ok(s.written)

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::core::domain::{BundleApplication, Matter, Person};
+use crate::core::platform::wire::LicenceDocument;
 
 use super::{form, guide};
 
@@ -66,6 +67,12 @@ pub enum Screen {
     Progress,
     /// 呼叫工作人员: staff have been called.
     CallStaff,
+    /// 证照打印: the identified person's e-licences, one to choose.
+    Licences,
+    /// 证照打印: the chosen licence as it will be printed (masked), and 确认打印.
+    LicenceConfirm,
+    /// 证照打印: the copy is printing or printed.
+    LicencePrinted,
     /// 维护模式's PIN pad (after the hidden gesture).
     TechLogin,
     /// 维护模式: devices, queue, self-test, export.
@@ -89,6 +96,41 @@ pub enum CardError {
 pub enum CardStatus {
     Waiting,
     Error(CardError),
+}
+
+/// Where the look-up of the person's e-licences stands (证照打印 shows each plainly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenceLookup {
+    /// Asked (or about to be) after the card was read; no answer yet.
+    Waiting,
+    /// The platform answered (the list may be empty).
+    Found,
+    /// The platform could not be reached: printing needs the network.
+    Failed,
+}
+
+/// The licence chosen on 证照打印 and its printable copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LicenceCopy {
+    /// Being fetched from the platform.
+    Fetching { licence_type: String },
+    /// What will be printed (masked by the platform).
+    Ready(Box<LicenceDocument>),
+    /// Not to be had; `reason` is for the citizen.
+    Failed {
+        licence_type: String,
+        reason: String,
+    },
+}
+
+impl LicenceCopy {
+    /// The licence type chosen.
+    pub fn licence_type(&self) -> &str {
+        match self {
+            Self::Fetching { licence_type } | Self::Failed { licence_type, .. } => licence_type,
+            Self::Ready(d) => &d.licence_type,
+        }
+    }
 }
 
 /// How the outbox answered a submission.
@@ -188,6 +230,21 @@ pub enum Event {
     Answer(Vec<String>),
     /// The e-licences (电子证照) the identified person holds, by name.
     Licences(Vec<String>),
+    /// The e-licence look-up failed (no network, platform down).
+    LicencesFailed,
+    /// 证照打印 on the home screen: the person's e-licences, after identification if needed.
+    OpenLicencePrint,
+    /// "重新查询" after a failed look-up (the glue asks the platform again).
+    RetryLicences,
+    /// A licence chosen on 证照打印 (the glue fetches its printable copy).
+    ChooseLicence(String),
+    /// The platform's printable copy of the chosen licence, or why there is none.
+    LicenceCopy {
+        licence_type: String,
+        result: Result<Box<LicenceDocument>, String>,
+    },
+    /// "确认打印" (the glue prints the copy once).
+    PrintLicence,
     /// "开始申请" on the checklist: the form, after identification if needed.
     StartApply,
     FieldInput {
@@ -279,11 +336,14 @@ pub struct Session {
     fields: BTreeMap<String, String>,
     form_errors: BTreeMap<String, String>,
     licences: Vec<String>,
+    licence_lookup: LicenceLookup,
+    licence_copy: Option<LicenceCopy>,
     images: BTreeMap<String, Vec<u8>>,
     capture: Option<CaptureStage>,
     upload: Option<UploadProgress>,
-    /// Identification was asked for by "开始申请": the form follows the card read.
-    resume_apply: bool,
+    /// Identification was asked for by "开始申请" or 证照打印: this screen follows the card
+    /// read.
+    resume: Option<Screen>,
     submitting: bool,
     submit: Option<SubmitResult>,
     /// When the current screen was opened (for the evaluation timeout).
@@ -309,10 +369,12 @@ impl Session {
             fields: BTreeMap::new(),
             form_errors: BTreeMap::new(),
             licences: Vec::new(),
+            licence_lookup: LicenceLookup::Waiting,
+            licence_copy: None,
             images: BTreeMap::new(),
             capture: None,
             upload: None,
-            resume_apply: false,
+            resume: None,
             submitting: false,
             submit: None,
             shown_at: now,
@@ -392,6 +454,16 @@ impl Session {
         &self.licences
     }
 
+    /// Where the e-licence look-up stands.
+    pub fn licence_lookup(&self) -> LicenceLookup {
+        self.licence_lookup
+    }
+
+    /// The licence chosen on 证照打印 and its copy, if any.
+    pub fn licence_copy(&self) -> Option<&LicenceCopy> {
+        self.licence_copy.as_ref()
+    }
+
     /// The photographed materials (JPEG) by material id; after submission the ids remain
     /// with empty bytes (the photos were handed to the outbox).
     pub fn images(&self) -> &BTreeMap<String, Vec<u8>> {
@@ -458,6 +530,7 @@ impl Session {
             || !self.fields.is_empty()
             || !self.images.is_empty()
             || !self.licences.is_empty()
+            || self.licence_copy.is_some()
             || self.submit.is_some()
     }
 
@@ -484,6 +557,8 @@ impl Session {
                 | Event::SubmitResult(_)
                 | Event::CardReady
                 | Event::Licences(_)
+                | Event::LicencesFailed
+                | Event::LicenceCopy { .. }
                 | Event::Delivered { .. }
                 | Event::Captured { .. }
                 | Event::CaptureFailed
@@ -509,7 +584,22 @@ impl Session {
                 self.wipe();
                 return Outcome::Wiped;
             }
+            Event::Back if self.current() == &Screen::LicencePrinted => {
+                // Printed: back to the list for another licence, never to 确认打印 again.
+                self.licence_copy = None;
+                while !matches!(self.current(), Screen::Licences | Screen::Home) {
+                    self.stack.pop();
+                }
+            }
+            Event::Back if self.current() == &Screen::LicenceConfirm => {
+                self.licence_copy = None;
+                self.stack.pop();
+            }
             Event::Back => {
+                if self.current() == &Screen::Identify {
+                    // Left without a card: whatever was to follow it is off.
+                    self.resume = None;
+                }
                 if self.stack.len() > 1 {
                     self.stack.pop();
                 }
@@ -522,16 +612,80 @@ impl Session {
             Event::CardRead(person) => {
                 if self.person.as_ref() != Some(&person) {
                     self.licences.clear();
+                    self.licence_lookup = LicenceLookup::Waiting;
+                    self.licence_copy = None;
                     self.fields.clear();
                 }
                 self.person = Some(person);
                 self.card = CardStatus::Waiting;
-                if std::mem::take(&mut self.resume_apply) && self.current() == &Screen::Identify {
-                    self.stack.pop();
-                    self.open(Screen::Form);
+                if let Some(next) = self.resume.take() {
+                    if self.current() == &Screen::Identify {
+                        self.stack.pop();
+                        self.open(next);
+                    }
                 }
             }
-            Event::Licences(names) => self.licences = names,
+            Event::Licences(names) => {
+                self.licences = names;
+                self.licence_lookup = LicenceLookup::Found;
+            }
+            Event::LicencesFailed => {
+                if self.licence_lookup == LicenceLookup::Found {
+                    return Outcome::None;
+                }
+                self.licence_lookup = LicenceLookup::Failed;
+            }
+            Event::OpenLicencePrint => {
+                if self.licence_lookup == LicenceLookup::Failed {
+                    // Opening 证照打印 asks again: the network may be back.
+                    self.licence_lookup = LicenceLookup::Waiting;
+                }
+                if self.person.is_some() {
+                    self.open(Screen::Licences);
+                } else {
+                    self.resume = Some(Screen::Licences);
+                    self.open(Screen::Identify);
+                }
+            }
+            Event::RetryLicences => {
+                if self.licence_lookup != LicenceLookup::Failed {
+                    return Outcome::None;
+                }
+                self.licence_lookup = LicenceLookup::Waiting;
+            }
+            Event::ChooseLicence(licence_type) => {
+                if self.current() != &Screen::Licences || !self.licences.contains(&licence_type) {
+                    return Outcome::None;
+                }
+                self.licence_copy = Some(LicenceCopy::Fetching { licence_type });
+                self.open(Screen::LicenceConfirm);
+            }
+            Event::LicenceCopy {
+                licence_type,
+                result,
+            } => {
+                let asked = matches!(
+                    &self.licence_copy,
+                    Some(LicenceCopy::Fetching { licence_type: t }) if *t == licence_type
+                );
+                if !asked {
+                    return Outcome::None;
+                }
+                self.licence_copy = Some(match result {
+                    Ok(doc) => LicenceCopy::Ready(doc),
+                    Err(reason) => LicenceCopy::Failed {
+                        licence_type,
+                        reason,
+                    },
+                });
+            }
+            Event::PrintLicence => {
+                let ready = matches!(self.licence_copy, Some(LicenceCopy::Ready(_)));
+                if self.current() != &Screen::LicenceConfirm || !ready {
+                    return Outcome::None;
+                }
+                self.open(Screen::LicencePrinted);
+            }
             Event::StartApply => {
                 if self.matter.is_none() {
                     return Outcome::None;
@@ -539,7 +693,7 @@ impl Session {
                 if self.person.is_some() {
                     self.open(Screen::Form);
                 } else {
-                    self.resume_apply = true;
+                    self.resume = Some(Screen::Form);
                     self.open(Screen::Identify);
                 }
             }
@@ -680,6 +834,8 @@ impl Session {
                 self.person = None;
                 self.fields.clear();
                 self.licences.clear();
+                self.licence_lookup = LicenceLookup::Waiting;
+                self.licence_copy = None;
                 self.images.clear();
                 self.card = CardStatus::Waiting;
                 self.open(Screen::Identify);
@@ -1177,6 +1333,138 @@ mod tests {
         assert_eq!(s.progress_query(), "12scriptab-9");
         assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
         assert_eq!(s.progress_query(), "");
+    }
+
+    fn licence_copy(licence_type: &str) -> Box<LicenceDocument> {
+        Box::new(LicenceDocument {
+            licence_type: licence_type.into(),
+            holder_name_masked: "张*".into(),
+            number_masked: "****0027".into(),
+            issuer: "重庆市公安局".into(),
+            issued_on: "2015-06-01".into(),
+            valid_until: "长期".into(),
+            fields: Vec::new(),
+            verification_code: "ABCD-0000-1111-2222".into(),
+            verification_url: "https://example.invalid/v?code=ABCD".into(),
+            verification_expires_at: "2026-12-27T00:00:00Z".into(),
+        })
+    }
+
+    #[test]
+    fn licence_printing_identifies_first_lists_fetches_confirms_and_prints_once() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::OpenLicencePrint, t);
+        assert_eq!(s.current(), &Screen::Identify);
+        s.handle(Event::CardRead(person()), t);
+        assert_eq!(s.current(), &Screen::Licences);
+        assert_eq!(s.licence_lookup(), LicenceLookup::Waiting);
+        // Nothing can be chosen before the list arrives, nor a licence not on it.
+        assert_eq!(
+            s.handle(Event::ChooseLicence("居民户口簿".into()), t),
+            Outcome::None
+        );
+        s.handle(
+            Event::Licences(vec!["居民身份证".into(), "居民户口簿".into()]),
+            t,
+        );
+        assert_eq!(s.licence_lookup(), LicenceLookup::Found);
+        assert_eq!(
+            s.handle(Event::ChooseLicence("结婚证".into()), t),
+            Outcome::None
+        );
+        s.handle(Event::ChooseLicence("居民户口簿".into()), t);
+        assert_eq!(s.current(), &Screen::LicenceConfirm);
+        assert!(matches!(
+            s.licence_copy(),
+            Some(LicenceCopy::Fetching { .. })
+        ));
+        // 确认打印 waits for the copy; a copy of another licence is ignored.
+        assert_eq!(s.handle(Event::PrintLicence, t), Outcome::None);
+        assert_eq!(
+            s.handle(
+                Event::LicenceCopy {
+                    licence_type: "居民身份证".into(),
+                    result: Ok(licence_copy("居民身份证")),
+                },
+                t
+            ),
+            Outcome::None
+        );
+        s.handle(
+            Event::LicenceCopy {
+                licence_type: "居民户口簿".into(),
+                result: Ok(licence_copy("居民户口簿")),
+            },
+            t,
+        );
+        assert!(matches!(s.licence_copy(), Some(LicenceCopy::Ready(_))));
+        assert_eq!(s.handle(Event::PrintLicence, t), Outcome::Changed);
+        assert_eq!(s.current(), &Screen::LicencePrinted);
+        assert_eq!(
+            s.handle(Event::PrintLicence, t),
+            Outcome::None,
+            "one copy per tap"
+        );
+        // Back leads to the list (another licence), not to 确认打印.
+        s.handle(Event::Back, t);
+        assert_eq!(s.current(), &Screen::Licences);
+        assert!(s.licence_copy().is_none());
+        assert!(s.holds_personal_data());
+        assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
+        assert!(!s.holds_personal_data());
+        assert_eq!(s.licence_lookup(), LicenceLookup::Waiting);
+    }
+
+    #[test]
+    fn licence_printing_says_when_the_platform_is_out_of_reach_or_the_copy_refused() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::CardRead(person()), t);
+        s.handle(Event::OpenLicencePrint, t);
+        assert_eq!(s.current(), &Screen::Licences, "already identified");
+        s.handle(Event::LicencesFailed, t);
+        assert_eq!(s.licence_lookup(), LicenceLookup::Failed);
+        s.handle(Event::RetryLicences, t);
+        assert_eq!(s.licence_lookup(), LicenceLookup::Waiting);
+        s.handle(Event::Licences(vec!["居民身份证".into()]), t);
+        // A late failure does not undo an answer.
+        assert_eq!(s.handle(Event::LicencesFailed, t), Outcome::None);
+        assert_eq!(s.licence_lookup(), LicenceLookup::Found);
+        s.handle(Event::ChooseLicence("居民身份证".into()), t);
+        s.handle(
+            Event::LicenceCopy {
+                licence_type: "居民身份证".into(),
+                result: Err("暂时连不上政务服务平台".into()),
+            },
+            t,
+        );
+        assert!(matches!(
+            s.licence_copy(),
+            Some(LicenceCopy::Failed { reason, .. }) if reason.contains("连不上")
+        ));
+        assert_eq!(s.handle(Event::PrintLicence, t), Outcome::None);
+        s.handle(Event::Back, t);
+        assert_eq!(s.current(), &Screen::Licences);
+        assert!(s.licence_copy().is_none());
+        // Another card: its own look-up.
+        let mut other = person();
+        other.id_number = IdNumber::complete("50010319900307123").unwrap();
+        s.handle(Event::CardRead(other), t);
+        assert_eq!(s.licence_lookup(), LicenceLookup::Waiting);
+        assert!(s.licences().is_empty());
+    }
+
+    #[test]
+    fn leaving_the_identify_page_without_a_card_forgets_what_was_to_follow() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        s.handle(Event::OpenLicencePrint, t);
+        s.handle(Event::Back, t);
+        assert_eq!(s.current(), &Screen::Home);
+        s.handle(Event::Open(Screen::Identify), t);
+        s.handle(Event::CardRead(person()), t);
+        assert_eq!(s.current(), &Screen::Identify);
     }
 
     #[test]

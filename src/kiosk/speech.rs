@@ -97,6 +97,9 @@ pub fn prompt(screen: &super::session::Screen, detail: &str) -> String {
         Screen::Tickets => "请选择要办理的业务，取号排队",
         Screen::Progress => "请输入回执上的编号",
         Screen::CallStaff => "已通知工作人员，请在原地稍候",
+        Screen::Licences => "请选择要打印的电子证照",
+        Screen::LicenceConfirm => "请核对后打印",
+        Screen::LicencePrinted => "请取走打印件",
         Screen::TechLogin | Screen::Technician => return String::new(),
     };
     fixed.to_owned()

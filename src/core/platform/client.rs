@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::wire::{self, CatalogDelta, CatalogSnapshot, ErrorBody};
-use super::{CaseAck, Platform, PlatformError};
+use super::{CaseAck, LicenceDocumentError, Platform, PlatformError};
 use crate::core::config::PlatformSection;
 
 /// Cap on an ordinary (non-catalogue) answer.
@@ -296,6 +296,22 @@ impl PlatformClient {
         };
         self.signed_json(Method::POST, "/licences/query", Some(&q))
             .await
+    }
+
+    /// One e-licence's printable copy (电子证照打印件) for the identified holder: the
+    /// platform's masked display fields and a verification code (核验码) for the paper.
+    pub async fn licence_document(
+        &self,
+        id_number: &str,
+        licence_type: &str,
+    ) -> Result<wire::LicenceDocument, LicenceDocumentError> {
+        let q = wire::LicenceDocumentRequest {
+            id_number: id_number.to_owned(),
+            licence_type: licence_type.to_owned(),
+        };
+        self.signed_json(Method::POST, "/licences/document", Some(&q))
+            .await
+            .map_err(LicenceDocumentError::from)
     }
 
     /// Exchanges a scanned 渝快码 token for the person it identifies (online only).

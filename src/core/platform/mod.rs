@@ -68,6 +68,35 @@ impl PlatformError {
     }
 }
 
+/// Why an e-licence's printable copy could not be had, in words a citizen can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LicenceDocumentError {
+    /// 404: the platform holds no such licence for this person.
+    #[error("政务服务平台上没有找到您的这项电子证照")]
+    NotHeld,
+    /// 400 and other refusals: the request itself was wrong (a bad ID number, an unknown
+    /// licence type, a refused credential); asking again will not help.
+    #[error("政务服务平台拒绝了这次请求，请到窗口办理（{0}）")]
+    Refused(String),
+    /// No network, no answer in time, or the platform failing: try later.
+    #[error("暂时连不上政务服务平台，电子证照打印需要网络，请稍后再试或到窗口办理")]
+    Unavailable(PlatformError),
+}
+
+impl From<PlatformError> for LicenceDocumentError {
+    fn from(e: PlatformError) -> Self {
+        match e {
+            PlatformError::Rejected { status: 404, .. } => Self::NotHeld,
+            PlatformError::Rejected {
+                status: 401 | 403 | 408,
+                ..
+            } => Self::Unavailable(e),
+            PlatformError::Rejected { reason, .. } => Self::Refused(reason),
+            other => Self::Unavailable(other),
+        }
+    }
+}
+
 /// What the outbox delivers. Every call carries an idempotency key: a replay with the same key
 /// and body returns the same answer; the same key with a different body is `Rejected` (422).
 pub trait Platform: Send + Sync {
@@ -128,6 +157,34 @@ impl<P: Platform> Platform for std::sync::Arc<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn licence_copy_errors_say_what_the_citizen_can_do() {
+        let rejected = |status| PlatformError::Rejected {
+            status,
+            reason: "没有这种电子证照类型（bad_licence_type）".into(),
+        };
+        assert_eq!(
+            LicenceDocumentError::from(rejected(404)),
+            LicenceDocumentError::NotHeld
+        );
+        assert!(matches!(
+            LicenceDocumentError::from(rejected(400)),
+            LicenceDocumentError::Refused(r) if r.contains("bad_licence_type")
+        ));
+        for e in [
+            rejected(401),
+            PlatformError::Timeout,
+            PlatformError::Unreachable("refused".into()),
+            PlatformError::Server {
+                status: 500,
+                retry_after: None,
+            },
+        ] {
+            let plain = LicenceDocumentError::from(e).to_string();
+            assert!(plain.contains("需要网络"), "{plain}");
+        }
+    }
 
     #[test]
     fn only_item_rejections_are_final() {

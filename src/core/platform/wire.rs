@@ -317,6 +317,53 @@ pub struct LicenceList {
     pub licences: Vec<Licence>,
 }
 
+/// `POST /v1/licences/document` request: one e-licence's printable copy for the person
+/// identified at the terminal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceDocumentRequest {
+    /// The 18-digit ID number of the identified person (the holder).
+    pub id_number: String,
+    /// The licence type, as `POST /v1/licences/query` named it (e.g. 居民户口簿).
+    pub licence_type: String,
+}
+
+/// One label/value line of an e-licence, masked by the platform as policy requires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceField {
+    pub label: String,
+    pub value: String,
+}
+
+/// `POST /v1/licences/document` answer: what a printed copy (电子证照打印件) shows. Every
+/// identifier in it is masked by the platform; the verification code (核验码) lets anyone
+/// holding the paper check it against the platform, where the unmasked licence lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceDocument {
+    /// The licence type (e.g. 居民户口簿).
+    pub licence_type: String,
+    /// The holder's name, masked (李*).
+    pub holder_name_masked: String,
+    /// The licence number, masked.
+    pub number_masked: String,
+    /// 发证机关.
+    pub issuer: String,
+    /// 发证日期 (YYYY-MM-DD).
+    pub issued_on: String,
+    /// 有效期至 (YYYY-MM-DD), or 长期.
+    pub valid_until: String,
+    /// Further lines of the licence, already masked.
+    pub fields: Vec<LicenceField>,
+    /// 核验码: what the printout carries (as text and as a QR code).
+    pub verification_code: String,
+    /// Where the code can be checked (the QR code's content).
+    pub verification_url: String,
+    /// Until when (RFC 3339) the code verifies this copy.
+    pub verification_expires_at: String,
+}
+
 /// `POST /v1/ykm/verify` request: a 渝快码 token scanned at the terminal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,167 @@
+//! 证照打印 — the printed copy of an e-licence (电子证照打印件): what the platform's masked
+//! display of the licence says, the verification code (核验码) as text and QR code, and
+//! plain words that the paper is for checking only and the e-licence is what counts. A pure
+//! function; printing goes through [`super::services::ReceiptPrinter`] like any receipt.
+
+use jiff::Timestamp;
+use ykb_drivers::escpos::{Receipt, ReceiptItem};
+
+use crate::core::platform::wire::LicenceDocument;
+
+/// The wording every printed copy carries.
+pub const FOR_CHECKING_ONLY: &str = "本打印件仅供核验使用，以电子证照为准";
+
+/// The printed copy. `terminal` names the kiosk and `terminal_id` is its id on the platform
+/// (so a copy can be traced to where it was printed). Whatever the platform sent, a run of
+/// 11 or more digits (an ID or phone number) never reaches the paper unmasked.
+pub fn licence_receipt(
+    doc: &LicenceDocument,
+    terminal: &str,
+    terminal_id: &str,
+    now: Timestamp,
+) -> Receipt {
+    let row = |label: &str, value: &str| ReceiptItem::Row {
+        label: label.to_owned(),
+        value: mask_long_numbers(value),
+    };
+    let mut items = vec![
+        row("证照名称", &doc.licence_type),
+        row("持证人", &doc.holder_name_masked),
+        row("证照号码", &doc.number_masked),
+        row("发证机关", &doc.issuer),
+        row("发证日期", &doc.issued_on),
+        row("有效期至", &doc.valid_until),
+    ];
+    items.extend(doc.fields.iter().map(|f| row(&f.label, &f.value)));
+    items.push(ReceiptItem::Separator);
+    items.push(ReceiptItem::Text(FOR_CHECKING_ONLY.into()));
+    items.push(ReceiptItem::Row {
+        label: "核验码".into(),
+        value: doc.verification_code.clone(),
+    });
+    items.push(ReceiptItem::Qr {
+        data: doc.verification_url.clone(),
+        caption: Some("扫码或在渝快办输入核验码，核对本打印件".into()),
+    });
+    let hall = |t: Timestamp| {
+        t.to_zoned(crate::core::ticketing::hall_tz())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    if let Ok(until) = doc.verification_expires_at.parse::<Timestamp>() {
+        items.push(ReceiptItem::Row {
+            label: "核验有效期至".into(),
+            value: hall(until),
+        });
+    }
+    items.push(ReceiptItem::Separator);
+    items.push(row("打印时间", &hall(now)));
+    items.push(row("打印终端", terminal_id));
+    Receipt {
+        title: "电子证照打印件".into(),
+        items,
+        footer: vec![terminal.to_owned(), FOR_CHECKING_ONLY.into()],
+    }
+}
+
+/// Masks every run of 11 or more digits (X counts at the end of an ID number) to its first
+/// three and last four characters.
+pub fn mask_long_numbers(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let digit = |c: char| c.is_ascii_digit() || c == 'X' || c == 'x';
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && digit(chars[i]) {
+                i += 1;
+            }
+            let run = &chars[start..i];
+            if run.len() >= 11 {
+                out.extend(&run[..3]);
+                out.push_str(&"*".repeat(run.len() - 7));
+                out.extend(&run[run.len() - 4..]);
+            } else {
+                out.extend(run);
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::platform::wire::LicenceField;
+
+    fn doc() -> LicenceDocument {
+        LicenceDocument {
+            licence_type: "居民户口簿".into(),
+            holder_name_masked: "李*".into(),
+            number_masked: "****0024".into(),
+            issuer: "重庆市公安局户政管理部门".into(),
+            issued_on: "2010-03-05".into(),
+            valid_until: "长期".into(),
+            fields: vec![
+                LicenceField {
+                    label: "户别".into(),
+                    value: "家庭户".into(),
+                },
+                // A platform that forgot to mask: the terminal masks anyway.
+                LicenceField {
+                    label: "公民身份号码".into(),
+                    value: "500105198511220024".into(),
+                },
+            ],
+            verification_code: "3F2A-91C0-7D4E-B815".into(),
+            verification_url: "https://zwykb.cq.gov.cn/yzzz/verify?code=3F2A-91C0-7D4E-B815".into(),
+            verification_expires_at: "2026-12-27T04:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_copy_shows_the_masked_licence_the_code_as_qr_and_says_it_is_for_checking() {
+        let now: Timestamp = "2026-11-27T04:00:00Z".parse().unwrap();
+        let r = licence_receipt(&doc(), "渝中区政务服务中心", "dev-42", now);
+        assert_eq!(r.title, "电子证照打印件");
+        let row = |label: &str| {
+            r.items.iter().find_map(|i| match i {
+                ReceiptItem::Row { label: l, value } if l == label => Some(value.clone()),
+                _ => None,
+            })
+        };
+        assert_eq!(row("证照名称").as_deref(), Some("居民户口簿"));
+        assert_eq!(row("持证人").as_deref(), Some("李*"));
+        assert_eq!(row("证照号码").as_deref(), Some("****0024"));
+        assert_eq!(row("核验码").as_deref(), Some("3F2A-91C0-7D4E-B815"));
+        assert_eq!(row("打印时间").as_deref(), Some("2026-11-27 12:00"));
+        assert_eq!(row("核验有效期至").as_deref(), Some("2026-12-27 12:00"));
+        assert_eq!(row("打印终端").as_deref(), Some("dev-42"));
+        assert_eq!(row("公民身份号码").as_deref(), Some("500***********0024"));
+        let qr = r.items.iter().find_map(|i| match i {
+            ReceiptItem::Qr { data, .. } => Some(data.clone()),
+            _ => None,
+        });
+        assert!(qr.unwrap().ends_with("3F2A-91C0-7D4E-B815"));
+        assert!(r
+            .items
+            .contains(&ReceiptItem::Text(FOR_CHECKING_ONLY.into())));
+        let all = format!("{r:?}");
+        assert!(!all.contains("500105198511220024"), "{all}");
+    }
+
+    #[test]
+    fn only_long_digit_runs_are_masked() {
+        assert_eq!(mask_long_numbers("2010-03-05"), "2010-03-05");
+        assert_eq!(mask_long_numbers("13800000000"), "138****0000");
+        assert_eq!(
+            mask_long_numbers("号码 50010519851122002X 止"),
+            "号码 500***********002X 止"
+        );
+        assert_eq!(mask_long_numbers("C1"), "C1");
+    }
+}
