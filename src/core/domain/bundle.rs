@@ -81,65 +81,11 @@ impl BundleApplication {
         let mut questions: Vec<Question> = bundle.questions.clone();
         let mut materials: Vec<Material> = Vec::new();
         let mut fields: Vec<FormField> = Vec::new();
-        // Materials and fields already taken, by what a citizen sees (name; label and kind).
-        let mut material_at: HashMap<String, usize> = HashMap::new();
-        let mut field_at: HashMap<(String, String), usize> = HashMap::new();
         for (i, (m, when)) in members.iter().enumerate() {
             let prefix = |id: &str| format!("{i}.{id}");
             // This member's material and field ids → the combined ids.
-            let mut material_id: HashMap<&str, String> = HashMap::new();
-            for mat in &m.materials {
-                let required_here = when.is_empty() && mat.necessity == Necessity::Required;
-                let id = match material_at.get(&mat.name) {
-                    Some(&k) => {
-                        if required_here {
-                            materials[k].necessity = Necessity::Required;
-                        }
-                        materials[k].id.clone()
-                    }
-                    None => {
-                        let mut copy = mat.clone();
-                        copy.id = prefix(&mat.id);
-                        if !when.is_empty() {
-                            copy.necessity = Necessity::Conditional;
-                        }
-                        material_at.insert(mat.name.clone(), materials.len());
-                        materials.push(copy);
-                        materials.last().map(|x| x.id.clone()).unwrap_or_default()
-                    }
-                };
-                if !when.is_empty() && mat.necessity == Necessity::Required {
-                    add_to_options(&mut questions, when, |c| &mut c.materials, &id);
-                }
-                material_id.insert(&mat.id, id);
-            }
-            let mut field_id: HashMap<&str, String> = HashMap::new();
-            for f in &m.form_fields {
-                let required_here = when.is_empty() && f.necessity == Necessity::Required;
-                let key = (f.label.clone(), format!("{:?}", f.kind));
-                let id = match field_at.get(&key) {
-                    Some(&k) => {
-                        if required_here {
-                            fields[k].necessity = Necessity::Required;
-                        }
-                        fields[k].id.clone()
-                    }
-                    None => {
-                        let mut copy = f.clone();
-                        copy.id = prefix(&f.id);
-                        if !when.is_empty() {
-                            copy.necessity = Necessity::Conditional;
-                        }
-                        field_at.insert(key, fields.len());
-                        fields.push(copy);
-                        fields.last().map(|x| x.id.clone()).unwrap_or_default()
-                    }
-                };
-                if !when.is_empty() && f.necessity == Necessity::Required {
-                    add_to_options(&mut questions, when, |c| &mut c.fields, &id);
-                }
-                field_id.insert(&f.id, id);
-            }
+            let material_id = fold(&m.materials, &mut materials, &mut questions, i, when);
+            let field_id = fold(&m.form_fields, &mut fields, &mut questions, i, when);
             for q in &m.questions {
                 let mut q = q.clone();
                 q.id = prefix(&q.id);
@@ -151,10 +97,10 @@ impl BundleApplication {
                 for c in &mut q.options {
                     c.id = prefix(&c.id);
                     for id in &mut c.materials {
-                        *id = material_id.get(id.as_str()).cloned().unwrap_or_default();
+                        *id = material_id.get(id).cloned().unwrap_or_default();
                     }
                     for id in &mut c.fields {
-                        *id = field_id.get(id.as_str()).cloned().unwrap_or_default();
+                        *id = field_id.get(id).cloned().unwrap_or_default();
                     }
                 }
                 questions.push(q);
@@ -211,6 +157,90 @@ impl BundleApplication {
         }
         out
     }
+}
+
+/// A material or a form field, as the fold sees it.
+trait Entry: Clone {
+    /// What makes two members' entries the same to a citizen.
+    fn same_as(&self) -> String;
+    fn id_mut(&mut self) -> &mut String;
+    fn necessity_mut(&mut self) -> &mut Necessity;
+    /// The option's list of entries of this kind.
+    fn of_choice(c: &mut Choice) -> &mut Vec<String>;
+}
+
+impl Entry for Material {
+    fn same_as(&self) -> String {
+        self.name.clone()
+    }
+    fn id_mut(&mut self) -> &mut String {
+        &mut self.id
+    }
+    fn necessity_mut(&mut self) -> &mut Necessity {
+        &mut self.necessity
+    }
+    fn of_choice(c: &mut Choice) -> &mut Vec<String> {
+        &mut c.materials
+    }
+}
+
+impl Entry for FormField {
+    fn same_as(&self) -> String {
+        format!("{}\n{:?}", self.label, self.kind)
+    }
+    fn id_mut(&mut self) -> &mut String {
+        &mut self.id
+    }
+    fn necessity_mut(&mut self) -> &mut Necessity {
+        &mut self.necessity
+    }
+    fn of_choice(c: &mut Choice) -> &mut Vec<String> {
+        &mut c.fields
+    }
+}
+
+/// Folds member `member`'s entries into `all`: one a citizen would see as the same as an entry
+/// already there is not added again (it becomes required when this member, always included,
+/// requires it); others join with ids prefixed `<member>.`, conditional when the member comes
+/// only with the options `when`, whose lists then name them. Returns the member's ids → the
+/// combined ids.
+fn fold<T: Entry>(
+    entries: &[T],
+    all: &mut Vec<T>,
+    questions: &mut [Question],
+    member: usize,
+    when: &[String],
+) -> HashMap<String, String> {
+    let mut ids = HashMap::new();
+    for e in entries {
+        let mut copy = e.clone();
+        let original = copy.id_mut().clone();
+        let required = *copy.necessity_mut() == Necessity::Required;
+        let key = e.same_as();
+        let existing = all.iter_mut().find(|x| x.same_as() == key);
+        let id = match existing {
+            Some(x) => {
+                if required && when.is_empty() {
+                    *x.necessity_mut() = Necessity::Required;
+                }
+                x.id_mut().clone()
+            }
+            None => {
+                let id = format!("{member}.{}", copy.id_mut());
+                *copy.id_mut() = id.clone();
+                if !when.is_empty() {
+                    *copy.necessity_mut() = Necessity::Conditional;
+                }
+                all.push(copy);
+                id
+            }
+        };
+        if required && !when.is_empty() {
+            add_to_options(questions, when, T::of_choice, &id);
+        }
+        ids.insert(original, id);
+    }
+    ids
 }
 
 /// Adds `id` to the list `list` picks out of every option in `options`.
