@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use inputx_pinyin::{PinyinEngine, Session};
 
-/// How many candidates the keyboard shows at once.
+/// How many candidates the keyboard shows at once: two rows of five, one row in 大字模式.
 pub const SHOWN: usize = 10;
 
 /// The longest pinyin kept while composing (a long phrase is about this long).
@@ -24,8 +24,8 @@ fn engine() -> &'static PinyinEngine {
 /// What the citizen may tap for the pinyin `composing`: the dictionary's words, most frequent
 /// first, then the letters themselves (for the rare field that wants Latin letters). Empty
 /// when nothing is being composed.
-pub fn candidates(composing: &str) -> Vec<String> {
-    if composing.is_empty() {
+pub fn candidates(composing: &str, shown: usize) -> Vec<String> {
+    if composing.is_empty() || shown == 0 {
         return Vec::new();
     }
     let mut session = Session::new(engine());
@@ -35,7 +35,7 @@ pub fn candidates(composing: &str) -> Vec<String> {
     let mut out: Vec<String> = session
         .candidates()
         .iter()
-        .take(SHOWN - 1)
+        .take(shown - 1)
         .cloned()
         .collect();
     out.push(composing.to_owned());
@@ -60,24 +60,37 @@ mod tests {
 
     #[test]
     fn common_characters_and_place_names_are_offered() {
-        assert!(candidates("zhang").contains(&"张".to_owned()));
-        assert!(candidates("li").iter().take(SHOWN).any(|c| c == "李"));
-        assert_eq!(candidates("jiefangbei")[0], "解放碑");
+        assert!(candidates("zhang", SHOWN).contains(&"张".to_owned()));
+        assert!(candidates("li", SHOWN)
+            .iter()
+            .take(SHOWN)
+            .any(|c| c == "李"));
+        assert_eq!(candidates("jiefangbei", SHOWN)[0], "解放碑");
         // The letters themselves come last; nothing to compose, nothing offered.
-        assert_eq!(candidates("li").last().map(String::as_str), Some("li"));
-        assert!(candidates("").is_empty());
-        assert!(candidates("zhang").len() <= SHOWN);
+        assert_eq!(
+            candidates("li", SHOWN).last().map(String::as_str),
+            Some("li")
+        );
+        assert!(candidates("", SHOWN).is_empty());
+        assert!(candidates("zhang", SHOWN).len() <= SHOWN);
+        let few = candidates("zhang", 5);
+        assert_eq!(few.len(), 5);
+        assert_eq!(few.last().map(String::as_str), Some("zhang"));
     }
 
     #[test]
     fn looking_up_learns_nothing_from_one_citizen_for_the_next() {
-        let before = candidates("zhang");
+        let before = candidates("zhang", SHOWN);
         let rare = before[before.len() - 2].clone();
         for _ in 0..5 {
             // What a citizen picking the same rare character again and again would do.
-            let _ = candidates("zhang");
+            let _ = candidates("zhang", SHOWN);
         }
-        assert_eq!(candidates("zhang"), before, "{rare} was not promoted");
+        assert_eq!(
+            candidates("zhang", SHOWN),
+            before,
+            "{rare} was not promoted"
+        );
     }
 
     #[test]

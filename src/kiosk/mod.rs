@@ -2535,7 +2535,13 @@ fn render_form(window: &AppWindow, st: &State) {
     a.set_editing(st.editing.clone().into());
     a.set_editing_digits(digits);
     a.set_composing(st.composing.clone().into());
-    let mut words: Vec<SharedString> = ime::candidates(&st.composing)
+    // 大字模式 has room for one row of candidates beside the keyboard.
+    let shown = if window.global::<Theme>().get_large_text() {
+        ime::SHOWN / 2
+    } else {
+        ime::SHOWN
+    };
+    let mut words: Vec<SharedString> = ime::candidates(&st.composing, shown)
         .into_iter()
         .map(SharedString::from)
         .collect();
