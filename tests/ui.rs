@@ -1451,3 +1451,63 @@ fn without_a_platform_there_is_no_licence_printing_tile() {
     assert!(has_control(&window, "办件进度查询"));
     assert!(!has_control(&window, "证照打印"));
 }
+
+/// A 渝快码 shown to the camera (here a still image of the phone's screen, through the
+/// drivers' image source and rqrr) identifies the citizen like the scanner does; the camera
+/// reads only while the identify page waits for someone.
+#[test]
+fn a_ykm_shown_to_the_camera_identifies_and_the_camera_stops_after() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let platform =
+        std::sync::Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
+    let person = ykb_terminal::kiosk::identify::demo_person().unwrap();
+    let token = platform.sim().unwrap().issue_ykm_token(person, 120);
+    // The phone's screen as the camera sees it: the token's QR code, 8 pixels a module.
+    let code = qrcode::QrCode::new(token.as_bytes()).unwrap();
+    let (n, scale, quiet) = (code.width() as u32, 8u32, 4u32);
+    let colors = code.to_colors();
+    let side = (n + 2 * quiet) * scale;
+    let img = image::RgbImage::from_fn(side, side, |x, y| {
+        let (mx, my) = (x / scale, y / scale);
+        let dark = mx >= quiet
+            && my >= quiet
+            && mx < n + quiet
+            && my < n + quiet
+            && colors[((my - quiet) * n + (mx - quiet)) as usize] == qrcode::Color::Dark;
+        if dark {
+            image::Rgb([0, 0, 0])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    });
+    let shot = dir.path().join("phone.png");
+    img.save(&shot).unwrap();
+    core.profile.devices.camera = ykb_terminal::core::config::DeviceSection {
+        driver: ykb_terminal::core::config::DriverKind::V4l2,
+        path: shot.display().to_string(),
+        baud: None,
+    };
+    let window = AppWindow::new().unwrap();
+    let kiosk = Kiosk::attach(&window, core);
+    kiosk.use_platform(platform.clone());
+    let identify = window.global::<IdentifyAdapter>();
+    let session = window.global::<SessionAdapter>();
+    assert!(
+        !identify.get_ykm_camera(),
+        "no camera before the identify page"
+    );
+    press(&window, "刷身份证");
+    assert!(identify.get_ykm_camera());
+    wait_until(&kiosk, "the 渝快码 person", || {
+        session.get_person_name() != ""
+    });
+    assert_eq!(session.get_person_name(), "李喆");
+    assert!(
+        !identify.get_ykm_camera(),
+        "the camera stops once someone is identified"
+    );
+    press(&window, "首页");
+    assert!(!identify.get_ykm_camera());
+}

@@ -153,6 +153,8 @@ struct State {
     /// Pinyin being composed for a text field (`ime`); personal once typed, wiped with the
     /// session.
     composing: String,
+    /// The camera looking for a 渝快码 while the identify page is open.
+    qr_camera: Option<scan::CameraScan>,
     /// The capture page's camera while the session wants it (live preview, then the still),
     /// its start count (news from an earlier one is ignored), and why it cannot be used.
     camera: Option<LiveCamera>,
@@ -343,6 +345,7 @@ impl Kiosk {
                 pending: Vec::new(),
                 editing: String::new(),
                 composing: String::new(),
+                qr_camera: None,
                 camera: None,
                 camera_started: 0,
                 camera_error: String::new(),
@@ -846,6 +849,7 @@ impl Kiosk {
                 self.state.borrow_mut().capture_status.clear();
             }
             self.sync_camera();
+            self.sync_qr_camera();
             self.render();
         }
         if submit && outcome != Outcome::None {
@@ -862,6 +866,33 @@ impl Kiosk {
         }
         if outcome != Outcome::None {
             self.ensure_licence_lookup();
+        }
+    }
+
+    /// Runs the camera's 渝快码 reader while (and only while) the identify page waits for
+    /// someone.
+    fn sync_qr_camera(&self) {
+        let mut st = self.state.borrow_mut();
+        if st.session.current() != &Screen::Identify || st.session.person().is_some() {
+            st.qr_camera = None;
+        } else if st.qr_camera.is_none() {
+            let devices = &st.core.profile.devices;
+            if let Some(source) =
+                scan::CameraScan::source(&devices.camera, &devices.document_camera)
+            {
+                let (inbox, window) = (st.inbox.clone(), self.window.clone());
+                match scan::CameraScan::start(source, move |s| {
+                    post(&inbox, &window, Inbox::Scanned(s))
+                }) {
+                    Ok(c) => st.qr_camera = Some(c),
+                    Err(e) => tracing::warn!(error = %e, "camera 渝快码 reader not started"),
+                }
+            }
+        }
+        let on = st.qr_camera.is_some();
+        drop(st);
+        if let Some(w) = self.window.upgrade() {
+            w.global::<IdentifyAdapter>().set_ykm_camera(on);
         }
     }
 

@@ -142,6 +142,77 @@ impl ScanService {
     }
 }
 
+/// How often the identify page's camera looks for a 渝快码.
+pub const CAMERA_SCAN_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The same code seen again within this time is the same showing, not a new one.
+const SAME_SHOWING: Duration = Duration::from_secs(3);
+
+/// A 渝快码 shown to the camera instead of the scanner: while the identify page is open, a
+/// thread reads frames from the camera (else the document camera), decodes QR codes with the
+/// drivers' rqrr path, sanitises them like scanner payloads and reports each showing once.
+/// `simulated` slots have nothing to show, so they do not start one (the demo has its
+/// emulated scanner).
+pub struct CameraScan {
+    _thread: super::services::DeviceThread,
+}
+
+impl CameraScan {
+    /// The camera to use, if one is fitted: the camera, else the document camera.
+    pub fn source(camera: &DeviceSection, document_camera: &DeviceSection) -> Option<String> {
+        [camera, document_camera]
+            .into_iter()
+            .find(|d| !matches!(d.driver, DriverKind::None | DriverKind::Simulated))
+            .map(|d| d.path.clone())
+    }
+
+    /// Starts reading `source` (a device path, image file or folder, as the drivers open it).
+    pub fn start(
+        source: String,
+        report: impl Fn(Scanned) + Send + 'static,
+    ) -> Result<Self, String> {
+        let thread = super::services::DeviceThread::spawn("kiosk-qr-camera", move |stop| {
+            let mut camera = match ykb_drivers::camera::open_source(&source) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "camera for 渝快码 not opened");
+                    return;
+                }
+            };
+            let mut last: Option<(String, std::time::Instant)> = None;
+            while !stop.load(Ordering::Relaxed) {
+                match camera.next_frame() {
+                    Ok(frame) => {
+                        for raw in ykb_drivers::scanner::camera::decode_qr_rgb(&frame) {
+                            let scanned =
+                                match ykb_drivers::scanner::sanitize::sanitize(raw.as_bytes()) {
+                                    Ok(p) => classify(&p.text),
+                                    Err(_) => {
+                                        Scanned::Unusable("无法识别这个码，请换一个码".into())
+                                    }
+                                };
+                            let now = std::time::Instant::now();
+                            let again = last
+                                .as_ref()
+                                .is_some_and(|(t, at)| *t == raw && now - *at < SAME_SHOWING);
+                            last = Some((raw, now));
+                            if !again {
+                                report(scanned);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "camera frame for 渝快码");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+                std::thread::sleep(CAMERA_SCAN_INTERVAL);
+            }
+        })?;
+        Ok(Self { _thread: thread })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
