@@ -1511,3 +1511,51 @@ fn a_ykm_shown_to_the_camera_identifies_and_the_camera_stops_after() {
     press(&window, "首页");
     assert!(!identify.get_ykm_camera());
 }
+
+/// 人证核验's seam: with a verifier set, a card read identifies nobody until the verifier,
+/// given a real frame from the (simulated) camera, says the face matches; a mismatch is said
+/// in words.
+#[test]
+fn with_a_face_verifier_a_card_identifies_only_after_the_face_matches() {
+    struct Verifier {
+        answers: std::sync::Mutex<Vec<bool>>,
+        frames: std::sync::Mutex<Vec<(u32, u32, String)>>,
+    }
+    impl ykb_terminal::kiosk::identify::FaceVerifier for Verifier {
+        fn verify(
+            &self,
+            person: &ykb_terminal::core::domain::Person,
+            frame: &image::RgbImage,
+        ) -> Result<bool, String> {
+            self.frames
+                .lock()
+                .unwrap()
+                .push((frame.width(), frame.height(), person.name.clone()));
+            Ok(self.answers.lock().unwrap().remove(0))
+        }
+    }
+    let (window, kiosk, _platform, _dir) = demo_home();
+    let verifier = std::sync::Arc::new(Verifier {
+        answers: std::sync::Mutex::new(vec![false, true]),
+        frames: std::sync::Mutex::new(Vec::new()),
+    });
+    kiosk.set_face_verifier(verifier.clone());
+    kiosk.start_demo_card_reader();
+    let session = window.global::<SessionAdapter>();
+    let identify = window.global::<IdentifyAdapter>();
+    press(&window, "刷身份证");
+    press(&window, "放置演示身份证");
+    wait_until(&kiosk, "the mismatch", || {
+        identify.get_note() == "人脸与证件不一致，请本人办理或联系工作人员"
+    });
+    assert_eq!(session.get_person_name(), "", "nobody identified");
+    // The card goes back; placing it again asks again, and this time the face matches.
+    press(&window, "放置演示身份证");
+    wait_until(&kiosk, "the match", || session.get_person_name() != "");
+    assert_eq!(session.get_person_name(), "李喆");
+    let frames = verifier.frames.lock().unwrap().clone();
+    assert_eq!(frames.len(), 2);
+    assert!(frames
+        .iter()
+        .all(|(w, h, name)| *w > 0 && *h > 0 && name == "李喆"));
+}

@@ -111,6 +111,10 @@ const EN: &[(&str, &str)] = &[
     ("请输入回执上的编号", "Type the number on your receipt"),
     ("已通知工作人员，请在原地稍候", "Staff have been called; please wait here"),
     ("您的号码是 {}", "Your number is {}"),
+    // 人证核验.
+    ("请看摄像头，正在核验本人…", "Please look at the camera; checking it is you…"),
+    ("人脸与证件不一致，请本人办理或联系工作人员", "The face does not match the card; the holder must apply in person, or ask staff"),
+    ("无法核验本人（{}），请联系工作人员", "Cannot check it is you ({}); please ask staff"),
     // 渝快码 and scanning.
     ("正在核验渝快码…", "Checking the code…"),
     ("本机暂时无法核验渝快码，请刷身份证", "This terminal cannot check the code now; please scan your ID card"),

@@ -106,6 +106,54 @@ pub fn demo_person() -> Option<Person> {
     person_from_text(&text, card.appended_address.as_deref()).ok()
 }
 
+/// 人证核验 — the seam for face verification (a later issue). When the kiosk has a verifier
+/// (`Kiosk::set_face_verifier`), a person read from a card or a 渝快码 counts as identified
+/// only after it says the face in front of the camera matches; without one (today's default)
+/// the card or code alone identifies. Called on a worker thread with one camera frame, which
+/// is dropped afterwards.
+pub trait FaceVerifier: Send + Sync {
+    /// Whether the face in `frame` is `person`'s; `Err` says why it could not tell.
+    fn verify(&self, person: &Person, frame: &image::RgbImage) -> Result<bool, String>;
+}
+
+/// The camera facing the citizen for 人证核验: the camera, else the document camera;
+/// `simulated` is the drivers' test pattern.
+pub fn face_camera(camera: &DeviceSection, document_camera: &DeviceSection) -> Option<String> {
+    [camera, document_camera]
+        .into_iter()
+        .find(|d| d.driver != DriverKind::None)
+        .map(|d| match d.driver {
+            DriverKind::Simulated => "pattern:640x480".to_owned(),
+            _ => d.path.clone(),
+        })
+}
+
+/// Takes one frame from `source` and asks `verifier`, on a worker thread; `done` gets the
+/// answer.
+pub fn verify_face(
+    verifier: std::sync::Arc<dyn FaceVerifier>,
+    source: Option<String>,
+    person: Person,
+    done: impl FnOnce(Person, Result<bool, String>) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("face-check".into())
+        .spawn(move || {
+            let answer = source
+                .ok_or_else(|| "本机没有摄像头".to_owned())
+                .and_then(|s| {
+                    ykb_drivers::camera::open_source(&s)
+                        .and_then(|mut c| c.next_frame())
+                        .map_err(|e| e.describe_zh().to_owned())
+                })
+                .and_then(|frame| verifier.verify(&person, &frame));
+            done(person, answer);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "face check not started");
+    }
+}
+
 /// Which card error the citizen is told about.
 fn card_error(e: &IdCardError) -> CardError {
     match e.kind() {

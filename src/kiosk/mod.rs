@@ -155,6 +155,8 @@ struct State {
     composing: String,
     /// The camera looking for a 渝快码 while the identify page is open.
     qr_camera: Option<scan::CameraScan>,
+    /// 人证核验, when the terminal has a verifier.
+    face: Option<Arc<dyn identify::FaceVerifier>>,
     /// The capture page's camera while the session wants it (live preview, then the still),
     /// its start count (news from an earlier one is ignored), and why it cannot be used.
     camera: Option<LiveCamera>,
@@ -228,6 +230,8 @@ struct State {
 /// A result from a thread other than the UI's.
 enum Inbox {
     Card(CardOutcome),
+    /// 人证核验's answer for a person read from a card or a 渝快码.
+    Face(crate::core::domain::Person, Result<bool, String>),
     /// The e-licences of the person with this ID number (or why the platform did not say).
     Licences {
         id_number: String,
@@ -346,6 +350,7 @@ impl Kiosk {
                 editing: String::new(),
                 composing: String::new(),
                 qr_camera: None,
+                face: None,
                 camera: None,
                 camera_started: 0,
                 camera_error: String::new(),
@@ -1748,8 +1753,18 @@ impl Kiosk {
                     if let Some(c) = &self.state.borrow().cards {
                         c.lift_demo_card();
                     }
-                    self.look_up_licences(&person);
-                    self.event(Event::CardRead(person));
+                    self.read_person(person);
+                }
+                Inbox::Face(person, Ok(true)) => {
+                    self.state.borrow_mut().identify_note.clear();
+                    self.identified(person);
+                }
+                Inbox::Face(_, answer) => {
+                    self.state.borrow_mut().identify_note = match answer {
+                        Err(why) => format!("无法核验本人（{why}），请联系工作人员"),
+                        Ok(_) => "人脸与证件不一致，请本人办理或联系工作人员".into(),
+                    };
+                    self.render();
                 }
                 Inbox::Card(CardOutcome::Error(e)) => {
                     if e == CardError::Device {
@@ -1855,8 +1870,7 @@ impl Kiosk {
                 }
                 Inbox::Ykm(Ok(person)) => {
                     self.state.borrow_mut().identify_note.clear();
-                    self.look_up_licences(&person);
-                    self.event(Event::CardRead(person));
+                    self.read_person(person);
                 }
                 Inbox::Ykm(Err(why)) => {
                     self.state.borrow_mut().identify_note = why;
@@ -2020,6 +2034,38 @@ impl Kiosk {
                 self.render();
             }
         }
+    }
+
+    /// A person read from a card or a 渝快码: identified at once, or after 人证核验 when the
+    /// kiosk has a face verifier.
+    fn read_person(&self, person: crate::core::domain::Person) {
+        let verifier = self.state.borrow().face.clone();
+        let Some(verifier) = verifier else {
+            self.identified(person);
+            return;
+        };
+        let source = {
+            let mut st = self.state.borrow_mut();
+            st.identify_note = "请看摄像头，正在核验本人…".into();
+            let d = &st.core.profile.devices;
+            identify::face_camera(&d.camera, &d.document_camera)
+        };
+        self.render();
+        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        identify::verify_face(verifier, source, person, move |person, answer| {
+            post(&inbox, &window, Inbox::Face(person, answer))
+        });
+    }
+
+    /// The person counts as identified: the session has them, their e-licences are asked.
+    fn identified(&self, person: crate::core::domain::Person) {
+        self.look_up_licences(&person);
+        self.event(Event::CardRead(person));
+    }
+
+    /// 人证核验 from now on (the seam for a later issue; see `identify::FaceVerifier`).
+    pub fn set_face_verifier(&self, verifier: Arc<dyn identify::FaceVerifier>) {
+        self.state.borrow_mut().face = Some(verifier);
     }
 
     /// Asks the platform which e-licences the person holds, off the UI thread.
