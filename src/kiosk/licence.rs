@@ -11,6 +11,31 @@ use crate::core::platform::wire::LicenceDocument;
 /// The wording every printed copy carries.
 pub const FOR_CHECKING_ONLY: &str = "本打印件仅供核验使用，以电子证照为准";
 
+/// The copy's lines, as the citizen checks them on screen and as they are printed: holder,
+/// number, issuer, dates, then the licence's own fields; any run of 11 or more digits the
+/// platform might have left is masked again.
+pub fn copy_lines(doc: &LicenceDocument) -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = [
+        ("持证人", &doc.holder_name_masked),
+        ("证照号码", &doc.number_masked),
+        ("发证机关", &doc.issuer),
+        ("发证日期", &doc.issued_on),
+        ("有效期至", &doc.valid_until),
+    ]
+    .into_iter()
+    .map(|(l, v)| (l.to_owned(), v.clone()))
+    .collect();
+    lines.extend(
+        doc.fields
+            .iter()
+            .map(|f| (f.label.clone(), f.value.clone())),
+    );
+    lines
+        .into_iter()
+        .map(|(l, v)| (l, mask_long_numbers(&v)))
+        .collect()
+}
+
 /// The printed copy. `terminal` names the kiosk and `terminal_id` is its id on the platform
 /// (so a copy can be traced to where it was printed). Whatever the platform sent, a run of
 /// 11 or more digits (an ID or phone number) never reaches the paper unmasked.
@@ -24,15 +49,12 @@ pub fn licence_receipt(
         label: label.to_owned(),
         value: mask_long_numbers(value),
     };
-    let mut items = vec![
-        row("证照名称", &doc.licence_type),
-        row("持证人", &doc.holder_name_masked),
-        row("证照号码", &doc.number_masked),
-        row("发证机关", &doc.issuer),
-        row("发证日期", &doc.issued_on),
-        row("有效期至", &doc.valid_until),
-    ];
-    items.extend(doc.fields.iter().map(|f| row(&f.label, &f.value)));
+    let mut items = vec![row("证照名称", &doc.licence_type)];
+    items.extend(
+        copy_lines(doc)
+            .into_iter()
+            .map(|(label, value)| ReceiptItem::Row { label, value }),
+    );
     items.push(ReceiptItem::Separator);
     items.push(ReceiptItem::Text(FOR_CHECKING_ONLY.into()));
     items.push(ReceiptItem::Row {

@@ -2878,17 +2878,10 @@ fn render_licences(window: &AppWindow, st: &State) {
                 }
                 LicenceCopy::Ready(doc) => {
                     a.set_copy_state(1);
-                    let mut lines = vec![
-                        line("持证人", &doc.holder_name_masked),
-                        line("证照号码", &doc.number_masked),
-                        line("发证机关", &doc.issuer),
-                        line("发证日期", &doc.issued_on),
-                        line("有效期至", &doc.valid_until),
-                    ];
-                    lines.extend(doc.fields.iter().map(|f| LicenceLine {
-                        label: f.label.clone().into(),
-                        value: licence::mask_long_numbers(&f.value).into(),
-                    }));
+                    let lines: Vec<LicenceLine> = licence::copy_lines(doc)
+                        .iter()
+                        .map(|(l, v)| line(l, v))
+                        .collect();
                     a.set_copy_lines(ModelRc::new(VecModel::from(lines)));
                     a.set_verification_code(doc.verification_code.clone().into());
                 }
