@@ -119,13 +119,7 @@ pub trait FaceVerifier: Send + Sync {
 /// The camera facing the citizen for 人证核验: the camera, else the document camera;
 /// `simulated` is the drivers' test pattern.
 pub fn face_camera(camera: &DeviceSection, document_camera: &DeviceSection) -> Option<String> {
-    [camera, document_camera]
-        .into_iter()
-        .find(|d| d.driver != DriverKind::None)
-        .map(|d| match d.driver {
-            DriverKind::Simulated => "pattern:640x480".to_owned(),
-            _ => d.path.clone(),
-        })
+    super::services::first_camera([camera, document_camera], Some("pattern:640x480"))
 }
 
 /// Takes one frame from `source` and asks `verifier`, on a worker thread; `done` gets the

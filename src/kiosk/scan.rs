@@ -160,10 +160,7 @@ pub struct CameraScan {
 impl CameraScan {
     /// The camera to use, if one is fitted: the camera, else the document camera.
     pub fn source(camera: &DeviceSection, document_camera: &DeviceSection) -> Option<String> {
-        [camera, document_camera]
-            .into_iter()
-            .find(|d| !matches!(d.driver, DriverKind::None | DriverKind::Simulated))
-            .map(|d| d.path.clone())
+        super::services::first_camera([camera, document_camera], None)
     }
 
     /// Starts reading `source` (a device path, image file or folder, as the drivers open it).

@@ -483,16 +483,21 @@ pub fn camera_source(
     document_camera: &DeviceSection,
     camera: &DeviceSection,
 ) -> Result<String, String> {
-    let dev = if document_camera.driver != DriverKind::None {
-        document_camera
-    } else {
-        camera
-    };
-    match dev.driver {
-        DriverKind::None => Err("本机没有配置摄像头".into()),
-        DriverKind::Simulated => Ok("pattern:1600x1200".to_owned()),
-        _ => Ok(dev.path.clone()),
-    }
+    first_camera([document_camera, camera], Some("pattern:1600x1200"))
+        .ok_or_else(|| "本机没有配置摄像头".to_owned())
+}
+
+/// The first fitted camera of `slots`, as `open_source` takes it: its path, or for
+/// `simulated` the test pattern `simulated` names (`None`: a simulated camera does not count).
+pub fn first_camera<'a>(
+    slots: impl IntoIterator<Item = &'a DeviceSection>,
+    simulated: Option<&str>,
+) -> Option<String> {
+    slots.into_iter().find_map(|d| match d.driver {
+        DriverKind::None => None,
+        DriverKind::Simulated => simulated.map(str::to_owned),
+        _ => Some(d.path.clone()),
+    })
 }
 
 /// Largest preview frame (the capture page shows it at about this size).
