@@ -1559,3 +1559,52 @@ fn with_a_face_verifier_a_card_identifies_only_after_the_face_matches() {
         .iter()
         .all(|(w, h, name)| *w > 0 && *h > 0 && name == "李喆"));
 }
+
+/// A kiosk that runs for days shows the catalogue the agent synced, once it is between
+/// citizens: never under someone's errand.
+#[test]
+fn a_newer_synced_catalogue_is_taken_up_between_citizens() {
+    let (window, kiosk, platform, dir) = demo_home();
+    let adapter = window.global::<KioskAdapter>();
+    assert!(adapter.get_status_line().starts_with("事项目录 第 1 版"));
+    let sim = platform.sim().unwrap();
+    let version = sim.change_catalog(&ykb_terminal::sim::platform::ChangeRequest {
+        modify: 2,
+        add: 3,
+        remove: 0,
+        district_region: None,
+        district: 0,
+    });
+    assert_eq!(version, 2);
+    // What the agent does: sync into the same store file on a connection of its own.
+    let mut store =
+        ykb_terminal::core::store::Store::open(&dir.path().join(ykb_terminal::core::STORE_FILE))
+            .unwrap();
+    let region = Profile::demo().terminal.region_code;
+    platform
+        .runtime()
+        .block_on(ykb_terminal::core::sync::sync_once(
+            &platform.client,
+            &mut store,
+            region,
+            false,
+            &|_| {},
+        ))
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let later = t0 + ykb_terminal::kiosk::CATALOG_CHECK + std::time::Duration::from_secs(1);
+    // Mid-errand: the screen keeps the catalogue it started with.
+    press(&window, "查找事项");
+    kiosk.tick(later);
+    assert!(adapter.get_status_line().starts_with("事项目录 第 1 版"));
+    // Back home, at the next check: the new version, with its added matters.
+    press(&window, "首页");
+    kiosk.tick(later);
+    assert!(
+        adapter
+            .get_status_line()
+            .starts_with("事项目录 第 2 版 · 共 75 项事项"),
+        "{}",
+        adapter.get_status_line()
+    );
+}

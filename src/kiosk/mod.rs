@@ -157,6 +157,8 @@ struct State {
     qr_camera: Option<scan::CameraScan>,
     /// 人证核验, when the terminal has a verifier.
     face: Option<Arc<dyn identify::FaceVerifier>>,
+    /// When the store was last asked whether a newer catalogue arrived (the agent syncs).
+    catalog_checked: Instant,
     /// The capture page's camera while the session wants it (live preview, then the still),
     /// its start count (news from an earlier one is ignored), and why it cannot be used.
     camera: Option<LiveCamera>,
@@ -226,6 +228,9 @@ struct State {
     /// Results posted by device and network threads, drained on the UI thread.
     inbox: Arc<Mutex<Vec<Inbox>>>,
 }
+
+/// How often a kiosk at rest looks for a newer catalogue in the store.
+pub const CATALOG_CHECK: Duration = Duration::from_secs(30);
 
 /// A result from a thread other than the UI's.
 enum Inbox {
@@ -351,6 +356,7 @@ impl Kiosk {
                 composing: String::new(),
                 qr_camera: None,
                 face: None,
+                catalog_checked: Instant::now(),
                 camera: None,
                 camera_started: 0,
                 camera_error: String::new(),
@@ -429,7 +435,7 @@ impl Kiosk {
                         code: b.code.to_string().into(),
                         name: b.name.clone().into(),
                         detail: lang.t(&format!("包含 {} 个事项", b.matters.len())).into(),
-                        self_service: false,
+                        self_service: b.self_service,
                     })
                     .collect::<Vec<_>>(),
             )));
@@ -2103,6 +2109,52 @@ impl Kiosk {
             self.settle(queued);
         }
         self.event_at(Event::Tick, now);
+        self.adopt_newer_catalog(now);
+    }
+
+    /// Takes up a catalogue version newer than the one on screen (synced into the store by
+    /// the agent or the sync timer), checked every `CATALOG_CHECK` and only between
+    /// citizens, so nobody's guide changes under them.
+    fn adopt_newer_catalog(&self, now: Instant) {
+        let newer = {
+            let mut st = self.state.borrow_mut();
+            if now.saturating_duration_since(st.catalog_checked) < CATALOG_CHECK
+                || st.session.current() != &Screen::Home
+                || st.session.holds_personal_data()
+            {
+                return;
+            }
+            st.catalog_checked = now;
+            let held = st.core.catalog.version;
+            match st.core.store.catalog_version() {
+                Ok(Some(v)) if v > held => match st.core.store.load_catalog() {
+                    Ok(Some(c)) => Some(c),
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "newer catalogue not loaded");
+                        None
+                    }
+                },
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalogue version not read");
+                    None
+                }
+            }
+        };
+        let Some(catalog) = newer else {
+            return;
+        };
+        tracing::info!(version = catalog.version, "kiosk shows the newer catalogue");
+        if let Some(w) = self.window.upgrade() {
+            w.global::<KioskAdapter>().set_departments(string_model(
+                catalog.departments().into_iter().map(str::to_owned),
+            ));
+        }
+        self.state.borrow_mut().core.catalog = catalog;
+        // The header's version line and the bundles list follow the catalogue.
+        let lang = self.state.borrow().lang;
+        self.set_language(lang);
     }
 
     /// A timer that drives the idle countdown and wipe; keep it alive while the window runs.
