@@ -2,7 +2,7 @@
 //! espeak-ng's Mandarin voice (`espeak-ng -v cmn`) when it is installed and silence
 //! otherwise. Tests use [`Recorder`], so nothing speaks in tests.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// Something that can say a sentence without blocking the caller.
@@ -32,21 +32,11 @@ pub struct Espeak {
 impl Espeak {
     /// espeak-ng from `PATH`, if installed.
     pub fn find() -> Option<Self> {
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .map(|d| d.join("espeak-ng"))
-            .find(|p| is_executable(p))
-            .map(|program| Self {
-                program,
-                lock: Arc::new(Mutex::new(())),
-            })
+        crate::kiosk::speech::find_espeak().map(|program| Self {
+            program,
+            lock: Arc::new(Mutex::new(())),
+        })
     }
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 impl Speech for Espeak {
@@ -58,12 +48,7 @@ impl Speech for Espeak {
             .name("hall-speech".into())
             .spawn(move || {
                 let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
-                let status = std::process::Command::new(&program)
-                    .args(["-v", "cmn", "-s", "150", "--", &text])
-                    .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status();
+                let status = crate::kiosk::speech::espeak_command(&program, "cmn", &text).status();
                 match status {
                     Ok(s) if s.success() => {}
                     Ok(s) => tracing::warn!(%s, "espeak-ng failed"),

@@ -18,14 +18,34 @@ pub struct Espeak {
     current: Mutex<Option<Child>>,
 }
 
+/// `espeak-ng` from `PATH`, if installed (an executable file). The hall display's
+/// announcements use it too.
+pub fn find_espeak() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("espeak-ng"))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// espeak-ng saying `text` in `voice` at a calm speed, output discarded; `--` so a text
+/// starting with "-" is never read as an option.
+pub fn espeak_command(program: &std::path::Path, voice: &str, text: &str) -> Command {
+    let mut c = Command::new(program);
+    c.args(["-v", voice, "-s", "150", "--", text])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
 impl Espeak {
     /// `espeak-ng` from `PATH`, if installed.
     pub fn find() -> Option<Self> {
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .map(|d| d.join("espeak-ng"))
-            .find(|p| p.is_file())
-            .map(Self::at)
+        find_espeak().map(Self::at)
     }
 }
 
@@ -50,14 +70,7 @@ impl Speaker for Espeak {
             Language::ZhCn => "cmn",
             Language::En => "en",
         };
-        // `--` so a text starting with "-" is never read as an option.
-        match Command::new(&self.program)
-            .args(["-v", voice, "-s", "150", "--", text])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
+        match espeak_command(&self.program, voice, text).spawn() {
             Ok(child) => *current = Some(child),
             Err(e) => tracing::warn!(error = %e, "espeak-ng could not start"),
         }
