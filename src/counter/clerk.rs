@@ -414,7 +414,6 @@ impl Clerk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::catalog::Catalog;
     use crate::core::domain::IdNumber;
 
     fn cfg() -> CounterSection {
@@ -451,12 +450,7 @@ mod tests {
     }
 
     fn renewal() -> Matter {
-        Catalog::demo()
-            .unwrap()
-            .matters
-            .into_iter()
-            .find(|m| m.name == "居民身份证换领")
-            .unwrap()
+        crate::kiosk::demo_matter("居民身份证换领")
     }
 
     #[test]

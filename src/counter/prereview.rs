@@ -312,16 +312,10 @@ impl AgeRule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::catalog::Catalog;
     use crate::core::domain::IdNumber;
 
     fn renewal() -> Matter {
-        Catalog::demo()
-            .unwrap()
-            .matters
-            .into_iter()
-            .find(|m| m.name == "居民身份证换领")
-            .unwrap()
+        crate::kiosk::demo_matter("居民身份证换领")
     }
 
     fn person() -> Person {
