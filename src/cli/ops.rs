@@ -14,7 +14,7 @@ use crate::core::audit::{self, Actor, AuditAction};
 use crate::core::config::{PlatformMode, TerminalKind};
 use crate::core::credentials::{self, CredentialError};
 use crate::core::domain::RegionCode;
-use crate::core::platform::{wire, ClientConfig, PlatformClient, PlatformError};
+use crate::core::platform::{wire, PlatformError};
 use crate::core::sync;
 use crate::ops::provision::{self, ProvisionError, ProvisionRequest};
 use crate::ops::selftest::{self, Outcome, SelftestOptions};
@@ -499,20 +499,9 @@ pub fn run_reregister(cli: &Cli, a: &ReregisterArgs) -> ExitCode {
         eprintln!("演示配置每次启动都向本机模拟平台注册，无需重新注册。");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let key = match sync::catalog_key(&core.profile, &core.data_dir) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let client = match PlatformClient::new(ClientConfig::from_profile(
-        &core.profile.platform,
-        None,
-        key,
-    )) {
+    let client = match sync::platform_client(&core.profile, &core.data_dir, None) {
         Ok(c) => c,
-        Err(e) => {
+        Err((e, _)) => {
             eprintln!("{e}");
             return ExitCode::from(EXIT_CONFIG);
         }

@@ -824,6 +824,26 @@ pub async fn run_schedule(
 /// digits) for remote platforms.
 pub const CATALOG_KEY_FILE: &str = "platform-catalog.pub";
 
+/// A client for the profile's platform (or `base`, e.g. the demo's simulator or a
+/// technician's `--platform`), verifying catalogues with [`catalog_key`]. No credentials
+/// are set: each caller decides what an unregistered terminal does. On failure: what went
+/// wrong, and what to do.
+pub fn platform_client(
+    profile: &crate::core::config::Profile,
+    data_dir: &std::path::Path,
+    base: Option<&str>,
+) -> Result<crate::core::platform::PlatformClient, (String, &'static str)> {
+    let key = catalog_key(profile, data_dir)
+        .map_err(|e| (e, "请运行 ykb-terminal provision 完成部署"))?;
+    let config = crate::core::platform::ClientConfig::from_profile(&profile.platform, base, key);
+    crate::core::platform::PlatformClient::new(config).map_err(|e| {
+        (
+            e.to_string(),
+            "请检查配置 platform.base_url、ca_file 和 proxy",
+        )
+    })
+}
+
 /// The catalogue verifying key for a profile: the demo key for the simulator, otherwise the
 /// key file in the data directory.
 pub fn catalog_key(

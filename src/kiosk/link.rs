@@ -9,7 +9,7 @@
 //!   terminal then runs offline (cases stay queued) and the log says what to do.
 
 use crate::core::config::PlatformMode;
-use crate::core::platform::{ClientConfig, PlatformClient};
+use crate::core::platform::PlatformClient;
 use crate::core::{credentials, sync, Core};
 
 /// A terminal's connection to the platform; dropping it stops the demo's simulator.
@@ -62,12 +62,9 @@ impl PlatformLink {
     /// The configured platform (or `base_url`, for tests) with the credentials stored for
     /// it. Makes no network call: an unreachable platform is met later, call by call.
     pub fn remote(core: &mut Core, base_url: Option<&str>) -> Result<Self, String> {
-        let key = sync::catalog_key(&core.profile, &core.data_dir)?;
-        let config = ClientConfig::from_profile(&core.profile.platform, base_url, key);
-        let base = config.base_url.clone();
-        let client = PlatformClient::new(config).map_err(|e| {
-            format!("无法建立平台连接：{e}。请检查配置 platform.base_url、ca_file 和 proxy")
-        })?;
+        let client = sync::platform_client(&core.profile, &core.data_dir, base_url)
+            .map_err(|(e, advice)| format!("无法建立平台连接：{e}。{advice}"))?;
+        let base = client.config().base_url.clone();
         match credentials::stored(&mut core.store, &core.key, &base) {
             Ok(Some(c)) => client.set_credentials(c),
             Ok(None) => {

@@ -25,7 +25,7 @@ use super::{probe, sdnotify};
 use crate::core::config::PlatformMode;
 use crate::core::health;
 use crate::core::outbox::{self, Quota};
-use crate::core::platform::{wire, ClientConfig, PlatformClient};
+use crate::core::platform::{wire, PlatformClient};
 use crate::core::{credentials, sync, ticketing, Core};
 
 /// Why the agent stopped.
@@ -134,15 +134,14 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     } else {
         None
     };
-    let key = crate::core::sync::catalog_key(&core.profile, &core.data_dir)
-        .map_err(AgentError::Config)?;
     let base = sim.as_ref().map(|s| s.base_url());
-    let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
-    let base_url = config.base_url.clone();
     // One client for the heartbeat and the outbox worker: credentials adopted after a
     // re-registration reach both.
-    let client =
-        Arc::new(PlatformClient::new(config).map_err(|e| AgentError::Config(e.to_string()))?);
+    let client = Arc::new(
+        sync::platform_client(&core.profile, &core.data_dir, base.as_deref())
+            .map_err(|(e, _)| AgentError::Config(e))?,
+    );
+    let base_url = client.config().base_url.clone();
     if demo {
         let req =
             wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);

@@ -28,7 +28,7 @@ use ykb_drivers::DeviceState;
 use crate::core::config::{DeviceSection, DriverKind, PlatformMode};
 use crate::core::health::{self, DeviceHealth, DiskLevel, HealthSnapshot};
 use crate::core::outbox::Quota;
-use crate::core::platform::{wire, ClientConfig, PlatformClient, PlatformError};
+use crate::core::platform::{wire, PlatformClient, PlatformError};
 use crate::core::{credentials, sync, Core};
 use crate::fonts::UI_FONT;
 
@@ -770,17 +770,9 @@ async fn connect(core: &mut Core) -> Result<Connection, (String, &'static str)> 
     } else {
         None
     };
-    let key = crate::core::sync::catalog_key(&core.profile, &core.data_dir)
-        .map_err(|e| (e, "请运行 ykb-terminal provision 完成部署"))?;
     let base = sim.as_ref().map(|s| s.base_url());
-    let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
-    let base_url = config.base_url.clone();
-    let client = PlatformClient::new(config).map_err(|e| {
-        (
-            e.to_string(),
-            "请检查配置 platform.base_url、ca_file 和 proxy",
-        )
-    })?;
+    let client = sync::platform_client(&core.profile, &core.data_dir, base.as_deref())?;
+    let base_url = client.config().base_url.clone();
     if demo {
         let req =
             wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);
