@@ -16,9 +16,9 @@ use ykb_terminal::core::platform::wire::TicketLease;
 use ykb_terminal::core::ticketing::{self, IssueRequest};
 use ykb_terminal::core::Core;
 use ykb_terminal::counter::hall::HallDisplay;
-use ykb_terminal::counter::speech::Recorder;
 use ykb_terminal::counter::Counter;
-use ykb_terminal::kiosk::{
+use ykb_terminal::terminal::speech::Recorder;
+use ykb_terminal::ui::{
     CounterAdapter, CounterWindow, EvaluationPadWindow, HallAdapter, HallDisplayWindow, PadAdapter,
 };
 
@@ -148,7 +148,7 @@ fn open_counter(
     CounterWindow,
     EvaluationPadWindow,
     Counter,
-    Arc<ykb_terminal::kiosk::link::PlatformLink>,
+    Arc<ykb_terminal::terminal::link::PlatformLink>,
 ) {
     let mut core = Core::start(profile(), dir).unwrap();
     let platform = Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));

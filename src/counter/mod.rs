@@ -12,10 +12,8 @@ pub mod hall;
 pub mod prereview;
 pub mod receipts;
 pub mod screenshots;
-pub mod speech;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -28,16 +26,18 @@ use ykb_drivers::escpos::Receipt;
 use crate::cli::{self, Cli};
 use crate::core::audit::{self, Actor, AuditAction};
 use crate::core::config::{CounterSection, Profile, TicketingSection};
-use crate::core::domain::{Applicant, CaseMaterial, EvaluationLevel, MaterialOutcome};
-use crate::core::outbox::{self, NewCase, Quota};
+use crate::core::domain::CardExpiry;
+use crate::core::domain::EvaluationLevel;
+use crate::core::outbox::{self, Quota};
 use crate::core::pin::SignIn;
 use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
 use crate::core::Core;
-use crate::kiosk::identify::{CardExpiry, CardOutcome, CardService};
-use crate::kiosk::link::PlatformLink;
-use crate::kiosk::services::{Delivery, DeliveryNews, ReceiptPrinter, SUBMIT_GRACE};
-use crate::kiosk::{
-    apply, Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,
+use crate::terminal::cards::{CardOutcome, CardService};
+use crate::terminal::delivery::{Delivery, DeliveryNews, SUBMIT_GRACE};
+use crate::terminal::link::PlatformLink;
+use crate::terminal::printer::ReceiptPrinter;
+use crate::ui::{
+    Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,
     CounterTarget, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
     NO_DISPLAY_MESSAGE,
 };
@@ -122,7 +122,7 @@ pub fn run_hall_display(cli: &Cli, profile: Profile) -> ExitCode {
     if core.profile.terminal.fullscreen {
         window.window().set_fullscreen(true);
     }
-    let display = hall::HallDisplay::attach(&window, core, speech::system());
+    let display = hall::HallDisplay::attach(&window, core, crate::terminal::speech::announcer());
     let timer = display.timer();
     tracing::info!(profile = %cli.profile_name(), "hall display started");
     let result = window.run();
@@ -722,48 +722,10 @@ impl Counter {
             st.fail("预审未通过，不能受理：请补齐缺少的项目，或出具补齐补正告知");
             return None;
         }
-        let work = st.clerk.work();
-        let (Some(m), Some(person)) = (work.matter.clone(), work.person.clone()) else {
+        let Some(errand) = st.clerk.work().errand() else {
             return None;
         };
-        let materials = m
-            .materials_for(&work.chosen)
-            .into_iter()
-            .map(|mat| CaseMaterial {
-                material_id: mat.id.clone(),
-                outcome: match mat
-                    .exempted_by_licence
-                    .as_ref()
-                    .filter(|l| work.licences.contains(l))
-                {
-                    Some(l) => MaterialOutcome::Exempt { licence: l.clone() },
-                    // Paper handed over at the window.
-                    None => MaterialOutcome::BringToWindow,
-                },
-            })
-            .collect();
-        let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for q in m.applicable_questions(&work.chosen) {
-            let picked: Vec<String> = q
-                .options
-                .iter()
-                .filter(|o| work.chosen.contains(&o.id))
-                .map(|o| o.id.clone())
-                .collect();
-            if !picked.is_empty() {
-                answers.insert(q.id.clone(), picked);
-            }
-        }
-        let case = NewCase {
-            matters: vec![m.task_code.clone()],
-            bundle: None,
-            catalog_version: st.core.catalog.version,
-            form: crate::kiosk::form::values(&m, &work.chosen, Some(&person), &BTreeMap::new()),
-            applicant: Applicant::Person { person },
-            answers,
-            materials,
-            images: Vec::new(),
-        };
+        let case = crate::errand::new_case(&errand, st.core.catalog.version);
         let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
         match outbox::enqueue_case(
             &mut st.core.store,
@@ -979,7 +941,7 @@ impl Counter {
             )
             .map_err(|e| e.to_string()),
             _ => {
-                let body = apply::evaluation_event(
+                let body = crate::errand::case::evaluation_event(
                     e.case_id.as_deref(),
                     e.task_code.as_deref(),
                     level,
@@ -1073,11 +1035,11 @@ impl Counter {
                 }
                 Inbox::Card(CardOutcome::Error(e), _) => {
                     self.state.borrow_mut().fail(match e {
-                        crate::kiosk::session::CardError::Replace => "未能读取身份证，请重新放置",
-                        crate::kiosk::session::CardError::Device => {
+                        crate::core::domain::CardError::Replace => "未能读取身份证，请重新放置",
+                        crate::core::domain::CardError::Device => {
                             "身份证阅读器故障，请联系运维人员"
                         }
-                        crate::kiosk::session::CardError::Unsupported => {
+                        crate::core::domain::CardError::Unsupported => {
                             "2017版外国人永久居留身份证无法读取号码，请人工核验证件"
                         }
                     });
@@ -1133,7 +1095,7 @@ impl Counter {
         };
         let inbox = st.inbox.clone();
         let window = self.window.clone();
-        crate::kiosk::services::look_up_licences(
+        crate::terminal::licences::look_up_licences(
             platform,
             id_number.to_owned(),
             move |id_number, names| post(&inbox, &window, Inbox::Licences { id_number, names }),
@@ -1360,7 +1322,7 @@ impl Counter {
                 p.set_note(e.note.clone().into());
                 p.set_reasons(ModelRc::new(VecModel::from(
                     e.level
-                        .map(apply::reasons_for)
+                        .map(crate::errand::case::reasons_for)
                         .unwrap_or_default()
                         .iter()
                         .map(|r| Chip {

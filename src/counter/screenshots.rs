@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use slint::{ComponentHandle, Model};
 
 use super::hall::HallDisplay;
-use super::speech::Silent;
 use super::Counter;
 use crate::core::config::Profile;
 use crate::core::Core;
-use crate::kiosk::{
+use crate::terminal::speech::Silent;
+use crate::ui::{
     CounterAdapter, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
 };
 

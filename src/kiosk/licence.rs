@@ -1,7 +1,7 @@
 //! 证照打印 — the printed copy of an e-licence (电子证照打印件): what the platform's masked
 //! display of the licence says, the verification code (核验码) as text and QR code, and
 //! plain words that the paper is for checking only and the e-licence is what counts. A pure
-//! function; printing goes through [`super::services::ReceiptPrinter`] like any receipt.
+//! function; printing goes through [`crate::terminal::printer::ReceiptPrinter`] like any receipt.
 
 use jiff::Timestamp;
 use ykb_drivers::escpos::{Receipt, ReceiptItem};

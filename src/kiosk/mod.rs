@@ -3,17 +3,11 @@
 //! `GuideAdapter`, `SessionAdapter`) and turns callbacks into [`session::Event`]s. Screen
 //! logic, idle countdown and wipe live in `session`; texts in `guide`.
 
-pub mod apply;
-pub mod form;
-pub mod guide;
 pub mod i18n;
-pub mod identify;
 pub mod ime;
 pub mod licence;
-pub mod link;
-pub mod scan;
+pub mod receipts;
 pub mod screenshots;
-pub mod services;
 pub mod session;
 pub mod speech;
 pub mod startup;
@@ -33,51 +27,23 @@ use crate::core::catalog::Catalog;
 use crate::core::domain::{EvaluationLevel, FieldKind};
 use crate::core::outbox::{self, Quota};
 use crate::core::Core;
-use crate::kiosk::link::PlatformLink;
+use crate::errand::{form, guide};
+use crate::terminal::camera::{CameraNews, LiveCamera};
+use crate::terminal::cards::{CardOutcome, CardService};
+use crate::terminal::delivery::{Delivery, DeliveryNews};
+use crate::terminal::link::PlatformLink;
+use crate::terminal::printer::{PrintProgress, ReceiptPrinter};
+use crate::terminal::speech::{Espeak, Speaker};
 use i18n::Lang;
-use identify::{CardOutcome, CardService};
-use services::{CameraNews, Delivery, DeliveryNews, LiveCamera, PrintProgress, ReceiptPrinter};
 use session::{
     CardError, CardStatus, Event, LicenceCopy, LicenceLookup, Outcome, Screen, Session,
     SubmitResult,
 };
 
-slint::include_modules!();
+use crate::ui::*;
 
-/// The line printed when there is no display to open a window on.
-pub const NO_DISPLAY_MESSAGE: &str = "ykb-terminal: 没有可用的图形显示（未设置 DISPLAY 或 WAYLAND_DISPLAY），无法打开终端界面。无显示器的机器上请用 Xvfb 运行：xvfb-run -a cargo run --release （或先安装 xvfb：apt-get install xvfb）";
-
-/// Whether a display server is reachable at all (Linux: X11 or Wayland).
-pub fn display_available() -> bool {
-    if !cfg!(target_os = "linux") {
-        return true;
-    }
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
-}
-
-/// Runs the kiosk UI for the CLI's profile until the window closes.
-pub fn run_from_cli(cli: &Cli) -> ExitCode {
-    // A bad profile is reported before anything else, and nothing is opened for it.
-    let profile = match cli::load_profile(cli) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    if !display_available() {
-        eprintln!("{NO_DISPLAY_MESSAGE}");
-        return ExitCode::from(cli::EXIT_FAILURE);
-    }
-    // Counter terminals and hall displays have their own windows (src/counter).
-    match profile.terminal.kind {
-        crate::core::config::TerminalKind::Counter => {
-            return crate::counter::run_counter(cli, profile)
-        }
-        crate::core::config::TerminalKind::HallDisplay => {
-            return crate::counter::run_hall_display(cli, profile)
-        }
-        _ => {}
-    }
+/// Runs the citizen kiosk for a loaded profile until the window closes.
+pub fn run(cli: &Cli, profile: crate::core::config::Profile) -> ExitCode {
     let mut core = match cli::start_core(cli, profile) {
         Ok(c) => c,
         Err(code) => return code,
@@ -101,7 +67,7 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
     kiosk.start_card_reader();
     kiosk.start_scanner();
     kiosk.start_printer();
-    match speech::Espeak::find() {
+    match Espeak::find() {
         Some(e) => kiosk.set_speaker(Box::new(e)),
         None => tracing::info!("espeak-ng not installed: no voice prompts"),
     }
@@ -113,24 +79,6 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("界面运行出错：{e}");
-            ExitCode::from(cli::EXIT_FAILURE)
-        }
-    }
-}
-
-/// `ykb-terminal screenshots --out DIR`.
-pub fn run_screenshots(out: &std::path::Path) -> ExitCode {
-    // The counter's windows are drawn on the platform the kiosk's pictures set up.
-    match screenshots::render_all(out).and_then(|mut files| {
-        files.extend(crate::counter::screenshots::render_all(out)?);
-        Ok(files)
-    }) {
-        Ok(files) => {
-            println!("已生成 {} 张截图：{}", files.len(), out.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("截图失败：{e}");
             ExitCode::from(cli::EXIT_FAILURE)
         }
     }
@@ -154,9 +102,9 @@ struct State {
     /// session.
     composing: String,
     /// The camera looking for a 渝快码 while the identify page is open.
-    qr_camera: Option<scan::CameraScan>,
+    qr_camera: Option<crate::terminal::scan::CameraScan>,
     /// 人证核验, when the terminal has a verifier.
-    face: Option<Arc<dyn identify::FaceVerifier>>,
+    face: Option<Arc<dyn crate::terminal::cards::FaceVerifier>>,
     /// When the store was last asked whether a newer catalogue arrived (the agent syncs).
     catalog_checked: Instant,
     /// The capture page's camera while the session wants it (live preview, then the still),
@@ -179,7 +127,7 @@ struct State {
     /// The platform did not answer the last delivery: the banner says cases are kept here.
     offline: bool,
     /// The search thread, the last query asked of it and the newest answer.
-    searcher: Option<services::Searcher>,
+    searcher: Option<crate::terminal::search::Searcher>,
     asked: String,
     found: Option<(String, Vec<crate::core::search::SearchHit>)>,
     /// Maintenance notices from the platform, for the banner.
@@ -208,14 +156,14 @@ struct State {
     tech_busy: bool,
     throttle: crate::core::pin::Throttle,
     /// Voice prompts in 大字模式 (none: silent), and the screen last announced.
-    speaker: Option<Box<dyn speech::Speaker>>,
+    speaker: Option<Box<dyn Speaker>>,
     spoken: Option<Screen>,
     /// The outbox worker (demo: in process; installed terminals: the agent service).
     delivery: Option<Delivery>,
     printer: Option<ReceiptPrinter>,
     /// The QR scanner (渝快码, receipt codes), once started, and what the identify page says
     /// about the last code.
-    scanner: Option<scan::ScanService>,
+    scanner: Option<crate::terminal::scan::ScanService>,
     identify_note: String,
     /// The ID-card reader, once started.
     cards: Option<CardService>,
@@ -253,7 +201,7 @@ enum Inbox {
         hits: Vec<crate::core::search::SearchHit>,
     },
     Selftest(Box<crate::ops::selftest::SelftestReport>),
-    Scanned(scan::Scanned),
+    Scanned(crate::terminal::scan::Scanned),
     /// The platform's answer for a 渝快码 token.
     Ykm(Result<crate::core::domain::Person, String>),
     Printed(
@@ -889,10 +837,10 @@ impl Kiosk {
         } else if st.qr_camera.is_none() {
             let devices = &st.core.profile.devices;
             if let Some(source) =
-                scan::CameraScan::source(&devices.camera, &devices.document_camera)
+                crate::terminal::scan::CameraScan::source(&devices.camera, &devices.document_camera)
             {
                 let (inbox, window) = (st.inbox.clone(), self.window.clone());
-                match scan::CameraScan::start(source, move |s| {
+                match crate::terminal::scan::CameraScan::start(source, move |s| {
                     post(&inbox, &window, Inbox::Scanned(s))
                 }) {
                     Ok(c) => st.qr_camera = Some(c),
@@ -931,12 +879,13 @@ impl Kiosk {
             let started = st.camera_started;
             let (inbox, window) = (st.inbox.clone(), self.window.clone());
             let devices = &st.core.profile.devices;
-            let camera = services::camera_source(&devices.document_camera, &devices.camera)
-                .and_then(|source| {
-                    LiveCamera::start(source, move |news| {
-                        post(&inbox, &window, Inbox::Camera(started, news))
-                    })
-                });
+            let camera =
+                crate::terminal::camera::camera_source(&devices.document_camera, &devices.camera)
+                    .and_then(|source| {
+                        LiveCamera::start(source, move |news| {
+                            post(&inbox, &window, Inbox::Camera(started, news))
+                        })
+                    });
             match camera {
                 Ok(c) => st.camera = Some(c),
                 Err(e) => st.camera_error = camera_unusable(&e),
@@ -1014,16 +963,21 @@ impl Kiosk {
         let (inbox, window) = (st.inbox.clone(), self.window.clone());
         let id_number = person.id_number.expose().to_owned();
         let asked = licence_type.clone();
-        services::fetch_licence_copy(platform, id_number, licence_type, move |result| {
-            post(
-                &inbox,
-                &window,
-                Inbox::LicenceCopy {
-                    licence_type: asked,
-                    result,
-                },
-            )
-        });
+        crate::terminal::licences::fetch_licence_copy(
+            platform,
+            id_number,
+            licence_type,
+            move |result| {
+                post(
+                    &inbox,
+                    &window,
+                    Inbox::LicenceCopy {
+                        licence_type: asked,
+                        result,
+                    },
+                )
+            },
+        );
     }
 
     /// "确认打印": the copy goes to the receipt printer off the UI thread; the outcome is
@@ -1074,7 +1028,11 @@ impl Kiosk {
         let result = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            match apply::new_case(&st.session, st.core.catalog.version) {
+            match st
+                .session
+                .errand()
+                .map(|e| crate::errand::case::new_case(&e, st.core.catalog.version))
+            {
                 None => Err("申请信息不完整，请重新办理".to_owned()),
                 Some(case) => outbox::enqueue_case(
                     &mut st.core.store,
@@ -1101,7 +1059,7 @@ impl Kiosk {
                             st.awaiting = Some(Awaiting {
                                 case_id: accepted.id.to_string(),
                                 local_number: accepted.seq.to_string(),
-                                until: now + services::SUBMIT_GRACE,
+                                until: now + crate::terminal::delivery::SUBMIT_GRACE,
                             });
                             true
                         }
@@ -1132,7 +1090,7 @@ impl Kiosk {
     fn print_receipt(&self) {
         let receipt = {
             let st = self.state.borrow();
-            apply::case_receipt(
+            receipts::case_receipt(
                 &st.session,
                 &st.core.profile.terminal.name,
                 jiff::Timestamp::now(),
@@ -1476,7 +1434,7 @@ impl Kiosk {
                 (Some(level), _) => {
                     let case_id = st.session.submit_result().and_then(|r| r.case_id());
                     let task = st.session.matter().map(|m| m.task_code.to_string());
-                    let body = apply::evaluation_event(
+                    let body = crate::errand::case::evaluation_event(
                         case_id,
                         task.as_deref(),
                         level,
@@ -1591,7 +1549,7 @@ impl Kiosk {
             .core
             .data_dir
             .join(crate::core::STORE_FILE);
-        match services::Searcher::start(&path, RESULT_LIMIT, move |query, hits| {
+        match crate::terminal::search::Searcher::start(&path, RESULT_LIMIT, move |query, hits| {
             post(&inbox, &window, Inbox::Found { query, hits })
         }) {
             Ok(s) => self.state.borrow_mut().searcher = Some(s),
@@ -1600,7 +1558,7 @@ impl Kiosk {
     }
 
     /// Speaks a prompt on every screen change while 大字模式 is on.
-    pub fn set_speaker(&self, speaker: Box<dyn speech::Speaker>) {
+    pub fn set_speaker(&self, speaker: Box<dyn Speaker>) {
         self.state.borrow_mut().speaker = Some(speaker);
     }
 
@@ -1641,7 +1599,9 @@ impl Kiosk {
     pub fn start_scanner(&self) {
         let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
         let dev = self.state.borrow().core.profile.devices.scanner.clone();
-        match scan::ScanService::start(&dev, move |s| post(&inbox, &window, Inbox::Scanned(s))) {
+        match crate::terminal::scan::ScanService::start(&dev, move |s| {
+            post(&inbox, &window, Inbox::Scanned(s))
+        }) {
             Ok(s) => {
                 if let (Some(w), Some(s)) = (self.window.upgrade(), &s) {
                     w.global::<IdentifyAdapter>().set_ykm_demo(s.is_demo());
@@ -1662,7 +1622,8 @@ impl Kiosk {
         let (Some(platform), Some(scanner)) = (&st.platform, &st.scanner) else {
             return;
         };
-        let (Some(sim), Some(person)) = (platform.sim(), identify::demo_person()) else {
+        let (Some(sim), Some(person)) = (platform.sim(), crate::terminal::cards::demo_person())
+        else {
             return;
         };
         let token = sim.issue_ykm_token(person, 120);
@@ -1858,18 +1819,18 @@ impl Kiosk {
                     self.refresh_alerts();
                     self.render();
                 }
-                Inbox::Scanned(scan::Scanned::Case(id)) => {
+                Inbox::Scanned(crate::terminal::scan::Scanned::Case(id)) => {
                     self.event(Event::Open(Screen::Progress));
                     self.event(Event::ProgressInput(id));
                     self.look_up_progress();
                 }
-                Inbox::Scanned(scan::Scanned::Ykm(token)) => {
+                Inbox::Scanned(crate::terminal::scan::Scanned::Ykm(token)) => {
                     self.state.borrow_mut().identify_note = "正在核验渝快码…".into();
                     self.event(Event::Touch);
                     self.render();
                     self.verify_ykm(token);
                 }
-                Inbox::Scanned(scan::Scanned::Unusable(why)) => {
+                Inbox::Scanned(crate::terminal::scan::Scanned::Unusable(why)) => {
                     self.state.borrow_mut().identify_note = why;
                     self.event(Event::Touch);
                     self.render();
@@ -2054,11 +2015,11 @@ impl Kiosk {
             let mut st = self.state.borrow_mut();
             st.identify_note = "请看摄像头，正在核验本人…".into();
             let d = &st.core.profile.devices;
-            identify::face_camera(&d.camera, &d.document_camera)
+            crate::terminal::cards::face_camera(&d.camera, &d.document_camera)
         };
         self.render();
         let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
-        identify::verify_face(verifier, source, person, move |person, answer| {
+        crate::terminal::cards::verify_face(verifier, source, person, move |person, answer| {
             post(&inbox, &window, Inbox::Face(person, answer))
         });
     }
@@ -2069,8 +2030,8 @@ impl Kiosk {
         self.event(Event::CardRead(person));
     }
 
-    /// 人证核验 from now on (the seam for a later issue; see `identify::FaceVerifier`).
-    pub fn set_face_verifier(&self, verifier: Arc<dyn identify::FaceVerifier>) {
+    /// 人证核验 from now on (the seam for a later issue; see `crate::terminal::cards::FaceVerifier`).
+    pub fn set_face_verifier(&self, verifier: Arc<dyn crate::terminal::cards::FaceVerifier>) {
         self.state.borrow_mut().face = Some(verifier);
     }
 
@@ -2084,7 +2045,7 @@ impl Kiosk {
         let window = self.window.clone();
         let id_number = person.id_number.expose().to_owned();
         st.licences_asked = Some(id_number.clone());
-        crate::kiosk::services::look_up_licences_reporting(
+        crate::terminal::licences::look_up_licences_reporting(
             platform,
             id_number,
             move |id_number, names| post(&inbox, &window, Inbox::Licences { id_number, names }),
@@ -2334,7 +2295,7 @@ impl Kiosk {
                     }
                     None
                 } else {
-                    Some(services::search_now(
+                    Some(crate::terminal::search::search_now(
                         st.core.store.conn(),
                         &query,
                         RESULT_LIMIT,
@@ -2495,7 +2456,7 @@ impl Kiosk {
                 e.set_note(lang.t(&st.evaluation_note).into());
                 e.set_reasons(ModelRc::new(VecModel::from(
                     st.evaluation
-                        .map(apply::reasons_for)
+                        .map(crate::errand::case::reasons_for)
                         .unwrap_or_default()
                         .iter()
                         .map(|r| Chip {
@@ -2775,17 +2736,6 @@ fn render_capture(window: &AppWindow, st: &State) {
     a.set_preview_frame(i32::try_from(st.preview_frame).unwrap_or(i32::MAX));
 }
 
-/// An RGB picture for an `image` property.
-fn rgb_image(img: &image::RgbImage) -> slint::Image {
-    slint::Image::from_rgb8(
-        slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
-            img.as_raw(),
-            img.width(),
-            img.height(),
-        ),
-    )
-}
-
 /// What the camera panel says when the camera cannot be used: the citizen carries on.
 fn camera_unusable(why: &str) -> String {
     format!("摄像头暂时不能使用（{why}）。请点「下一步」继续办理，没拍的材料请带到窗口")
@@ -3052,17 +3002,6 @@ fn bundle_application(
         .ok()
 }
 
-/// A matter of the bundled demo catalogue by name (unit tests).
-#[cfg(test)]
-pub(crate) fn demo_matter(name: &str) -> crate::core::domain::Matter {
-    Catalog::demo()
-        .expect("the demo catalogue parses")
-        .matters
-        .into_iter()
-        .find(|m| m.name == name)
-        .unwrap_or_else(|| panic!("no demo matter {name}"))
-}
-
 fn status_line(catalog: &Catalog) -> String {
     format!(
         "事项目录 第 {} 版 · 共 {} 项事项、{} 个“一件事”",
@@ -3070,12 +3009,6 @@ fn status_line(catalog: &Catalog) -> String {
         catalog.matters.len(),
         catalog.bundles.len()
     )
-}
-
-fn string_model(items: impl Iterator<Item = String>) -> ModelRc<SharedString> {
-    ModelRc::new(VecModel::from(
-        items.map(SharedString::from).collect::<Vec<_>>(),
-    ))
 }
 
 fn sections(items: Vec<guide::GuideSection>, lang: Lang) -> ModelRc<Section> {

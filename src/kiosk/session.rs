@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+pub use crate::core::domain::CardError;
 use crate::core::domain::{BundleApplication, Matter, Person};
 use crate::core::platform::wire::LicenceDocument;
 
-use super::{form, guide};
+use crate::errand::{form, guide, Errand};
 
 /// How long the "are you still there?" countdown runs before the session is wiped.
 pub const COUNTDOWN: Duration = Duration::from_secs(20);
@@ -77,18 +78,6 @@ pub enum Screen {
     TechLogin,
     /// 维护模式: devices, queue, self-test, export.
     Technician,
-}
-
-/// Why a card could not be read: the citizen can fix the first, staff must fix the second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CardError {
-    /// No card, card moved, unreadable — "请重新放置身份证".
-    Replace,
-    /// The reader itself failed — "读卡器故障，请联系工作人员".
-    Device,
-    /// A card the kiosk cannot serve (the 2017 foreigner's permanent residence card) —
-    /// "此类证件请到窗口办理".
-    Unsupported,
 }
 
 /// What the identify screen says about the card.
@@ -496,6 +485,25 @@ impl Session {
             .as_ref()
             .map(|m| guide::checklist(m, &self.chosen(), &self.licences))
             .unwrap_or_default()
+    }
+
+    /// The errand as a plain value for the case builder; `None` without a matter or an
+    /// identified person.
+    pub fn errand(&self) -> Option<Errand<'_>> {
+        Some(Errand {
+            matter: self.matter.as_ref()?,
+            bundle: self.bundle.as_ref(),
+            chosen: self.chosen(),
+            answers: self
+                .answers
+                .iter()
+                .map(|a| (a.question.clone(), a.choices.clone()))
+                .collect(),
+            person: self.person.as_ref()?,
+            licences: &self.licences,
+            fields: &self.fields,
+            images: &self.images,
+        })
     }
 
     /// The materials to photograph here.
@@ -1003,7 +1011,7 @@ mod tests {
     }
 
     fn id_card_renewal() -> Matter {
-        crate::kiosk::demo_matter("居民身份证换领")
+        crate::core::catalog::demo_matter("居民身份证换领")
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::core::platform::{wire, ClientConfig, PlatformClient};
 use crate::core::{config::PlatformMode, credentials, search, sync, Core};
-use crate::kiosk::link::PlatformLink;
+use crate::terminal::link::PlatformLink;
 
 use super::platform::{self, SimOptions};
 

@@ -4,6 +4,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use ykb_drivers::idcard::{CardText, IdCard};
 
 /// Why an ID number was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -167,6 +168,85 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
+// ---- ID cards (the drivers' decoded text) become people ----
+
+/// Why a card could not be read: the citizen can fix the first, staff must fix the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardError {
+    /// No card, card moved, unreadable — "请重新放置身份证".
+    Replace,
+    /// The reader itself failed — "读卡器故障，请联系工作人员".
+    Device,
+    /// A card the kiosk cannot serve (the 2017 foreigner's permanent residence card) —
+    /// "此类证件请到窗口办理".
+    Unsupported,
+}
+
+/// The person on an ID card: 居民身份证, 港澳台居民居住证 and the 2023 外国人永久居留身份证 all
+/// carry an 18-character GB 11643 number and serve at the kiosk. The 2017 foreigner's card
+/// (a 15-character permit number) is sent to a window; a number whose check digit is wrong
+/// reads as "place the card again".
+pub fn person_from_card(card: &IdCard) -> Result<Person, CardError> {
+    person_from_text(&card.text, card.appended_address.as_deref())
+}
+
+/// [`person_from_card`] on the card's decoded text.
+pub fn person_from_text(
+    text: &CardText,
+    appended_address: Option<&str>,
+) -> Result<Person, CardError> {
+    let (name, number, address) = match text {
+        CardText::Resident(r) => (r.name.as_str(), r.id_number.as_str(), r.address.as_str()),
+        CardText::HkMoTwPermit(p) => (p.name.as_str(), p.id_number.as_str(), p.address.as_str()),
+        CardText::ForeignPermanent2023(f) => {
+            let name = if f.name_zh.trim().is_empty() {
+                f.name_en.as_str()
+            } else {
+                f.name_zh.as_str()
+            };
+            (name, f.id_number.as_str(), "")
+        }
+        CardText::ForeignPermanent2017(_) => return Err(CardError::Unsupported),
+    };
+    let id_number = IdNumber::parse(number.trim()).map_err(|_| CardError::Replace)?;
+    Ok(Person {
+        name: name.trim().to_owned(),
+        id_number,
+        address: appended_address
+            .map(str::to_owned)
+            .unwrap_or_else(|| address.trim().to_owned()),
+    })
+}
+
+/// 有效期止 — how long a card is valid, as far as the card says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardExpiry {
+    /// Valid up to and including this day.
+    On(jiff::civil::Date),
+    /// 长期
+    LongTerm,
+}
+
+/// The card's expiry, when its text has one that can be read (the counter's pre-review).
+pub fn card_expiry(card: &IdCard) -> Option<CardExpiry> {
+    use ykb_drivers::idcard::CardDate;
+    let to = match &card.text {
+        CardText::Resident(r) => &r.valid_to,
+        _ => return None,
+    };
+    match to {
+        CardDate::LongTerm => Some(CardExpiry::LongTerm),
+        CardDate::Date { year, month, day } => jiff::civil::Date::new(
+            i16::try_from(*year).ok()?,
+            i8::try_from(*month).ok()?,
+            i8::try_from(*day).ok()?,
+        )
+        .ok()
+        .map(CardExpiry::On),
+        CardDate::Raw(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +336,37 @@ mod tests {
         assert_eq!(mask_name("欧阳娜娜"), "欧***");
         assert_eq!(mask_name("李"), "李*");
         assert_eq!(mask_name(""), "");
+    }
+}
+
+#[cfg(test)]
+mod card_tests {
+    use super::*;
+    use ykb_drivers::idcard::text::decode_text;
+    use ykb_drivers::sim::idcard::CardFile;
+
+    fn text_of(file: &str) -> CardText {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("drivers/tests/data")
+            .join(file);
+        let card = CardFile::load(&path).unwrap();
+        decode_text(&card.text).unwrap()
+    }
+
+    #[test]
+    fn residents_permit_holders_and_new_foreigners_cards_become_people() {
+        let p = person_from_text(&text_of("resident-li-zhe.toml"), None).unwrap();
+        assert_eq!(p.name, "李喆");
+        let p = person_from_text(&text_of("permit-hk-chen.toml"), None).unwrap();
+        assert_eq!(p.name, "陈嘉欣");
+        assert_eq!(p.id_number.expose(), "810000198808080021");
+        let p =
+            person_from_text(&text_of("foreign-2023-brown.toml"), Some("重庆市渝北区")).unwrap();
+        assert_eq!(p.name, "布朗");
+        assert_eq!(p.address, "重庆市渝北区");
+        assert_eq!(
+            person_from_text(&text_of("foreign-2017-smith.toml"), None),
+            Err(CardError::Unsupported)
+        );
     }
 }

@@ -209,7 +209,7 @@ mod tests {
     use crate::core::domain::Necessity;
 
     fn renewal() -> Matter {
-        crate::kiosk::demo_matter("居民身份证换领")
+        crate::core::catalog::demo_matter("居民身份证换领")
     }
 
     fn person() -> Person {
