@@ -722,9 +722,7 @@ impl Counter {
             st.fail("预审未通过，不能受理：请补齐缺少的项目，或出具补齐补正告知");
             return None;
         }
-        let Some(errand) = st.clerk.work().errand() else {
-            return None;
-        };
+        let errand = st.clerk.work().errand()?;
         let case = crate::errand::new_case(&errand, st.core.catalog.version);
         let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
         match outbox::enqueue_case(
