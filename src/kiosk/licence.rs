@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use ykb_drivers::escpos::{Receipt, ReceiptItem};
 
 use crate::core::platform::wire::LicenceDocument;
+use crate::core::privacy::mask_long_numbers;
 
 /// The wording every printed copy carries.
 pub const FOR_CHECKING_ONLY: &str = "本打印件仅供核验使用，以电子证照为准";
@@ -84,35 +85,6 @@ pub fn licence_receipt(
         items,
         footer: vec![terminal.to_owned(), FOR_CHECKING_ONLY.into()],
     }
-}
-
-/// Masks every run of 11 or more digits (X counts at the end of an ID number) to its first
-/// three and last four characters.
-pub fn mask_long_numbers(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let digit = |c: char| c.is_ascii_digit() || c == 'X' || c == 'x';
-        if chars[i].is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && digit(chars[i]) {
-                i += 1;
-            }
-            let run = &chars[start..i];
-            if run.len() >= 11 {
-                out.extend(&run[..3]);
-                out.push_str(&"*".repeat(run.len() - 7));
-                out.extend(&run[run.len() - 4..]);
-            } else {
-                out.extend(run);
-            }
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -4,6 +4,9 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+pub use crate::core::privacy::mask_name;
+use ykb_drivers::idcard::gb11643::check_digit;
 use ykb_drivers::idcard::{CardText, IdCard};
 
 /// Why an ID number was refused.
@@ -24,9 +27,6 @@ pub enum IdNumberError {
 #[serde(try_from = "String", into = "String")]
 pub struct IdNumber(String);
 
-const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const CHECK: [u8; 11] = *b"10X98765432";
-
 impl IdNumber {
     /// Parses and checks an ID number; a lower-case `x` is accepted and stored upper-case.
     pub fn parse(s: &str) -> Result<Self, IdNumberError> {
@@ -38,12 +38,8 @@ impl IdNumber {
         if !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
             return Err(IdNumberError::Characters);
         }
-        let sum: u32 = b[..17]
-            .iter()
-            .zip(WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        if CHECK[(sum % 11) as usize] != b[17] {
+        // One GB 11643 check digit for the whole house: the drivers'.
+        if check_digit(&s[..17]) != Some(char::from(b[17])) {
             return Err(IdNumberError::Checksum);
         }
         let id = Self(s);
@@ -53,16 +49,8 @@ impl IdNumber {
 
     /// Completes 17 digits with their check digit (for generated and test data).
     pub fn complete(first17: &str) -> Result<Self, IdNumberError> {
-        let b = first17.as_bytes();
-        if b.len() != 17 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(IdNumberError::Characters);
-        }
-        let sum: u32 = b
-            .iter()
-            .zip(WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        Self::parse(&format!("{first17}{}", CHECK[(sum % 11) as usize] as char))
+        let check = check_digit(first17).ok_or(IdNumberError::Characters)?;
+        Self::parse(&format!("{first17}{check}"))
     }
 
     /// The full number, for the platform and for encrypted storage only.
@@ -72,7 +60,7 @@ impl IdNumber {
 
     /// The number as shown on screens and receipts: first 3 and last 4 kept, e.g. `500***********123X`.
     pub fn masked(&self) -> String {
-        format!("{}{}{}", &self.0[..3], "*".repeat(11), &self.0[14..])
+        crate::core::privacy::mask_id(&self.0)
     }
 
     /// The birth date encoded in digits 7–14.
@@ -150,21 +138,6 @@ impl fmt::Debug for Person {
             .field("name", &mask_name(&self.name))
             .field("id_number", &self.id_number)
             .finish_non_exhaustive()
-    }
-}
-
-/// A name as printed on receipts: the surname kept, the rest starred (`张*`, `欧阳**`
-/// keeps only the first character for names of two or more characters).
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        None => String::new(),
-        Some(first) => {
-            let rest = chars.count();
-            let mut s = String::from(first);
-            s.push_str(&"*".repeat(rest.max(1)));
-            s
-        }
     }
 }
 
@@ -255,12 +228,7 @@ mod tests {
     pub(crate) const SAMPLE: &str = "500103195003071234";
 
     fn with_check(first17: &str) -> String {
-        let sum: u32 = first17
-            .bytes()
-            .zip(WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        format!("{first17}{}", CHECK[(sum % 11) as usize] as char)
+        format!("{first17}{}", check_digit(first17).unwrap())
     }
 
     #[test]
