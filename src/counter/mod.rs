@@ -16,7 +16,7 @@ pub mod screenshots;
 use std::cell::RefCell;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -33,7 +33,8 @@ use crate::core::pin::SignIn;
 use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
 use crate::core::Core;
 use crate::terminal::cards::{CardOutcome, CardService};
-use crate::terminal::delivery::{Delivery, DeliveryNews, SUBMIT_GRACE};
+use crate::terminal::delivery::{Awaiting, Delivery, DeliveryNews, SUBMIT_GRACE};
+use crate::terminal::inbox::{Inbox, Report};
 use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::ReceiptPrinter;
 use crate::ui::{
@@ -162,32 +163,7 @@ struct State {
     cards: Option<CardService>,
     platform: Option<Arc<PlatformLink>>,
     delivery: Option<Delivery>,
-    inbox: Arc<Mutex<Vec<Inbox>>>,
-}
-
-struct Awaiting {
-    case_id: String,
-    local_number: String,
-    until: Instant,
-}
-
-/// A result from a thread other than the UI's.
-enum Inbox {
-    Card(CardOutcome, Option<CardExpiry>),
-    Licences {
-        id_number: String,
-        names: Vec<String>,
-    },
-    Printed(
-        Result<(), String>,
-        Option<crate::core::health::DeviceHealth>,
-    ),
-    Delivery(DeliveryNews),
-}
-
-fn post(inbox: &Arc<Mutex<Vec<Inbox>>>, window: &slint::Weak<CounterWindow>, item: Inbox) {
-    inbox.lock().unwrap_or_else(|e| e.into_inner()).push(item);
-    let _ = window.upgrade_in_event_loop(|w| w.global::<CounterAdapter>().invoke_inbox_ready());
+    inbox: Inbox,
 }
 
 impl State {
@@ -290,7 +266,14 @@ impl Counter {
                 cards: None,
                 platform: None,
                 delivery: None,
-                inbox: Arc::new(Mutex::new(Vec::new())),
+                inbox: {
+                    let window = window.as_weak();
+                    Inbox::new(move || {
+                        let _ = window.upgrade_in_event_loop(|w| {
+                            w.global::<CounterAdapter>().invoke_inbox_ready()
+                        });
+                    })
+                },
             })),
         };
         counter.connect(window, pad);
@@ -901,15 +884,13 @@ impl Counter {
     }
 
     fn print(&self, receipt: Receipt) {
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().inbox.clone();
         let mut st = self.state.borrow_mut();
         st.last_receipt = Some(receipt.clone());
         st.print_status = match &st.printer {
             None => "本机没有打印机，请手工出具".into(),
             Some(p) => {
-                p.print(receipt, move |r, h| {
-                    post(&inbox, &window, Inbox::Printed(r, h))
-                });
+                p.print(receipt, move |r, h| inbox.post(Report::Printed(r, h)));
                 "正在打印…".into()
             }
         };
@@ -969,9 +950,9 @@ impl Counter {
     /// Delivers the outbox to the platform from this process (alongside the agent service on
     /// installed terminals) and looks up e-licences there.
     pub fn use_platform(&self, platform: Arc<PlatformLink>) {
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().inbox.clone();
         let delivery = Delivery::for_terminal(&self.state.borrow().core, &platform, move |news| {
-            post(&inbox, &window, Inbox::Delivery(news))
+            inbox.post(Report::Delivery(news))
         });
         let mut st = self.state.borrow_mut();
         st.delivery = delivery;
@@ -988,9 +969,8 @@ impl Counter {
             Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
         }
         let inbox = st.inbox.clone();
-        let window = self.window.clone();
         match CardService::start_with_expiry(&st.core.profile.devices.id_reader, move |o, x| {
-            post(&inbox, &window, Inbox::Card(o, x))
+            inbox.post(Report::Card(o, x))
         }) {
             Ok(s) => st.cards = s,
             Err(e) => tracing::warn!(error = %e, "ID-card reader could not start"),
@@ -1009,17 +989,10 @@ impl Counter {
 
     /// Applies what device and network threads posted (tests call this directly).
     pub fn process_device_events(&self) {
-        let items = std::mem::take(
-            &mut *self
-                .state
-                .borrow()
-                .inbox
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let items = self.state.borrow().inbox.drain();
         for item in items {
             match item {
-                Inbox::Card(CardOutcome::Read(person), expiry) => {
+                Report::Card(CardOutcome::Read(person), expiry) => {
                     let mut st = self.state.borrow_mut();
                     if st.clerk.staff().is_none() {
                         continue;
@@ -1031,7 +1004,7 @@ impl Counter {
                     st.clerk.card_read(person, expiry);
                     st.say("已读取身份证");
                 }
-                Inbox::Card(CardOutcome::Error(e), _) => {
+                Report::Card(CardOutcome::Error(e), _) => {
                     self.state.borrow_mut().fail(match e {
                         crate::core::domain::CardError::Replace => "未能读取身份证，请重新放置",
                         crate::core::domain::CardError::Device => {
@@ -1042,11 +1015,13 @@ impl Counter {
                         }
                     });
                 }
-                Inbox::Card(CardOutcome::Ready, _) => {}
-                Inbox::Licences { id_number, names } => {
+                Report::Card(CardOutcome::Ready, _) => {}
+                Report::Licences { id_number, names } => {
+                    // The counter's look-up reports names only; a failure was logged.
+                    let names = names.unwrap_or_default();
                     self.state.borrow_mut().clerk.licences(&id_number, names);
                 }
-                Inbox::Printed(r, health) => {
+                Report::Printed(r, health) => {
                     if let Some(h) = health {
                         let devices = std::collections::BTreeMap::from([("printer".to_owned(), h)]);
                         let mut st = self.state.borrow_mut();
@@ -1063,7 +1038,7 @@ impl Counter {
                         Err(e) => format!("未能打印（{e}）"),
                     };
                 }
-                Inbox::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
+                Report::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
                     let awaited = {
                         let mut st = self.state.borrow_mut();
                         let ours = st.awaiting.as_ref().is_some_and(|a| a.case_id == id);
@@ -1077,11 +1052,20 @@ impl Counter {
                         self.print_acceptance(&a.case_id, &code);
                     }
                 }
-                Inbox::Delivery(
+                Report::Delivery(
                     DeliveryNews::Offline
                     | DeliveryNews::Notices(_)
                     | DeliveryNews::Progress { .. },
                 ) => {}
+                // The counter starts no camera, scanner, search or self-test worker.
+                Report::Face(..)
+                | Report::LicenceCopy { .. }
+                | Report::Found { .. }
+                | Report::Selftest(_)
+                | Report::Scanned(_)
+                | Report::Ykm(_)
+                | Report::Camera(..)
+                | Report::PrintProgress(_) => {}
             }
         }
         self.render();
@@ -1092,11 +1076,15 @@ impl Counter {
             return;
         };
         let inbox = st.inbox.clone();
-        let window = self.window.clone();
         crate::terminal::licences::look_up_licences(
             platform,
             id_number.to_owned(),
-            move |id_number, names| post(&inbox, &window, Inbox::Licences { id_number, names }),
+            move |id_number, names| {
+                inbox.post(Report::Licences {
+                    id_number,
+                    names: Ok(names),
+                })
+            },
         );
     }
 

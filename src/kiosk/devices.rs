@@ -27,9 +27,9 @@ impl Kiosk {
     /// Uses `platform` for e-licence look-ups (免提交) once a card is read, and delivers the
     /// outbox to it from a worker in this process (the demo has no agent service).
     pub fn use_platform(&self, platform: Arc<PlatformLink>) {
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().inbox.clone();
         let delivery = Delivery::for_terminal(&self.state.borrow().core, &platform, move |news| {
-            post(&inbox, &window, Inbox::Delivery(news))
+            inbox.post(Report::Delivery(news))
         });
         let mut st = self.state.borrow_mut();
         st.delivery = delivery;
@@ -92,7 +92,7 @@ impl Kiosk {
     /// Search runs on its own thread; without it (the store could not be opened twice) it
     /// runs here.
     pub(super) fn start_searcher(&self) {
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().inbox.clone();
         let path = self
             .state
             .borrow()
@@ -100,7 +100,7 @@ impl Kiosk {
             .data_dir
             .join(crate::core::STORE_FILE);
         match crate::terminal::search::Searcher::start(&path, RESULT_LIMIT, move |query, hits| {
-            post(&inbox, &window, Inbox::Found { query, hits })
+            inbox.post(Report::Found { query, hits })
         }) {
             Ok(s) => self.state.borrow_mut().searcher = Some(s),
             Err(e) => tracing::warn!(error = %e, "search thread not started; searching in place"),
@@ -147,10 +147,10 @@ impl Kiosk {
     /// Starts the profile's QR scanner (serial, or the emulator for `simulated`): 渝快码 on
     /// the identify page, receipt codes for 办件进度查询.
     pub fn start_scanner(&self) {
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().inbox.clone();
         let dev = self.state.borrow().core.profile.devices.scanner.clone();
         match crate::terminal::scan::ScanService::start(&dev, move |s| {
-            post(&inbox, &window, Inbox::Scanned(s))
+            inbox.post(Report::Scanned(s))
         }) {
             Ok(s) => {
                 if let (Some(w), Some(s)) = (self.window.upgrade(), &s) {
@@ -190,7 +190,7 @@ impl Kiosk {
     /// Asks the platform whom a 渝快码 token identifies, off the UI thread.
     pub(super) fn verify_ykm(&self, token: String) {
         let st = self.state.borrow();
-        let (inbox, window) = (st.inbox.clone(), self.window.clone());
+        let inbox = st.inbox.clone();
         let Some(platform) = st.platform.clone() else {
             drop(st);
             self.state.borrow_mut().identify_note = "本机暂时无法核验渝快码，请刷身份证".into();
@@ -216,7 +216,7 @@ impl Kiosk {
                             "暂时无法核验渝快码，请稍后再试或刷身份证".to_owned()
                         }
                     });
-                post(&inbox, &window, Inbox::Ykm(answer));
+                inbox.post(Report::Ykm(answer));
             });
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "渝快码 check not started");
@@ -234,8 +234,7 @@ impl Kiosk {
         start: impl FnOnce(Box<dyn Fn(CardOutcome) + Send>) -> Result<Option<CardService>, String>,
     ) {
         let inbox = self.state.borrow().inbox.clone();
-        let window = self.window.clone();
-        let report = move |outcome: CardOutcome| post(&inbox, &window, Inbox::Card(outcome));
+        let report = move |outcome: CardOutcome| inbox.post(Report::Card(outcome, None));
         match start(Box::new(report)) {
             Ok(Some(service)) => {
                 if let Some(w) = self.window.upgrade() {
@@ -267,9 +266,9 @@ impl Kiosk {
             crate::terminal::cards::face_camera(&d.camera, &d.document_camera)
         };
         self.render();
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().inbox.clone();
         crate::terminal::cards::verify_face(verifier, source, person, move |person, answer| {
-            post(&inbox, &window, Inbox::Face(person, answer))
+            inbox.post(Report::Face(person, answer))
         });
     }
 
@@ -291,13 +290,12 @@ impl Kiosk {
             return;
         };
         let inbox = st.inbox.clone();
-        let window = self.window.clone();
         let id_number = person.id_number.expose().to_owned();
         st.licences_asked = Some(id_number.clone());
         crate::terminal::licences::look_up_licences_reporting(
             platform,
             id_number,
-            move |id_number, names| post(&inbox, &window, Inbox::Licences { id_number, names }),
+            move |id_number, names| inbox.post(Report::Licences { id_number, names }),
         );
     }
 

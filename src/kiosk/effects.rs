@@ -20,9 +20,9 @@ impl Kiosk {
             if let Some(source) =
                 crate::terminal::scan::CameraScan::source(&devices.camera, &devices.document_camera)
             {
-                let (inbox, window) = (st.inbox.clone(), self.window.clone());
+                let inbox = st.inbox.clone();
                 match crate::terminal::scan::CameraScan::start(source, move |s| {
-                    post(&inbox, &window, Inbox::Scanned(s))
+                    inbox.post(Report::Scanned(s))
                 }) {
                     Ok(c) => st.qr_camera = Some(c),
                     Err(e) => tracing::warn!(error = %e, "camera 渝快码 reader not started"),
@@ -58,13 +58,13 @@ impl Kiosk {
         if st.camera.is_none() && st.camera_error.is_empty() {
             st.camera_started += 1;
             let started = st.camera_started;
-            let (inbox, window) = (st.inbox.clone(), self.window.clone());
+            let inbox = st.inbox.clone();
             let devices = &st.core.profile.devices;
             let camera =
                 crate::terminal::camera::camera_source(&devices.document_camera, &devices.camera)
                     .and_then(|source| {
                         LiveCamera::start(source, move |news| {
-                            post(&inbox, &window, Inbox::Camera(started, news))
+                            inbox.post(Report::Camera(started, news))
                         })
                     });
             match camera {
@@ -141,7 +141,7 @@ impl Kiosk {
             });
             return;
         };
-        let (inbox, window) = (st.inbox.clone(), self.window.clone());
+        let inbox = st.inbox.clone();
         let id_number = person.id_number.expose().to_owned();
         let asked = licence_type.clone();
         crate::terminal::licences::fetch_licence_copy(
@@ -149,14 +149,10 @@ impl Kiosk {
             id_number,
             licence_type,
             move |result| {
-                post(
-                    &inbox,
-                    &window,
-                    Inbox::LicenceCopy {
-                        licence_type: asked,
-                        result,
-                    },
-                )
+                inbox.post(Report::LicenceCopy {
+                    licence_type: asked,
+                    result,
+                })
             },
         );
     }
@@ -181,7 +177,7 @@ impl Kiosk {
                 jiff::Timestamp::now(),
             )
         };
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().inbox.clone();
         {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
@@ -192,9 +188,7 @@ impl Kiosk {
                 }
                 Some(p) => {
                     st.printing_licence = true;
-                    p.print(receipt, move |r, h| {
-                        post(&inbox, &window, Inbox::Printed(r, h))
-                    });
+                    p.print(receipt, move |r, h| inbox.post(Report::Printed(r, h)));
                     "正在打印，请稍候…".into()
                 }
             };
@@ -284,17 +278,17 @@ impl Kiosk {
 
     /// Prints `receipt` off the UI thread; the done and ticket pages say how it went.
     pub(super) fn print(&self, receipt: ykb_drivers::escpos::Receipt) {
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().inbox.clone();
         let mut st = self.state.borrow_mut();
         st.print_progress = None;
         st.print_status = match &st.printer {
             None => "本机没有回执打印机，请记下上面的编号".into(),
             Some(p) => {
-                let (progress_inbox, progress_window) = (inbox.clone(), window.clone());
+                let progress_inbox = inbox.clone();
                 p.print_with_progress(
                     receipt,
-                    move |p| post(&progress_inbox, &progress_window, Inbox::PrintProgress(p)),
-                    move |r, h| post(&inbox, &window, Inbox::Printed(r, h)),
+                    move |p| progress_inbox.post(Report::PrintProgress(p)),
+                    move |r, h| inbox.post(Report::Printed(r, h)),
                 );
                 "正在打印回执…".into()
             }

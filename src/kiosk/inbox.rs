@@ -9,45 +9,38 @@ impl Kiosk {
     /// Applies what device and network threads posted (the UI thread runs this when woken by
     /// `upgrade_in_event_loop`; tests call it directly).
     pub fn process_device_events(&self) {
-        let items = std::mem::take(
-            &mut *self
-                .state
-                .borrow()
-                .inbox
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let items = self.state.borrow().inbox.drain();
         for item in items {
             match item {
-                Inbox::Card(CardOutcome::Read(person)) => {
+                Report::Card(CardOutcome::Read(person), _) => {
                     // The demo card goes back to the citizen once read.
                     if let Some(c) = &self.state.borrow().cards {
                         c.lift_demo_card();
                     }
                     self.read_person(person);
                 }
-                Inbox::Face(person, Ok(true)) => {
+                Report::Face(person, Ok(true)) => {
                     self.state.borrow_mut().identify_note.clear();
                     self.identified(person);
                 }
-                Inbox::Face(_, answer) => {
+                Report::Face(_, answer) => {
                     self.state.borrow_mut().identify_note = match answer {
                         Err(why) => format!("无法核验本人（{why}），请联系工作人员"),
                         Ok(_) => "人脸与证件不一致，请本人办理或联系工作人员".into(),
                     };
                     self.render();
                 }
-                Inbox::Card(CardOutcome::Error(e)) => {
+                Report::Card(CardOutcome::Error(e), _) => {
                     if e == CardError::Device {
                         self.record_device("id_reader", offline());
                     }
                     self.event(Event::CardError(e))
                 }
-                Inbox::Card(CardOutcome::Ready) => {
+                Report::Card(CardOutcome::Ready, _) => {
                     self.record_device("id_reader", online());
                     self.event(Event::CardReady)
                 }
-                Inbox::Licences { id_number, names } => {
+                Report::Licences { id_number, names } => {
                     let same = {
                         let mut st = self.state.borrow_mut();
                         if st.licences_asked.as_deref() == Some(id_number.as_str()) {
@@ -67,14 +60,14 @@ impl Kiosk {
                         }
                     }
                 }
-                Inbox::LicenceCopy {
+                Report::LicenceCopy {
                     licence_type,
                     result,
                 } => self.event(Event::LicenceCopy {
                     licence_type,
                     result: result.map(Box::new),
                 }),
-                Inbox::Found { query, hits } => {
+                Report::Found { query, hits } => {
                     let mut st = self.state.borrow_mut();
                     if st.session.query() == query {
                         st.found = Some((query, hits));
@@ -82,7 +75,7 @@ impl Kiosk {
                         self.render();
                     }
                 }
-                Inbox::Selftest(report) => {
+                Report::Selftest(report) => {
                     {
                         let mut st = self.state.borrow_mut();
                         let st = &mut *st;
@@ -123,35 +116,35 @@ impl Kiosk {
                     self.refresh_alerts();
                     self.render();
                 }
-                Inbox::Scanned(crate::terminal::scan::Scanned::Case(id)) => {
+                Report::Scanned(crate::terminal::scan::Scanned::Case(id)) => {
                     self.event(Event::Open(Screen::Progress));
                     self.event(Event::ProgressInput(id));
                     self.look_up_progress();
                 }
-                Inbox::Scanned(crate::terminal::scan::Scanned::Ykm(token)) => {
+                Report::Scanned(crate::terminal::scan::Scanned::Ykm(token)) => {
                     self.state.borrow_mut().identify_note = "正在核验渝快码…".into();
                     self.event(Event::Touch);
                     self.render();
                     self.verify_ykm(token);
                 }
-                Inbox::Scanned(crate::terminal::scan::Scanned::Unusable(why)) => {
+                Report::Scanned(crate::terminal::scan::Scanned::Unusable(why)) => {
                     self.state.borrow_mut().identify_note = why;
                     self.event(Event::Touch);
                     self.render();
                 }
-                Inbox::Ykm(Ok(person)) => {
+                Report::Ykm(Ok(person)) => {
                     self.state.borrow_mut().identify_note.clear();
                     self.read_person(person);
                 }
-                Inbox::Ykm(Err(why)) => {
+                Report::Ykm(Err(why)) => {
                     self.state.borrow_mut().identify_note = why;
                     self.render();
                 }
-                Inbox::Delivery(DeliveryNews::Notices(n)) => {
+                Report::Delivery(DeliveryNews::Notices(n)) => {
                     self.state.borrow_mut().notices = n;
                     self.render();
                 }
-                Inbox::Delivery(DeliveryNews::Progress { id, sent, total }) => {
+                Report::Delivery(DeliveryNews::Progress { id, sent, total }) => {
                     // Only this citizen's case: the one being waited for, or on the done page.
                     let ours = {
                         let st = self.state.borrow();
@@ -167,11 +160,11 @@ impl Kiosk {
                         });
                     }
                 }
-                Inbox::Delivery(DeliveryNews::Offline) => {
+                Report::Delivery(DeliveryNews::Offline) => {
                     self.state.borrow_mut().offline = true;
                     self.render();
                 }
-                Inbox::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
+                Report::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
                     let awaited = {
                         let mut st = self.state.borrow_mut();
                         st.offline = false;
@@ -196,7 +189,7 @@ impl Kiosk {
                     }
                     self.render();
                 }
-                Inbox::Printed(result, health) => {
+                Report::Printed(result, health) => {
                     if let Some(h) = health {
                         self.record_device("printer", h);
                     }
@@ -225,7 +218,7 @@ impl Kiosk {
                     }
                     self.render();
                 }
-                Inbox::PrintProgress(p) => {
+                Report::PrintProgress(p) => {
                     let mut st = self.state.borrow_mut();
                     // A job that already ended (failed) shows no bar.
                     if st.print_status == "正在打印回执…" {
@@ -234,7 +227,7 @@ impl Kiosk {
                         self.render();
                     }
                 }
-                Inbox::Camera(n, news) => {
+                Report::Camera(n, news) => {
                     if n == self.state.borrow().camera_started {
                         self.camera_news(news);
                     }

@@ -79,7 +79,7 @@ impl Kiosk {
     /// 运行自检: the same self-test as `ykb-terminal selftest`, through the real drivers, on a
     /// worker thread with its own store connection.
     pub(super) fn technician_selftest(&self) {
-        let (profile, data_dir, inbox, window) = {
+        let (profile, data_dir, inbox) = {
             let mut st = self.state.borrow_mut();
             if st.tech_busy || st.technician.is_none() {
                 return;
@@ -90,7 +90,6 @@ impl Kiosk {
                 st.core.profile.clone(),
                 st.core.data_dir.clone(),
                 st.inbox.clone(),
-                self.window.clone(),
             )
         };
         self.event(Event::Touch);
@@ -107,7 +106,7 @@ impl Kiosk {
                     crate::ops::selftest::run(&mut core, &opts)
                 });
                 match report {
-                    Ok(r) => post(&inbox, &window, Inbox::Selftest(Box::new(r))),
+                    Ok(r) => inbox.post(Report::Selftest(Box::new(r))),
                     Err(e) => tracing::warn!(error = %e, "self-test could not open the store"),
                 }
             });

@@ -23,7 +23,7 @@ pub mod ticket;
 use std::cell::RefCell;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slint::{ComponentHandle, ModelRc, VecModel};
@@ -36,7 +36,8 @@ use crate::core::Core;
 use crate::errand::{form, guide};
 use crate::terminal::camera::{CameraNews, LiveCamera};
 use crate::terminal::cards::{CardOutcome, CardService};
-use crate::terminal::delivery::{Delivery, DeliveryNews};
+use crate::terminal::delivery::{Awaiting, Delivery, DeliveryNews};
+use crate::terminal::inbox::{Inbox, Report};
 use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::{PrintProgress, ReceiptPrinter};
 use crate::terminal::speech::{Espeak, Speaker};
@@ -183,51 +184,11 @@ struct State {
     licences_asked: Option<String>,
     printing_licence: bool,
     /// Results posted by device and network threads, drained on the UI thread.
-    inbox: Arc<Mutex<Vec<Inbox>>>,
+    inbox: Inbox,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
 pub const CATALOG_CHECK: Duration = Duration::from_secs(30);
-
-/// A result from a thread other than the UI's.
-enum Inbox {
-    Card(CardOutcome),
-    /// 人证核验's answer for a person read from a card or a 渝快码.
-    Face(crate::core::domain::Person, Result<bool, String>),
-    /// The e-licences of the person with this ID number (or why the platform did not say).
-    Licences {
-        id_number: String,
-        names: Result<Vec<String>, String>,
-    },
-    /// The printable copy of an e-licence, or why there is none.
-    LicenceCopy {
-        licence_type: String,
-        result: Result<crate::core::platform::wire::LicenceDocument, String>,
-    },
-    Delivery(DeliveryNews),
-    Found {
-        query: String,
-        hits: Vec<crate::core::search::SearchHit>,
-    },
-    Selftest(Box<crate::ops::selftest::SelftestReport>),
-    Scanned(crate::terminal::scan::Scanned),
-    /// The platform's answer for a 渝快码 token.
-    Ykm(Result<crate::core::domain::Person, String>),
-    Printed(
-        Result<(), String>,
-        Option<crate::core::health::DeviceHealth>,
-    ),
-    /// From the capture page's camera number `.0`.
-    Camera(u64, CameraNews),
-    PrintProgress(PrintProgress),
-}
-
-/// A case stored by "确认提交" whose delivery is being waited for.
-struct Awaiting {
-    case_id: String,
-    local_number: String,
-    until: Instant,
-}
 
 impl State {
     /// Forgets what the glue held for the session (the session itself was wiped).
@@ -271,12 +232,6 @@ fn throttle_for(t: &Option<crate::core::config::TechnicianSection>) -> crate::co
         .as_ref()
         .map_or((3, 60), |t| (t.max_failures, u64::from(t.lockout_secs)));
     crate::core::pin::Throttle::new(max, Duration::from_secs(secs))
-}
-
-/// Posts a result from another thread to the UI thread's inbox and wakes it.
-fn post(inbox: &Arc<Mutex<Vec<Inbox>>>, window: &slint::Weak<AppWindow>, item: Inbox) {
-    inbox.lock().unwrap_or_else(|e| e.into_inner()).push(item);
-    let _ = window.upgrade_in_event_loop(|w| w.global::<SessionAdapter>().invoke_inbox_ready());
 }
 
 /// How many search results the find page shows.
@@ -358,7 +313,14 @@ impl Kiosk {
                 platform: None,
                 licences_asked: None,
                 printing_licence: false,
-                inbox: Arc::new(Mutex::new(Vec::new())),
+                inbox: {
+                    let window = window.as_weak();
+                    Inbox::new(move || {
+                        let _ = window.upgrade_in_event_loop(|w| {
+                            w.global::<SessionAdapter>().invoke_inbox_ready()
+                        });
+                    })
+                },
             })),
         };
         pages::connect(&kiosk, window);

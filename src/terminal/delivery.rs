@@ -184,5 +184,16 @@ impl Drop for Delivery {
     }
 }
 
+/// A case just stored whose delivery the screen waits for (briefly) before it settles for
+/// the local number.
+pub struct Awaiting {
+    /// The local case id (the outbox item).
+    pub case_id: String,
+    /// The terminal's own number for it (本机编号).
+    pub local_number: String,
+    /// When to stop waiting.
+    pub until: std::time::Instant,
+}
+
 /// How long the done page waits for a delivery before it settles for 已暂存.
 pub const SUBMIT_GRACE: Duration = Duration::from_secs(3);

@@ -10,6 +10,7 @@
 pub mod camera;
 pub mod cards;
 pub mod delivery;
+pub mod inbox;
 pub mod licences;
 pub mod link;
 pub mod printer;
