@@ -8,29 +8,31 @@ impl Counter {
     /// Delivers the outbox to the platform from this process (alongside the agent service on
     /// installed terminals) and looks up e-licences there.
     pub fn use_platform(&self, platform: Arc<PlatformLink>) {
-        let inbox = self.state.borrow().inbox.clone();
-        let delivery = Delivery::for_terminal(&self.state.borrow().core, &platform, move |news| {
-            inbox.post(Report::Delivery(news))
-        });
+        let inbox = self.state.borrow().terminal.inbox.clone();
+        let delivery =
+            Delivery::for_terminal(&self.state.borrow().terminal.core, &platform, move |news| {
+                inbox.post(Report::Delivery(news))
+            });
         let mut st = self.state.borrow_mut();
-        st.delivery = delivery;
-        st.platform = Some(platform);
+        st.terminal.delivery = delivery;
+        st.terminal.platform = Some(platform);
     }
 
     /// Opens the printer and the ID-card reader of the profile (for `simulated`, the drivers'
     /// emulators).
     pub fn start_devices(&self) {
         let mut st = self.state.borrow_mut();
-        let dir = st.core.data_dir.join("printer-sim");
-        match ReceiptPrinter::start(&st.core.profile.devices.printer, &dir) {
-            Ok(p) => st.printer = p,
+        let dir = st.terminal.core.data_dir.join("printer-sim");
+        match ReceiptPrinter::start(&st.terminal.core.profile.devices.printer, &dir) {
+            Ok(p) => st.terminal.printer = p,
             Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
         }
-        let inbox = st.inbox.clone();
-        match CardService::start_with_expiry(&st.core.profile.devices.id_reader, move |o, x| {
-            inbox.post(Report::Card(o, x))
-        }) {
-            Ok(s) => st.cards = s,
+        let inbox = st.terminal.inbox.clone();
+        match CardService::start_with_expiry(
+            &st.terminal.core.profile.devices.id_reader,
+            move |o, x| inbox.post(Report::Card(o, x)),
+        ) {
+            Ok(s) => st.terminal.cards = s,
             Err(e) => tracing::warn!(error = %e, "ID-card reader could not start"),
         }
     }
@@ -39,6 +41,7 @@ impl Counter {
     pub fn printed_jobs(&self) -> Vec<std::path::PathBuf> {
         self.state
             .borrow()
+            .terminal
             .printer
             .as_ref()
             .and_then(ReceiptPrinter::sim_jobs)
@@ -47,7 +50,7 @@ impl Counter {
 
     /// Applies what device and network threads posted (tests call this directly).
     pub fn process_device_events(&self) {
-        let items = self.state.borrow().inbox.drain();
+        let items = self.state.borrow().terminal.inbox.drain();
         for item in items {
             match item {
                 Report::Card(CardOutcome::Read(person), expiry) => {
@@ -55,7 +58,7 @@ impl Counter {
                     if st.clerk.staff().is_none() {
                         continue;
                     }
-                    if let Some(c) = &st.cards {
+                    if let Some(c) = &st.terminal.cards {
                         c.lift_demo_card();
                     }
                     self.look_up_licences(&st, person.id_number.expose());
@@ -81,15 +84,10 @@ impl Counter {
                 }
                 Report::Printed(r, health) => {
                     if let Some(h) = health {
-                        let devices = std::collections::BTreeMap::from([("printer".to_owned(), h)]);
-                        let mut st = self.state.borrow_mut();
-                        if let Err(e) = crate::core::health::record_devices(
-                            &mut st.core.store,
-                            "counter",
-                            &devices,
-                        ) {
-                            tracing::warn!(error = %e, "device state not recorded");
-                        }
+                        self.state
+                            .borrow_mut()
+                            .terminal
+                            .record_device("counter", "printer", h);
                     }
                     self.state.borrow_mut().print_status = match r {
                         Ok(()) => "已打印，请交给市民".into(),
@@ -130,10 +128,10 @@ impl Counter {
     }
 
     pub(super) fn look_up_licences(&self, st: &State, id_number: &str) {
-        let Some(platform) = st.platform.clone() else {
+        let Some(platform) = st.terminal.platform.clone() else {
             return;
         };
-        let inbox = st.inbox.clone();
+        let inbox = st.terminal.inbox.clone();
         crate::terminal::licences::look_up_licences(
             platform,
             id_number.to_owned(),
@@ -185,7 +183,7 @@ impl Counter {
 pub(super) fn lease_from(p: &PlatformLink, st: &mut State) {
     let now = Timestamp::now();
     let reqs = match ticketing::lease_requests(
-        &mut st.core.store,
+        &mut st.terminal.core.store,
         &st.ticketing,
         ticketing::hall_date(now),
     ) {
@@ -198,7 +196,9 @@ pub(super) fn lease_from(p: &PlatformLink, st: &mut State) {
     for req in reqs {
         match p.runtime().block_on(p.client.ticket_lease(&req)) {
             Ok(lease) => {
-                if let Err(e) = ticketing::record_lease(&mut st.core.store, &req, &lease, now) {
+                if let Err(e) =
+                    ticketing::record_lease(&mut st.terminal.core.store, &req, &lease, now)
+                {
                     tracing::warn!(error = %e, "lease not recorded");
                 }
             }

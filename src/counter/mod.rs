@@ -26,11 +26,11 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use ykb_drivers::escpos::Receipt;
 
 use crate::cli::{self, Cli};
-use crate::core::audit::{self, Actor, AuditAction};
+use crate::core::audit::{Actor, AuditAction};
 use crate::core::config::{CounterSection, Profile, TicketingSection};
 use crate::core::domain::CardExpiry;
 use crate::core::domain::EvaluationLevel;
-use crate::core::outbox::{self, Quota};
+use crate::core::outbox::Quota;
 use crate::core::pin::SignIn;
 use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
 use crate::core::Core;
@@ -39,6 +39,7 @@ use crate::terminal::delivery::{Awaiting, Delivery, DeliveryNews, SUBMIT_GRACE};
 use crate::terminal::inbox::{Inbox, Report};
 use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::ReceiptPrinter;
+use crate::terminal::Terminal;
 use crate::ui::{
     Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,
     CounterTarget, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
@@ -149,7 +150,8 @@ pub struct Counter {
 }
 
 struct State {
-    core: Core,
+    /// The core and the running devices and links (the terminal layer).
+    terminal: Terminal,
     cfg: CounterSection,
     ticketing: TicketingSection,
     clerk: Clerk,
@@ -162,11 +164,6 @@ struct State {
     /// An accepted case waiting (briefly) for the platform's unified code before its receipt
     /// is printed.
     awaiting: Option<Awaiting>,
-    printer: Option<ReceiptPrinter>,
-    cards: Option<CardService>,
-    platform: Option<Arc<PlatformLink>>,
-    delivery: Option<Delivery>,
-    inbox: Inbox,
 }
 
 impl State {
@@ -183,23 +180,13 @@ impl State {
     fn audit(&mut self, staff: &str, action: AuditAction) {
         let actor = Actor::staff(staff).unwrap_or_else(|_| Actor::system());
         let detail = format!("{} 号窗口", self.cfg.window);
-        if let Err(e) = audit::append(&mut self.core.store, &actor, action, &detail) {
-            tracing::warn!(error = %e, "audit entry not written");
-        }
+        self.terminal.audit(&actor, action, &detail);
     }
 
     /// Queues a supervision event through the outbox and wakes delivery; on failure the
     /// clerk is told and `false` comes back.
     fn queue_event(&mut self, kind: &str, body: &serde_json::Value) -> bool {
-        let quota = Quota::from_mb(self.core.profile.data.outbox_quota_mb);
-        match outbox::enqueue_event(
-            &mut self.core.store,
-            &self.core.key,
-            quota,
-            kind,
-            body,
-            Timestamp::now(),
-        ) {
+        match self.terminal.enqueue_event(kind, body, Timestamp::now()) {
             Ok(_) => {
                 self.wake_delivery();
                 true
@@ -212,9 +199,7 @@ impl State {
     }
 
     fn wake_delivery(&self) {
-        if let Some(d) = &self.delivery {
-            d.wake();
-        }
+        self.terminal.wake_delivery();
     }
 }
 
@@ -255,7 +240,14 @@ impl Counter {
             pad: pad.as_weak(),
             state: Rc::new(RefCell::new(State {
                 clerk: Clerk::new(&cfg, Instant::now()),
-                core,
+                terminal: Terminal::new(core, {
+                    let window = window.as_weak();
+                    Inbox::new(move || {
+                        let _ = window.upgrade_in_event_loop(|w| {
+                            w.global::<CounterAdapter>().invoke_inbox_ready()
+                        });
+                    })
+                }),
                 cfg,
                 ticketing,
                 message: String::new(),
@@ -265,18 +257,6 @@ impl Counter {
                 print_status: String::new(),
                 last_receipt: None,
                 awaiting: None,
-                printer: None,
-                cards: None,
-                platform: None,
-                delivery: None,
-                inbox: {
-                    let window = window.as_weak();
-                    Inbox::new(move || {
-                        let _ = window.upgrade_in_event_loop(|w| {
-                            w.global::<CounterAdapter>().invoke_inbox_ready()
-                        });
-                    })
-                },
             })),
         };
         counter.connect(window, pad);
@@ -316,9 +296,9 @@ impl Counter {
             let mut guard = c.state.borrow_mut();
             let st = &mut *guard;
             let r = ticketing::recall(
-                &mut st.core.store,
-                &st.core.key,
-                Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                &mut st.terminal.core.store,
+                &st.terminal.core.key,
+                Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
                 &st.ticketing,
                 st.cfg.window,
                 Timestamp::now(),
@@ -350,7 +330,7 @@ impl Counter {
             c.render();
         });
         a.on_place_demo_card(on(|c| {
-            if let Some(cards) = &c.state.borrow().cards {
+            if let Some(cards) = &c.state.borrow().terminal.cards {
                 cards.place_demo_card();
             }
         }));
@@ -365,7 +345,7 @@ impl Counter {
             {
                 let mut st = c.state.borrow_mut();
                 st.clerk.touch(Instant::now());
-                if let Some(m) = st.core.catalog.matter(&code).cloned() {
+                if let Some(m) = st.terminal.core.catalog.matter(&code).cloned() {
                     st.clerk.choose_matter(m);
                     st.matches.clear();
                     st.print_status.clear();
@@ -453,7 +433,7 @@ impl Counter {
                 st.sign_in_note.clear();
                 st.audit(&staff, AuditAction::StaffSignIn);
                 let r = ticketing::set_window_open(
-                    &mut st.core.store,
+                    &mut st.terminal.core.store,
                     &st.ticketing,
                     st.cfg.window,
                     true,
@@ -486,7 +466,7 @@ impl Counter {
             return;
         }
         let r = ticketing::set_window_open(
-            &mut st.core.store,
+            &mut st.terminal.core.store,
             &st.ticketing,
             st.cfg.window,
             false,
@@ -498,7 +478,7 @@ impl Counter {
         if let Some(staff) = st.clerk.sign_out() {
             st.audit(&staff, AuditAction::StaffSignOut);
         }
-        if let Some(c) = &st.cards {
+        if let Some(c) = &st.terminal.cards {
             c.lift_demo_card();
         }
         st.matches.clear();
@@ -512,9 +492,9 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
         let r = ticketing::call_next(
-            &mut st.core.store,
-            &st.core.key,
-            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+            &mut st.terminal.core.store,
+            &st.terminal.core.key,
+            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             Timestamp::now(),
@@ -524,7 +504,7 @@ impl Counter {
                 st.clerk.called(&called.number);
                 st.print_status.clear();
                 st.last_receipt = None;
-                if let Some(c) = &st.cards {
+                if let Some(c) = &st.terminal.cards {
                     c.lift_demo_card();
                 }
                 st.say(format!("已叫号：{}", called.announcement.zh));
@@ -538,9 +518,9 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
         let r = f(
-            &mut st.core.store,
-            &st.core.key,
-            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+            &mut st.terminal.core.store,
+            &st.terminal.core.key,
+            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             Timestamp::now(),
@@ -560,9 +540,9 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
         let r = ticketing::transfer(
-            &mut st.core.store,
-            &st.core.key,
-            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+            &mut st.terminal.core.store,
+            &st.terminal.core.key,
+            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             to,
@@ -589,9 +569,9 @@ impl Counter {
         let st = &mut *st;
         if st.clerk.work().ticket.is_some() {
             let r = ticketing::serve(
-                &mut st.core.store,
-                &st.core.key,
-                Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                &mut st.terminal.core.store,
+                &st.terminal.core.key,
+                Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
                 &st.ticketing,
                 st.cfg.window,
                 Timestamp::now(),
@@ -602,7 +582,7 @@ impl Counter {
             }
         }
         let number = st.clerk.finish();
-        if let Some(c) = &st.cards {
+        if let Some(c) = &st.terminal.cards {
             c.lift_demo_card();
         }
         st.print_status.clear();
@@ -625,20 +605,20 @@ impl Counter {
             ..IssueRequest::default()
         };
         let mut r = ticketing::issue(
-            &mut st.core.store,
-            &st.core.key,
-            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+            &mut st.terminal.core.store,
+            &st.terminal.core.key,
+            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             &req,
             Timestamp::now(),
         );
         if matches!(r, Err(TicketError::LeaseExhausted { .. })) {
-            if let Some(p) = st.platform.clone() {
+            if let Some(p) = st.terminal.platform.clone() {
                 lease_from(&p, st);
                 r = ticketing::issue(
-                    &mut st.core.store,
-                    &st.core.key,
-                    Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                    &mut st.terminal.core.store,
+                    &st.terminal.core.key,
+                    Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
                     &st.ticketing,
                     &req,
                     Timestamp::now(),
@@ -662,7 +642,7 @@ impl Counter {
             Vec::new()
         } else {
             crate::core::search::search(
-                st.core.store.conn(),
+                st.terminal.core.store.conn(),
                 q,
                 &crate::core::search::Filters::default(),
                 MATTER_LIMIT,
@@ -709,15 +689,8 @@ impl Counter {
             return None;
         }
         let errand = st.clerk.work().errand()?;
-        let case = crate::errand::new_case(&errand, st.core.catalog.version);
-        let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
-        match outbox::enqueue_case(
-            &mut st.core.store,
-            &st.core.key,
-            quota,
-            case,
-            Timestamp::now(),
-        ) {
+        let case = crate::errand::new_case(&errand, st.terminal.core.catalog.version);
+        match st.terminal.enqueue_case(case, Timestamp::now()) {
             Ok(acc) => {
                 let case_id = acc.id.to_string();
                 let local = acc.seq.to_string();
@@ -726,7 +699,7 @@ impl Counter {
                     local_number: local.clone(),
                 });
                 st.say(format!("已受理，本机编号 {local}"));
-                if st.delivery.is_some() {
+                if st.terminal.delivery.is_some() {
                     st.awaiting = Some(Awaiting {
                         case_id,
                         local_number: local,
@@ -756,7 +729,7 @@ impl Counter {
                     m,
                     p,
                     &receipts::Desk {
-                        terminal: &st.core.profile.terminal.name,
+                        terminal: &st.terminal.core.profile.terminal.name,
                         window: st.cfg.window,
                         staff: &staff,
                         ticket: ticket.as_deref(),
@@ -811,7 +784,7 @@ impl Counter {
                 &m,
                 st.clerk.work().person.as_ref(),
                 &receipts::Desk {
-                    terminal: &st.core.profile.terminal.name,
+                    terminal: &st.terminal.core.profile.terminal.name,
                     window: st.cfg.window,
                     staff: &staff,
                     ticket: ticket.as_deref(),
@@ -871,7 +844,7 @@ impl Counter {
                 &m,
                 st.clerk.work().person.as_ref(),
                 &receipts::Desk {
-                    terminal: &st.core.profile.terminal.name,
+                    terminal: &st.terminal.core.profile.terminal.name,
                     window: st.cfg.window,
                     staff: &staff,
                     ticket: ticket.as_deref(),
@@ -887,10 +860,10 @@ impl Counter {
     }
 
     fn print(&self, receipt: Receipt) {
-        let inbox = self.state.borrow().inbox.clone();
+        let inbox = self.state.borrow().terminal.inbox.clone();
         let mut st = self.state.borrow_mut();
         st.last_receipt = Some(receipt.clone());
-        st.print_status = match &st.printer {
+        st.print_status = match &st.terminal.printer {
             None => "本机没有打印机，请手工出具".into(),
             Some(p) => {
                 p.print(receipt, move |r, h| inbox.post(Report::Printed(r, h)));
@@ -909,11 +882,11 @@ impl Counter {
         };
         let Some(level) = e.level else { return };
         let now = Timestamp::now();
-        let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
+        let quota = st.terminal.quota();
         let stored = match e.ticket.as_deref().map(TicketRef::parse) {
             Some(Ok(reference)) => ticketing::evaluate(
-                &mut st.core.store,
-                &st.core.key,
+                &mut st.terminal.core.store,
+                &st.terminal.core.key,
                 quota,
                 &st.ticketing,
                 &reference,
@@ -928,18 +901,12 @@ impl Counter {
                     e.task_code.as_deref(),
                     level,
                     &e.reasons,
-                    st.core.profile.terminal.kind.as_str(),
+                    st.terminal.core.profile.terminal.kind.as_str(),
                     now,
                 );
-                outbox::enqueue_event(
-                    &mut st.core.store,
-                    &st.core.key,
-                    quota,
-                    ticketing::EVENT_EVALUATION,
-                    &body,
-                    now,
-                )
-                .map_err(|e| e.to_string())
+                st.terminal
+                    .enqueue_event(ticketing::EVENT_EVALUATION, &body, now)
+                    .map_err(|e| e.to_string())
             }
         };
         // An evaluation that cannot be stored is not worth keeping the citizen for.

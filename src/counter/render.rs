@@ -38,7 +38,7 @@ impl Counter {
         a.set_queue_line(queue_line(st).into());
         a.set_targets(ModelRc::new(VecModel::from(targets(st))));
         a.set_card_status(
-            if st.cards.is_some() {
+            if st.terminal.cards.is_some() {
                 "请申请人将身份证放在读卡器上"
             } else {
                 "本机未接入可用的身份证阅读器，请人工核验身份"
@@ -223,7 +223,7 @@ pub(super) fn queue_line(st: &mut State) -> String {
         return String::new();
     };
     let services = w.services.clone();
-    match ticketing::status(&mut st.core.store, &st.ticketing, Timestamp::now()) {
+    match ticketing::status(&mut st.terminal.core.store, &st.ticketing, Timestamp::now()) {
         Ok(s) => {
             let mine: Vec<_> = s
                 .services

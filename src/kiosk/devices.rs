@@ -12,14 +12,14 @@ use super::*;
 impl Kiosk {
     /// Demo: places the emulator's card on the reader.
     pub(super) fn place_demo_card(&self) {
-        if let Some(c) = &self.state.borrow().cards {
+        if let Some(c) = &self.state.borrow().terminal.cards {
             c.place_demo_card();
         }
     }
 
     /// Demo: lifts the emulator's card off the reader.
     pub(super) fn lift_demo_card(&self) {
-        if let Some(c) = &self.state.borrow().cards {
+        if let Some(c) = &self.state.borrow().terminal.cards {
             c.lift_demo_card();
         }
     }
@@ -27,13 +27,14 @@ impl Kiosk {
     /// Uses `platform` for e-licence look-ups (免提交) once a card is read, and delivers the
     /// outbox to it from a worker in this process (the demo has no agent service).
     pub fn use_platform(&self, platform: Arc<PlatformLink>) {
-        let inbox = self.state.borrow().inbox.clone();
-        let delivery = Delivery::for_terminal(&self.state.borrow().core, &platform, move |news| {
-            inbox.post(Report::Delivery(news))
-        });
+        let inbox = self.state.borrow().terminal.inbox.clone();
+        let delivery =
+            Delivery::for_terminal(&self.state.borrow().terminal.core, &platform, move |news| {
+                inbox.post(Report::Delivery(news))
+            });
         let mut st = self.state.borrow_mut();
-        st.delivery = delivery;
-        st.platform = Some(platform);
+        st.terminal.delivery = delivery;
+        st.terminal.platform = Some(platform);
         if let Some(w) = self.window.upgrade() {
             w.global::<LicenceAdapter>().set_available(true);
         }
@@ -42,15 +43,10 @@ impl Kiosk {
     /// Records what a device just showed (for the heartbeat and the staff alerts) and
     /// refreshes the alerts.
     pub(super) fn record_device(&self, slot: &str, health: crate::core::health::DeviceHealth) {
-        {
-            let mut st = self.state.borrow_mut();
-            let devices = std::collections::BTreeMap::from([(slot.to_owned(), health)]);
-            if let Err(e) =
-                crate::core::health::record_devices(&mut st.core.store, "kiosk", &devices)
-            {
-                tracing::warn!(error = %e, "device state not recorded");
-            }
-        }
+        self.state
+            .borrow_mut()
+            .terminal
+            .record_device("kiosk", slot, health);
         self.refresh_alerts();
     }
 
@@ -59,12 +55,12 @@ impl Kiosk {
         let text = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
-            let devices =
-                crate::core::health::stored_devices(&mut st.core.store).unwrap_or_default();
+            let quota = st.terminal.quota();
+            let devices = crate::core::health::stored_devices(&mut st.terminal.core.store)
+                .unwrap_or_default();
             match crate::core::health::collect(
-                &mut st.core.store,
-                &st.core.data_dir,
+                &mut st.terminal.core.store,
+                &st.terminal.core.data_dir,
                 quota,
                 devices,
                 None,
@@ -92,10 +88,11 @@ impl Kiosk {
     /// Search runs on its own thread; without it (the store could not be opened twice) it
     /// runs here.
     pub(super) fn start_searcher(&self) {
-        let inbox = self.state.borrow().inbox.clone();
+        let inbox = self.state.borrow().terminal.inbox.clone();
         let path = self
             .state
             .borrow()
+            .terminal
             .core
             .data_dir
             .join(crate::core::STORE_FILE);
@@ -116,9 +113,9 @@ impl Kiosk {
     /// TCP loopback, writing each job as a PNG under `<data-dir>/printer-sim`).
     pub fn start_printer(&self) {
         let mut st = self.state.borrow_mut();
-        let dir = st.core.data_dir.join("printer-sim");
-        match ReceiptPrinter::start(&st.core.profile.devices.printer, &dir) {
-            Ok(p) => st.printer = p,
+        let dir = st.terminal.core.data_dir.join("printer-sim");
+        match ReceiptPrinter::start(&st.terminal.core.profile.devices.printer, &dir) {
+            Ok(p) => st.terminal.printer = p,
             Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
         }
     }
@@ -132,6 +129,7 @@ impl Kiosk {
     pub fn printed_jobs(&self) -> Vec<std::path::PathBuf> {
         self.state
             .borrow()
+            .terminal
             .printer
             .as_ref()
             .and_then(ReceiptPrinter::sim_jobs)
@@ -147,8 +145,16 @@ impl Kiosk {
     /// Starts the profile's QR scanner (serial, or the emulator for `simulated`): 渝快码 on
     /// the identify page, receipt codes for 办件进度查询.
     pub fn start_scanner(&self) {
-        let inbox = self.state.borrow().inbox.clone();
-        let dev = self.state.borrow().core.profile.devices.scanner.clone();
+        let inbox = self.state.borrow().terminal.inbox.clone();
+        let dev = self
+            .state
+            .borrow()
+            .terminal
+            .core
+            .profile
+            .devices
+            .scanner
+            .clone();
         match crate::terminal::scan::ScanService::start(&dev, move |s| {
             inbox.post(Report::Scanned(s))
         }) {
@@ -169,7 +175,7 @@ impl Kiosk {
     /// scanner reads it (through the real serial driver).
     pub(super) fn demo_ykm(&self) {
         let st = self.state.borrow();
-        let (Some(platform), Some(scanner)) = (&st.platform, &st.scanner) else {
+        let (Some(platform), Some(scanner)) = (&st.terminal.platform, &st.scanner) else {
             return;
         };
         let (Some(sim), Some(person)) = (platform.sim(), crate::terminal::cards::demo_person())
@@ -190,8 +196,8 @@ impl Kiosk {
     /// Asks the platform whom a 渝快码 token identifies, off the UI thread.
     pub(super) fn verify_ykm(&self, token: String) {
         let st = self.state.borrow();
-        let inbox = st.inbox.clone();
-        let Some(platform) = st.platform.clone() else {
+        let inbox = st.terminal.inbox.clone();
+        let Some(platform) = st.terminal.platform.clone() else {
             drop(st);
             self.state.borrow_mut().identify_note = "本机暂时无法核验渝快码，请刷身份证".into();
             self.render();
@@ -225,7 +231,15 @@ impl Kiosk {
 
     /// Starts the profile's ID-card reader (`sam-serial`, or the demo for `simulated`).
     pub fn start_card_reader(&self) {
-        let dev = self.state.borrow().core.profile.devices.id_reader.clone();
+        let dev = self
+            .state
+            .borrow()
+            .terminal
+            .core
+            .profile
+            .devices
+            .id_reader
+            .clone();
         self.start_card_reader_with(move |report| CardService::start(&dev, report));
     }
 
@@ -233,14 +247,14 @@ impl Kiosk {
         &self,
         start: impl FnOnce(Box<dyn Fn(CardOutcome) + Send>) -> Result<Option<CardService>, String>,
     ) {
-        let inbox = self.state.borrow().inbox.clone();
+        let inbox = self.state.borrow().terminal.inbox.clone();
         let report = move |outcome: CardOutcome| inbox.post(Report::Card(outcome, None));
         match start(Box::new(report)) {
             Ok(Some(service)) => {
                 if let Some(w) = self.window.upgrade() {
                     w.global::<IdentifyAdapter>().set_demo(service.is_demo());
                 }
-                self.state.borrow_mut().cards = Some(service);
+                self.state.borrow_mut().terminal.cards = Some(service);
             }
             Ok(None) => {}
             Err(e) => {
@@ -262,11 +276,11 @@ impl Kiosk {
         let source = {
             let mut st = self.state.borrow_mut();
             st.identify_note = "请看摄像头，正在核验本人…".into();
-            let d = &st.core.profile.devices;
+            let d = &st.terminal.core.profile.devices;
             crate::terminal::cards::face_camera(&d.camera, &d.document_camera)
         };
         self.render();
-        let inbox = self.state.borrow().inbox.clone();
+        let inbox = self.state.borrow().terminal.inbox.clone();
         crate::terminal::cards::verify_face(verifier, source, person, move |person, answer| {
             inbox.post(Report::Face(person, answer))
         });
@@ -286,10 +300,10 @@ impl Kiosk {
     /// Asks the platform which e-licences the person holds, off the UI thread.
     pub(super) fn look_up_licences(&self, person: &crate::core::domain::Person) {
         let mut st = self.state.borrow_mut();
-        let Some(platform) = st.platform.clone() else {
+        let Some(platform) = st.terminal.platform.clone() else {
             return;
         };
-        let inbox = st.inbox.clone();
+        let inbox = st.terminal.inbox.clone();
         let id_number = person.id_number.expose().to_owned();
         st.licences_asked = Some(id_number.clone());
         crate::terminal::licences::look_up_licences_reporting(
@@ -312,9 +326,9 @@ impl Kiosk {
                 return;
             }
             st.catalog_checked = now;
-            let held = st.core.catalog.version;
-            match st.core.store.catalog_version() {
-                Ok(Some(v)) if v > held => match st.core.store.load_catalog() {
+            let held = st.terminal.core.catalog.version;
+            match st.terminal.core.store.catalog_version() {
+                Ok(Some(v)) if v > held => match st.terminal.core.store.load_catalog() {
                     Ok(Some(c)) => Some(c),
                     Ok(None) => None,
                     Err(e) => {
@@ -338,7 +352,7 @@ impl Kiosk {
                 catalog.departments().into_iter().map(str::to_owned),
             ));
         }
-        self.state.borrow_mut().core.catalog = catalog;
+        self.state.borrow_mut().terminal.core.catalog = catalog;
         // The header's version line and the bundles list follow the catalogue.
         let lang = self.state.borrow().lang;
         self.set_language(lang);

@@ -16,11 +16,11 @@ impl Kiosk {
         if st.session.current() != &Screen::Identify || st.session.person().is_some() {
             st.qr_camera = None;
         } else if st.qr_camera.is_none() {
-            let devices = &st.core.profile.devices;
+            let devices = &st.terminal.core.profile.devices;
             if let Some(source) =
                 crate::terminal::scan::CameraScan::source(&devices.camera, &devices.document_camera)
             {
-                let inbox = st.inbox.clone();
+                let inbox = st.terminal.inbox.clone();
                 match crate::terminal::scan::CameraScan::start(source, move |s| {
                     inbox.post(Report::Scanned(s))
                 }) {
@@ -58,8 +58,8 @@ impl Kiosk {
         if st.camera.is_none() && st.camera_error.is_empty() {
             st.camera_started += 1;
             let started = st.camera_started;
-            let inbox = st.inbox.clone();
-            let devices = &st.core.profile.devices;
+            let inbox = st.terminal.inbox.clone();
+            let devices = &st.terminal.core.profile.devices;
             let camera =
                 crate::terminal::camera::camera_source(&devices.document_camera, &devices.camera)
                     .and_then(|source| {
@@ -131,7 +131,7 @@ impl Kiosk {
             return;
         };
         let licence_type = copy.licence_type().to_owned();
-        let Some(platform) = st.platform.clone() else {
+        let Some(platform) = st.terminal.platform.clone() else {
             drop(st);
             self.event(Event::LicenceCopy {
                 licence_type,
@@ -141,7 +141,7 @@ impl Kiosk {
             });
             return;
         };
-        let inbox = st.inbox.clone();
+        let inbox = st.terminal.inbox.clone();
         let id_number = person.id_number.expose().to_owned();
         let asked = licence_type.clone();
         crate::terminal::licences::fetch_licence_copy(
@@ -166,24 +166,28 @@ impl Kiosk {
                 return;
             };
             let terminal_id = st
+                .terminal
                 .platform
                 .as_ref()
                 .and_then(|p| p.client.credentials())
-                .map_or_else(|| st.core.profile.terminal.site.clone(), |c| c.device_id);
+                .map_or_else(
+                    || st.terminal.core.profile.terminal.site.clone(),
+                    |c| c.device_id,
+                );
             licence::licence_receipt(
                 doc,
-                &st.core.profile.terminal.name,
+                &st.terminal.core.profile.terminal.name,
                 &terminal_id,
                 jiff::Timestamp::now(),
             )
         };
-        let inbox = self.state.borrow().inbox.clone();
+        let inbox = self.state.borrow().terminal.inbox.clone();
         {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            st.print_status = match &st.printer {
+            st.print_status = match &st.terminal.printer {
                 None => {
-                    audit_licence(&mut st.core.store, "未能打印：本机没有打印机");
+                    audit_licence(&mut st.terminal, "未能打印：本机没有打印机");
                     "本机没有打印机，不能打印证照，请到窗口办理".into()
                 }
                 Some(p) => {
@@ -206,17 +210,13 @@ impl Kiosk {
             match st
                 .session
                 .errand()
-                .map(|e| crate::errand::case::new_case(&e, st.core.catalog.version))
+                .map(|e| crate::errand::case::new_case(&e, st.terminal.core.catalog.version))
             {
                 None => Err("申请信息不完整，请重新办理".to_owned()),
-                Some(case) => outbox::enqueue_case(
-                    &mut st.core.store,
-                    &st.core.key,
-                    Quota::from_mb(st.core.profile.data.outbox_quota_mb),
-                    case,
-                    jiff::Timestamp::now(),
-                )
-                .map_err(|e| e.to_string()),
+                Some(case) => st
+                    .terminal
+                    .enqueue_case(case, jiff::Timestamp::now())
+                    .map_err(|e| e.to_string()),
             }
         };
         match result {
@@ -228,9 +228,8 @@ impl Kiosk {
                 tracing::info!(case = %accepted.id, seq = accepted.seq, "case stored in the outbox");
                 let waiting = {
                     let mut st = self.state.borrow_mut();
-                    match &st.delivery {
-                        Some(d) => {
-                            d.wake();
+                    match &st.terminal.delivery {
+                        Some(_) => {
                             st.awaiting = Some(Awaiting {
                                 case_id: accepted.id.to_string(),
                                 local_number: accepted.seq.to_string(),
@@ -267,7 +266,7 @@ impl Kiosk {
             let st = self.state.borrow();
             receipts::case_receipt(
                 &st.session,
-                &st.core.profile.terminal.name,
+                &st.terminal.core.profile.terminal.name,
                 jiff::Timestamp::now(),
             )
         };
@@ -278,10 +277,10 @@ impl Kiosk {
 
     /// Prints `receipt` off the UI thread; the done and ticket pages say how it went.
     pub(super) fn print(&self, receipt: ykb_drivers::escpos::Receipt) {
-        let inbox = self.state.borrow().inbox.clone();
+        let inbox = self.state.borrow().terminal.inbox.clone();
         let mut st = self.state.borrow_mut();
         st.print_progress = None;
-        st.print_status = match &st.printer {
+        st.print_status = match &st.terminal.printer {
             None => "本机没有回执打印机，请记下上面的编号".into(),
             Some(p) => {
                 let progress_inbox = inbox.clone();
@@ -313,17 +312,12 @@ impl Kiosk {
                         task.as_deref(),
                         level,
                         &st.reasons,
-                        st.core.profile.terminal.kind.as_str(),
+                        st.terminal.core.profile.terminal.kind.as_str(),
                         jiff::Timestamp::now(),
                     );
-                    Ok(outbox::enqueue_event(
-                        &mut st.core.store,
-                        &st.core.key,
-                        Quota::from_mb(st.core.profile.data.outbox_quota_mb),
-                        "evaluation",
-                        &body,
-                        jiff::Timestamp::now(),
-                    ))
+                    Ok(st
+                        .terminal
+                        .enqueue_event("evaluation", &body, jiff::Timestamp::now()))
                 }
             }
         };
@@ -337,11 +331,7 @@ impl Kiosk {
             }
         };
         match stored {
-            Ok(_) => {
-                if let Some(d) = &self.state.borrow().delivery {
-                    d.wake();
-                }
-            }
+            Ok(_) => {}
             // An evaluation that cannot be stored is not worth keeping the citizen for.
             Err(e) => tracing::warn!(error = %e, "evaluation not stored"),
         }
@@ -356,13 +346,10 @@ pub(super) fn camera_unusable(why: &str) -> String {
 
 /// Appends a 证照打印 entry to the audit log: the terminal acted for a citizen it does not
 /// name; `detail` says how it went (a failure is logged, never shown).
-pub(super) fn audit_licence(store: &mut crate::core::store::Store, detail: &str) {
-    if let Err(e) = crate::core::audit::append(
-        store,
+pub(super) fn audit_licence(terminal: &mut Terminal, detail: &str) {
+    terminal.audit(
         &crate::core::audit::Actor::system(),
         crate::core::audit::AuditAction::LicencePrinted,
         &format!("证照打印：{detail}"),
-    ) {
-        tracing::error!(error = %e, "audit entry not written");
-    }
+    );
 }

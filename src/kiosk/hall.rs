@@ -10,12 +10,13 @@ impl Kiosk {
         let issued = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            match &st.core.profile.ticketing {
+            let quota = st.terminal.quota();
+            match &st.terminal.core.profile.ticketing {
                 None => Err(crate::core::ticketing::TicketError::NotConfigured),
                 Some(cfg) => crate::core::ticketing::issue(
-                    &mut st.core.store,
-                    &st.core.key,
-                    Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                    &mut st.terminal.core.store,
+                    &st.terminal.core.key,
+                    quota,
                     cfg,
                     &crate::core::ticketing::IssueRequest {
                         service: prefix.to_owned(),
@@ -39,16 +40,16 @@ impl Kiosk {
             }
             Ok(t) => {
                 tracing::info!(number = %t.number, "ticket issued");
-                let receipt =
-                    ticket::ticket_receipt(&t, &self.state.borrow().core.profile.terminal.name);
+                let receipt = ticket::ticket_receipt(
+                    &t,
+                    &self.state.borrow().terminal.core.profile.terminal.name,
+                );
                 {
                     let mut st = self.state.borrow_mut();
                     st.issued = Some(t);
                     st.ticket_note.clear();
                 }
-                if let Some(d) = &self.state.borrow().delivery {
-                    d.wake();
-                }
+                self.state.borrow().terminal.wake_delivery();
                 self.event(Event::TicketIssued);
                 self.print(receipt);
             }
@@ -63,7 +64,7 @@ impl Kiosk {
             if q.is_empty() {
                 Some(("请先输入编号".to_owned(), String::new()))
             } else {
-                match outbox::case_stub(&mut st.core.store, &q) {
+                match outbox::case_stub(&mut st.terminal.core.store, &q) {
                     Ok(Some(stub)) => Some(progress_text(&stub)),
                     Ok(None) => Some((
                         "没有找到这个编号".to_owned(),
@@ -86,22 +87,15 @@ impl Kiosk {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
             let body = serde_json::json!({
-                "terminal": st.core.profile.terminal.name,
-                "site": st.core.profile.terminal.site,
+                "terminal": st.terminal.core.profile.terminal.name,
+                "site": st.terminal.core.profile.terminal.site,
                 "at": jiff::Timestamp::now().to_string(),
             });
-            if let Err(e) = outbox::enqueue_event(
-                &mut st.core.store,
-                &st.core.key,
-                Quota::from_mb(st.core.profile.data.outbox_quota_mb),
-                "staff_call",
-                &body,
-                jiff::Timestamp::now(),
-            ) {
+            if let Err(e) = st
+                .terminal
+                .enqueue_event("staff_call", &body, jiff::Timestamp::now())
+            {
                 tracing::warn!(error = %e, "staff call not stored");
-            }
-            if let Some(d) = &st.delivery {
-                d.wake();
             }
         }
         tracing::info!("citizen called for staff");

@@ -9,12 +9,12 @@ impl Kiosk {
     /// Applies what device and network threads posted (the UI thread runs this when woken by
     /// `upgrade_in_event_loop`; tests call it directly).
     pub fn process_device_events(&self) {
-        let items = self.state.borrow().inbox.drain();
+        let items = self.state.borrow().terminal.inbox.drain();
         for item in items {
             match item {
                 Report::Card(CardOutcome::Read(person), _) => {
                     // The demo card goes back to the citizen once read.
-                    if let Some(c) = &self.state.borrow().cards {
+                    if let Some(c) = &self.state.borrow().terminal.cards {
                         c.lift_demo_card();
                     }
                     self.read_person(person);
@@ -87,7 +87,7 @@ impl Kiosk {
                             .count();
                         if let Some(id) = st.technician.clone() {
                             audit_technician(
-                                &mut st.core.store,
+                                &mut st.terminal,
                                 &id,
                                 crate::core::audit::AuditAction::Selftest,
                                 &format!("自检：{} 项，失败 {failed} 项", report.checks.len()),
@@ -99,9 +99,9 @@ impl Kiosk {
                             format!("自检 {failed} 项失败，见下方")
                         };
                         st.tech_lines = technician::overview(
-                            &mut st.core.store,
-                            &st.core.profile,
-                            &st.core.data_dir,
+                            &mut st.terminal.core.store,
+                            &st.terminal.core.profile,
+                            &st.terminal.core.data_dir,
                         );
                         st.tech_lines
                             .extend(report.checks.iter().map(|c| technician::Line {
@@ -207,7 +207,7 @@ impl Kiosk {
                                     format!("未能打印（{e}），请联系工作人员"),
                                 ),
                             };
-                            audit_licence(&mut st.core.store, &audit);
+                            audit_licence(&mut st.terminal, &audit);
                             shown
                         } else {
                             match result {

@@ -14,6 +14,7 @@ impl Kiosk {
             let pin = std::mem::take(&mut st.tech_pin);
             let id = st.tech_id.trim().to_uppercase();
             let accounts: Vec<(String, String)> = st
+                .terminal
                 .core
                 .profile
                 .technician
@@ -39,7 +40,7 @@ impl Kiosk {
             match &r {
                 crate::core::pin::SignIn::Ok => {
                     audit_technician(
-                        &mut st.core.store,
+                        &mut st.terminal,
                         &who,
                         crate::core::audit::AuditAction::TechnicianLogin,
                         "进入维护模式",
@@ -50,7 +51,7 @@ impl Kiosk {
                 }
                 crate::core::pin::SignIn::StillPaused { .. } => {}
                 _ => audit_technician(
-                    &mut st.core.store,
+                    &mut st.terminal,
                     &who,
                     crate::core::audit::AuditAction::TechnicianLoginFailed,
                     "维护模式密码错误",
@@ -72,8 +73,11 @@ impl Kiosk {
     pub(super) fn refresh_technician_lines(&self) {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
-        st.tech_lines =
-            technician::overview(&mut st.core.store, &st.core.profile, &st.core.data_dir);
+        st.tech_lines = technician::overview(
+            &mut st.terminal.core.store,
+            &st.terminal.core.profile,
+            &st.terminal.core.data_dir,
+        );
     }
 
     /// 运行自检: the same self-test as `ykb-terminal selftest`, through the real drivers, on a
@@ -87,9 +91,9 @@ impl Kiosk {
             st.tech_busy = true;
             st.tech_status = "正在自检，请稍候…".into();
             (
-                st.core.profile.clone(),
-                st.core.data_dir.clone(),
-                st.inbox.clone(),
+                st.terminal.core.profile.clone(),
+                st.terminal.core.data_dir.clone(),
+                st.terminal.inbox.clone(),
             )
         };
         self.event(Event::Touch);
@@ -124,13 +128,13 @@ impl Kiosk {
                 return;
             };
             match technician::export_diagnostics(
-                &mut st.core.store,
-                &st.core.profile,
-                &st.core.data_dir,
+                &mut st.terminal.core.store,
+                &st.terminal.core.profile,
+                &st.terminal.core.data_dir,
             ) {
                 Ok(path) => {
                     audit_technician(
-                        &mut st.core.store,
+                        &mut st.terminal,
                         &id,
                         crate::core::audit::AuditAction::LogExport,
                         "导出诊断日志",
@@ -147,14 +151,12 @@ impl Kiosk {
 
 /// Appends a technician entry to the audit log (a failure is logged, never shown).
 pub(super) fn audit_technician(
-    store: &mut crate::core::store::Store,
+    terminal: &mut Terminal,
     id: &str,
     action: crate::core::audit::AuditAction,
     detail: &str,
 ) {
     let actor = crate::core::audit::Actor::technician(id)
         .unwrap_or_else(|_| crate::core::audit::Actor::system());
-    if let Err(e) = crate::core::audit::append(store, &actor, action, detail) {
-        tracing::error!(error = %e, "audit entry not written");
-    }
+    terminal.audit(&actor, action, detail);
 }

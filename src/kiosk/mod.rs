@@ -31,7 +31,7 @@ use slint::{ComponentHandle, ModelRc, VecModel};
 use crate::cli::{self, Cli};
 use crate::core::catalog::Catalog;
 use crate::core::domain::{EvaluationLevel, FieldKind};
-use crate::core::outbox::{self, Quota};
+use crate::core::outbox::{self};
 use crate::core::Core;
 use crate::errand::{form, guide};
 use crate::terminal::camera::{CameraNews, LiveCamera};
@@ -41,6 +41,7 @@ use crate::terminal::inbox::{Inbox, Report};
 use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::{PrintProgress, ReceiptPrinter};
 use crate::terminal::speech::{Espeak, Speaker};
+use crate::terminal::Terminal;
 use i18n::Lang;
 use session::{
     CardError, CardStatus, Event, LicenceCopy, LicenceLookup, Outcome, Screen, Session,
@@ -102,7 +103,8 @@ pub struct Kiosk {
 }
 
 struct State {
-    core: Core,
+    /// The core and the running devices and links (the terminal layer).
+    terminal: Terminal,
     session: Session,
     /// Options ticked so far on a multi-choice question (not yet an answer).
     pending: Vec<String>,
@@ -168,23 +170,14 @@ struct State {
     /// Voice prompts in 大字模式 (none: silent), and the screen last announced.
     speaker: Option<Box<dyn Speaker>>,
     spoken: Option<Screen>,
-    /// The outbox worker (demo: in process; installed terminals: the agent service).
-    delivery: Option<Delivery>,
-    printer: Option<ReceiptPrinter>,
     /// The QR scanner (渝快码, receipt codes), once started, and what the identify page says
     /// about the last code.
     scanner: Option<crate::terminal::scan::ScanService>,
     identify_note: String,
-    /// The ID-card reader, once started.
-    cards: Option<CardService>,
-    /// The platform link (demo: the in-process simulator) for e-licences, 渝快码 and notices.
-    platform: Option<Arc<PlatformLink>>,
     /// 证照打印: the ID number whose e-licence look-up is in flight, and whether the job
     /// at the printer is an e-licence copy.
     licences_asked: Option<String>,
     printing_licence: bool,
-    /// Results posted by device and network threads, drained on the UI thread.
-    inbox: Inbox,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
@@ -261,7 +254,14 @@ impl Kiosk {
         let kiosk = Kiosk {
             window: window.as_weak(),
             state: Rc::new(RefCell::new(State {
-                core,
+                terminal: Terminal::new(core, {
+                    let window = window.as_weak();
+                    Inbox::new(move || {
+                        let _ = window.upgrade_in_event_loop(|w| {
+                            w.global::<SessionAdapter>().invoke_inbox_ready()
+                        });
+                    })
+                }),
                 session: Session::new(idle, Instant::now()),
                 pending: Vec::new(),
                 editing: String::new(),
@@ -305,22 +305,10 @@ impl Kiosk {
                 tech_status: String::new(),
                 tech_busy: false,
                 throttle: throttle_for(&technician_section),
-                delivery: None,
-                printer: None,
-                cards: None,
                 scanner: None,
                 identify_note: String::new(),
-                platform: None,
                 licences_asked: None,
                 printing_licence: false,
-                inbox: {
-                    let window = window.as_weak();
-                    Inbox::new(move || {
-                        let _ = window.upgrade_in_event_loop(|w| {
-                            w.global::<SessionAdapter>().invoke_inbox_ready()
-                        });
-                    })
-                },
             })),
         };
         pages::connect(&kiosk, window);
@@ -343,7 +331,7 @@ impl Kiosk {
         }
         if let Some(window) = self.window.upgrade() {
             let st = self.state.borrow();
-            let catalog = &st.core.catalog;
+            let catalog = &st.terminal.core.catalog;
             let adapter = window.global::<KioskAdapter>();
             adapter.set_status_line(lang.t(&status_line(catalog)).into());
             adapter.set_bundles(ModelRc::new(VecModel::from(
@@ -396,7 +384,7 @@ impl Kiosk {
                 st.wipe_glue();
                 if let Some(id) = st.technician.take() {
                     audit_technician(
-                        &mut st.core.store,
+                        &mut st.terminal,
                         &id,
                         crate::core::audit::AuditAction::TechnicianLogout,
                         "退出维护模式",
@@ -408,7 +396,7 @@ impl Kiosk {
         if outcome == Outcome::Wiped {
             self.clear_personal_properties();
             // The next citizen starts in the terminal's own language.
-            let default = Lang(self.state.borrow().core.profile.terminal.language);
+            let default = Lang(self.state.borrow().terminal.core.profile.terminal.language);
             if self.state.borrow().lang != default {
                 self.set_language(default);
             }
@@ -506,9 +494,9 @@ impl Kiosk {
             Screen::Evaluate => pages::evaluate::render(&window, st),
             Screen::Tickets | Screen::TicketIssued | Screen::Progress | Screen::CallStaff => {
                 let hall = match st.session.current() {
-                    Screen::Tickets => st.core.profile.ticketing.as_ref().map(|cfg| {
+                    Screen::Tickets => st.terminal.core.profile.ticketing.as_ref().map(|cfg| {
                         crate::core::ticketing::status(
-                            &mut st.core.store,
+                            &mut st.terminal.core.store,
                             cfg,
                             jiff::Timestamp::now(),
                         )
@@ -570,7 +558,7 @@ fn search_hits(st: &mut State) -> Option<Vec<crate::core::search::SearchHit>> {
         None
     } else {
         Some(crate::terminal::search::search_now(
-            st.core.store.conn(),
+            st.terminal.core.store.conn(),
             &query,
             RESULT_LIMIT,
         ))

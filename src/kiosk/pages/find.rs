@@ -26,7 +26,14 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     find.on_clear(go(|| Event::Search(String::new())));
     let k = kiosk.clone_handle();
     find.on_choose(move |code| {
-        let matter = k.state.borrow().core.catalog.matter(&code).cloned();
+        let matter = k
+            .state
+            .borrow()
+            .terminal
+            .core
+            .catalog
+            .matter(&code)
+            .cloned();
         if let Some(m) = matter {
             k.event(Event::ChooseMatter(Box::new(m)));
         }

@@ -23,7 +23,7 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     adapter.on_start_guide(move || {
         let event = {
             let st = k.state.borrow();
-            let catalog = &st.core.catalog;
+            let catalog = &st.terminal.core.catalog;
             match st.session.current() {
                 Screen::MatterInfo { task_code } => catalog
                     .matter(task_code)
@@ -117,7 +117,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
     let session = &st.session;
     let lang = st.lang;
     let adapter = window.global::<KioskAdapter>();
-    let catalog = &st.core.catalog;
+    let catalog = &st.terminal.core.catalog;
     match session.current() {
         Screen::Home => Page::Home,
         Screen::Departments => Page::Departments,

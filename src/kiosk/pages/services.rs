@@ -90,7 +90,8 @@ pub(in crate::kiosk) fn render(
                     .map(|s| ServiceRow {
                         detail: lang.t(&format!("{} 人等候", s.waiting)).into(),
                         open: s.issuing_now,
-                        name: service_name(&st.core.profile, &s.prefix, &s.name, lang).into(),
+                        name: service_name(&st.terminal.core.profile, &s.prefix, &s.name, lang)
+                            .into(),
                         prefix: s.prefix.into(),
                     })
                     .collect(),
@@ -111,7 +112,8 @@ pub(in crate::kiosk) fn render(
             if let Some(t) = &st.issued {
                 services.set_ticket_number(t.number.clone().into());
                 services.set_ticket_service(
-                    service_name(&st.core.profile, &t.service, &t.service_name, lang).into(),
+                    service_name(&st.terminal.core.profile, &t.service, &t.service_name, lang)
+                        .into(),
                 );
                 let kind = match t.kind {
                     TicketKind::Green => "（绿色通道）",
