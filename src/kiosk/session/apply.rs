@@ -4,7 +4,7 @@
 use crate::core::domain::{BundleApplication, Matter, QuestionKind};
 use crate::errand::form;
 
-use super::{Answer, CaptureStage, Outcome, Screen, Session, SubmitResult, UploadProgress};
+use super::{Answer, CaptureStage, Effect, Outcome, Screen, Session, SubmitResult, UploadProgress};
 
 impl Session {
     pub(super) fn on_choose_matter(&mut self, matter: Matter) -> Outcome {
@@ -122,12 +122,16 @@ impl Session {
             return Outcome::None;
         }
         self.capture = Some(CaptureStage::Live { material });
+        self.effects.push_back(Effect::CameraLive);
         Outcome::Changed
     }
 
     pub(super) fn on_shoot(&mut self) -> Outcome {
         match self.capture.take() {
             Some(CaptureStage::Live { material }) if self.current() == &Screen::Capture => {
+                self.effects.push_back(Effect::Shoot {
+                    material: material.clone(),
+                });
                 self.capture = Some(CaptureStage::Taking { material });
                 Outcome::Changed
             }
@@ -168,6 +172,7 @@ impl Session {
             Some(CaptureStage::Check { material }) => {
                 self.images.remove(&material);
                 self.capture = Some(CaptureStage::Live { material });
+                self.effects.push_back(Effect::CameraLive);
                 Outcome::Changed
             }
             other => {
@@ -181,6 +186,7 @@ impl Session {
         match self.capture.take() {
             Some(CaptureStage::Check { .. }) => {
                 self.capture = self.next_to_capture();
+                self.effects.push_back(Effect::CameraLive);
                 Outcome::Changed
             }
             other => {
@@ -206,6 +212,7 @@ impl Session {
             return Outcome::None;
         }
         self.submitting = true;
+        self.effects.push_back(Effect::StoreCase);
         Outcome::Changed
     }
 

@@ -3,9 +3,17 @@
 
 use crate::core::platform::wire::LicenceDocument;
 
-use super::{LicenceCopy, LicenceLookup, Outcome, Screen, Session};
+use super::{Effect, LicenceCopy, LicenceLookup, Outcome, Screen, Session};
 
 impl Session {
+    /// Whether the person's e-licences are to be asked for: 证照打印 is shown for someone
+    /// identified and there is no answer yet.
+    pub(super) fn licence_lookup_due(&self) -> bool {
+        self.current() == &Screen::Licences
+            && self.licence_lookup == LicenceLookup::Waiting
+            && self.person.is_some()
+    }
+
     pub(super) fn on_open_licence_print(&mut self) -> Outcome {
         if self.licence_lookup == LicenceLookup::Failed {
             // Opening 证照打印 asks again: the network may be back.
@@ -47,6 +55,9 @@ impl Session {
         if self.current() != &Screen::Licences || !self.licences.contains(&licence_type) {
             return Outcome::None;
         }
+        self.effects.push_back(Effect::FetchLicenceCopy {
+            licence_type: licence_type.clone(),
+        });
         self.licence_copy = Some(LicenceCopy::Fetching { licence_type });
         self.open(Screen::LicenceConfirm);
         Outcome::Changed
@@ -81,6 +92,7 @@ impl Session {
             return Outcome::None;
         }
         self.open(Screen::LicencePrinted);
+        self.effects.push_back(Effect::PrintLicence);
         Outcome::Changed
     }
 

@@ -2,14 +2,19 @@
 //! "back" means, what the citizen has told us (card, query, answers, fields), and when it all
 //! ends for lack of activity. No Slint here; `mod.rs` renders whatever this says.
 //!
+//! The machine takes [`Event`]s in [`Session::handle`], which answers with an [`Outcome`]
+//! (what to render), and queues the I/O that is due as [`Effect`]s, which the glue takes with
+//! [`Session::poll_effect`] and carries out (storing a case, the camera, the platform, the
+//! printer); what that I/O finds comes back as further events.
+//!
 //! Walking away: after `idle_timeout` without a touch a countdown of [`COUNTDOWN`] is shown
 //! ("继续办理" keeps the session); when it runs out the session is **wiped** — every piece of
 //! personal data is dropped and the kiosk returns home.
 //!
-//! The events and the values they carry live in `event`, the outcome in `effect`; the errand
+//! The events, effects and the values they carry live in `event` and `effect`; the errand
 //! (guide → form → capture → review → submit) in `apply`; 证照打印 in `licences`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::core::domain::{BundleApplication, Matter, Person};
@@ -23,7 +28,7 @@ mod licences;
 mod tests;
 
 pub use crate::core::domain::CardError;
-pub use effect::Outcome;
+pub use effect::{Effect, Outcome};
 pub use event::{
     CaptureStage, CardStatus, Event, LicenceCopy, LicenceLookup, SubmitResult, UploadProgress,
 };
@@ -131,6 +136,8 @@ pub struct Session {
     submit: Option<SubmitResult>,
     /// When the current screen was opened (for the evaluation timeout).
     shown_at: Instant,
+    /// The I/O due, oldest first (see [`Session::poll_effect`]).
+    effects: VecDeque<Effect>,
 }
 
 impl Session {
@@ -161,6 +168,7 @@ impl Session {
             submitting: false,
             submit: None,
             shown_at: now,
+            effects: VecDeque::new(),
         }
     }
 
@@ -348,7 +356,15 @@ impl Session {
         matter.questions.iter().find(|q| q.id == id)
     }
 
-    /// Applies one event at time `now`.
+    /// The next piece of I/O due, oldest first, or `None` when nothing is (the session's
+    /// `poll_transmit`): after every [`Session::handle`] the glue takes effects until `None`
+    /// and carries each out.
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// Applies one event at time `now`. The I/O it calls for waits in
+    /// [`Session::poll_effect`].
     pub fn handle(&mut self, event: Event, now: Instant) -> Outcome {
         self.now = now;
         // Whatever the citizen does (a button, a key, a card on the reader) is activity; the
@@ -370,7 +386,11 @@ impl Session {
         if activity {
             self.last_touch = now;
         }
-        self.dispatch(event, was_counting)
+        let outcome = self.dispatch(event, was_counting);
+        if outcome != Outcome::None && self.licence_lookup_due() {
+            self.effects.push_back(Effect::LookUpLicences);
+        }
+        outcome
     }
 
     fn dispatch(&mut self, event: Event, was_counting: bool) -> Outcome {
@@ -584,7 +604,7 @@ impl Session {
         }
     }
 
-    /// Drops everything the session held and returns home.
+    /// Drops everything the session held (the effects not yet polled too) and returns home.
     fn wipe(&mut self) {
         let (timeout, now) = (self.idle_timeout, self.now);
         *self = Session::new(timeout, now);

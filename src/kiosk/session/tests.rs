@@ -1,4 +1,4 @@
-//! The session's unit tests.
+//! The session's unit tests (the effects it queues: `effects`).
 
 use super::*;
 use crate::core::catalog::Catalog;
@@ -690,3 +690,5 @@ fn upload_progress_counts_only_this_citizens_case() {
     assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
     assert_eq!(s.upload_progress(), None);
 }
+
+mod effects;
