@@ -363,18 +363,14 @@ impl Kiosk {
     }
 
     fn event_at(&self, event: Event, now: Instant) {
-        let submit = matches!(event, Event::Submit);
-        let shoot = matches!(event, Event::Shoot);
-        let back_to_live = matches!(
-            event,
-            Event::Retake | Event::UsePhoto | Event::CaptureSelect(_)
-        );
-        let choose = matches!(event, Event::ChooseLicence(_));
-        let print_licence = matches!(event, Event::PrintLicence);
-        let outcome = {
+        use session::Effect;
+        let (outcome, effects) = {
             let mut st = self.state.borrow_mut();
             let before = st.session.current().clone();
             let outcome = st.session.handle(event, now);
+            // This event's I/O, taken at once: the calls below feed events back, and each
+            // nested `event` does its own.
+            let effects: Vec<Effect> = std::iter::from_fn(|| st.session.poll_effect()).collect();
             if st.session.current() != &before {
                 st.pending.clear();
                 st.editing.clear();
@@ -391,7 +387,7 @@ impl Kiosk {
                     );
                 }
             }
-            outcome
+            (outcome, effects)
         };
         if outcome == Outcome::Wiped {
             self.clear_personal_properties();
@@ -402,27 +398,23 @@ impl Kiosk {
             }
         }
         if outcome != Outcome::None {
-            if back_to_live {
+            if effects.contains(&Effect::CameraLive) {
                 self.state.borrow_mut().capture_status.clear();
             }
             self.sync_camera();
             self.sync_qr_camera();
             self.render();
         }
-        if submit && outcome != Outcome::None {
-            self.store_case(now);
-        }
-        if shoot && outcome != Outcome::None {
-            self.shoot();
-        }
-        if choose && outcome != Outcome::None {
-            self.fetch_licence_copy();
-        }
-        if print_licence && outcome != Outcome::None {
-            self.print_licence();
-        }
-        if outcome != Outcome::None {
-            self.ensure_licence_lookup();
+        for effect in effects {
+            match effect {
+                // Done before the render above.
+                Effect::CameraLive => {}
+                Effect::StoreCase => self.store_case(now),
+                Effect::Shoot { .. } => self.shoot(),
+                Effect::FetchLicenceCopy { .. } => self.fetch_licence_copy(),
+                Effect::PrintLicence => self.print_licence(),
+                Effect::LookUpLicences => self.ensure_licence_lookup(),
+            }
         }
     }
 
