@@ -185,6 +185,8 @@ impl Kiosk {
         {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
+            st.printing_receipt = false;
+            st.licence_print_failed = st.terminal.printer.is_none();
             st.print_status = match &st.terminal.printer {
                 None => {
                     audit_licence(&mut st.terminal, "未能打印：本机没有打印机");
@@ -280,6 +282,7 @@ impl Kiosk {
         let inbox = self.state.borrow().terminal.inbox.clone();
         let mut st = self.state.borrow_mut();
         st.print_progress = None;
+        st.printing_receipt = st.terminal.printer.is_some();
         st.print_status = match &st.terminal.printer {
             None => "本机没有回执打印机，请记下上面的编号".into(),
             Some(p) => {

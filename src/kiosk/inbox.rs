@@ -199,7 +199,9 @@ impl Kiosk {
                             st.print_progress = None;
                         }
                         let st = &mut *st;
+                        st.printing_receipt = false;
                         st.print_status = if std::mem::take(&mut st.printing_licence) {
+                            st.licence_print_failed = result.is_err();
                             let (audit, shown) = match &result {
                                 Ok(()) => ("已打印".to_owned(), "已打印，请取走打印件".to_owned()),
                                 Err(e) => (
@@ -221,7 +223,7 @@ impl Kiosk {
                 Report::PrintProgress(p) => {
                     let mut st = self.state.borrow_mut();
                     // A job that already ended (failed) shows no bar.
-                    if st.print_status == "正在打印回执…" {
+                    if st.printing_receipt {
                         st.print_progress = Some(p);
                         drop(st);
                         self.render();

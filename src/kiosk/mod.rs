@@ -178,6 +178,10 @@ struct State {
     /// at the printer is an e-licence copy.
     licences_asked: Option<String>,
     printing_licence: bool,
+    /// A receipt (case or ticket) is at the printer and its progress bar is shown.
+    printing_receipt: bool,
+    /// The last e-licence copy could not be printed (the page offers the window instead).
+    licence_print_failed: bool,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
@@ -216,6 +220,8 @@ impl State {
         self.tech_status.clear();
         self.licences_asked = None;
         self.printing_licence = false;
+        self.printing_receipt = false;
+        self.licence_print_failed = false;
     }
 }
 
@@ -309,6 +315,8 @@ impl Kiosk {
                 identify_note: String::new(),
                 licences_asked: None,
                 printing_licence: false,
+                printing_receipt: false,
+                licence_print_failed: false,
             })),
         };
         pages::connect(&kiosk, window);

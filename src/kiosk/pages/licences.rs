@@ -79,9 +79,7 @@ fn render_licences(window: &AppWindow, st: &State) {
         }
     }
     a.set_print_status(lang.t(&st.print_status).into());
-    a.set_print_failed(
-        st.print_status.starts_with("未能") || st.print_status.starts_with("本机没有"),
-    );
+    a.set_print_failed(st.licence_print_failed);
 }
 
 /// Empties `LicenceAdapter` (the session was wiped).
