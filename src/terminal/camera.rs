@@ -7,7 +7,7 @@ use std::time::Duration;
 use ykb_drivers::camera::capture::{capture, CaptureConfig};
 
 use super::thread::DeviceThread;
-use crate::core::config::{DeviceSection, DriverKind};
+use crate::core::config::DeviceSection;
 
 /// A photographed material: the JPEG to submit and a small preview for the screen.
 pub struct Photo {
@@ -32,11 +32,9 @@ pub fn first_camera<'a>(
     slots: impl IntoIterator<Item = &'a DeviceSection>,
     simulated: Option<&str>,
 ) -> Option<String> {
-    slots.into_iter().find_map(|d| match d.driver {
-        DriverKind::None => None,
-        DriverKind::Simulated => simulated.map(str::to_owned),
-        _ => Some(d.path.clone()),
-    })
+    slots
+        .into_iter()
+        .find_map(|d| super::slots::camera(d, simulated))
 }
 
 /// Largest preview frame (the capture page shows it at about this size).

@@ -92,6 +92,15 @@ fn card_error(e: &IdCardError) -> CardError {
     }
 }
 
+/// A `simulated` reader slot (the demo's, whatever the profile says).
+fn simulated_slot() -> DeviceSection {
+    DeviceSection {
+        driver: DriverKind::Simulated,
+        path: String::new(),
+        baud: None,
+    }
+}
+
 /// A running reader (and, in the demo, its emulator).
 pub struct CardService {
     /// Field order matters: the reader thread stops before the emulator goes.
@@ -109,13 +118,8 @@ impl CardService {
     pub fn start_demo_with_expiry(
         report: impl Fn(CardOutcome, Option<CardExpiry>) + Send + 'static,
     ) -> Result<Self, String> {
-        let card = toml::from_str::<CardFile>(DEMO_CARD)
-            .map_err(|e| e.to_string())?
-            .into_card("demo", std::path::Path::new("."))?;
-        let sim =
-            IdCardSim::with_cards(vec![card], None).map_err(|e| format!("无法打开伪终端：{e}"))?;
-        let path = sim.path();
-        Self::spawn(Some(sim), SerialConnector::new(path, 115_200), report)
+        Self::start_with_expiry(&simulated_slot(), report)?
+            .ok_or_else(|| "读卡器模拟器未启动".to_owned())
     }
 
     /// Starts the real driver on the profile's reader (`sam-serial` at `path`), or the demo
@@ -132,16 +136,11 @@ impl CardService {
         dev: &DeviceSection,
         report: impl Fn(CardOutcome, Option<CardExpiry>) + Send + 'static,
     ) -> Result<Option<Self>, String> {
-        match dev.driver {
-            DriverKind::None => Ok(None),
-            DriverKind::Simulated => Self::start_demo_with_expiry(report).map(Some),
-            _ => Self::spawn(
-                None,
-                SerialConnector::new(&dev.path, dev.baud.unwrap_or(115_200)),
-                report,
-            )
-            .map(Some),
-        }
+        let Some(slot) = super::slots::id_reader(dev, DEMO_CARD)? else {
+            return Ok(None);
+        };
+        let connector = slot.connector();
+        Self::spawn(slot.sim, connector, report).map(Some)
     }
 
     fn spawn(

@@ -16,6 +16,7 @@ pub mod link;
 pub mod printer;
 pub mod scan;
 pub mod search;
+pub mod slots;
 pub mod speech;
 pub mod thread;
 

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use ykb_drivers::escpos::{
     load_font_static, Printer, PrinterUri, Receipt, ReceiptRenderer, ReceiptStyle,
 };
-use ykb_drivers::sim::{PrinterSim, PrinterSimConfig};
+use ykb_drivers::sim::PrinterSim;
 
-use crate::core::config::{DeviceSection, DriverKind};
+use crate::core::config::DeviceSection;
 use crate::core::health::DeviceHealth;
 use crate::fonts::UI_FONT;
 
@@ -46,23 +46,14 @@ pub struct ReceiptPrinter {
 impl ReceiptPrinter {
     /// Opens the printer slot of the profile; `Ok(None)` when no printer is configured.
     pub fn start(dev: &DeviceSection, sim_dir: &Path) -> Result<Option<Self>, String> {
-        let font = load_font_static(UI_FONT).ok();
-        let (uri, sim) = match dev.driver {
-            DriverKind::None => return Ok(None),
-            DriverKind::Simulated => {
-                let sim = PrinterSim::start_tcp(
-                    "127.0.0.1:0",
-                    PrinterSimConfig::new(sim_dir, font.clone()),
-                )
-                .map_err(|e| format!("打印机模拟器无法启动：{e}"))?;
-                (format!("tcp://{}", sim.local_addr()), Some(sim))
-            }
-            _ => (dev.path.clone(), None),
+        let Some(slot) = super::slots::printer(dev, sim_dir)? else {
+            return Ok(None);
         };
-        let uri = PrinterUri::parse(&uri).map_err(|e| format!("打印机地址 {uri} 无效：{e}"))?;
+        let uri = slot.parsed()?;
+        let font = load_font_static(UI_FONT).ok();
         Ok(Some(Self {
             uri,
-            _sim: sim,
+            _sim: slot.sim,
             renderer: Arc::new(ReceiptRenderer::new(font, ReceiptStyle::default())),
             lock: Arc::new(Mutex::new(())),
         }))

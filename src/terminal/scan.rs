@@ -12,7 +12,8 @@ use ykb_drivers::scanner::splitter::SplitterConfig;
 use ykb_drivers::scanner::{EvdevConfig, EvdevScanner};
 use ykb_drivers::sim::ScannerSim;
 
-use crate::core::config::{DeviceSection, DriverKind};
+use super::slots::ScannerSlot;
+use crate::core::config::DeviceSection;
 use crate::errand::CASE_QR_PREFIX;
 
 /// What a scanned code is, for the kiosk.
@@ -67,32 +68,10 @@ impl ScanService {
         dev: &DeviceSection,
         report: impl Fn(Scanned) + Send + 'static,
     ) -> Result<Option<Self>, String> {
-        let (sim, source) = match dev.driver {
-            DriverKind::Simulated => {
-                let sim = ScannerSim::start(None).map_err(|e| format!("无法打开伪终端：{e}"))?;
-                let c = SerialConnector::new(sim.path(), 9600);
-                (Some(sim), Source::Serial(c))
-            }
-            DriverKind::SerialScanner => (
-                None,
-                Source::Serial(SerialConnector::new(&dev.path, dev.baud.unwrap_or(9600))),
-            ),
-            DriverKind::Evdev => {
-                let path = std::path::PathBuf::from(&dev.path);
-                // An event device is grabbed; a FIFO (an emulator standing in for one) cannot be.
-                let exclusive = !std::fs::metadata(&path)
-                    .map(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()))
-                    .unwrap_or(false);
-                (
-                    None,
-                    Source::Evdev(EvdevConfig {
-                        path,
-                        exclusive,
-                        max_len: SplitterConfig::default().max_len,
-                    }),
-                )
-            }
-            _ => return Ok(None),
+        let (sim, source) = match super::slots::scanner(dev)? {
+            None => return Ok(None),
+            Some(ScannerSlot::Serial { connector, sim }) => (sim, Source::Serial(connector)),
+            Some(ScannerSlot::Evdev(cfg)) => (None, Source::Evdev(cfg)),
         };
         let thread = crate::terminal::thread::DeviceThread::spawn("kiosk-scanner", move |stop| {
             // Either driver feeds the same event stream; its handle lives as long as the loop.

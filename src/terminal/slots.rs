@@ -1,0 +1,152 @@
+//! A profile's device slot becoming a running driver's target or its emulator: the **one**
+//! place the `driver` of a `[devices.*]` slot is turned into "this port / this URI / this
+//! emulator started here", for the apps (card service, receipt printer, scanner, cameras) and
+//! the self-test alike. Emulators returned here live as long as the value that holds them.
+
+use std::path::{Path, PathBuf};
+
+use ykb_drivers::escpos::{load_font_static, PrinterUri};
+use ykb_drivers::link::SerialConnector;
+use ykb_drivers::scanner::splitter::SplitterConfig;
+use ykb_drivers::scanner::EvdevConfig;
+use ykb_drivers::sim::idcard::{CardFile, IdCardSim};
+use ykb_drivers::sim::{PrinterSim, PrinterSimConfig, ScannerSim};
+
+use crate::core::config::{DeviceSection, DriverKind};
+
+/// The ID-card reader a slot names: the serial port to open and, for `simulated`, the
+/// emulator behind it (its card lifted until placed).
+pub struct IdReaderSlot {
+    /// The port (for `simulated`, the emulator's pseudo-terminal).
+    pub path: PathBuf,
+    /// Its speed.
+    pub baud: u32,
+    /// The emulator, for `simulated`.
+    pub sim: Option<IdCardSim>,
+}
+
+impl IdReaderSlot {
+    /// The connector the driver opens.
+    pub fn connector(&self) -> SerialConnector {
+        SerialConnector::new(self.path.clone(), self.baud)
+    }
+}
+
+/// The reader of `dev`: `Ok(None)` for `none`; for `simulated` the drivers' emulator holding
+/// `card` (a card file's TOML); otherwise the configured port (default 115200 baud).
+pub fn id_reader(dev: &DeviceSection, card: &str) -> Result<Option<IdReaderSlot>, String> {
+    match dev.driver {
+        DriverKind::None => Ok(None),
+        DriverKind::Simulated => {
+            let card = toml::from_str::<CardFile>(card)
+                .map_err(|e| e.to_string())?
+                .into_card("simulated", Path::new("."))?;
+            let sim = IdCardSim::with_cards(vec![card], None)
+                .map_err(|e| format!("无法打开伪终端：{e}"))?;
+            Ok(Some(IdReaderSlot {
+                path: sim.path(),
+                baud: 115_200,
+                sim: Some(sim),
+            }))
+        }
+        _ => Ok(Some(IdReaderSlot {
+            path: PathBuf::from(&dev.path),
+            baud: dev.baud.unwrap_or(115_200),
+            sim: None,
+        })),
+    }
+}
+
+/// The receipt printer a slot names: its URI and, for `simulated`, the emulator on loopback
+/// TCP that answers there (its jobs rendered under `sim_dir`).
+pub struct PrinterSlot {
+    /// As configured, or the emulator's `tcp://127.0.0.1:port`.
+    pub uri: String,
+    /// The emulator, for `simulated`.
+    pub sim: Option<PrinterSim>,
+}
+
+impl PrinterSlot {
+    /// The URI parsed for the driver; `Err` says what is wrong with it.
+    pub fn parsed(&self) -> Result<PrinterUri, String> {
+        PrinterUri::parse(&self.uri).map_err(|e| format!("打印机地址 {} 无效：{e}", self.uri))
+    }
+}
+
+/// The printer of `dev`: `Ok(None)` for `none`; the emulator for `simulated` (rendering its
+/// previews in the embedded font).
+pub fn printer(dev: &DeviceSection, sim_dir: &Path) -> Result<Option<PrinterSlot>, String> {
+    match dev.driver {
+        DriverKind::None => Ok(None),
+        DriverKind::Simulated => {
+            let font = load_font_static(crate::fonts::UI_FONT).ok();
+            let sim = PrinterSim::start_tcp("127.0.0.1:0", PrinterSimConfig::new(sim_dir, font))
+                .map_err(|e| format!("打印机模拟器无法启动：{e}"))?;
+            Ok(Some(PrinterSlot {
+                uri: format!("tcp://{}", sim.local_addr()),
+                sim: Some(sim),
+            }))
+        }
+        _ => Ok(Some(PrinterSlot {
+            uri: dev.path.clone(),
+            sim: None,
+        })),
+    }
+}
+
+/// The QR scanner a slot names.
+pub enum ScannerSlot {
+    /// A serial scanner (for `simulated`, the emulator's pseudo-terminal, kept here).
+    Serial {
+        connector: SerialConnector,
+        sim: Option<ScannerSim>,
+    },
+    /// A keyboard-wedge scanner read through evdev.
+    Evdev(EvdevConfig),
+}
+
+/// The scanner of `dev`: `Ok(None)` for `none` (or a driver that is not a scanner's).
+pub fn scanner(dev: &DeviceSection) -> Result<Option<ScannerSlot>, String> {
+    match dev.driver {
+        DriverKind::Simulated => {
+            let sim = ScannerSim::start(None).map_err(|e| format!("无法打开伪终端：{e}"))?;
+            Ok(Some(ScannerSlot::Serial {
+                connector: SerialConnector::new(sim.path(), 9600),
+                sim: Some(sim),
+            }))
+        }
+        DriverKind::SerialScanner => Ok(Some(ScannerSlot::Serial {
+            connector: SerialConnector::new(&dev.path, dev.baud.unwrap_or(9600)),
+            sim: None,
+        })),
+        DriverKind::Evdev => {
+            let path = PathBuf::from(&dev.path);
+            // An event device is grabbed; a FIFO (an emulator standing in for one) cannot be.
+            let exclusive = !std::fs::metadata(&path)
+                .map(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()))
+                .unwrap_or(false);
+            Ok(Some(ScannerSlot::Evdev(EvdevConfig {
+                path,
+                exclusive,
+                max_len: SplitterConfig::default().max_len,
+            })))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The camera a slot names, as `ykb_drivers::camera::open_source` takes it: its path, or for
+/// `simulated` the test pattern `simulated` names (`None`: a simulated camera does not count
+/// here); `None` for `none`.
+pub fn camera(dev: &DeviceSection, simulated: Option<&str>) -> Option<String> {
+    match dev.driver {
+        DriverKind::None => None,
+        DriverKind::Simulated => simulated.map(str::to_owned),
+        _ => Some(dev.path.clone()),
+    }
+}
+
+/// Whether a slot is served by an emulator started here (no device file to look for).
+pub fn is_emulated(dev: &DeviceSection) -> bool {
+    dev.driver == DriverKind::Simulated
+}
