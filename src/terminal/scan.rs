@@ -194,6 +194,7 @@ impl CameraScan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::config::DriverKind;
 
     #[test]
     fn codes_are_told_apart_and_hostile_ones_are_refused() {
