@@ -1,5 +1,6 @@
-//! The core: matters, cases, the store, profiles and (in later issues) the platform and the
-//! outbox. It knows nothing of Slint; the UI layer (`crate::kiosk`) calls into it.
+//! The core: matters, cases, the store, profiles, the outbox, the platform contract, the
+//! hall queue, health and audit. It knows nothing of Slint, the apps or the terminal layer;
+//! everything above calls into it.
 
 pub mod alerts;
 pub mod audit;

@@ -4,8 +4,8 @@
 //!
 //! What the counter does next is decided in [`clerk`] (sign-in, idle lock, the citizen's
 //! work, the pad) and [`prereview`] (智能预审); the queue is `core::ticketing`, cases and
-//! events go through the outbox, receipts through the kiosk's `ReceiptPrinter`. Device and
-//! network threads post into an inbox and wake the UI, as in the kiosk.
+//! events go through the outbox, receipts through the terminal layer's `ReceiptPrinter`. Device
+//! and network threads post into the terminal's one inbox and wake the UI, as in the kiosk.
 
 pub mod clerk;
 mod devices;

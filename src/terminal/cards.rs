@@ -1,8 +1,8 @@
 //! 身份核验 — the ID-card reader as the kiosk sees it. The real `IdCardReader` driver runs
 //! on its own thread; for the demo profile (`driver = "simulated"`) it talks to the drivers'
 //! ID-card emulator on a pseudo-terminal, with a demo card that is placed on request. Results
-//! go to a callback (which posts them to the UI thread). Here an ID card's text becomes a
-//! [`Person`].
+//! go to a callback (which posts them to the UI thread); the card's text becomes a [`Person`]
+//! in `core::domain::person`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
