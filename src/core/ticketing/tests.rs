@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::core::config::HallWindow;
-use crate::core::outbox;
+use crate::core::crypto::DataKey;
+use crate::core::domain::EvaluationLevel;
+use crate::core::outbox::{self, Quota};
+use crate::core::platform::wire::{TicketLease, TicketLeaseRequest};
 
 /// 2026-11-27 10:00 hall time.
 fn at(hhmm: &str) -> Timestamp {
