@@ -228,7 +228,7 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
         };
         if args.drain {
             // A failed catalogue sync does not stop delivery: the outbox has its own errors.
-            let quota = outbox::Quota::from_mb(core.profile.data.outbox_quota_mb);
+            let quota = core.quota();
             let Core { store, key, .. } = core;
             let store = std::sync::Mutex::new(store);
             match outbox::drain(&store, &key, &client, outbox::Backoff::default(), jiff::Timestamp::now).await {

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 
 use super::{load_profile, start_core, Cli, EXIT_FAILURE};
 use crate::core::domain::{Applicant, Code, IdNumber, Person};
-use crate::core::outbox::{self, NewCase, Quota};
+use crate::core::outbox::{self, NewCase};
 use crate::core::Core;
 
 /// `queue …`
@@ -93,7 +93,7 @@ pub fn run_queue(cli: &Cli, cmd: &QueueCommand) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.quota();
     match cmd {
         QueueCommand::Status { json } => match outbox::status(&mut core.store, quota) {
             Err(e) => fail(e),
@@ -232,7 +232,7 @@ fn submit(
             Err(e) => return fail(format!("--image {spec}: {e}")),
         }
     }
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.quota();
     let new = NewCase {
         matters: vec![m.task_code.clone()],
         bundle: None::<Code>,

@@ -10,7 +10,6 @@ use jiff::Timestamp;
 use super::{load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
 use crate::core::config::{PlatformMode, TicketingSection};
 use crate::core::domain::{EvaluationLevel, IdNumber};
-use crate::core::outbox::Quota;
 use crate::core::platform::{wire, ClientConfig, PlatformClient};
 use crate::core::ticketing::{
     self, Appointment, Called, Finished, IssueRequest, TicketRef, Transfer,
@@ -169,9 +168,8 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
     if let TicketCommand::Lease(a) = cmd {
         return lease(core, &cfg, a);
     }
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.quota();
     let now = Timestamp::now();
-    let Core { store, key, .. } = &mut core;
     match cmd {
         TicketCommand::Issue(a) => {
             let id_number = match a.id_number.as_deref().map(IdNumber::parse).transpose() {
@@ -189,7 +187,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                         .unwrap_or_else(|| ticketing::hall_date(now)),
                 }),
             };
-            match ticketing::issue(store, key, quota, &cfg, &req, now) {
+            match ticketing::issue(&mut core.store, &core.key, quota, &cfg, &req, now) {
                 Err(e) => fail(e),
                 Ok(t) if a.json => print_json(&t),
                 Ok(t) => {
@@ -208,7 +206,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
         TicketCommand::Lease(_) => unreachable!("handled above"),
         TicketCommand::Open { window } | TicketCommand::Close { window } => {
             let open = matches!(cmd, TicketCommand::Open { .. });
-            match ticketing::set_window_open(store, &cfg, *window, open, now) {
+            match core.desk(&cfg, *window).set_open(open, now) {
                 Ok(()) => {
                     println!("{window} 号窗口已{}", if open { "开放" } else { "关闭" });
                     ExitCode::SUCCESS
@@ -221,27 +219,19 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
             number,
             json,
         } => {
+            let mut desk = core.desk(&cfg, *window);
             let called = match number {
-                None => ticketing::call_next(store, key, quota, &cfg, *window, now),
-                Some(n) => TicketRef::parse(n).and_then(|r| {
-                    ticketing::call_ticket(store, key, quota, &cfg, *window, &r, now)
-                }),
+                None => desk.call_next(now),
+                Some(n) => TicketRef::parse(n).and_then(|r| desk.call_ticket(&r, now)),
             };
             print_called(called, *json)
         }
-        TicketCommand::Recall { window, json } => print_called(
-            ticketing::recall(store, key, quota, &cfg, *window, now),
-            *json,
-        ),
-        TicketCommand::Skip { window } => {
-            print_finished(ticketing::skip(store, key, quota, &cfg, *window, now))
+        TicketCommand::Recall { window, json } => {
+            print_called(core.desk(&cfg, *window).recall(now), *json)
         }
-        TicketCommand::Hold { window } => {
-            print_finished(ticketing::hold(store, key, quota, &cfg, *window, now))
-        }
-        TicketCommand::Served { window } => {
-            print_finished(ticketing::serve(store, key, quota, &cfg, *window, now))
-        }
+        TicketCommand::Skip { window } => print_finished(core.desk(&cfg, *window).skip(now)),
+        TicketCommand::Hold { window } => print_finished(core.desk(&cfg, *window).hold(now)),
+        TicketCommand::Served { window } => print_finished(core.desk(&cfg, *window).serve(now)),
         TicketCommand::Transfer {
             window,
             to_window,
@@ -252,9 +242,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                 (None, Some(s)) => Transfer::Service(s.clone()),
                 (None, None) => return fail("请用 --to-window 或 --to-service 指定转往何处"),
             };
-            print_finished(ticketing::transfer(
-                store, key, quota, &cfg, *window, &to, now,
-            ))
+            print_finished(core.desk(&cfg, *window).transfer(&to, now))
         }
         TicketCommand::Evaluate {
             number,
@@ -262,7 +250,17 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
             reason,
         } => {
             let result = TicketRef::parse(number).and_then(|r| {
-                ticketing::evaluate(store, key, quota, &cfg, &r, (*level).into(), reason, now)
+                let level = (*level).into();
+                ticketing::evaluate(
+                    &mut core.store,
+                    &core.key,
+                    quota,
+                    &cfg,
+                    &r,
+                    level,
+                    reason,
+                    now,
+                )
             });
             match result {
                 Ok(id) => {
@@ -272,7 +270,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        TicketCommand::Status { json } => match ticketing::status(store, &cfg, now) {
+        TicketCommand::Status { json } => match ticketing::status(&mut core.store, &cfg, now) {
             Err(e) => fail(e),
             Ok(s) if *json => print_json(&s),
             Ok(s) => {

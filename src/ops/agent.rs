@@ -24,7 +24,7 @@ use super::metrics::{self, MetricsState, SharedMetrics};
 use super::{probe, sdnotify};
 use crate::core::config::PlatformMode;
 use crate::core::health;
-use crate::core::outbox::{self, Quota};
+use crate::core::outbox;
 use crate::core::platform::{wire, PlatformClient};
 use crate::core::{credentials, sync, ticketing, Core};
 
@@ -177,7 +177,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let _ = sdnotify::notify("READY=1\nSTATUS=运行中");
     let watchdog = sdnotify::watchdog_interval();
     let every = Duration::from_secs(u64::from(core.profile.health.heartbeat_secs));
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.profile.data.quota();
     let mut beat = tokio::time::interval(every);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // With no watchdog, a tick that never fires.

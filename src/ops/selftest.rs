@@ -27,7 +27,6 @@ use ykb_drivers::DeviceState;
 
 use crate::core::config::{DeviceSection, DriverKind, PlatformMode};
 use crate::core::health::{self, DeviceHealth, DiskLevel, HealthSnapshot};
-use crate::core::outbox::Quota;
 use crate::core::platform::{wire, PlatformClient, PlatformError};
 use crate::core::{credentials, sync, Core};
 use crate::fonts::UI_FONT;
@@ -935,7 +934,7 @@ pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
         tracing::warn!(error = %e, "device states not recorded");
     }
     checks.push(disk(&core.data_dir));
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.quota();
     let data_dir = core.data_dir.clone();
     let mut snapshot =
         match health::collect(&mut core.store, &data_dir, quota, devices.clone(), None) {

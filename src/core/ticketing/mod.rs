@@ -21,8 +21,9 @@
 //! host); kiosks elsewhere issue from their own leases.
 //!
 //! Files: [`rules`] holds the pure decisions and plain types, [`lease`] the number leases,
-//! [`queue`] issuing and the windows' actions, [`status`] what the hall display and
-//! technicians read. Everything is re-exported here: callers name `ticketing::X`.
+//! [`queue`] issuing and the windows' actions, [`desk`] the [`Desk`] a window acts through,
+//! [`status`] what the hall display and technicians read. Everything is re-exported here:
+//! callers name `ticketing::X`.
 
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
@@ -36,15 +37,15 @@ use super::domain::IdNumber;
 use super::outbox::OutboxError;
 use super::store::{Store, StoreError};
 
+mod desk;
 mod lease;
 mod queue;
 mod rules;
 mod status;
 
+pub use desk::{call_next, call_ticket, hold, recall, serve, skip, transfer, Desk};
 pub use lease::{lease_remaining, lease_requests, record_lease, top_up, LeaseRange, TopUp};
-pub use queue::{
-    call_next, call_ticket, evaluate, hold, issue, recall, serve, set_window_open, skip, transfer,
-};
+pub use queue::{evaluate, issue, set_window_open};
 pub use rules::{
     ahead_of, announcement, green_reason, is_issuing, next_state, pick_next, qr_payload, Action,
     Announcement, Candidate, GreenReason, TicketKind, TicketNumber, TicketRef, TicketState,

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::{
     ahead_of, announcement, green_reason, hall_date, hall_time, immediate, is_issuing, label,
     next_state, pick_next, qr_payload, read_row, rfc3339_ms, service, Action, Called, Candidate,
-    Finished, IssueRequest, IssuedTicket, Row, TicketError, TicketKind, TicketNumber, TicketRef,
-    TicketState, Transfer, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_NO_SHOW,
+    Desk, Finished, IssueRequest, IssuedTicket, Row, TicketError, TicketKind, TicketNumber,
+    TicketRef, TicketState, Transfer, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_NO_SHOW,
     EVENT_SERVED, EVENT_TRANSFERRED, ROW_COLUMNS,
 };
 use crate::core::config::TicketingSection;
@@ -281,97 +281,223 @@ fn free_window<'s>(
     Ok(tx)
 }
 
-/// 叫号: calls the next ticket for `window` — tickets sent to it first, then the services it
-/// serves by priority and arrival.
-pub fn call_next(
-    store: &mut Store,
-    key: &DataKey,
-    quota: Quota,
-    cfg: &TicketingSection,
-    window: u16,
-    now: Timestamp,
-) -> Result<Called, TicketError> {
-    let today = hall_date(now).to_string();
-    let services = window_cfg(cfg, window)?.services.clone();
-    let tx = free_window(store, cfg, window, &today)?;
-    let rows: Vec<(String, Candidate)> = {
-        let mut stmt = tx.prepare_cached(
+/// The window's actions on the queue. Each is one transaction with its supervision event.
+impl Desk<'_> {
+    /// 叫号: calls the next ticket for this window — tickets sent to it first, then the
+    /// services it serves by priority and arrival.
+    pub fn call_next(&mut self, now: Timestamp) -> Result<Called, TicketError> {
+        let (key, quota, cfg, window) = (self.key, self.quota, self.cfg, self.window);
+        let today = hall_date(now).to_string();
+        let services = window_cfg(cfg, window)?.services.clone();
+        let tx = free_window(self.store, cfg, window, &today)?;
+        let rows: Vec<(String, Candidate)> = {
+            let mut stmt = tx.prepare_cached(
             "SELECT id, transferred, priority, queue_seq, target_window, queue_service FROM tickets
              WHERE day = ?1 AND state = 'waiting'",
         )?;
-        let rows = stmt.query_map([&today], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                Candidate {
-                    transferred: r.get(1)?,
-                    priority: r.get(2)?,
-                    queue_seq: r.get::<_, i64>(3)? as u64,
-                },
-                r.get::<_, Option<u16>>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, c, target, svc) = row?;
-            let mine = match target {
-                Some(w) => w == window,
-                None => services.contains(&svc),
-            };
-            if mine {
-                out.push((id, c));
+            let rows = stmt.query_map([&today], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Candidate {
+                        transferred: r.get(1)?,
+                        priority: r.get(2)?,
+                        queue_seq: r.get::<_, i64>(3)? as u64,
+                    },
+                    r.get::<_, Option<u16>>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, c, target, svc) = row?;
+                let mine = match target {
+                    Some(w) => w == window,
+                    None => services.contains(&svc),
+                };
+                if mine {
+                    out.push((id, c));
+                }
             }
-        }
-        out
-    };
-    let candidates: Vec<Candidate> = rows.iter().map(|(_, c)| *c).collect();
-    let Some(i) = pick_next(&candidates) else {
-        return Err(TicketError::NobodyWaiting(window));
-    };
-    let row = load(&tx, &rows[i].0)?;
-    let called = do_call(&tx, key, quota, cfg, window, row, now)?;
-    tx.commit()?;
-    Ok(called)
-}
-
-/// Calls one ticket by number or QR text (a held ticket back to its window, a citizen who
-/// came to the window directly). Refuses a ticket of another day, one called elsewhere, and
-/// one already finished.
-pub fn call_ticket(
-    store: &mut Store,
-    key: &DataKey,
-    quota: Quota,
-    cfg: &TicketingSection,
-    window: u16,
-    reference: &TicketRef,
-    now: Timestamp,
-) -> Result<Called, TicketError> {
-    let today_d = hall_date(now);
-    let today = today_d.to_string();
-    if let Some(d) = reference.date.filter(|d| *d != today_d) {
-        return Err(TicketError::Stale {
-            number: reference.number.to_string(),
-            date: d,
-        });
+            out
+        };
+        let candidates: Vec<Candidate> = rows.iter().map(|(_, c)| *c).collect();
+        let Some(i) = pick_next(&candidates) else {
+            return Err(TicketError::NobodyWaiting(window));
+        };
+        let row = load(&tx, &rows[i].0)?;
+        let called = do_call(&tx, key, quota, cfg, window, row, now)?;
+        tx.commit()?;
+        Ok(called)
     }
-    let tx = free_window(store, cfg, window, &today)?;
-    let row = tx
-        .query_row(
-            &format!(
+
+    /// Calls one ticket by number or QR text (a held ticket back to its window, a citizen who
+    /// came to the window directly). Refuses a ticket of another day, one called elsewhere,
+    /// and one already finished.
+    pub fn call_ticket(
+        &mut self,
+        reference: &TicketRef,
+        now: Timestamp,
+    ) -> Result<Called, TicketError> {
+        let (key, quota, cfg, window) = (self.key, self.quota, self.cfg, self.window);
+        let today_d = hall_date(now);
+        let today = today_d.to_string();
+        if let Some(d) = reference.date.filter(|d| *d != today_d) {
+            return Err(TicketError::Stale {
+                number: reference.number.to_string(),
+                date: d,
+            });
+        }
+        let tx = free_window(self.store, cfg, window, &today)?;
+        let row = tx
+            .query_row(
+                &format!(
                 "SELECT {ROW_COLUMNS} FROM tickets WHERE day = ?1 AND service = ?2 AND number = ?3"
             ),
-            params![
-                today,
-                reference.number.prefix.to_string(),
-                reference.number.number
-            ],
-            read_row,
-        )
-        .optional()?
-        .ok_or_else(|| TicketError::UnknownTicket(reference.number.to_string()))?;
-    let called = do_call(&tx, key, quota, cfg, window, row, now)?;
-    tx.commit()?;
-    Ok(called)
+                params![
+                    today,
+                    reference.number.prefix.to_string(),
+                    reference.number.number
+                ],
+                read_row,
+            )
+            .optional()?
+            .ok_or_else(|| TicketError::UnknownTicket(reference.number.to_string()))?;
+        let called = do_call(&tx, key, quota, cfg, window, row, now)?;
+        tx.commit()?;
+        Ok(called)
+    }
+
+    /// 重呼: announces the window's current ticket again.
+    pub fn recall(&mut self, now: Timestamp) -> Result<Called, TicketError> {
+        let (key, quota, cfg, window) = (self.key, self.quota, self.cfg, self.window);
+        window_cfg(cfg, window)?;
+        let today = hall_date(now).to_string();
+        let tx = immediate(self.store)?;
+        let row = current(&tx, window, &today)?.ok_or(TicketError::NothingCurrent(window))?;
+        let calls = row.calls + 1;
+        tx.execute(
+            "UPDATE tickets SET calls = ?2, called_ms = ?3 WHERE id = ?1",
+            params![row.id, calls, now.as_millisecond()],
+        )?;
+        event(&tx, key, quota, cfg, EVENT_CALLED, &row, window, now, |b| {
+            b["calls"] = calls.into();
+        })?;
+        tx.commit()?;
+        Ok(Called {
+            id: row.uuid(),
+            number: row.label(),
+            window,
+            calls,
+            kind: row.kind,
+            announcement: announcement(row.ticket_number(), window),
+        })
+    }
+
+    /// 过号: the called citizen did not come.
+    pub fn skip(&mut self, now: Timestamp) -> Result<Finished, TicketError> {
+        self.finish(Action::Skip, None, now)
+    }
+
+    /// 暂挂: the citizen steps away; the window is free and calls the ticket back by number.
+    pub fn hold(&mut self, now: Timestamp) -> Result<Finished, TicketError> {
+        self.finish(Action::Hold, None, now)
+    }
+
+    /// 办结: the window's ticket is served; the event carries the waiting and service times.
+    pub fn serve(&mut self, now: Timestamp) -> Result<Finished, TicketError> {
+        self.finish(Action::Serve, None, now)
+    }
+
+    /// 转出: sends the window's ticket to an open window or another service's queue, ahead
+    /// of those who have not been called yet.
+    pub fn transfer(&mut self, to: &Transfer, now: Timestamp) -> Result<Finished, TicketError> {
+        self.finish(Action::Transfer, Some(to), now)
+    }
+
+    /// Ends the window's current ticket with `action`: skip (过号), hold (暂挂), serve (办结) or
+    /// transfer (转出, with `to`).
+    fn finish(
+        &mut self,
+        action: Action,
+        to: Option<&Transfer>,
+        now: Timestamp,
+    ) -> Result<Finished, TicketError> {
+        let (key, quota, cfg, window) = (self.key, self.quota, self.cfg, self.window);
+        window_cfg(cfg, window)?;
+        let today = hall_date(now).to_string();
+        let tx = immediate(self.store)?;
+        if let Some(t) = to {
+            match t {
+                Transfer::Window(w) if *w == window => return Err(TicketError::TransferToSelf),
+                Transfer::Window(w) => {
+                    window_cfg(cfg, *w)?;
+                    if !window_open(&tx, *w)? {
+                        return Err(TicketError::WindowClosed(*w));
+                    }
+                }
+                Transfer::Service(s) => {
+                    service(cfg, s)?;
+                }
+            }
+        }
+        let row = current(&tx, window, &today)?.ok_or(TicketError::NothingCurrent(window))?;
+        let state = next_state(row.state, action).ok_or_else(|| TicketError::NotCallable {
+            number: row.label(),
+            state: row.state.describe_zh(),
+        })?;
+        let now_ms = now.as_millisecond();
+        let wait_secs = row.first_called_ms.map(|f| (f - row.issued_ms) / 1000);
+        let service_secs = row.called_ms.map(|c| (now_ms - c) / 1000);
+        match to {
+        Some(Transfer::Window(w)) => tx.execute(
+            "UPDATE tickets SET state = ?2, transferred = 1, target_window = ?3 WHERE id = ?1",
+            params![row.id, state.as_str(), w],
+        )?,
+        Some(Transfer::Service(s)) => tx.execute(
+            "UPDATE tickets SET state = ?2, transferred = 1, target_window = NULL, queue_service = ?3
+             WHERE id = ?1",
+            params![row.id, state.as_str(), s.trim().to_ascii_uppercase()],
+        )?,
+        None => tx.execute(
+            "UPDATE tickets SET state = ?2, finished_ms = ?3 WHERE id = ?1",
+            params![row.id, state.as_str(), now_ms],
+        )?,
+    };
+        tx.execute(
+            "UPDATE ticket_windows SET current = NULL WHERE number = ?1",
+            [window],
+        )?;
+        let kind = match action {
+            Action::Serve => Some(EVENT_SERVED),
+            Action::Skip => Some(EVENT_NO_SHOW),
+            Action::Transfer => Some(EVENT_TRANSFERRED),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            event(&tx, key, quota, cfg, kind, &row, window, now, |b| {
+                b["wait_secs"] = wait_secs.into();
+                if action == Action::Serve {
+                    b["service_secs"] = service_secs.into();
+                }
+                match to {
+                    Some(Transfer::Window(w)) => b["to_window"] = (*w).into(),
+                    Some(Transfer::Service(s)) => {
+                        b["to_service"] = s.trim().to_ascii_uppercase().into()
+                    }
+                    None => {}
+                }
+            })?;
+        }
+        tx.commit()?;
+        Ok(Finished {
+            id: row.uuid(),
+            number: row.label(),
+            window,
+            state,
+            wait_secs,
+            service_secs: (action == Action::Serve).then_some(service_secs).flatten(),
+        })
+    }
 }
 
 fn load(tx: &Transaction<'_>, id: &str) -> Result<Row, TicketError> {
@@ -457,186 +583,6 @@ fn event(
     extra(&mut body);
     enqueue_event_in(tx, key, quota, kind, &body, now)?;
     Ok(())
-}
-
-/// 重呼: announces the window's current ticket again.
-pub fn recall(
-    store: &mut Store,
-    key: &DataKey,
-    quota: Quota,
-    cfg: &TicketingSection,
-    window: u16,
-    now: Timestamp,
-) -> Result<Called, TicketError> {
-    window_cfg(cfg, window)?;
-    let today = hall_date(now).to_string();
-    let tx = immediate(store)?;
-    let row = current(&tx, window, &today)?.ok_or(TicketError::NothingCurrent(window))?;
-    let calls = row.calls + 1;
-    tx.execute(
-        "UPDATE tickets SET calls = ?2, called_ms = ?3 WHERE id = ?1",
-        params![row.id, calls, now.as_millisecond()],
-    )?;
-    event(&tx, key, quota, cfg, EVENT_CALLED, &row, window, now, |b| {
-        b["calls"] = calls.into();
-    })?;
-    tx.commit()?;
-    Ok(Called {
-        id: row.uuid(),
-        number: row.label(),
-        window,
-        calls,
-        kind: row.kind,
-        announcement: announcement(row.ticket_number(), window),
-    })
-}
-
-/// Ends the window's current ticket with `action`: skip (过号), hold (暂挂), serve (办结) or
-/// transfer (转出, with `to`).
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    store: &mut Store,
-    key: &DataKey,
-    quota: Quota,
-    cfg: &TicketingSection,
-    window: u16,
-    action: Action,
-    to: Option<&Transfer>,
-    now: Timestamp,
-) -> Result<Finished, TicketError> {
-    window_cfg(cfg, window)?;
-    let today = hall_date(now).to_string();
-    let tx = immediate(store)?;
-    if let Some(t) = to {
-        match t {
-            Transfer::Window(w) if *w == window => return Err(TicketError::TransferToSelf),
-            Transfer::Window(w) => {
-                window_cfg(cfg, *w)?;
-                if !window_open(&tx, *w)? {
-                    return Err(TicketError::WindowClosed(*w));
-                }
-            }
-            Transfer::Service(s) => {
-                service(cfg, s)?;
-            }
-        }
-    }
-    let row = current(&tx, window, &today)?.ok_or(TicketError::NothingCurrent(window))?;
-    let state = next_state(row.state, action).ok_or_else(|| TicketError::NotCallable {
-        number: row.label(),
-        state: row.state.describe_zh(),
-    })?;
-    let now_ms = now.as_millisecond();
-    let wait_secs = row.first_called_ms.map(|f| (f - row.issued_ms) / 1000);
-    let service_secs = row.called_ms.map(|c| (now_ms - c) / 1000);
-    match to {
-        Some(Transfer::Window(w)) => tx.execute(
-            "UPDATE tickets SET state = ?2, transferred = 1, target_window = ?3 WHERE id = ?1",
-            params![row.id, state.as_str(), w],
-        )?,
-        Some(Transfer::Service(s)) => tx.execute(
-            "UPDATE tickets SET state = ?2, transferred = 1, target_window = NULL, queue_service = ?3
-             WHERE id = ?1",
-            params![row.id, state.as_str(), s.trim().to_ascii_uppercase()],
-        )?,
-        None => tx.execute(
-            "UPDATE tickets SET state = ?2, finished_ms = ?3 WHERE id = ?1",
-            params![row.id, state.as_str(), now_ms],
-        )?,
-    };
-    tx.execute(
-        "UPDATE ticket_windows SET current = NULL WHERE number = ?1",
-        [window],
-    )?;
-    let kind = match action {
-        Action::Serve => Some(EVENT_SERVED),
-        Action::Skip => Some(EVENT_NO_SHOW),
-        Action::Transfer => Some(EVENT_TRANSFERRED),
-        _ => None,
-    };
-    if let Some(kind) = kind {
-        event(&tx, key, quota, cfg, kind, &row, window, now, |b| {
-            b["wait_secs"] = wait_secs.into();
-            if action == Action::Serve {
-                b["service_secs"] = service_secs.into();
-            }
-            match to {
-                Some(Transfer::Window(w)) => b["to_window"] = (*w).into(),
-                Some(Transfer::Service(s)) => {
-                    b["to_service"] = s.trim().to_ascii_uppercase().into()
-                }
-                None => {}
-            }
-        })?;
-    }
-    tx.commit()?;
-    Ok(Finished {
-        id: row.uuid(),
-        number: row.label(),
-        window,
-        state,
-        wait_secs,
-        service_secs: (action == Action::Serve).then_some(service_secs).flatten(),
-    })
-}
-
-/// 过号: the called citizen did not come.
-pub fn skip(
-    store: &mut Store,
-    key: &DataKey,
-    quota: Quota,
-    cfg: &TicketingSection,
-    window: u16,
-    now: Timestamp,
-) -> Result<Finished, TicketError> {
-    finish(store, key, quota, cfg, window, Action::Skip, None, now)
-}
-
-/// 暂挂: the citizen steps away; the window is free and calls the ticket back by number.
-pub fn hold(
-    store: &mut Store,
-    key: &DataKey,
-    quota: Quota,
-    cfg: &TicketingSection,
-    window: u16,
-    now: Timestamp,
-) -> Result<Finished, TicketError> {
-    finish(store, key, quota, cfg, window, Action::Hold, None, now)
-}
-
-/// 办结: the window's ticket is served; the event carries the waiting and service times.
-pub fn serve(
-    store: &mut Store,
-    key: &DataKey,
-    quota: Quota,
-    cfg: &TicketingSection,
-    window: u16,
-    now: Timestamp,
-) -> Result<Finished, TicketError> {
-    finish(store, key, quota, cfg, window, Action::Serve, None, now)
-}
-
-/// 转出: sends the window's ticket to an open window or another service's queue, ahead of
-/// those who have not been called yet.
-pub fn transfer(
-    store: &mut Store,
-    key: &DataKey,
-    quota: Quota,
-    cfg: &TicketingSection,
-    window: u16,
-    to: &Transfer,
-    now: Timestamp,
-) -> Result<Finished, TicketError> {
-    finish(
-        store,
-        key,
-        quota,
-        cfg,
-        window,
-        Action::Transfer,
-        Some(to),
-        now,
-    )
 }
 
 /// 好差评 of a served ticket, queued as an `evaluation` event; once per ticket.
