@@ -150,33 +150,23 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
     };
     let demo = core.profile.platform.mode == PlatformMode::Simulator;
     rt.block_on(async move {
-        // The demo without --platform syncs from a simulator of its own.
-        let sim = if demo && args.platform.is_none() {
-            match crate::sim::platform::start(
-                "127.0.0.1:0".parse().expect("valid address"),
-                SimOptions::default(),
-            )
-            .await
-            {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    eprintln!("无法启动本机模拟平台：{e}");
+        // The demo without --platform syncs from a simulator of its own (registered there).
+        let (sim, client) = if demo && args.platform.is_none() {
+            match crate::sim::demo::start_registered(&mut core).await {
+                Ok(d) => (Some(d.sim), d.client),
+                Err((e, _)) => {
+                    eprintln!("{e}");
                     return ExitCode::from(EXIT_FAILURE);
                 }
             }
         } else {
-            None
-        };
-        let base = args
-            .platform
-            .clone()
-            .or_else(|| sim.as_ref().map(|s| s.base_url()));
-        let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
-        let client = match PlatformClient::new(config) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(EXIT_CONFIG);
+            let config = ClientConfig::from_profile(&core.profile.platform, args.platform.as_deref(), key);
+            match PlatformClient::new(config) {
+                Ok(c) => (None, c),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
             }
         };
         let enrolment = args
