@@ -295,6 +295,17 @@ impl Row {
             number: self.number as u32,
         }
     }
+    /// The ticket as called to `window` for the `calls`-th time.
+    fn called(&self, window: u16, calls: u32) -> Called {
+        Called {
+            id: self.uuid(),
+            number: self.label(),
+            window,
+            calls,
+            kind: self.kind,
+            announcement: announcement(self.ticket_number(), window),
+        }
+    }
 }
 
 /// The profile's ticketing section, or why there is none.

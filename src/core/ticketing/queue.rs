@@ -7,10 +7,10 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use super::{
-    ahead_of, announcement, green_reason, hall_date, hall_time, immediate, is_issuing, label,
-    next_state, pick_next, qr_payload, read_row, rfc3339_ms, service, Action, Called, Candidate,
-    Desk, Finished, IssueRequest, IssuedTicket, Row, TicketError, TicketKind, TicketNumber,
-    TicketRef, TicketState, Transfer, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_NO_SHOW,
+    ahead_of, green_reason, hall_date, hall_time, immediate, is_issuing, label, next_state,
+    pick_next, qr_payload, read_row, rfc3339_ms, service, Action, Called, Candidate, Desk,
+    Finished, IssueRequest, IssuedTicket, Row, TicketError, TicketKind, TicketNumber, TicketRef,
+    TicketState, Transfer, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_NO_SHOW,
     EVENT_SERVED, EVENT_TRANSFERRED, ROW_COLUMNS,
 };
 use crate::core::config::TicketingSection;
@@ -383,14 +383,7 @@ impl Desk<'_> {
             b["calls"] = calls.into();
         })?;
         tx.commit()?;
-        Ok(Called {
-            id: row.uuid(),
-            number: row.label(),
-            window,
-            calls,
-            kind: row.kind,
-            announcement: announcement(row.ticket_number(), window),
-        })
+        Ok(row.called(window, calls))
     }
 
     /// 过号: the called citizen did not come.
@@ -541,14 +534,7 @@ fn do_call(
         "UPDATE ticket_windows SET current = ?2 WHERE number = ?1",
         params![window, row.id],
     )?;
-    let called = Called {
-        id: row.uuid(),
-        number: row.label(),
-        window,
-        calls,
-        kind: row.kind,
-        announcement: announcement(row.ticket_number(), window),
-    };
+    let called = row.called(window, calls);
     let wait_secs = (row.first_called_ms.unwrap_or(now_ms) - row.issued_ms) / 1000;
     event(tx, key, quota, cfg, EVENT_CALLED, &row, window, now, |b| {
         b["calls"] = calls.into();

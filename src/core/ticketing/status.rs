@@ -7,8 +7,8 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    announcement, hall_date, hall_time, is_issuing, label, lease_remaining, read_row, Called,
-    TicketError, ROW_COLUMNS,
+    hall_date, hall_time, is_issuing, label, lease_remaining, read_row, Called, TicketError,
+    ROW_COLUMNS,
 };
 use crate::core::config::TicketingSection;
 use crate::core::store::Store;
@@ -138,15 +138,5 @@ pub fn latest_call(store: &mut Store, now: Timestamp) -> Result<Option<Called>, 
             read_row,
         )
         .optional()?;
-    Ok(row.and_then(|r| {
-        let window = r.window?;
-        Some(Called {
-            id: r.uuid(),
-            number: r.label(),
-            window,
-            calls: r.calls,
-            kind: r.kind,
-            announcement: announcement(r.ticket_number(), window),
-        })
-    }))
+    Ok(row.and_then(|r| Some(r.called(r.window?, r.calls))))
 }

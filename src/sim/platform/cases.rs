@@ -90,19 +90,33 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Box<Response>> {
         })
 }
 
+/// A case or event submission's idempotency key, JSON body and the body's SHA-256; or the
+/// refusal (`what` names the body in it).
+fn submission(
+    headers: &HeaderMap,
+    body: &[u8],
+    what: &str,
+) -> Result<(String, serde_json::Value, String), Box<Response>> {
+    let key = idempotency_key(headers)?;
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{what}内容不是 JSON"),
+        )));
+    };
+    Ok((key, json, wire::sha256_hex(body)))
+}
+
 pub(super) async fn submit_case(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let key = match idempotency_key(&headers) {
+    let (key, json, hash) = match submission(&headers, &body, "办件") {
         Ok(k) => k,
         Err(r) => return *r,
     };
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "办件内容不是 JSON");
-    };
-    let hash = wire::sha256_hex(&body);
     let now = s.now();
     let mut g = s.lock();
     if let Some(rec) = g.cases.get_mut(&key) {
@@ -316,14 +330,10 @@ pub(super) async fn submit_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let key = match idempotency_key(&headers) {
+    let (key, json, hash) = match submission(&headers, &body, "事件") {
         Ok(k) => k,
         Err(r) => return *r,
     };
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "事件内容不是 JSON");
-    };
-    let hash = wire::sha256_hex(&body);
     let mut g = s.lock();
     if let Some(rec) = g.events.get_mut(&key) {
         rec.count += 1;
