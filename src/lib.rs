@@ -10,11 +10,15 @@
 //!
 //! See ARCHITECTURE.md for the code map and data flows.
 
+pub mod app;
 pub mod cli;
 pub mod core;
 pub mod counter;
+pub mod errand;
 pub mod fonts;
 pub mod kiosk;
 pub mod logging;
 pub mod ops;
 pub mod sim;
+pub mod terminal;
+pub mod ui;

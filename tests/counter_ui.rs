@@ -16,9 +16,9 @@ use ykb_terminal::core::platform::wire::TicketLease;
 use ykb_terminal::core::ticketing::{self, IssueRequest};
 use ykb_terminal::core::Core;
 use ykb_terminal::counter::hall::HallDisplay;
-use ykb_terminal::counter::speech::Recorder;
 use ykb_terminal::counter::Counter;
-use ykb_terminal::kiosk::{
+use ykb_terminal::terminal::speech::Recorder;
+use ykb_terminal::ui::{
     CounterAdapter, CounterWindow, EvaluationPadWindow, HallAdapter, HallDisplayWindow, PadAdapter,
 };
 
@@ -148,11 +148,11 @@ fn open_counter(
     CounterWindow,
     EvaluationPadWindow,
     Counter,
-    Arc<ykb_terminal::kiosk::link::PlatformLink>,
+    Arc<ykb_terminal::terminal::link::PlatformLink>,
 ) {
     let mut core = Core::start(profile(), dir).unwrap();
     let platform =
-        Arc::new(ykb_terminal::kiosk::link::PlatformLink::start_demo(&mut core).expect("demo"));
+        Arc::new(ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo"));
     let window = CounterWindow::new().unwrap();
     // Tall enough that every panel is on screen: queries skip what is clipped away.
     window

@@ -4,8 +4,8 @@
 use ykb_terminal::core::config::{PlatformMode, Profile};
 use ykb_terminal::core::platform::{wire, ClientConfig, PlatformClient};
 use ykb_terminal::core::Core;
-use ykb_terminal::kiosk::link::PlatformLink;
 use ykb_terminal::sim::platform::{self as sim, SimOptions};
+use ykb_terminal::terminal::link::PlatformLink;
 
 /// A remote profile whose platform is `base_url`, with the platform's catalogue key in place
 /// as a technician would have put it.
@@ -68,7 +68,7 @@ fn an_installed_terminal_links_with_its_stored_credentials() {
         "an installed terminal starts no simulator"
     );
     assert_eq!(link.base_url(), handle.base_url());
-    let citizen = ykb_terminal::kiosk::identify::demo_person()
+    let citizen = ykb_terminal::terminal::cards::demo_person()
         .unwrap()
         .id_number
         .expose()

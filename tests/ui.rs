@@ -5,8 +5,9 @@ use i_slint_backend_testing::ElementHandle;
 use slint::{ComponentHandle, Model};
 use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::Core;
-use ykb_terminal::kiosk::{
-    AppWindow, ApplyAdapter, EvaluateAdapter, FindAdapter, GuideAdapter, IdentifyAdapter, Kiosk,
+use ykb_terminal::kiosk::Kiosk;
+use ykb_terminal::ui::{
+    AppWindow, ApplyAdapter, EvaluateAdapter, FindAdapter, GuideAdapter, IdentifyAdapter,
     KioskAdapter, LicenceAdapter, Page, ServicesAdapter, SessionAdapter,
 };
 
@@ -116,7 +117,7 @@ fn large_text_toggle_enlarges_the_body_font() {
     let core = Core::start(Profile::demo(), dir.path()).unwrap();
     let window = AppWindow::new().unwrap();
     let _kiosk = Kiosk::attach(&window, core);
-    let theme = window.global::<ykb_terminal::kiosk::Theme>();
+    let theme = window.global::<ykb_terminal::ui::Theme>();
     let small = theme.get_text_body();
     press(&window, "大字");
     assert!(theme.get_large_text());
@@ -298,7 +299,7 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
     let dir = tempfile::tempdir().unwrap();
     let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
     let platform =
-        ykb_terminal::kiosk::link::PlatformLink::start_demo(&mut core).expect("demo platform");
+        ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo platform");
     let catalog = core.catalog.clone();
     let window = AppWindow::new().unwrap();
     let kiosk = Kiosk::attach(&window, core);
@@ -371,7 +372,7 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
 fn demo_at_checklist() -> (
     AppWindow,
     Kiosk,
-    std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
+    std::sync::Arc<ykb_terminal::terminal::link::PlatformLink>,
     tempfile::TempDir,
 ) {
     demo_at_checklist_with(Profile::demo())
@@ -382,7 +383,7 @@ fn demo_at_checklist_with(
 ) -> (
     AppWindow,
     Kiosk,
-    std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
+    std::sync::Arc<ykb_terminal::terminal::link::PlatformLink>,
     tempfile::TempDir,
 ) {
     let (window, kiosk, platform, dir) = demo_home_with(profile);
@@ -429,7 +430,7 @@ fn progress_of(window: &AppWindow, label: &str) -> Option<String> {
         .map(|v| v.to_string())
 }
 
-fn field(window: &AppWindow, id: &str) -> ykb_terminal::kiosk::FieldRow {
+fn field(window: &AppWindow, id: &str) -> ykb_terminal::ui::FieldRow {
     window
         .global::<ApplyAdapter>()
         .get_fields()
@@ -693,7 +694,7 @@ fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
 fn demo_home() -> (
     AppWindow,
     Kiosk,
-    std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
+    std::sync::Arc<ykb_terminal::terminal::link::PlatformLink>,
     tempfile::TempDir,
 ) {
     demo_home_with(Profile::demo())
@@ -704,14 +705,14 @@ fn demo_home_with(
 ) -> (
     AppWindow,
     Kiosk,
-    std::sync::Arc<ykb_terminal::kiosk::link::PlatformLink>,
+    std::sync::Arc<ykb_terminal::terminal::link::PlatformLink>,
     tempfile::TempDir,
 ) {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let mut core = Core::start(profile, dir.path()).unwrap();
     let platform = std::sync::Arc::new(
-        ykb_terminal::kiosk::link::PlatformLink::start_demo(&mut core).expect("demo"),
+        ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo"),
     );
     let window = AppWindow::new().unwrap();
     window
@@ -825,7 +826,7 @@ fn progress_is_found_by_the_local_number_and_staff_can_be_called() {
 /// Records what the kiosk would say.
 struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
-impl ykb_terminal::kiosk::speech::Speaker for Recorder {
+impl ykb_terminal::terminal::speech::Speaker for Recorder {
     fn say(&self, text: &str, _lang: ykb_terminal::core::config::Language) {
         self.0.lock().unwrap().push(text.to_owned());
     }
@@ -860,7 +861,7 @@ fn large_text_mode_reads_each_new_screen_aloud_and_normal_mode_stays_silent() {
 fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step_is_audited() {
     let (window, kiosk, _catalog, dir) = start();
     let adapter = window.global::<KioskAdapter>();
-    let tech = window.global::<ykb_terminal::kiosk::TechAdapter>();
+    let tech = window.global::<ykb_terminal::ui::TechAdapter>();
     // A citizen tapping the title now and then never gets there.
     for _ in 0..3 {
         adapter.invoke_title_tapped();
@@ -901,7 +902,7 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
     let window = AppWindow::new().unwrap();
     let kiosk = Kiosk::attach(&window, core);
     let adapter = window.global::<KioskAdapter>();
-    let tech = window.global::<ykb_terminal::kiosk::TechAdapter>();
+    let tech = window.global::<ykb_terminal::ui::TechAdapter>();
     for _ in 0..5 {
         adapter.invoke_title_tapped();
     }
@@ -1463,9 +1464,9 @@ fn a_ykm_shown_to_the_camera_identifies_and_the_camera_stops_after() {
     let dir = tempfile::tempdir().unwrap();
     let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
     let platform = std::sync::Arc::new(
-        ykb_terminal::kiosk::link::PlatformLink::start_demo(&mut core).expect("demo"),
+        ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo"),
     );
-    let person = ykb_terminal::kiosk::identify::demo_person().unwrap();
+    let person = ykb_terminal::terminal::cards::demo_person().unwrap();
     let token = platform.sim().unwrap().issue_ykm_token(person, 120);
     // The phone's screen as the camera sees it: the token's QR code, 8 pixels a module.
     let code = qrcode::QrCode::new(token.as_bytes()).unwrap();
@@ -1524,7 +1525,7 @@ fn with_a_face_verifier_a_card_identifies_only_after_the_face_matches() {
         answers: std::sync::Mutex<Vec<bool>>,
         frames: std::sync::Mutex<Vec<(u32, u32, String)>>,
     }
-    impl ykb_terminal::kiosk::identify::FaceVerifier for Verifier {
+    impl ykb_terminal::terminal::cards::FaceVerifier for Verifier {
         fn verify(
             &self,
             person: &ykb_terminal::core::domain::Person,

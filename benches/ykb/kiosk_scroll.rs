@@ -18,7 +18,8 @@ use slint::platform::software_renderer::{
 };
 use slint::platform::{Platform, WindowAdapter, WindowEvent};
 use slint::{ComponentHandle, LogicalPosition, ModelRc, PhysicalSize, VecModel};
-use ykb_terminal::kiosk::{guide, AppWindow, KioskAdapter, MatterRow, Page};
+use ykb_terminal::errand::guide;
+use ykb_terminal::ui::{AppWindow, KioskAdapter, MatterRow, Page};
 
 use super::{Baseline, Figure};
 

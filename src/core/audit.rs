@@ -12,6 +12,7 @@
 //! `._-`), actions a fixed vocabulary, and details refuse anything that looks like an identity
 //! or phone number (a run of 11 or more digits).
 
+use crate::core::privacy::has_long_digit_run;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -242,21 +243,6 @@ pub fn entry_hash(
     h.update(b"\n");
     h.update(canonical.as_bytes());
     hex::encode(h.finalize())
-}
-
-fn has_long_digit_run(s: &str) -> bool {
-    let mut run = 0;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            run += 1;
-            if run >= 11 {
-                return true;
-            }
-        } else {
-            run = 0;
-        }
-    }
-    false
 }
 
 /// Appends an entry in its own transaction.

@@ -328,6 +328,17 @@ fn check_questions(
     Ok(())
 }
 
+/// A matter of the bundled demo catalogue by name (unit tests).
+#[cfg(test)]
+pub(crate) fn demo_matter(name: &str) -> crate::core::domain::Matter {
+    Catalog::demo()
+        .expect("the demo catalogue parses")
+        .matters
+        .into_iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no demo matter {name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod health;
 pub mod outbox;
 pub mod pin;
 pub mod platform;
+pub mod privacy;
 pub mod search;
 pub mod store;
 pub mod sync;

@@ -4,13 +4,14 @@
 //! materials ticked as brought, the decision — and what the citizen-facing pad shows.
 //! **Invariant: what the counter does next is decided here, not in `.slint` callbacks.**
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::core::config::{CounterSection, PinAccount};
+use crate::core::domain::CardExpiry;
 use crate::core::domain::{EvaluationLevel, Matter, Person, QuestionKind};
 use crate::core::pin::{SignIn, Throttle};
-use crate::kiosk::identify::CardExpiry;
+use crate::errand::Errand;
 
 use super::prereview::{self, Review};
 
@@ -55,6 +56,40 @@ pub struct Work {
     /// Materials ticked as brought.
     pub brought: BTreeSet<String>,
     pub decision: Option<Decision>,
+}
+
+/// Nothing typed or photographed: the counter's form is the card, its papers are handed over.
+static NOTHING_TYPED: BTreeMap<String, String> = BTreeMap::new();
+static NO_PHOTOS: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+
+impl Work {
+    /// The accepted errand as a plain value for the case builder; `None` without a matter or
+    /// a card read. The answers are the chosen options of each applicable question.
+    pub fn errand(&self) -> Option<Errand<'_>> {
+        let matter = self.matter.as_ref()?;
+        let mut answers = BTreeMap::new();
+        for q in matter.applicable_questions(&self.chosen) {
+            let picked: Vec<String> = q
+                .options
+                .iter()
+                .filter(|o| self.chosen.contains(&o.id))
+                .map(|o| o.id.clone())
+                .collect();
+            if !picked.is_empty() {
+                answers.insert(q.id.clone(), picked);
+            }
+        }
+        Some(Errand {
+            matter,
+            bundle: None,
+            chosen: self.chosen.clone(),
+            answers,
+            person: self.person.as_ref()?,
+            licences: &self.licences,
+            fields: &NOTHING_TYPED,
+            images: &NO_PHOTOS,
+        })
+    }
 }
 
 /// What the evaluation pad facing the citizen does.
@@ -450,7 +485,7 @@ mod tests {
     }
 
     fn renewal() -> Matter {
-        crate::kiosk::demo_matter("居民身份证换领")
+        crate::core::catalog::demo_matter("居民身份证换领")
     }
 
     #[test]

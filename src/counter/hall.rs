@@ -11,9 +11,10 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::core::ticketing;
 use crate::core::Core;
-use crate::kiosk::{HallAdapter, HallCall, HallDisplayWindow, HallQueue};
+use crate::ui::{HallAdapter, HallCall, HallDisplayWindow, HallQueue};
 
-use super::speech::Speech;
+use crate::core::config::Language;
+use crate::terminal::speech::Speaker;
 
 /// The running hall display.
 pub struct HallDisplay {
@@ -23,7 +24,7 @@ pub struct HallDisplay {
 
 struct State {
     core: Core,
-    speech: Box<dyn Speech>,
+    speech: Box<dyn Speaker>,
     /// The call last spoken: ticket id and its call count (a recall is spoken again).
     spoken: Option<(uuid::Uuid, u32)>,
 }
@@ -31,7 +32,7 @@ struct State {
 impl HallDisplay {
     /// Wires the window to a started core and shows the queue as it is. Calls made before
     /// the display started are shown, not spoken.
-    pub fn attach(window: &HallDisplayWindow, mut core: Core, speech: Box<dyn Speech>) -> Self {
+    pub fn attach(window: &HallDisplayWindow, mut core: Core, speech: Box<dyn Speaker>) -> Self {
         let spoken = ticketing::latest_call(&mut core.store, Timestamp::now())
             .ok()
             .flatten()
@@ -106,7 +107,7 @@ impl HallDisplay {
                 a.set_announcement(c.announcement.zh.clone().into());
                 if st.spoken != Some((c.id, c.calls)) {
                     st.spoken = Some((c.id, c.calls));
-                    st.speech.say(&c.announcement.zh);
+                    st.speech.say(&c.announcement.zh, Language::ZhCn);
                 }
             }
             Ok(None) => {

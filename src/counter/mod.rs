@@ -8,17 +8,17 @@
 //! network threads post into an inbox and wake the UI, as in the kiosk.
 
 pub mod clerk;
+mod devices;
 pub mod hall;
 pub mod prereview;
 pub mod receipts;
+mod render;
 pub mod screenshots;
-pub mod speech;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -26,22 +26,27 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use ykb_drivers::escpos::Receipt;
 
 use crate::cli::{self, Cli};
-use crate::core::audit::{self, Actor, AuditAction};
+use crate::core::audit::{Actor, AuditAction};
 use crate::core::config::{CounterSection, Profile, TicketingSection};
-use crate::core::domain::{Applicant, CaseMaterial, EvaluationLevel, MaterialOutcome};
-use crate::core::outbox::{self, NewCase, Quota};
+use crate::core::domain::CardExpiry;
+use crate::core::domain::EvaluationLevel;
+use crate::core::outbox::Quota;
 use crate::core::pin::SignIn;
 use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
 use crate::core::Core;
-use crate::kiosk::identify::{CardExpiry, CardOutcome, CardService};
-use crate::kiosk::link::PlatformLink;
-use crate::kiosk::services::{Delivery, DeliveryNews, ReceiptPrinter, SUBMIT_GRACE};
-use crate::kiosk::{
-    apply, Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,
+use crate::terminal::cards::{CardOutcome, CardService};
+use crate::terminal::delivery::{Awaiting, Delivery, DeliveryNews, SUBMIT_GRACE};
+use crate::terminal::inbox::{Inbox, Report};
+use crate::terminal::link::PlatformLink;
+use crate::terminal::printer::ReceiptPrinter;
+use crate::terminal::Terminal;
+use crate::ui::{
+    Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,
     CounterTarget, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
     NO_DISPLAY_MESSAGE,
 };
 use clerk::{Auth, Clerk, Decision, Pad};
+use devices::lease_from;
 use prereview::{Status, Subject};
 
 /// `ticketing::skip` or `ticketing::hold`: the ticket leaves the window unserved.
@@ -122,7 +127,7 @@ pub fn run_hall_display(cli: &Cli, profile: Profile) -> ExitCode {
     if core.profile.terminal.fullscreen {
         window.window().set_fullscreen(true);
     }
-    let display = hall::HallDisplay::attach(&window, core, speech::system());
+    let display = hall::HallDisplay::attach(&window, core, crate::terminal::speech::announcer());
     let timer = display.timer();
     tracing::info!(profile = %cli.profile_name(), "hall display started");
     let result = window.run();
@@ -145,7 +150,8 @@ pub struct Counter {
 }
 
 struct State {
-    core: Core,
+    /// The core and the running devices and links (the terminal layer).
+    terminal: Terminal,
     cfg: CounterSection,
     ticketing: TicketingSection,
     clerk: Clerk,
@@ -158,36 +164,6 @@ struct State {
     /// An accepted case waiting (briefly) for the platform's unified code before its receipt
     /// is printed.
     awaiting: Option<Awaiting>,
-    printer: Option<ReceiptPrinter>,
-    cards: Option<CardService>,
-    platform: Option<Arc<PlatformLink>>,
-    delivery: Option<Delivery>,
-    inbox: Arc<Mutex<Vec<Inbox>>>,
-}
-
-struct Awaiting {
-    case_id: String,
-    local_number: String,
-    until: Instant,
-}
-
-/// A result from a thread other than the UI's.
-enum Inbox {
-    Card(CardOutcome, Option<CardExpiry>),
-    Licences {
-        id_number: String,
-        names: Vec<String>,
-    },
-    Printed(
-        Result<(), String>,
-        Option<crate::core::health::DeviceHealth>,
-    ),
-    Delivery(DeliveryNews),
-}
-
-fn post(inbox: &Arc<Mutex<Vec<Inbox>>>, window: &slint::Weak<CounterWindow>, item: Inbox) {
-    inbox.lock().unwrap_or_else(|e| e.into_inner()).push(item);
-    let _ = window.upgrade_in_event_loop(|w| w.global::<CounterAdapter>().invoke_inbox_ready());
 }
 
 impl State {
@@ -204,23 +180,13 @@ impl State {
     fn audit(&mut self, staff: &str, action: AuditAction) {
         let actor = Actor::staff(staff).unwrap_or_else(|_| Actor::system());
         let detail = format!("{} 号窗口", self.cfg.window);
-        if let Err(e) = audit::append(&mut self.core.store, &actor, action, &detail) {
-            tracing::warn!(error = %e, "audit entry not written");
-        }
+        self.terminal.audit(&actor, action, &detail);
     }
 
     /// Queues a supervision event through the outbox and wakes delivery; on failure the
     /// clerk is told and `false` comes back.
     fn queue_event(&mut self, kind: &str, body: &serde_json::Value) -> bool {
-        let quota = Quota::from_mb(self.core.profile.data.outbox_quota_mb);
-        match outbox::enqueue_event(
-            &mut self.core.store,
-            &self.core.key,
-            quota,
-            kind,
-            body,
-            Timestamp::now(),
-        ) {
+        match self.terminal.enqueue_event(kind, body, Timestamp::now()) {
             Ok(_) => {
                 self.wake_delivery();
                 true
@@ -233,9 +199,7 @@ impl State {
     }
 
     fn wake_delivery(&self) {
-        if let Some(d) = &self.delivery {
-            d.wake();
-        }
+        self.terminal.wake_delivery();
     }
 }
 
@@ -276,7 +240,14 @@ impl Counter {
             pad: pad.as_weak(),
             state: Rc::new(RefCell::new(State {
                 clerk: Clerk::new(&cfg, Instant::now()),
-                core,
+                terminal: Terminal::new(core, {
+                    let window = window.as_weak();
+                    Inbox::new(move || {
+                        let _ = window.upgrade_in_event_loop(|w| {
+                            w.global::<CounterAdapter>().invoke_inbox_ready()
+                        });
+                    })
+                }),
                 cfg,
                 ticketing,
                 message: String::new(),
@@ -286,11 +257,6 @@ impl Counter {
                 print_status: String::new(),
                 last_receipt: None,
                 awaiting: None,
-                printer: None,
-                cards: None,
-                platform: None,
-                delivery: None,
-                inbox: Arc::new(Mutex::new(Vec::new())),
             })),
         };
         counter.connect(window, pad);
@@ -330,9 +296,9 @@ impl Counter {
             let mut guard = c.state.borrow_mut();
             let st = &mut *guard;
             let r = ticketing::recall(
-                &mut st.core.store,
-                &st.core.key,
-                Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                &mut st.terminal.core.store,
+                &st.terminal.core.key,
+                Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
                 &st.ticketing,
                 st.cfg.window,
                 Timestamp::now(),
@@ -364,7 +330,7 @@ impl Counter {
             c.render();
         });
         a.on_place_demo_card(on(|c| {
-            if let Some(cards) = &c.state.borrow().cards {
+            if let Some(cards) = &c.state.borrow().terminal.cards {
                 cards.place_demo_card();
             }
         }));
@@ -379,7 +345,7 @@ impl Counter {
             {
                 let mut st = c.state.borrow_mut();
                 st.clerk.touch(Instant::now());
-                if let Some(m) = st.core.catalog.matter(&code).cloned() {
+                if let Some(m) = st.terminal.core.catalog.matter(&code).cloned() {
                     st.clerk.choose_matter(m);
                     st.matches.clear();
                     st.print_status.clear();
@@ -467,7 +433,7 @@ impl Counter {
                 st.sign_in_note.clear();
                 st.audit(&staff, AuditAction::StaffSignIn);
                 let r = ticketing::set_window_open(
-                    &mut st.core.store,
+                    &mut st.terminal.core.store,
                     &st.ticketing,
                     st.cfg.window,
                     true,
@@ -500,7 +466,7 @@ impl Counter {
             return;
         }
         let r = ticketing::set_window_open(
-            &mut st.core.store,
+            &mut st.terminal.core.store,
             &st.ticketing,
             st.cfg.window,
             false,
@@ -512,7 +478,7 @@ impl Counter {
         if let Some(staff) = st.clerk.sign_out() {
             st.audit(&staff, AuditAction::StaffSignOut);
         }
-        if let Some(c) = &st.cards {
+        if let Some(c) = &st.terminal.cards {
             c.lift_demo_card();
         }
         st.matches.clear();
@@ -526,9 +492,9 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
         let r = ticketing::call_next(
-            &mut st.core.store,
-            &st.core.key,
-            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+            &mut st.terminal.core.store,
+            &st.terminal.core.key,
+            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             Timestamp::now(),
@@ -538,7 +504,7 @@ impl Counter {
                 st.clerk.called(&called.number);
                 st.print_status.clear();
                 st.last_receipt = None;
-                if let Some(c) = &st.cards {
+                if let Some(c) = &st.terminal.cards {
                     c.lift_demo_card();
                 }
                 st.say(format!("已叫号：{}", called.announcement.zh));
@@ -552,9 +518,9 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
         let r = f(
-            &mut st.core.store,
-            &st.core.key,
-            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+            &mut st.terminal.core.store,
+            &st.terminal.core.key,
+            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             Timestamp::now(),
@@ -574,9 +540,9 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
         let r = ticketing::transfer(
-            &mut st.core.store,
-            &st.core.key,
-            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+            &mut st.terminal.core.store,
+            &st.terminal.core.key,
+            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             st.cfg.window,
             to,
@@ -603,9 +569,9 @@ impl Counter {
         let st = &mut *st;
         if st.clerk.work().ticket.is_some() {
             let r = ticketing::serve(
-                &mut st.core.store,
-                &st.core.key,
-                Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                &mut st.terminal.core.store,
+                &st.terminal.core.key,
+                Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
                 &st.ticketing,
                 st.cfg.window,
                 Timestamp::now(),
@@ -616,7 +582,7 @@ impl Counter {
             }
         }
         let number = st.clerk.finish();
-        if let Some(c) = &st.cards {
+        if let Some(c) = &st.terminal.cards {
             c.lift_demo_card();
         }
         st.print_status.clear();
@@ -639,20 +605,20 @@ impl Counter {
             ..IssueRequest::default()
         };
         let mut r = ticketing::issue(
-            &mut st.core.store,
-            &st.core.key,
-            Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+            &mut st.terminal.core.store,
+            &st.terminal.core.key,
+            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
             &st.ticketing,
             &req,
             Timestamp::now(),
         );
         if matches!(r, Err(TicketError::LeaseExhausted { .. })) {
-            if let Some(p) = st.platform.clone() {
+            if let Some(p) = st.terminal.platform.clone() {
                 lease_from(&p, st);
                 r = ticketing::issue(
-                    &mut st.core.store,
-                    &st.core.key,
-                    Quota::from_mb(st.core.profile.data.outbox_quota_mb),
+                    &mut st.terminal.core.store,
+                    &st.terminal.core.key,
+                    Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
                     &st.ticketing,
                     &req,
                     Timestamp::now(),
@@ -676,7 +642,7 @@ impl Counter {
             Vec::new()
         } else {
             crate::core::search::search(
-                st.core.store.conn(),
+                st.terminal.core.store.conn(),
                 q,
                 &crate::core::search::Filters::default(),
                 MATTER_LIMIT,
@@ -722,56 +688,9 @@ impl Counter {
             st.fail("预审未通过，不能受理：请补齐缺少的项目，或出具补齐补正告知");
             return None;
         }
-        let work = st.clerk.work();
-        let (Some(m), Some(person)) = (work.matter.clone(), work.person.clone()) else {
-            return None;
-        };
-        let materials = m
-            .materials_for(&work.chosen)
-            .into_iter()
-            .map(|mat| CaseMaterial {
-                material_id: mat.id.clone(),
-                outcome: match mat
-                    .exempted_by_licence
-                    .as_ref()
-                    .filter(|l| work.licences.contains(l))
-                {
-                    Some(l) => MaterialOutcome::Exempt { licence: l.clone() },
-                    // Paper handed over at the window.
-                    None => MaterialOutcome::BringToWindow,
-                },
-            })
-            .collect();
-        let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for q in m.applicable_questions(&work.chosen) {
-            let picked: Vec<String> = q
-                .options
-                .iter()
-                .filter(|o| work.chosen.contains(&o.id))
-                .map(|o| o.id.clone())
-                .collect();
-            if !picked.is_empty() {
-                answers.insert(q.id.clone(), picked);
-            }
-        }
-        let case = NewCase {
-            matters: vec![m.task_code.clone()],
-            bundle: None,
-            catalog_version: st.core.catalog.version,
-            form: crate::kiosk::form::values(&m, &work.chosen, Some(&person), &BTreeMap::new()),
-            applicant: Applicant::Person { person },
-            answers,
-            materials,
-            images: Vec::new(),
-        };
-        let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
-        match outbox::enqueue_case(
-            &mut st.core.store,
-            &st.core.key,
-            quota,
-            case,
-            Timestamp::now(),
-        ) {
+        let errand = st.clerk.work().errand()?;
+        let case = crate::errand::new_case(&errand, st.terminal.core.catalog.version);
+        match st.terminal.enqueue_case(case, Timestamp::now()) {
             Ok(acc) => {
                 let case_id = acc.id.to_string();
                 let local = acc.seq.to_string();
@@ -780,7 +699,7 @@ impl Counter {
                     local_number: local.clone(),
                 });
                 st.say(format!("已受理，本机编号 {local}"));
-                if st.delivery.is_some() {
+                if st.terminal.delivery.is_some() {
                     st.awaiting = Some(Awaiting {
                         case_id,
                         local_number: local,
@@ -810,7 +729,7 @@ impl Counter {
                     m,
                     p,
                     &receipts::Desk {
-                        terminal: &st.core.profile.terminal.name,
+                        terminal: &st.terminal.core.profile.terminal.name,
                         window: st.cfg.window,
                         staff: &staff,
                         ticket: ticket.as_deref(),
@@ -865,7 +784,7 @@ impl Counter {
                 &m,
                 st.clerk.work().person.as_ref(),
                 &receipts::Desk {
-                    terminal: &st.core.profile.terminal.name,
+                    terminal: &st.terminal.core.profile.terminal.name,
                     window: st.cfg.window,
                     staff: &staff,
                     ticket: ticket.as_deref(),
@@ -925,7 +844,7 @@ impl Counter {
                 &m,
                 st.clerk.work().person.as_ref(),
                 &receipts::Desk {
-                    terminal: &st.core.profile.terminal.name,
+                    terminal: &st.terminal.core.profile.terminal.name,
                     window: st.cfg.window,
                     staff: &staff,
                     ticket: ticket.as_deref(),
@@ -941,15 +860,13 @@ impl Counter {
     }
 
     fn print(&self, receipt: Receipt) {
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
+        let inbox = self.state.borrow().terminal.inbox.clone();
         let mut st = self.state.borrow_mut();
         st.last_receipt = Some(receipt.clone());
-        st.print_status = match &st.printer {
+        st.print_status = match &st.terminal.printer {
             None => "本机没有打印机，请手工出具".into(),
             Some(p) => {
-                p.print(receipt, move |r, h| {
-                    post(&inbox, &window, Inbox::Printed(r, h))
-                });
+                p.print(receipt, move |r, h| inbox.post(Report::Printed(r, h)));
                 "正在打印…".into()
             }
         };
@@ -965,11 +882,11 @@ impl Counter {
         };
         let Some(level) = e.level else { return };
         let now = Timestamp::now();
-        let quota = Quota::from_mb(st.core.profile.data.outbox_quota_mb);
+        let quota = st.terminal.quota();
         let stored = match e.ticket.as_deref().map(TicketRef::parse) {
             Some(Ok(reference)) => ticketing::evaluate(
-                &mut st.core.store,
-                &st.core.key,
+                &mut st.terminal.core.store,
+                &st.terminal.core.key,
                 quota,
                 &st.ticketing,
                 &reference,
@@ -979,23 +896,17 @@ impl Counter {
             )
             .map_err(|e| e.to_string()),
             _ => {
-                let body = apply::evaluation_event(
+                let body = crate::errand::case::evaluation_event(
                     e.case_id.as_deref(),
                     e.task_code.as_deref(),
                     level,
                     &e.reasons,
-                    st.core.profile.terminal.kind.as_str(),
+                    st.terminal.core.profile.terminal.kind.as_str(),
                     now,
                 );
-                outbox::enqueue_event(
-                    &mut st.core.store,
-                    &st.core.key,
-                    quota,
-                    ticketing::EVENT_EVALUATION,
-                    &body,
-                    now,
-                )
-                .map_err(|e| e.to_string())
+                st.terminal
+                    .enqueue_event(ticketing::EVENT_EVALUATION, &body, now)
+                    .map_err(|e| e.to_string())
             }
         };
         // An evaluation that cannot be stored is not worth keeping the citizen for.
@@ -1005,455 +916,4 @@ impl Counter {
         st.wake_delivery();
         st.clerk.evaluated(Instant::now());
     }
-
-    /// Delivers the outbox to the platform from this process (alongside the agent service on
-    /// installed terminals) and looks up e-licences there.
-    pub fn use_platform(&self, platform: Arc<PlatformLink>) {
-        let (inbox, window) = (self.state.borrow().inbox.clone(), self.window.clone());
-        let delivery = Delivery::for_terminal(&self.state.borrow().core, &platform, move |news| {
-            post(&inbox, &window, Inbox::Delivery(news))
-        });
-        let mut st = self.state.borrow_mut();
-        st.delivery = delivery;
-        st.platform = Some(platform);
-    }
-
-    /// Opens the printer and the ID-card reader of the profile (for `simulated`, the drivers'
-    /// emulators).
-    pub fn start_devices(&self) {
-        let mut st = self.state.borrow_mut();
-        let dir = st.core.data_dir.join("printer-sim");
-        match ReceiptPrinter::start(&st.core.profile.devices.printer, &dir) {
-            Ok(p) => st.printer = p,
-            Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
-        }
-        let inbox = st.inbox.clone();
-        let window = self.window.clone();
-        match CardService::start_with_expiry(&st.core.profile.devices.id_reader, move |o, x| {
-            post(&inbox, &window, Inbox::Card(o, x))
-        }) {
-            Ok(s) => st.cards = s,
-            Err(e) => tracing::warn!(error = %e, "ID-card reader could not start"),
-        }
-    }
-
-    /// The printer emulator's jobs (PNG files), when it is simulated.
-    pub fn printed_jobs(&self) -> Vec<std::path::PathBuf> {
-        self.state
-            .borrow()
-            .printer
-            .as_ref()
-            .and_then(ReceiptPrinter::sim_jobs)
-            .unwrap_or_default()
-    }
-
-    /// Applies what device and network threads posted (tests call this directly).
-    pub fn process_device_events(&self) {
-        let items = std::mem::take(
-            &mut *self
-                .state
-                .borrow()
-                .inbox
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        for item in items {
-            match item {
-                Inbox::Card(CardOutcome::Read(person), expiry) => {
-                    let mut st = self.state.borrow_mut();
-                    if st.clerk.staff().is_none() {
-                        continue;
-                    }
-                    if let Some(c) = &st.cards {
-                        c.lift_demo_card();
-                    }
-                    self.look_up_licences(&st, person.id_number.expose());
-                    st.clerk.card_read(person, expiry);
-                    st.say("已读取身份证");
-                }
-                Inbox::Card(CardOutcome::Error(e), _) => {
-                    self.state.borrow_mut().fail(match e {
-                        crate::kiosk::session::CardError::Replace => "未能读取身份证，请重新放置",
-                        crate::kiosk::session::CardError::Device => {
-                            "身份证阅读器故障，请联系运维人员"
-                        }
-                        crate::kiosk::session::CardError::Unsupported => {
-                            "2017版外国人永久居留身份证无法读取号码，请人工核验证件"
-                        }
-                    });
-                }
-                Inbox::Card(CardOutcome::Ready, _) => {}
-                Inbox::Licences { id_number, names } => {
-                    self.state.borrow_mut().clerk.licences(&id_number, names);
-                }
-                Inbox::Printed(r, health) => {
-                    if let Some(h) = health {
-                        let devices = std::collections::BTreeMap::from([("printer".to_owned(), h)]);
-                        let mut st = self.state.borrow_mut();
-                        if let Err(e) = crate::core::health::record_devices(
-                            &mut st.core.store,
-                            "counter",
-                            &devices,
-                        ) {
-                            tracing::warn!(error = %e, "device state not recorded");
-                        }
-                    }
-                    self.state.borrow_mut().print_status = match r {
-                        Ok(()) => "已打印，请交给市民".into(),
-                        Err(e) => format!("未能打印（{e}）"),
-                    };
-                }
-                Inbox::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
-                    let awaited = {
-                        let mut st = self.state.borrow_mut();
-                        let ours = st.awaiting.as_ref().is_some_and(|a| a.case_id == id);
-                        if ours {
-                            st.awaiting.take()
-                        } else {
-                            None
-                        }
-                    };
-                    if let (Some(a), Some(code)) = (awaited, unified_code) {
-                        self.print_acceptance(&a.case_id, &code);
-                    }
-                }
-                Inbox::Delivery(
-                    DeliveryNews::Offline
-                    | DeliveryNews::Notices(_)
-                    | DeliveryNews::Progress { .. },
-                ) => {}
-            }
-        }
-        self.render();
-    }
-
-    fn look_up_licences(&self, st: &State, id_number: &str) {
-        let Some(platform) = st.platform.clone() else {
-            return;
-        };
-        let inbox = st.inbox.clone();
-        let window = self.window.clone();
-        crate::kiosk::services::look_up_licences(
-            platform,
-            id_number.to_owned(),
-            move |id_number, names| post(&inbox, &window, Inbox::Licences { id_number, names }),
-        );
-    }
-
-    /// Advances the clock: the idle lock, the pad's thanks, an acceptance receipt that
-    /// waited long enough for the unified code (tests pass a later instant).
-    pub fn tick(&self, now: Instant) {
-        let overdue = {
-            let mut st = self.state.borrow_mut();
-            let st = &mut *st;
-            if let Some(staff) = st.clerk.tick(now) {
-                st.audit(&staff, AuditAction::StaffLocked);
-            }
-            let due = st.awaiting.as_ref().is_some_and(|a| now >= a.until);
-            if due {
-                st.awaiting.take()
-            } else {
-                None
-            }
-        };
-        if let Some(a) = overdue {
-            self.print_acceptance(&a.case_id, &format!("{}（本机编号）", a.local_number));
-        }
-        self.render();
-    }
-
-    /// Ticks every second while kept alive.
-    pub fn timer(&self) -> slint::Timer {
-        let t = slint::Timer::default();
-        let c = self.handle();
-        t.start(
-            slint::TimerMode::Repeated,
-            Duration::from_secs(1),
-            move || c.tick(Instant::now()),
-        );
-        t
-    }
-
-    /// Pushes the clerk's session into both windows.
-    fn render(&self) {
-        let (Some(w), Some(pw)) = (self.window.upgrade(), self.pad.upgrade()) else {
-            return;
-        };
-        let a = w.global::<CounterAdapter>();
-        let p = pw.global::<PadAdapter>();
-        let mut st = self.state.borrow_mut();
-        let st = &mut *st;
-        let signed_in = st.clerk.staff().is_some();
-        a.set_auth(match st.clerk.auth() {
-            Auth::SignedOut => 0,
-            Auth::Locked { .. } => 1,
-            Auth::SignedIn { .. } => 2,
-        });
-        if let Auth::Locked { staff } = st.clerk.auth() {
-            if a.get_staff_input().is_empty() {
-                a.set_staff_input(staff.clone().into());
-            }
-        }
-        let staff = st.clerk.staff().unwrap_or_default().to_owned();
-        a.set_staff(staff.clone().into());
-        a.set_sign_in_note(st.sign_in_note.clone().into());
-        a.set_message(st.message.clone().into());
-        a.set_message_error(st.message_error);
-
-        let work = st.clerk.work().clone();
-        let ticket = work.ticket.clone().unwrap_or_default();
-        a.set_ticket(ticket.clone().into());
-        a.set_queue_line(queue_line(st).into());
-        a.set_targets(ModelRc::new(VecModel::from(targets(st))));
-        a.set_card_status(
-            if st.cards.is_some() {
-                "请申请人将身份证放在读卡器上"
-            } else {
-                "本机未接入可用的身份证阅读器，请人工核验身份"
-            }
-            .into(),
-        );
-        // Nothing personal on screen while locked or signed out.
-        let person = work.person.as_ref().filter(|_| signed_in);
-        match person {
-            Some(pp) => {
-                a.set_person_name(pp.name.clone().into());
-                a.set_person_id(pp.id_number.masked().into());
-                let today = ticketing::hall_date(Timestamp::now());
-                let age = pp
-                    .id_number
-                    .age_on(today)
-                    .map(|a| format!("{a} 岁"))
-                    .unwrap_or_default();
-                let valid = match work.expiry {
-                    Some(CardExpiry::On(d)) => format!(" · 证件有效期至 {d}"),
-                    Some(CardExpiry::LongTerm) => " · 证件长期有效".into(),
-                    None => String::new(),
-                };
-                let licences = if work.licences.is_empty() {
-                    String::new()
-                } else {
-                    format!(" · 电子证照 {} 项", work.licences.len())
-                };
-                a.set_person_detail(format!("{age}{valid}{licences}").into());
-            }
-            None => {
-                a.set_person_name(SharedString::new());
-                a.set_person_id(SharedString::new());
-                a.set_person_detail(SharedString::new());
-            }
-        }
-        a.set_matters(ModelRc::new(VecModel::from(if signed_in {
-            st.matches.clone()
-        } else {
-            Vec::new()
-        })));
-        let matter = work.matter.as_ref().filter(|_| signed_in);
-        a.set_has_matter(matter.is_some());
-        let today = ticketing::hall_date(Timestamp::now());
-        let review = st.clerk.review(today).filter(|_| signed_in);
-        match matter {
-            Some(m) => {
-                a.set_matter_name(m.name.clone().into());
-                a.set_matter_detail(
-                    format!(
-                        "{} · {} · 承诺时限 {}",
-                        m.department,
-                        m.implementing_body.name,
-                        m.promised_time_limit.display_zh()
-                    )
-                    .into(),
-                );
-                a.set_questions(ModelRc::new(VecModel::from(
-                    m.applicable_questions(&work.chosen)
-                        .map(|q| CounterQuestion {
-                            text: q.text.clone().into(),
-                            options: ModelRc::new(VecModel::from(
-                                q.options
-                                    .iter()
-                                    .map(|o| CounterOption {
-                                        id: o.id.clone().into(),
-                                        label: o.label.clone().into(),
-                                        selected: work.chosen.contains(&o.id),
-                                    })
-                                    .collect::<Vec<_>>(),
-                            )),
-                        })
-                        .collect::<Vec<_>>(),
-                )));
-            }
-            None => {
-                a.set_matter_name(SharedString::new());
-                a.set_matter_detail(SharedString::new());
-                a.set_questions(ModelRc::default());
-            }
-        }
-        a.set_checks(ModelRc::new(VecModel::from(
-            review
-                .as_ref()
-                .map(|r| {
-                    r.checks
-                        .iter()
-                        .map(|c| {
-                            let (material, name, exempt) = match (&c.subject, matter) {
-                                (Subject::Material(id), Some(m)) => {
-                                    let mat = m.materials.iter().find(|x| &x.id == id);
-                                    let exempt = mat
-                                        .and_then(|x| x.exempted_by_licence.as_ref())
-                                        .is_some_and(|l| work.licences.contains(l));
-                                    (
-                                        id.clone(),
-                                        mat.map(|x| x.name.clone()).unwrap_or_default(),
-                                        exempt,
-                                    )
-                                }
-                                _ => (String::new(), String::new(), false),
-                            };
-                            CounterCheck {
-                                brought: work.brought.contains(&material),
-                                material: material.into(),
-                                name: name.into(),
-                                text: c.text.clone().into(),
-                                status: match c.status {
-                                    Status::Met => 0,
-                                    Status::Missing => 1,
-                                    Status::Note => 2,
-                                },
-                                exempt,
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default(),
-        )));
-        a.set_can_accept(review.as_ref().is_some_and(|r| r.can_accept()));
-        let decision = match &work.decision {
-            Some(Decision::Accepted { local_number, .. }) => {
-                format!("已受理（本机编号 {local_number}）")
-            }
-            Some(Decision::Supplement { missing }) => {
-                format!("已出具补齐补正告知：{}", missing.join("、"))
-            }
-            Some(Decision::Rejected { reason }) => format!("不予受理：{reason}"),
-            None => String::new(),
-        };
-        a.set_decision(decision.into());
-        a.set_print_status(st.print_status.clone().into());
-
-        // The pad: what the clerk is doing, then 好差评.
-        p.set_staff(staff.into());
-        p.set_ticket(ticket.into());
-        p.set_matter(
-            work.matter
-                .as_ref()
-                .map(|m| m.name.clone())
-                .unwrap_or_default()
-                .into(),
-        );
-        p.set_status(st.clerk.pad_status().into());
-        match st.clerk.pad() {
-            Pad::Showing => p.set_mode(0),
-            Pad::Thanks { .. } => p.set_mode(2),
-            Pad::Evaluate(e) => {
-                p.set_mode(1);
-                p.set_level(e.level.map_or(0, |l| i32::from(l.score())));
-                p.set_note(e.note.clone().into());
-                p.set_reasons(ModelRc::new(VecModel::from(
-                    e.level
-                        .map(apply::reasons_for)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|r| Chip {
-                            id: (*r).into(),
-                            label: (*r).into(),
-                            selected: e.reasons.iter().any(|x| x == r),
-                        })
-                        .collect::<Vec<_>>(),
-                )));
-            }
-        }
-        if !matches!(st.clerk.pad(), Pad::Evaluate(_)) {
-            p.set_level(0);
-            p.set_note(SharedString::new());
-            p.set_reasons(ModelRc::default());
-        }
-    }
-}
-
-/// Lease numbers from the demo platform for every service running low.
-fn lease_from(p: &PlatformLink, st: &mut State) {
-    let now = Timestamp::now();
-    let reqs = match ticketing::lease_requests(
-        &mut st.core.store,
-        &st.ticketing,
-        ticketing::hall_date(now),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "lease requests");
-            return;
-        }
-    };
-    for req in reqs {
-        match p.runtime().block_on(p.client.ticket_lease(&req)) {
-            Ok(lease) => {
-                if let Err(e) = ticketing::record_lease(&mut st.core.store, &req, &lease, now) {
-                    tracing::warn!(error = %e, "lease not recorded");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "lease not granted"),
-        }
-    }
-}
-
-/// "本窗口等候 3 人（A 综合受理 2 · C 社保医保 1）"
-fn queue_line(st: &mut State) -> String {
-    let Some(w) = st
-        .ticketing
-        .windows
-        .iter()
-        .find(|w| w.number == st.cfg.window)
-    else {
-        return String::new();
-    };
-    let services = w.services.clone();
-    match ticketing::status(&mut st.core.store, &st.ticketing, Timestamp::now()) {
-        Ok(s) => {
-            let mine: Vec<_> = s
-                .services
-                .iter()
-                .filter(|x| services.contains(&x.prefix))
-                .collect();
-            let total: u32 = mine.iter().map(|x| x.waiting).sum();
-            let parts: Vec<String> = mine
-                .iter()
-                .map(|x| format!("{} {} {}", x.prefix, x.name, x.waiting))
-                .collect();
-            format!("本窗口业务等候 {total} 人（{}）", parts.join(" · "))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "queue status");
-            String::new()
-        }
-    }
-}
-
-/// Where the clerk may send the ticket: the other windows, then the other services.
-fn targets(st: &State) -> Vec<CounterTarget> {
-    let windows = st
-        .ticketing
-        .windows
-        .iter()
-        .filter(|w| w.number != st.cfg.window)
-        .map(|w| CounterTarget {
-            label: format!("转至 {} 号窗口", w.number).into(),
-            window: i32::from(w.number),
-            service: SharedString::new(),
-        });
-    let services = st.ticketing.services.iter().map(|s| CounterTarget {
-        label: format!("转至 {} {}", s.prefix, s.name).into(),
-        window: 0,
-        service: s.prefix.clone().into(),
-    });
-    windows.chain(services).collect()
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use jiff::civil::Date;
 
+use crate::core::domain::CardExpiry;
 use crate::core::domain::{Matter, Person, QuestionKind, RegionCode};
-use crate::kiosk::identify::CardExpiry;
 
 /// What pre-review looks at.
 #[derive(Debug, Clone, Copy)]
@@ -315,7 +315,7 @@ mod tests {
     use crate::core::domain::IdNumber;
 
     fn renewal() -> Matter {
-        crate::kiosk::demo_matter("居民身份证换领")
+        crate::core::catalog::demo_matter("居民身份证换领")
     }
 
     fn person() -> Person {

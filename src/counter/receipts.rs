@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use ykb_drivers::escpos::receipt::{Receipt, ReceiptItem};
 
 use crate::core::domain::{mask_name, Material, Matter, Person};
-use crate::kiosk::apply::CASE_QR_PREFIX;
+use crate::errand::CASE_QR_PREFIX;
 
 use super::prereview::copies_text;
 

@@ -255,7 +255,7 @@ mod tests {
     fn texts_the_kiosk_builds_are_in_the_table() {
         use crate::core::domain::EvaluationLevel;
         for l in EvaluationLevel::ALL {
-            for r in super::super::apply::reasons_for(l) {
+            for r in crate::errand::case::reasons_for(l) {
                 assert!(english(r).is_some(), "{r}");
             }
         }
@@ -268,9 +268,9 @@ mod tests {
             assert!(english(&e.to_string()).is_some(), "{e}");
         }
         for s in [
-            super::super::guide::MaterialStatus::Exempt,
-            super::super::guide::MaterialStatus::CaptureHere,
-            super::super::guide::MaterialStatus::BringToWindow,
+            crate::errand::guide::MaterialStatus::Exempt,
+            crate::errand::guide::MaterialStatus::CaptureHere,
+            crate::errand::guide::MaterialStatus::BringToWindow,
         ] {
             assert!(english(s.label()).is_some(), "{}", s.label());
         }

@@ -1,12 +1,13 @@
 //! 证照打印 — the printed copy of an e-licence (电子证照打印件): what the platform's masked
 //! display of the licence says, the verification code (核验码) as text and QR code, and
 //! plain words that the paper is for checking only and the e-licence is what counts. A pure
-//! function; printing goes through [`super::services::ReceiptPrinter`] like any receipt.
+//! function; printing goes through [`crate::terminal::printer::ReceiptPrinter`] like any receipt.
 
 use jiff::Timestamp;
 use ykb_drivers::escpos::{Receipt, ReceiptItem};
 
 use crate::core::platform::wire::LicenceDocument;
+use crate::core::privacy::mask_long_numbers;
 
 /// The wording every printed copy carries.
 pub const FOR_CHECKING_ONLY: &str = "本打印件仅供核验使用，以电子证照为准";
@@ -84,35 +85,6 @@ pub fn licence_receipt(
         items,
         footer: vec![terminal.to_owned(), FOR_CHECKING_ONLY.into()],
     }
-}
-
-/// Masks every run of 11 or more digits (X counts at the end of an ID number) to its first
-/// three and last four characters.
-pub fn mask_long_numbers(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let digit = |c: char| c.is_ascii_digit() || c == 'X' || c == 'x';
-        if chars[i].is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && digit(chars[i]) {
-                i += 1;
-            }
-            let run = &chars[start..i];
-            if run.len() >= 11 {
-                out.extend(&run[..3]);
-                out.push_str(&"*".repeat(run.len() - 7));
-                out.extend(&run[run.len() - 4..]);
-            } else {
-                out.extend(run);
-            }
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]

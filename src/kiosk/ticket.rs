@@ -1,6 +1,6 @@
 //! The printed ticket (取号凭条, issue 7): what a citizen takes from the hall kiosk after
 //! 取号. A pure function of the issued ticket; printing goes through
-//! [`super::services::ReceiptPrinter`] like any receipt.
+//! [`crate::terminal::printer::ReceiptPrinter`] like any receipt.
 
 use ykb_drivers::escpos::{Receipt, ReceiptItem};
 

@@ -16,7 +16,10 @@ pub use matter::{
     ImplementingBody, LocalElements, Material, MaterialForm, MaterialSource, Matter, MatterType,
     Necessity, PrefillSource, ProcessStep, Question, QuestionKind, TimeLimit, TimeUnit,
 };
-pub use person::{mask_name, IdNumber, IdNumberError, Person, Sex};
+pub use person::{
+    card_expiry, mask_name, person_from_card, person_from_text, CardError, CardExpiry, IdNumber,
+    IdNumberError, Person, Sex,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -5,6 +5,10 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use crate::core::privacy::mask_name;
+use ykb_drivers::idcard::gb11643::check_digit;
+use ykb_drivers::idcard::{CardText, IdCard};
+
 /// Why an ID number was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdNumberError {
@@ -23,9 +27,6 @@ pub enum IdNumberError {
 #[serde(try_from = "String", into = "String")]
 pub struct IdNumber(String);
 
-const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const CHECK: [u8; 11] = *b"10X98765432";
-
 impl IdNumber {
     /// Parses and checks an ID number; a lower-case `x` is accepted and stored upper-case.
     pub fn parse(s: &str) -> Result<Self, IdNumberError> {
@@ -37,12 +38,8 @@ impl IdNumber {
         if !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
             return Err(IdNumberError::Characters);
         }
-        let sum: u32 = b[..17]
-            .iter()
-            .zip(WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        if CHECK[(sum % 11) as usize] != b[17] {
+        // One GB 11643 check digit for the whole house: the drivers'.
+        if check_digit(&s[..17]) != Some(char::from(b[17])) {
             return Err(IdNumberError::Checksum);
         }
         let id = Self(s);
@@ -52,16 +49,8 @@ impl IdNumber {
 
     /// Completes 17 digits with their check digit (for generated and test data).
     pub fn complete(first17: &str) -> Result<Self, IdNumberError> {
-        let b = first17.as_bytes();
-        if b.len() != 17 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(IdNumberError::Characters);
-        }
-        let sum: u32 = b
-            .iter()
-            .zip(WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        Self::parse(&format!("{first17}{}", CHECK[(sum % 11) as usize] as char))
+        let check = check_digit(first17).ok_or(IdNumberError::Characters)?;
+        Self::parse(&format!("{first17}{check}"))
     }
 
     /// The full number, for the platform and for encrypted storage only.
@@ -71,7 +60,7 @@ impl IdNumber {
 
     /// The number as shown on screens and receipts: first 3 and last 4 kept, e.g. `500***********123X`.
     pub fn masked(&self) -> String {
-        format!("{}{}{}", &self.0[..3], "*".repeat(11), &self.0[14..])
+        crate::core::privacy::mask_id(&self.0)
     }
 
     /// The birth date encoded in digits 7–14.
@@ -152,18 +141,82 @@ impl fmt::Debug for Person {
     }
 }
 
-/// A name as printed on receipts: the surname kept, the rest starred (`张*`, `欧阳**`
-/// keeps only the first character for names of two or more characters).
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        None => String::new(),
-        Some(first) => {
-            let rest = chars.count();
-            let mut s = String::from(first);
-            s.push_str(&"*".repeat(rest.max(1)));
-            s
+// ---- ID cards (the drivers' decoded text) become people ----
+
+/// Why a card could not be read: the citizen can fix the first, staff must fix the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardError {
+    /// No card, card moved, unreadable — "请重新放置身份证".
+    Replace,
+    /// The reader itself failed — "读卡器故障，请联系工作人员".
+    Device,
+    /// A card the kiosk cannot serve (the 2017 foreigner's permanent residence card) —
+    /// "此类证件请到窗口办理".
+    Unsupported,
+}
+
+/// The person on an ID card: 居民身份证, 港澳台居民居住证 and the 2023 外国人永久居留身份证 all
+/// carry an 18-character GB 11643 number and serve at the kiosk. The 2017 foreigner's card
+/// (a 15-character permit number) is sent to a window; a number whose check digit is wrong
+/// reads as "place the card again".
+pub fn person_from_card(card: &IdCard) -> Result<Person, CardError> {
+    person_from_text(&card.text, card.appended_address.as_deref())
+}
+
+/// [`person_from_card`] on the card's decoded text.
+pub fn person_from_text(
+    text: &CardText,
+    appended_address: Option<&str>,
+) -> Result<Person, CardError> {
+    let (name, number, address) = match text {
+        CardText::Resident(r) => (r.name.as_str(), r.id_number.as_str(), r.address.as_str()),
+        CardText::HkMoTwPermit(p) => (p.name.as_str(), p.id_number.as_str(), p.address.as_str()),
+        CardText::ForeignPermanent2023(f) => {
+            let name = if f.name_zh.trim().is_empty() {
+                f.name_en.as_str()
+            } else {
+                f.name_zh.as_str()
+            };
+            (name, f.id_number.as_str(), "")
         }
+        CardText::ForeignPermanent2017(_) => return Err(CardError::Unsupported),
+    };
+    let id_number = IdNumber::parse(number.trim()).map_err(|_| CardError::Replace)?;
+    Ok(Person {
+        name: name.trim().to_owned(),
+        id_number,
+        address: appended_address
+            .map(str::to_owned)
+            .unwrap_or_else(|| address.trim().to_owned()),
+    })
+}
+
+/// 有效期止 — how long a card is valid, as far as the card says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardExpiry {
+    /// Valid up to and including this day.
+    On(jiff::civil::Date),
+    /// 长期
+    LongTerm,
+}
+
+/// The card's expiry, when its text has one that can be read (the counter's pre-review).
+pub fn card_expiry(card: &IdCard) -> Option<CardExpiry> {
+    use ykb_drivers::idcard::CardDate;
+    let to = match &card.text {
+        CardText::Resident(r) => &r.valid_to,
+        _ => return None,
+    };
+    match to {
+        CardDate::LongTerm => Some(CardExpiry::LongTerm),
+        CardDate::Date { year, month, day } => jiff::civil::Date::new(
+            i16::try_from(*year).ok()?,
+            i8::try_from(*month).ok()?,
+            i8::try_from(*day).ok()?,
+        )
+        .ok()
+        .map(CardExpiry::On),
+        CardDate::Raw(_) => None,
     }
 }
 
@@ -175,12 +228,7 @@ mod tests {
     pub(crate) const SAMPLE: &str = "500103195003071234";
 
     fn with_check(first17: &str) -> String {
-        let sum: u32 = first17
-            .bytes()
-            .zip(WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        format!("{first17}{}", CHECK[(sum % 11) as usize] as char)
+        format!("{first17}{}", check_digit(first17).unwrap())
     }
 
     #[test]
@@ -256,5 +304,37 @@ mod tests {
         assert_eq!(mask_name("欧阳娜娜"), "欧***");
         assert_eq!(mask_name("李"), "李*");
         assert_eq!(mask_name(""), "");
+    }
+}
+
+#[cfg(test)]
+mod card_tests {
+    use super::*;
+    use ykb_drivers::idcard::text::decode_text;
+    use ykb_drivers::sim::idcard::CardFile;
+
+    fn text_of(file: &str) -> CardText {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("drivers/tests/data")
+            .join(file);
+        let card = CardFile::load(&path).unwrap();
+        decode_text(&card.text).unwrap()
+    }
+
+    #[test]
+    fn residents_permit_holders_and_new_foreigners_cards_become_people() {
+        let p = person_from_text(&text_of("resident-li-zhe.toml"), None).unwrap();
+        assert_eq!(p.name, "李喆");
+        let p = person_from_text(&text_of("permit-hk-chen.toml"), None).unwrap();
+        assert_eq!(p.name, "陈嘉欣");
+        assert_eq!(p.id_number.expose(), "810000198808080021");
+        let p =
+            person_from_text(&text_of("foreign-2023-brown.toml"), Some("重庆市渝北区")).unwrap();
+        assert_eq!(p.name, "布朗");
+        assert_eq!(p.address, "重庆市渝北区");
+        assert_eq!(
+            person_from_text(&text_of("foreign-2017-smith.toml"), None),
+            Err(CardError::Unsupported)
+        );
     }
 }

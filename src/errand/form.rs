@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::core::privacy::mask_phone;
+
 use crate::core::domain::{FieldKind, FormField, IdNumber, Matter, Person, PrefillSource, Sex};
 
 /// One field as the form page shows it.
@@ -183,17 +185,6 @@ pub fn check(f: &FormField, v: &str) -> Result<(), String> {
     }
 }
 
-/// Phone numbers on the review page and receipts: 138****0000.
-pub fn mask_phone(v: &str) -> String {
-    let chars: Vec<char> = v.chars().collect();
-    if chars.len() < 7 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
-}
-
 /// A value as the review page shows it: personal identifiers masked.
 pub fn shown_on_review(kind: FieldKind, v: &str) -> String {
     match kind {
@@ -209,7 +200,7 @@ mod tests {
     use crate::core::domain::Necessity;
 
     fn renewal() -> Matter {
-        crate::kiosk::demo_matter("居民身份证换领")
+        crate::core::catalog::demo_matter("居民身份证换领")
     }
 
     fn person() -> Person {

@@ -7,14 +7,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ykb_drivers::idcard::{CardText, IdCard, IdCardError, IdCardReader, IdReader, ServiceConfig};
+use ykb_drivers::idcard::{IdCardError, IdCardReader, IdReader, ServiceConfig};
 use ykb_drivers::link::SerialConnector;
 use ykb_drivers::sim::idcard::{CardFile, IdCardSim};
 use ykb_drivers::{DeviceState, ErrorKind};
 
-use super::session::CardError;
 use crate::core::config::{DeviceSection, DriverKind};
-use crate::core::domain::{IdNumber, Person};
+use crate::core::domain::{
+    card_expiry, person_from_card, person_from_text, CardError, CardExpiry, Person,
+};
 
 /// The fictional card the demo places (drivers' test data).
 const DEMO_CARD: &str = include_str!("../../drivers/tests/data/resident-li-zhe.toml");
@@ -29,71 +30,6 @@ pub enum CardOutcome {
     Error(CardError),
     /// The reader works again after a device error.
     Ready,
-}
-
-/// The person on an ID card: 居民身份证, 港澳台居民居住证 and the 2023 外国人永久居留身份证 all
-/// carry an 18-character GB 11643 number and serve at the kiosk. The 2017 foreigner's card
-/// (a 15-character permit number) is sent to a window; a number whose check digit is wrong
-/// reads as "place the card again".
-pub fn person_from_card(card: &IdCard) -> Result<Person, CardError> {
-    person_from_text(&card.text, card.appended_address.as_deref())
-}
-
-/// [`person_from_card`] on the card's decoded text.
-pub fn person_from_text(
-    text: &CardText,
-    appended_address: Option<&str>,
-) -> Result<Person, CardError> {
-    let (name, number, address) = match text {
-        CardText::Resident(r) => (r.name.as_str(), r.id_number.as_str(), r.address.as_str()),
-        CardText::HkMoTwPermit(p) => (p.name.as_str(), p.id_number.as_str(), p.address.as_str()),
-        CardText::ForeignPermanent2023(f) => {
-            let name = if f.name_zh.trim().is_empty() {
-                f.name_en.as_str()
-            } else {
-                f.name_zh.as_str()
-            };
-            (name, f.id_number.as_str(), "")
-        }
-        CardText::ForeignPermanent2017(_) => return Err(CardError::Unsupported),
-    };
-    let id_number = IdNumber::parse(number.trim()).map_err(|_| CardError::Replace)?;
-    Ok(Person {
-        name: name.trim().to_owned(),
-        id_number,
-        address: appended_address
-            .map(str::to_owned)
-            .unwrap_or_else(|| address.trim().to_owned()),
-    })
-}
-
-/// 有效期止 — how long a card is valid, as far as the card says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CardExpiry {
-    /// Valid up to and including this day.
-    On(jiff::civil::Date),
-    /// 长期
-    LongTerm,
-}
-
-/// The card's expiry, when its text has one that can be read (the counter's pre-review).
-pub fn card_expiry(card: &IdCard) -> Option<CardExpiry> {
-    use ykb_drivers::idcard::CardDate;
-    let to = match &card.text {
-        CardText::Resident(r) => &r.valid_to,
-        _ => return None,
-    };
-    match to {
-        CardDate::LongTerm => Some(CardExpiry::LongTerm),
-        CardDate::Date { year, month, day } => jiff::civil::Date::new(
-            i16::try_from(*year).ok()?,
-            i8::try_from(*month).ok()?,
-            i8::try_from(*day).ok()?,
-        )
-        .ok()
-        .map(CardExpiry::On),
-        CardDate::Raw(_) => None,
-    }
 }
 
 /// The person on the demo card (the demo's 渝快码 identifies the same fictional citizen).
@@ -119,7 +55,7 @@ pub trait FaceVerifier: Send + Sync {
 /// The camera facing the citizen for 人证核验: the camera, else the document camera;
 /// `simulated` is the drivers' test pattern.
 pub fn face_camera(camera: &DeviceSection, document_camera: &DeviceSection) -> Option<String> {
-    super::services::first_camera([camera, document_camera], Some("pattern:640x480"))
+    crate::terminal::camera::first_camera([camera, document_camera], Some("pattern:640x480"))
 }
 
 /// Takes one frame from `source` and asks `verifier`, on a worker thread; `done` gets the
@@ -159,7 +95,7 @@ fn card_error(e: &IdCardError) -> CardError {
 /// A running reader (and, in the demo, its emulator).
 pub struct CardService {
     /// Field order matters: the reader thread stops before the emulator goes.
-    _thread: super::services::DeviceThread,
+    _thread: crate::terminal::thread::DeviceThread,
     sim: Option<IdCardSim>,
 }
 
@@ -213,7 +149,7 @@ impl CardService {
         connector: SerialConnector,
         report: impl Fn(CardOutcome, Option<CardExpiry>) + Send + 'static,
     ) -> Result<Self, String> {
-        let thread = super::services::DeviceThread::spawn("kiosk-idcard", move |stop| {
+        let thread = crate::terminal::thread::DeviceThread::spawn("kiosk-idcard", move |stop| {
             let reader = IdCardReader::spawn(connector, ServiceConfig::default());
             read_loop(&reader, stop, &report);
         })?;
@@ -283,36 +219,5 @@ fn read_loop(
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ykb_drivers::idcard::text::decode_text;
-
-    fn text_of(file: &str) -> CardText {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("drivers/tests/data")
-            .join(file);
-        let card = CardFile::load(&path).unwrap();
-        decode_text(&card.text).unwrap()
-    }
-
-    #[test]
-    fn residents_permit_holders_and_new_foreigners_cards_become_people() {
-        let p = person_from_text(&text_of("resident-li-zhe.toml"), None).unwrap();
-        assert_eq!(p.name, "李喆");
-        let p = person_from_text(&text_of("permit-hk-chen.toml"), None).unwrap();
-        assert_eq!(p.name, "陈嘉欣");
-        assert_eq!(p.id_number.expose(), "810000198808080021");
-        let p =
-            person_from_text(&text_of("foreign-2023-brown.toml"), Some("重庆市渝北区")).unwrap();
-        assert_eq!(p.name, "布朗");
-        assert_eq!(p.address, "重庆市渝北区");
-        assert_eq!(
-            person_from_text(&text_of("foreign-2017-smith.toml"), None),
-            Err(CardError::Unsupported)
-        );
     }
 }

@@ -1,88 +1,14 @@
-//! 申请 — what a finished session becomes: the case handed to the outbox, the receipt
-//! (回执) printed for the citizen, and the 好差评 event. Pure functions; no Slint, no IO.
-
-use std::collections::BTreeMap;
+//! 回执 — the paper the kiosk prints for a stored case: the matter, the applicant (masked),
+//! the number to quote, what to bring and a QR code for progress queries. A pure function of
+//! the session; printing goes through the terminal's receipt printer.
 
 use jiff::Timestamp;
 use ykb_drivers::escpos::receipt::{Receipt, ReceiptItem};
 
-use super::form;
-use super::guide::MaterialStatus;
 use super::session::{Session, SubmitResult};
-use crate::core::domain::{
-    mask_name, Applicant, CaseMaterial, EvaluationLevel, MaterialOutcome, Matter,
-};
-use crate::core::outbox::NewCase;
-
-/// The prefix of the progress-query QR code on receipts: `ykb:case:<local case id>`.
-pub const CASE_QR_PREFIX: &str = "ykb:case:";
-
-/// The case the session describes, ready for `outbox::enqueue_case`; `None` when the
-/// session has no matter or no identified person.
-pub fn new_case(session: &Session, catalog_version: u64) -> Option<NewCase> {
-    let matter = session.matter()?;
-    let person = session.person()?.clone();
-    let chosen = session.chosen();
-    let images: Vec<(String, Vec<u8>)> = session
-        .images()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let materials = session
-        .checklist()
-        .into_iter()
-        .map(|item| {
-            let outcome = match item.status {
-                MaterialStatus::Exempt => MaterialOutcome::Exempt {
-                    licence: licence_of(matter, &item.id),
-                },
-                MaterialStatus::CaptureHere if session.images().contains_key(&item.id) => {
-                    MaterialOutcome::Captured {
-                        blob: item.id.clone(),
-                    }
-                }
-                // Not photographed (skipped): it goes to the window, as the receipt says.
-                _ => MaterialOutcome::BringToWindow,
-            };
-            CaseMaterial {
-                material_id: item.id,
-                outcome,
-            }
-        })
-        .collect();
-    let answers: BTreeMap<String, Vec<String>> = session
-        .answers()
-        .iter()
-        .map(|a| (a.question.clone(), a.choices.clone()))
-        .collect();
-    // A bundle is one case naming every member the answers include.
-    let (matters, bundle) = match session.bundle() {
-        Some(b) => (
-            b.members_for(&chosen).into_iter().map(|(c, _)| c).collect(),
-            Some(b.code.clone()),
-        ),
-        None => (vec![matter.task_code.clone()], None),
-    };
-    Some(NewCase {
-        matters,
-        bundle,
-        catalog_version,
-        applicant: Applicant::Person { person },
-        answers,
-        materials,
-        form: form::values(matter, &chosen, session.person(), session.fields()),
-        images,
-    })
-}
-
-fn licence_of(matter: &Matter, material: &str) -> String {
-    matter
-        .materials
-        .iter()
-        .find(|m| m.id == material)
-        .and_then(|m| m.exempted_by_licence.clone())
-        .unwrap_or_default()
-}
+use crate::core::domain::mask_name;
+use crate::errand::case::CASE_QR_PREFIX;
+use crate::errand::guide::MaterialStatus;
 
 /// The receipt for a stored case: the matter, the applicant (masked), the number to quote,
 /// what to bring, and a QR code for progress queries. `None` when nothing was stored.
@@ -192,54 +118,19 @@ pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option
     })
 }
 
-/// The 好差评 event queued through the outbox: level, reasons, the case it rates; no
-/// personal data (the case id is the link).
-pub fn evaluation_event(
-    case_id: Option<&str>,
-    task_code: Option<&str>,
-    level: EvaluationLevel,
-    reasons: &[String],
-    terminal_kind: &str,
-    now: Timestamp,
-) -> serde_json::Value {
-    serde_json::json!({
-        "case_id": case_id,
-        "task_code": task_code,
-        "level": level,
-        "score": level.score(),
-        "reasons": reasons,
-        "channel": terminal_kind,
-        "at": now.to_string(),
-    })
-}
-
-/// The reason chips offered for a level: praise for the good ones, complaints otherwise.
-pub fn reasons_for(level: EvaluationLevel) -> &'static [&'static str] {
-    if level.is_negative() {
-        &[
-            "等候时间长",
-            "操作步骤多",
-            "看不清、听不清",
-            "设备故障",
-            "材料要求不清楚",
-            "工作人员态度",
-        ]
-    } else {
-        &["操作简单", "不用跑腿", "材料少", "速度快", "指引清楚"]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::domain::MaterialOutcome;
     use crate::core::domain::{IdNumber, Person};
+    use crate::errand::case::new_case;
     use crate::kiosk::session::{Event, Screen};
     use std::time::{Duration, Instant};
 
     fn session_at_review() -> Session {
         let t = Instant::now();
         let mut s = Session::new(Duration::from_secs(60), t);
-        let m = crate::kiosk::demo_matter("居民身份证换领");
+        let m = crate::core::catalog::demo_matter("居民身份证换领");
         s.handle(
             Event::CardRead(Person {
                 name: "李哲".into(),
@@ -271,7 +162,7 @@ mod tests {
             },
             t,
         );
-        let case = new_case(&s, 7).unwrap();
+        let case = new_case(&s.errand().unwrap(), 7);
         assert_eq!(case.catalog_version, 7);
         assert_eq!(case.images.len(), 1);
         let outcome = |id: &str| {
@@ -357,25 +248,6 @@ mod tests {
         assert!(text.contains("原居民身份证"));
     }
 
-    #[test]
-    fn the_evaluation_event_carries_no_personal_data() {
-        let e = evaluation_event(
-            Some("c1"),
-            Some("T1"),
-            EvaluationLevel::Satisfied,
-            &["速度快".into()],
-            "kiosk",
-            Timestamp::UNIX_EPOCH,
-        );
-        let s = e.to_string();
-        assert!(s.contains("\"c1\"") && s.contains("速度快"));
-        assert!(!reasons_for(EvaluationLevel::VeryDissatisfied).is_empty());
-        assert_ne!(
-            reasons_for(EvaluationLevel::VeryDissatisfied),
-            reasons_for(EvaluationLevel::VerySatisfied)
-        );
-    }
-
     /// 新生儿出生一件事 at the kiosk: one case for every member the answers include, each
     /// shared material once, and a receipt that names what was applied for.
     #[test]
@@ -413,7 +285,7 @@ mod tests {
             assert!(asked < 40, "the guide ends");
         }
         assert_eq!(s.current(), &Screen::Checklist);
-        let case = new_case(&s, 3).unwrap();
+        let case = new_case(&s.errand().unwrap(), 3);
         assert_eq!(case.bundle.as_ref(), Some(&b.code));
         let expected: Vec<_> = app
             .members_for(&s.chosen())

@@ -12,8 +12,8 @@ use ykb_drivers::scanner::splitter::SplitterConfig;
 use ykb_drivers::scanner::{EvdevConfig, EvdevScanner};
 use ykb_drivers::sim::ScannerSim;
 
-use super::apply::CASE_QR_PREFIX;
 use crate::core::config::{DeviceSection, DriverKind};
+use crate::errand::CASE_QR_PREFIX;
 
 /// What a scanned code is, for the kiosk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ enum Source {
 /// A running scanner (and, in the demo, its emulator).
 pub struct ScanService {
     /// Field order matters: the reading thread stops before the emulator goes.
-    _thread: super::services::DeviceThread,
+    _thread: crate::terminal::thread::DeviceThread,
     sim: Option<ScannerSim>,
 }
 
@@ -94,7 +94,7 @@ impl ScanService {
             }
             _ => return Ok(None),
         };
-        let thread = super::services::DeviceThread::spawn("kiosk-scanner", move |stop| {
+        let thread = crate::terminal::thread::DeviceThread::spawn("kiosk-scanner", move |stop| {
             // Either driver feeds the same event stream; its handle lives as long as the loop.
             let (_serial, _evdev, events) = match source {
                 Source::Serial(c) => {
@@ -154,13 +154,13 @@ const SAME_SHOWING: Duration = Duration::from_secs(3);
 /// `simulated` slots have nothing to show, so they do not start one (the demo has its
 /// emulated scanner).
 pub struct CameraScan {
-    _thread: super::services::DeviceThread,
+    _thread: crate::terminal::thread::DeviceThread,
 }
 
 impl CameraScan {
     /// The camera to use, if one is fitted: the camera, else the document camera.
     pub fn source(camera: &DeviceSection, document_camera: &DeviceSection) -> Option<String> {
-        super::services::first_camera([camera, document_camera], None)
+        crate::terminal::camera::first_camera([camera, document_camera], None)
     }
 
     /// Starts reading `source` (a device path, image file or folder, as the drivers open it).
@@ -168,44 +168,46 @@ impl CameraScan {
         source: String,
         report: impl Fn(Scanned) + Send + 'static,
     ) -> Result<Self, String> {
-        let thread = super::services::DeviceThread::spawn("kiosk-qr-camera", move |stop| {
-            let mut camera = match ykb_drivers::camera::open_source(&source) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "camera for 渝快码 not opened");
-                    return;
-                }
-            };
-            let mut last: Option<(String, std::time::Instant)> = None;
-            while !stop.load(Ordering::Relaxed) {
-                match camera.next_frame() {
-                    Ok(frame) => {
-                        for raw in ykb_drivers::scanner::camera::decode_qr_rgb(&frame) {
-                            let scanned =
-                                match ykb_drivers::scanner::sanitize::sanitize(raw.as_bytes()) {
+        let thread =
+            crate::terminal::thread::DeviceThread::spawn("kiosk-qr-camera", move |stop| {
+                let mut camera = match ykb_drivers::camera::open_source(&source) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "camera for 渝快码 not opened");
+                        return;
+                    }
+                };
+                let mut last: Option<(String, std::time::Instant)> = None;
+                while !stop.load(Ordering::Relaxed) {
+                    match camera.next_frame() {
+                        Ok(frame) => {
+                            for raw in ykb_drivers::scanner::camera::decode_qr_rgb(&frame) {
+                                let scanned = match ykb_drivers::scanner::sanitize::sanitize(
+                                    raw.as_bytes(),
+                                ) {
                                     Ok(p) => classify(&p.text),
                                     Err(_) => {
                                         Scanned::Unusable("无法识别这个码，请换一个码".into())
                                     }
                                 };
-                            let now = std::time::Instant::now();
-                            let again = last
-                                .as_ref()
-                                .is_some_and(|(t, at)| *t == raw && now - *at < SAME_SHOWING);
-                            last = Some((raw, now));
-                            if !again {
-                                report(scanned);
+                                let now = std::time::Instant::now();
+                                let again = last
+                                    .as_ref()
+                                    .is_some_and(|(t, at)| *t == raw && now - *at < SAME_SHOWING);
+                                last = Some((raw, now));
+                                if !again {
+                                    report(scanned);
+                                }
                             }
                         }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "camera frame for 渝快码");
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "camera frame for 渝快码");
-                        std::thread::sleep(Duration::from_secs(1));
-                    }
+                    std::thread::sleep(CAMERA_SCAN_INTERVAL);
                 }
-                std::thread::sleep(CAMERA_SCAN_INTERVAL);
-            }
-        })?;
+            })?;
         Ok(Self { _thread: thread })
     }
 }

@@ -1,0 +1,265 @@
+//! What the clerk's window and the citizen's pad show: pushes the clerk's state into
+//! `CounterAdapter` and `PadAdapter` (the queue line, the matter, the checks, the decision).
+
+use slint::ComponentHandle;
+
+use super::*;
+
+impl Counter {
+    /// Pushes the clerk's session into both windows.
+    pub(super) fn render(&self) {
+        let (Some(w), Some(pw)) = (self.window.upgrade(), self.pad.upgrade()) else {
+            return;
+        };
+        let a = w.global::<CounterAdapter>();
+        let p = pw.global::<PadAdapter>();
+        let mut st = self.state.borrow_mut();
+        let st = &mut *st;
+        let signed_in = st.clerk.staff().is_some();
+        a.set_auth(match st.clerk.auth() {
+            Auth::SignedOut => 0,
+            Auth::Locked { .. } => 1,
+            Auth::SignedIn { .. } => 2,
+        });
+        if let Auth::Locked { staff } = st.clerk.auth() {
+            if a.get_staff_input().is_empty() {
+                a.set_staff_input(staff.clone().into());
+            }
+        }
+        let staff = st.clerk.staff().unwrap_or_default().to_owned();
+        a.set_staff(staff.clone().into());
+        a.set_sign_in_note(st.sign_in_note.clone().into());
+        a.set_message(st.message.clone().into());
+        a.set_message_error(st.message_error);
+
+        let work = st.clerk.work().clone();
+        let ticket = work.ticket.clone().unwrap_or_default();
+        a.set_ticket(ticket.clone().into());
+        a.set_queue_line(queue_line(st).into());
+        a.set_targets(ModelRc::new(VecModel::from(targets(st))));
+        a.set_card_status(
+            if st.terminal.cards.is_some() {
+                "请申请人将身份证放在读卡器上"
+            } else {
+                "本机未接入可用的身份证阅读器，请人工核验身份"
+            }
+            .into(),
+        );
+        // Nothing personal on screen while locked or signed out.
+        let person = work.person.as_ref().filter(|_| signed_in);
+        match person {
+            Some(pp) => {
+                a.set_person_name(pp.name.clone().into());
+                a.set_person_id(pp.id_number.masked().into());
+                let today = ticketing::hall_date(Timestamp::now());
+                let age = pp
+                    .id_number
+                    .age_on(today)
+                    .map(|a| format!("{a} 岁"))
+                    .unwrap_or_default();
+                let valid = match work.expiry {
+                    Some(CardExpiry::On(d)) => format!(" · 证件有效期至 {d}"),
+                    Some(CardExpiry::LongTerm) => " · 证件长期有效".into(),
+                    None => String::new(),
+                };
+                let licences = if work.licences.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · 电子证照 {} 项", work.licences.len())
+                };
+                a.set_person_detail(format!("{age}{valid}{licences}").into());
+            }
+            None => {
+                a.set_person_name(SharedString::new());
+                a.set_person_id(SharedString::new());
+                a.set_person_detail(SharedString::new());
+            }
+        }
+        a.set_matters(ModelRc::new(VecModel::from(if signed_in {
+            st.matches.clone()
+        } else {
+            Vec::new()
+        })));
+        let matter = work.matter.as_ref().filter(|_| signed_in);
+        a.set_has_matter(matter.is_some());
+        let today = ticketing::hall_date(Timestamp::now());
+        let review = st.clerk.review(today).filter(|_| signed_in);
+        match matter {
+            Some(m) => {
+                a.set_matter_name(m.name.clone().into());
+                a.set_matter_detail(
+                    format!(
+                        "{} · {} · 承诺时限 {}",
+                        m.department,
+                        m.implementing_body.name,
+                        m.promised_time_limit.display_zh()
+                    )
+                    .into(),
+                );
+                a.set_questions(ModelRc::new(VecModel::from(
+                    m.applicable_questions(&work.chosen)
+                        .map(|q| CounterQuestion {
+                            text: q.text.clone().into(),
+                            options: ModelRc::new(VecModel::from(
+                                q.options
+                                    .iter()
+                                    .map(|o| CounterOption {
+                                        id: o.id.clone().into(),
+                                        label: o.label.clone().into(),
+                                        selected: work.chosen.contains(&o.id),
+                                    })
+                                    .collect::<Vec<_>>(),
+                            )),
+                        })
+                        .collect::<Vec<_>>(),
+                )));
+            }
+            None => {
+                a.set_matter_name(SharedString::new());
+                a.set_matter_detail(SharedString::new());
+                a.set_questions(ModelRc::default());
+            }
+        }
+        a.set_checks(ModelRc::new(VecModel::from(
+            review
+                .as_ref()
+                .map(|r| {
+                    r.checks
+                        .iter()
+                        .map(|c| {
+                            let (material, name, exempt) = match (&c.subject, matter) {
+                                (Subject::Material(id), Some(m)) => {
+                                    let mat = m.materials.iter().find(|x| &x.id == id);
+                                    let exempt = mat
+                                        .and_then(|x| x.exempted_by_licence.as_ref())
+                                        .is_some_and(|l| work.licences.contains(l));
+                                    (
+                                        id.clone(),
+                                        mat.map(|x| x.name.clone()).unwrap_or_default(),
+                                        exempt,
+                                    )
+                                }
+                                _ => (String::new(), String::new(), false),
+                            };
+                            CounterCheck {
+                                brought: work.brought.contains(&material),
+                                material: material.into(),
+                                name: name.into(),
+                                text: c.text.clone().into(),
+                                status: match c.status {
+                                    Status::Met => 0,
+                                    Status::Missing => 1,
+                                    Status::Note => 2,
+                                },
+                                exempt,
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
+        )));
+        a.set_can_accept(review.as_ref().is_some_and(|r| r.can_accept()));
+        let decision = match &work.decision {
+            Some(Decision::Accepted { local_number, .. }) => {
+                format!("已受理（本机编号 {local_number}）")
+            }
+            Some(Decision::Supplement { missing }) => {
+                format!("已出具补齐补正告知：{}", missing.join("、"))
+            }
+            Some(Decision::Rejected { reason }) => format!("不予受理：{reason}"),
+            None => String::new(),
+        };
+        a.set_decision(decision.into());
+        a.set_print_status(st.print_status.clone().into());
+
+        // The pad: what the clerk is doing, then 好差评.
+        p.set_staff(staff.into());
+        p.set_ticket(ticket.into());
+        p.set_matter(
+            work.matter
+                .as_ref()
+                .map(|m| m.name.clone())
+                .unwrap_or_default()
+                .into(),
+        );
+        p.set_status(st.clerk.pad_status().into());
+        match st.clerk.pad() {
+            Pad::Showing => p.set_mode(0),
+            Pad::Thanks { .. } => p.set_mode(2),
+            Pad::Evaluate(e) => {
+                p.set_mode(1);
+                p.set_level(e.level.map_or(0, |l| i32::from(l.score())));
+                p.set_note(e.note.clone().into());
+                p.set_reasons(ModelRc::new(VecModel::from(
+                    e.level
+                        .map(crate::errand::case::reasons_for)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|r| Chip {
+                            id: (*r).into(),
+                            label: (*r).into(),
+                            selected: e.reasons.iter().any(|x| x == r),
+                        })
+                        .collect::<Vec<_>>(),
+                )));
+            }
+        }
+        if !matches!(st.clerk.pad(), Pad::Evaluate(_)) {
+            p.set_level(0);
+            p.set_note(SharedString::new());
+            p.set_reasons(ModelRc::default());
+        }
+    }
+}
+
+/// "本窗口等候 3 人（A 综合受理 2 · C 社保医保 1）"
+pub(super) fn queue_line(st: &mut State) -> String {
+    let Some(w) = st
+        .ticketing
+        .windows
+        .iter()
+        .find(|w| w.number == st.cfg.window)
+    else {
+        return String::new();
+    };
+    let services = w.services.clone();
+    match ticketing::status(&mut st.terminal.core.store, &st.ticketing, Timestamp::now()) {
+        Ok(s) => {
+            let mine: Vec<_> = s
+                .services
+                .iter()
+                .filter(|x| services.contains(&x.prefix))
+                .collect();
+            let total: u32 = mine.iter().map(|x| x.waiting).sum();
+            let parts: Vec<String> = mine
+                .iter()
+                .map(|x| format!("{} {} {}", x.prefix, x.name, x.waiting))
+                .collect();
+            format!("本窗口业务等候 {total} 人（{}）", parts.join(" · "))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "queue status");
+            String::new()
+        }
+    }
+}
+
+/// Where the clerk may send the ticket: the other windows, then the other services.
+pub(super) fn targets(st: &State) -> Vec<CounterTarget> {
+    let windows = st
+        .ticketing
+        .windows
+        .iter()
+        .filter(|w| w.number != st.cfg.window)
+        .map(|w| CounterTarget {
+            label: format!("转至 {} 号窗口", w.number).into(),
+            window: i32::from(w.number),
+            service: SharedString::new(),
+        });
+    let services = st.ticketing.services.iter().map(|s| CounterTarget {
+        label: format!("转至 {} {}", s.prefix, s.name).into(),
+        window: 0,
+        service: s.prefix.clone().into(),
+    });
+    windows.chain(services).collect()
+}

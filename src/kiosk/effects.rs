@@ -1,0 +1,355 @@
+//! What the kiosk does when the session says so: the camera, the case into the outbox, the
+//! receipt and the e-licence copy to the printer, the 好差评 event — each through the terminal
+//! layer, never from a page controller.
+
+use std::time::Instant;
+
+use slint::ComponentHandle;
+
+use super::*;
+
+impl Kiosk {
+    /// Runs the camera's 渝快码 reader while (and only while) the identify page waits for
+    /// someone.
+    pub(super) fn sync_qr_camera(&self) {
+        let mut st = self.state.borrow_mut();
+        if st.session.current() != &Screen::Identify || st.session.person().is_some() {
+            st.qr_camera = None;
+        } else if st.qr_camera.is_none() {
+            let devices = &st.terminal.core.profile.devices;
+            if let Some(source) =
+                crate::terminal::scan::CameraScan::source(&devices.camera, &devices.document_camera)
+            {
+                let inbox = st.terminal.inbox.clone();
+                match crate::terminal::scan::CameraScan::start(source, move |s| {
+                    inbox.post(Report::Scanned(s))
+                }) {
+                    Ok(c) => st.qr_camera = Some(c),
+                    Err(e) => tracing::warn!(error = %e, "camera 渝快码 reader not started"),
+                }
+            }
+        }
+        let on = st.qr_camera.is_some();
+        drop(st);
+        if let Some(w) = self.window.upgrade() {
+            w.global::<IdentifyAdapter>().set_ykm_camera(on);
+        }
+    }
+
+    /// Starts, pauses or stops the capture page's camera as the session wants it. The camera
+    /// thread is stopped (and joined) as soon as the page is left or the session wiped.
+    pub(super) fn sync_camera(&self) {
+        let mut st = self.state.borrow_mut();
+        if !st.session.camera_wanted() {
+            if st.camera.take().is_some() {
+                // What the stopped camera posted before it was joined is stale now.
+                st.camera_started += 1;
+                tracing::debug!("camera stopped");
+            }
+            st.preview = None;
+            st.preview_frame = 0;
+            st.camera_error.clear();
+            return;
+        }
+        let live = matches!(
+            st.session.capture_stage(),
+            Some(session::CaptureStage::Live { .. })
+        );
+        if st.camera.is_none() && st.camera_error.is_empty() {
+            st.camera_started += 1;
+            let started = st.camera_started;
+            let inbox = st.terminal.inbox.clone();
+            let devices = &st.terminal.core.profile.devices;
+            let camera =
+                crate::terminal::camera::camera_source(&devices.document_camera, &devices.camera)
+                    .and_then(|source| {
+                        LiveCamera::start(source, move |news| {
+                            inbox.post(Report::Camera(started, news))
+                        })
+                    });
+            match camera {
+                Ok(c) => st.camera = Some(c),
+                Err(e) => st.camera_error = camera_unusable(&e),
+            }
+        }
+        if let Some(c) = &st.camera {
+            c.set_live(live);
+        }
+        if live && st.preview_frame == 0 {
+            // The still of the last material gives way to the live picture.
+            st.preview = None;
+        }
+    }
+
+    /// "拍照": the camera takes the still of the material shown live.
+    pub(super) fn shoot(&self) {
+        let failed = {
+            let mut st = self.state.borrow_mut();
+            let material = st
+                .session
+                .capture_stage()
+                .map(|c| c.material().to_owned())
+                .unwrap_or_default();
+            st.capture_status = "正在拍摄，请保持材料不动…".into();
+            match &st.camera {
+                Some(c) if c.shoot(material) => false,
+                _ => {
+                    st.capture_status.clear();
+                    true
+                }
+            }
+        };
+        if failed {
+            self.event(Event::CaptureFailed);
+        } else {
+            self.render();
+        }
+    }
+
+    /// On 证照打印 with no answer about the person's e-licences and none on its way: ask.
+    pub(super) fn ensure_licence_lookup(&self) {
+        let person = {
+            let st = self.state.borrow();
+            let waiting = st.session.current() == &Screen::Licences
+                && st.session.licence_lookup() == LicenceLookup::Waiting;
+            match st.session.person() {
+                Some(p)
+                    if waiting && st.licences_asked.as_deref() != Some(p.id_number.expose()) =>
+                {
+                    p.clone()
+                }
+                _ => return,
+            }
+        };
+        self.look_up_licences(&person);
+    }
+
+    /// Fetches the printable copy of the licence just chosen, off the UI thread.
+    pub(super) fn fetch_licence_copy(&self) {
+        let st = self.state.borrow();
+        let (Some(person), Some(copy)) = (st.session.person(), st.session.licence_copy()) else {
+            return;
+        };
+        let licence_type = copy.licence_type().to_owned();
+        let Some(platform) = st.terminal.platform.clone() else {
+            drop(st);
+            self.event(Event::LicenceCopy {
+                licence_type,
+                result: Err(
+                    "暂时连不上政务服务平台，电子证照打印需要网络，请稍后再试或到窗口办理".into(),
+                ),
+            });
+            return;
+        };
+        let inbox = st.terminal.inbox.clone();
+        let id_number = person.id_number.expose().to_owned();
+        let asked = licence_type.clone();
+        crate::terminal::licences::fetch_licence_copy(
+            platform,
+            id_number,
+            licence_type,
+            move |result| {
+                inbox.post(Report::LicenceCopy {
+                    licence_type: asked,
+                    result,
+                })
+            },
+        );
+    }
+
+    /// "确认打印": the copy goes to the receipt printer off the UI thread; the outcome is
+    /// audited when the printer answers.
+    pub(super) fn print_licence(&self) {
+        let receipt = {
+            let st = self.state.borrow();
+            let Some(LicenceCopy::Ready(doc)) = st.session.licence_copy() else {
+                return;
+            };
+            let terminal_id = st
+                .terminal
+                .platform
+                .as_ref()
+                .and_then(|p| p.client.credentials())
+                .map_or_else(
+                    || st.terminal.core.profile.terminal.site.clone(),
+                    |c| c.device_id,
+                );
+            licence::licence_receipt(
+                doc,
+                &st.terminal.core.profile.terminal.name,
+                &terminal_id,
+                jiff::Timestamp::now(),
+            )
+        };
+        let inbox = self.state.borrow().terminal.inbox.clone();
+        {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            st.print_status = match &st.terminal.printer {
+                None => {
+                    audit_licence(&mut st.terminal, "未能打印：本机没有打印机");
+                    "本机没有打印机，不能打印证照，请到窗口办理".into()
+                }
+                Some(p) => {
+                    st.printing_licence = true;
+                    p.print(receipt, move |r, h| inbox.post(Report::Printed(r, h)));
+                    "正在打印，请稍候…".into()
+                }
+            };
+        }
+        self.render();
+    }
+
+    /// "确认提交": the case, its photos and its outbox row in one transaction (a local
+    /// SQLite write); then the delivery worker is woken and the done page waits briefly for
+    /// the platform's unified code before it says 已暂存.
+    pub(super) fn store_case(&self, now: Instant) {
+        let result = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            match st
+                .session
+                .errand()
+                .map(|e| crate::errand::case::new_case(&e, st.terminal.core.catalog.version))
+            {
+                None => Err("申请信息不完整，请重新办理".to_owned()),
+                Some(case) => st
+                    .terminal
+                    .enqueue_case(case, jiff::Timestamp::now())
+                    .map_err(|e| e.to_string()),
+            }
+        };
+        match result {
+            Err(reason) => {
+                tracing::warn!(%reason, "case not stored");
+                self.event(Event::SubmitResult(SubmitResult::Failed { reason }));
+            }
+            Ok(accepted) => {
+                tracing::info!(case = %accepted.id, seq = accepted.seq, "case stored in the outbox");
+                let waiting = {
+                    let mut st = self.state.borrow_mut();
+                    match &st.terminal.delivery {
+                        Some(_) => {
+                            st.awaiting = Some(Awaiting {
+                                case_id: accepted.id.to_string(),
+                                local_number: accepted.seq.to_string(),
+                                until: now + crate::terminal::delivery::SUBMIT_GRACE,
+                            });
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                if !waiting {
+                    self.settle(SubmitResult::Queued {
+                        case_id: accepted.id.to_string(),
+                        local_number: accepted.seq.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Shows the submission's result and prints the receipt.
+    pub(super) fn settle(&self, result: SubmitResult) {
+        self.state.borrow_mut().awaiting = None;
+        let stored = result.case_id().is_some();
+        self.event(Event::SubmitResult(result));
+        if stored {
+            self.print_receipt();
+        }
+    }
+
+    /// Prints the receipt of the stored case (again, for 重新打印回执).
+    pub(super) fn print_receipt(&self) {
+        let receipt = {
+            let st = self.state.borrow();
+            receipts::case_receipt(
+                &st.session,
+                &st.terminal.core.profile.terminal.name,
+                jiff::Timestamp::now(),
+            )
+        };
+        if let Some(receipt) = receipt {
+            self.print(receipt);
+        }
+    }
+
+    /// Prints `receipt` off the UI thread; the done and ticket pages say how it went.
+    pub(super) fn print(&self, receipt: ykb_drivers::escpos::Receipt) {
+        let inbox = self.state.borrow().terminal.inbox.clone();
+        let mut st = self.state.borrow_mut();
+        st.print_progress = None;
+        st.print_status = match &st.terminal.printer {
+            None => "本机没有回执打印机，请记下上面的编号".into(),
+            Some(p) => {
+                let progress_inbox = inbox.clone();
+                p.print_with_progress(
+                    receipt,
+                    move |p| progress_inbox.post(Report::PrintProgress(p)),
+                    move |r, h| inbox.post(Report::Printed(r, h)),
+                );
+                "正在打印回执…".into()
+            }
+        };
+        drop(st);
+        self.render();
+    }
+
+    /// 提交评价: queued through the outbox like a case; then the session ends.
+    pub(super) fn send_evaluation(&self) {
+        let stored = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            match (st.evaluation, st.reasons.is_empty()) {
+                (None, _) => Err("请先点选一个评价"),
+                (Some(l), true) if l.is_negative() => Err("请选择不满意的原因，以便我们改进"),
+                (Some(level), _) => {
+                    let case_id = st.session.submit_result().and_then(|r| r.case_id());
+                    let task = st.session.matter().map(|m| m.task_code.to_string());
+                    let body = crate::errand::case::evaluation_event(
+                        case_id,
+                        task.as_deref(),
+                        level,
+                        &st.reasons,
+                        st.terminal.core.profile.terminal.kind.as_str(),
+                        jiff::Timestamp::now(),
+                    );
+                    Ok(st
+                        .terminal
+                        .enqueue_event("evaluation", &body, jiff::Timestamp::now()))
+                }
+            }
+        };
+        let stored = match stored {
+            Ok(r) => r,
+            Err(note) => {
+                self.state.borrow_mut().evaluation_note = note.into();
+                self.event(Event::Touch);
+                self.render();
+                return;
+            }
+        };
+        match stored {
+            Ok(_) => {}
+            // An evaluation that cannot be stored is not worth keeping the citizen for.
+            Err(e) => tracing::warn!(error = %e, "evaluation not stored"),
+        }
+        self.event(Event::Evaluated);
+    }
+}
+
+/// What the camera panel says when the camera cannot be used: the citizen carries on.
+pub(super) fn camera_unusable(why: &str) -> String {
+    format!("摄像头暂时不能使用（{why}）。请点「下一步」继续办理，没拍的材料请带到窗口")
+}
+
+/// Appends a 证照打印 entry to the audit log: the terminal acted for a citizen it does not
+/// name; `detail` says how it went (a failure is logged, never shown).
+pub(super) fn audit_licence(terminal: &mut Terminal, detail: &str) {
+    terminal.audit(
+        &crate::core::audit::Actor::system(),
+        crate::core::audit::AuditAction::LicencePrinted,
+        &format!("证照打印：{detail}"),
+    );
+}

@@ -1,0 +1,138 @@
+//! The hall services at the kiosk: 取号 (a ticket from this terminal's lease, printed),
+//! 办件进度查询 and 呼叫工作人员.
+
+use super::*;
+
+impl Kiosk {
+    /// 取号: a number from this terminal's lease, the ticket row and its event in one
+    /// transaction; then the ticket is printed.
+    pub(super) fn take_ticket(&self, prefix: &str) {
+        let issued = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            let quota = st.terminal.quota();
+            match &st.terminal.core.profile.ticketing {
+                None => Err(crate::core::ticketing::TicketError::NotConfigured),
+                Some(cfg) => crate::core::ticketing::issue(
+                    &mut st.terminal.core.store,
+                    &st.terminal.core.key,
+                    quota,
+                    cfg,
+                    &crate::core::ticketing::IssueRequest {
+                        service: prefix.to_owned(),
+                        green: st.green,
+                        id_number: st.session.person().map(|p| p.id_number.clone()),
+                        appointment: st.checkin.then(|| crate::core::ticketing::Appointment {
+                            code: st.checkin_code.clone(),
+                            date: crate::core::ticketing::hall_date(jiff::Timestamp::now()),
+                        }),
+                    },
+                    jiff::Timestamp::now(),
+                ),
+            }
+        };
+        match issued {
+            Err(e) => {
+                tracing::info!(error = %e, "ticket not issued");
+                self.state.borrow_mut().ticket_note = e.to_string();
+                self.event(Event::Touch);
+                self.render();
+            }
+            Ok(t) => {
+                tracing::info!(number = %t.number, "ticket issued");
+                let receipt = ticket::ticket_receipt(
+                    &t,
+                    &self.state.borrow().terminal.core.profile.terminal.name,
+                );
+                {
+                    let mut st = self.state.borrow_mut();
+                    st.issued = Some(t);
+                    st.ticket_note.clear();
+                }
+                self.state.borrow().terminal.wake_delivery();
+                self.event(Event::TicketIssued);
+                self.print(receipt);
+            }
+        }
+    }
+
+    /// 办件进度查询: the case stub this terminal keeps for the number typed.
+    pub(super) fn look_up_progress(&self) {
+        let found = {
+            let mut st = self.state.borrow_mut();
+            let q = st.session.progress_query().to_owned();
+            if q.is_empty() {
+                Some(("请先输入编号".to_owned(), String::new()))
+            } else {
+                match outbox::case_stub(&mut st.terminal.core.store, &q) {
+                    Ok(Some(stub)) => Some(progress_text(&stub)),
+                    Ok(None) => Some((
+                        "没有找到这个编号".to_owned(),
+                        "本机只能查到在本机提交的办件；其他办件请在渝快办APP或到窗口查询"
+                            .to_owned(),
+                    )),
+                    Err(e) => Some(("暂时查不到".to_owned(), e.to_string())),
+                }
+            }
+        };
+        self.state.borrow_mut().progress = found;
+        self.event(Event::Touch);
+        self.render();
+    }
+
+    /// 呼叫工作人员: an event to the platform (and the hall's staff), and a word to the
+    /// citizen.
+    pub(super) fn call_staff(&self) {
+        {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            let body = serde_json::json!({
+                "terminal": st.terminal.core.profile.terminal.name,
+                "site": st.terminal.core.profile.terminal.site,
+                "at": jiff::Timestamp::now().to_string(),
+            });
+            if let Err(e) = st
+                .terminal
+                .enqueue_event("staff_call", &body, jiff::Timestamp::now())
+            {
+                tracing::warn!(error = %e, "staff call not stored");
+            }
+        }
+        tracing::info!("citizen called for staff");
+        self.event(Event::Open(Screen::CallStaff));
+    }
+}
+
+/// What the progress page says about a case this terminal holds.
+pub(super) fn progress_text(stub: &outbox::CaseStub) -> (String, String) {
+    use crate::core::domain::CaseStatus;
+    let status = [
+        CaseStatus::Queued,
+        CaseStatus::Submitted,
+        CaseStatus::Accepted,
+        CaseStatus::Rejected,
+        CaseStatus::Completed,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == stub.status)
+    .map_or_else(|| stub.status.clone(), |s| s.name_zh().to_owned());
+    let title = match &stub.unified_code {
+        Some(code) => format!("办件编号 {code}"),
+        None => format!("本机编号 {}", stub.seq),
+    };
+    (
+        title,
+        format!("状态：{status}（更新于 {}）", short_time(&stub.updated_at)),
+    )
+}
+
+/// `2026-11-27T05:41:12.345Z` as hall time `2026-11-27 13:41`.
+pub(super) fn short_time(at: &str) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| {
+            t.to_zoned(crate::core::ticketing::hall_tz())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_owned())
+}

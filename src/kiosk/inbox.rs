@@ -1,0 +1,302 @@
+//! Results from the kiosk's worker threads (cards, cameras, delivery, printing, platform
+//! calls), drained on the UI thread and turned into session events.
+
+use slint::ComponentHandle;
+
+use super::*;
+
+impl Kiosk {
+    /// Applies what device and network threads posted (the UI thread runs this when woken by
+    /// `upgrade_in_event_loop`; tests call it directly).
+    pub fn process_device_events(&self) {
+        let items = self.state.borrow().terminal.inbox.drain();
+        for item in items {
+            match item {
+                Report::Card(CardOutcome::Read(person), _) => {
+                    // The demo card goes back to the citizen once read.
+                    if let Some(c) = &self.state.borrow().terminal.cards {
+                        c.lift_demo_card();
+                    }
+                    self.read_person(person);
+                }
+                Report::Face(person, Ok(true)) => {
+                    self.state.borrow_mut().identify_note.clear();
+                    self.identified(person);
+                }
+                Report::Face(_, answer) => {
+                    self.state.borrow_mut().identify_note = match answer {
+                        Err(why) => format!("无法核验本人（{why}），请联系工作人员"),
+                        Ok(_) => "人脸与证件不一致，请本人办理或联系工作人员".into(),
+                    };
+                    self.render();
+                }
+                Report::Card(CardOutcome::Error(e), _) => {
+                    if e == CardError::Device {
+                        self.record_device("id_reader", offline());
+                    }
+                    self.event(Event::CardError(e))
+                }
+                Report::Card(CardOutcome::Ready, _) => {
+                    self.record_device("id_reader", online());
+                    self.event(Event::CardReady)
+                }
+                Report::Licences { id_number, names } => {
+                    let same = {
+                        let mut st = self.state.borrow_mut();
+                        if st.licences_asked.as_deref() == Some(id_number.as_str()) {
+                            st.licences_asked = None;
+                        }
+                        st.session
+                            .person()
+                            .is_some_and(|p| p.id_number.expose() == id_number)
+                    };
+                    if same {
+                        match names {
+                            Ok(names) => self.event(Event::Licences(names)),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "e-licence look-up failed");
+                                self.event(Event::LicencesFailed);
+                            }
+                        }
+                    }
+                }
+                Report::LicenceCopy {
+                    licence_type,
+                    result,
+                } => self.event(Event::LicenceCopy {
+                    licence_type,
+                    result: result.map(Box::new),
+                }),
+                Report::Found { query, hits } => {
+                    let mut st = self.state.borrow_mut();
+                    if st.session.query() == query {
+                        st.found = Some((query, hits));
+                        drop(st);
+                        self.render();
+                    }
+                }
+                Report::Selftest(report) => {
+                    {
+                        let mut st = self.state.borrow_mut();
+                        let st = &mut *st;
+                        st.tech_busy = false;
+                        let failed = report
+                            .checks
+                            .iter()
+                            .filter(|c| c.outcome == crate::ops::selftest::Outcome::Fail)
+                            .count();
+                        if let Some(id) = st.technician.clone() {
+                            audit_technician(
+                                &mut st.terminal,
+                                &id,
+                                crate::core::audit::AuditAction::Selftest,
+                                &format!("自检：{} 项，失败 {failed} 项", report.checks.len()),
+                            );
+                        }
+                        st.tech_status = if failed == 0 {
+                            "自检全部通过".to_owned()
+                        } else {
+                            format!("自检 {failed} 项失败，见下方")
+                        };
+                        st.tech_lines = technician::overview(
+                            &mut st.terminal.core.store,
+                            &st.terminal.core.profile,
+                            &st.terminal.core.data_dir,
+                        );
+                        st.tech_lines
+                            .extend(report.checks.iter().map(|c| technician::Line {
+                                label: c.title.clone(),
+                                value: match &c.advice {
+                                    Some(a) => format!("{}（{}）", c.detail, a),
+                                    None => c.detail.clone(),
+                                },
+                                warn: c.outcome == crate::ops::selftest::Outcome::Fail,
+                            }));
+                    }
+                    self.refresh_alerts();
+                    self.render();
+                }
+                Report::Scanned(crate::terminal::scan::Scanned::Case(id)) => {
+                    self.event(Event::Open(Screen::Progress));
+                    self.event(Event::ProgressInput(id));
+                    self.look_up_progress();
+                }
+                Report::Scanned(crate::terminal::scan::Scanned::Ykm(token)) => {
+                    self.state.borrow_mut().identify_note = "正在核验渝快码…".into();
+                    self.event(Event::Touch);
+                    self.render();
+                    self.verify_ykm(token);
+                }
+                Report::Scanned(crate::terminal::scan::Scanned::Unusable(why)) => {
+                    self.state.borrow_mut().identify_note = why;
+                    self.event(Event::Touch);
+                    self.render();
+                }
+                Report::Ykm(Ok(person)) => {
+                    self.state.borrow_mut().identify_note.clear();
+                    self.read_person(person);
+                }
+                Report::Ykm(Err(why)) => {
+                    self.state.borrow_mut().identify_note = why;
+                    self.render();
+                }
+                Report::Delivery(DeliveryNews::Notices(n)) => {
+                    self.state.borrow_mut().notices = n;
+                    self.render();
+                }
+                Report::Delivery(DeliveryNews::Progress { id, sent, total }) => {
+                    // Only this citizen's case: the one being waited for, or on the done page.
+                    let ours = {
+                        let st = self.state.borrow();
+                        st.awaiting.as_ref().is_some_and(|a| a.case_id == id)
+                            || st.session.submit_result().and_then(SubmitResult::case_id)
+                                == Some(id.as_str())
+                    };
+                    if ours {
+                        self.event(Event::UploadProgress {
+                            case_id: id,
+                            sent,
+                            total,
+                        });
+                    }
+                }
+                Report::Delivery(DeliveryNews::Offline) => {
+                    self.state.borrow_mut().offline = true;
+                    self.render();
+                }
+                Report::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
+                    let awaited = {
+                        let mut st = self.state.borrow_mut();
+                        st.offline = false;
+                        st.awaiting
+                            .as_ref()
+                            .filter(|a| a.case_id == id)
+                            .map(|a| a.local_number.clone())
+                    };
+                    match (awaited, unified_code) {
+                        (Some(local_number), Some(unified_code)) => {
+                            self.settle(SubmitResult::Submitted {
+                                case_id: id,
+                                local_number,
+                                unified_code,
+                            })
+                        }
+                        (None, Some(unified_code)) => self.event(Event::Delivered {
+                            case_id: id,
+                            unified_code,
+                        }),
+                        _ => {}
+                    }
+                    self.render();
+                }
+                Report::Printed(result, health) => {
+                    if let Some(h) = health {
+                        self.record_device("printer", h);
+                    }
+                    {
+                        let mut st = self.state.borrow_mut();
+                        if result.is_err() {
+                            st.print_progress = None;
+                        }
+                        let st = &mut *st;
+                        st.print_status = if std::mem::take(&mut st.printing_licence) {
+                            let (audit, shown) = match &result {
+                                Ok(()) => ("已打印".to_owned(), "已打印，请取走打印件".to_owned()),
+                                Err(e) => (
+                                    format!("未能打印：{e}"),
+                                    format!("未能打印（{e}），请联系工作人员"),
+                                ),
+                            };
+                            audit_licence(&mut st.terminal, &audit);
+                            shown
+                        } else {
+                            match result {
+                                Ok(()) => "回执已打印，请取走回执".into(),
+                                Err(e) => format!("回执未能打印（{e}），请记下上面的编号"),
+                            }
+                        };
+                    }
+                    self.render();
+                }
+                Report::PrintProgress(p) => {
+                    let mut st = self.state.borrow_mut();
+                    // A job that already ended (failed) shows no bar.
+                    if st.print_status == "正在打印回执…" {
+                        st.print_progress = Some(p);
+                        drop(st);
+                        self.render();
+                    }
+                }
+                Report::Camera(n, news) => {
+                    if n == self.state.borrow().camera_started {
+                        self.camera_news(news);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the capture page's camera reported.
+    pub(super) fn camera_news(&self, news: CameraNews) {
+        match news {
+            CameraNews::Frame => {
+                let frame = {
+                    let st = self.state.borrow();
+                    let live = matches!(
+                        st.session.capture_stage(),
+                        Some(session::CaptureStage::Live { .. })
+                    );
+                    st.camera
+                        .as_ref()
+                        .and_then(LiveCamera::take_frame)
+                        .filter(|_| live)
+                };
+                let Some(frame) = frame else {
+                    return;
+                };
+                let image = rgb_image(&frame.image);
+                {
+                    let mut st = self.state.borrow_mut();
+                    st.preview = Some(image.clone());
+                    st.preview_frame = frame.number;
+                }
+                // Only the picture changes: set it without rendering the whole page.
+                if let Some(w) = self.window.upgrade() {
+                    let a = w.global::<ApplyAdapter>();
+                    a.set_preview(image);
+                    a.set_has_preview(true);
+                    a.set_preview_frame(i32::try_from(frame.number).unwrap_or(i32::MAX));
+                }
+            }
+            CameraNews::Photo { material, result } => match result {
+                Ok(photo) => {
+                    {
+                        let mut st = self.state.borrow_mut();
+                        st.preview = Some(rgb_image(&photo.preview));
+                        st.preview_frame = 0;
+                        st.capture_status = "已拍摄，请查看照片是否清楚；不清楚请点「重拍」".into();
+                    }
+                    self.event(Event::Captured {
+                        material,
+                        jpeg: photo.jpeg,
+                    });
+                }
+                Err(e) => {
+                    self.state.borrow_mut().capture_status = format!("拍摄失败：{e}");
+                    self.event(Event::CaptureFailed);
+                }
+            },
+            CameraNews::Failed(why) => {
+                {
+                    let mut st = self.state.borrow_mut();
+                    st.camera = None;
+                    st.camera_error = camera_unusable(&why);
+                    st.capture_status.clear();
+                }
+                // A still asked for will not come.
+                self.event(Event::CaptureFailed);
+                self.render();
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! 智能导办: the situation questions one at a time, then the materials checklist.
+
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use crate::kiosk::*;
+
+/// Turns the page's callbacks into session events.
+pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
+    let go = |e: fn() -> Event| {
+        let k = kiosk.clone_handle();
+        move || k.event(e())
+    };
+    let guide = window.global::<GuideAdapter>();
+    let k = kiosk.clone_handle();
+    guide.on_choose(move |id| k.event(Event::Answer(vec![id.to_string()])));
+    let k = kiosk.clone_handle();
+    guide.on_toggle(move |id| {
+        {
+            let mut st = k.state.borrow_mut();
+            let id = id.to_string();
+            if let Some(i) = st.pending.iter().position(|p| *p == id) {
+                st.pending.remove(i);
+            } else {
+                st.pending.push(id);
+            }
+        }
+        k.event(Event::Touch);
+        k.render();
+    });
+    let k = kiosk.clone_handle();
+    guide.on_confirm(move || {
+        let chosen = std::mem::take(&mut k.state.borrow_mut().pending);
+        k.event(Event::Answer(chosen));
+    });
+    guide.on_start_apply(go(|| Event::StartApply));
+}
+
+/// Shows the current question or the checklist.
+pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
+    let session = &st.session;
+    let lang = st.lang;
+    match session.current() {
+        Screen::Guide { question } => {
+            let question = *question;
+            let g = window.global::<GuideAdapter>();
+            if let (Some(m), Some(q)) = (session.matter(), session.question(question)) {
+                let multi = q.kind == crate::core::domain::QuestionKind::Multi;
+                let earlier = session
+                    .answers()
+                    .get(question)
+                    .filter(|a| a.question == q.id)
+                    .map(|a| a.choices.clone())
+                    .unwrap_or_default();
+                g.set_matter_name(m.name.clone().into());
+                g.set_progress(lang.t(&format!("第 {} 个问题", question + 1)).into());
+                g.set_question(q.text.clone().into());
+                g.set_multi(multi);
+                g.set_choices(ModelRc::new(VecModel::from(
+                    q.options
+                        .iter()
+                        .map(|o| ChoiceRow {
+                            id: o.id.clone().into(),
+                            label: o.label.clone().into(),
+                            selected: if multi {
+                                st.pending.contains(&o.id)
+                            } else {
+                                earlier.contains(&o.id)
+                            },
+                        })
+                        .collect::<Vec<_>>(),
+                )));
+            }
+            Page::Question
+        }
+        _ => {
+            let g = window.global::<GuideAdapter>();
+            if let Some(m) = session.matter() {
+                let rows = session.checklist();
+                g.set_matter_name(m.name.clone().into());
+                g.set_can_apply(m.self_service && m.serves_people());
+                g.set_checklist_note(
+                    lang.t(if session.person().is_some() {
+                        "“免提交”的材料已由您的电子证照代替，无需携带"
+                    } else {
+                        "刷身份证后，已有电子证照的材料可以免提交"
+                    })
+                    .into(),
+                );
+                g.set_checklist(ModelRc::new(VecModel::from(
+                    rows.into_iter()
+                        .map(|r| MaterialRow {
+                            name: r.name.into(),
+                            detail: lang.t(&r.detail).into(),
+                            status: lang.t(r.status.label()).into(),
+                            exempt: r.status == guide::MaterialStatus::Exempt,
+                            capture: r.status == guide::MaterialStatus::CaptureHere,
+                        })
+                        .collect::<Vec<_>>(),
+                )));
+            }
+            Page::Checklist
+        }
+    }
+}
+
+/// Empties `GuideAdapter` (the session was wiped).
+pub(in crate::kiosk) fn clear(window: &AppWindow) {
+    let guide = window.global::<GuideAdapter>();
+    guide.set_matter_name(SharedString::new());
+    guide.set_progress(SharedString::new());
+    guide.set_question(SharedString::new());
+    guide.set_multi(false);
+    guide.set_choices(ModelRc::default());
+    guide.set_checklist(ModelRc::default());
+    guide.set_checklist_note(SharedString::new());
+}

@@ -1,0 +1,80 @@
+//! The one inbox of a UI terminal: every worker thread's result comes back to the UI thread
+//! as a [`Report`] (one closed enum), queued here, and the UI is woken to drain it.
+
+use std::sync::{Arc, Mutex};
+
+use super::camera::CameraNews;
+use super::cards::CardOutcome;
+use super::delivery::DeliveryNews;
+use super::printer::PrintProgress;
+use super::scan::Scanned;
+use crate::core::domain::{CardExpiry, Person};
+use crate::core::health::DeviceHealth;
+use crate::core::platform::wire::LicenceDocument;
+use crate::core::search::SearchHit;
+
+/// A result from a thread other than the UI's.
+pub enum Report {
+    /// What the card reader read (and the card's expiry, when the reader was asked for it).
+    Card(CardOutcome, Option<CardExpiry>),
+    /// 人证核验's answer for a person read from a card or a 渝快码.
+    Face(Person, Result<bool, String>),
+    /// The e-licences of the person with this ID number (or why the platform did not say).
+    Licences {
+        id_number: String,
+        names: Result<Vec<String>, String>,
+    },
+    /// The printable copy of an e-licence, or why there is none.
+    LicenceCopy {
+        licence_type: String,
+        result: Result<LicenceDocument, String>,
+    },
+    /// News from the outbox delivery worker.
+    Delivery(DeliveryNews),
+    /// The search worker's answer for `query`.
+    Found { query: String, hits: Vec<SearchHit> },
+    /// A self-test run from 维护模式.
+    Selftest(Box<crate::ops::selftest::SelftestReport>),
+    /// A code read by a scanner or the camera.
+    Scanned(Scanned),
+    /// The platform's answer for a 渝快码 token.
+    Ykm(Result<Person, String>),
+    /// A print job ended (and the printer's health, when it told).
+    Printed(Result<(), String>, Option<DeviceHealth>),
+    /// From the capture camera started as number `.0`.
+    Camera(u64, CameraNews),
+    /// How far the print job has come.
+    PrintProgress(PrintProgress),
+}
+
+/// The reports waiting for the UI thread, and how to wake it. Cheap to clone: every worker
+/// holds one.
+#[derive(Clone)]
+pub struct Inbox {
+    items: Arc<Mutex<Vec<Report>>>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Inbox {
+    /// An empty inbox; `wake` asks the UI thread to drain it (from any thread).
+    pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Self {
+        Self {
+            items: Arc::new(Mutex::new(Vec::new())),
+            wake: Arc::new(wake),
+        }
+    }
+
+    /// Queues `report` and wakes the UI thread.
+    pub fn post(&self, report: Report) {
+        self.items
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(report);
+        (self.wake)();
+    }
+
+    /// Everything queued so far, oldest first.
+    pub fn drain(&self) -> Vec<Report> {
+        std::mem::take(&mut *self.items.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}

@@ -1,0 +1,67 @@
+//! 电子证照 calls to the platform, each on a worker thread: which e-licences a person holds,
+//! and the masked copy of one for 证照打印.
+
+use std::sync::Arc;
+
+/// Asks the platform, on a worker thread, which e-licences (电子证照) the person with
+/// `id_number` holds; `done` gets the number and the licence names. A failure is logged and
+/// nothing is reported (the materials then simply are not exempt).
+pub fn look_up_licences(
+    platform: Arc<crate::terminal::link::PlatformLink>,
+    id_number: String,
+    done: impl FnOnce(String, Vec<String>) + Send + 'static,
+) {
+    look_up_licences_reporting(platform, id_number, move |id_number, answer| match answer {
+        Ok(names) => done(id_number, names),
+        Err(e) => tracing::warn!(error = %e, "e-licence look-up failed"),
+    });
+}
+
+/// [`look_up_licences`], with failures reported too (证照打印 tells the citizen that it needs
+/// the network): `done` gets the number and the names, or what went wrong.
+pub fn look_up_licences_reporting(
+    platform: Arc<crate::terminal::link::PlatformLink>,
+    id_number: String,
+    done: impl FnOnce(String, Result<Vec<String>, String>) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("licences".into())
+        .spawn(move || {
+            let answer = platform
+                .runtime()
+                .block_on(platform.client.licences(&id_number))
+                .map(|list| list.licences.into_iter().map(|l| l.licence_type).collect())
+                .map_err(|e| e.to_string());
+            done(id_number, answer);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "e-licence look-up not started");
+    }
+}
+
+/// Fetches one e-licence's printable copy on a worker thread; `done` gets it, or the reason
+/// in the citizen's words (the platform's own error is logged).
+pub fn fetch_licence_copy(
+    platform: Arc<crate::terminal::link::PlatformLink>,
+    id_number: String,
+    licence_type: String,
+    done: impl FnOnce(Result<crate::core::platform::wire::LicenceDocument, String>) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("licence-copy".into())
+        .spawn(move || {
+            let answer = platform
+                .runtime()
+                .block_on(platform.client.licence_document(&id_number, &licence_type))
+                .map_err(|e| {
+                    if let crate::core::platform::LicenceDocumentError::Unavailable(cause) = &e {
+                        tracing::warn!(error = %cause, "e-licence copy not fetched");
+                    }
+                    e.to_string()
+                });
+            done(answer);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "e-licence copy not started");
+    }
+}

@@ -1,0 +1,144 @@
+//! The receipt printer (80 mm ESC/POS, or its emulator for `simulated`): print jobs on a
+//! worker thread with progress.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ykb_drivers::escpos::{
+    load_font_static, Printer, PrinterUri, Receipt, ReceiptRenderer, ReceiptStyle,
+};
+use ykb_drivers::sim::{PrinterSim, PrinterSimConfig};
+
+use crate::core::config::{DeviceSection, DriverKind};
+use crate::core::health::DeviceHealth;
+use crate::fonts::UI_FONT;
+
+/// How far a print job has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintProgress {
+    /// Opening the printer and rendering the receipt.
+    Preparing,
+    /// `sent` of the job's `total` bytes written to the printer.
+    Sending { sent: usize, total: usize },
+}
+
+impl PrintProgress {
+    /// The share done, 0.0 to 1.0 (an empty job is complete once sent).
+    pub fn fraction(&self) -> f32 {
+        match *self {
+            Self::Preparing => 0.0,
+            Self::Sending { total: 0, .. } => 1.0,
+            Self::Sending { sent, total } => (sent.min(total) as f64 / total as f64) as f32,
+        }
+    }
+}
+
+/// The receipt printer: the configured ESC/POS printer, or for `simulated` the drivers'
+/// printer emulator on TCP loopback, which writes each job as a PNG under `sim_dir`.
+pub struct ReceiptPrinter {
+    uri: PrinterUri,
+    _sim: Option<PrinterSim>,
+    renderer: Arc<ReceiptRenderer>,
+    /// Serialises jobs: one receipt at a time.
+    lock: Arc<Mutex<()>>,
+}
+
+impl ReceiptPrinter {
+    /// Opens the printer slot of the profile; `Ok(None)` when no printer is configured.
+    pub fn start(dev: &DeviceSection, sim_dir: &Path) -> Result<Option<Self>, String> {
+        let font = load_font_static(UI_FONT).ok();
+        let (uri, sim) = match dev.driver {
+            DriverKind::None => return Ok(None),
+            DriverKind::Simulated => {
+                let sim = PrinterSim::start_tcp(
+                    "127.0.0.1:0",
+                    PrinterSimConfig::new(sim_dir, font.clone()),
+                )
+                .map_err(|e| format!("打印机模拟器无法启动：{e}"))?;
+                (format!("tcp://{}", sim.local_addr()), Some(sim))
+            }
+            _ => (dev.path.clone(), None),
+        };
+        let uri = PrinterUri::parse(&uri).map_err(|e| format!("打印机地址 {uri} 无效：{e}"))?;
+        Ok(Some(Self {
+            uri,
+            _sim: sim,
+            renderer: Arc::new(ReceiptRenderer::new(font, ReceiptStyle::default())),
+            lock: Arc::new(Mutex::new(())),
+        }))
+    }
+
+    /// The emulator's job folder, when the printer is simulated.
+    pub fn sim_jobs(&self) -> Option<Vec<PathBuf>> {
+        self._sim.as_ref().map(|s| s.shared().jobs())
+    }
+
+    /// Prints `receipt` on a worker thread; `done` gets `Ok` or what to tell the citizen, and
+    /// the printer's health as it answered (`None` when it could not be asked).
+    pub fn print(
+        &self,
+        receipt: Receipt,
+        done: impl FnOnce(Result<(), String>, Option<DeviceHealth>) + Send + 'static,
+    ) {
+        self.print_with_progress(receipt, |_| {}, done)
+    }
+
+    /// [`ReceiptPrinter::print`], telling `progress` how far the job has come: the stage
+    /// ([`PrintProgress::Preparing`] while the printer is opened and the receipt rendered)
+    /// and then the job's bytes as the driver writes them. Reports are thinned to whole
+    /// percents.
+    pub fn print_with_progress(
+        &self,
+        receipt: Receipt,
+        progress: impl Fn(PrintProgress) + Send + 'static,
+        done: impl FnOnce(Result<(), String>, Option<DeviceHealth>) + Send + 'static,
+    ) {
+        let uri = self.uri.clone();
+        let renderer = self.renderer.clone();
+        let lock = self.lock.clone();
+        let spawned = std::thread::Builder::new()
+            .name("kiosk-print".into())
+            .spawn(move || {
+                let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let mut health = None;
+                progress(PrintProgress::Preparing);
+                let mut last = None;
+                let result = Printer::open(&uri)
+                    .and_then(|mut p| {
+                        let printed =
+                            p.print_receipt_with_progress(&receipt, &renderer, |sent, total| {
+                                let percent = (sent * 100).checked_div(total).unwrap_or(100);
+                                if last != Some(percent) {
+                                    last = Some(percent);
+                                    progress(PrintProgress::Sending { sent, total });
+                                }
+                            });
+                        // After the job the roll may be near its end: ask, for staff.
+                        health = p.status().ok().map(|s| DeviceHealth {
+                            state: s.state,
+                            paper: Some(s.paper),
+                        });
+                        printed
+                    })
+                    .map_err(|e| {
+                        tracing::warn!(printer = %uri, error = %e, "receipt not printed");
+                        if let ykb_drivers::escpos::PrinterError::NotReady(s) = &e {
+                            health = Some(DeviceHealth {
+                                state: s.state,
+                                paper: Some(s.paper),
+                            });
+                        } else if health.is_none() {
+                            health = Some(DeviceHealth {
+                                state: ykb_drivers::DeviceState::Offline,
+                                paper: None,
+                            });
+                        }
+                        e.describe_zh().to_owned()
+                    });
+                done(result, health);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "print thread not started");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The generated Slint windows and globals of `ui/`, and the small helpers every app uses to
+//! fill them. The **only** `slint::include_modules!()`: the kiosk, the counter and the hall
+//! display import their windows from here, never from each other.
+
+use slint::{ModelRc, SharedString, VecModel};
+
+slint::include_modules!();
+
+/// The line printed when there is no display to open a window on.
+pub const NO_DISPLAY_MESSAGE: &str = "ykb-terminal: 没有可用的图形显示（未设置 DISPLAY 或 WAYLAND_DISPLAY），无法打开终端界面。无显示器的机器上请用 Xvfb 运行：xvfb-run -a cargo run --release （或先安装 xvfb：apt-get install xvfb）";
+
+/// A model of strings for a `[string]` property.
+pub fn string_model(items: impl Iterator<Item = String>) -> ModelRc<SharedString> {
+    ModelRc::new(VecModel::from(
+        items.map(SharedString::from).collect::<Vec<_>>(),
+    ))
+}
+
+/// An RGB picture for an `image` property.
+pub fn rgb_image(img: &image::RgbImage) -> slint::Image {
+    slint::Image::from_rgb8(
+        slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+        ),
+    )
+}
