@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod common;
 pub mod devices;
 pub mod ops;
 pub mod platform;
@@ -63,6 +64,8 @@ pub enum Command {
     #[command(subcommand)]
     Ticket(ticket::TicketCommand),
     /// Sync the matter catalogue from the platform (delta; --full for a snapshot).
+    ///
+    /// For the demo profile, without --platform an in-process simulator is started.
     Sync(platform::SyncArgs),
     /// Search matters: Chinese, full pinyin or initials (sfz → 身份证), with filters.
     Search(platform::SearchArgs),
@@ -196,7 +199,7 @@ pub fn start_core(cli: &Cli, profile: Profile) -> Result<Core, ExitCode> {
 
 /// `catalog list [--json]`
 pub fn catalog_list(cli: &Cli, json: bool) -> ExitCode {
-    let core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+    let core = match common::open_core(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };

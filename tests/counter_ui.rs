@@ -151,7 +151,8 @@ fn open_counter(
     Arc<ykb_terminal::terminal::link::PlatformLink>,
 ) {
     let mut core = Core::start(profile(), dir).unwrap();
-    let platform = Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
+    let platform =
+        Arc::new(ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo"));
     let window = CounterWindow::new().unwrap();
     // Tall enough that every panel is on screen: queries skip what is clipped away.
     window

@@ -322,7 +322,8 @@ fn demo_profile_starts_its_simulator_and_syncs_from_it() {
     let dir = tempfile::tempdir().unwrap();
     let profile = ykb_terminal::core::config::Profile::demo();
     let mut core = ykb_terminal::core::Core::start(profile, dir.path()).unwrap();
-    let platform = ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo platform");
+    let platform =
+        ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo platform");
     assert!(platform.base_url().starts_with("http://127.0.0.1:"));
     assert!(platform.sim().is_some());
     let status = sync::status(&mut core.store).unwrap();

@@ -298,7 +298,8 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let platform = ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo platform");
+    let platform =
+        ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo platform");
     let catalog = core.catalog.clone();
     let window = AppWindow::new().unwrap();
     let kiosk = Kiosk::attach(&window, core);
@@ -710,8 +711,9 @@ fn demo_home_with(
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let mut core = Core::start(profile, dir.path()).unwrap();
-    let platform =
-        std::sync::Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
+    let platform = std::sync::Arc::new(
+        ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo"),
+    );
     let window = AppWindow::new().unwrap();
     window
         .window()
@@ -1461,8 +1463,9 @@ fn a_ykm_shown_to_the_camera_identifies_and_the_camera_stops_after() {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let platform =
-        std::sync::Arc::new(ykb_terminal::sim::demo::start_for_demo(&mut core).expect("demo"));
+    let platform = std::sync::Arc::new(
+        ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo"),
+    );
     let person = ykb_terminal::terminal::cards::demo_person().unwrap();
     let token = platform.sim().unwrap().issue_ykm_token(person, 120);
     // The phone's screen as the camera sees it: the token's QR code, 8 pixels a module.

@@ -23,6 +23,7 @@ use ykb_drivers::sim::printer::{start_pty, PrinterSimConfig};
 use ykb_drivers::sim::{IdCardSim, PrinterSim, ScannerSim};
 use ykb_drivers::ErrorKind;
 
+use super::common::fail;
 use super::EXIT_FAILURE;
 use crate::fonts::UI_FONT;
 
@@ -228,11 +229,6 @@ pub struct CameraSnapArgs {
 fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-}
-
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("{msg}");
-    ExitCode::from(EXIT_FAILURE)
 }
 
 fn kind_name(k: ErrorKind) -> &'static str {

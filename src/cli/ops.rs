@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
+use super::common::{open_core, runtime};
+use super::{Cli, EXIT_CONFIG, EXIT_FAILURE};
 use crate::core::audit::{self, Actor, AuditAction};
 use crate::core::config::{PlatformMode, TerminalKind};
 use crate::core::credentials::{self, CredentialError};
@@ -143,17 +144,6 @@ pub struct AgentArgs {
     /// Stop after this many heartbeats (for tests and a quick check by hand).
     #[arg(long, value_name = "N")]
     pub beats: Option<u64>,
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("无法启动异步运行时：{e}");
-            ExitCode::from(EXIT_FAILURE)
-        })
 }
 
 /// Asks for a missing value on a terminal; `None` when stdin is not one.
@@ -335,7 +325,7 @@ pub fn run_selftest(cli: &Cli, a: &SelftestArgs) -> ExitCode {
         },
         None => Actor::system(),
     };
-    let mut core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+    let mut core = match open_core(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -394,7 +384,7 @@ pub fn run_selftest(cli: &Cli, a: &SelftestArgs) -> ExitCode {
 
 /// `audit verify|list`
 pub fn run_audit(cli: &Cli, cmd: &AuditCommand) -> ExitCode {
-    let mut core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+    let mut core = match open_core(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -456,7 +446,7 @@ fn announce_metrics(addr: std::net::SocketAddr) {
 
 /// `agent`: heartbeats, metrics, systemd notifications; runs until stopped.
 pub fn run_agent(cli: &Cli, a: &AgentArgs) -> ExitCode {
-    let core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+    let core = match open_core(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -491,7 +481,7 @@ pub fn run_reregister(cli: &Cli, a: &ReregisterArgs) -> ExitCode {
         eprintln!("注册码不能为空：请填写平台运维发放的一次性注册码（--enrolment-code）");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let mut core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+    let mut core = match open_core(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -7,12 +7,12 @@ use std::sync::Mutex;
 
 use clap::{Args, ValueEnum};
 
-use super::{finish_output, load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
+use super::common::{fail, open_core, runtime, PlatformArgs};
+use super::{finish_output, Cli, EXIT_FAILURE};
 use crate::core::config::PlatformMode;
 use crate::core::domain::Audience;
-use crate::core::platform::{wire, ClientConfig, PlatformClient};
 use crate::core::search::{self, Filters};
-use crate::core::sync::{self, catalog_key, SyncPhase, SyncProgress};
+use crate::core::sync::{self, SyncPhase, SyncProgress};
 use crate::core::{credentials, outbox, Core};
 use crate::sim::platform::{Faults, SimOptions};
 
@@ -22,14 +22,9 @@ pub struct SyncArgs {
     /// Download the whole catalogue instead of the changes since the last sync.
     #[arg(long)]
     pub full: bool,
-    /// Platform base URL to use instead of the profile's (e.g. a `platform-sim` at
-    /// http://127.0.0.1:PORT/v1). For the demo profile, without it an in-process simulator
-    /// is started.
-    #[arg(long, value_name = "URL")]
-    pub platform: Option<String>,
-    /// One-time enrolment code for registering this terminal (first sync only).
-    #[arg(long, value_name = "CODE")]
-    pub enrolment_code: Option<String>,
+    /// `--platform` and `--enrolment-code` (the code is needed on the first sync only).
+    #[command(flatten)]
+    pub link: PlatformArgs,
     /// After the catalogue, deliver every queued case and event that is due now, in order,
     /// and report what happened (delivered, retry later, rejected).
     #[arg(long)]
@@ -116,89 +111,37 @@ pub struct SimArgs {
     pub bad_signature: bool,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("无法启动异步运行时：{e}");
-            ExitCode::from(EXIT_FAILURE)
-        })
-}
-
 /// `sync [--full]`: registers if needed, syncs once, prints progress (stderr) and a summary.
 pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
-    let profile = match load_profile(cli) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let mut core = match start_core(cli, profile) {
+    let mut core = match open_core(cli) {
         Ok(c) => c,
         Err(c) => return c,
     };
-    let key = match catalog_key(&core.profile, &core.data_dir) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+    // The demo without --platform syncs from a simulator of its own (registered there).
+    let own_sim =
+        core.profile.platform.mode == PlatformMode::Simulator && args.link.platform.is_none();
+    let client = match own_sim {
+        true => None,
+        false => match args.link.client(&core) {
+            Ok(c) => Some(c),
+            Err(c) => return c,
+        },
     };
     let rt = match runtime() {
         Ok(r) => r,
         Err(c) => return c,
     };
-    let demo = core.profile.platform.mode == PlatformMode::Simulator;
     rt.block_on(async move {
-        // The demo without --platform syncs from a simulator of its own.
-        let sim = if demo && args.platform.is_none() {
-            match crate::sim::platform::start(
-                "127.0.0.1:0".parse().expect("valid address"),
-                SimOptions::default(),
-            )
-            .await
-            {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    eprintln!("无法启动本机模拟平台：{e}");
-                    return ExitCode::from(EXIT_FAILURE);
-                }
-            }
-        } else {
-            None
+        let (sim, client) = match client {
+            Some(c) => (None, c),
+            None => match crate::sim::demo::start_registered(&mut core).await {
+                Ok(d) => (Some(d.sim), d.client),
+                Err((e, _)) => return fail(e),
+            },
         };
-        let base = args
-            .platform
-            .clone()
-            .or_else(|| sim.as_ref().map(|s| s.base_url()));
-        let config = ClientConfig::from_profile(&core.profile.platform, base.as_deref(), key);
-        let client = match PlatformClient::new(config) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        };
-        let enrolment = args
-            .enrolment_code
-            .clone()
-            .unwrap_or_else(|| if demo { sync::DEMO_ENROLMENT_CODE.into() } else { String::new() });
-        let known = credentials::stored(&mut core.store, &core.key, &client.config().base_url)
-            .ok()
-            .flatten()
-            .is_some();
-        if !known && enrolment.trim().is_empty() {
-            eprintln!(
-                "本终端尚未在平台 {} 注册。请向平台运维申请注册码，然后运行：ykb-terminal sync --enrolment-code 注册码",
-                client.config().base_url
-            );
-            return ExitCode::from(EXIT_CONFIG);
-        }
-        let t = &core.profile.terminal;
-        let request = wire::RegisterRequest::for_terminal(t, &enrolment);
-        if let Err(e) = credentials::ensure_registered(&client, &mut core.store, &core.key, &request).await {
-            eprintln!("终端注册失败：{e}");
-            return ExitCode::from(EXIT_FAILURE);
+        let retry = "请向平台运维申请注册码，然后运行：ykb-terminal sync --enrolment-code 注册码";
+        if let Err(c) = args.link.register(&mut core, &client, retry).await {
+            return c;
         }
         let region = core.profile.terminal.region_code;
         let last = Mutex::new((SyncPhase::Done, 0u64));
@@ -228,7 +171,7 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
         };
         if args.drain {
             // A failed catalogue sync does not stop delivery: the outbox has its own errors.
-            let quota = outbox::Quota::from_mb(core.profile.data.outbox_quota_mb);
+            let quota = core.quota();
             let Core { store, key, .. } = core;
             let store = std::sync::Mutex::new(store);
             match outbox::drain(&store, &key, &client, outbox::Backoff::default(), jiff::Timestamp::now).await {
@@ -293,11 +236,7 @@ fn print_progress(last: &Mutex<(SyncPhase, u64)>, p: SyncProgress) {
 
 /// `search QUERY [--json]`
 pub fn run_search(cli: &Cli, args: &SearchArgs) -> ExitCode {
-    let profile = match load_profile(cli) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let mut core = match start_core(cli, profile) {
+    let mut core = match open_core(cli) {
         Ok(c) => c,
         Err(c) => return c,
     };
@@ -352,11 +291,7 @@ pub fn run_search(cli: &Cli, args: &SearchArgs) -> ExitCode {
 /// `catalog show CODE [--json]`: one matter as this terminal holds it (district values
 /// applied).
 pub fn catalog_show(cli: &Cli, code: &str, json: bool) -> ExitCode {
-    let profile = match load_profile(cli) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let core = match start_core(cli, profile) {
+    let core = match open_core(cli) {
         Ok(c) => c,
         Err(c) => return c,
     };

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use jiff::Timestamp;
 
-use super::{load_profile, start_core, Cli, EXIT_FAILURE};
+use super::common::{fail, open_core, print_json};
+use super::Cli;
 use crate::core::domain::{Applicant, Code, IdNumber, Person};
-use crate::core::outbox::{self, NewCase, Quota};
+use crate::core::outbox::{self, NewCase};
 use crate::core::Core;
 
 /// `queue …`
@@ -68,32 +69,13 @@ pub enum CaseCommand {
     },
 }
 
-fn open(cli: &Cli) -> Result<Core, ExitCode> {
-    load_profile(cli).and_then(|p| start_core(cli, p))
-}
-
-fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("{e}");
-    ExitCode::from(EXIT_FAILURE)
-}
-
-fn print_json(v: &impl serde::Serialize) -> ExitCode {
-    match serde_json::to_string_pretty(v) {
-        Ok(s) => {
-            println!("{s}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
-}
-
 /// Runs a `queue` subcommand.
 pub fn run_queue(cli: &Cli, cmd: &QueueCommand) -> ExitCode {
-    let mut core = match open(cli) {
+    let mut core = match open_core(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.quota();
     match cmd {
         QueueCommand::Status { json } => match outbox::status(&mut core.store, quota) {
             Err(e) => fail(e),
@@ -173,7 +155,7 @@ struct ApplicantFile {
 
 /// Runs a `case` subcommand.
 pub fn run_case(cli: &Cli, cmd: &CaseCommand) -> ExitCode {
-    let mut core = match open(cli) {
+    let mut core = match open_core(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -232,7 +214,7 @@ fn submit(
             Err(e) => return fail(format!("--image {spec}: {e}")),
         }
     }
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.quota();
     let new = NewCase {
         matters: vec![m.task_code.clone()],
         bundle: None::<Code>,

@@ -7,15 +7,14 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use jiff::Timestamp;
 
-use super::{load_profile, start_core, Cli, EXIT_CONFIG, EXIT_FAILURE};
+use super::common::{fail, open_core, print_json, runtime, PlatformArgs};
+use super::{Cli, EXIT_CONFIG, EXIT_FAILURE};
 use crate::core::config::{PlatformMode, TicketingSection};
 use crate::core::domain::{EvaluationLevel, IdNumber};
-use crate::core::outbox::Quota;
-use crate::core::platform::{wire, ClientConfig, PlatformClient};
 use crate::core::ticketing::{
     self, Appointment, Called, Finished, IssueRequest, TicketRef, Transfer,
 };
-use crate::core::{credentials, sync, Core};
+use crate::core::Core;
 
 /// `ticket …`
 #[derive(Debug, Subcommand)]
@@ -24,6 +23,9 @@ pub enum TicketCommand {
     /// number, people waiting and the QR text.
     Issue(IssueArgs),
     /// Lease numbers from the platform for every service running low today (号段补充).
+    ///
+    /// The demo profile has no fixed platform: --platform is required (e.g. a
+    /// `platform-sim` at http://127.0.0.1:8480/v1).
     Lease(LeaseArgs),
     /// Open a counter window for calling (a clerk signed in).
     Open { window: u16 },
@@ -107,13 +109,9 @@ pub struct IssueArgs {
 /// `ticket lease [--platform URL]`
 #[derive(Debug, Args)]
 pub struct LeaseArgs {
-    /// Platform base URL instead of the profile's (e.g. a `platform-sim` at
-    /// http://127.0.0.1:8480/v1); required for the demo profile.
-    #[arg(long, value_name = "URL")]
-    pub platform: Option<String>,
-    /// One-time enrolment code, if this terminal is not registered yet.
-    #[arg(long, value_name = "CODE")]
-    pub enrolment_code: Option<String>,
+    /// `--platform` (required for the demo profile) and `--enrolment-code`.
+    #[command(flatten)]
+    pub link: PlatformArgs,
 }
 
 /// 好差评 levels.
@@ -138,24 +136,9 @@ impl From<LevelArg> for EvaluationLevel {
     }
 }
 
-fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("{e}");
-    ExitCode::from(EXIT_FAILURE)
-}
-
-fn print_json(v: &impl serde::Serialize) -> ExitCode {
-    match serde_json::to_string_pretty(v) {
-        Ok(s) => {
-            println!("{s}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
-}
-
 /// Runs a `ticket` subcommand.
 pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
-    let mut core = match load_profile(cli).and_then(|p| start_core(cli, p)) {
+    let mut core = match open_core(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -169,9 +152,8 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
     if let TicketCommand::Lease(a) = cmd {
         return lease(core, &cfg, a);
     }
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.quota();
     let now = Timestamp::now();
-    let Core { store, key, .. } = &mut core;
     match cmd {
         TicketCommand::Issue(a) => {
             let id_number = match a.id_number.as_deref().map(IdNumber::parse).transpose() {
@@ -189,7 +171,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                         .unwrap_or_else(|| ticketing::hall_date(now)),
                 }),
             };
-            match ticketing::issue(store, key, quota, &cfg, &req, now) {
+            match ticketing::issue(&mut core.store, &core.key, quota, &cfg, &req, now) {
                 Err(e) => fail(e),
                 Ok(t) if a.json => print_json(&t),
                 Ok(t) => {
@@ -208,7 +190,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
         TicketCommand::Lease(_) => unreachable!("handled above"),
         TicketCommand::Open { window } | TicketCommand::Close { window } => {
             let open = matches!(cmd, TicketCommand::Open { .. });
-            match ticketing::set_window_open(store, &cfg, *window, open, now) {
+            match core.desk(&cfg, *window).set_open(open, now) {
                 Ok(()) => {
                     println!("{window} 号窗口已{}", if open { "开放" } else { "关闭" });
                     ExitCode::SUCCESS
@@ -221,27 +203,19 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
             number,
             json,
         } => {
+            let mut desk = core.desk(&cfg, *window);
             let called = match number {
-                None => ticketing::call_next(store, key, quota, &cfg, *window, now),
-                Some(n) => TicketRef::parse(n).and_then(|r| {
-                    ticketing::call_ticket(store, key, quota, &cfg, *window, &r, now)
-                }),
+                None => desk.call_next(now),
+                Some(n) => TicketRef::parse(n).and_then(|r| desk.call_ticket(&r, now)),
             };
             print_called(called, *json)
         }
-        TicketCommand::Recall { window, json } => print_called(
-            ticketing::recall(store, key, quota, &cfg, *window, now),
-            *json,
-        ),
-        TicketCommand::Skip { window } => {
-            print_finished(ticketing::skip(store, key, quota, &cfg, *window, now))
+        TicketCommand::Recall { window, json } => {
+            print_called(core.desk(&cfg, *window).recall(now), *json)
         }
-        TicketCommand::Hold { window } => {
-            print_finished(ticketing::hold(store, key, quota, &cfg, *window, now))
-        }
-        TicketCommand::Served { window } => {
-            print_finished(ticketing::serve(store, key, quota, &cfg, *window, now))
-        }
+        TicketCommand::Skip { window } => print_finished(core.desk(&cfg, *window).skip(now)),
+        TicketCommand::Hold { window } => print_finished(core.desk(&cfg, *window).hold(now)),
+        TicketCommand::Served { window } => print_finished(core.desk(&cfg, *window).serve(now)),
         TicketCommand::Transfer {
             window,
             to_window,
@@ -252,9 +226,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                 (None, Some(s)) => Transfer::Service(s.clone()),
                 (None, None) => return fail("请用 --to-window 或 --to-service 指定转往何处"),
             };
-            print_finished(ticketing::transfer(
-                store, key, quota, &cfg, *window, &to, now,
-            ))
+            print_finished(core.desk(&cfg, *window).transfer(&to, now))
         }
         TicketCommand::Evaluate {
             number,
@@ -262,7 +234,17 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
             reason,
         } => {
             let result = TicketRef::parse(number).and_then(|r| {
-                ticketing::evaluate(store, key, quota, &cfg, &r, (*level).into(), reason, now)
+                let level = (*level).into();
+                ticketing::evaluate(
+                    &mut core.store,
+                    &core.key,
+                    quota,
+                    &cfg,
+                    &r,
+                    level,
+                    reason,
+                    now,
+                )
             });
             match result {
                 Ok(id) => {
@@ -272,7 +254,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        TicketCommand::Status { json } => match ticketing::status(store, &cfg, now) {
+        TicketCommand::Status { json } => match ticketing::status(&mut core.store, &cfg, now) {
             Err(e) => fail(e),
             Ok(s) if *json => print_json(&s),
             Ok(s) => {
@@ -347,59 +329,24 @@ fn print_finished(r: Result<Finished, ticketing::TicketError>) -> ExitCode {
 
 /// `ticket lease`: registers if needed, then tops up every service running low.
 fn lease(mut core: Core, cfg: &TicketingSection, args: &LeaseArgs) -> ExitCode {
-    if core.profile.platform.mode == PlatformMode::Simulator && args.platform.is_none() {
+    if core.profile.platform.mode == PlatformMode::Simulator && args.link.platform.is_none() {
         eprintln!(
             "演示配置没有固定的平台：请先运行 ykb-terminal platform-sim，再加 --platform http://127.0.0.1:8480/v1"
         );
         return ExitCode::from(EXIT_CONFIG);
     }
-    let key = match sync::catalog_key(&core.profile, &core.data_dir) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let config = ClientConfig::from_profile(&core.profile.platform, args.platform.as_deref(), key);
-    let client = match PlatformClient::new(config) {
+    let client = match args.link.client(&core) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(c) => return c,
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(r) => r,
-        Err(e) => return fail(format!("无法启动异步运行时：{e}")),
+        Err(c) => return c,
     };
-    let demo = core.profile.platform.mode == PlatformMode::Simulator;
-    let enrolment = args.enrolment_code.clone().unwrap_or_else(|| {
-        if demo {
-            sync::DEMO_ENROLMENT_CODE.into()
-        } else {
-            String::new()
-        }
-    });
     rt.block_on(async {
-        let known = credentials::stored(&mut core.store, &core.key, &client.config().base_url)
-            .ok()
-            .flatten()
-            .is_some();
-        if !known && enrolment.trim().is_empty() {
-            eprintln!(
-                "本终端尚未在平台 {} 注册。请运行：ykb-terminal ticket lease --enrolment-code 注册码",
-                client.config().base_url
-            );
-            return ExitCode::from(EXIT_CONFIG);
-        }
-        let request = wire::RegisterRequest::for_terminal(&core.profile.terminal, &enrolment);
-        if let Err(e) =
-            credentials::ensure_registered(&client, &mut core.store, &core.key, &request).await
-        {
-            return fail(format!("终端注册失败：{e}"));
+        let retry = "请运行：ykb-terminal ticket lease --enrolment-code 注册码";
+        if let Err(c) = args.link.register(&mut core, &client, retry).await {
+            return c;
         }
         let store = std::sync::Mutex::new(core.store);
         match ticketing::top_up(&store, &client, cfg, Timestamp::now()).await {

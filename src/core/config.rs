@@ -88,6 +88,13 @@ pub struct DataSection {
     pub retention_days: u32,
 }
 
+impl DataSection {
+    /// The outbox's quota, from `outbox_quota_mb`.
+    pub fn quota(&self) -> super::outbox::Quota {
+        super::outbox::Quota::from_mb(self.outbox_quota_mb)
+    }
+}
+
 /// How the platform is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

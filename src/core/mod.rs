@@ -53,6 +53,27 @@ pub struct Core {
 }
 
 impl Core {
+    /// The outbox's quota from the profile (`data.outbox_quota_mb`).
+    pub fn quota(&self) -> outbox::Quota {
+        self.profile.data.quota()
+    }
+
+    /// The ticketing desk of counter `window` on this core's store, for the hall's `cfg`
+    /// (usually the profile's `[ticketing]`, held apart so it can be borrowed with the store).
+    pub fn desk<'a>(
+        &'a mut self,
+        cfg: &'a config::TicketingSection,
+        window: u16,
+    ) -> ticketing::Desk<'a> {
+        ticketing::Desk {
+            quota: self.quota(),
+            store: &mut self.store,
+            key: &self.key,
+            cfg,
+            window,
+        }
+    }
+
     /// Opens the store in `data_dir` and makes sure it holds a catalogue: the bundled demo
     /// catalogue is (re)loaded when the profile uses it and the stored one differs in version.
     pub fn start(profile: Profile, data_dir: &Path) -> Result<Self, StartError> {

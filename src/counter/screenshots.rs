@@ -59,7 +59,7 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
     let profile = Profile::parse(COUNTER_PROFILE, "kiosk-config/counter-demo.toml")
         .map_err(|e| e.to_string())?;
     let mut core = Core::start(profile, data).map_err(|e| e.to_string())?;
-    let platform = crate::sim::demo::start_for_demo(&mut core).map(Arc::new);
+    let platform = crate::terminal::link::PlatformLink::start_demo(&mut core).map(Arc::new);
     let window = CounterWindow::new().map_err(|e| e.to_string())?;
     let pad = EvaluationPadWindow::new().map_err(|e| e.to_string())?;
     let counter = Counter::attach(&window, &pad, core)?;

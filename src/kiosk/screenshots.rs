@@ -181,7 +181,7 @@ fn render_in(
     profile.terminal.language = variant.lang;
     profile.terminal.large_text = variant.large;
     let mut core = Core::start(profile, data).map_err(|e| e.to_string())?;
-    let demo = crate::sim::demo::start_for_demo(&mut core).map(Arc::new);
+    let demo = crate::terminal::link::PlatformLink::start_demo(&mut core).map(Arc::new);
     let catalog = core.catalog.clone();
     let window = AppWindow::new().map_err(|e| e.to_string())?;
     let soft = platform

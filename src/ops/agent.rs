@@ -24,8 +24,8 @@ use super::metrics::{self, MetricsState, SharedMetrics};
 use super::{probe, sdnotify};
 use crate::core::config::PlatformMode;
 use crate::core::health;
-use crate::core::outbox::{self, Quota};
-use crate::core::platform::{wire, PlatformClient};
+use crate::core::outbox;
+use crate::core::platform::PlatformClient;
 use crate::core::{credentials, sync, ticketing, Core};
 
 /// Why the agent stopped.
@@ -121,43 +121,32 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     };
 
     // The demo beats against a simulator of its own.
-    let demo = core.profile.platform.mode == PlatformMode::Simulator;
-    let sim = if demo {
-        Some(
-            crate::sim::platform::start(
-                "127.0.0.1:0".parse().expect("valid address"),
-                crate::sim::platform::SimOptions::default(),
-            )
+    let (sim, client) = if core.profile.platform.mode == PlatformMode::Simulator {
+        let demo = crate::sim::demo::start_registered(&mut core)
             .await
-            .map_err(|e| AgentError::Config(format!("无法启动本机模拟平台：{e}")))?,
-        )
-    } else {
-        None
-    };
-    let base = sim.as_ref().map(|s| s.base_url());
-    // One client for the heartbeat and the outbox worker: credentials adopted after a
-    // re-registration reach both.
-    let client = Arc::new(
-        sync::platform_client(&core.profile, &core.data_dir, base.as_deref())
-            .map_err(|(e, _)| AgentError::Config(e))?,
-    );
-    let base_url = client.config().base_url.clone();
-    if demo {
-        let req =
-            wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);
-        if let Err(e) = client.register(&req).await {
+            .map_err(|(e, _)| AgentError::Config(e))?;
+        if let Err(e) = &demo.registration {
             tracing::warn!(error = %e, "demo platform registration failed");
         }
+        (Some(demo.sim), demo.client)
     } else {
-        match credentials::stored(&mut core.store, &core.key, &base_url) {
+        let client = sync::platform_client(&core.profile, &core.data_dir, None)
+            .map_err(|(e, _)| AgentError::Config(e))?;
+        match credentials::stored(&mut core.store, &core.key, &client.config().base_url) {
             Ok(Some(c)) => client.set_credentials(c),
             // Keep running: metrics still tell the technician what is wrong.
             Ok(None) => tracing::warn!(
-                "本机尚未在平台 {base_url} 注册，心跳将失败；请运行 ykb-terminal provision"
+                "本机尚未在平台 {} 注册，心跳将失败；请运行 ykb-terminal provision",
+                client.config().base_url
             ),
             Err(e) => tracing::warn!(error = %e, "cannot read stored credentials"),
         }
-    }
+        (None, client)
+    };
+    // One client for the heartbeat and the outbox worker: credentials adopted after a
+    // re-registration reach both.
+    let client = Arc::new(client);
+    let base_url = client.config().base_url.clone();
 
     // The outbox worker delivers queued cases and events as soon as the platform answers;
     // it shares the store with the heartbeat (each holds the lock only for local work).
@@ -177,7 +166,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let _ = sdnotify::notify("READY=1\nSTATUS=运行中");
     let watchdog = sdnotify::watchdog_interval();
     let every = Duration::from_secs(u64::from(core.profile.health.heartbeat_secs));
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.profile.data.quota();
     let mut beat = tokio::time::interval(every);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // With no watchdog, a tick that never fires.

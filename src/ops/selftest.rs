@@ -27,7 +27,6 @@ use ykb_drivers::DeviceState;
 
 use crate::core::config::{DeviceSection, DriverKind, PlatformMode};
 use crate::core::health::{self, DeviceHealth, DiskLevel, HealthSnapshot};
-use crate::core::outbox::Quota;
 use crate::core::platform::{wire, PlatformClient, PlatformError};
 use crate::core::{credentials, sync, Core};
 use crate::fonts::UI_FONT;
@@ -758,44 +757,32 @@ struct Connection {
 
 /// Builds the client and loads the credentials; on failure, what to say and advise.
 async fn connect(core: &mut Core) -> Result<Connection, (String, &'static str)> {
-    let demo = core.profile.platform.mode == PlatformMode::Simulator;
-    let sim = if demo {
-        let h = crate::sim::platform::start(
-            "127.0.0.1:0".parse().expect("valid address"),
-            crate::sim::platform::SimOptions::default(),
-        )
-        .await
-        .map_err(|e| (format!("无法启动本机模拟平台：{e}"), "请重试"))?;
-        Some(h)
-    } else {
-        None
-    };
-    let base = sim.as_ref().map(|s| s.base_url());
-    let client = sync::platform_client(&core.profile, &core.data_dir, base.as_deref())?;
-    let base_url = client.config().base_url.clone();
-    if demo {
-        let req =
-            wire::RegisterRequest::for_terminal(&core.profile.terminal, sync::DEMO_ENROLMENT_CODE);
-        client
-            .register(&req)
-            .await
+    if core.profile.platform.mode == PlatformMode::Simulator {
+        let demo = crate::sim::demo::start_registered(core).await?;
+        demo.registration
             .map_err(|e| (format!("模拟平台注册失败：{e}"), "请重试"))?;
-    } else {
-        match credentials::stored(&mut core.store, &core.key, &base_url) {
-            Ok(Some(c)) => client.set_credentials(c),
-            Ok(None) => {
-                return Err((
-                    format!("本机尚未在平台 {base_url} 注册"),
-                    "请运行 ykb-terminal provision（或 sync --enrolment-code）完成注册",
-                ))
-            }
-            Err(e) => return Err((e.to_string(), "请检查数据目录和数据加密密钥")),
+        return Ok(Connection {
+            base_url: demo.client.config().base_url.clone(),
+            client: demo.client,
+            sim: Some(demo.sim),
+        });
+    }
+    let client = sync::platform_client(&core.profile, &core.data_dir, None)?;
+    let base_url = client.config().base_url.clone();
+    match credentials::stored(&mut core.store, &core.key, &base_url) {
+        Ok(Some(c)) => client.set_credentials(c),
+        Ok(None) => {
+            return Err((
+                format!("本机尚未在平台 {base_url} 注册"),
+                "请运行 ykb-terminal provision（或 sync --enrolment-code）完成注册",
+            ))
         }
+        Err(e) => return Err((e.to_string(), "请检查数据目录和数据加密密钥")),
     }
     Ok(Connection {
         client,
         base_url,
-        sim,
+        sim: None,
     })
 }
 
@@ -935,7 +922,7 @@ pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
         tracing::warn!(error = %e, "device states not recorded");
     }
     checks.push(disk(&core.data_dir));
-    let quota = Quota::from_mb(core.profile.data.outbox_quota_mb);
+    let quota = core.quota();
     let data_dir = core.data_dir.clone();
     let mut snapshot =
         match health::collect(&mut core.store, &data_dir, quota, devices.clone(), None) {

@@ -3,7 +3,7 @@
 //! notices, the in-process outbox worker, ticket leases).
 //!
 //! - `platform.mode = "simulator"` (the demo): the simulator runs in process and the
-//!   terminal registers and syncs against it (`crate::sim::demo::start_for_demo`).
+//!   terminal registers and syncs against it ([`PlatformLink::start_demo`]).
 //! - `platform.mode = "remote"` (installed terminals): the configured platform with the
 //!   credentials `provision` stored. Not registered yet, or no catalogue key: no link; the
 //!   terminal then runs offline (cases stay queued) and the log says what to do.
@@ -48,7 +48,7 @@ impl PlatformLink {
     /// use; why is logged in words a technician can act on.
     pub fn connect(core: &mut Core) -> Option<Self> {
         match core.profile.platform.mode {
-            PlatformMode::Simulator => crate::sim::demo::start_for_demo(core),
+            PlatformMode::Simulator => Self::start_demo(core),
             PlatformMode::Remote => match Self::remote(core, None) {
                 Ok(link) => Some(link),
                 Err(e) => {
@@ -56,6 +56,40 @@ impl PlatformLink {
                     None
                 }
             },
+        }
+    }
+
+    /// For a simulator profile: the demo's platform started on a runtime of the link's own
+    /// (`crate::sim::demo`), registered, and the catalogue synced into `core`. `None` for
+    /// remote profiles, or when the simulator does not start (logged; the terminal then runs
+    /// on the catalogue it already holds).
+    pub fn start_demo(core: &mut Core) -> Option<Self> {
+        if core.profile.platform.mode != PlatformMode::Simulator {
+            return None;
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("demo-platform")
+            .enable_all()
+            .build()
+            .map_err(|e| tracing::warn!(error = %e, "demo platform: no runtime"))
+            .ok()?;
+        let demo = runtime.block_on(async {
+            let demo = crate::sim::demo::start_registered(core).await?;
+            match &demo.registration {
+                Ok(()) => crate::sim::demo::sync_catalog(core, &demo.client).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "demo sync failed; using the catalogue already held")
+                }
+            }
+            Ok::<_, (String, &str)>(demo)
+        });
+        match demo {
+            Ok(d) => Some(Self::new(runtime, d.client, Some(d.sim))),
+            Err((e, _)) => {
+                tracing::warn!(error = %e, "demo platform did not start");
+                None
+            }
         }
     }
 

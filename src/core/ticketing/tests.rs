@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::core::config::HallWindow;
-use crate::core::outbox;
+use crate::core::crypto::DataKey;
+use crate::core::domain::EvaluationLevel;
+use crate::core::outbox::{self, Quota};
+use crate::core::platform::wire::{TicketLease, TicketLeaseRequest};
 
 /// 2026-11-27 10:00 hall time.
 fn at(hhmm: &str) -> Timestamp {
@@ -772,6 +775,50 @@ fn served_events_carry_waiting_and_service_times_and_evaluations_follow_once() {
     assert_eq!(served["number"], "A001");
     assert_eq!(events[3].1["level"], "dissatisfied");
     assert_eq!(events[3].1["score"], 2);
+}
+
+#[test]
+fn a_desk_calls_and_serves_its_window_s_tickets_with_their_events() {
+    let mut h = Hall::new();
+    h.walk_in("A");
+    h.walk_in("A");
+    let mut desk = Desk {
+        store: &mut h.store,
+        key: &h.key,
+        quota: QUOTA,
+        cfg: &h.cfg,
+        window: 2,
+    };
+    let called = desk.call_next(at("10:05")).unwrap();
+    assert_eq!((called.number.as_str(), called.window), ("A001", 2));
+    assert!(matches!(
+        desk.call_next(at("10:06")),
+        Err(TicketError::WindowBusy { window: 2, .. })
+    ));
+    let done = desk.serve(at("10:20")).unwrap();
+    assert_eq!(
+        (done.number.as_str(), done.state),
+        ("A001", TicketState::Served)
+    );
+    assert_eq!((done.wait_secs, done.service_secs), (Some(300), Some(900)));
+    let status = desk.status(at("10:21")).unwrap();
+    assert_eq!(status.windows[1].current, None);
+    assert_eq!(
+        (status.services[0].waiting, status.services[0].served),
+        (1, 1)
+    );
+    h.assert_consistent();
+    let events = h.events();
+    let (kind, served) = events.last().unwrap();
+    assert_eq!(kind, EVENT_SERVED);
+    assert_eq!(
+        (
+            &served["number"],
+            &served["window"],
+            &served["service_secs"]
+        ),
+        (&"A001".into(), &2.into(), &900.into())
+    );
 }
 
 #[test]
