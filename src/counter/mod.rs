@@ -30,7 +30,6 @@ use crate::core::audit::{Actor, AuditAction};
 use crate::core::config::{CounterSection, Profile, TicketingSection};
 use crate::core::domain::CardExpiry;
 use crate::core::domain::EvaluationLevel;
-use crate::core::outbox::Quota;
 use crate::core::pin::SignIn;
 use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
 use crate::core::Core;
@@ -49,15 +48,9 @@ use clerk::{Auth, Clerk, Decision, Pad};
 use devices::lease_from;
 use prereview::{Status, Subject};
 
-/// `ticketing::skip` or `ticketing::hold`: the ticket leaves the window unserved.
-type EndTicket = fn(
-    &mut crate::core::store::Store,
-    &crate::core::crypto::DataKey,
-    Quota,
-    &TicketingSection,
-    u16,
-    Timestamp,
-) -> Result<ticketing::Finished, TicketError>;
+/// `Desk::skip` or `Desk::hold`: the ticket leaves the window unserved.
+type EndTicket =
+    fn(&mut ticketing::Desk<'_>, Timestamp) -> Result<ticketing::Finished, TicketError>;
 
 /// Outbox kind of a 不予受理 decision (supervision: the matter, window, staff id, ticket and
 /// the reason as the clerk wrote it; no applicant data).
@@ -198,6 +191,17 @@ impl State {
         }
     }
 
+    /// This window's ticketing desk: every queue action goes through it.
+    fn desk(&mut self) -> ticketing::Desk<'_> {
+        ticketing::Desk {
+            quota: self.terminal.core.profile.data.quota(),
+            store: &mut self.terminal.core.store,
+            key: &self.terminal.core.key,
+            cfg: &self.ticketing,
+            window: self.cfg.window,
+        }
+    }
+
     fn wake_delivery(&self) {
         self.terminal.wake_delivery();
     }
@@ -295,23 +299,16 @@ impl Counter {
         a.on_recall(on(|c| {
             let mut guard = c.state.borrow_mut();
             let st = &mut *guard;
-            let r = ticketing::recall(
-                &mut st.terminal.core.store,
-                &st.terminal.core.key,
-                Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
-                &st.ticketing,
-                st.cfg.window,
-                Timestamp::now(),
-            );
+            let r = st.desk().recall(Timestamp::now());
             match r {
                 Ok(called) => st.say(format!("已重呼：{}", called.announcement.zh)),
                 Err(e) => st.fail(e.to_string()),
             }
             st.wake_delivery();
         }));
-        a.on_skip(on(|c| c.end_ticket(ticketing::skip, "已过号")));
+        a.on_skip(on(|c| c.end_ticket(|d, now| d.skip(now), "已过号")));
         a.on_hold(on(|c| {
-            c.end_ticket(ticketing::hold, "已暂挂，可凭号码回到本窗口")
+            c.end_ticket(|d, now| d.hold(now), "已暂挂，可凭号码回到本窗口")
         }));
         a.on_finish(on(Counter::finish));
         let c = self.handle();
@@ -432,13 +429,7 @@ impl Counter {
             SignIn::Ok => {
                 st.sign_in_note.clear();
                 st.audit(&staff, AuditAction::StaffSignIn);
-                let r = ticketing::set_window_open(
-                    &mut st.terminal.core.store,
-                    &st.ticketing,
-                    st.cfg.window,
-                    true,
-                    Timestamp::now(),
-                );
+                let r = st.desk().set_open(true, Timestamp::now());
                 match r {
                     Ok(()) => st.say(format!("{} 号窗口已开放叫号", st.cfg.window)),
                     Err(e) => st.fail(e.to_string()),
@@ -465,13 +456,7 @@ impl Counter {
             st.fail(format!("{t} 号还在本窗口，请先办结、过号、暂挂或转出"));
             return;
         }
-        let r = ticketing::set_window_open(
-            &mut st.terminal.core.store,
-            &st.ticketing,
-            st.cfg.window,
-            false,
-            Timestamp::now(),
-        );
+        let r = st.desk().set_open(false, Timestamp::now());
         if let Err(e) = r {
             tracing::warn!(error = %e, "window not closed");
         }
@@ -491,14 +476,7 @@ impl Counter {
     fn call_next(&self) {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
-        let r = ticketing::call_next(
-            &mut st.terminal.core.store,
-            &st.terminal.core.key,
-            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
-            &st.ticketing,
-            st.cfg.window,
-            Timestamp::now(),
-        );
+        let r = st.desk().call_next(Timestamp::now());
         match r {
             Ok(called) => {
                 st.clerk.called(&called.number);
@@ -517,14 +495,7 @@ impl Counter {
     fn end_ticket(&self, f: EndTicket, what: &str) {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
-        let r = f(
-            &mut st.terminal.core.store,
-            &st.terminal.core.key,
-            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
-            &st.ticketing,
-            st.cfg.window,
-            Timestamp::now(),
-        );
+        let r = f(&mut st.desk(), Timestamp::now());
         match r {
             Ok(done) => {
                 st.clerk.ticket_gone();
@@ -539,15 +510,7 @@ impl Counter {
     fn transfer(&self, to: &Transfer) {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
-        let r = ticketing::transfer(
-            &mut st.terminal.core.store,
-            &st.terminal.core.key,
-            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
-            &st.ticketing,
-            st.cfg.window,
-            to,
-            Timestamp::now(),
-        );
+        let r = st.desk().transfer(to, Timestamp::now());
         match r {
             Ok(done) => {
                 st.clerk.ticket_gone();
@@ -568,14 +531,7 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
         if st.clerk.work().ticket.is_some() {
-            let r = ticketing::serve(
-                &mut st.terminal.core.store,
-                &st.terminal.core.key,
-                Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
-                &st.ticketing,
-                st.cfg.window,
-                Timestamp::now(),
-            );
+            let r = st.desk().serve(Timestamp::now());
             if let Err(e) = r {
                 st.fail(e.to_string());
                 return;
@@ -604,25 +560,11 @@ impl Counter {
             service: service.to_owned(),
             ..IssueRequest::default()
         };
-        let mut r = ticketing::issue(
-            &mut st.terminal.core.store,
-            &st.terminal.core.key,
-            Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
-            &st.ticketing,
-            &req,
-            Timestamp::now(),
-        );
+        let mut r = st.desk().issue(&req, Timestamp::now());
         if matches!(r, Err(TicketError::LeaseExhausted { .. })) {
             if let Some(p) = st.terminal.platform.clone() {
                 lease_from(&p, st);
-                r = ticketing::issue(
-                    &mut st.terminal.core.store,
-                    &st.terminal.core.key,
-                    Quota::from_mb(st.terminal.core.profile.data.outbox_quota_mb),
-                    &st.ticketing,
-                    &req,
-                    Timestamp::now(),
-                );
+                r = st.desk().issue(&req, Timestamp::now());
             }
         }
         match r {
@@ -882,19 +824,11 @@ impl Counter {
         };
         let Some(level) = e.level else { return };
         let now = Timestamp::now();
-        let quota = st.terminal.quota();
         let stored = match e.ticket.as_deref().map(TicketRef::parse) {
-            Some(Ok(reference)) => ticketing::evaluate(
-                &mut st.terminal.core.store,
-                &st.terminal.core.key,
-                quota,
-                &st.ticketing,
-                &reference,
-                level,
-                &e.reasons,
-                now,
-            )
-            .map_err(|e| e.to_string()),
+            Some(Ok(reference)) => st
+                .desk()
+                .evaluate(&reference, level, &e.reasons, now)
+                .map_err(|e| e.to_string()),
             _ => {
                 let body = crate::errand::case::evaluation_event(
                     e.case_id.as_deref(),

@@ -61,7 +61,7 @@ impl Terminal {
 
     /// The outbox's size limit from the profile.
     pub fn quota(&self) -> Quota {
-        Quota::from_mb(self.core.profile.data.outbox_quota_mb)
+        self.core.quota()
     }
 
     /// Stores a case, its materials and its outbox row in one transaction, then wakes
