@@ -15,6 +15,7 @@ pub mod pin;
 pub mod platform;
 pub mod privacy;
 pub mod search;
+pub mod selftest;
 pub mod store;
 pub mod sync;
 pub mod ticketing;

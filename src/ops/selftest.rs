@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use ykb_drivers::escpos::{
     load_font_static, test_receipt, PaperState, Printer, PrinterUri, ReceiptRenderer, ReceiptStyle,
 };
@@ -30,6 +29,8 @@ use crate::core::health::{self, DeviceHealth, DiskLevel, HealthSnapshot};
 use crate::core::platform::{wire, PlatformClient, PlatformError};
 use crate::core::{credentials, sync, Core};
 use crate::fonts::UI_FONT;
+
+pub use crate::core::selftest::{outcome_name, Check, Delivery, Outcome, SelftestReport};
 
 /// A fictional person on the emulator's test card (valid GB 11643 check digit).
 const TEST_CARD: &str = r#"
@@ -49,102 +50,6 @@ valid_to = "长期"
 const SKEW_WARN_SECS: i64 = 30;
 /// A pinned CA expiring within this many days warns.
 const CA_WARN_DAYS: i64 = 30;
-
-/// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Works.
-    Pass,
-    /// Works, but needs attention soon (paper near end, CA expiring).
-    Warn,
-    /// Does not work.
-    Fail,
-    /// Not configured on this terminal.
-    Skipped,
-}
-
-/// One check's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    /// Stable id (`id_reader`, `printer`, `disk`, `platform`, `clock`, `ca_cert`, …).
-    pub id: String,
-    /// What was checked (zh-CN).
-    pub title: String,
-    /// Pass, warn, fail or skipped.
-    pub outcome: Outcome,
-    /// What was found (zh-CN; never personal data).
-    pub detail: String,
-    /// What the technician should do, when not passing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub advice: Option<String>,
-    /// Wall time of the check.
-    pub elapsed_ms: u64,
-}
-
-/// The whole report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SelftestReport {
-    /// The terminal's name from its profile.
-    pub terminal: String,
-    /// This build's version.
-    pub app_version: String,
-    /// When the test ran (RFC 3339).
-    pub at: String,
-    /// No check failed.
-    pub passed: bool,
-    /// The checks, in order.
-    pub checks: Vec<Check>,
-    /// The health snapshot sent with the heartbeat.
-    pub health: HealthSnapshot,
-    /// Whether the platform received this report.
-    pub delivery: Delivery,
-}
-
-/// Whether the report reached the platform (`POST /v1/devices/selftest`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Delivery {
-    /// The platform stored the report.
-    pub sent: bool,
-    /// The platform's id for it, when sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report_id: Option<String>,
-    /// What happened (zh-CN).
-    pub detail: String,
-}
-
-impl SelftestReport {
-    /// The report as the platform receives it: check ids, outcomes, details and advice, and
-    /// the heartbeat document — no titles, no terminal name, no personal data.
-    pub fn to_wire(&self) -> wire::SelftestReport {
-        wire::SelftestReport {
-            at: self.at.clone(),
-            app_version: self.app_version.clone(),
-            passed: self.passed,
-            checks: self
-                .checks
-                .iter()
-                .map(|c| wire::SelftestCheck {
-                    id: c.id.clone(),
-                    outcome: outcome_name(c.outcome).to_owned(),
-                    detail: c.detail.clone(),
-                    advice: c.advice.clone(),
-                })
-                .collect(),
-            health: self.health.heartbeat(),
-        }
-    }
-}
-
-/// The snake_case name of an outcome (as serialised).
-pub fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "pass",
-        Outcome::Warn => "warn",
-        Outcome::Fail => "fail",
-        Outcome::Skipped => "skipped",
-    }
-}
 
 /// How to run the self-test.
 #[derive(Debug, Clone)]

@@ -34,7 +34,7 @@ pub enum Report {
     /// The search worker's answer for `query`.
     Found { query: String, hits: Vec<SearchHit> },
     /// A self-test run from 维护模式.
-    Selftest(Box<crate::ops::selftest::SelftestReport>),
+    Selftest(Box<crate::core::selftest::SelftestReport>),
     /// A code read by a scanner or the camera.
     Scanned(Scanned),
     /// The platform's answer for a 渝快码 token.
