@@ -46,6 +46,18 @@ pub struct StatusEvent {
     pub detail: String,
 }
 
+/// Adds a subscriber to a device's status stream: `current` (the state as it is now) is the
+/// first event on the returned channel.
+pub(crate) fn subscribe<E>(
+    subscribers: &mut Vec<std::sync::mpsc::Sender<E>>,
+    current: E,
+) -> std::sync::mpsc::Receiver<E> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = tx.send(current);
+    subscribers.push(tx);
+    rx
+}
+
 /// The broad class of a failed command, so callers can react without knowing the driver
 /// (in the spirit of embedded-hal's `ErrorKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
