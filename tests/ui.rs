@@ -704,6 +704,13 @@ type Demo = (
     tempfile::TempDir,
 );
 
+/// [`demo_home`] with the ID-card emulator's reader started.
+fn demo_home_with_card_reader() -> Demo {
+    let demo = demo_home();
+    demo.1.start_demo_card_reader();
+    demo
+}
+
 fn demo_home_with(profile: Profile) -> Demo {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
@@ -1072,8 +1079,7 @@ fn an_appointment_checks_in_once_and_a_second_check_in_is_refused_in_words() {
 /// one form, and reaches the platform as one case naming every member matter.
 #[test]
 fn a_bundle_is_applied_for_as_one_case() {
-    let (window, kiosk, platform, _dir) = demo_home();
-    kiosk.start_demo_card_reader();
+    let (window, kiosk, platform, _dir) = demo_home_with_card_reader();
     let adapter = window.global::<KioskAdapter>();
     let guide = window.global::<GuideAdapter>();
     let apply = window.global::<ApplyAdapter>();
@@ -1281,8 +1287,7 @@ fn has_control(window: &AppWindow, label: &str) -> bool {
 
 #[test]
 fn an_e_licence_is_printed_masked_with_its_verification_code_and_audited() {
-    let (window, kiosk, _platform, dir) = demo_home();
-    kiosk.start_demo_card_reader();
+    let (window, kiosk, _platform, dir) = demo_home_with_card_reader();
     let adapter = window.global::<KioskAdapter>();
     let licences = window.global::<LicenceAdapter>();
     const ID: &str = "500105198511220024";
@@ -1367,8 +1372,7 @@ fn an_e_licence_is_printed_masked_with_its_verification_code_and_audited() {
 
 #[test]
 fn with_the_platform_down_licence_printing_says_it_needs_the_network() {
-    let (window, kiosk, platform, _dir) = demo_home();
-    kiosk.start_demo_card_reader();
+    let (window, kiosk, platform, _dir) = demo_home_with_card_reader();
     let adapter = window.global::<KioskAdapter>();
     let licences = window.global::<LicenceAdapter>();
     let sim = platform.sim().unwrap();
