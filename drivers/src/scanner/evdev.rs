@@ -9,13 +9,13 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::sanitize::sanitize;
-use super::serial::{run_device, ScanEvent};
+use super::serial::{run_device, start_thread, ScanEvent};
 
 /// Size of `struct input_event` on 64-bit Linux: a 16-byte timeval, then type (u16), code
 /// (u16) and value (i32), little-endian.
@@ -199,31 +199,26 @@ fn grab(file: &std::fs::File) -> std::io::Result<()> {
 impl EvdevScanner {
     /// Starts the device thread; codes and status changes go to the returned receiver.
     pub fn spawn(config: EvdevConfig) -> (Self, Receiver<ScanEvent>) {
-        let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("qr-evdev".into())
-            .spawn(move || {
-                let device = config.path.display().to_string();
-                run_device(
-                    device,
-                    &tx,
-                    &stop2,
-                    Duration::from_millis(200),
-                    "device opened",
-                    || {
-                        std::fs::File::open(&config.path).and_then(|f| {
-                            if config.exclusive {
-                                grab(&f)?;
-                            }
-                            Ok(f)
-                        })
-                    },
-                    |f| read_keys(f, config.max_len, &tx, &stop2),
-                );
-            })
-            .expect("spawn evdev scanner thread");
+        let (stop, thread, rx) = start_thread("qr-evdev", move |tx, stop| {
+            let device = config.path.display().to_string();
+            run_device(
+                device,
+                &tx,
+                stop,
+                Duration::from_millis(200),
+                "device opened",
+                || {
+                    std::fs::File::open(&config.path).and_then(|f| {
+                        if config.exclusive {
+                            grab(&f)?;
+                        }
+                        Ok(f)
+                    })
+                },
+                |f| read_keys(f, config.max_len, &tx, stop),
+            );
+        })
+        .expect("spawn evdev scanner thread");
         (
             Self {
                 stop,

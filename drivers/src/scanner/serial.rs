@@ -37,24 +37,19 @@ impl SerialScanner {
         mut connector: C,
         config: SplitterConfig,
     ) -> (Self, Receiver<ScanEvent>) {
-        let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("qr-scanner".into())
-            .spawn(move || {
-                let device = connector.describe();
-                run_device(
-                    device,
-                    &tx,
-                    &stop2,
-                    Duration::from_millis(300),
-                    "port opened",
-                    || connector.connect(),
-                    |link| Some(read_loop(link, config, &tx, &stop2)),
-                );
-            })
-            .expect("spawn scanner thread");
+        let (stop, thread, rx) = start_thread("qr-scanner", move |tx, stop| {
+            let device = connector.describe();
+            run_device(
+                device,
+                &tx,
+                stop,
+                Duration::from_millis(300),
+                "port opened",
+                || connector.connect(),
+                |link| Some(read_loop(link, config, &tx, stop)),
+            );
+        })
+        .expect("spawn scanner thread");
         (
             Self {
                 stop,
@@ -72,6 +67,21 @@ impl Drop for SerialScanner {
             let _ = t.join();
         }
     }
+}
+
+/// Starts a scanner's device thread `name`; `run` gets the sender of its events and its stop
+/// flag. Returns the flag, the thread and the receiver.
+pub(super) fn start_thread(
+    name: &str,
+    run: impl FnOnce(Sender<ScanEvent>, &AtomicBool) + Send + 'static,
+) -> std::io::Result<(Arc<AtomicBool>, JoinHandle<()>, Receiver<ScanEvent>)> {
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || run(tx, &stop2))?;
+    Ok((stop, thread, rx))
 }
 
 /// A scanner's device thread until `stop`: opens the device with `open`, says Online
