@@ -46,14 +46,20 @@ pub struct StatusEvent {
     pub detail: String,
 }
 
-/// Adds a subscriber to a device's status stream: `current` (the state as it is now) is the
-/// first event on the returned channel.
+/// Adds a subscriber to a device's status stream: the first event on the returned channel is
+/// the current `state` of `device` ("current state"), wrapped by `as_event`.
 pub(crate) fn subscribe<E>(
     subscribers: &mut Vec<std::sync::mpsc::Sender<E>>,
-    current: E,
+    device: String,
+    state: DeviceState,
+    as_event: impl FnOnce(StatusEvent) -> E,
 ) -> std::sync::mpsc::Receiver<E> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let _ = tx.send(current);
+    let _ = tx.send(as_event(StatusEvent {
+        device,
+        state,
+        detail: "current state".into(),
+    }));
     subscribers.push(tx);
     rx
 }

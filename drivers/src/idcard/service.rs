@@ -144,12 +144,8 @@ impl IdCardReader {
     /// A stream of status changes and card removals (starting with the current state).
     pub fn subscribe(&self) -> Receiver<ReaderEvent> {
         let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        let current = ReaderEvent::Status(StatusEvent {
-            device: s.device.clone(),
-            state: s.state,
-            detail: "current state".into(),
-        });
-        crate::status::subscribe(&mut s.subscribers, current)
+        let (device, state) = (s.device.clone(), s.state);
+        crate::status::subscribe(&mut s.subscribers, device, state, ReaderEvent::Status)
     }
 }
 
