@@ -168,10 +168,7 @@ fn bench_case(core: &ykb_terminal::core::Core) -> ykb_terminal::core::outbox::Ne
 fn outbox_enqueue(out: &mut Vec<Figure>) {
     use ykb_terminal::core::outbox::{enqueue_case, Quota};
     const N: usize = 400;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut core =
-        ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path())
-            .expect("core");
+    let (dir, mut core) = demo_core();
     let case = bench_case(&core);
     // Cases per second over N durable enqueues on the core's store.
     let rate = |core: &mut ykb_terminal::core::Core| {
@@ -209,13 +206,7 @@ fn outbox_enqueue(out: &mut Vec<Figure>) {
 
     // Baseline: the same number of rows of the same size, one durable transaction each, with
     // nothing else: no sequence, no outbox row, no encryption, no serialisation.
-    let raw = rusqlite::Connection::open(dir.path().join("raw.db")).unwrap();
-    raw.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
-        .unwrap();
-    raw.execute_batch(
-        "PRAGMA synchronous=FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB);",
-    )
-    .unwrap();
+    let raw = raw_baseline_db(dir.path(), "body BLOB");
     let blob = vec![0x5Au8; row_bytes as usize];
     let start = Instant::now();
     for _ in 0..N {
@@ -247,19 +238,14 @@ fn outbox_enqueue(out: &mut Vec<Figure>) {
     });
 }
 
-/// Issue 7: issuing one ticket — number from the lease, ticket row, sealed `ticket_issued`
-/// event, one durable commit — against a bare durable insert of one row.
-fn ticketing_issue(out: &mut Vec<Figure>) {
-    use ykb_terminal::core::outbox::Quota;
+/// Records a lease of numbers 1 to 999 of service A for today, as if the platform had granted
+/// it.
+fn lease_999_a_numbers(
+    core: &mut ykb_terminal::core::Core,
+    cfg: &ykb_terminal::core::config::TicketingSection,
+) {
     use ykb_terminal::core::platform::wire::{TicketLease, TicketLeaseRequest};
-    use ykb_terminal::core::ticketing::{self, IssueRequest};
-    const N: u32 = 300;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut core =
-        ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path())
-            .expect("core");
-    let mut cfg = core.profile.ticketing.clone().expect("demo [ticketing]");
-    cfg.services[0].daily_cap = 999;
+    use ykb_terminal::core::ticketing;
     let now = jiff::Timestamp::now();
     let date = ticketing::hall_date(now).to_string();
     let req = TicketLeaseRequest {
@@ -277,30 +263,75 @@ fn ticketing_issue(out: &mut Vec<Figure>) {
         last: 999,
     };
     ticketing::record_lease(&mut core.store, &req, &lease, now).expect("lease");
+}
+
+/// A bare SQLite file `raw.db` in `dir` for the baselines: WAL, FULL sync, and one table `t`
+/// with an integer key and `columns`.
+fn raw_baseline_db(dir: &std::path::Path, columns: &str) -> rusqlite::Connection {
+    let raw = rusqlite::Connection::open(dir.join("raw.db")).unwrap();
+    raw.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    raw.execute_batch(&format!(
+        "PRAGMA synchronous=FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, {columns});"
+    ))
+    .unwrap();
+    raw
+}
+
+/// The demo profile's core in a fresh data directory.
+fn demo_core() -> (tempfile::TempDir, ykb_terminal::core::Core) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let core =
+        ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path())
+            .expect("core");
+    (dir, core)
+}
+
+/// Issues one ticket now, as the kiosk does (1 GB outbox quota).
+fn issue_ticket(
+    core: &mut ykb_terminal::core::Core,
+    cfg: &ykb_terminal::core::config::TicketingSection,
+    request: &ykb_terminal::core::ticketing::IssueRequest,
+) -> ykb_terminal::core::ticketing::IssuedTicket {
+    ykb_terminal::core::ticketing::issue(
+        &mut core.store,
+        &core.key,
+        ykb_terminal::core::outbox::Quota::from_mb(1024),
+        cfg,
+        request,
+        jiff::Timestamp::now(),
+    )
+    .expect("issue")
+}
+
+/// A runtime with two workers, for the benches that talk to the simulator.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Issue 7: issuing one ticket — number from the lease, ticket row, sealed `ticket_issued`
+/// event, one durable commit — against a bare durable insert of one row.
+fn ticketing_issue(out: &mut Vec<Figure>) {
+    use ykb_terminal::core::ticketing::IssueRequest;
+    const N: u32 = 300;
+    let (dir, mut core) = demo_core();
+    let mut cfg = core.profile.ticketing.clone().expect("demo [ticketing]");
+    cfg.services[0].daily_cap = 999;
+    lease_999_a_numbers(&mut core, &cfg);
     let request = IssueRequest {
         service: "A".into(),
         ..Default::default()
     };
     let start = Instant::now();
     for _ in 0..N {
-        ticketing::issue(
-            &mut core.store,
-            &core.key,
-            Quota::from_mb(1024),
-            &cfg,
-            &request,
-            jiff::Timestamp::now(),
-        )
-        .expect("issue");
+        issue_ticket(&mut core, &cfg, &request);
     }
     let ours = start.elapsed() / N;
-    let raw = rusqlite::Connection::open(dir.path().join("raw.db")).unwrap();
-    raw.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
-        .unwrap();
-    raw.execute_batch(
-        "PRAGMA synchronous=FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);",
-    )
-    .unwrap();
+    let raw = raw_baseline_db(dir.path(), "n INTEGER");
     let start = Instant::now();
     for i in 0..N {
         raw.execute("INSERT INTO t (n) VALUES (?1)", [i]).unwrap();
@@ -332,11 +363,7 @@ fn platform_sync_and_search(out: &mut Vec<Figure>) {
     use ykb_terminal::sim::platform::{self as sim, ChangeRequest, SimOptions};
 
     const N: usize = 20_000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let region = RegionCode::new("500103").expect("region");
     let quiet = |_: SyncProgress| {};
     let dir = tempfile::tempdir().expect("temp dir");
@@ -531,11 +558,7 @@ fn outbox_drain(out: &mut Vec<Figure>) {
     use ykb_terminal::core::platform::client::{ClientConfig, PlatformClient};
     use ykb_terminal::core::platform::wire;
     const N: usize = 10_000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     // The simulator runs in its own process, so the memory figures are the terminal's alone.
     let mut sim_proc = std::process::Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
         .args(["platform-sim", "--listen", "127.0.0.1:0"])
@@ -557,19 +580,11 @@ fn outbox_drain(out: &mut Vec<Figure>) {
             ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir.path()).expect("core");
         let cfg = ClientConfig::from_profile(&core.profile.platform, Some(&base_url), wire::demo_verifying_key());
         let client = PlatformClient::new(cfg).unwrap();
-        ykb_terminal::core::credentials::ensure_registered(
-            &client,
-            &mut core.store,
-            &core.key,
-            &wire::RegisterRequest {
-                enrolment_code: ykb_terminal::core::sync::DEMO_ENROLMENT_CODE.into(),
-                region_code: "500103".into(),
-                terminal_kind: "kiosk".into(),
-                name: "bench".into(),
-            },
-        )
-        .await
-        .expect("register");
+        let mut request = wire::RegisterRequest::for_terminal(&core.profile.terminal, ykb_terminal::core::sync::DEMO_ENROLMENT_CODE);
+        request.name = "bench".into();
+        ykb_terminal::core::credentials::ensure_registered(&client, &mut core.store, &core.key, &request)
+            .await
+            .expect("register");
         // Setup only: fill the queue without waiting for fsync; delivery runs at FULL.
         let case = bench_case(&core);
         core.store.conn().execute_batch("PRAGMA synchronous=OFF").unwrap();

@@ -25,6 +25,18 @@ fn run(c: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Runs the binary on the data directory `dir`.
+fn in_dir(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    run(bin().arg("--data-dir").arg(dir).args(args))
+}
+
+/// Writes `text` as the profile `bad.toml` in `dir`.
+fn bad_profile(dir: &Path, text: &str) -> PathBuf {
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    bad
+}
+
 fn profiles() -> Vec<PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir("kiosk-config")
         .unwrap()
@@ -74,66 +86,29 @@ fn broken(dir: &Path, name: &str, edit: impl Fn(&str) -> String, key: &str) {
 fn broken_profiles_fail_with_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    broken(
-        d,
-        "typo.toml",
-        |s| s.replace("idle_timeout_secs", "idle_timout_secs"),
-        "idle_timout_secs",
-    );
-    broken(
-        d,
-        "type.toml",
-        |s| s.replace("idle_timeout_secs = 90", "idle_timeout_secs = \"90\""),
-        "terminal.idle_timeout_secs",
-    );
-    broken(
-        d,
-        "missing.toml",
-        |s| s.replace("region_code = \"500103\"\n", ""),
-        "terminal.region_code",
-    );
-    broken(
-        d,
-        "range.toml",
-        |s| s.replace("timeout_secs = 15", "timeout_secs = 0"),
-        "platform.timeout_secs",
-    );
-    broken(
-        d,
-        "region.toml",
-        |s| s.replace("\"500103\"", "\"5001\""),
-        "terminal.region_code",
-    );
-    broken(
-        d,
-        "variant.toml",
-        |s| s.replace("kind = \"kiosk\"", "kind = \"kisok\""),
-        "terminal.kind",
-    );
-    broken(
-        d,
-        "not-toml.toml",
-        |s| s.replacen("[terminal]", "[terminal", 1),
-        "-",
-    );
-    broken(
-        d,
-        "device.toml",
-        |s| {
-            s.replacen(
-                "[devices.id_reader]\ndriver = \"simulated\"",
-                "[devices.id_reader]\ndriver = \"sam-serial\"",
-                1,
-            )
-        },
-        "devices.id_reader.path",
-    );
-    broken(
-        d,
-        "remote.toml",
-        |s| s.replace("mode = \"simulator\"", "mode = \"remote\""),
-        "platform.base_url",
-    );
+    // File, text replaced (every occurrence), replacement, the key the verdict names.
+    #[rustfmt::skip]
+    let replaced = [
+        ("typo.toml", "idle_timeout_secs", "idle_timout_secs", "idle_timout_secs"),
+        ("type.toml", "idle_timeout_secs = 90", "idle_timeout_secs = \"90\"", "terminal.idle_timeout_secs"),
+        ("missing.toml", "region_code = \"500103\"\n", "", "terminal.region_code"),
+        ("range.toml", "timeout_secs = 15", "timeout_secs = 0", "platform.timeout_secs"),
+        ("region.toml", "\"500103\"", "\"5001\"", "terminal.region_code"),
+        ("variant.toml", "kind = \"kiosk\"", "kind = \"kisok\"", "terminal.kind"),
+        ("remote.toml", "mode = \"simulator\"", "mode = \"remote\"", "platform.base_url"),
+    ];
+    for (name, from, to, key) in replaced {
+        broken(d, name, |s| s.replace(from, to), key);
+    }
+    // The same, first occurrence only.
+    #[rustfmt::skip]
+    let replaced_once = [
+        ("not-toml.toml", "[terminal]", "[terminal", "-"),
+        ("device.toml", "[devices.id_reader]\ndriver = \"simulated\"", "[devices.id_reader]\ndriver = \"sam-serial\"", "devices.id_reader.path"),
+    ];
+    for (name, from, to, key) in replaced_once {
+        broken(d, name, |s| s.replacen(from, to, 1), key);
+    }
 }
 
 #[test]
@@ -156,8 +131,7 @@ fn unreadable_and_non_utf8_profiles_fail_clearly() {
 #[test]
 fn one_bad_file_among_good_ones_fails_the_run_but_all_are_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[terminal]\n").unwrap();
+    let bad = bad_profile(dir.path(), "[terminal]\n");
     let (code, out, err) = run(bin()
         .arg("check-config")
         .arg("kiosk-config/demo.toml")
@@ -170,8 +144,7 @@ fn one_bad_file_among_good_ones_fails_the_run_but_all_are_reported() {
 #[test]
 fn a_bad_config_for_the_ui_exits_2_without_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "nonsense = 1\n").unwrap();
+    let bad = bad_profile(dir.path(), "nonsense = 1\n");
     let (code, _, err) = run(bin()
         .arg("--config")
         .arg(&bad)
@@ -187,10 +160,7 @@ fn a_bad_config_for_the_ui_exits_2_without_a_panic() {
 #[test]
 fn catalog_list_prints_the_demo_catalogue() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, out, err) = run(bin()
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["catalog", "list"]));
+    let (code, out, err) = in_dir(dir.path(), &["catalog", "list"]);
     assert_eq!(code, 0, "{err}");
     let demo = ykb_terminal::core::catalog::Catalog::demo().unwrap();
     assert!(
@@ -206,10 +176,7 @@ fn catalog_list_prints_the_demo_catalogue() {
         );
     }
 
-    let (code, out, _) = run(bin()
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["catalog", "list", "--json"]));
+    let (code, out, _) = in_dir(dir.path(), &["catalog", "list", "--json"]);
     assert_eq!(code, 0);
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(rows.len(), demo.matters.len());
@@ -231,10 +198,7 @@ fn a_foreign_file_in_the_data_dir_is_refused_and_left_untouched() {
     )
     .unwrap();
     let before = sha(&db);
-    let (code, _, err) = run(bin()
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["catalog", "list"]));
+    let (code, _, err) = in_dir(dir.path(), &["catalog", "list"]);
     assert_eq!(code, 1);
     assert!(
         err.contains("不是本终端的数据库") && err.contains("未作任何修改"),
@@ -253,10 +217,7 @@ fn another_programs_sqlite_database_is_refused_and_left_untouched() {
             .unwrap();
     }
     let before = sha(&db);
-    let (code, _, err) = run(bin()
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["catalog", "list"]));
+    let (code, _, err) = in_dir(dir.path(), &["catalog", "list"]);
     assert_eq!(code, 1);
     assert!(err.contains("不是本终端的数据库"), "{err}");
     assert_eq!(sha(&db), before);
@@ -269,10 +230,7 @@ fn another_programs_sqlite_database_is_refused_and_left_untouched() {
 #[test]
 fn a_corrupt_store_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(bin()
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["catalog", "list"]));
+    let (code, _, err) = in_dir(dir.path(), &["catalog", "list"]);
     assert_eq!(code, 0, "{err}");
     let db = dir.path().join(ykb_terminal::core::STORE_FILE);
     // Fold the WAL into the main file so the damage below hits real pages.
@@ -288,10 +246,7 @@ fn a_corrupt_store_is_refused_and_left_untouched() {
         *b = 0xA5;
     }
     std::fs::write(&db, &bytes).unwrap();
-    let (code, _, err) = run(bin()
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["catalog", "list"]));
+    let (code, _, err) = in_dir(dir.path(), &["catalog", "list"]);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("已损坏") || err.contains("不是本终端的数据库"),

@@ -70,6 +70,13 @@ fn type_into(window: &impl ComponentHandle, label: &str, text: &str) {
     find(window, label).set_accessible_value(text);
 }
 
+/// Types the clerk's number and PIN on the sign-in panel and presses 登录.
+fn sign_in(window: &CounterWindow, clerk: &str, pin: &str) {
+    type_into(window, "工号", clerk);
+    type_into(window, "密码", pin);
+    press(window, "登录");
+}
+
 fn shows(window: &impl ComponentHandle, label: &str) -> bool {
     lay_out(window);
     ElementHandle::find_by_accessible_label(window, label)
@@ -127,6 +134,14 @@ fn wait_until(counter: &Counter, what: &str, done: impl Fn() -> bool) {
     }
 }
 
+/// Waits until the printer emulator has `jobs` jobs and the clerk's screen says the last
+/// one is printed.
+fn wait_printed(counter: &Counter, a: &CounterAdapter<'_>, what: &str, jobs: usize) {
+    wait_until(counter, what, || {
+        counter.printed_jobs().len() == jobs && a.get_print_status() == "已打印，请交给市民"
+    });
+}
+
 fn audit_actions(dir: &Path) -> Vec<String> {
     let mut store =
         ykb_terminal::core::store::Store::open(&dir.join(ykb_terminal::core::STORE_FILE)).unwrap();
@@ -179,9 +194,7 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
 
     // Sign in.
     assert_eq!(a.get_auth(), 0);
-    type_into(&window, "工号", "S0001");
-    type_into(&window, "密码", "123456");
-    press(&window, "登录");
+    sign_in(&window, "S0001", "123456");
     assert_eq!(a.get_auth(), 2, "{}", a.get_sign_in_note());
     assert_eq!(a.get_pin_input(), "", "the PIN is not kept");
 
@@ -262,9 +275,7 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
         "{}",
         a.get_decision()
     );
-    wait_until(&counter, "the supplement list", || {
-        counter.printed_jobs().len() == 1 && a.get_print_status() == "已打印，请交给市民"
-    });
+    wait_printed(&counter, &a, "the supplement list", 1);
     let list = job_text(&counter.printed_jobs()[0]);
     assert!(
         list.contains("补齐补正告知") && list.contains("1. 数码相片回执"),
@@ -282,9 +293,7 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
         "{}",
         a.get_decision()
     );
-    wait_until(&counter, "the acceptance receipt", || {
-        counter.printed_jobs().len() == 2 && a.get_print_status() == "已打印，请交给市民"
-    });
+    wait_printed(&counter, &a, "the acceptance receipt", 2);
     let cases = sim.cases();
     assert_eq!(cases.len(), 1, "delivered once");
     let receipt = counter
@@ -363,9 +372,7 @@ fn wrong_pins_pause_sign_in_and_an_idle_session_locks() {
     let dir = tempfile::tempdir().unwrap();
     let (window, _pad, counter, _platform) = open_counter(dir.path());
     let a = window.global::<CounterAdapter>();
-    type_into(&window, "工号", "S0001");
-    type_into(&window, "密码", "000000");
-    press(&window, "登录");
+    sign_in(&window, "S0001", "000000");
     assert_eq!(a.get_sign_in_note(), "工号或密码错误，还可再试 2 次");
     type_into(&window, "密码", "111111");
     press(&window, "登录");
@@ -389,9 +396,7 @@ fn wrong_pins_pause_sign_in_and_an_idle_session_locks() {
     let (window, _pad, counter2, _platform2) = open_counter(dir2.path());
     drop(counter);
     let a = window.global::<CounterAdapter>();
-    type_into(&window, "工号", "S0002");
-    type_into(&window, "密码", "246810");
-    press(&window, "登录");
+    sign_in(&window, "S0002", "246810");
     assert_eq!(a.get_auth(), 2);
     counter2.tick(Instant::now() + Duration::from_secs(301));
     assert_eq!(a.get_auth(), 1);
@@ -473,9 +478,7 @@ fn a_refusal_needs_a_reason_and_a_transfer_to_a_closed_window_keeps_the_ticket()
     let dir = tempfile::tempdir().unwrap();
     let (window, pad, counter, platform) = open_counter(dir.path());
     let a = window.global::<CounterAdapter>();
-    type_into(&window, "工号", "S0002");
-    type_into(&window, "密码", "246810");
-    press(&window, "登录");
+    sign_in(&window, "S0002", "246810");
     let mut kiosk = Core::start(profile(), dir.path()).unwrap();
     lease_numbers(&mut kiosk);
     issue(&mut kiosk, "B");

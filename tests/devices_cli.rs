@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"));
     c.env_remove("DISPLAY")
@@ -29,6 +31,19 @@ fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&stdout).into_owned(),
         String::from_utf8_lossy(&stderr).into_owned(),
     )
+}
+
+/// The arguments of `idcard read` on `port` with JSON output.
+fn idcard_read_json<'a>(port: &'a str, timeout: &'a str) -> [&'a str; 7] {
+    [
+        "idcard",
+        "read",
+        "--port",
+        port,
+        "--json",
+        "--timeout",
+        timeout,
+    ]
 }
 
 fn json(s: &str) -> Value {
@@ -129,15 +144,7 @@ fn idcard_read_waits_for_a_card_and_prints_json_with_the_id_masked() {
     assert!(port.starts_with("/dev/pts/"), "{port}");
     // The reader waits: the card is placed after the command started.
     let read = bin()
-        .args([
-            "idcard",
-            "read",
-            "--port",
-            &port,
-            "--json",
-            "--timeout",
-            "10",
-        ])
+        .args(idcard_read_json(&port, "10"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -145,11 +152,7 @@ fn idcard_read_waits_for_a_card_and_prints_json_with_the_id_masked() {
     std::thread::sleep(Duration::from_millis(400));
     sim.control("place 0");
     let out = read.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     let v = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(
         keys(&v),
@@ -219,15 +222,7 @@ fn idcard_read_decodes_every_card_kind_through_the_binary() {
     for (i, file) in files.iter().enumerate() {
         sim.control("lift");
         sim.control(&format!("place {i}"));
-        let (code, out, err) = run(&[
-            "idcard",
-            "read",
-            "--port",
-            &port,
-            "--json",
-            "--timeout",
-            "5",
-        ]);
+        let (code, out, err) = run(&idcard_read_json(&port, "5"));
         assert_eq!(code, 0, "{file}: {err}");
         let v = json(&out);
         match v["kind"].as_str().unwrap() {
@@ -406,12 +401,14 @@ fn printer_on_a_pty_a_device_file_and_bad_uris() {
     let bytes = std::fs::read(&lp).unwrap();
     assert_eq!(&bytes[..2], b"\x1b@", "starts with ESC @");
 
-    let (code, _, err) = run(&["printer", "status", "--printer", "lpt://1"]);
-    assert_eq!(code, 1);
-    assert!(err.starts_with("打印机地址无效"), "{err}");
-    let (code, _, err) = run(&["printer", "status", "--printer", "tcp://127.0.0.1:1"]);
-    assert_eq!(code, 1);
-    assert!(err.starts_with("打印机无法连接"), "{err}");
+    for (uri, said) in [
+        ("lpt://1", "打印机地址无效"),
+        ("tcp://127.0.0.1:1", "打印机无法连接"),
+    ] {
+        let (code, _, err) = run(&["printer", "status", "--printer", uri]);
+        assert_eq!(code, 1, "{uri}");
+        assert!(err.starts_with(said), "{err}");
+    }
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The embedded font must draw every character a citizen may meet: all of GB 2312, CJK
 //! Extension A, rare characters common in names, every UI string and every catalogue string.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 const FONT: &[u8] = include_bytes!("../assets/fonts/YKBSansSC-Regular.ttf");
@@ -71,19 +73,11 @@ fn font_covers_rare_name_characters() {
 /// Every string literal in every .slint file under ui/.
 fn ui_strings() -> String {
     let mut all = String::new();
-    let mut stack = vec![std::path::PathBuf::from("ui")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "slint") {
-                let src = std::fs::read_to_string(&p).unwrap();
-                for (i, part) in src.split('"').enumerate() {
-                    if i % 2 == 1 {
-                        all.push_str(part);
-                    }
-                }
+    for p in common::files_with_extension("ui", "slint") {
+        let src = std::fs::read_to_string(&p).unwrap();
+        for (i, part) in src.split('"').enumerate() {
+            if i % 2 == 1 {
+                all.push_str(part);
             }
         }
     }

@@ -1,8 +1,9 @@
 //! The audit log: append-only by trigger, and every edit — update, delete, reorder, cutting
 //! the tail — is found by `audit verify`, which names the first broken entry.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use rusqlite::Connection;
 use ykb_terminal::core::audit::{self, Actor, AuditAction};
@@ -47,8 +48,12 @@ fn tamper(dir: &Path, sql: &str) {
     c.execute_batch(sql).unwrap();
 }
 
-fn broken_at(dir: &Path) -> Option<u64> {
-    let mut store = Store::open(&dir.join(STORE_FILE)).unwrap();
+/// A log of three entries, tampered with by `sql`: the entry its verification breaks at.
+fn broken_by(sql: &str) -> Option<u64> {
+    let dir = tempfile::tempdir().unwrap();
+    log_with_three(dir.path());
+    tamper(dir.path(), sql);
+    let mut store = Store::open(&dir.path().join(STORE_FILE)).unwrap();
     audit::verify(&mut store).unwrap().broken.map(|b| b.seq)
 }
 
@@ -85,13 +90,10 @@ fn the_store_refuses_updates_and_deletes() {
 
 #[test]
 fn an_updated_row_breaks_the_chain_at_that_row() {
-    let dir = tempfile::tempdir().unwrap();
-    log_with_three(dir.path());
-    tamper(
-        dir.path(),
-        "UPDATE audit_log SET detail = '自检：9 项，失败 3 项' WHERE seq = 2",
+    assert_eq!(
+        broken_by("UPDATE audit_log SET detail = '自检：9 项，失败 3 项' WHERE seq = 2"),
+        Some(2)
     );
-    assert_eq!(broken_at(dir.path()), Some(2));
 }
 
 #[test]
@@ -100,69 +102,57 @@ fn an_updated_actor_or_time_is_found_too() {
         "UPDATE audit_log SET actor = 'technician:T9999' WHERE seq = 1",
         "UPDATE audit_log SET at = '2020-01-01T00:00:00Z' WHERE seq = 3",
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        log_with_three(dir.path());
-        tamper(dir.path(), sql);
-        assert!(broken_at(dir.path()).is_some(), "{sql}");
+        assert!(broken_by(sql).is_some(), "{sql}");
     }
 }
 
 #[test]
 fn a_deleted_middle_row_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    log_with_three(dir.path());
-    tamper(dir.path(), "DELETE FROM audit_log WHERE seq = 2");
-    assert_eq!(broken_at(dir.path()), Some(2));
+    assert_eq!(broken_by("DELETE FROM audit_log WHERE seq = 2"), Some(2));
 }
 
 #[test]
 fn a_deleted_last_row_is_found_by_the_head() {
-    let dir = tempfile::tempdir().unwrap();
-    log_with_three(dir.path());
-    tamper(dir.path(), "DELETE FROM audit_log WHERE seq = 3");
-    assert_eq!(broken_at(dir.path()), Some(3));
+    assert_eq!(broken_by("DELETE FROM audit_log WHERE seq = 3"), Some(3));
 }
 
 #[test]
 fn a_rewritten_chain_without_renumbering_is_found() {
     // Delete entry 2 and renumber entry 3 as 2: the sequence is contiguous again, but entry
     // "2" does not follow entry 1's hash.
-    let dir = tempfile::tempdir().unwrap();
-    log_with_three(dir.path());
-    tamper(
-        dir.path(),
-        "DELETE FROM audit_log WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3;
-         UPDATE audit_head SET seq = 2;",
+    assert_eq!(
+        broken_by(
+            "DELETE FROM audit_log WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3;
+         UPDATE audit_head SET seq = 2;"
+        ),
+        Some(2)
     );
-    assert_eq!(broken_at(dir.path()), Some(2));
 }
 
 #[test]
 fn reordered_rows_are_found() {
-    let dir = tempfile::tempdir().unwrap();
-    log_with_three(dir.path());
     // Reinsert the rows in the order 1, 3, 2 (row order is what the log is read in).
-    tamper(
-        dir.path(),
-        "CREATE TEMP TABLE t AS SELECT * FROM audit_log;
+    assert_eq!(
+        broken_by(
+            "CREATE TEMP TABLE t AS SELECT * FROM audit_log;
          DELETE FROM audit_log;
          INSERT INTO audit_log SELECT * FROM t WHERE seq = 1;
          INSERT INTO audit_log SELECT * FROM t WHERE seq = 3;
-         INSERT INTO audit_log SELECT * FROM t WHERE seq = 2;",
+         INSERT INTO audit_log SELECT * FROM t WHERE seq = 2;"
+        ),
+        Some(2)
     );
-    assert_eq!(broken_at(dir.path()), Some(2));
     // Swapping the contents while keeping the numbers is found as well.
-    let dir = tempfile::tempdir().unwrap();
-    log_with_three(dir.path());
-    tamper(
-        dir.path(),
-        "CREATE TEMP TABLE t AS SELECT * FROM audit_log;
+    assert_eq!(
+        broken_by(
+            "CREATE TEMP TABLE t AS SELECT * FROM audit_log;
          UPDATE audit_log SET at = (SELECT at FROM t WHERE seq = 3),
              actor = (SELECT actor FROM t WHERE seq = 3), action = (SELECT action FROM t WHERE seq = 3),
              detail = (SELECT detail FROM t WHERE seq = 3), hash = (SELECT hash FROM t WHERE seq = 3)
-           WHERE seq = 2;",
+           WHERE seq = 2;"
+        ),
+        Some(2)
     );
-    assert_eq!(broken_at(dir.path()), Some(2));
 }
 
 #[test]
@@ -181,25 +171,16 @@ fn personal_data_is_refused() {
     assert!(audit::list(&mut store).unwrap().is_empty());
 }
 
-fn bin(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn audit_verify_through_the_binary_names_the_first_broken_entry() {
     let dir = tempfile::tempdir().unwrap();
     log_with_three(dir.path());
-    let ok = bin(dir.path(), &["audit", "verify"]);
+    let ok = common::run_in(dir.path(), &["audit", "verify"]);
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{out}");
     assert!(out.contains("共 3 条"), "{out}");
 
-    let list = bin(dir.path(), &["audit", "list", "--json"]);
+    let list = common::run_in(dir.path(), &["audit", "list", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 3);
     assert_eq!(v[0]["action"], "provisioned");
@@ -208,11 +189,11 @@ fn audit_verify_through_the_binary_names_the_first_broken_entry() {
         dir.path(),
         "UPDATE audit_log SET actor = 'technician:T1' WHERE seq = 2",
     );
-    let bad = bin(dir.path(), &["audit", "verify"]);
+    let bad = common::run_in(dir.path(), &["audit", "verify"]);
     let out = String::from_utf8_lossy(&bad.stdout);
     assert_eq!(bad.status.code(), Some(1), "{out}");
     assert!(out.contains("第 2 条"), "{out}");
-    let json = bin(dir.path(), &["audit", "verify", "--json"]);
+    let json = common::run_in(dir.path(), &["audit", "verify", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["broken"]["seq"], 2);
 }

@@ -49,15 +49,7 @@ fn value(body: &str, series: &str) -> Option<f64> {
 fn the_agent_notifies_systemd_beats_and_serves_metrics_on_loopback() {
     let fx = common::Fixture::new();
     // Something in the outbox, so backlog and oldest age have values.
-    let submit = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
-        .args(fx.submit_args(2))
-        .output()
-        .unwrap();
-    assert!(
-        submit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submit.stderr)
-    );
+    fx.submit(2);
 
     let profile = fx.dir().join("agent.toml");
     let text = DEMO_PROFILE.replace(
@@ -269,21 +261,11 @@ fn the_agent_delivers_cases_queued_while_it_runs() {
     }
     let mut submit = Command::new(bin);
     cfg(&mut submit);
-    let out = submit
+    submit
         .args(["case", "submit", "--matter", &matter, "--applicant"])
         .arg(&applicant)
-        .args(["--count", "2"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
+        .args(["--count", "2"]);
+    let ids = common::stdout_lines(&common::run_ok(&mut submit));
     assert_eq!(ids.len(), 2);
     // The worker looks at the queue every few seconds when idle; poll until it has delivered.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -53,32 +53,28 @@ impl Site {
         out
     }
     fn provision(&self, url: &str, code: &str, extra: &[&str]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"));
-        c.args([
-            "provision",
-            "--region",
-            "500112",
-            "--site",
-            "渝北区龙溪街道便民服务中心",
-        ])
-        .args([
-            "--kind",
-            "kiosk",
-            "--operator",
-            "T0042",
-            "--enrolment-code",
+        self.provision_kind(
+            ["500112", "渝北区龙溪街道便民服务中心", "kiosk"],
+            url,
             code,
-        ])
-        .args(["--platform", url])
-        .arg("--catalog-key")
-        .arg(self.path("catalog.pub"))
-        .arg("--config-out")
-        .arg(self.config())
-        .arg("--data-dir")
-        .arg(self.data())
+            &self.data(),
+        )
         .args(extra)
-        .stdin(Stdio::null());
-        c.output().unwrap()
+        .output()
+        .unwrap()
+    }
+    /// `provision` of `[region, site, kind]` into `data`, with no terminal on stdin.
+    fn provision_kind(&self, terminal: [&str; 3], url: &str, code: &str, data: &Path) -> Command {
+        let mut c = common::provision(
+            terminal,
+            code,
+            url,
+            &self.path("catalog.pub"),
+            &self.config(),
+            data,
+        );
+        c.stdin(Stdio::null());
+        c
     }
 }
 
@@ -204,26 +200,13 @@ fn an_unwritable_data_dir_is_reported_before_the_platform_is_asked() {
     std::fs::create_dir_all(site.path("var/lib")).unwrap();
     std::fs::write(site.path("var/lib/ykb-terminal"), "not a directory").unwrap();
     let before = site.tree();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"));
-    let out = c
-        .args([
-            "provision",
-            "--region",
-            "500112",
-            "--site",
-            "x",
-            "--kind",
-            "post",
-        ])
-        .args(["--operator", "T0042", "--enrolment-code", "YKB-DEMO-ENROL"])
-        .args(["--platform", &sim.url()])
-        .arg("--catalog-key")
-        .arg(site.path("catalog.pub"))
-        .arg("--config-out")
-        .arg(site.config())
-        .arg("--data-dir")
-        .arg(site.path("var/lib/ykb-terminal/data"))
-        .stdin(Stdio::null())
+    let out = site
+        .provision_kind(
+            ["500112", "x", "post"],
+            &sim.url(),
+            "YKB-DEMO-ENROL",
+            &site.path("var/lib/ykb-terminal/data"),
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

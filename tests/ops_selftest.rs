@@ -3,12 +3,16 @@
 //! pty); a profile with real driver kinds is pointed at emulators this test starts, and at a
 //! port that does not exist.
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::sim::Sim;
 use serde_json::Value;
 use ykb_drivers::sim::{CardFile, IdCardSim, PrinterSim, PrinterSimConfig};
 use ykb_terminal::core::config::DEMO_PROFILE;
+use ykb_terminal::core::platform::wire;
 
 fn selftest(data: &Path, config: Option<&Path>) -> (Output, Value) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"));
@@ -233,15 +237,26 @@ fn a_pinned_ca_near_expiry_warns_and_a_fresh_one_passes() {
     }
 }
 
+/// Provisions a `kind` terminal in `dir` against the simulator at `url`; returns its profile
+/// (its data is in `dir/data`).
+fn provisioned(dir: &Path, url: &str, kind: &str) -> PathBuf {
+    let key = dir.join("catalog.pub");
+    std::fs::write(&key, hex::encode(wire::demo_verifying_key().as_bytes())).unwrap();
+    let config = dir.join("terminal.toml");
+    common::run_ok(&mut common::provision(
+        ["500103", "渝中区", kind],
+        "YKB-DEMO-ENROL",
+        url,
+        &key,
+        &config,
+        &dir.join("data"),
+    ));
+    config
+}
+
 #[test]
 fn a_provisioned_terminal_with_a_skewed_clock_fails_the_clock_check_but_reaches_the_platform() {
-    use ykb_terminal::core::platform::wire;
-    use ykb_terminal::sim::platform::{start, Faults, SimOptions};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    use ykb_terminal::sim::platform::{Faults, SimOptions};
     let options = SimOptions {
         faults: Faults {
             clock_skew_secs: 600,
@@ -249,38 +264,9 @@ fn a_provisioned_terminal_with_a_skewed_clock_fails_the_clock_check_but_reaches_
         },
         ..SimOptions::default()
     };
-    let sim = rt
-        .block_on(start("127.0.0.1:0".parse().unwrap(), options))
-        .unwrap();
+    let sim = Sim::start_with(options);
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("catalog.pub");
-    std::fs::write(&key, hex::encode(wire::demo_verifying_key().as_bytes())).unwrap();
-    let config = dir.path().join("terminal.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
-        .args([
-            "provision",
-            "--region",
-            "500103",
-            "--site",
-            "渝中区",
-            "--kind",
-            "counter",
-        ])
-        .args(["--operator", "T0042", "--enrolment-code", "YKB-DEMO-ENROL"])
-        .args(["--platform", &sim.base_url()])
-        .arg("--catalog-key")
-        .arg(&key)
-        .arg("--config-out")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let config = provisioned(dir.path(), &sim.url(), "counter");
 
     let (out, r) = selftest(&dir.path().join("data"), Some(&config));
     assert_eq!(out.status.code(), Some(1));
@@ -301,54 +287,15 @@ fn a_provisioned_terminal_with_a_skewed_clock_fails_the_clock_check_but_reaches_
         reader["detail"].as_str().unwrap().contains("未连接"),
         "{reader:#}"
     );
-    rt.block_on(sim.shutdown());
 }
 
 #[test]
 fn a_credential_the_platform_no_longer_knows_is_reported_as_such() {
-    use ykb_terminal::core::platform::wire;
-    use ykb_terminal::sim::platform::{start, SimOptions};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = rt
-        .block_on(start("127.0.0.1:0".parse().unwrap(), SimOptions::default()))
-        .unwrap();
-    let addr = sim.addr();
+    let mut sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("catalog.pub");
-    std::fs::write(&key, hex::encode(wire::demo_verifying_key().as_bytes())).unwrap();
-    let config = dir.path().join("terminal.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
-        .args([
-            "provision",
-            "--region",
-            "500103",
-            "--site",
-            "渝中区",
-            "--kind",
-            "post",
-        ])
-        .args(["--operator", "T0042", "--enrolment-code", "YKB-DEMO-ENROL"])
-        .args(["--platform", &sim.base_url()])
-        .arg("--catalog-key")
-        .arg(&key)
-        .arg("--config-out")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let config = provisioned(dir.path(), &sim.url(), "post");
     // The platform forgets every device (a new simulator on the same address).
-    rt.block_on(sim.shutdown());
-    let sim = rt.block_on(start(addr, SimOptions::default())).unwrap();
+    sim.restart();
 
     let (out, r) = selftest(&dir.path().join("data"), Some(&config));
     assert_eq!(out.status.code(), Some(1));
@@ -356,5 +303,4 @@ fn a_credential_the_platform_no_longer_knows_is_reported_as_such() {
     assert_eq!(p["outcome"], "fail", "{p:#}");
     assert!(p["detail"].as_str().unwrap().contains("401"), "{p:#}");
     assert!(p["advice"].as_str().unwrap().contains("凭据"), "{p:#}");
-    rt.block_on(sim.shutdown());
 }

@@ -23,20 +23,7 @@ fn run(fx: &common::Fixture, args: &[&str]) -> (i32, String, String) {
 #[test]
 fn submitted_cases_are_listed_without_personal_data_and_drained_by_sync() {
     let fx = common::Fixture::new();
-    let args = fx.submit_args(3);
-    let submit = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        submit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submit.stderr)
-    );
-    let ids: Vec<String> = String::from_utf8_lossy(&submit.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let ids = fx.submit(3);
     assert_eq!(ids.len(), 3);
     for id in &ids {
         assert!(

@@ -8,8 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::domain::{Applicant, IdNumber, Person};
 use ykb_terminal::core::outbox::{self, Backoff, NewCase, Quota, Step};
-use ykb_terminal::core::platform::client::{ClientConfig, PlatformClient};
-use ykb_terminal::core::platform::wire;
+use ykb_terminal::core::platform::client::PlatformClient;
 use ykb_terminal::core::Core;
 use ykb_terminal::sim::platform::{self as sim, Faults, SimHandle, SimOptions};
 
@@ -29,29 +28,21 @@ async fn start_sim(faults: Faults) -> SimHandle {
 }
 
 async fn client_for(sim: &SimHandle, core: &mut Core) -> PlatformClient {
-    let cfg = ClientConfig::from_profile(
-        &core.profile.platform,
-        Some(&sim.base_url()),
-        wire::demo_verifying_key(),
-    );
-    let client = PlatformClient::new(cfg).unwrap();
+    // Registration goes through whatever faults the test has set.
     let faults = sim.faults();
     sim.set_faults(Faults::default());
-    ykb_terminal::core::credentials::ensure_registered(
-        &client,
-        &mut core.store,
-        &core.key,
-        &wire::RegisterRequest {
-            enrolment_code: ykb_terminal::core::sync::DEMO_ENROLMENT_CODE.into(),
-            region_code: "500103".into(),
-            terminal_kind: "kiosk".into(),
-            name: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
+    let client = common::registered_client(core, &sim.base_url(), "test").await;
     sim.set_faults(faults);
     client
+}
+
+/// A fresh simulator, and a demo terminal in a fresh data directory registered at it.
+async fn demo_terminal() -> (SimHandle, tempfile::TempDir, Core, PlatformClient) {
+    let sim = start_sim(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let client = client_for(&sim, &mut core).await;
+    (sim, dir, core, client)
 }
 
 fn case(core: &Core, n: usize) -> NewCase {
@@ -115,10 +106,7 @@ async fn deliver_all(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_arrives_exactly_once_and_in_order_through_errors_and_resets() {
-    let sim = start_sim(Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = client_for(&sim, &mut core).await;
+    let (sim, _dir, mut core, client) = demo_terminal().await;
     let ids = enqueue_n(&mut core, 40);
     sim.set_faults(Faults {
         error_rate: 0.15,
@@ -147,12 +135,7 @@ async fn every_case_arrives_exactly_once_and_in_order_through_errors_and_resets(
     assert_eq!(sorted, want, "each case recorded once, none extra");
     // Materials went before their case, and arrived intact.
     for id in &expect {
-        let m = core
-            .catalog
-            .matters
-            .iter()
-            .find(|m| m.self_service)
-            .unwrap();
+        let m = common::self_service_matter(&core.catalog);
         assert_eq!(
             sim.material_bytes(id, &m.materials[0].id).as_deref(),
             Some(common::IMAGE)
@@ -174,10 +157,7 @@ async fn every_case_arrives_exactly_once_and_in_order_through_errors_and_resets(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_hour_outage_backs_off_without_a_storm_and_then_drains() {
-    let sim = start_sim(Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = client_for(&sim, &mut core).await;
+    let (sim, _dir, mut core, client) = demo_terminal().await;
     let ids = enqueue_n(&mut core, 5);
     sim.set_faults(Faults {
         outage: true,
@@ -225,10 +205,7 @@ async fn a_multi_hour_outage_backs_off_without_a_storm_and_then_drains() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_platform_accepted_resends_with_the_same_key_and_gets_the_same_code() {
-    let sim = start_sim(Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = client_for(&sim, &mut core).await;
+    let (sim, dir, mut core, client) = demo_terminal().await;
     let ids = enqueue_n(&mut core, 1);
     // The platform accepts, but the answer is lost on the way back (cut short).
     sim.set_faults(Faults {
@@ -274,10 +251,7 @@ async fn a_crash_after_the_platform_accepted_resends_with_the_same_key_and_gets_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_acknowledgement_no_trace_of_the_personal_data_is_left_in_the_files() {
-    let sim = start_sim(Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = client_for(&sim, &mut core).await;
+    let (sim, dir, mut core, client) = demo_terminal().await;
     let ids = enqueue_n(&mut core, 3);
     // What an attacker with the key would look for: the sealed blobs themselves.
     let sealed: Vec<Vec<u8>> = ids
@@ -421,10 +395,7 @@ async fn cases_queued_by_the_first_schema_are_delivered_by_this_build() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evaluations_travel_through_the_outbox_in_order_with_cases() {
-    let sim = start_sim(Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = client_for(&sim, &mut core).await;
+    let (sim, _dir, mut core, client) = demo_terminal().await;
     let case_id = enqueue_n(&mut core, 1)[0];
     let eval = serde_json::json!({
         "subject": case_id.to_string(),
@@ -453,10 +424,7 @@ async fn evaluations_travel_through_the_outbox_in_order_with_cases() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_delivers_when_woken_retries_through_an_outage_and_stops_on_request() {
     use std::sync::Arc;
-    let sim = start_sim(Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = client_for(&sim, &mut core).await;
+    let (sim, _dir, mut core, client) = demo_terminal().await;
     // The platform is down when the worker starts.
     sim.set_faults(Faults {
         outage: true,
@@ -528,10 +496,7 @@ async fn the_worker_delivers_when_woken_retries_through_an_outage_and_stops_on_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_reports_progress_by_material_and_a_resumed_case_counts_what_went_before() {
-    let sim = start_sim(Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = client_for(&sim, &mut core).await;
+    let (sim, _dir, mut core, client) = demo_terminal().await;
     let mut c = case(&core, 1);
     let first = c.images[0].0.clone();
     c.images.push(("zz_second".into(), vec![7u8; 30_000]));
@@ -591,10 +556,7 @@ async fn delivery_reports_progress_by_material_and_a_resumed_case_counts_what_we
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_on_one_store_deliver_every_case_once() {
     use std::sync::Arc;
-    let sim = start_sim(Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = client_for(&sim, &mut core).await;
+    let (sim, dir, mut core, client) = demo_terminal().await;
     let ids = enqueue_n(&mut core, 12);
     let store_path = dir.path().join(ykb_terminal::core::STORE_FILE);
     let key = Arc::new(core.key);

@@ -98,18 +98,24 @@ fn a_full_disk_refuses_cleanly_and_the_store_stays_usable() {
     enqueue(&mut core, quota).unwrap();
 }
 
-fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
-    std::fs::read(dir.join(ykb_terminal::core::STORE_FILE)).unwrap()
-}
-
-#[test]
-fn a_missing_key_is_a_clear_error_and_never_replaced_while_sealed_data_exists() {
+/// A data directory holding one sealed case (the core closed again), and its key file.
+fn dir_with_a_sealed_case() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
         enqueue(&mut core, Quota::from_mb(64)).unwrap();
     }
     let key_path = dir.path().join(ykb_terminal::core::crypto::KEY_FILE);
+    (dir, key_path)
+}
+
+fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
+    std::fs::read(dir.join(ykb_terminal::core::STORE_FILE)).unwrap()
+}
+
+#[test]
+fn a_missing_key_is_a_clear_error_and_never_replaced_while_sealed_data_exists() {
+    let (dir, key_path) = dir_with_a_sealed_case();
     let saved = std::fs::read(&key_path).unwrap();
     std::fs::remove_file(&key_path).unwrap();
     let before = db_bytes(dir.path());
@@ -138,12 +144,7 @@ fn a_missing_key_is_a_clear_error_and_never_replaced_while_sealed_data_exists() 
 
 #[test]
 fn a_wrong_key_is_refused_before_anything_is_read_or_written() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-        enqueue(&mut core, Quota::from_mb(64)).unwrap();
-    }
-    let key_path = dir.path().join(ykb_terminal::core::crypto::KEY_FILE);
+    let (dir, key_path) = dir_with_a_sealed_case();
     std::fs::write(&key_path, [7u8; 32]).unwrap();
     let before = db_bytes(dir.path());
     let err = Core::start(Profile::demo(), dir.path()).unwrap_err();

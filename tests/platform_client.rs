@@ -44,6 +44,13 @@ async fn registered(h: &SimHandle) -> PlatformClient {
     c
 }
 
+/// A simulator and a client registered at it.
+async fn registered_at_a_new_sim() -> (SimHandle, PlatformClient) {
+    let h = start_sim().await;
+    let c = registered(&h).await;
+    (h, c)
+}
+
 /// Sends a hand-signed request, so tests can break the signature in chosen ways.
 #[allow(clippy::too_many_arguments)]
 async fn raw(
@@ -79,14 +86,22 @@ async fn raw(
     )
 }
 
+/// Asserts that the platform refused with `status`.
+#[track_caller]
+fn assert_rejected(err: &PlatformError, status: u16) {
+    assert!(
+        matches!(err, PlatformError::Rejected { status: s, .. } if *s == status),
+        "{err}"
+    );
+}
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
 #[tokio::test]
 async fn case_replay_returns_the_same_code_and_a_different_body_is_422() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     let key = Uuid::now_v7();
     let body =
         br#"{"matter":"11500103MB1234567X4000101001000","fields":{"f_phone":"13800000000"}}"#;
@@ -110,16 +125,12 @@ async fn case_replay_returns_the_same_code_and_a_different_body_is_422() {
     let p = c.case_status(&first.unified_code).await.unwrap();
     assert_eq!(p.status, "accepted");
     let err = c.case_status("500000000000000").await.unwrap_err();
-    assert!(
-        matches!(err, PlatformError::Rejected { status: 404, .. }),
-        "{err}"
-    );
+    assert_rejected(&err, 404);
 }
 
 #[tokio::test]
 async fn events_are_idempotent_per_key() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     let key = Uuid::now_v7();
     let body = br#"{"level":"very_satisfied","case":"x"}"#;
     c.submit_event(key, "evaluation", body).await.unwrap();
@@ -128,10 +139,7 @@ async fn events_are_idempotent_per_key() {
         .submit_event(key, "evaluation", br#"{"level":"dissatisfied"}"#)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, PlatformError::Rejected { status: 422, .. }),
-        "{err}"
-    );
+    assert_rejected(&err, 422);
     let ev = h.events();
     assert_eq!(
         (ev.len(), ev[0].count, ev[0].kind.as_str()),
@@ -141,8 +149,7 @@ async fn events_are_idempotent_per_key() {
 
 #[tokio::test]
 async fn material_upload_resumes_from_what_the_platform_holds() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     let case = Uuid::now_v7();
     let bytes: Vec<u8> = (0..(2 * wire::UPLOAD_CHUNK_BYTES + 12345))
         .map(|i| (i * 31 % 251) as u8)
@@ -179,32 +186,24 @@ async fn material_upload_resumes_from_what_the_platform_holds() {
         .upload_material(case, "m_photo", &other)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, PlatformError::Rejected { status: 422, .. }),
-        "{err}"
-    );
+    assert_rejected(&err, 422);
 }
 
 #[tokio::test]
 async fn oversized_material_is_refused_without_sending_it() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     let big = vec![0u8; wire::MAX_MATERIAL_BYTES as usize + 1];
     let err = c
         .upload_material(Uuid::now_v7(), "m_big", &big)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, PlatformError::Rejected { status: 413, .. }),
-        "{err}"
-    );
+    assert_rejected(&err, 413);
     assert!(h.materials().is_empty());
 }
 
 #[tokio::test]
 async fn answers_are_classified_for_the_outbox() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     let body = br#"{"x":1}"#;
     let submit = || c.submit_case(Uuid::now_v7(), body);
 
@@ -279,8 +278,7 @@ async fn answers_are_classified_for_the_outbox() {
 
 #[tokio::test]
 async fn replayed_nonce_skewed_clock_and_bad_signature_are_refused() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     let (ok, _) = raw(&h, &c, "GET", "/v1/notices", b"", now(), "nonce-abc-1", &[]).await;
     assert_eq!(ok, 200);
     let (replay, text) = raw(&h, &c, "GET", "/v1/notices", b"", now(), "nonce-abc-1", &[]).await;
@@ -340,8 +338,7 @@ async fn replayed_nonce_skewed_clock_and_bad_signature_are_refused() {
 
 #[tokio::test]
 async fn client_corrects_for_a_skewed_platform_clock_and_reports_it() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     h.set_faults(Faults {
         clock_skew_secs: 1000,
         ..Default::default()
@@ -366,8 +363,7 @@ async fn client_corrects_for_a_skewed_platform_clock_and_reports_it() {
 
 #[tokio::test]
 async fn licences_and_ykm_tokens_follow_the_contract() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     let id = IdNumber::complete("50010319900307123")
         .unwrap()
         .expose()
@@ -378,10 +374,7 @@ async fn licences_and_ykm_tokens_follow_the_contract() {
     assert_eq!(a.licences[0].licence_type, "居民身份证");
     assert!(a.licences.iter().all(|l| !l.number_masked.contains(&id)));
     let err = c.licences("123").await.unwrap_err();
-    assert!(
-        matches!(err, PlatformError::Rejected { status: 400, .. }),
-        "{err}"
-    );
+    assert_rejected(&err, 400);
 
     let person = Person {
         name: "张三".into(),
@@ -392,10 +385,7 @@ async fn licences_and_ykm_tokens_follow_the_contract() {
     let who = c.verify_ykm(&token).await.unwrap();
     assert_eq!(who.person, person);
     let err = c.verify_ykm("YKM-not-issued").await.unwrap_err();
-    assert!(
-        matches!(err, PlatformError::Rejected { status: 404, .. }),
-        "{err}"
-    );
+    assert_rejected(&err, 404);
     let expired = h.issue_ykm_token(person, -1);
     let err = c.verify_ykm(&expired).await.unwrap_err();
     assert!(
@@ -406,8 +396,7 @@ async fn licences_and_ykm_tokens_follow_the_contract() {
 
 #[tokio::test]
 async fn a_licence_document_is_masked_verifiable_and_refusals_are_told_apart() {
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     // The demo card's citizen: the simulator knows her name, and her ID card licence.
     let id = "500105198511220024";
     let held = c.licences(id).await.unwrap().licences;
@@ -494,8 +483,7 @@ async fn the_heartbeat_carries_backlog_age_disk_version_and_devices() {
     use ykb_terminal::core::config::Profile;
     use ykb_terminal::core::health::{self, DeviceHealth};
     use ykb_terminal::core::outbox::{self, Quota};
-    let h = start_sim().await;
-    let c = registered(&h).await;
+    let (h, c) = registered_at_a_new_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let mut core = ykb_terminal::core::Core::start(Profile::demo(), dir.path()).unwrap();
     let m = core.catalog.matters[0].task_code.clone();

@@ -2,6 +2,8 @@
 //! (method, path) pairs equal the simulator's route table, and every one of them answers on
 //! a live simulator with something other than "no such route".
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -112,21 +114,13 @@ async fn every_contract_route_is_live_on_the_simulator() {
 
 #[test]
 fn the_core_never_depends_on_the_simulator() {
-    let mut stack = vec![std::path::PathBuf::from("src/core")];
     let mut bad = Vec::new();
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                for (n, line) in text.lines().enumerate() {
-                    let code = line.split("//").next().unwrap_or_default();
-                    if code.contains("crate::sim") || code.contains("ykb_terminal::sim") {
-                        bad.push(format!("{}:{}", p.display(), n + 1));
-                    }
-                }
+    for p in common::files_with_extension("src/core", "rs") {
+        let text = std::fs::read_to_string(&p).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if code.contains("crate::sim") || code.contains("ykb_terminal::sim") {
+                bad.push(format!("{}:{}", p.display(), n + 1));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! pinyin, pinyin initials, aliases and synonyms, ranking and filters; and the CLI's
 //! `search` and `catalog show`.
 
-use std::process::Command;
+mod common;
 
 use ykb_terminal::core::catalog::Catalog;
 use ykb_terminal::core::domain::Audience;
@@ -158,51 +158,19 @@ fn filters_and_browse_narrow_the_results() {
 #[test]
 fn cli_search_and_catalog_show_work_on_the_demo_profile() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_ykb-terminal");
-    let out = Command::new(bin)
-        .args([
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "search",
-            "sfz",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run_in(dir.path(), &["search", "sfz", "--json"]);
+    common::assert_success(&out);
     let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(hits[0]["name"], "居民身份证换领");
     let code = hits[0]["task_code"].as_str().unwrap().to_owned();
-    let out = Command::new(bin)
-        .args([
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "catalog",
-            "show",
-            &code,
-        ])
-        .output()
-        .unwrap();
+    let out = common::run_in(dir.path(), &["catalog", "show", &code]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("居民身份证换领") && text.contains("咨询电话"),
         "{text}"
     );
-    let out = Command::new(bin)
-        .args([
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "catalog",
-            "show",
-            "NOPE",
-        ])
-        .output()
-        .unwrap();
+    let out = common::run_in(dir.path(), &["catalog", "show", "NOPE"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("search"));
 }
@@ -210,18 +178,8 @@ fn cli_search_and_catalog_show_work_on_the_demo_profile() {
 #[test]
 fn cli_sync_on_the_demo_profile_uses_its_own_simulator() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_ykb-terminal");
-    let run = |args: &[&str]| {
-        let mut full = vec!["--data-dir", dir.path().to_str().unwrap()];
-        full.extend_from_slice(args);
-        Command::new(bin).args(&full).output().unwrap()
-    };
-    let out = run(&["sync", "--full"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run_in(dir.path(), &["sync", "--full"]);
+    common::assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("完整同步完成") && text.contains("72"),
@@ -231,7 +189,7 @@ fn cli_sync_on_the_demo_profile_uses_its_own_simulator() {
         String::from_utf8_lossy(&out.stderr).contains("写入"),
         "progress on stderr"
     );
-    let out = run(&["search", "hkqy", "--json"]);
+    let out = common::run_in(dir.path(), &["search", "hkqy", "--json"]);
     let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(hits[0]["name"].as_str().unwrap().starts_with("户口迁移"));
 }

@@ -30,16 +30,38 @@ fn config(h: &SimHandle) -> ClientConfig {
 }
 
 async fn registered(h: &SimHandle, region: &str) -> PlatformClient {
-    let c = PlatformClient::new(config(h)).unwrap();
+    register(config(h), region, "测试终端").await
+}
+
+/// A kiosk client with `cfg`, registered in `region` as `name`.
+async fn register(cfg: ClientConfig, region: &str, name: &str) -> PlatformClient {
+    let c = PlatformClient::new(cfg).unwrap();
     c.register(&RegisterRequest {
         enrolment_code: DEMO_ENROLMENT_CODE.into(),
         region_code: region.into(),
         terminal_kind: "kiosk".into(),
-        name: "测试终端".into(),
+        name: name.into(),
     })
     .await
     .unwrap();
     c
+}
+
+/// An empty store in a fresh directory.
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    (dir, store)
+}
+
+/// A terminal in 500103 registered at `h`, and its store after a first sync.
+async fn synced(h: &SimHandle) -> (PlatformClient, tempfile::TempDir, Store) {
+    let c = registered(h, "500103").await;
+    let (dir, mut store) = temp_store();
+    sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
+        .await
+        .unwrap();
+    (c, dir, store)
 }
 
 fn region(code: &str) -> RegionCode {
@@ -59,8 +81,7 @@ fn matter_count(store: &mut Store) -> i64 {
 async fn full_then_delta_sync_applies_changes_and_moves_the_cursor() {
     let h = start_sim(SimOptions::default()).await;
     let c = registered(&h, "500103").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let (_dir, mut store) = temp_store();
     let seen = std::sync::Mutex::new(Vec::new());
     let progress = |p: SyncProgress| seen.lock().unwrap().push(p);
     let r = sync::sync_once(&c, &mut store, region("500103"), false, &progress)
@@ -123,12 +144,7 @@ async fn full_then_delta_sync_applies_changes_and_moves_the_cursor() {
 /// Syncs once, then breaks the next sync with `faults`; checks the old catalogue stays.
 async fn failing_sync_keeps_catalogue(faults: Faults) -> SyncError {
     let h = start_sim(SimOptions::default()).await;
-    let c = registered(&h, "500103").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-    sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
-        .await
-        .unwrap();
+    let (c, _dir, mut store) = synced(&h).await;
     let before = store.load_catalog().unwrap().unwrap();
     h.change_catalog(&ChangeRequest {
         modify: 5,
@@ -209,12 +225,7 @@ async fn outage_leaves_the_catalogue_and_sync_resumes_afterwards() {
 #[tokio::test]
 async fn expired_cursor_falls_back_to_a_full_snapshot() {
     let h = start_sim(SimOptions::default()).await;
-    let c = registered(&h, "500103").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-    sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
-        .await
-        .unwrap();
+    let (c, _dir, mut store) = synced(&h).await;
     h.change_catalog(&ChangeRequest {
         add: 1,
         ..Default::default()
@@ -236,17 +247,8 @@ async fn catalogue_over_the_size_cap_is_refused_before_it_is_read() {
     let h = start_sim(SimOptions::default()).await;
     let mut cfg = config(&h);
     cfg.max_catalog_bytes = 10_000;
-    let c = PlatformClient::new(cfg).unwrap();
-    c.register(&RegisterRequest {
-        enrolment_code: DEMO_ENROLMENT_CODE.into(),
-        region_code: "500103".into(),
-        terminal_kind: "kiosk".into(),
-        name: "t".into(),
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let c = register(cfg, "500103", "t").await;
+    let (_dir, mut store) = temp_store();
     let err = sync::sync_once(&c, &mut store, region("500103"), false, &quiet)
         .await
         .unwrap_err();
@@ -264,8 +266,7 @@ async fn district_overrides_apply_to_the_device_region_only() {
     let mut locals = Vec::new();
     for r in ["500103", "500105", "500104"] {
         let c = registered(&h, r).await;
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let (_dir, mut store) = temp_store();
         sync::sync_once(&c, &mut store, region(r), false, &quiet)
             .await
             .unwrap();

@@ -10,8 +10,8 @@ use jiff::Timestamp;
 use ykb_terminal::core::config::{Profile, TicketingSection};
 use ykb_terminal::core::domain::EvaluationLevel;
 use ykb_terminal::core::outbox::{self, Backoff, Quota, Step};
-use ykb_terminal::core::platform::wire::{self, TicketLease, TicketLeaseRequest};
-use ykb_terminal::core::platform::{ClientConfig, PlatformClient};
+use ykb_terminal::core::platform::wire::{TicketLease, TicketLeaseRequest};
+use ykb_terminal::core::platform::PlatformClient;
 use ykb_terminal::core::store::Store;
 use ykb_terminal::core::ticketing::{self, IssueRequest, TicketError, TicketRef};
 use ykb_terminal::core::{Core, STORE_FILE};
@@ -116,11 +116,7 @@ fn threads_and_processes_issuing_against_one_store_never_duplicate_a_number() {
         .collect();
     for p in procs {
         let out = p.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_success(&out);
         let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         numbers.push(t["number"].as_str().unwrap().to_owned());
     }
@@ -166,25 +162,7 @@ struct Kiosk {
 async fn kiosk(sim: &SimHandle, name: &str) -> Kiosk {
     let dir = tempfile::tempdir().unwrap();
     let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let client = PlatformClient::new(ClientConfig::from_profile(
-        &core.profile.platform,
-        Some(&sim.base_url()),
-        wire::demo_verifying_key(),
-    ))
-    .unwrap();
-    let mut request = wire::RegisterRequest::for_terminal(
-        &core.profile.terminal,
-        ykb_terminal::core::sync::DEMO_ENROLMENT_CODE,
-    );
-    request.name = name.into();
-    ykb_terminal::core::credentials::ensure_registered(
-        &client,
-        &mut core.store,
-        &core.key,
-        &request,
-    )
-    .await
-    .unwrap();
+    let client = common::registered_client(&mut core, &sim.base_url(), name).await;
     Kiosk {
         _dir: dir,
         store: Mutex::new(core.store),
@@ -194,6 +172,13 @@ async fn kiosk(sim: &SimHandle, name: &str) -> Kiosk {
 }
 
 impl Kiosk {
+    /// Tops its leases up from the platform now.
+    async fn top_up(&self, cfg: &TicketingSection) -> ticketing::TopUp {
+        ticketing::top_up(&self.store, &self.client, cfg, Timestamp::now())
+            .await
+            .unwrap()
+    }
+
     fn issue(&self, cfg: &TicketingSection, service: &str) -> Result<String, TicketError> {
         ticketing::issue(
             &mut self.store.lock().unwrap(),
@@ -213,9 +198,7 @@ async fn two_offline_kiosks_never_issue_the_same_number_and_top_up_when_back_onl
     let cfg = cfg(5, 2);
     let (k1, k2) = (kiosk(&sim, "k1").await, kiosk(&sim, "k2").await);
     for k in [&k1, &k2] {
-        let t = ticketing::top_up(&k.store, &k.client, &cfg, Timestamp::now())
-            .await
-            .unwrap();
+        let t = k.top_up(&cfg).await;
         assert!(t.failed.is_empty(), "{:?}", t.failed);
         assert_eq!(t.leased.len(), cfg.services.len());
     }
@@ -237,9 +220,7 @@ async fn two_offline_kiosks_never_issue_the_same_number_and_top_up_when_back_onl
         assert!(matches!(e, TicketError::LeaseExhausted { .. }), "{e}");
         assert!(e.to_string().contains("无法从政务服务平台补充号段"), "{e}");
         // A top-up during the outage reports the failure and leaves the store as it was.
-        let t = ticketing::top_up(&k.store, &k.client, &cfg, Timestamp::now())
-            .await
-            .unwrap();
+        let t = k.top_up(&cfg).await;
         assert!(t.leased.is_empty());
         assert!(t.failed.iter().any(|(s, _)| s == "A"), "{:?}", t.failed);
         assert!(k.issue(&cfg, "A").is_err());
@@ -248,9 +229,7 @@ async fn two_offline_kiosks_never_issue_the_same_number_and_top_up_when_back_onl
     }
     // Back online: the top-up brings fresh numbers, never seen before.
     sim.set_faults(Faults::default());
-    let t = ticketing::top_up(&k1.store, &k1.client, &cfg, Timestamp::now())
-        .await
-        .unwrap();
+    let t = k1.top_up(&cfg).await;
     assert_eq!(
         t.leased
             .iter()
@@ -281,16 +260,12 @@ async fn the_simulator_stops_leasing_at_the_daily_cap() {
     cfg.services.truncate(1);
     cfg.services[0].daily_cap = 7;
     let k = kiosk(&sim, "k").await;
-    let first = ticketing::top_up(&k.store, &k.client, &cfg, Timestamp::now())
-        .await
-        .unwrap();
+    let first = k.top_up(&cfg).await;
     assert_eq!((first.leased[0].first, first.leased[0].last), (1, 5));
     for _ in 0..4 {
         k.issue(&cfg, "A").unwrap();
     }
-    let second = ticketing::top_up(&k.store, &k.client, &cfg, Timestamp::now())
-        .await
-        .unwrap();
+    let second = k.top_up(&cfg).await;
     assert_eq!((second.leased[0].first, second.leased[0].last), (6, 7));
     for _ in 0..3 {
         k.issue(&cfg, "A").unwrap();
@@ -298,14 +273,10 @@ async fn the_simulator_stops_leasing_at_the_daily_cap() {
     let e = k.issue(&cfg, "A").unwrap_err();
     assert!(matches!(e, TicketError::CapReached { cap: 7, .. }), "{e}");
     // Nothing more to ask for; a kiosk that asks anyway is refused with 409.
-    let again = ticketing::top_up(&k.store, &k.client, &cfg, Timestamp::now())
-        .await
-        .unwrap();
+    let again = k.top_up(&cfg).await;
     assert!(again.leased.is_empty() && again.failed.is_empty());
     let other = kiosk(&sim, "other").await;
-    let refused = ticketing::top_up(&other.store, &other.client, &cfg, Timestamp::now())
-        .await
-        .unwrap();
+    let refused = other.top_up(&cfg).await;
     assert!(refused.leased.is_empty());
     assert!(
         refused.failed[0].1.contains("号源已由平台发完"),
@@ -319,9 +290,7 @@ async fn ticket_events_reach_the_platform_through_the_outbox_without_personal_da
     let sim = start_sim().await;
     let cfg = cfg(10, 2);
     let k = kiosk(&sim, "hall").await;
-    ticketing::top_up(&k.store, &k.client, &cfg, Timestamp::now())
-        .await
-        .unwrap();
+    k.top_up(&cfg).await;
     let id_number = common::id_number("50010319500307123");
     let now = Timestamp::now();
     {

@@ -38,12 +38,7 @@ fn lay_out(window: &AppWindow) {
 
 #[test]
 fn a_citizen_finds_a_matter_guide_and_goes_home() {
-    i_slint_backend_testing::init_no_event_loop();
-    let dir = tempfile::tempdir().unwrap();
-    let core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let catalog = core.catalog.clone();
-    let window = AppWindow::new().unwrap();
-    let _kiosk = Kiosk::attach(&window, core);
+    let (window, _kiosk, catalog, _dir) = start();
     let adapter = window.global::<KioskAdapter>();
     assert_eq!(adapter.get_page(), Page::Home);
 
@@ -85,12 +80,7 @@ fn a_citizen_finds_a_matter_guide_and_goes_home() {
 
 #[test]
 fn bundles_open_with_their_matters() {
-    i_slint_backend_testing::init_no_event_loop();
-    let dir = tempfile::tempdir().unwrap();
-    let core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let catalog = core.catalog.clone();
-    let window = AppWindow::new().unwrap();
-    let _kiosk = Kiosk::attach(&window, core);
+    let (window, _kiosk, catalog, _dir) = start();
     let adapter = window.global::<KioskAdapter>();
     press(&window, "一件事一次办");
     assert_eq!(adapter.get_page(), Page::Bundles);
@@ -112,11 +102,7 @@ fn bundles_open_with_their_matters() {
 
 #[test]
 fn large_text_toggle_enlarges_the_body_font() {
-    i_slint_backend_testing::init_no_event_loop();
-    let dir = tempfile::tempdir().unwrap();
-    let core = Core::start(Profile::demo(), dir.path()).unwrap();
-    let window = AppWindow::new().unwrap();
-    let _kiosk = Kiosk::attach(&window, core);
+    let (window, _kiosk, _catalog, _dir) = start();
     let theme = window.global::<ykb_terminal::ui::Theme>();
     let small = theme.get_text_body();
     press(&window, "大字");
@@ -217,11 +203,7 @@ fn guide_asks_the_situation_questions_and_shows_the_checklist() {
     press(&window, "到窗口领取");
     assert_eq!(adapter.get_page(), Page::Checklist);
 
-    let chosen: Vec<String> = vec![
-        "o_expiry".into(),
-        "o_minor_yes".into(),
-        "o_pick_window".into(),
-    ];
+    let chosen = renewal_minor_at_the_window();
     let expected: Vec<String> = matter
         .materials_for(&chosen)
         .iter()
@@ -331,12 +313,7 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
         .iter()
         .find(|m| m.name == "居民身份证换领")
         .unwrap();
-    press(&window, "查找事项");
-    search_for(&window, &kiosk, &["s", "f", "z"]);
-    press(&window, "居民身份证换领");
-    press(&window, "有效期满");
-    press(&window, "未满16周岁");
-    press(&window, "到窗口领取");
+    guide_id_card_renewal(&window, &kiosk, "未满16周岁", "到窗口领取");
     assert_eq!(adapter.get_page(), Page::Checklist);
     let held: Vec<String> = ykb_terminal::sim::platform::licences_for("500105198511220024")
         .into_iter()
@@ -346,11 +323,7 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
     wait_until(&kiosk, "the e-licences", || {
         guide.get_checklist().iter().any(|r| r.exempt)
     });
-    let chosen: Vec<String> = vec![
-        "o_expiry".into(),
-        "o_minor_yes".into(),
-        "o_pick_window".into(),
-    ];
+    let chosen = renewal_minor_at_the_window();
     for (row, material) in guide
         .get_checklist()
         .iter()
@@ -369,38 +342,90 @@ fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e
 
 /// A demo kiosk with the in-process platform, the ID-card emulator and the printer emulator,
 /// the card read and 居民身份证换领 (by post) guided to its checklist.
-fn demo_at_checklist() -> (
-    AppWindow,
-    Kiosk,
-    std::sync::Arc<ykb_terminal::terminal::link::PlatformLink>,
-    tempfile::TempDir,
-) {
+fn demo_at_checklist() -> Demo {
     demo_at_checklist_with(Profile::demo())
 }
 
-fn demo_at_checklist_with(
-    profile: Profile,
-) -> (
-    AppWindow,
-    Kiosk,
-    std::sync::Arc<ykb_terminal::terminal::link::PlatformLink>,
-    tempfile::TempDir,
-) {
+fn demo_at_checklist_with(profile: Profile) -> Demo {
     let (window, kiosk, platform, dir) = demo_home_with(profile);
     kiosk.start_demo_card_reader();
-    let session = window.global::<SessionAdapter>();
-    press(&window, "刷身份证");
-    press(&window, "放置演示身份证");
-    wait_until(&kiosk, "the card", || session.get_person_name() != "");
-    press(&window, "确认，继续办理");
-    press(&window, "查找事项");
-    search_for(&window, &kiosk, &["s", "f", "z"]);
-    press(&window, "居民身份证换领");
-    press(&window, "有效期满");
-    press(&window, "已满16周岁");
-    press(&window, "邮寄到家");
+    read_the_demo_card(&window, &kiosk);
+    guide_id_card_renewal(&window, &kiosk, "已满16周岁", "邮寄到家");
     assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Checklist);
     (window, kiosk, platform, dir)
+}
+
+/// Reads the demo card on the ID-card emulator from the home page and confirms the person.
+fn read_the_demo_card(window: &AppWindow, kiosk: &Kiosk) {
+    let session = window.global::<SessionAdapter>();
+    press(window, "刷身份证");
+    press(window, "放置演示身份证");
+    wait_until(kiosk, "the card", || session.get_person_name() != "");
+    press(window, "确认，继续办理");
+}
+
+/// Finds 居民身份证换领 by typing sfz and answers its questions: renewal because the card
+/// expired, then `age` and `delivery`.
+fn guide_id_card_renewal(window: &AppWindow, kiosk: &Kiosk, age: &str, delivery: &str) {
+    press(window, "查找事项");
+    search_for(window, kiosk, &["s", "f", "z"]);
+    press(window, "居民身份证换领");
+    press(window, "有效期满");
+    press(window, age);
+    press(window, delivery);
+}
+
+/// The answers of [`guide_id_card_renewal`] with 未满16周岁 and 到窗口领取, as option ids.
+fn renewal_minor_at_the_window() -> Vec<String> {
+    vec![
+        "o_expiry".into(),
+        "o_minor_yes".into(),
+        "o_pick_window".into(),
+    ]
+}
+
+/// Presses the keyboard key of each character of `text`.
+fn type_keys(window: &AppWindow, text: &str) {
+    for c in text.chars() {
+        press(window, &c.to_string());
+    }
+}
+
+/// The kiosk's first printed job as the emulator kept it: the raw ESC/POS bytes and their
+/// text decoded from GB18030.
+fn first_job(kiosk: &Kiosk) -> (Vec<u8>, String) {
+    let raw = std::fs::read(kiosk.printed_jobs()[0].with_extension("bin")).unwrap();
+    let text = encoding_rs::GB18030.decode(&raw).0.to_string();
+    (raw, text)
+}
+
+/// Waits until the printer emulator has filed the one job it was sent.
+fn wait_for_the_job(kiosk: &Kiosk) {
+    wait_until(kiosk, "the emulator's job", || {
+        kiosk.printed_jobs().len() == 1
+    });
+}
+
+/// Walks away: an hour later the countdown starts, 20 s after that it runs out.
+fn walk_away(kiosk: &Kiosk) {
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    kiosk.tick(later);
+    kiosk.tick(later + std::time::Duration::from_secs(20));
+}
+
+/// Waits (without running the kiosk's events) until `done` holds.
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The store of the kiosk's data directory, on a connection of its own.
+fn open_store(dir: &tempfile::TempDir) -> ykb_terminal::core::store::Store {
+    ykb_terminal::core::store::Store::open(&dir.path().join(ykb_terminal::core::STORE_FILE))
+        .unwrap()
 }
 
 /// The pixels of an image property.
@@ -428,6 +453,13 @@ fn progress_of(window: &AppWindow, label: &str) -> Option<String> {
         })
         .and_then(|e| e.accessible_value())
         .map(|v| v.to_string())
+}
+
+/// Label and value of each row of a review list.
+fn label_values(rows: slint::ModelRc<ykb_terminal::ui::ReviewRow>) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|r| (r.label.to_string(), r.value.to_string()))
+        .collect()
 }
 
 fn field(window: &AppWindow, id: &str) -> ykb_terminal::ui::FieldRow {
@@ -459,17 +491,13 @@ fn fill_capture_and_review(window: &AppWindow, kiosk: &Kiosk) {
     assert_eq!(field(window, "f_phone").error, "请填写联系电话");
     assert_eq!(field(window, "f_post_address").error, "请填写邮寄地址");
     press(window, "联系电话");
-    for d in "1380000".chars() {
-        press(window, &d.to_string());
-    }
+    type_keys(window, "1380000");
     press(window, "下一步");
     assert_eq!(
         field(window, "f_phone").error,
         "手机号应为11位数字，以1开头"
     );
-    for d in "0000".chars() {
-        press(window, &d.to_string());
-    }
+    type_keys(window, "0000");
     assert_eq!(field(window, "f_phone").value, "13800000000");
     assert!(!field(window, "f_post_address").quick_fill.is_empty());
     press(window, "使用身份证住址");
@@ -518,11 +546,7 @@ fn fill_capture_and_review(window: &AppWindow, kiosk: &Kiosk) {
     assert!(!kiosk.camera_open());
     press(window, "下一步");
     assert_eq!(adapter.get_page(), Page::Review);
-    let review: Vec<(String, String)> = apply
-        .get_review()
-        .iter()
-        .map(|r| (r.label.to_string(), r.value.to_string()))
-        .collect();
+    let review = label_values(apply.get_review());
     assert!(
         review.contains(&("联系电话".into(), "138****0000".into())),
         "{review:?}"
@@ -556,9 +580,7 @@ fn a_citizen_applies_online_gets_the_unified_code_a_receipt_and_evaluates() {
     });
     assert_eq!(progress_of(&window, "打印回执").as_deref(), Some("100%"));
     // The emulator files the job once it has parsed it.
-    wait_until(&kiosk, "the emulator's job", || {
-        kiosk.printed_jobs().len() == 1
-    });
+    wait_for_the_job(&kiosk);
 
     press(&window, "评价本次服务");
     assert_eq!(adapter.get_page(), Page::Evaluate);
@@ -577,14 +599,7 @@ fn a_citizen_applies_online_gets_the_unified_code_a_receipt_and_evaluates() {
     assert_eq!(apply.get_fields().row_count(), 0);
     assert_eq!(apply.get_done_number(), "");
     assert!(!apply.get_has_preview());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while sim.events().is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "evaluation not delivered"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for("evaluation not delivered", || !sim.events().is_empty());
     let events = sim.events();
     assert_eq!(events.len(), 1);
     let body = serde_json::to_string(&events[0]).unwrap();
@@ -623,13 +638,9 @@ fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_l
     wait_until(&kiosk, "the receipt", || {
         apply.get_print_status() == "回执已打印，请取走回执"
     });
-    wait_until(&kiosk, "the emulator's job", || {
-        kiosk.printed_jobs().len() == 1
-    });
-    let jobs = kiosk.printed_jobs();
+    wait_for_the_job(&kiosk);
     // The emulator kept the raw ESC/POS job beside its PNG: the status line is in it.
-    let raw = std::fs::read(jobs[0].with_extension("bin")).unwrap();
-    let text = encoding_rs::GB18030.decode(&raw).0.to_string();
+    let (_, text) = first_job(&kiosk);
     assert!(text.contains("已暂存"), "{text}");
     assert!(text.contains(&local));
     assert!(sim.cases().is_empty());
@@ -647,9 +658,7 @@ fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_l
     press(&window, "完成");
     assert_eq!(adapter.get_page(), Page::Home);
     press(&window, "办件进度查询");
-    for c in local.chars() {
-        press(&window, &c.to_string());
-    }
+    type_keys(&window, &local);
     press(&window, "查询");
     let services = window.global::<ServicesAdapter>();
     assert!(
@@ -664,12 +673,7 @@ fn with_the_platform_down_the_case_is_queued_the_receipt_says_so_and_it_leaves_l
 fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
     let (window, kiosk, _catalog, _dir) = start();
     let adapter = window.global::<KioskAdapter>();
-    let has = |label: &str| {
-        lay_out(&window);
-        ElementHandle::find_by_accessible_label(&window, label)
-            .next()
-            .is_some()
-    };
+    let has = |label: &str| has_control(&window, label);
     assert!(has("您好，请选择要办理的业务"));
     press(&window, "English");
     assert!(has("Hello! What would you like to do?"));
@@ -681,9 +685,7 @@ fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
         .get_summary()
         .ends_with("found; tap one to start"));
     // Walking away ends the session, and its language with it.
-    let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
-    kiosk.tick(later);
-    kiosk.tick(later + std::time::Duration::from_secs(20));
+    walk_away(&kiosk);
     assert_eq!(adapter.get_page(), Page::Home);
     assert!(has("您好，请选择要办理的业务"));
     assert!(adapter.get_status_line().starts_with("事项目录"));
@@ -691,23 +693,26 @@ fn english_is_one_touch_away_and_the_next_citizen_gets_chinese_again() {
 
 /// A demo kiosk with the platform simulator and the printer emulator, at home. The window is
 /// tall enough that a whole form is on screen: queries skip what is scrolled away.
-fn demo_home() -> (
-    AppWindow,
-    Kiosk,
-    std::sync::Arc<ykb_terminal::terminal::link::PlatformLink>,
-    tempfile::TempDir,
-) {
+fn demo_home() -> Demo {
     demo_home_with(Profile::demo())
 }
 
-fn demo_home_with(
-    profile: Profile,
-) -> (
+/// A demo kiosk with its window, the platform link and the data directory.
+type Demo = (
     AppWindow,
     Kiosk,
     std::sync::Arc<ykb_terminal::terminal::link::PlatformLink>,
     tempfile::TempDir,
-) {
+);
+
+/// [`demo_home`] with the ID-card emulator's reader started.
+fn demo_home_with_card_reader() -> Demo {
+    let demo = demo_home();
+    demo.1.start_demo_card_reader();
+    demo
+}
+
+fn demo_home_with(profile: Profile) -> Demo {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let mut core = Core::start(profile, dir.path()).unwrap();
@@ -757,8 +762,7 @@ fn a_ticket_is_taken_at_the_kiosk_from_the_leased_numbers_and_printed() {
     wait_until(&kiosk, "the ticket's bar", || {
         progress_of(&window, "打印取号凭条").as_deref() == Some("100%")
     });
-    let raw = std::fs::read(kiosk.printed_jobs()[0].with_extension("bin")).unwrap();
-    let text = encoding_rs::GB18030.decode(&raw).0.to_string();
+    let (_, text) = first_job(&kiosk);
     assert!(
         text.contains(&number) && text.contains("综合受理"),
         "{text}"
@@ -812,14 +816,9 @@ fn progress_is_found_by_the_local_number_and_staff_can_be_called() {
     press(&window, "呼叫工作人员");
     assert_eq!(adapter.get_page(), Page::CallStaff);
     let sim = platform.sim().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !sim.events().iter().any(|e| e.kind == "staff_call") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "staff call not delivered"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for("staff call not delivered", || {
+        sim.events().iter().any(|e| e.kind == "staff_call")
+    });
     let _ = kiosk;
 }
 
@@ -875,9 +874,7 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
     let type_in = |field: &str, text: &str| {
         press(&window, field);
         press(&window, "清空");
-        for c in text.chars() {
-            press(&window, &c.to_string());
-        }
+        type_keys(&window, text);
     };
     type_in("工号", "t0001");
     type_in("密码", "111111");
@@ -907,13 +904,9 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
         adapter.invoke_title_tapped();
     }
     press(&window, "工号");
-    for c in "t0001".chars() {
-        press(&window, &c.to_string());
-    }
+    type_keys(&window, "t0001");
     press(&window, "密码");
-    for c in "246810".chars() {
-        press(&window, &c.to_string());
-    }
+    type_keys(&window, "246810");
     press(&window, "进入维护模式");
     assert_eq!(adapter.get_page(), Page::Technician);
     assert_eq!(tech.get_technician(), "T0001");
@@ -1088,16 +1081,11 @@ fn an_appointment_checks_in_once_and_a_second_check_in_is_refused_in_words() {
 /// one form, and reaches the platform as one case naming every member matter.
 #[test]
 fn a_bundle_is_applied_for_as_one_case() {
-    let (window, kiosk, platform, _dir) = demo_home();
-    kiosk.start_demo_card_reader();
+    let (window, kiosk, platform, _dir) = demo_home_with_card_reader();
     let adapter = window.global::<KioskAdapter>();
     let guide = window.global::<GuideAdapter>();
     let apply = window.global::<ApplyAdapter>();
-    let session = window.global::<SessionAdapter>();
-    press(&window, "刷身份证");
-    press(&window, "放置演示身份证");
-    wait_until(&kiosk, "the card", || session.get_person_name() != "");
-    press(&window, "确认，继续办理");
+    read_the_demo_card(&window, &kiosk);
     press(&window, "一件事一次办");
     press(&window, "退休一件事");
     assert_eq!(adapter.get_page(), Page::Guide);
@@ -1124,9 +1112,7 @@ fn a_bundle_is_applied_for_as_one_case() {
         .iter()
         .map(|m| m.name.to_string())
         .collect();
-    let mut unique = names.clone();
-    unique.sort();
-    unique.dedup();
+    let unique: std::collections::BTreeSet<&String> = names.iter().collect();
     assert_eq!(names.len(), unique.len(), "{names:?}");
     press(&window, "开始申请");
     assert_eq!(adapter.get_page(), Page::Form);
@@ -1193,10 +1179,10 @@ fn a_bundle_is_applied_for_as_one_case() {
     let cases = platform.sim().unwrap().cases();
     assert_eq!(cases.len(), 1, "one case for the bundle");
     let body = &cases[0].body;
-    let catalog = ykb_terminal::core::catalog::Catalog::demo().unwrap();
-    let retirement = catalog
+    let retirement = ykb_terminal::core::catalog::Catalog::demo()
+        .unwrap()
         .bundles
-        .iter()
+        .into_iter()
         .find(|b| b.name == "退休一件事")
         .unwrap();
     assert_eq!(body["bundle"], retirement.code.as_str(), "{body}");
@@ -1221,9 +1207,7 @@ fn a_bundle_is_applied_for_as_one_case() {
 fn to_capture_page(window: &AppWindow) {
     press(window, "开始申请");
     press(window, "联系电话");
-    for d in "13800000000".chars() {
-        press(window, &d.to_string());
-    }
+    type_keys(window, "13800000000");
     press(window, "使用身份证住址");
     press(window, "下一步");
     assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Capture);
@@ -1243,9 +1227,7 @@ fn the_camera_stops_when_the_page_is_left_and_when_the_session_is_wiped() {
     assert!(kiosk.camera_open());
     wait_until(&kiosk, "a live frame", || apply.get_preview_frame() >= 1);
     // Walking away: the countdown runs out, the camera closes and the picture goes.
-    let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
-    kiosk.tick(later);
-    kiosk.tick(later + std::time::Duration::from_secs(20));
+    walk_away(&kiosk);
     assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Home);
     assert!(!kiosk.camera_open());
     assert!(!apply.get_has_preview());
@@ -1280,11 +1262,7 @@ fn without_a_camera_the_citizen_is_told_in_plain_words_and_carries_on() {
     );
     press(&window, "下一步");
     assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Review);
-    let materials: Vec<(String, String)> = apply
-        .get_review_materials()
-        .iter()
-        .map(|r| (r.label.to_string(), r.value.to_string()))
-        .collect();
+    let materials = label_values(apply.get_review_materials());
     assert!(
         materials.contains(&("数码相片回执".into(), "请带到窗口".into())),
         "{materials:?}"
@@ -1311,8 +1289,7 @@ fn has_control(window: &AppWindow, label: &str) -> bool {
 
 #[test]
 fn an_e_licence_is_printed_masked_with_its_verification_code_and_audited() {
-    let (window, kiosk, _platform, dir) = demo_home();
-    kiosk.start_demo_card_reader();
+    let (window, kiosk, _platform, dir) = demo_home_with_card_reader();
     let adapter = window.global::<KioskAdapter>();
     let licences = window.global::<LicenceAdapter>();
     const ID: &str = "500105198511220024";
@@ -1357,12 +1334,9 @@ fn an_e_licence_is_printed_masked_with_its_verification_code_and_audited() {
         licences.get_print_status() == "已打印，请取走打印件"
     });
     assert_eq!(value_of(&window, "打印状态"), "已打印，请取走打印件");
-    wait_until(&kiosk, "the emulator's job", || {
-        kiosk.printed_jobs().len() == 1
-    });
+    wait_for_the_job(&kiosk);
     // What reached the printer emulator through the ESC/POS driver.
-    let raw = std::fs::read(kiosk.printed_jobs()[0].with_extension("bin")).unwrap();
-    let text = encoding_rs::GB18030.decode(&raw).0.to_string();
+    let (raw, text) = first_job(&kiosk);
     assert!(text.contains("电子证照打印件"), "{text}");
     assert!(text.contains("****0024"), "{text}");
     assert!(text.contains(&code), "the verification code: {text}");
@@ -1387,9 +1361,7 @@ fn an_e_licence_is_printed_masked_with_its_verification_code_and_audited() {
     assert_eq!(licences.get_copy_lines().row_count(), 0);
 
     // The audit log says a copy was printed, not whose or which.
-    let mut store =
-        ykb_terminal::core::store::Store::open(&dir.path().join(ykb_terminal::core::STORE_FILE))
-            .unwrap();
+    let mut store = open_store(&dir);
     let entries = ykb_terminal::core::audit::list(&mut store).unwrap();
     let printed: Vec<_> = entries
         .iter()
@@ -1402,8 +1374,7 @@ fn an_e_licence_is_printed_masked_with_its_verification_code_and_audited() {
 
 #[test]
 fn with_the_platform_down_licence_printing_says_it_needs_the_network() {
-    let (window, kiosk, platform, _dir) = demo_home();
-    kiosk.start_demo_card_reader();
+    let (window, kiosk, platform, _dir) = demo_home_with_card_reader();
     let adapter = window.global::<KioskAdapter>();
     let licences = window.global::<LicenceAdapter>();
     let sim = platform.sim().unwrap();
@@ -1581,9 +1552,7 @@ fn a_newer_synced_catalogue_is_taken_up_between_citizens() {
     });
     assert_eq!(version, 2);
     // What the agent does: sync into the same store file on a connection of its own.
-    let mut store =
-        ykb_terminal::core::store::Store::open(&dir.path().join(ykb_terminal::core::STORE_FILE))
-            .unwrap();
+    let mut store = open_store(&dir);
     let region = Profile::demo().terminal.region_code;
     platform
         .runtime()

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use ykb_drivers::escpos::{load_font_static, Printer, PrinterUri, ReceiptRenderer, ReceiptStyle};
 use ykb_drivers::sim::{PrinterSim, PrinterSimConfig};
-use ykb_terminal::core::outbox::Quota;
-use ykb_terminal::core::platform::wire::{TicketLease, TicketLeaseRequest};
-use ykb_terminal::core::ticketing::{self, IssueRequest};
+use ykb_terminal::core::ticketing::IssueRequest;
 use ykb_terminal::kiosk::ticket::ticket_receipt;
 
 use super::{Baseline, Figure};
@@ -29,23 +27,7 @@ pub fn ticket_print(out: &mut Vec<Figure>) {
     )
     .expect("core");
     let cfg = core.profile.ticketing.clone().expect("demo [ticketing]");
-    let now = jiff::Timestamp::now();
-    let date = ticketing::hall_date(now).to_string();
-    let req = TicketLeaseRequest {
-        hall: cfg.hall.clone(),
-        service: "A".into(),
-        date: date.clone(),
-        count: 999,
-        daily_cap: 999,
-    };
-    let lease = TicketLease {
-        hall: cfg.hall.clone(),
-        service: "A".into(),
-        date,
-        first: 1,
-        last: 999,
-    };
-    ticketing::record_lease(&mut core.store, &req, &lease, now).expect("lease");
+    super::lease_999_a_numbers(&mut core, &cfg);
     let font = load_font_static(ykb_terminal::fonts::UI_FONT).ok();
     let sim = PrinterSim::start_tcp(
         "127.0.0.1:0",
@@ -64,15 +46,7 @@ pub fn ticket_print(out: &mut Vec<Figure>) {
     let mut last = None;
     for i in 0..=N {
         let t = Instant::now();
-        let ticket = ticketing::issue(
-            &mut core.store,
-            &core.key,
-            Quota::from_mb(1024),
-            &cfg,
-            &request,
-            jiff::Timestamp::now(),
-        )
-        .expect("issue");
+        let ticket = super::issue_ticket(&mut core, &cfg, &request);
         let issued = t.elapsed();
         let receipt = ticket_receipt(&ticket, &hall);
         Printer::open(&uri)

@@ -46,6 +46,24 @@ pub struct StatusEvent {
     pub detail: String,
 }
 
+/// Adds a subscriber to a device's status stream: the first event on the returned channel is
+/// the current `state` of `device` ("current state"), wrapped by `as_event`.
+pub(crate) fn subscribe<E>(
+    subscribers: &mut Vec<std::sync::mpsc::Sender<E>>,
+    device: String,
+    state: DeviceState,
+    as_event: impl FnOnce(StatusEvent) -> E,
+) -> std::sync::mpsc::Receiver<E> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = tx.send(as_event(StatusEvent {
+        device,
+        state,
+        detail: "current state".into(),
+    }));
+    subscribers.push(tx);
+    rx
+}
+
 /// The broad class of a failed command, so callers can react without knowing the driver
 /// (in the spirit of embedded-hal's `ErrorKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -18,6 +18,15 @@ fn fifo(dir: &std::path::Path) -> std::path::PathBuf {
     p
 }
 
+/// The driver on `path` (codes up to 4096 bytes).
+fn spawn(path: &std::path::Path, exclusive: bool) -> (EvdevScanner, Receiver<ScanEvent>) {
+    EvdevScanner::spawn(EvdevConfig {
+        path: path.to_path_buf(),
+        exclusive,
+        max_len: 4096,
+    })
+}
+
 fn next(rx: &Receiver<ScanEvent>) -> ScanEvent {
     rx.recv_timeout(Duration::from_secs(5))
         .expect("an event within 5 s")
@@ -34,11 +43,7 @@ fn bytes(text: &str) -> Vec<u8> {
 fn codes_typed_into_the_device_arrive_and_a_reopen_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let path = fifo(dir.path());
-    let (_scanner, rx) = EvdevScanner::spawn(EvdevConfig {
-        path: path.clone(),
-        exclusive: false,
-        max_len: 4096,
-    });
+    let (_scanner, rx) = spawn(&path, false);
     let mut w = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     assert!(matches!(next(&rx), ScanEvent::Status(s) if s.state == DeviceState::Online));
     // Two codes in one write, split at an odd place across two writes.
@@ -65,11 +70,7 @@ fn codes_typed_into_the_device_arrive_and_a_reopen_recovers() {
 fn the_exclusive_grab_is_attempted_and_its_refusal_reported() {
     let dir = tempfile::tempdir().unwrap();
     let path = fifo(dir.path());
-    let (_scanner, rx) = EvdevScanner::spawn(EvdevConfig {
-        path: path.clone(),
-        exclusive: true,
-        max_len: 4096,
-    });
+    let (_scanner, rx) = spawn(&path, true);
     // Opening a FIFO for reading waits for a writer; give it one.
     let _w = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     match next(&rx) {

@@ -82,6 +82,29 @@ fn wait_event(
     }
 }
 
+/// Waits for `want` among the reader's events; returns how long that took.
+fn wait_status(rx: &Receiver<ReaderEvent>, want: DeviceState, within: Duration) -> Duration {
+    wait_event(
+        rx,
+        within,
+        |e| matches!(e, ReaderEvent::Status(s) if s.state == want),
+    )
+}
+
+/// Places card `slot` of the emulator's deck and reads it.
+fn read_placed(rig: &Rig, slot: usize) -> ykb_drivers::idcard::IdCard {
+    rig.sim.control(&format!("place {slot}")).unwrap();
+    read(rig).unwrap()
+}
+
+/// A read waiting (up to 30 s) for a card that is not there, once it has waited `settle`;
+/// and the time it was handed back.
+fn pending_read(rig: &Rig, settle: Duration) -> (ykb_drivers::idcard::PendingRead, Instant) {
+    let pending = rig.reader.read_card(Duration::from_secs(30));
+    std::thread::sleep(settle);
+    (pending, Instant::now())
+}
+
 fn read(rig: &Rig) -> Result<ykb_drivers::idcard::IdCard, IdCardError> {
     rig.reader.read_card(Duration::from_secs(3)).wait()
 }
@@ -187,8 +210,7 @@ fn damaged_replies_are_retried_and_the_read_succeeds() {
     // Garbage on every reply for a while: heartbeats and reads resynchronise.
     rig.sim.control("lift").unwrap();
     rig.sim.control("fault garbage 20").unwrap();
-    rig.sim.control("place 2").unwrap();
-    assert_eq!(read(&rig).unwrap().kind(), CardKind::HkMoTwPermit);
+    assert_eq!(read_placed(&rig, 2).kind(), CardKind::HkMoTwPermit);
 }
 
 #[test]
@@ -248,9 +270,7 @@ fn persistent_faults_end_in_typed_errors() {
 #[test]
 fn pending_read_is_cancelled_promptly() {
     let rig = rig();
-    let pending = rig.reader.read_card(Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(300));
-    let t = Instant::now();
+    let (pending, t) = pending_read(&rig, Duration::from_millis(300));
     pending.cancel();
     assert_eq!(pending.wait().unwrap_err(), IdCardError::Cancelled);
     assert!(
@@ -259,8 +279,7 @@ fn pending_read_is_cancelled_promptly() {
         t.elapsed()
     );
     // The reader is still usable.
-    rig.sim.control("place 3").unwrap();
-    assert_eq!(read(&rig).unwrap().kind(), CardKind::ForeignPermanent2017);
+    assert_eq!(read_placed(&rig, 3).kind(), CardKind::ForeignPermanent2017);
 }
 
 #[test]
@@ -268,11 +287,7 @@ fn unplug_goes_offline_within_two_seconds_and_replug_recovers() {
     let rig = rig();
     let events = rig.reader.subscribe();
     rig.sim.unplug();
-    let took = wait_event(
-        &events,
-        Duration::from_secs(2),
-        |e| matches!(e, ReaderEvent::Status(s) if s.state == DeviceState::Offline),
-    );
+    let took = wait_status(&events, DeviceState::Offline, Duration::from_secs(2));
     eprintln!("offline after {took:?}");
     // A read while unplugged waits for its deadline, then fails as offline.
     let e = rig
@@ -282,13 +297,8 @@ fn unplug_goes_offline_within_two_seconds_and_replug_recovers() {
         .unwrap_err();
     assert!(matches!(e, IdCardError::Offline { .. }), "{e:?}");
     rig.sim.replug();
-    wait_event(
-        &events,
-        Duration::from_secs(3),
-        |e| matches!(e, ReaderEvent::Status(s) if s.state == DeviceState::Online),
-    );
-    rig.sim.control("place 4").unwrap();
-    assert_eq!(read(&rig).unwrap().kind(), CardKind::ForeignPermanent2023);
+    wait_status(&events, DeviceState::Online, Duration::from_secs(3));
+    assert_eq!(read_placed(&rig, 4).kind(), CardKind::ForeignPermanent2023);
 }
 
 #[test]
@@ -296,11 +306,7 @@ fn silent_reader_goes_offline_and_comes_back() {
     let rig = rig();
     let events = rig.reader.subscribe();
     rig.sim.control("fault no-reply 1000 status").unwrap();
-    wait_event(
-        &events,
-        Duration::from_secs(2),
-        |e| matches!(e, ReaderEvent::Status(s) if s.state == DeviceState::Offline),
-    );
+    wait_status(&events, DeviceState::Offline, Duration::from_secs(2));
     rig.sim.control("clear").unwrap();
     wait_state(&rig.reader, DeviceState::Online, Duration::from_secs(3));
 }
@@ -400,9 +406,7 @@ fn find_select_read_at_115200_is_close_to_the_wire_time_limit() {
 #[test]
 fn dropping_the_reader_cancels_a_pending_read() {
     let rig = rig();
-    let pending = rig.reader.read_card(Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(200));
-    let t = Instant::now();
+    let (pending, t) = pending_read(&rig, Duration::from_millis(200));
     drop(rig.reader);
     assert_eq!(pending.wait().unwrap_err(), IdCardError::Cancelled);
     assert!(

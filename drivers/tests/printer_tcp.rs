@@ -9,6 +9,7 @@ use ykb_drivers::escpos::{
     test_receipt, PaperState, Printer, PrinterError, PrinterStatus, PrinterUri, Receipt,
     ReceiptItem, ReceiptRenderer, ReceiptStyle,
 };
+use ykb_drivers::scanner::camera::decode_gray as decode_qrs;
 use ykb_drivers::sim::printer::{find_font, start_pty, PrinterCore, PrinterShared};
 use ykb_drivers::sim::{PrinterMedia, PrinterSim, PrinterSimConfig, WireDevice};
 use ykb_drivers::DeviceState;
@@ -29,17 +30,9 @@ fn font() -> Option<ab_glyph::FontArc> {
     f
 }
 
-fn decode_qrs(img: &GrayImage) -> Vec<String> {
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
-        img.width() as usize,
-        img.height() as usize,
-        |x, y| img.get_pixel(x as u32, y as u32).0[0],
-    );
-    prepared
-        .detect_grids()
-        .into_iter()
-        .filter_map(|g| g.decode().ok().map(|(_, s)| s))
-        .collect()
+/// The QR codes in a job the emulator rendered to `png`.
+fn job_qrs(png: &Path) -> Vec<String> {
+    decode_qrs(&image::open(png).unwrap().to_luma8())
 }
 
 fn plain_receipt() -> Receipt {
@@ -201,8 +194,7 @@ fn one_way_device_file_reports_unknown_never_paper_ok() {
     }
     let jobs = shared.jobs();
     assert_eq!(jobs.len(), 1);
-    let img = image::open(&jobs[0]).unwrap().to_luma8();
-    assert_eq!(decode_qrs(&img).len(), 1);
+    assert_eq!(job_qrs(&jobs[0]).len(), 1);
 }
 
 #[test]
@@ -217,8 +209,7 @@ fn serial_printer_on_a_pty_answers_status_and_prints() {
         .unwrap();
     let jobs = shared.wait_for_jobs(1, Duration::from_secs(3));
     assert_eq!(jobs.len(), 1);
-    let img = image::open(&jobs[0]).unwrap().to_luma8();
-    assert_eq!(decode_qrs(&img).len(), 1);
+    assert_eq!(job_qrs(&jobs[0]).len(), 1);
 }
 
 #[test]

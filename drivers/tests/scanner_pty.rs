@@ -39,15 +39,26 @@ fn text(e: ScanEvent) -> String {
     }
 }
 
-#[test]
-fn codes_arrive_with_every_terminator_and_encoding() {
+/// The emulator on a pty and the driver at 9600 baud on it, once the driver is online.
+fn online_scanner() -> (
+    tempfile::TempDir,
+    ScannerSim,
+    SerialScanner,
+    Receiver<ScanEvent>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let sim = ScannerSim::start(Some(dir.path().join("scanner"))).unwrap();
-    let (_scanner, rx) = SerialScanner::spawn(
+    let (scanner, rx) = SerialScanner::spawn(
         SerialConnector::new(sim.path(), 9600),
         SplitterConfig::default(),
     );
     wait_status(&rx, DeviceState::Online, Duration::from_secs(3));
+    (dir, sim, scanner, rx)
+}
+
+#[test]
+fn codes_arrive_with_every_terminator_and_encoding() {
+    let (_dir, sim, _scanner, rx) = online_scanner();
     for term in ["cr", "lf", "crlf", "none"] {
         sim.control(&format!("term {term}")).unwrap();
         sim.control(&format!("scan YKB-{term}-001")).unwrap();
@@ -85,13 +96,7 @@ fn codes_arrive_with_every_terminator_and_encoding() {
 
 #[test]
 fn unplugged_scanner_goes_offline_and_recovers() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = ScannerSim::start(Some(dir.path().join("scanner"))).unwrap();
-    let (_scanner, rx) = SerialScanner::spawn(
-        SerialConnector::new(sim.path(), 9600),
-        SplitterConfig::default(),
-    );
-    wait_status(&rx, DeviceState::Online, Duration::from_secs(3));
+    let (_dir, sim, _scanner, rx) = online_scanner();
     sim.control("unplug").unwrap();
     let took = wait_status(&rx, DeviceState::Offline, Duration::from_secs(2));
     eprintln!("scanner offline after {took:?}");

@@ -1,10 +1,128 @@
 //! Shared fixtures of the integration tests: a data directory, an applicant file, a material
-//! image and the argument lists of `case submit`.
+//! image, the argument lists of `case submit`, and runs of the real binary.
 #![allow(dead_code)]
 
 pub mod sim;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The terminal binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_ykb-terminal");
+
+/// Asserts that a run succeeded, with its stderr as the failure message.
+#[track_caller]
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `cmd` to its end and asserts that it succeeded (see [`assert_success`]).
+#[track_caller]
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert_success(&out);
+    out
+}
+
+/// Runs the binary to its end on the data directory `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Every file below the folder `root` whose name ends in `.ext`, depth first.
+pub fn files_with_extension(root: &str, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from(root)];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == ext) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The lines a run printed on stdout (`case submit` prints one id a line).
+pub fn stdout_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `provision` as a technician runs it: a terminal of `[region, site, kind]`, enrolled with
+/// `code` at the platform `url`, with the catalogue key `key`, writing the profile `config`
+/// and the data directory `data` (operator T0042).
+pub fn provision(
+    [region, site, kind]: [&str; 3],
+    code: &str,
+    url: &str,
+    key: &Path,
+    config: &Path,
+    data: &Path,
+) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["provision", "--region", region, "--site", site])
+        .args([
+            "--kind",
+            kind,
+            "--operator",
+            "T0042",
+            "--enrolment-code",
+            code,
+        ])
+        .args(["--platform", url])
+        .arg("--catalog-key")
+        .arg(key)
+        .arg("--config-out")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data);
+    c
+}
+
+/// A client of the platform at `base_url` (the demo catalogue key), with `core`'s terminal
+/// registered there as `name` with the demo enrolment code.
+pub async fn registered_client(
+    core: &mut ykb_terminal::core::Core,
+    base_url: &str,
+    name: &str,
+) -> ykb_terminal::core::platform::PlatformClient {
+    use ykb_terminal::core::platform::{wire, ClientConfig, PlatformClient};
+    let client = PlatformClient::new(ClientConfig::from_profile(
+        &core.profile.platform,
+        Some(base_url),
+        wire::demo_verifying_key(),
+    ))
+    .unwrap();
+    let mut request = wire::RegisterRequest::for_terminal(
+        &core.profile.terminal,
+        ykb_terminal::core::sync::DEMO_ENROLMENT_CODE,
+    );
+    request.name = name.into();
+    ykb_terminal::core::credentials::ensure_registered(
+        &client,
+        &mut core.store,
+        &core.key,
+        &request,
+    )
+    .await
+    .unwrap();
+    client
+}
 
 /// A small real JPEG, standing for a photographed material.
 pub const IMAGE: &[u8] = include_bytes!("../data/material.jpg");
@@ -40,7 +158,7 @@ impl Fixture {
         let image = dir.path().join("material.jpg");
         std::fs::write(&image, IMAGE).unwrap();
         let catalog = ykb_terminal::core::catalog::Catalog::demo().unwrap();
-        let m = catalog.matters.iter().find(|m| m.self_service).unwrap();
+        let m = self_service_matter(&catalog);
         Fixture {
             matter: m.task_code.to_string(),
             material: m.materials[0].id.clone(),
@@ -73,6 +191,20 @@ impl Fixture {
             format!("{}={}", self.material, self.image.display()),
         ]
     }
+
+    /// Runs `case submit` with [`Fixture::submit_args`], asserts that it succeeded and
+    /// returns the ids it printed.
+    #[track_caller]
+    pub fn submit(&self, count: u32) -> Vec<String> {
+        stdout_lines(&run_ok(Command::new(BIN).args(self.submit_args(count))))
+    }
+}
+
+/// The catalogue's first self-service matter (the one the fixtures apply for).
+pub fn self_service_matter(
+    catalog: &ykb_terminal::core::catalog::Catalog,
+) -> &ykb_terminal::core::domain::Matter {
+    catalog.matters.iter().find(|m| m.self_service).unwrap()
 }
 
 /// A case for the first self-service matter of the catalogue, with one captured image.
@@ -83,12 +215,7 @@ pub fn new_case(
     address: &str,
 ) -> ykb_terminal::core::outbox::NewCase {
     use ykb_terminal::core::domain::{Applicant, IdNumber, Person};
-    let m = core
-        .catalog
-        .matters
-        .iter()
-        .find(|m| m.self_service)
-        .unwrap();
+    let m = self_service_matter(&core.catalog);
     ykb_terminal::core::outbox::NewCase {
         matters: vec![m.task_code.clone()],
         bundle: None,

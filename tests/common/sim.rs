@@ -11,18 +11,37 @@ pub struct Sim {
 
 impl Sim {
     pub fn start() -> Self {
+        Self::start_with(SimOptions::default())
+    }
+
+    /// A simulator with `options` (faults, a skewed clock …).
+    pub fn start_with(options: SimOptions) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         let handle = rt
-            .block_on(start("127.0.0.1:0".parse().unwrap(), SimOptions::default()))
+            .block_on(start("127.0.0.1:0".parse().unwrap(), options))
             .unwrap();
         Self {
             handle: Some(handle),
             rt,
         }
+    }
+
+    /// Stops the simulator and starts a fresh one (default options) on the same address: the
+    /// platform forgets every device.
+    pub fn restart(&mut self) {
+        let addr = self.handle().addr();
+        if let Some(h) = self.handle.take() {
+            self.rt.block_on(h.shutdown());
+        }
+        self.handle = Some(
+            self.rt
+                .block_on(start(addr, SimOptions::default()))
+                .unwrap(),
+        );
     }
 
     /// The base URL a terminal is configured with (`http://127.0.0.1:PORT/v1`).

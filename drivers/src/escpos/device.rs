@@ -82,15 +82,14 @@ impl PrinterDevice {
 
     /// Status changes and media changes, starting with the current state.
     pub fn subscribe(&self) -> Receiver<PrinterEvent> {
-        let (tx, rx) = mpsc::channel();
         let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = tx.send(PrinterEvent::Status(StatusEvent {
-            device: self.uri.clone(),
-            state: s.state,
-            detail: "current state".into(),
-        }));
-        s.subscribers.push(tx);
-        rx
+        let state = s.state;
+        crate::status::subscribe(
+            &mut s.subscribers,
+            self.uri.clone(),
+            state,
+            PrinterEvent::Status,
+        )
     }
 
     fn send(&self, r: Request) {

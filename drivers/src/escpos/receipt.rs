@@ -230,16 +230,12 @@ impl ReceiptRenderer {
                     align,
                     bold,
                     size,
-                } if all_gb2312(&text) => {
-                    p.align(align).bold(bold).size(size, size).line(&text);
-                    stats.text_lines += 1;
-                }
-                Block::Text {
-                    text,
-                    align,
-                    bold,
-                    size,
                 } => {
+                    if all_gb2312(&text) {
+                        p.align(align).bold(bold).size(size, size).line(&text);
+                        stats.text_lines += 1;
+                        continue;
+                    }
                     let painter = self.painter_for(&text)?;
                     let scale = ab_glyph::PxScale::from(GLYPH_DOTS * f32::from(size));
                     let bmp = painter.line_bitmap(

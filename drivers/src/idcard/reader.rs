@@ -188,6 +188,28 @@ impl<L: ByteLink> SamReader<L> {
         }
     }
 
+    /// Sends a polling command (find, select) and returns its status for the
+    /// [`CardPoller`](super::poller::CardPoller): a card problem (no card, …) is the poller's to
+    /// handle, a module fault (self-test, authorisation…) is an error.
+    pub(crate) fn poll_status(
+        &mut self,
+        cmd: SamCommand,
+        cancel: &CancelToken,
+    ) -> Result<Result<(), SamError>, IdCardError> {
+        let reply = self.transact(cmd, cancel)?;
+        let status = check_sw3(cmd, &reply);
+        if let Err(error) = status {
+            // Not "no card" but a module fault (self-test, authorisation…): report it.
+            if !error.is_card_problem() {
+                return Err(IdCardError::Sam {
+                    command: cmd,
+                    error,
+                });
+            }
+        }
+        Ok(status)
+    }
+
     /// Sends `cmd` and returns the reply whatever its status; retries damaged or missing replies
     /// and SAM-reported transmission errors up to `retries` times.
     pub fn transact(
@@ -345,17 +367,7 @@ impl<L: ByteLink> SamReader<L> {
             let action = if cmd == SamCommand::ReadTextPhoto {
                 PollAction::Read
             } else {
-                let reply = self.transact(cmd, cancel)?;
-                let status = check_sw3(cmd, &reply);
-                if let Err(error) = status {
-                    // Not "no card" but a module fault (self-test, authorisation…): report it.
-                    if !error.is_card_problem() {
-                        return Err(IdCardError::Sam {
-                            command: cmd,
-                            error,
-                        });
-                    }
-                }
+                let status = self.poll_status(cmd, cancel)?;
                 poller.on_status(cmd, status)
             };
             match action {

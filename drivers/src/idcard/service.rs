@@ -143,15 +143,9 @@ impl IdCardReader {
 
     /// A stream of status changes and card removals (starting with the current state).
     pub fn subscribe(&self) -> Receiver<ReaderEvent> {
-        let (tx, rx) = mpsc::channel();
         let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = tx.send(ReaderEvent::Status(StatusEvent {
-            device: s.device.clone(),
-            state: s.state,
-            detail: "current state".into(),
-        }));
-        s.subscribers.push(tx);
-        rx
+        let (device, state) = (s.device.clone(), s.state);
+        crate::status::subscribe(&mut s.subscribers, device, state, ReaderEvent::Status)
     }
 }
 
@@ -380,22 +374,13 @@ impl<C: Connect> Worker<C> {
 
     fn check_inner(&mut self, reader: &mut SamReader<C::Link>) -> Result<(), IdCardError> {
         use super::poller::PollAction;
-        use super::sam::{check_sw3, SamCommand};
+        use super::sam::SamCommand;
         if self.poller.holding_card() {
             // Find + select answer as a heartbeat and tell us when the card leaves.
             let cancel = CancelToken::new();
             for _ in 0..2 {
                 let cmd = self.poller.next_command();
-                let reply = reader.transact(cmd, &cancel)?;
-                let status = check_sw3(cmd, &reply);
-                if let Err(error) = status {
-                    if !error.is_card_problem() {
-                        return Err(IdCardError::Sam {
-                            command: cmd,
-                            error,
-                        });
-                    }
-                }
+                let status = reader.poll_status(cmd, &cancel)?;
                 match self.poller.on_status(cmd, status) {
                     PollAction::Removed => {
                         self.publish(ReaderEvent::CardRemoved);

@@ -306,12 +306,16 @@ const Y_NAME_EN2: (usize, usize) = (158, 30);
 const Y_NATIONALITY: (usize, usize) = (220, 6);
 const Y_PREVIOUS: (usize, usize) = (226, 22);
 
-fn field(raw: &[u8; TEXT_LEN], (off, len): (usize, usize)) -> String {
-    let units: Vec<u16> = raw[off..off + len]
+/// The UTF-16LE code units of a field.
+fn units(raw: &[u8; TEXT_LEN], (off, len): (usize, usize)) -> Vec<u16> {
+    raw[off..off + len]
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    let s = String::from_utf16_lossy(&units);
+        .collect()
+}
+
+fn field(raw: &[u8; TEXT_LEN], slot: (usize, usize)) -> String {
+    let s = String::from_utf16_lossy(&units(raw, slot));
     s.trim_end_matches([' ', '\0', '\u{3000}']).to_string()
 }
 
@@ -388,12 +392,8 @@ pub fn decode_text(raw: &[u8; TEXT_LEN]) -> Result<CardText, TextError> {
     }
 }
 
-fn field_untrimmed(raw: &[u8; TEXT_LEN], (off, len): (usize, usize)) -> String {
-    let units: Vec<u16> = raw[off..off + len]
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units).replace('\0', " ")
+fn field_untrimmed(raw: &[u8; TEXT_LEN], slot: (usize, usize)) -> String {
+    String::from_utf16_lossy(&units(raw, slot)).replace('\0', " ")
 }
 
 /// Encodes a text block (the emulator's side; also pins the layout in round-trip tests).

@@ -8,7 +8,9 @@ use image::{DynamicImage, GrayImage};
 /// with modules a few pixels wide than with very large ones.
 pub const MAX_SIDE: u32 = 1280;
 
-fn decode_gray(img: &GrayImage) -> Vec<String> {
+/// One rqrr pass over a grey frame as it is: no downscaling, no retries (the first thing
+/// [`decode_qr_luma`] tries). The printer emulator tests read their PNGs with it.
+pub fn decode_gray(img: &GrayImage) -> Vec<String> {
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
         img.width() as usize,
         img.height() as usize,

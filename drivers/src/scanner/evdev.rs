@@ -9,14 +9,13 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::sanitize::sanitize;
-use super::serial::ScanEvent;
-use crate::status::{DeviceState, StatusEvent};
+use super::serial::{run_device, start_thread, ScanEvent};
 
 /// Size of `struct input_event` on 64-bit Linux: a 16-byte timeval, then type (u16), code
 /// (u16) and value (i32), little-endian.
@@ -200,80 +199,26 @@ fn grab(file: &std::fs::File) -> std::io::Result<()> {
 impl EvdevScanner {
     /// Starts the device thread; codes and status changes go to the returned receiver.
     pub fn spawn(config: EvdevConfig) -> (Self, Receiver<ScanEvent>) {
-        let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("qr-evdev".into())
-            .spawn(move || {
-                let device = config.path.display().to_string();
-                let mut state = None;
-                let send_status =
-                    |state: &mut Option<DeviceState>, s: DeviceState, detail: String| {
-                        if *state == Some(s) {
-                            return true;
-                        }
-                        *state = Some(s);
-                        tx.send(ScanEvent::Status(StatusEvent {
-                            device: device.clone(),
-                            state: s,
-                            detail,
-                        }))
-                        .is_ok()
-                    };
-                while !stop2.load(Ordering::SeqCst) {
-                    let opened = std::fs::File::open(&config.path).and_then(|f| {
+        let (stop, thread, rx) = start_thread("qr-evdev", move |tx, stop| {
+            let device = config.path.display().to_string();
+            run_device(
+                device,
+                &tx,
+                stop,
+                Duration::from_millis(200),
+                "device opened",
+                || {
+                    std::fs::File::open(&config.path).and_then(|f| {
                         if config.exclusive {
                             grab(&f)?;
                         }
                         Ok(f)
-                    });
-                    match opened {
-                        Ok(mut f) => {
-                            if !send_status(&mut state, DeviceState::Online, "device opened".into())
-                            {
-                                return;
-                            }
-                            let mut parser = EventParser::default();
-                            let mut decoder = KeyDecoder::new(config.max_len);
-                            let mut buf = [0u8; EVENT_SIZE * 64];
-                            let reason = loop {
-                                match f.read(&mut buf) {
-                                    Ok(0) => break "device closed".to_owned(),
-                                    Ok(n) => {
-                                        for ev in parser.push(&buf[..n]) {
-                                            if let Some(e) = decoder.feed(ev) {
-                                                if tx.send(e).is_err() {
-                                                    return;
-                                                }
-                                            }
-                                        }
-                                    }
-                                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                                    Err(e) => break format!("read failed: {e}"),
-                                }
-                                if stop2.load(Ordering::SeqCst) {
-                                    return;
-                                }
-                            };
-                            if !send_status(&mut state, DeviceState::Offline, reason) {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            if !send_status(
-                                &mut state,
-                                DeviceState::Offline,
-                                format!("cannot open: {e}"),
-                            ) {
-                                return;
-                            }
-                        }
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-            })
-            .expect("spawn evdev scanner thread");
+                    })
+                },
+                |f| read_keys(f, config.max_len, &tx, stop),
+            );
+        })
+        .expect("spawn evdev scanner thread");
         (
             Self {
                 stop,
@@ -281,6 +226,38 @@ impl EvdevScanner {
             },
             rx,
         )
+    }
+}
+
+/// Reads key events from the opened device until it fails (the reason), or until nobody
+/// listens or `stop` is set (`None`: the thread ends).
+fn read_keys(
+    f: &mut std::fs::File,
+    max_len: usize,
+    tx: &Sender<ScanEvent>,
+    stop: &AtomicBool,
+) -> Option<String> {
+    let mut parser = EventParser::default();
+    let mut decoder = KeyDecoder::new(max_len);
+    let mut buf = [0u8; EVENT_SIZE * 64];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return Some("device closed".to_owned()),
+            Ok(n) => {
+                for ev in parser.push(&buf[..n]) {
+                    if let Some(e) = decoder.feed(ev) {
+                        if tx.send(e).is_err() {
+                            return None;
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Some(format!("read failed: {e}")),
+        }
+        if stop.load(Ordering::SeqCst) {
+            return None;
+        }
     }
 }
 

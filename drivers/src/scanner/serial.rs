@@ -37,52 +37,19 @@ impl SerialScanner {
         mut connector: C,
         config: SplitterConfig,
     ) -> (Self, Receiver<ScanEvent>) {
-        let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("qr-scanner".into())
-            .spawn(move || {
-                let device = connector.describe();
-                let mut state = None;
-                let status = |state: &mut Option<DeviceState>, s: DeviceState, detail: String| {
-                    if *state != Some(s) {
-                        *state = Some(s);
-                        tx.send(ScanEvent::Status(StatusEvent {
-                            device: device.clone(),
-                            state: s,
-                            detail,
-                        }))
-                        .is_ok()
-                    } else {
-                        true
-                    }
-                };
-                while !stop2.load(Ordering::SeqCst) {
-                    match connector.connect() {
-                        Ok(mut link) => {
-                            if !status(&mut state, DeviceState::Online, "port opened".into()) {
-                                return;
-                            }
-                            let reason = read_loop(&mut link, config, &tx, &stop2);
-                            if !status(&mut state, DeviceState::Offline, reason) {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            if !status(
-                                &mut state,
-                                DeviceState::Offline,
-                                format!("cannot open: {e}"),
-                            ) {
-                                return;
-                            }
-                        }
-                    }
-                    std::thread::sleep(Duration::from_millis(300));
-                }
-            })
-            .expect("spawn scanner thread");
+        let (stop, thread, rx) = start_thread("qr-scanner", move |tx, stop| {
+            let device = connector.describe();
+            run_device(
+                device,
+                &tx,
+                stop,
+                Duration::from_millis(300),
+                "port opened",
+                || connector.connect(),
+                |link| Some(read_loop(link, config, &tx, stop)),
+            );
+        })
+        .expect("spawn scanner thread");
         (
             Self {
                 stop,
@@ -99,6 +66,70 @@ impl Drop for SerialScanner {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Starts a scanner's device thread `name`; `run` gets the sender of its events and its stop
+/// flag. Returns the flag, the thread and the receiver.
+pub(super) fn start_thread(
+    name: &str,
+    run: impl FnOnce(Sender<ScanEvent>, &AtomicBool) + Send + 'static,
+) -> std::io::Result<(Arc<AtomicBool>, JoinHandle<()>, Receiver<ScanEvent>)> {
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || run(tx, &stop2))?;
+    Ok((stop, thread, rx))
+}
+
+/// A scanner's device thread until `stop`: opens the device with `open`, says Online
+/// (`opened`) and then Offline (the reason `read` gives, or why it could not open), each
+/// change once, and tries again `retry` later. The thread ends when `read` returns `None` or
+/// nobody listens any more.
+pub(super) fn run_device<D>(
+    device: String,
+    tx: &Sender<ScanEvent>,
+    stop: &AtomicBool,
+    retry: Duration,
+    opened: &str,
+    mut open: impl FnMut() -> std::io::Result<D>,
+    mut read: impl FnMut(&mut D) -> Option<String>,
+) {
+    let mut state = None;
+    let mut status = |s: DeviceState, detail: String| {
+        if state == Some(s) {
+            return true;
+        }
+        state = Some(s);
+        tx.send(ScanEvent::Status(StatusEvent {
+            device: device.clone(),
+            state: s,
+            detail,
+        }))
+        .is_ok()
+    };
+    while !stop.load(Ordering::SeqCst) {
+        match open() {
+            Ok(mut d) => {
+                if !status(DeviceState::Online, opened.into()) {
+                    return;
+                }
+                let Some(reason) = read(&mut d) else {
+                    return;
+                };
+                if !status(DeviceState::Offline, reason) {
+                    return;
+                }
+            }
+            Err(e) => {
+                if !status(DeviceState::Offline, format!("cannot open: {e}")) {
+                    return;
+                }
+            }
+        }
+        std::thread::sleep(retry);
     }
 }
 
