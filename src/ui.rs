@@ -9,6 +9,18 @@ slint::include_modules!();
 /// The line printed when there is no display to open a window on.
 pub const NO_DISPLAY_MESSAGE: &str = "ykb-terminal: 没有可用的图形显示（未设置 DISPLAY 或 WAYLAND_DISPLAY），无法打开终端界面。无显示器的机器上请用 Xvfb 运行：xvfb-run -a cargo run --release （或先安装 xvfb：apt-get install xvfb）";
 
+/// The process's exit code once a window's event loop ended: success, or what went wrong
+/// printed for the technician.
+pub fn exit_code(result: Result<(), slint::PlatformError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("界面运行出错：{e}");
+            std::process::ExitCode::from(crate::cli::EXIT_FAILURE)
+        }
+    }
+}
+
 /// A model of strings for a `[string]` property.
 pub fn string_model(items: impl Iterator<Item = String>) -> ModelRc<SharedString> {
     ModelRc::new(VecModel::from(

@@ -8,14 +8,7 @@ impl Counter {
     /// Delivers the outbox to the platform from this process (alongside the agent service on
     /// installed terminals) and looks up e-licences there.
     pub fn use_platform(&self, platform: Arc<PlatformLink>) {
-        let inbox = self.state.borrow().terminal.inbox.clone();
-        let delivery =
-            Delivery::for_terminal(&self.state.borrow().terminal.core, &platform, move |news| {
-                inbox.post(Report::Delivery(news))
-            });
-        let mut st = self.state.borrow_mut();
-        st.terminal.delivery = delivery;
-        st.terminal.platform = Some(platform);
+        self.state.borrow_mut().terminal.link(platform);
     }
 
     /// Opens the printer and the ID-card reader of the profile (for `simulated`, the drivers'

@@ -34,7 +34,7 @@ use crate::core::pin::SignIn;
 use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
 use crate::core::Core;
 use crate::terminal::cards::{CardOutcome, CardService};
-use crate::terminal::delivery::{Awaiting, Delivery, DeliveryNews, SUBMIT_GRACE};
+use crate::terminal::delivery::{Awaiting, DeliveryNews, SUBMIT_GRACE};
 use crate::terminal::inbox::{Inbox, Report};
 use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::ReceiptPrinter;
@@ -95,13 +95,7 @@ pub fn run_counter(cli: &Cli, profile: Profile) -> ExitCode {
     }
     let result = window.run();
     drop(timer);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("界面运行出错：{e}");
-            ExitCode::from(cli::EXIT_FAILURE)
-        }
-    }
+    crate::ui::exit_code(result)
 }
 
 /// Runs the hall display for the CLI's profile (`terminal.kind = "hall-display"`).
@@ -125,13 +119,7 @@ pub fn run_hall_display(cli: &Cli, profile: Profile) -> ExitCode {
     tracing::info!(profile = %cli.profile_name(), "hall display started");
     let result = window.run();
     drop(timer);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("界面运行出错：{e}");
-            ExitCode::from(cli::EXIT_FAILURE)
-        }
-    }
+    crate::ui::exit_code(result)
 }
 
 /// The running counter: the clerk's window, the citizen's pad, the core and the clerk's

@@ -19,16 +19,17 @@ use ykb_drivers::escpos::{
     load_font_static, test_receipt, PaperState, Printer, PrinterUri, ReceiptRenderer, ReceiptStyle,
 };
 use ykb_drivers::idcard::{IdCardReader, IdReader, ServiceConfig};
-use ykb_drivers::link::{SerialConnector, SerialLink};
+use ykb_drivers::link::SerialLink;
 use ykb_drivers::scanner::{ScanEvent, SerialScanner, SplitterConfig};
-use ykb_drivers::sim::{CardFile, IdCardSim, PrinterSim, PrinterSimConfig, ScannerSim};
 use ykb_drivers::DeviceState;
 
-use crate::core::config::{DeviceSection, DriverKind, PlatformMode};
+use crate::core::config::{DeviceSection, PlatformMode};
 use crate::core::health::{self, DeviceHealth, DiskLevel, HealthSnapshot};
 use crate::core::platform::{wire, PlatformClient, PlatformError};
 use crate::core::{credentials, sync, Core};
 use crate::fonts::UI_FONT;
+
+use crate::terminal::slots::{self, ScannerSlot};
 
 pub use crate::core::selftest::{outcome_name, Check, Delivery, Outcome, SelftestReport};
 
@@ -113,55 +114,39 @@ fn id_reader(dev: &DeviceSection, card_timeout: Duration) -> (Check, Option<Devi
     const ID: &str = "id_reader";
     const TITLE: &str = "身份证阅读器读卡";
     let t = Timer::start();
-    // The emulator must outlive the read.
-    let (_sim, path, baud, timeout) = match dev.driver {
-        DriverKind::None => return (skipped(ID, TITLE), None),
-        DriverKind::Simulated => {
-            let card = toml::from_str::<CardFile>(TEST_CARD)
-                .map_err(|e| e.to_string())
-                .and_then(|f| f.into_card("selftest", Path::new(".")));
-            let sim = card.and_then(|c| {
-                IdCardSim::with_cards(vec![c], None).map_err(|e| format!("无法打开伪终端：{e}"))
-            });
-            let sim = match sim {
-                Ok(s) => s,
-                Err(e) => {
-                    let c = t.check(
-                        ID,
-                        TITLE,
-                        Outcome::Fail,
-                        format!("读卡器模拟器无法启动：{e}"),
-                        None,
-                    );
-                    return (c, None);
-                }
-            };
-            let _ = sim.control("place");
-            let path = sim.path();
-            (Some(sim), path, 115_200, Duration::from_secs(10))
-        }
-        _ => {
-            if let Some(c) = missing_path(ID, TITLE, &dev.path) {
-                return (
-                    c,
-                    Some(DeviceHealth {
-                        state: DeviceState::Offline,
-                        paper: None,
-                    }),
-                );
-            }
-            (
+    // The emulator (for `simulated`) must outlive the read.
+    let slot = match slots::id_reader(dev, TEST_CARD) {
+        Ok(None) => return (skipped(ID, TITLE), None),
+        Ok(Some(slot)) => slot,
+        Err(e) => {
+            let c = t.check(
+                ID,
+                TITLE,
+                Outcome::Fail,
+                format!("读卡器模拟器无法启动：{e}"),
                 None,
-                PathBuf::from(&dev.path),
-                dev.baud.unwrap_or(115_200),
-                card_timeout,
-            )
+            );
+            return (c, None);
         }
     };
-    let reader = IdCardReader::spawn(
-        SerialConnector::new(path.clone(), baud),
-        ServiceConfig::default(),
-    );
+    let timeout = match &slot.sim {
+        Some(sim) => {
+            let _ = sim.control("place");
+            Duration::from_secs(10)
+        }
+        None => {
+            if let Some(c) = missing_path(ID, TITLE, &dev.path) {
+                let h = DeviceHealth {
+                    state: DeviceState::Offline,
+                    paper: None,
+                };
+                return (c, Some(h));
+            }
+            card_timeout
+        }
+    };
+    let path = slot.path.clone();
+    let reader = IdCardReader::spawn(slot.connector(), ServiceConfig::default());
     let result = reader.read_card(timeout).wait();
     let state = reader.state();
     drop(reader);
@@ -217,40 +202,21 @@ fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<Device
     const ID: &str = "printer";
     const TITLE: &str = "回执打印机状态与测试页";
     let t = Timer::start();
-    let (sim, uri) = match dev.driver {
-        DriverKind::None => return (skipped(ID, TITLE), None),
-        DriverKind::Simulated => {
-            let config = PrinterSimConfig::new(&opts.sim_out, load_font_static(UI_FONT).ok());
-            match PrinterSim::start_tcp("127.0.0.1:0", config) {
-                Ok(s) => {
-                    let uri = format!("tcp://{}", s.local_addr());
-                    (Some(s), uri)
-                }
-                Err(e) => {
-                    return (
-                        t.check(
-                            ID,
-                            TITLE,
-                            Outcome::Fail,
-                            format!("打印机模拟器无法启动：{e}"),
-                            None,
-                        ),
-                        None,
-                    )
-                }
-            }
-        }
-        _ => {
-            if let Some(c) = missing_path(ID, TITLE, &dev.path) {
-                let h = DeviceHealth {
-                    state: DeviceState::Offline,
-                    paper: Some(PaperState::Unknown),
-                };
-                return (c, Some(h));
-            }
-            (None, dev.path.clone())
-        }
+    // The emulator (for `simulated`) must outlive the check.
+    let (sim, uri) = match slots::printer(dev, &opts.sim_out) {
+        Ok(None) => return (skipped(ID, TITLE), None),
+        Ok(Some(slot)) => (slot.sim, slot.uri),
+        Err(e) => return (t.check(ID, TITLE, Outcome::Fail, e, None), None),
     };
+    if sim.is_none() {
+        if let Some(c) = missing_path(ID, TITLE, &dev.path) {
+            let h = DeviceHealth {
+                state: DeviceState::Offline,
+                paper: Some(PaperState::Unknown),
+            };
+            return (c, Some(h));
+        }
+    }
     let offline = |detail: String| {
         (
             t.check(
@@ -364,28 +330,28 @@ fn scanner(dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
         state: DeviceState::Offline,
         paper: None,
     });
-    match dev.driver {
-        DriverKind::None => (skipped(ID, TITLE), None),
-        DriverKind::Simulated => {
-            let sim = match ScannerSim::start(None) {
-                Ok(s) => s,
-                Err(e) => {
-                    return (
-                        t.check(
-                            ID,
-                            TITLE,
-                            Outcome::Fail,
-                            format!("扫码器模拟器无法启动：{e}"),
-                            None,
-                        ),
-                        None,
-                    )
-                }
-            };
-            let (scanner, events) = SerialScanner::spawn(
-                SerialConnector::new(sim.path(), 9600),
-                SplitterConfig::default(),
-            );
+    let slot = match slots::scanner(dev) {
+        Ok(None) => return (skipped(ID, TITLE), None),
+        Ok(Some(slot)) => slot,
+        Err(e) => {
+            return (
+                t.check(
+                    ID,
+                    TITLE,
+                    Outcome::Fail,
+                    format!("扫码器模拟器无法启动：{e}"),
+                    None,
+                ),
+                None,
+            )
+        }
+    };
+    match slot {
+        ScannerSlot::Serial {
+            connector,
+            sim: Some(sim),
+        } => {
+            let (scanner, events) = SerialScanner::spawn(connector, SplitterConfig::default());
             let code = format!("YKB-SELFTEST-{}", uuid::Uuid::now_v7().simple());
             let deadline = Instant::now() + Duration::from_secs(10);
             let mut got = false;
@@ -429,7 +395,7 @@ fn scanner(dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
                 )
             }
         }
-        DriverKind::Evdev => {
+        ScannerSlot::Evdev(_) => {
             if let Some(c) = missing_path(ID, TITLE, &dev.path) {
                 return (c, offline);
             }
@@ -456,7 +422,7 @@ fn scanner(dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
                 ),
             }
         }
-        _ => {
+        ScannerSlot::Serial { sim: None, .. } => {
             if let Some(c) = missing_path(ID, TITLE, &dev.path) {
                 return (c, offline);
             }
@@ -491,20 +457,18 @@ fn scanner(dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
 
 fn camera(id: &str, title: &str, dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
     let t = Timer::start();
-    let source = match dev.driver {
-        DriverKind::None => return (skipped(id, title), None),
-        DriverKind::Simulated => "pattern:640x480".to_owned(),
-        _ => {
-            if let Some(c) = missing_path(id, title, &dev.path) {
-                let h = DeviceHealth {
-                    state: DeviceState::Offline,
-                    paper: None,
-                };
-                return (c, Some(h));
-            }
-            dev.path.clone()
-        }
+    let Some(source) = slots::camera(dev, Some("pattern:640x480")) else {
+        return (skipped(id, title), None);
     };
+    if !slots::is_emulated(dev) {
+        if let Some(c) = missing_path(id, title, &dev.path) {
+            let h = DeviceHealth {
+                state: DeviceState::Offline,
+                paper: None,
+            };
+            return (c, Some(h));
+        }
+    }
     let frame = ykb_drivers::camera::open_source(&source).and_then(|mut s| {
         let f = s.next_frame()?;
         Ok((s.describe(), f.width(), f.height()))

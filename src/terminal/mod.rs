@@ -59,6 +59,16 @@ impl Terminal {
         }
     }
 
+    /// Links the terminal to `platform`: e-licence look-ups and 渝快码 go there, and a delivery
+    /// worker in this process brings the outbox to it, reporting through the inbox.
+    pub fn link(&mut self, platform: Arc<link::PlatformLink>) {
+        let inbox = self.inbox.clone();
+        self.delivery = delivery::Delivery::for_terminal(&self.core, &platform, move |news| {
+            inbox.post(inbox::Report::Delivery(news))
+        });
+        self.platform = Some(platform);
+    }
+
     /// The outbox's size limit from the profile.
     pub fn quota(&self) -> Quota {
         self.core.quota()
