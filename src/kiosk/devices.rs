@@ -199,8 +199,7 @@ impl Kiosk {
         let inbox = st.terminal.inbox.clone();
         let Some(platform) = st.terminal.platform.clone() else {
             drop(st);
-            self.state.borrow_mut().identify_note = "本机暂时无法核验渝快码，请刷身份证".into();
-            self.render();
+            self.event(Event::IdentifyNote(IdentifyNote::YkmUnavailable));
             return;
         };
         let spawned = std::thread::Builder::new()
@@ -273,22 +272,21 @@ impl Kiosk {
             self.identified(person);
             return;
         };
+        self.event(Event::IdentifyNote(IdentifyNote::CheckingFace));
         let source = {
-            let mut st = self.state.borrow_mut();
-            st.identify_note = "请看摄像头，正在核验本人…".into();
+            let st = self.state.borrow();
             let d = &st.terminal.core.profile.devices;
             crate::terminal::cards::face_camera(&d.camera, &d.document_camera)
         };
-        self.render();
         let inbox = self.state.borrow().terminal.inbox.clone();
         crate::terminal::cards::verify_face(verifier, source, person, move |person, answer| {
             inbox.post(Report::Face(person, answer))
         });
     }
 
-    /// The person counts as identified: the session has them, their e-licences are asked.
+    /// The person counts as identified: the session has them (and asks for their
+    /// e-licences).
     pub(super) fn identified(&self, person: crate::core::domain::Person) {
-        self.look_up_licences(&person);
         self.event(Event::CardRead(person));
     }
 
@@ -297,15 +295,20 @@ impl Kiosk {
         self.state.borrow_mut().face = Some(verifier);
     }
 
-    /// Asks the platform which e-licences the person holds, off the UI thread.
-    pub(super) fn look_up_licences(&self, person: &crate::core::domain::Person) {
-        let mut st = self.state.borrow_mut();
+    /// Asks the platform which e-licences the identified person holds, off the UI thread
+    /// (without a platform link the answer is that it could not be reached).
+    pub(super) fn look_up_licences(&self) {
+        let st = self.state.borrow();
+        let Some(person) = st.session.person() else {
+            return;
+        };
         let Some(platform) = st.terminal.platform.clone() else {
+            drop(st);
+            self.event(Event::LicencesFailed);
             return;
         };
         let inbox = st.terminal.inbox.clone();
         let id_number = person.id_number.expose().to_owned();
-        st.licences_asked = Some(id_number.clone());
         crate::terminal::licences::look_up_licences_reporting(
             platform,
             id_number,

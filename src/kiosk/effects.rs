@@ -1,6 +1,6 @@
-//! What the kiosk does when the session says so: the camera, the case into the outbox, the
-//! receipt and the e-licence copy to the printer, the 好差评 event — each through the terminal
-//! layer, never from a page controller.
+//! What the kiosk does when the session says so: the search, the camera, the case into the
+//! outbox, the receipt and the e-licence copy to the printer, the 好差评 event — each through
+//! the terminal layer, never from a page controller.
 
 use std::time::Instant;
 
@@ -106,22 +106,18 @@ impl Kiosk {
         }
     }
 
-    /// On 证照打印 with no answer about the person's e-licences and none on its way: ask.
-    pub(super) fn ensure_licence_lookup(&self) {
-        let person = {
-            let st = self.state.borrow();
-            let waiting = st.session.current() == &Screen::Licences
-                && st.session.licence_lookup() == LicenceLookup::Waiting;
-            match st.session.person() {
-                Some(p)
-                    if waiting && st.licences_asked.as_deref() != Some(p.id_number.expose()) =>
-                {
-                    p.clone()
-                }
-                _ => return,
+    /// Searches the catalogue for `query`: on the search thread (its answer comes through
+    /// the inbox), or here when there is none.
+    pub(super) fn search(&self, query: String) {
+        let hits = {
+            let mut st = self.state.borrow_mut();
+            if let Some(searcher) = &st.searcher {
+                searcher.ask(&query);
+                return;
             }
+            crate::terminal::search::search_now(st.terminal.core.store.conn(), &query, RESULT_LIMIT)
         };
-        self.look_up_licences(&person);
+        self.event(Event::Found { query, hits });
     }
 
     /// Fetches the printable copy of the licence just chosen, off the UI thread.
@@ -206,10 +202,10 @@ impl Kiosk {
     /// SQLite write); then the delivery worker is woken and the done page waits briefly for
     /// the platform's unified code before it says 已暂存.
     pub(super) fn store_case(&self, now: Instant) {
-        let result = {
+        let (result, delivering) = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            match st
+            let result = match st
                 .session
                 .errand()
                 .map(|e| crate::errand::case::new_case(&e, st.terminal.core.catalog.version))
@@ -219,46 +215,22 @@ impl Kiosk {
                     .terminal
                     .enqueue_case(case, jiff::Timestamp::now())
                     .map_err(|e| e.to_string()),
-            }
+            };
+            (result, st.terminal.delivery.is_some())
         };
         match result {
             Err(reason) => {
                 tracing::warn!(%reason, "case not stored");
-                self.event(Event::SubmitResult(SubmitResult::Failed { reason }));
+                self.event(Event::CaseNotStored { reason });
             }
             Ok(accepted) => {
                 tracing::info!(case = %accepted.id, seq = accepted.seq, "case stored in the outbox");
-                let waiting = {
-                    let mut st = self.state.borrow_mut();
-                    match &st.terminal.delivery {
-                        Some(_) => {
-                            st.awaiting = Some(Awaiting {
-                                case_id: accepted.id.to_string(),
-                                local_number: accepted.seq.to_string(),
-                                until: now + crate::terminal::delivery::SUBMIT_GRACE,
-                            });
-                            true
-                        }
-                        None => false,
-                    }
-                };
-                if !waiting {
-                    self.settle(SubmitResult::Queued {
-                        case_id: accepted.id.to_string(),
-                        local_number: accepted.seq.to_string(),
-                    });
-                }
+                self.event(Event::CaseStored {
+                    case_id: accepted.id.to_string(),
+                    local_number: accepted.seq.to_string(),
+                    answer_by: delivering.then(|| now + crate::terminal::delivery::SUBMIT_GRACE),
+                });
             }
-        }
-    }
-
-    /// Shows the submission's result and prints the receipt.
-    pub(super) fn settle(&self, result: SubmitResult) {
-        self.state.borrow_mut().awaiting = None;
-        let stored = result.case_id().is_some();
-        self.event(Event::SubmitResult(result));
-        if stored {
-            self.print_receipt();
         }
     }
 
@@ -299,46 +271,31 @@ impl Kiosk {
         self.render();
     }
 
-    /// 提交评价: queued through the outbox like a case; then the session ends.
-    pub(super) fn send_evaluation(&self) {
-        let stored = {
-            let mut st = self.state.borrow_mut();
-            let st = &mut *st;
-            match (st.evaluation, st.reasons.is_empty()) {
-                (None, _) => Err("请先点选一个评价"),
-                (Some(l), true) if l.is_negative() => Err("请选择不满意的原因，以便我们改进"),
-                (Some(level), _) => {
-                    let case_id = st.session.submit_result().and_then(|r| r.case_id());
-                    let task = st.session.matter().map(|m| m.task_code.to_string());
-                    let body = crate::errand::case::evaluation_event(
-                        case_id,
-                        task.as_deref(),
-                        level,
-                        &st.reasons,
-                        st.terminal.core.profile.terminal.kind.as_str(),
-                        jiff::Timestamp::now(),
-                    );
-                    Ok(st
-                        .terminal
-                        .enqueue_event("evaluation", &body, jiff::Timestamp::now()))
-                }
-            }
-        };
-        let stored = match stored {
-            Ok(r) => r,
-            Err(note) => {
-                self.state.borrow_mut().evaluation_note = note.into();
-                self.event(Event::Touch);
-                self.render();
-                return;
-            }
-        };
-        match stored {
-            Ok(_) => {}
-            // An evaluation that cannot be stored is not worth keeping the citizen for.
-            Err(e) => tracing::warn!(error = %e, "evaluation not stored"),
+    /// 提交评价 (the session, which decided it could be sent, has ended): queued through the
+    /// outbox like a case.
+    pub(super) fn send_evaluation(
+        &self,
+        level: EvaluationLevel,
+        reasons: &[String],
+        case_id: Option<String>,
+        task_code: Option<String>,
+    ) {
+        let mut st = self.state.borrow_mut();
+        let body = crate::errand::case::evaluation_event(
+            case_id.as_deref(),
+            task_code.as_deref(),
+            level,
+            reasons,
+            st.terminal.core.profile.terminal.kind.as_str(),
+            jiff::Timestamp::now(),
+        );
+        // An evaluation that cannot be stored is not worth keeping the citizen for.
+        if let Err(e) = st
+            .terminal
+            .enqueue_event("evaluation", &body, jiff::Timestamp::now())
+        {
+            tracing::warn!(error = %e, "evaluation not stored");
         }
-        self.event(Event::Evaluated);
     }
 }
 

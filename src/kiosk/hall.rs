@@ -5,8 +5,9 @@ use super::*;
 
 impl Kiosk {
     /// 取号: a number from this terminal's lease, the ticket row and its event in one
-    /// transaction; then the ticket is printed.
-    pub(super) fn take_ticket(&self, prefix: &str) {
+    /// transaction, as the session set it up (绿色通道, 预约签到 code); the session then has
+    /// it printed.
+    pub(super) fn issue_ticket(&self, service: String, green: bool, appointment: Option<String>) {
         let issued = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
@@ -19,11 +20,11 @@ impl Kiosk {
                     quota,
                     cfg,
                     &crate::core::ticketing::IssueRequest {
-                        service: prefix.to_owned(),
-                        green: st.green,
+                        service,
+                        green,
                         id_number: st.session.person().map(|p| p.id_number.clone()),
-                        appointment: st.checkin.then(|| crate::core::ticketing::Appointment {
-                            code: st.checkin_code.clone(),
+                        appointment: appointment.map(|code| crate::core::ticketing::Appointment {
+                            code,
                             date: crate::core::ticketing::hall_date(jiff::Timestamp::now()),
                         }),
                     },
@@ -34,72 +35,62 @@ impl Kiosk {
         match issued {
             Err(e) => {
                 tracing::info!(error = %e, "ticket not issued");
-                self.state.borrow_mut().ticket_note = e.to_string();
-                self.event(Event::Touch);
-                self.render();
+                self.event(Event::TicketRefused(e.to_string()));
             }
             Ok(t) => {
                 tracing::info!(number = %t.number, "ticket issued");
-                let receipt = ticket::ticket_receipt(
-                    &t,
-                    &self.state.borrow().terminal.core.profile.terminal.name,
-                );
-                {
-                    let mut st = self.state.borrow_mut();
-                    st.issued = Some(t);
-                    st.ticket_note.clear();
-                }
                 self.state.borrow().terminal.wake_delivery();
-                self.event(Event::TicketIssued);
-                self.print(receipt);
+                self.event(Event::TicketIssued(Box::new(t)));
             }
         }
     }
 
-    /// 办件进度查询: the case stub this terminal keeps for the number typed.
-    pub(super) fn look_up_progress(&self) {
-        let found = {
+    /// Prints the ticket just issued (取号凭条).
+    pub(super) fn print_ticket(&self) {
+        let receipt = {
+            let st = self.state.borrow();
+            st.session
+                .issued()
+                .map(|t| ticket::ticket_receipt(t, &st.terminal.core.profile.terminal.name))
+        };
+        if let Some(receipt) = receipt {
+            self.print(receipt);
+        }
+    }
+
+    /// 办件进度查询: the case stub this terminal keeps for `number`.
+    pub(super) fn look_up_progress(&self, number: &str) {
+        let (title, detail) = {
             let mut st = self.state.borrow_mut();
-            let q = st.session.progress_query().to_owned();
-            if q.is_empty() {
-                Some(("请先输入编号".to_owned(), String::new()))
-            } else {
-                match outbox::case_stub(&mut st.terminal.core.store, &q) {
-                    Ok(Some(stub)) => Some(progress_text(&stub)),
-                    Ok(None) => Some((
-                        "没有找到这个编号".to_owned(),
-                        "本机只能查到在本机提交的办件；其他办件请在渝快办APP或到窗口查询"
-                            .to_owned(),
-                    )),
-                    Err(e) => Some(("暂时查不到".to_owned(), e.to_string())),
-                }
+            match outbox::case_stub(&mut st.terminal.core.store, number) {
+                Ok(Some(stub)) => progress_text(&stub),
+                Ok(None) => (
+                    "没有找到这个编号".to_owned(),
+                    "本机只能查到在本机提交的办件；其他办件请在渝快办APP或到窗口查询".to_owned(),
+                ),
+                Err(e) => ("暂时查不到".to_owned(), e.to_string()),
             }
         };
-        self.state.borrow_mut().progress = found;
-        self.event(Event::Touch);
-        self.render();
+        self.event(Event::ProgressAnswer { title, detail });
     }
 
-    /// 呼叫工作人员: an event to the platform (and the hall's staff), and a word to the
-    /// citizen.
+    /// 呼叫工作人员: an event to the platform (and the hall's staff); the session says so to
+    /// the citizen.
     pub(super) fn call_staff(&self) {
+        let mut st = self.state.borrow_mut();
+        let st = &mut *st;
+        let body = serde_json::json!({
+            "terminal": st.terminal.core.profile.terminal.name,
+            "site": st.terminal.core.profile.terminal.site,
+            "at": jiff::Timestamp::now().to_string(),
+        });
+        if let Err(e) = st
+            .terminal
+            .enqueue_event("staff_call", &body, jiff::Timestamp::now())
         {
-            let mut st = self.state.borrow_mut();
-            let st = &mut *st;
-            let body = serde_json::json!({
-                "terminal": st.terminal.core.profile.terminal.name,
-                "site": st.terminal.core.profile.terminal.site,
-                "at": jiff::Timestamp::now().to_string(),
-            });
-            if let Err(e) = st
-                .terminal
-                .enqueue_event("staff_call", &body, jiff::Timestamp::now())
-            {
-                tracing::warn!(error = %e, "staff call not stored");
-            }
+            tracing::warn!(error = %e, "staff call not stored");
         }
         tracing::info!("citizen called for staff");
-        self.event(Event::Open(Screen::CallStaff));
     }
 }
 

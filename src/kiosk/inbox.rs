@@ -19,17 +19,11 @@ impl Kiosk {
                     }
                     self.read_person(person);
                 }
-                Report::Face(person, Ok(true)) => {
-                    self.state.borrow_mut().identify_note.clear();
-                    self.identified(person);
-                }
-                Report::Face(_, answer) => {
-                    self.state.borrow_mut().identify_note = match answer {
-                        Err(why) => format!("无法核验本人（{why}），请联系工作人员"),
-                        Ok(_) => "人脸与证件不一致，请本人办理或联系工作人员".into(),
-                    };
-                    self.render();
-                }
+                Report::Face(person, Ok(true)) => self.identified(person),
+                Report::Face(_, answer) => self.event(Event::IdentifyNote(match answer {
+                    Err(why) => IdentifyNote::FaceFailed(why),
+                    Ok(_) => IdentifyNote::FaceMismatch,
+                })),
                 Report::Card(CardOutcome::Error(e), _) => {
                     if e == CardError::Device {
                         self.record_device("id_reader", offline());
@@ -41,15 +35,13 @@ impl Kiosk {
                     self.event(Event::CardReady)
                 }
                 Report::Licences { id_number, names } => {
-                    let same = {
-                        let mut st = self.state.borrow_mut();
-                        if st.licences_asked.as_deref() == Some(id_number.as_str()) {
-                            st.licences_asked = None;
-                        }
-                        st.session
-                            .person()
-                            .is_some_and(|p| p.id_number.expose() == id_number)
-                    };
+                    // Only for the person identified now (not one who has gone).
+                    let same = self
+                        .state
+                        .borrow()
+                        .session
+                        .person()
+                        .is_some_and(|p| p.id_number.expose() == id_number);
                     if same {
                         match names {
                             Ok(names) => self.event(Event::Licences(names)),
@@ -67,14 +59,7 @@ impl Kiosk {
                     licence_type,
                     result: result.map(Box::new),
                 }),
-                Report::Found { query, hits } => {
-                    let mut st = self.state.borrow_mut();
-                    if st.session.query() == query {
-                        st.found = Some((query, hits));
-                        drop(st);
-                        self.render();
-                    }
-                }
+                Report::Found { query, hits } => self.event(Event::Found { query, hits }),
                 Report::Selftest(report) => {
                     {
                         let mut st = self.state.borrow_mut();
@@ -85,7 +70,7 @@ impl Kiosk {
                             .iter()
                             .filter(|c| c.outcome == crate::ops::selftest::Outcome::Fail)
                             .count();
-                        if let Some(id) = st.technician.clone() {
+                        if let Some(id) = st.session.technician().map(str::to_owned) {
                             audit_technician(
                                 &mut st.terminal,
                                 &id,
@@ -119,73 +104,42 @@ impl Kiosk {
                 Report::Scanned(crate::terminal::scan::Scanned::Case(id)) => {
                     self.event(Event::Open(Screen::Progress));
                     self.event(Event::ProgressInput(id));
-                    self.look_up_progress();
+                    self.event(Event::LookUpProgress);
                 }
                 Report::Scanned(crate::terminal::scan::Scanned::Ykm(token)) => {
-                    self.state.borrow_mut().identify_note = "正在核验渝快码…".into();
-                    self.event(Event::Touch);
-                    self.render();
-                    self.verify_ykm(token);
+                    self.event(Event::YkmScanned(token))
                 }
                 Report::Scanned(crate::terminal::scan::Scanned::Unusable(why)) => {
-                    self.state.borrow_mut().identify_note = why;
-                    self.event(Event::Touch);
-                    self.render();
+                    self.event(Event::ScanUnusable(why))
                 }
-                Report::Ykm(Ok(person)) => {
-                    self.state.borrow_mut().identify_note.clear();
-                    self.read_person(person);
-                }
+                Report::Ykm(Ok(person)) => self.read_person(person),
                 Report::Ykm(Err(why)) => {
-                    self.state.borrow_mut().identify_note = why;
-                    self.render();
+                    self.event(Event::IdentifyNote(IdentifyNote::YkmRefused(why)))
                 }
                 Report::Delivery(DeliveryNews::Notices(n)) => {
                     self.state.borrow_mut().notices = n;
                     self.render();
                 }
+                // The session counts only this citizen's case.
                 Report::Delivery(DeliveryNews::Progress { id, sent, total }) => {
-                    // Only this citizen's case: the one being waited for, or on the done page.
-                    let ours = {
-                        let st = self.state.borrow();
-                        st.awaiting.as_ref().is_some_and(|a| a.case_id == id)
-                            || st.session.submit_result().and_then(SubmitResult::case_id)
-                                == Some(id.as_str())
-                    };
-                    if ours {
-                        self.event(Event::UploadProgress {
-                            case_id: id,
-                            sent,
-                            total,
-                        });
-                    }
+                    self.event(Event::UploadProgress {
+                        case_id: id,
+                        sent,
+                        total,
+                    })
                 }
                 Report::Delivery(DeliveryNews::Offline) => {
                     self.state.borrow_mut().offline = true;
                     self.render();
                 }
                 Report::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
-                    let awaited = {
-                        let mut st = self.state.borrow_mut();
-                        st.offline = false;
-                        st.awaiting
-                            .as_ref()
-                            .filter(|a| a.case_id == id)
-                            .map(|a| a.local_number.clone())
-                    };
-                    match (awaited, unified_code) {
-                        (Some(local_number), Some(unified_code)) => {
-                            self.settle(SubmitResult::Submitted {
-                                case_id: id,
-                                local_number,
-                                unified_code,
-                            })
-                        }
-                        (None, Some(unified_code)) => self.event(Event::Delivered {
+                    self.state.borrow_mut().offline = false;
+                    // The session settles the case it awaits, or updates the one shown.
+                    if let Some(unified_code) = unified_code {
+                        self.event(Event::Delivered {
                             case_id: id,
                             unified_code,
-                        }),
-                        _ => {}
+                        });
                     }
                     self.render();
                 }

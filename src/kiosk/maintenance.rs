@@ -1,75 +1,11 @@
-//! 维护模式's actions: the technician's sign-in (throttled, audited), the device lines, the
-//! self-test and the log export.
-
-use std::time::Instant;
+//! 维护模式's actions for the technician signed in (the session decides who that is, and
+//! when an action is theirs to take): the device lines, the self-test and the log export,
+//! each audited.
 
 use super::*;
 
 impl Kiosk {
-    /// Checks the technician id and PIN (throttled), audits the attempt, opens the page.
-    pub(super) fn technician_sign_in(&self) {
-        let result = {
-            let mut st = self.state.borrow_mut();
-            let st = &mut *st;
-            let pin = std::mem::take(&mut st.tech_pin);
-            let id = st.tech_id.trim().to_uppercase();
-            let accounts: Vec<(String, String)> = st
-                .terminal
-                .core
-                .profile
-                .technician
-                .iter()
-                .flat_map(|t| {
-                    t.accounts
-                        .iter()
-                        .map(|a| (a.id.clone(), a.pin_hash.clone()))
-                })
-                .collect();
-            let r = st.throttle.attempt(Instant::now(), || {
-                crate::core::pin::check(
-                    accounts.iter().map(|(a, h)| (a.as_str(), h.as_str())),
-                    &id,
-                    &pin,
-                )
-            });
-            let who = if crate::core::audit::Actor::technician(&id).is_ok() {
-                id.clone()
-            } else {
-                "unknown".to_owned()
-            };
-            match &r {
-                crate::core::pin::SignIn::Ok => {
-                    audit_technician(
-                        &mut st.terminal,
-                        &who,
-                        crate::core::audit::AuditAction::TechnicianLogin,
-                        "进入维护模式",
-                    );
-                    st.technician = Some(who);
-                    st.tech_id.clear();
-                    st.typing_pin = false;
-                }
-                crate::core::pin::SignIn::StillPaused { .. } => {}
-                _ => audit_technician(
-                    &mut st.terminal,
-                    &who,
-                    crate::core::audit::AuditAction::TechnicianLoginFailed,
-                    "维护模式密码错误",
-                ),
-            }
-            st.tech_note = r.message();
-            r
-        };
-        if result == crate::core::pin::SignIn::Ok {
-            tracing::info!("technician mode entered");
-            self.refresh_technician_lines();
-            self.event(Event::TechSignedIn);
-        } else {
-            self.event(Event::Touch);
-            self.render();
-        }
-    }
-
+    /// Reads what the technician's page shows about the terminal (devices, queue, store).
     pub(super) fn refresh_technician_lines(&self) {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
@@ -85,7 +21,7 @@ impl Kiosk {
     pub(super) fn technician_selftest(&self) {
         let (profile, data_dir, inbox) = {
             let mut st = self.state.borrow_mut();
-            if st.tech_busy || st.technician.is_none() {
+            if st.tech_busy {
                 return;
             }
             st.tech_busy = true;
@@ -96,7 +32,6 @@ impl Kiosk {
                 st.terminal.inbox.clone(),
             )
         };
-        self.event(Event::Touch);
         self.render();
         let spawned = std::thread::Builder::new()
             .name("kiosk-selftest".into())
@@ -124,7 +59,7 @@ impl Kiosk {
         {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            let Some(id) = st.technician.clone() else {
+            let Some(id) = st.session.technician().map(str::to_owned) else {
                 return;
             };
             match technician::export_diagnostics(
@@ -144,7 +79,6 @@ impl Kiosk {
                 Err(e) => st.tech_status = format!("导出失败：{e}"),
             }
         }
-        self.event(Event::Touch);
         self.render();
     }
 }

@@ -1,7 +1,9 @@
-//! The Slint UI glue: the only part of the app that knows Slint. It pushes models built from
-//! the core into `ui/` (through one global per page: `KioskAdapter`, `FindAdapter`,
-//! `GuideAdapter`, `SessionAdapter`) and turns callbacks into [`session::Event`]s. Screen
-//! logic, idle countdown and wipe live in `session`; texts in `guide`.
+//! The citizen kiosk's loop: the page controllers (`pages`) turn the callbacks of each
+//! page global into [`session::Event`]s, [`Session::handle`] decides the screen and the I/O,
+//! the loop runs that I/O (`session::Effect`) through the terminal layer (`effects`,
+//! `devices`, `hall`, `maintenance`; worker results come back through `inbox` as further
+//! events) and renders the session into the pages. Everything about the citizen is the
+//! session's, and `Session::wipe` is the only wipe; `State` keeps devices and workers.
 
 mod devices;
 mod effects;
@@ -36,7 +38,7 @@ use crate::core::Core;
 use crate::errand::{form, guide};
 use crate::terminal::camera::{CameraNews, LiveCamera};
 use crate::terminal::cards::{CardOutcome, CardService};
-use crate::terminal::delivery::{Awaiting, Delivery, DeliveryNews};
+use crate::terminal::delivery::{Delivery, DeliveryNews};
 use crate::terminal::inbox::{Inbox, Report};
 use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::{PrintProgress, ReceiptPrinter};
@@ -44,8 +46,8 @@ use crate::terminal::speech::{Espeak, Speaker};
 use crate::terminal::Terminal;
 use i18n::Lang;
 use session::{
-    CardError, CardStatus, Event, LicenceCopy, LicenceLookup, Outcome, Screen, Session,
-    SubmitResult,
+    CardError, CardStatus, Effect, Event, IdentifyNote, Key, LicenceCopy, LicenceLookup, Outcome,
+    Screen, Session, SubmitResult,
 };
 
 use crate::ui::*;
@@ -102,17 +104,13 @@ pub struct Kiosk {
     state: Rc<RefCell<State>>,
 }
 
+/// What the loop holds besides the session: the terminal layer, the devices and workers it
+/// started, and what they show. Nothing in it is about the citizen — that is all the
+/// session's (`session`), wiped by `Session::wipe` alone.
 struct State {
     /// The core and the running devices and links (the terminal layer).
     terminal: Terminal,
     session: Session,
-    /// Options ticked so far on a multi-choice question (not yet an answer).
-    pending: Vec<String>,
-    /// The form field the on-screen keyboard types into.
-    editing: String,
-    /// Pinyin being composed for a text field (`ime`); personal once typed, wiped with the
-    /// session.
-    composing: String,
     /// The camera looking for a 渝快码 while the identify page is open.
     qr_camera: Option<crate::terminal::scan::CameraScan>,
     /// 人证核验, when the terminal has a verifier.
@@ -124,59 +122,33 @@ struct State {
     camera: Option<LiveCamera>,
     camera_started: u64,
     camera_error: String,
-    /// What the camera panel shows: the newest live frame (and its number) or the still.
+    /// What the camera panel shows: the newest live frame (and its number) or the still, and
+    /// what the camera is doing.
     preview: Option<slint::Image>,
     preview_frame: u64,
     capture_status: String,
-    /// A stored case waiting (briefly) for the platform's answer before 已暂存 is shown.
-    awaiting: Option<Awaiting>,
+    /// What the receipt printer is doing, for the done, ticket and licence pages.
     print_status: String,
     print_progress: Option<PrintProgress>,
-    /// 好差评 being given: the level and the reason chips ticked.
-    evaluation: Option<EvaluationLevel>,
-    reasons: Vec<String>,
-    evaluation_note: String,
     /// The platform did not answer the last delivery: the banner says cases are kept here.
     offline: bool,
-    /// The search thread, the last query asked of it and the newest answer.
+    /// The search thread (without one, the loop searches in place).
     searcher: Option<crate::terminal::search::Searcher>,
-    asked: String,
-    found: Option<(String, Vec<crate::core::search::SearchHit>)>,
     /// Maintenance notices from the platform, for the banner.
     notices: Vec<crate::core::platform::wire::Notice>,
     /// The language shown; back to the profile's at the end of every session.
     lang: Lang,
-    /// 取号: the green-channel box, 预约签到 and its code, the last refusal, the ticket
-    /// issued.
-    green: bool,
-    checkin: bool,
-    checkin_code: String,
-    ticket_note: String,
-    issued: Option<crate::core::ticketing::IssuedTicket>,
-    /// 办件进度查询: what was found for the number typed.
-    progress: Option<(String, String)>,
-    /// 维护模式: the hidden gesture, what is typed on the PIN pad (never shown, dropped after
-    /// each try), the signed-in technician and the page's lines.
-    gesture: technician::TapGesture,
-    tech_id: String,
-    tech_pin: String,
-    typing_pin: bool,
-    tech_note: String,
-    technician: Option<String>,
-    tech_lines: Vec<technician::Line>,
-    tech_status: String,
-    tech_busy: bool,
-    throttle: crate::core::pin::Throttle,
     /// Voice prompts in 大字模式 (none: silent), and the screen last announced.
     speaker: Option<Box<dyn Speaker>>,
     spoken: Option<Screen>,
-    /// The QR scanner (渝快码, receipt codes), once started, and what the identify page says
-    /// about the last code.
+    /// 维护模式's page as the store and the self-test describe the terminal, the page's
+    /// status line, and whether the self-test is running.
+    tech_lines: Vec<technician::Line>,
+    tech_status: String,
+    tech_busy: bool,
+    /// The QR scanner (渝快码, receipt codes), once started.
     scanner: Option<crate::terminal::scan::ScanService>,
-    identify_note: String,
-    /// 证照打印: the ID number whose e-licence look-up is in flight, and whether the job
-    /// at the printer is an e-licence copy.
-    licences_asked: Option<String>,
+    /// 证照打印: whether the job at the printer is an e-licence copy.
     printing_licence: bool,
     /// A receipt (case or ticket) is at the printer and its progress bar is shown.
     printing_receipt: bool,
@@ -186,52 +158,6 @@ struct State {
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
 pub const CATALOG_CHECK: Duration = Duration::from_secs(30);
-
-impl State {
-    /// Forgets what the glue held for the session (the session itself was wiped).
-    fn wipe_glue(&mut self) {
-        self.pending.clear();
-        self.editing.clear();
-        self.composing.clear();
-        self.preview = None;
-        self.preview_frame = 0;
-        self.camera_error.clear();
-        self.capture_status.clear();
-        self.awaiting = None;
-        self.print_status.clear();
-        self.print_progress = None;
-        self.evaluation = None;
-        self.reasons.clear();
-        self.evaluation_note.clear();
-        self.green = false;
-        self.checkin = false;
-        self.checkin_code.clear();
-        self.ticket_note.clear();
-        self.issued = None;
-        self.progress = None;
-        self.asked.clear();
-        self.found = None;
-        self.identify_note.clear();
-        self.tech_id.clear();
-        self.tech_pin.clear();
-        self.typing_pin = false;
-        self.tech_note.clear();
-        self.tech_lines.clear();
-        self.tech_status.clear();
-        self.licences_asked = None;
-        self.printing_licence = false;
-        self.printing_receipt = false;
-        self.licence_print_failed = false;
-    }
-}
-
-/// Entry throttling from the profile's `[technician]` (defaults without one).
-fn throttle_for(t: &Option<crate::core::config::TechnicianSection>) -> crate::core::pin::Throttle {
-    let (max, secs) = t
-        .as_ref()
-        .map_or((3, 60), |t| (t.max_failures, u64::from(t.lockout_secs)));
-    crate::core::pin::Throttle::new(max, Duration::from_secs(secs))
-}
 
 /// How many search results the find page shows.
 const RESULT_LIMIT: usize = 50;
@@ -248,7 +174,8 @@ impl Kiosk {
             .global::<Theme>()
             .set_large_text(core.profile.terminal.large_text);
         let language = core.profile.terminal.language;
-        let technician_section = core.profile.technician.clone();
+        let session =
+            Session::new(idle, Instant::now()).with_technicians(core.profile.technician.as_ref());
         let adapter = window.global::<KioskAdapter>();
         adapter.set_terminal_name(core.profile.terminal.name.clone().into());
         window
@@ -268,10 +195,7 @@ impl Kiosk {
                         });
                     })
                 }),
-                session: Session::new(idle, Instant::now()),
-                pending: Vec::new(),
-                editing: String::new(),
-                composing: String::new(),
+                session,
                 qr_camera: None,
                 face: None,
                 catalog_checked: Instant::now(),
@@ -281,39 +205,18 @@ impl Kiosk {
                 preview: None,
                 preview_frame: 0,
                 capture_status: String::new(),
-                awaiting: None,
                 print_status: String::new(),
                 print_progress: None,
-                evaluation: None,
-                reasons: Vec::new(),
-                evaluation_note: String::new(),
                 offline: false,
                 notices: Vec::new(),
                 searcher: None,
-                asked: String::new(),
-                found: None,
                 lang: Lang(language),
-                green: false,
-                checkin: false,
-                checkin_code: String::new(),
-                ticket_note: String::new(),
-                issued: None,
-                progress: None,
                 speaker: None,
                 spoken: None,
-                gesture: technician::TapGesture::default(),
-                tech_id: String::new(),
-                tech_pin: String::new(),
-                typing_pin: false,
-                tech_note: String::new(),
-                technician: None,
                 tech_lines: Vec::new(),
                 tech_status: String::new(),
                 tech_busy: false,
-                throttle: throttle_for(&technician_section),
                 scanner: None,
-                identify_note: String::new(),
-                licences_asked: None,
                 printing_licence: false,
                 printing_receipt: false,
                 licence_print_failed: false,
@@ -371,29 +274,26 @@ impl Kiosk {
     }
 
     fn event_at(&self, event: Event, now: Instant) {
-        use session::Effect;
         let (outcome, effects) = {
             let mut st = self.state.borrow_mut();
-            let before = st.session.current().clone();
             let outcome = st.session.handle(event, now);
             // This event's I/O, taken at once: the calls below feed events back, and each
             // nested `event` does its own.
             let effects: Vec<Effect> = std::iter::from_fn(|| st.session.poll_effect()).collect();
-            if st.session.current() != &before {
-                st.pending.clear();
-                st.editing.clear();
-                st.composing.clear();
-            }
             if outcome == Outcome::Wiped {
-                st.wipe_glue();
-                if let Some(id) = st.technician.take() {
-                    audit_technician(
-                        &mut st.terminal,
-                        &id,
-                        crate::core::audit::AuditAction::TechnicianLogout,
-                        "退出维护模式",
-                    );
-                }
+                // The session forgot the citizen. What the devices and workers *show* goes
+                // too, but here: none of it is the session's — a job at the printer and a
+                // self-test run on after the session (their reports still come here), and the
+                // camera stops and drops its picture in `sync_camera` below because the
+                // session no longer wants it.
+                st.capture_status.clear();
+                st.print_status.clear();
+                st.print_progress = None;
+                st.printing_receipt = false;
+                st.printing_licence = false;
+                st.licence_print_failed = false;
+                st.tech_lines.clear();
+                st.tech_status.clear();
             }
             (outcome, effects)
         };
@@ -414,35 +314,59 @@ impl Kiosk {
             self.render();
         }
         for effect in effects {
-            match effect {
-                // Done before the render above.
-                Effect::CameraLive => {}
-                Effect::StoreCase => self.store_case(now),
-                Effect::Shoot { .. } => self.shoot(),
-                Effect::FetchLicenceCopy { .. } => self.fetch_licence_copy(),
-                Effect::PrintLicence => self.print_licence(),
-                Effect::LookUpLicences => self.ensure_licence_lookup(),
+            self.run(effect, now);
+        }
+    }
+
+    /// Carries out one effect of the session through the terminal layer.
+    fn run(&self, effect: Effect, now: Instant) {
+        match effect {
+            // Done before the render.
+            Effect::CameraLive => {}
+            Effect::Search { query } => self.search(query),
+            Effect::StoreCase => self.store_case(now),
+            Effect::PrintCaseReceipt => self.print_receipt(),
+            Effect::Shoot { .. } => self.shoot(),
+            Effect::VerifyYkm { token } => self.verify_ykm(token),
+            Effect::FetchLicenceCopy { .. } => self.fetch_licence_copy(),
+            Effect::PrintLicence => self.print_licence(),
+            Effect::LookUpLicences => self.look_up_licences(),
+            Effect::IssueTicket {
+                service,
+                green,
+                appointment,
+            } => self.issue_ticket(service, green, appointment),
+            Effect::PrintTicket => self.print_ticket(),
+            Effect::LookUpProgress { number } => self.look_up_progress(&number),
+            Effect::CallStaff => self.call_staff(),
+            Effect::SendEvaluation {
+                level,
+                reasons,
+                case_id,
+                task_code,
+            } => self.send_evaluation(level, &reasons, case_id, task_code),
+            Effect::AuditTechnician {
+                technician,
+                action,
+                detail,
+            } => audit_technician(
+                &mut self.state.borrow_mut().terminal,
+                &technician,
+                action,
+                &detail,
+            ),
+            Effect::ReadTechnicianOverview => {
+                self.refresh_technician_lines();
+                self.render();
             }
+            Effect::RunSelftest => self.technician_selftest(),
+            Effect::ExportDiagnostics => self.technician_export(),
         }
     }
 
     /// Advances the session's clock to `now` (the idle timer calls this every second; tests
     /// call it with a later instant instead of waiting).
     pub fn tick(&self, now: Instant) {
-        let overdue = {
-            let st = self.state.borrow();
-            st.awaiting
-                .as_ref()
-                .filter(|a| now >= a.until)
-                .map(|a| SubmitResult::Queued {
-                    case_id: a.case_id.clone(),
-                    local_number: a.local_number.clone(),
-                })
-        };
-        if let Some(queued) = overdue {
-            // The platform did not answer in time: the case stays queued and leaves later.
-            self.settle(queued);
-        }
         self.event_at(Event::Tick, now);
         self.adopt_newer_catalog(now);
     }
@@ -478,10 +402,7 @@ impl Kiosk {
         let st = &mut *st;
         pages::home::render_shell(&window, st);
         let page = match st.session.current() {
-            Screen::Find => {
-                let hits = search_hits(st);
-                pages::find::render(&window, st, hits)
-            }
+            Screen::Find => pages::find::render(&window, st),
             Screen::Guide { .. } | Screen::Checklist => pages::guide::render(&window, st),
             Screen::Identify => pages::identify::render(&window, st),
             Screen::Form | Screen::Capture | Screen::Review | Screen::Done => {
@@ -524,9 +445,8 @@ impl Kiosk {
                         .map(|q| q.text.clone())
                         .unwrap_or_default(),
                     Screen::Done => window.global::<ApplyAdapter>().get_done_title().to_string(),
-                    Screen::TicketIssued => st
-                        .issued
-                        .as_ref()
+                    Screen::TicketIssued => session
+                        .issued()
                         .map(|t| format!("您的号码是 {}", t.number))
                         .unwrap_or_default(),
                     _ => String::new(),
@@ -538,30 +458,6 @@ impl Kiosk {
             }
             st.spoken = Some(screen);
         }
-    }
-}
-
-/// The search's answer for the query typed, or `None` while the search thread works on it
-/// (asked here; the list keeps the previous answer meanwhile).
-fn search_hits(st: &mut State) -> Option<Vec<crate::core::search::SearchHit>> {
-    let query = st.session.query().to_owned();
-    let current = st.found.as_ref().filter(|(q, _)| *q == query);
-    if query.is_empty() {
-        Some(Vec::new())
-    } else if let Some((_, h)) = current {
-        Some(h.clone())
-    } else if let Some(searcher) = &st.searcher {
-        if st.asked != query {
-            searcher.ask(&query);
-            st.asked = query.clone();
-        }
-        None
-    } else {
-        Some(crate::terminal::search::search_now(
-            st.terminal.core.store.conn(),
-            &query,
-            RESULT_LIMIT,
-        ))
     }
 }
 

@@ -199,10 +199,11 @@ mod tests {
         s.handle(Event::CaptureDone, t);
         s.handle(Event::Submit, t);
         s.handle(
-            Event::SubmitResult(SubmitResult::Queued {
+            Event::CaseStored {
                 case_id: "0190-abc".into(),
                 local_number: "12".into(),
-            }),
+                answer_by: None,
+            },
             t,
         );
         let r = case_receipt(&s, "渝中区 24小时自助区", Timestamp::now()).unwrap();
@@ -236,10 +237,11 @@ mod tests {
         s.handle(Event::CaptureDone, t);
         s.handle(Event::Submit, t);
         s.handle(
-            Event::SubmitResult(SubmitResult::Queued {
+            Event::CaseStored {
                 case_id: "c2".into(),
                 local_number: "13".into(),
-            }),
+                answer_by: None,
+            },
             t,
         );
         let text =
@@ -339,10 +341,11 @@ mod tests {
         }
         s.handle(Event::Submit, t);
         s.handle(
-            Event::SubmitResult(SubmitResult::Queued {
+            Event::CaseStored {
                 case_id: "c9".into(),
                 local_number: "21".into(),
-            }),
+                answer_by: None,
+            },
             t,
         );
         let text =

@@ -4,45 +4,16 @@
 //! PINs pause entry, doubling; every entry, refusal, self-test, export and exit is audited.
 //! The page shows devices, catalogue, queue and network, runs the self-test through the real
 //! drivers off the UI thread, and exports a diagnostics file with no personal data.
+//!
+//! The gesture, the PIN pad and the sign-in are the session's (`session::technician`); this
+//! module reads and writes what the page shows.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use crate::core::config::Profile;
 use crate::core::outbox::{self, Quota};
 use crate::core::store::Store;
 use crate::core::{audit, health};
-
-/// Taps that open the PIN pad, and the time they must fall within.
-pub const GESTURE_TAPS: usize = 5;
-pub const GESTURE_WINDOW: Duration = Duration::from_secs(3);
-
-/// The hidden gesture: [`GESTURE_TAPS`] taps within [`GESTURE_WINDOW`].
-#[derive(Debug, Default)]
-pub struct TapGesture {
-    taps: VecDeque<Instant>,
-}
-
-impl TapGesture {
-    /// Records a tap; true when it completes the gesture (which then starts over).
-    pub fn tap(&mut self, now: Instant) -> bool {
-        self.taps.push_back(now);
-        while self
-            .taps
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) > GESTURE_WINDOW)
-        {
-            self.taps.pop_front();
-        }
-        if self.taps.len() >= GESTURE_TAPS {
-            self.taps.clear();
-            true
-        } else {
-            false
-        }
-    }
-}
 
 /// One line of the technician page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,26 +160,4 @@ pub fn export_diagnostics(
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn five_quick_taps_open_the_pad_slow_ones_do_not() {
-        let t = Instant::now();
-        let mut g = TapGesture::default();
-        for i in 0..4 {
-            assert!(!g.tap(t + Duration::from_millis(i * 500)));
-        }
-        assert!(g.tap(t + Duration::from_millis(2000)));
-        // Starts over afterwards.
-        assert!(!g.tap(t + Duration::from_millis(2100)));
-        // A citizen tapping now and then never gets there.
-        let mut g = TapGesture::default();
-        for i in 0..20 {
-            assert!(!g.tap(t + Duration::from_secs(i)));
-        }
-    }
 }

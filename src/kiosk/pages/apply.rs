@@ -13,84 +13,15 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     };
     let apply = window.global::<ApplyAdapter>();
     let k = kiosk.clone_handle();
-    apply.on_edit(move |id| {
-        {
-            let mut st = k.state.borrow_mut();
-            st.editing = id.to_string();
-            st.composing.clear();
-        }
-        k.event(Event::Touch);
-        k.render();
-    });
-    // The keyboard edits the field being typed in.
-    let type_into = |f: fn(&mut String, &str)| {
-        let k = kiosk.clone_handle();
-        move |key: SharedString| {
-            let (field, value) = {
-                let st = k.state.borrow();
-                if st.editing.is_empty() {
-                    return;
-                }
-                let mut v = st
-                    .session
-                    .fields()
-                    .get(&st.editing)
-                    .cloned()
-                    .unwrap_or_default();
-                f(&mut v, &key);
-                (st.editing.clone(), v)
-            };
-            k.event(Event::FieldInput { field, value });
-        }
-    };
-    // In a text field letters compose pinyin (`ime`); digits and the rest go straight in.
-    let push = type_into(|v, k| v.push_str(k));
+    apply.on_edit(move |id| k.event(Event::EditField(id.to_string())));
+    // The keyboard types into the field being edited; in a text field letters compose
+    // pinyin (the session decides, with `ime`).
     let k = kiosk.clone_handle();
-    apply.on_key(move |key| {
-        let composed = {
-            let mut st = k.state.borrow_mut();
-            let next = if editing_text(&st) {
-                ime::compose(&st.composing, &key)
-            } else {
-                None
-            };
-            next.map(|c| st.composing = c).is_some()
-        };
-        if composed {
-            k.event(Event::Touch);
-            k.render();
-        } else {
-            push(key);
-        }
-    });
+    apply.on_key(move |key| k.event(Event::FormKey(Key::Text(key.to_string()))));
     let k = kiosk.clone_handle();
-    let push = type_into(|v, k| v.push_str(k));
-    apply.on_choose_candidate(move |word| {
-        k.state.borrow_mut().composing.clear();
-        push(word);
-    });
-    let backspace = type_into(|v, _| {
-        v.pop();
-    });
-    let k = kiosk.clone_handle();
-    apply.on_backspace(move || {
-        let composing = {
-            let mut st = k.state.borrow_mut();
-            st.composing.pop().is_some()
-        };
-        if composing {
-            k.event(Event::Touch);
-            k.render();
-        } else {
-            backspace(SharedString::new());
-        }
-    });
-    let clear = type_into(|v, _| v.clear());
-    let k = kiosk.clone_handle();
-    apply.on_clear(move || {
-        k.state.borrow_mut().composing.clear();
-        clear(SharedString::new());
-    });
+    apply.on_choose_candidate(move |word| k.event(Event::ChooseCandidate(word.to_string())));
+    apply.on_backspace(go(|| Event::FormKey(Key::Backspace)));
+    apply.on_clear(go(|| Event::FormKey(Key::Clear)));
     let k = kiosk.clone_handle();
     apply.on_pick(move |field, value| {
         k.event(Event::FieldInput {
@@ -108,11 +39,7 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     apply.on_submit(go(|| Event::Submit));
     apply.on_evaluate(go(|| Event::OpenEvaluate));
     apply.on_finish(go(|| Event::Home));
-    let k = kiosk.clone_handle();
-    apply.on_reprint(move || {
-        k.event(Event::Touch);
-        k.print_receipt();
-    });
+    apply.on_reprint(go(|| Event::ReprintReceipt));
 }
 
 /// Shows the form, capture, review or done page.
@@ -138,15 +65,6 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
     }
 }
 
-/// Whether the field being typed in takes free text (letters there compose pinyin).
-pub(in crate::kiosk) fn editing_text(st: &State) -> bool {
-    st.session.matter().is_some_and(|m| {
-        m.form_fields
-            .iter()
-            .any(|f| f.id == st.editing && f.kind == FieldKind::Text)
-    })
-}
-
 /// 填写申请信息: fields with values, locks, hints and errors.
 fn render_form(window: &AppWindow, st: &State) {
     let a = window.global::<ApplyAdapter>();
@@ -162,23 +80,24 @@ fn render_form(window: &AppWindow, st: &State) {
         session.fields(),
         session.form_errors(),
     );
-    let digits = views.iter().find(|f| f.id == st.editing).is_some_and(|f| {
+    let editing = session.editing();
+    let digits = views.iter().find(|f| f.id == editing).is_some_and(|f| {
         matches!(
             f.kind,
             FieldKind::Phone | FieldKind::Number | FieldKind::Date | FieldKind::IdNumber
         )
     });
     a.set_matter_name(m.name.clone().into());
-    a.set_editing(st.editing.clone().into());
+    a.set_editing(editing.into());
     a.set_editing_digits(digits);
-    a.set_composing(st.composing.clone().into());
+    a.set_composing(session.composing().into());
     // 大字模式 has room for one row of candidates beside the keyboard.
     let shown = if window.global::<Theme>().get_large_text() {
         ime::SHOWN / 2
     } else {
         ime::SHOWN
     };
-    let mut words: Vec<SharedString> = ime::candidates(&st.composing, shown)
+    let mut words: Vec<SharedString> = ime::candidates(session.composing(), shown)
         .into_iter()
         .map(SharedString::from)
         .collect();

@@ -13,57 +13,36 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     let eval = window.global::<EvaluateAdapter>();
     let k = kiosk.clone_handle();
     eval.on_choose(move |score| {
+        if let Some(level) = u8::try_from(score)
+            .ok()
+            .and_then(EvaluationLevel::from_score)
         {
-            let mut st = k.state.borrow_mut();
-            let level = u8::try_from(score)
-                .ok()
-                .and_then(EvaluationLevel::from_score);
-            if level.map(EvaluationLevel::is_negative)
-                != st.evaluation.map(EvaluationLevel::is_negative)
-            {
-                st.reasons.clear();
-            }
-            st.evaluation = level;
-            st.evaluation_note.clear();
+            k.event(Event::ChooseLevel(level));
         }
-        k.event(Event::Touch);
-        k.render();
     });
     let k = kiosk.clone_handle();
-    eval.on_toggle(move |label| {
-        {
-            let mut st = k.state.borrow_mut();
-            let label = label.to_string();
-            if let Some(i) = st.reasons.iter().position(|r| *r == label) {
-                st.reasons.remove(i);
-            } else {
-                st.reasons.push(label);
-            }
-            st.evaluation_note.clear();
-        }
-        k.event(Event::Touch);
-        k.render();
-    });
-    let k = kiosk.clone_handle();
-    eval.on_send(move || k.send_evaluation());
-    eval.on_skip(go(|| Event::Evaluated));
+    eval.on_toggle(move |reason| k.event(Event::ToggleReason(reason.to_string())));
+    eval.on_send(go(|| Event::SendEvaluation));
+    eval.on_skip(go(|| Event::SkipEvaluation));
 }
 
 /// Shows the level chosen and its reason chips.
 pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
     let lang = st.lang;
+    let session = &st.session;
+    let level = session.evaluation_level();
     let e = window.global::<EvaluateAdapter>();
-    e.set_level(st.evaluation.map_or(0, |l| i32::from(l.score())));
-    e.set_note(lang.t(&st.evaluation_note).into());
+    e.set_level(level.map_or(0, |l| i32::from(l.score())));
+    e.set_note(lang.t(session.evaluation_note()).into());
     e.set_reasons(ModelRc::new(VecModel::from(
-        st.evaluation
+        level
             .map(crate::errand::case::reasons_for)
             .unwrap_or_default()
             .iter()
             .map(|r| Chip {
                 id: (*r).into(),
                 label: lang.t(r).into(),
-                selected: st.reasons.iter().any(|x| x == r),
+                selected: session.evaluation_reasons().iter().any(|x| x == r),
             })
             .collect::<Vec<_>>(),
     )));

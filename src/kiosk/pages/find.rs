@@ -1,5 +1,5 @@
 //! 查找事项: the query typed on the keyboard and the matters found (the search itself runs on
-//! the terminal's search worker; the loop hands its answer in).
+//! the terminal's search worker; its answer is the session's).
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
@@ -41,12 +41,9 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
 }
 
 /// Shows the query and, once the search answered, what it found.
-pub(in crate::kiosk) fn render(
-    window: &AppWindow,
-    st: &State,
-    hits: Option<Vec<crate::core::search::SearchHit>>,
-) -> Page {
+pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
     let session = &st.session;
+    let hits = session.search_hits();
     let lang = st.lang;
     let find = window.global::<FindAdapter>();
     let query = session.query().to_owned();
@@ -63,11 +60,11 @@ pub(in crate::kiosk) fn render(
             .into(),
         );
         find.set_results(ModelRc::new(VecModel::from(
-            hits.into_iter()
+            hits.iter()
                 .map(|h| MatterRow {
-                    code: h.task_code.into(),
-                    name: h.name.into(),
-                    detail: h.department.into(),
+                    code: h.task_code.as_str().into(),
+                    name: h.name.as_str().into(),
+                    detail: h.department.as_str().into(),
                     self_service: h.self_service,
                 })
                 .collect::<Vec<_>>(),

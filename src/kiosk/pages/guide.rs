@@ -14,24 +14,8 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     let k = kiosk.clone_handle();
     guide.on_choose(move |id| k.event(Event::Answer(vec![id.to_string()])));
     let k = kiosk.clone_handle();
-    guide.on_toggle(move |id| {
-        {
-            let mut st = k.state.borrow_mut();
-            let id = id.to_string();
-            if let Some(i) = st.pending.iter().position(|p| *p == id) {
-                st.pending.remove(i);
-            } else {
-                st.pending.push(id);
-            }
-        }
-        k.event(Event::Touch);
-        k.render();
-    });
-    let k = kiosk.clone_handle();
-    guide.on_confirm(move || {
-        let chosen = std::mem::take(&mut k.state.borrow_mut().pending);
-        k.event(Event::Answer(chosen));
-    });
+    guide.on_toggle(move |id| k.event(Event::ToggleOption(id.to_string())));
+    guide.on_confirm(go(|| Event::ConfirmOptions));
     guide.on_start_apply(go(|| Event::StartApply));
 }
 
@@ -62,7 +46,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                             id: o.id.clone().into(),
                             label: o.label.clone().into(),
                             selected: if multi {
-                                st.pending.contains(&o.id)
+                                session.pending().contains(&o.id)
                             } else {
                                 earlier.contains(&o.id)
                             },

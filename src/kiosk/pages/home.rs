@@ -45,18 +45,11 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     adapter.on_open_bundles(go(|| Event::Open(Screen::Bundles)));
     adapter.on_touched(go(|| Event::Touch));
     adapter.on_open_identify(go(|| Event::Open(Screen::Identify)));
-    let k = kiosk.clone_handle();
-    adapter.on_title_tapped(move || {
-        let open = k.state.borrow_mut().gesture.tap(Instant::now());
-        if open {
-            k.event(Event::OpenTechLogin);
-        }
-    });
+    adapter.on_title_tapped(go(|| Event::TitleTapped));
     adapter.on_open_tickets(go(|| Event::Open(Screen::Tickets)));
     adapter.on_open_progress(go(|| Event::Open(Screen::Progress)));
     adapter.on_open_evaluate(go(|| Event::OpenEvaluate));
-    let k = kiosk.clone_handle();
-    adapter.on_call_staff(move || k.call_staff());
+    adapter.on_call_staff(go(|| Event::CallStaff));
     let k = kiosk.clone_handle();
     adapter.on_toggle_language(move || {
         let now = k.state.borrow().lang.0;

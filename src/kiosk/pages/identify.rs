@@ -29,7 +29,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
     let lang = st.lang;
     window
         .global::<IdentifyAdapter>()
-        .set_note(lang.t(&st.identify_note).into());
+        .set_note(lang.t(session.identify_note()).into());
     window
         .global::<IdentifyAdapter>()
         .set_status(match session.card_status() {

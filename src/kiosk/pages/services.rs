@@ -7,56 +7,24 @@ use crate::kiosk::*;
 
 /// Turns the page's callbacks into session events.
 pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
-    let services = window.global::<ServicesAdapter>();
-    let k = kiosk.clone_handle();
-    services.on_toggle_green(move || {
-        {
-            let mut st = k.state.borrow_mut();
-            st.green = !st.green;
-        }
-        k.event(Event::Touch);
-        k.render();
-    });
-    let k = kiosk.clone_handle();
-    services.on_take(move |prefix| k.take_ticket(&prefix));
-    let k = kiosk.clone_handle();
-    services.on_toggle_checkin(move || {
-        {
-            let mut st = k.state.borrow_mut();
-            st.checkin = !st.checkin;
-            st.checkin_code.clear();
-            st.ticket_note.clear();
-        }
-        k.event(Event::Touch);
-        k.render();
-    });
-    let checkin_edit = |f: fn(&mut String, &str)| {
+    let go = |e: fn() -> Event| {
         let k = kiosk.clone_handle();
-        move |key: SharedString| {
-            {
-                let mut st = k.state.borrow_mut();
-                if st.checkin_code.len() < 32 {
-                    f(&mut st.checkin_code, &key);
-                }
-                st.ticket_note.clear();
-            }
-            k.event(Event::Touch);
-            k.render();
-        }
+        move || k.event(e())
     };
-    services.on_checkin_key(checkin_edit(|c, k| c.push_str(&k.to_uppercase())));
-    let backspace = checkin_edit(|c, _| {
-        c.pop();
-    });
-    services.on_checkin_backspace(move || backspace(SharedString::new()));
-    let clear = checkin_edit(|c, _| c.clear());
-    services.on_checkin_clear(move || clear(SharedString::new()));
+    let services = window.global::<ServicesAdapter>();
+    services.on_toggle_green(go(|| Event::ToggleGreen));
+    let k = kiosk.clone_handle();
+    services.on_take(move |prefix| k.event(Event::TakeTicket(prefix.to_string())));
+    services.on_toggle_checkin(go(|| Event::ToggleCheckin));
+    let k = kiosk.clone_handle();
+    services.on_checkin_key(move |key| k.event(Event::CheckinKey(Key::Text(key.to_string()))));
+    services.on_checkin_backspace(go(|| Event::CheckinKey(Key::Backspace)));
+    services.on_checkin_clear(go(|| Event::CheckinKey(Key::Clear)));
     let progress_edit = |f: fn(&mut String, &str)| {
         let k = kiosk.clone_handle();
         move |key: SharedString| {
             let mut q = k.state.borrow().session.progress_query().to_owned();
             f(&mut q, &key);
-            k.state.borrow_mut().progress = None;
             k.event(Event::ProgressInput(q));
         }
     };
@@ -67,8 +35,7 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     services.on_progress_backspace(move || backspace(SharedString::new()));
     let clear = progress_edit(|q, _| q.clear());
     services.on_progress_clear(move || clear(SharedString::new()));
-    let k = kiosk.clone_handle();
-    services.on_progress_search(move || k.look_up_progress());
+    services.on_progress_search(go(|| Event::LookUpProgress));
 }
 
 /// Shows the hall's services (with `hall`, the queue's status the loop read), the ticket
@@ -102,14 +69,14 @@ pub(in crate::kiosk) fn render(
                 None => Vec::new(),
             };
             services.set_services(ModelRc::new(VecModel::from(rows)));
-            services.set_green(st.green);
-            services.set_checkin(st.checkin);
-            services.set_checkin_code(st.checkin_code.clone().into());
-            services.set_note(lang.t(&st.ticket_note).into());
+            services.set_green(session.green());
+            services.set_checkin(session.checkin());
+            services.set_checkin_code(session.checkin_code().into());
+            services.set_note(lang.t(session.ticket_note()).into());
             Page::Tickets
         }
         Screen::TicketIssued => {
-            if let Some(t) = &st.issued {
+            if let Some(t) = session.issued() {
                 services.set_ticket_number(t.number.clone().into());
                 services.set_ticket_service(
                     service_name(&st.terminal.core.profile, &t.service, &t.service_name, lang)
@@ -132,9 +99,9 @@ pub(in crate::kiosk) fn render(
         }
         Screen::Progress => {
             services.set_progress_query(session.progress_query().into());
-            let (title, detail) = st.progress.clone().unwrap_or_default();
-            services.set_progress_title(lang.t(&title).into());
-            services.set_progress_detail(lang.t(&detail).into());
+            let (title, detail) = session.progress().unwrap_or_default();
+            services.set_progress_title(lang.t(title).into());
+            services.set_progress_detail(lang.t(detail).into());
             Page::Progress
         }
         _ => {

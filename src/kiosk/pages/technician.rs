@@ -6,60 +6,22 @@ use crate::kiosk::*;
 
 /// Turns the page's callbacks into session events.
 pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
-    let tech = window.global::<TechAdapter>();
-    let k = kiosk.clone_handle();
-    tech.on_edit_id(move || {
-        k.state.borrow_mut().typing_pin = false;
-        k.event(Event::Touch);
-        k.render();
-    });
-    let k = kiosk.clone_handle();
-    tech.on_edit_pin(move || {
-        k.state.borrow_mut().typing_pin = true;
-        k.event(Event::Touch);
-        k.render();
-    });
-    let edit = |f: fn(&mut String, &str)| {
+    let go = |e: fn() -> Event| {
         let k = kiosk.clone_handle();
-        move |key: SharedString| {
-            {
-                let mut st = k.state.borrow_mut();
-                let st = &mut *st;
-                let target = if st.typing_pin {
-                    &mut st.tech_pin
-                } else {
-                    &mut st.tech_id
-                };
-                if target.chars().count() < 32 {
-                    f(target, &key);
-                }
-                st.tech_note.clear();
-            }
-            k.event(Event::Touch);
-            k.render();
-        }
+        move || k.event(e())
     };
-    tech.on_key(edit(|t, k| t.push_str(k)));
-    let backspace = edit(|t, _| {
-        t.pop();
-    });
-    tech.on_backspace(move || backspace(SharedString::new()));
-    let clear = edit(|t, _| t.clear());
-    tech.on_clear(move || clear(SharedString::new()));
+    let tech = window.global::<TechAdapter>();
+    tech.on_edit_id(go(|| Event::TechField(session::TechField::Id)));
+    tech.on_edit_pin(go(|| Event::TechField(session::TechField::Pin)));
     let k = kiosk.clone_handle();
-    tech.on_sign_in(move || k.technician_sign_in());
-    let k = kiosk.clone_handle();
-    tech.on_run_selftest(move || k.technician_selftest());
-    let k = kiosk.clone_handle();
-    tech.on_export_logs(move || k.technician_export());
-    let k = kiosk.clone_handle();
-    tech.on_refresh(move || {
-        k.refresh_technician_lines();
-        k.event(Event::Touch);
-        k.render();
-    });
-    let k = kiosk.clone_handle();
-    tech.on_sign_out(move || k.event(Event::Home));
+    tech.on_key(move |key| k.event(Event::TechKey(Key::Text(key.to_string()))));
+    tech.on_backspace(go(|| Event::TechKey(Key::Backspace)));
+    tech.on_clear(go(|| Event::TechKey(Key::Clear)));
+    tech.on_sign_in(go(|| Event::TechSignIn));
+    tech.on_run_selftest(go(|| Event::RunSelftest));
+    tech.on_export_logs(go(|| Event::ExportDiagnostics));
+    tech.on_refresh(go(|| Event::RefreshTechnician));
+    tech.on_sign_out(go(|| Event::Home));
 }
 
 /// Shows the PIN pad or the technician's page.
@@ -69,15 +31,16 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
     match session.current() {
         Screen::TechLogin => {
             let t = window.global::<TechAdapter>();
-            t.set_tech_id(st.tech_id.clone().into());
-            t.set_pin_dots("●".repeat(st.tech_pin.chars().count()).into());
-            t.set_typing_pin(st.typing_pin);
-            t.set_login_note(lang.t(&st.tech_note).into());
+            let entry = session.pin_entry();
+            t.set_tech_id(entry.id().into());
+            t.set_pin_dots("●".repeat(entry.pin_chars()).into());
+            t.set_typing_pin(entry.typing_pin());
+            t.set_login_note(lang.t(entry.note()).into());
             Page::TechLogin
         }
         _ => {
             let t = window.global::<TechAdapter>();
-            t.set_technician(st.technician.clone().unwrap_or_default().into());
+            t.set_technician(session.technician().unwrap_or_default().into());
             t.set_status(st.tech_status.clone().into());
             t.set_busy(st.tech_busy);
             t.set_lines(ModelRc::new(VecModel::from(

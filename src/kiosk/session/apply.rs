@@ -1,10 +1,20 @@
 //! The errand: 智能导办 (guide) → checklist → form → capture → review → submit, and the
 //! delivery news of the submitted case.
 
+use std::time::Instant;
+
 use crate::core::domain::{BundleApplication, Matter, QuestionKind};
 use crate::errand::form;
 
 use super::{Answer, CaptureStage, Effect, Outcome, Screen, Session, SubmitResult, UploadProgress};
+
+/// The citizen's stored case while the platform's unified code is awaited.
+#[derive(Debug)]
+pub(super) struct Awaiting {
+    case_id: String,
+    local_number: String,
+    until: Instant,
+}
 
 impl Session {
     pub(super) fn on_choose_matter(&mut self, matter: Matter) -> Outcome {
@@ -24,6 +34,8 @@ impl Session {
         self.matter = Some(matter);
         self.bundle = bundle;
         self.answers.clear();
+        // Ticks on another matter's question are not this one's.
+        self.pending.clear();
         self.open(if has_questions {
             Screen::Guide { question: 0 }
         } else {
@@ -206,7 +218,7 @@ impl Session {
         Outcome::Changed
     }
 
-    /// "确认提交": the glue stores the case and answers with the result.
+    /// "确认提交": the loop stores the case and answers with `CaseStored` or `CaseNotStored`.
     pub(super) fn on_submit(&mut self) -> Outcome {
         if self.current() != &Screen::Review || self.submitting || self.submit.is_some() {
             return Outcome::None;
@@ -216,17 +228,58 @@ impl Session {
         Outcome::Changed
     }
 
+    /// The case is in the outbox: 已暂存 at once, or once the platform's answer is overdue.
+    pub(super) fn on_case_stored(
+        &mut self,
+        case_id: String,
+        local_number: String,
+        answer_by: Option<Instant>,
+    ) -> Outcome {
+        if !self.submitting {
+            return Outcome::None;
+        }
+        match answer_by {
+            Some(until) if until > self.now => {
+                self.awaiting = Some(Awaiting {
+                    case_id,
+                    local_number,
+                    until,
+                });
+                Outcome::Changed
+            }
+            _ => self.on_submit_result(SubmitResult::Queued {
+                case_id,
+                local_number,
+            }),
+        }
+    }
+
+    /// The platform did not answer in time: the case stays queued and leaves later.
+    pub(super) fn settle_overdue(&mut self) -> Option<Outcome> {
+        if self.awaiting.as_ref()?.until > self.now {
+            return None;
+        }
+        let a = self.awaiting.take()?;
+        Some(self.on_submit_result(SubmitResult::Queued {
+            case_id: a.case_id,
+            local_number: a.local_number,
+        }))
+    }
+
+    /// Shows the submission's result; a stored case's receipt is printed.
     pub(super) fn on_submit_result(&mut self, result: SubmitResult) -> Outcome {
         if !self.submitting {
             return Outcome::None;
         }
         self.submitting = false;
+        self.awaiting = None;
         // Once stored, the case lives in the outbox (sealed): the photo bytes go, and which
         // materials were photographed stays for the receipt.
         if result.case_id().is_some() {
             for jpeg in self.images.values_mut() {
                 *jpeg = Vec::new();
             }
+            self.effects.push_back(Effect::PrintCaseReceipt);
         }
         self.submit = Some(result);
         // The case is committed: "back" must not lead to submitting it again.
@@ -235,11 +288,24 @@ impl Session {
         Outcome::Changed
     }
 
+    /// 重新打印回执: only for a stored case, on its done page.
+    pub(super) fn on_reprint_receipt(&mut self) -> Outcome {
+        let stored = self
+            .submit
+            .as_ref()
+            .and_then(SubmitResult::case_id)
+            .is_some();
+        if self.current() != &Screen::Done || !stored {
+            return Outcome::None;
+        }
+        self.effects.push_back(Effect::PrintCaseReceipt);
+        Outcome::Changed
+    }
+
     pub(super) fn on_upload_progress(&mut self, case_id: &str, sent: u64, total: u64) -> Outcome {
-        // While "确认提交" waits the glue forwards only the case it stored; later, only the
-        // case on the done page counts.
-        let ours = self.submitting
-            || self.submit.as_ref().and_then(SubmitResult::case_id) == Some(case_id);
+        // Only this citizen's case: the one stored and awaited, or the one on the done page.
+        let awaited = self.awaiting.as_ref().is_some_and(|a| a.case_id == case_id);
+        let ours = awaited || self.submit.as_ref().and_then(SubmitResult::case_id) == Some(case_id);
         if !ours {
             return Outcome::None;
         }
@@ -248,6 +314,13 @@ impl Session {
     }
 
     pub(super) fn on_delivered(&mut self, case_id: String, unified_code: String) -> Outcome {
+        if let Some(a) = self.awaiting.take_if(|a| a.case_id == case_id) {
+            return self.on_submit_result(SubmitResult::Submitted {
+                case_id,
+                local_number: a.local_number,
+                unified_code,
+            });
+        }
         match &self.submit {
             Some(SubmitResult::Queued {
                 case_id: ours,

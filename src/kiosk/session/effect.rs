@@ -1,10 +1,13 @@
 //! What comes out of the session: the [`Outcome`] of each event (what to render) and the
 //! [`Effect`]s it queued (what I/O to do). The session does no I/O itself; like a sans-I/O
-//! protocol machine it says what is due and the glue does it, polling
+//! protocol machine it says what is due and the loop does it, polling
 //! [`Session::poll_effect`](super::Session::poll_effect) after every
 //! [`Session::handle`](super::Session::handle).
 
-/// What the glue must do after an event.
+use crate::core::audit::AuditAction;
+use crate::core::domain::EvaluationLevel;
+
+/// What the loop must do after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Nothing visible changed.
@@ -17,12 +20,19 @@ pub enum Outcome {
 
 /// I/O the session asks for. Queued by [`Session::handle`](super::Session::handle) only when
 /// the event was accepted (its outcome is not [`Outcome::None`]), in the order it is due, and
-/// dropped when the session is wiped.
+/// dropped when the session is wiped — except what the wipe itself calls for (the
+/// technician's sign-out, the evaluation just given), queued after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
+    /// The query typed changed: search the catalogue for it, then answer with
+    /// [`Event::Found`](super::Event::Found).
+    Search { query: String },
     /// "确认提交" was accepted: store the case in the outbox, then answer with
-    /// [`Event::SubmitResult`](super::Event::SubmitResult).
+    /// [`Event::CaseStored`](super::Event::CaseStored) or
+    /// [`Event::CaseNotStored`](super::Event::CaseNotStored).
     StoreCase,
+    /// The citizen's case is settled (已提交 or 已暂存), or 重新打印回执: print its receipt.
+    PrintCaseReceipt,
     /// "拍照" was accepted: take the still of `material`, then answer with
     /// [`Event::Captured`](super::Event::Captured) or
     /// [`Event::CaptureFailed`](super::Event::CaptureFailed).
@@ -32,14 +42,55 @@ pub enum Effect {
     /// [`Session::camera_wanted`](super::Session::camera_wanted) (live again, or stopped when
     /// nothing is left to photograph).
     CameraLive,
+    /// A 渝快码 was read: ask the platform whom it identifies, then answer with
+    /// [`Event::CardRead`](super::Event::CardRead) (after 人证核验, if any) or
+    /// [`Event::IdentifyNote`](super::Event::IdentifyNote).
+    VerifyYkm { token: String },
     /// A licence was chosen on 证照打印: fetch its printable copy, then answer with
     /// [`Event::LicenceCopy`](super::Event::LicenceCopy).
     FetchLicenceCopy { licence_type: String },
     /// "确认打印" was accepted: print the copy shown, once.
     PrintLicence,
-    /// 证照打印 is shown for an identified person with no answer about their e-licences: ask
-    /// the platform, then answer with [`Event::Licences`](super::Event::Licences) or
-    /// [`Event::LicencesFailed`](super::Event::LicencesFailed). Queued after every accepted
-    /// event while that holds; the glue skips it while a look-up for the person is on its way.
+    /// Ask the platform which e-licences the identified person holds, then answer with
+    /// [`Event::Licences`](super::Event::Licences) or
+    /// [`Event::LicencesFailed`](super::Event::LicencesFailed). Queued when a new person is
+    /// identified (for 免提交) and when 证照打印 waits for an answer, never while one is on its
+    /// way.
     LookUpLicences,
+    /// A service was tapped on 取号: issue a ticket (with the 绿色通道 box and the 预约签到
+    /// code as given), then answer with [`Event::TicketIssued`](super::Event::TicketIssued)
+    /// or [`Event::TicketRefused`](super::Event::TicketRefused).
+    IssueTicket {
+        service: String,
+        green: bool,
+        appointment: Option<String>,
+    },
+    /// The ticket was issued: print it.
+    PrintTicket,
+    /// 查询 with a number typed: look for the case this terminal holds under it, then answer
+    /// with [`Event::ProgressAnswer`](super::Event::ProgressAnswer).
+    LookUpProgress { number: String },
+    /// 呼叫工作人员: tell the platform (and the hall's staff).
+    CallStaff,
+    /// 提交评价 with a valid choice: queue the 好差评 event (the session has ended already;
+    /// the case and matter it is about are carried here).
+    SendEvaluation {
+        level: EvaluationLevel,
+        reasons: Vec<String>,
+        case_id: Option<String>,
+        task_code: Option<String>,
+    },
+    /// A step of 维护模式 for the audit log: `technician` is the id typed (or `unknown` when
+    /// it is not one an account could have).
+    AuditTechnician {
+        technician: String,
+        action: AuditAction,
+        detail: String,
+    },
+    /// The technician's page needs its device, queue and store lines read (afresh).
+    ReadTechnicianOverview,
+    /// 运行自检 by the technician signed in.
+    RunSelftest,
+    /// 导出诊断日志 by the technician signed in.
+    ExportDiagnostics,
 }

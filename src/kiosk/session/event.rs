@@ -1,8 +1,12 @@
 //! What comes into the session: the [`Event`]s and the small values they carry (and that the
 //! session hands back through its getters).
 
-use crate::core::domain::{BundleApplication, CardError, Matter, Person};
+use std::time::Instant;
+
+use crate::core::domain::{BundleApplication, CardError, EvaluationLevel, Matter, Person};
 use crate::core::platform::wire::LicenceDocument;
+use crate::core::search::SearchHit;
+use crate::core::ticketing::IssuedTicket;
 
 use super::Screen;
 
@@ -119,6 +123,41 @@ impl UploadProgress {
     }
 }
 
+/// A key on one of the on-screen keypads (the form's, 预约签到's, the PIN pad).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// What the key types (a letter, a digit, a symbol).
+    Text(String),
+    /// 删除: the last character goes.
+    Backspace,
+    /// 清空: everything typed goes.
+    Clear,
+}
+
+/// Which box of 维护模式's sign-in the PIN pad types into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TechField {
+    /// 工号.
+    Id,
+    /// 密码 (never shown, dropped after each try).
+    Pin,
+}
+
+/// What the identify page says about a 渝快码 or 人证核验, as the loop's workers found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentifyNote {
+    /// This terminal cannot check a 渝快码 (no platform link).
+    YkmUnavailable,
+    /// The platform refused the 渝快码; the reason is for the citizen.
+    YkmRefused(String),
+    /// 人证核验: the camera is comparing the face with the card.
+    CheckingFace,
+    /// 人证核验: the face is not the card's.
+    FaceMismatch,
+    /// 人证核验 could not be done (why).
+    FaceFailed(String),
+}
+
 /// Something that happened: a touch, a device result, the clock.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -135,37 +174,59 @@ pub enum Event {
     CardReady,
     /// "不是本人/更换": forget the card and wait for another.
     ChangePerson,
-    /// The search text as typed so far.
+    /// The scanner read a 渝快码 (the loop asks the platform whom it identifies).
+    YkmScanned(String),
+    /// The scanner read a code this kiosk does not take; why, for the citizen.
+    ScanUnusable(String),
+    /// How checking a 渝快码 or the face went, when it did not identify anyone.
+    IdentifyNote(IdentifyNote),
+    /// The search text as typed so far (the loop searches when asked).
     Search(String),
+    /// The search's answer for `query`.
+    Found {
+        query: String,
+        hits: Vec<SearchHit>,
+    },
     /// Start 智能导办 for a matter.
     ChooseMatter(Box<Matter>),
     /// Start 智能导办 for a 一件事 bundle, applied for as one case.
     ChooseBundle(Box<BundleApplication>),
     /// The choices made on the current question (one for a single-choice question).
     Answer(Vec<String>),
+    /// An option ticked or unticked on a multi-choice question (not yet an answer).
+    ToggleOption(String),
+    /// "确定" on a multi-choice question: the options ticked are the answer.
+    ConfirmOptions,
     /// The e-licences (电子证照) the identified person holds, by name.
     Licences(Vec<String>),
     /// The e-licence look-up failed (no network, platform down).
     LicencesFailed,
     /// 证照打印 on the home screen: the person's e-licences, after identification if needed.
     OpenLicencePrint,
-    /// "重新查询" after a failed look-up (the glue asks the platform again).
+    /// "重新查询" after a failed look-up (the loop asks the platform again).
     RetryLicences,
-    /// A licence chosen on 证照打印 (the glue fetches its printable copy).
+    /// A licence chosen on 证照打印 (the loop fetches its printable copy).
     ChooseLicence(String),
     /// The platform's printable copy of the chosen licence, or why there is none.
     LicenceCopy {
         licence_type: String,
         result: Result<Box<LicenceDocument>, String>,
     },
-    /// "确认打印" (the glue prints the copy once).
+    /// "确认打印" (the loop prints the copy once).
     PrintLicence,
     /// "开始申请" on the checklist: the form, after identification if needed.
     StartApply,
+    /// A form field's whole value (a choice picked, or a test typing at once).
     FieldInput {
         field: String,
         value: String,
     },
+    /// A form field tapped: the keyboard types into it from now on.
+    EditField(String),
+    /// A key on the form's keyboard (letters compose pinyin in a text field).
+    FormKey(Key),
+    /// A word picked from the pinyin candidates.
+    ChooseCandidate(String),
     /// "下一步" on the form: checked; on to capture or review when every field is good.
     FormNext,
     /// A material tapped on the capture page: its live picture.
@@ -177,7 +238,7 @@ pub enum Event {
         material: String,
         jpeg: Vec<u8>,
     },
-    /// The still could not be taken (the glue says why): back to the live picture.
+    /// The still could not be taken (the loop says why): back to the live picture.
     CaptureFailed,
     /// "重拍": the photo shown is dropped and the live picture returns.
     Retake,
@@ -185,9 +246,20 @@ pub enum Event {
     UsePhoto,
     /// "下一步" on the capture page.
     CaptureDone,
-    /// "确认提交" on the review page (the glue stores the case, then sends `SubmitResult`).
+    /// "确认提交" on the review page (the loop stores the case, then answers with
+    /// `CaseStored` or `CaseNotStored`).
     Submit,
-    SubmitResult(SubmitResult),
+    /// The case is in the outbox. With `answer_by`, the platform's unified code is awaited
+    /// until then (`Delivered`) before 已暂存 is shown; without, 已暂存 at once.
+    CaseStored {
+        case_id: String,
+        local_number: String,
+        answer_by: Option<Instant>,
+    },
+    /// The case could not even be stored; the reason is for the citizen.
+    CaseNotStored {
+        reason: String,
+    },
     /// How far the outbox has delivered a case (materials, then the case itself).
     UploadProgress {
         case_id: String,
@@ -199,17 +271,84 @@ pub enum Event {
         case_id: String,
         unified_code: String,
     },
+    /// 重新打印回执 on the done page.
+    ReprintReceipt,
     /// "评价本次服务" on the done page, or 好差评 on the home screen.
     OpenEvaluate,
-    /// A ticket was issued (the glue holds what it shows).
-    TicketIssued,
+    /// One of the five faces.
+    ChooseLevel(EvaluationLevel),
+    /// A reason chip ticked or unticked.
+    ToggleReason(String),
+    /// 提交评价: sent when a level (and, for a negative one, a reason) is chosen.
+    SendEvaluation,
+    /// 跳过: the session ends without an evaluation.
+    SkipEvaluation,
+    /// 取号's 绿色通道 box.
+    ToggleGreen,
+    /// 取号's 我有预约（预约签到）.
+    ToggleCheckin,
+    /// A key on 预约签到's keypad.
+    CheckinKey(Key),
+    /// A service tapped on 取号 (its prefix): the loop issues the ticket.
+    TakeTicket(String),
+    /// The ticket issued for the service tapped.
+    TicketIssued(Box<IssuedTicket>),
+    /// The ticket was not issued; why, for the citizen.
+    TicketRefused(String),
     /// The number typed on the progress page.
     ProgressInput(String),
+    /// 查询 on the progress page.
+    LookUpProgress,
+    /// What the loop found for the number: two lines for the citizen.
+    ProgressAnswer {
+        title: String,
+        detail: String,
+    },
+    /// 呼叫工作人员.
+    CallStaff,
+    /// A tap on the 渝快办 title (five quick ones are the hidden gesture).
+    TitleTapped,
     /// The hidden gesture: whatever a citizen left is wiped and the PIN pad opens.
     OpenTechLogin,
-    /// The technician's PIN was right.
-    TechSignedIn,
-    Evaluated,
+    /// 工号 or 密码 tapped on the PIN pad.
+    TechField(TechField),
+    /// A key on the PIN pad.
+    TechKey(Key),
+    /// 进入维护模式: the id and PIN typed are checked (throttled).
+    TechSignIn,
+    /// 刷新 on the technician's page.
+    RefreshTechnician,
+    /// 运行自检.
+    RunSelftest,
+    /// 导出诊断日志.
+    ExportDiagnostics,
     /// "继续办理" on the countdown overlay.
     KeepSession,
+}
+
+impl Event {
+    /// Whether the citizen (or technician) did this — a button, a key, a card on the
+    /// reader, a code at the scanner — which keeps the session alive; the clock and results
+    /// arriving on their own do not.
+    pub(super) fn is_activity(&self) -> bool {
+        !matches!(
+            self,
+            Event::Tick
+                | Event::CardReady
+                | Event::IdentifyNote(_)
+                | Event::Found { .. }
+                | Event::Licences(_)
+                | Event::LicencesFailed
+                | Event::LicenceCopy { .. }
+                | Event::CaseStored { .. }
+                | Event::CaseNotStored { .. }
+                | Event::Delivered { .. }
+                | Event::Captured { .. }
+                | Event::CaptureFailed
+                | Event::UploadProgress { .. }
+                | Event::TicketIssued(_)
+                | Event::TicketRefused(_)
+                | Event::ProgressAnswer { .. }
+        )
+    }
 }

@@ -7,10 +7,11 @@ use super::{Effect, LicenceCopy, LicenceLookup, Outcome, Screen, Session};
 
 impl Session {
     /// Whether the person's e-licences are to be asked for: 证照打印 is shown for someone
-    /// identified and there is no answer yet.
+    /// identified, there is no answer yet and no look-up on its way.
     pub(super) fn licence_lookup_due(&self) -> bool {
         self.current() == &Screen::Licences
             && self.licence_lookup == LicenceLookup::Waiting
+            && !self.licences_asked
             && self.person.is_some()
     }
 
@@ -31,10 +32,12 @@ impl Session {
     pub(super) fn on_licences(&mut self, names: Vec<String>) -> Outcome {
         self.licences = names;
         self.licence_lookup = LicenceLookup::Found;
+        self.licences_asked = false;
         Outcome::Changed
     }
 
     pub(super) fn on_licences_failed(&mut self) -> Outcome {
+        self.licences_asked = false;
         if self.licence_lookup == LicenceLookup::Found {
             return Outcome::None;
         }
@@ -50,7 +53,7 @@ impl Session {
         Outcome::Changed
     }
 
-    /// A licence chosen: the glue fetches its printable copy.
+    /// A licence chosen: the loop fetches its printable copy.
     pub(super) fn on_choose_licence(&mut self, licence_type: String) -> Outcome {
         if self.current() != &Screen::Licences || !self.licences.contains(&licence_type) {
             return Outcome::None;
@@ -85,7 +88,7 @@ impl Session {
         Outcome::Changed
     }
 
-    /// "确认打印": the glue prints the copy shown, once.
+    /// "确认打印": the loop prints the copy shown, once.
     pub(super) fn on_print_licence(&mut self) -> Outcome {
         let ready = matches!(self.licence_copy, Some(LicenceCopy::Ready(_)));
         if self.current() != &Screen::LicenceConfirm || !ready {

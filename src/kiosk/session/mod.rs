@@ -1,37 +1,54 @@
 //! 办事会话 — the citizen's session as a plain state machine: which screen is shown, what
 //! "back" means, what the citizen has told us (card, query, answers, fields), and when it all
-//! ends for lack of activity. No Slint here; `mod.rs` renders whatever this says.
+//! ends for lack of activity. No Slint here; `kiosk/mod.rs` renders whatever this says.
 //!
 //! The machine takes [`Event`]s in [`Session::handle`], which answers with an [`Outcome`]
-//! (what to render), and queues the I/O that is due as [`Effect`]s, which the glue takes with
+//! (what to render), and queues the I/O that is due as [`Effect`]s, which the loop takes with
 //! [`Session::poll_effect`] and carries out (storing a case, the camera, the platform, the
 //! printer); what that I/O finds comes back as further events.
 //!
+//! Everything personal is held here and nowhere else: what the citizen typed and ticked on
+//! the way (options not yet confirmed, the field typed into and its pinyin, the 预约签到
+//! code, the 好差评 choice, the technician's id and PIN), what was found for them (search
+//! results, the ticket, a case's progress, what the identify page says). The loop keeps only
+//! its devices and workers.
+//!
 //! Walking away: after `idle_timeout` without a touch a countdown of [`COUNTDOWN`] is shown
 //! ("继续办理" keeps the session); when it runs out the session is **wiped** — every piece of
-//! personal data is dropped and the kiosk returns home.
+//! personal data is dropped and the kiosk returns home. [`Session::wipe`] is the only wipe.
 //!
 //! The events, effects and the values they carry live in `event` and `effect`; the errand
-//! (guide → form → capture → review → submit) in `apply`; 证照打印 in `licences`.
+//! (guide → form → capture → review → submit) in `apply`, the typing on the way in `input`;
+//! identification in `identify`; 证照打印 in `licences`; 取号 and 办件进度查询 in `hall`;
+//! 好差评 in `evaluate`; 维护模式's sign-in in `technician`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::core::domain::{BundleApplication, Matter, Person};
+use crate::core::search::SearchHit;
 use crate::errand::{guide, Errand};
 
 mod apply;
 mod effect;
+mod evaluate;
 mod event;
+mod hall;
+mod identify;
+mod input;
 mod licences;
+mod technician;
 #[cfg(test)]
 mod tests;
 
 pub use crate::core::domain::CardError;
 pub use effect::{Effect, Outcome};
 pub use event::{
-    CaptureStage, CardStatus, Event, LicenceCopy, LicenceLookup, SubmitResult, UploadProgress,
+    CaptureStage, CardStatus, Event, IdentifyNote, Key, LicenceCopy, LicenceLookup, SubmitResult,
+    TechField, UploadProgress,
 };
+pub use hall::CHECKIN_CODE_MAX;
+pub use technician::{PinEntry, TapGesture, GESTURE_TAPS, GESTURE_WINDOW, PIN_PAD_MAX};
 
 /// How long the "are you still there?" countdown runs before the session is wiped.
 pub const COUNTDOWN: Duration = Duration::from_secs(20);
@@ -115,16 +132,29 @@ pub struct Session {
     countdown_from: Option<Instant>,
     person: Option<Person>,
     card: CardStatus,
+    /// What the identify page says about the last 渝快码 or 人证核验.
+    identify_note: String,
     query: String,
+    /// The search's newest answer: the query it was for and the matters found.
+    found: Option<(String, Vec<SearchHit>)>,
     progress_query: String,
+    /// 办件进度查询: what was found for the number typed (two lines).
+    progress: Option<(String, String)>,
     matter: Option<Matter>,
     /// Set when `matter` is a bundle's combined matter.
     bundle: Option<BundleApplication>,
     answers: Vec<Answer>,
+    /// Options ticked so far on the multi-choice question shown (not yet an answer).
+    pending: Vec<String>,
     fields: BTreeMap<String, String>,
     form_errors: BTreeMap<String, String>,
+    /// The form field the keyboard types into, and the pinyin being composed for it.
+    editing: String,
+    composing: String,
     licences: Vec<String>,
     licence_lookup: LicenceLookup,
+    /// A look-up of the person's e-licences is on its way (none is asked twice).
+    licences_asked: bool,
     licence_copy: Option<LicenceCopy>,
     images: BTreeMap<String, Vec<u8>>,
     capture: Option<CaptureStage>,
@@ -133,7 +163,18 @@ pub struct Session {
     /// read.
     resume: Option<Screen>,
     submitting: bool,
+    /// The stored case whose unified code is awaited (briefly) before 已暂存 is shown.
+    awaiting: Option<apply::Awaiting>,
     submit: Option<SubmitResult>,
+    /// 取号: the 绿色通道 box, 预约签到 and its code, the last refusal, the ticket issued.
+    tickets: hall::Tickets,
+    /// 好差评 being given: the level, the reasons ticked, what is missing.
+    evaluation: evaluate::Choice,
+    /// 维护模式: what is typed on the PIN pad, and the technician signed in.
+    pin_entry: PinEntry,
+    technician: Option<String>,
+    /// 维护模式's accounts, throttle and hidden gesture: not personal, kept by every wipe.
+    gate: technician::Gate,
     /// When the current screen was opened (for the evaluation timeout).
     shown_at: Instant,
     /// The I/O due, oldest first (see [`Session::poll_effect`]).
@@ -141,7 +182,8 @@ pub struct Session {
 }
 
 impl Session {
-    /// A fresh session at the home screen.
+    /// A fresh session at the home screen (no technician accounts: see
+    /// [`Session::with_technicians`]).
     pub fn new(idle_timeout: Duration, now: Instant) -> Self {
         Self {
             stack: vec![Screen::Home],
@@ -151,22 +193,35 @@ impl Session {
             countdown_from: None,
             person: None,
             card: CardStatus::Waiting,
+            identify_note: String::new(),
             query: String::new(),
+            found: None,
             progress_query: String::new(),
+            progress: None,
             matter: None,
             bundle: None,
             answers: Vec::new(),
+            pending: Vec::new(),
             fields: BTreeMap::new(),
             form_errors: BTreeMap::new(),
+            editing: String::new(),
+            composing: String::new(),
             licences: Vec::new(),
             licence_lookup: LicenceLookup::Waiting,
+            licences_asked: false,
             licence_copy: None,
             images: BTreeMap::new(),
             capture: None,
             upload: None,
             resume: None,
             submitting: false,
+            awaiting: None,
             submit: None,
+            tickets: hall::Tickets::default(),
+            evaluation: evaluate::Choice::default(),
+            pin_entry: PinEntry::default(),
+            technician: None,
+            gate: technician::Gate::default(),
             shown_at: now,
             effects: VecDeque::new(),
         }
@@ -357,7 +412,7 @@ impl Session {
     }
 
     /// The next piece of I/O due, oldest first, or `None` when nothing is (the session's
-    /// `poll_transmit`): after every [`Session::handle`] the glue takes effects until `None`
+    /// `poll_transmit`): after every [`Session::handle`] the loop takes effects until `None`
     /// and carries each out.
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop_front()
@@ -367,27 +422,21 @@ impl Session {
     /// [`Session::poll_effect`].
     pub fn handle(&mut self, event: Event, now: Instant) -> Outcome {
         self.now = now;
-        // Whatever the citizen does (a button, a key, a card on the reader) is activity; the
-        // clock and results arriving on their own are not.
-        let activity = !matches!(
-            event,
-            Event::Tick
-                | Event::SubmitResult(_)
-                | Event::CardReady
-                | Event::Licences(_)
-                | Event::LicencesFailed
-                | Event::LicenceCopy { .. }
-                | Event::Delivered { .. }
-                | Event::Captured { .. }
-                | Event::CaptureFailed
-                | Event::UploadProgress { .. }
-        );
+        let activity = event.is_activity();
         let was_counting = activity && self.countdown_from.take().is_some();
         if activity {
             self.last_touch = now;
         }
+        let before = self.current().clone();
         let outcome = self.dispatch(event, was_counting);
+        if self.current() != &before {
+            // What was being typed or ticked belongs to the screen left.
+            self.pending.clear();
+            self.editing.clear();
+            self.composing.clear();
+        }
         if outcome != Outcome::None && self.licence_lookup_due() {
+            self.licences_asked = true;
             self.effects.push_back(Effect::LookUpLicences);
         }
         outcome
@@ -408,11 +457,12 @@ impl Session {
                 Outcome::Changed
             }
             Event::Back => self.on_back(),
-            // Leaving for home ends the errand: what it held goes with it. So does evaluating.
-            Event::Home | Event::Evaluated => {
+            // Leaving for home ends the errand: what it held goes with it.
+            Event::Home => {
                 self.wipe();
                 Outcome::Wiped
             }
+            // Identification (`identify`).
             Event::CardRead(person) => self.on_card_read(person),
             Event::CardError(e) => {
                 self.card = CardStatus::Error(e);
@@ -423,18 +473,17 @@ impl Session {
                 Outcome::Changed
             }
             Event::ChangePerson => self.on_change_person(),
-            Event::Search(q) => {
-                self.query = q;
-                Outcome::Changed
-            }
-            Event::ProgressInput(q) => self.on_progress_input(&q),
-            Event::OpenEvaluate => {
-                self.open(Screen::Evaluate);
-                Outcome::Changed
-            }
-            Event::TicketIssued => self.on_ticket_issued(),
-            Event::OpenTechLogin => self.on_open_tech_login(),
-            Event::TechSignedIn => self.on_tech_signed_in(),
+            Event::YkmScanned(token) => self.on_ykm_scanned(token),
+            Event::ScanUnusable(why) => self.note_identify(why),
+            Event::IdentifyNote(note) => self.on_identify_note(note),
+            // Typing on the way (`input`).
+            Event::Search(q) => self.on_search(q),
+            Event::Found { query, hits } => self.on_found(query, hits),
+            Event::ToggleOption(id) => self.on_toggle_option(id),
+            Event::ConfirmOptions => self.on_confirm_options(),
+            Event::EditField(field) => self.on_edit_field(field),
+            Event::FormKey(key) => self.on_form_key(key),
+            Event::ChooseCandidate(word) => self.on_choose_candidate(word),
             // 智能导办 and the application (`apply`).
             Event::ChooseMatter(matter) => self.on_choose_matter(*matter),
             Event::ChooseBundle(bundle) => self.on_choose_bundle(*bundle),
@@ -450,7 +499,14 @@ impl Session {
             Event::UsePhoto => self.on_use_photo(),
             Event::CaptureDone => self.on_capture_done(),
             Event::Submit => self.on_submit(),
-            Event::SubmitResult(result) => self.on_submit_result(result),
+            Event::CaseStored {
+                case_id,
+                local_number,
+                answer_by,
+            } => self.on_case_stored(case_id, local_number, answer_by),
+            Event::CaseNotStored { reason } => {
+                self.on_submit_result(SubmitResult::Failed { reason })
+            }
             Event::UploadProgress {
                 case_id,
                 sent,
@@ -460,6 +516,7 @@ impl Session {
                 case_id,
                 unified_code,
             } => self.on_delivered(case_id, unified_code),
+            Event::ReprintReceipt => self.on_reprint_receipt(),
             // 证照打印 (`licences`).
             Event::OpenLicencePrint => self.on_open_licence_print(),
             Event::Licences(names) => self.on_licences(names),
@@ -471,6 +528,38 @@ impl Session {
                 result,
             } => self.on_licence_copy(licence_type, result),
             Event::PrintLicence => self.on_print_licence(),
+            // 好差评 (`evaluate`).
+            Event::OpenEvaluate => {
+                self.open(Screen::Evaluate);
+                Outcome::Changed
+            }
+            Event::ChooseLevel(level) => self.on_choose_level(level),
+            Event::ToggleReason(reason) => self.on_toggle_reason(reason),
+            Event::SendEvaluation => self.on_send_evaluation(),
+            Event::SkipEvaluation => {
+                self.wipe();
+                Outcome::Wiped
+            }
+            // 取号, 办件进度查询, 呼叫工作人员 (`hall`).
+            Event::ToggleGreen => self.on_toggle_green(),
+            Event::ToggleCheckin => self.on_toggle_checkin(),
+            Event::CheckinKey(key) => self.on_checkin_key(key),
+            Event::TakeTicket(service) => self.on_take_ticket(service),
+            Event::TicketIssued(ticket) => self.on_ticket_issued(*ticket),
+            Event::TicketRefused(why) => self.on_ticket_refused(why),
+            Event::ProgressInput(q) => self.on_progress_input(&q),
+            Event::LookUpProgress => self.on_look_up_progress(),
+            Event::ProgressAnswer { title, detail } => self.on_progress_answer(title, detail),
+            Event::CallStaff => self.on_call_staff(),
+            // 维护模式 (`technician`).
+            Event::TitleTapped => self.on_title_tapped(),
+            Event::OpenTechLogin => self.on_open_tech_login(),
+            Event::TechField(field) => self.on_tech_field(field),
+            Event::TechKey(key) => self.on_tech_key(key),
+            Event::TechSignIn => self.on_tech_sign_in(),
+            Event::RefreshTechnician => self.on_technician_action(Effect::ReadTechnicianOverview),
+            Event::RunSelftest => self.on_technician_action(Effect::RunSelftest),
+            Event::ExportDiagnostics => self.on_technician_action(Effect::ExportDiagnostics),
         }
     }
 
@@ -479,8 +568,9 @@ impl Session {
             return Outcome::None;
         }
         match self.current() {
-            Screen::Done | Screen::TicketIssued => {
-                // The errand is over: leaving it ends the session.
+            Screen::Done | Screen::TicketIssued | Screen::Technician => {
+                // The errand (or the maintenance) is over: leaving it ends the session, and
+                // signs the technician out.
                 self.wipe();
                 return Outcome::Wiped;
             }
@@ -498,73 +588,6 @@ impl Session {
         Outcome::Changed
     }
 
-    fn on_card_read(&mut self, person: Person) -> Outcome {
-        if self.person.as_ref() != Some(&person) {
-            self.licences.clear();
-            self.licence_lookup = LicenceLookup::Waiting;
-            self.licence_copy = None;
-            self.fields.clear();
-        }
-        self.person = Some(person);
-        self.card = CardStatus::Waiting;
-        if let Some(next) = self.resume.take() {
-            if self.current() == &Screen::Identify {
-                self.stack.pop();
-                self.open(next);
-            }
-        }
-        Outcome::Changed
-    }
-
-    /// "不是本人/更换": everything that came from the card goes; the next card is awaited.
-    fn on_change_person(&mut self) -> Outcome {
-        self.person = None;
-        self.fields.clear();
-        self.licences.clear();
-        self.licence_lookup = LicenceLookup::Waiting;
-        self.licence_copy = None;
-        self.images.clear();
-        self.card = CardStatus::Waiting;
-        self.open(Screen::Identify);
-        Outcome::Changed
-    }
-
-    fn on_progress_input(&mut self, q: &str) -> Outcome {
-        // Case numbers are digits, letters and dashes; nothing else is typed.
-        self.progress_query = q
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(64)
-            .collect();
-        Outcome::Changed
-    }
-
-    fn on_ticket_issued(&mut self) -> Outcome {
-        if self.current() != &Screen::Tickets {
-            return Outcome::None;
-        }
-        // The ticket is in hand: "back" must not issue another by accident.
-        self.stack.truncate(1);
-        self.open(Screen::TicketIssued);
-        Outcome::Changed
-    }
-
-    /// The hidden gesture: whatever a citizen left is wiped and the PIN pad opens.
-    fn on_open_tech_login(&mut self) -> Outcome {
-        self.wipe();
-        self.open(Screen::TechLogin);
-        Outcome::Wiped
-    }
-
-    fn on_tech_signed_in(&mut self) -> Outcome {
-        if self.current() != &Screen::TechLogin {
-            return Outcome::None;
-        }
-        self.stack.truncate(1);
-        self.open(Screen::Technician);
-        Outcome::Changed
-    }
-
     fn open(&mut self, screen: Screen) {
         if screen == Screen::Home {
             self.stack.truncate(1);
@@ -578,6 +601,9 @@ impl Session {
     }
 
     fn tick(&mut self) -> Outcome {
+        if let Some(settled) = self.settle_overdue() {
+            return settled;
+        }
         if self.current() == &Screen::Evaluate
             && self.now.saturating_duration_since(self.shown_at) >= EVALUATE_TIMEOUT
         {
@@ -604,9 +630,23 @@ impl Session {
         }
     }
 
-    /// Drops everything the session held (the effects not yet polled too) and returns home.
+    /// The only wipe: drops everything the session held (the effects not yet polled too)
+    /// and returns home. What outlives it is not personal: the idle timeout and 维护模式's
+    /// gate (accounts, the throttle — a wipe must not lift a pause, since the hidden gesture
+    /// itself wipes — and the gesture). A technician still signed in is signed out, for the
+    /// audit log.
     fn wipe(&mut self) {
         let (timeout, now) = (self.idle_timeout, self.now);
+        let gate = std::mem::take(&mut self.gate);
+        let signed_out = self.technician.take();
         *self = Session::new(timeout, now);
+        self.gate = gate;
+        if let Some(technician) = signed_out {
+            self.effects.push_back(Effect::AuditTechnician {
+                technician,
+                action: crate::core::audit::AuditAction::TechnicianLogout,
+                detail: "退出维护模式".into(),
+            });
+        }
     }
 }

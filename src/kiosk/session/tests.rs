@@ -274,19 +274,17 @@ fn apply_identifies_first_then_checks_the_form_captures_and_submits_once() {
     assert!(!s.camera_wanted());
     assert_eq!(s.current(), &Screen::Review);
     // A result nobody asked for is ignored; a second press while submitting is too.
-    let queued = SubmitResult::Queued {
+    let stored = || Event::CaseStored {
         case_id: "c1".into(),
         local_number: "7".into(),
+        answer_by: None,
     };
-    assert_eq!(
-        s.handle(Event::SubmitResult(queued.clone()), t),
-        Outcome::None
-    );
+    assert_eq!(s.handle(stored(), t), Outcome::None);
     assert_eq!(s.handle(Event::Submit, t), Outcome::Changed);
     assert!(s.submitting());
     assert_eq!(s.handle(Event::Submit, t), Outcome::None);
     assert_eq!(s.handle(Event::Back, t), Outcome::None);
-    s.handle(Event::SubmitResult(queued), t);
+    s.handle(stored(), t);
     assert_eq!(s.current(), &Screen::Done);
     assert!(
         s.images().values().all(Vec::is_empty),
@@ -318,32 +316,6 @@ fn apply_identifies_first_then_checks_the_form_captures_and_submits_once() {
         s.submit_result(),
         Some(SubmitResult::Submitted { unified_code, .. }) if unified_code == "U-1"
     ));
-}
-
-#[test]
-fn a_ticket_is_issued_once_and_the_progress_number_takes_only_case_characters() {
-    let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    assert_eq!(
-        s.handle(Event::TicketIssued, t),
-        Outcome::None,
-        "not on 取号"
-    );
-    s.handle(Event::Open(Screen::Tickets), t);
-    s.handle(Event::TicketIssued, t);
-    assert_eq!(s.current(), &Screen::TicketIssued);
-    assert_eq!(
-        s.handle(Event::TicketIssued, t),
-        Outcome::None,
-        "one ticket per tap"
-    );
-    assert_eq!(s.handle(Event::Back, t), Outcome::Wiped);
-
-    s.handle(Event::Open(Screen::Progress), t);
-    s.handle(Event::ProgressInput("12<script>ab-9\n".into()), t);
-    assert_eq!(s.progress_query(), "12scriptab-9");
-    assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
-    assert_eq!(s.progress_query(), "");
 }
 
 fn licence_copy(licence_type: &str) -> Box<LicenceDocument> {
@@ -488,10 +460,11 @@ fn evaluating_ends_the_session_and_so_does_not_answering() {
         s.handle(Event::Open(Screen::Review), t);
         s.handle(Event::Submit, t);
         s.handle(
-            Event::SubmitResult(SubmitResult::Queued {
+            Event::CaseStored {
                 case_id: "c".into(),
                 local_number: "1".into(),
-            }),
+                answer_by: None,
+            },
             t,
         );
         assert_eq!(s.current(), &Screen::Done);
@@ -500,7 +473,7 @@ fn evaluating_ends_the_session_and_so_does_not_answering() {
     };
     let mut s = Session::new(Duration::from_secs(600), t);
     done(&mut s);
-    assert_eq!(s.handle(Event::Evaluated, t), Outcome::Wiped);
+    assert_eq!(s.handle(Event::SkipEvaluation, t), Outcome::Wiped);
     assert!(!s.holds_personal_data());
 
     let mut s = Session::new(Duration::from_secs(600), t);
@@ -673,16 +646,25 @@ fn upload_progress_counts_only_this_citizens_case() {
     assert_eq!(s.handle(progress("other", 10), t), Outcome::None);
     s.handle(Event::CaptureDone, t);
     s.handle(Event::Submit, t);
-    // While waiting, the glue forwards only the case it stored.
-    s.handle(progress("c1", 50), t);
-    assert_eq!(s.upload_progress().unwrap().fraction(), 0.25);
+    // Stored, its unified code awaited: only that case counts.
     s.handle(
-        Event::SubmitResult(SubmitResult::Queued {
+        Event::CaseStored {
             case_id: "c1".into(),
             local_number: "1".into(),
-        }),
+            answer_by: Some(t + Duration::from_secs(3)),
+        },
         t,
     );
+    assert!(s.submitting(), "the platform's answer is awaited");
+    assert_eq!(s.handle(progress("other", 10), t), Outcome::None);
+    s.handle(progress("c1", 50), t);
+    assert_eq!(s.upload_progress().unwrap().fraction(), 0.25);
+    // No answer in time: 已暂存, and still only that case.
+    s.handle(Event::Tick, t + Duration::from_secs(3));
+    assert!(matches!(
+        s.submit_result(),
+        Some(SubmitResult::Queued { case_id, .. }) if case_id == "c1"
+    ));
     assert_eq!(s.handle(progress("other", 200), t), Outcome::None);
     assert_eq!(s.upload_progress().unwrap().sent, 50);
     s.handle(progress("c1", 200), t);
@@ -692,3 +674,8 @@ fn upload_progress_counts_only_this_citizens_case() {
 }
 
 mod effects;
+mod evaluate;
+mod hall;
+mod input;
+mod technician;
+mod wipe;

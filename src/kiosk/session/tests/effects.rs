@@ -54,6 +54,11 @@ fn submit_stores_the_case_once_and_only_from_the_review_page() {
     s.handle(Event::FormNext, t);
     assert_eq!(s.current(), &Screen::Form);
     assert!(!s.form_errors().is_empty());
+    assert_eq!(
+        drain(&mut s),
+        [Effect::LookUpLicences],
+        "asked at the card read"
+    );
     assert_eq!(s.handle(Event::Submit, t), Outcome::None);
     assert_eq!(drain(&mut s), []);
 
@@ -64,14 +69,96 @@ fn submit_stores_the_case_once_and_only_from_the_review_page() {
     // A second press while it is stored, or one after the result, stores nothing.
     assert_eq!(s.handle(Event::Submit, t), Outcome::None);
     s.handle(
-        Event::SubmitResult(SubmitResult::Queued {
+        Event::CaseStored {
             case_id: "c1".into(),
             local_number: "1".into(),
-        }),
+            answer_by: None,
+        },
         t,
+    );
+    assert_eq!(
+        drain(&mut s),
+        [Effect::PrintCaseReceipt],
+        "已暂存: the receipt"
     );
     assert_eq!(s.handle(Event::Submit, t), Outcome::None);
     assert_eq!(drain(&mut s), []);
+    // 重新打印回执 prints it again.
+    assert_eq!(s.handle(Event::ReprintReceipt, t), Outcome::Changed);
+    assert_eq!(drain(&mut s), [Effect::PrintCaseReceipt]);
+}
+
+#[test]
+fn a_stored_case_waits_for_its_unified_code_then_prints_the_receipt_once() {
+    let t = Instant::now();
+    let stored = |s: &mut Session| {
+        s.handle(Event::Submit, t);
+        drain(s);
+        s.handle(
+            Event::CaseStored {
+                case_id: "c1".into(),
+                local_number: "1".into(),
+                answer_by: Some(t + Duration::from_secs(3)),
+            },
+            t,
+        );
+    };
+    // The platform answers in time: 已提交 with its code.
+    let mut s = at_review(t);
+    stored(&mut s);
+    assert!(s.submitting());
+    assert_eq!(drain(&mut s), [], "nothing printed before the answer");
+    assert_eq!(s.handle(Event::ReprintReceipt, t), Outcome::None);
+    s.handle(
+        Event::Delivered {
+            case_id: "other".into(),
+            unified_code: "X".into(),
+        },
+        t,
+    );
+    assert!(s.submitting(), "another case's code settles nothing");
+    s.handle(
+        Event::Delivered {
+            case_id: "c1".into(),
+            unified_code: "U-1".into(),
+        },
+        t + Duration::from_secs(1),
+    );
+    assert!(matches!(
+        s.submit_result(),
+        Some(SubmitResult::Submitted { unified_code, .. }) if unified_code == "U-1"
+    ));
+    assert_eq!(s.current(), &Screen::Done);
+    assert_eq!(drain(&mut s), [Effect::PrintCaseReceipt]);
+    s.handle(Event::Tick, t + Duration::from_secs(5));
+    assert_eq!(drain(&mut s), [], "printed once");
+    // It does not: 已暂存 when the wait is over.
+    let mut s = at_review(t);
+    stored(&mut s);
+    s.handle(Event::Tick, t + Duration::from_secs(2));
+    assert!(s.submitting());
+    s.handle(Event::Tick, t + Duration::from_secs(3));
+    assert!(matches!(
+        s.submit_result(),
+        Some(SubmitResult::Queued { local_number, .. }) if local_number == "1"
+    ));
+    assert_eq!(drain(&mut s), [Effect::PrintCaseReceipt]);
+    // Not stored at all: said on the done page, nothing to print.
+    let mut s = at_review(t);
+    s.handle(Event::Submit, t);
+    drain(&mut s);
+    s.handle(
+        Event::CaseNotStored {
+            reason: "磁盘已满".into(),
+        },
+        t,
+    );
+    assert!(matches!(
+        s.submit_result(),
+        Some(SubmitResult::Failed { .. })
+    ));
+    assert_eq!(drain(&mut s), []);
+    assert_eq!(s.handle(Event::ReprintReceipt, t), Outcome::None);
 }
 
 #[test]
@@ -217,9 +304,12 @@ fn licences_are_looked_up_while_licence_printing_waits_for_them() {
     s.handle(Event::CardRead(person()), t);
     assert_eq!(s.current(), &Screen::Licences);
     assert_eq!(drain(&mut s), [Effect::LookUpLicences]);
-    // Still waiting: due again after each accepted event (the glue skips the one in flight),
-    // not after a refused one.
+    // Still waiting, with the look-up on its way: not asked twice.
     assert_eq!(s.handle(Event::Touch, t), Outcome::None);
+    assert_eq!(
+        s.handle(Event::CardError(CardError::Replace), t),
+        Outcome::Changed
+    );
     assert_eq!(drain(&mut s), []);
     assert_eq!(
         s.handle(Event::ChooseLicence("居民身份证".into()), t),
@@ -237,12 +327,21 @@ fn licences_are_looked_up_while_licence_printing_waits_for_them() {
     other.id_number = crate::core::domain::IdNumber::complete("50010319900307123").unwrap();
     s.handle(Event::CardRead(other), t);
     assert_eq!(drain(&mut s), [Effect::LookUpLicences]);
-    // Identified elsewhere: nothing to ask until 证照打印 is opened.
+    // Identified elsewhere: asked at once (the checklist's 免提交 needs them); 证照打印 then
+    // waits for that answer, and a second read of the same card asks nothing more.
     let mut s = Session::new(Duration::from_secs(600), t);
     s.handle(Event::Open(Screen::Identify), t);
     s.handle(Event::CardRead(person()), t);
-    assert_eq!(drain(&mut s), []);
+    assert_eq!(drain(&mut s), [Effect::LookUpLicences]);
     s.handle(Event::OpenLicencePrint, t);
+    s.handle(Event::CardRead(person()), t);
+    assert_eq!(drain(&mut s), []);
+    s.handle(Event::Licences(vec!["居民身份证".into()]), t);
+    s.handle(Event::CardRead(person()), t);
+    assert_eq!(drain(&mut s), [], "answered already");
+    // "不是本人/更换" forgets the look-up; the next card has its own.
+    s.handle(Event::ChangePerson, t);
+    s.handle(Event::CardRead(person()), t);
     assert_eq!(drain(&mut s), [Effect::LookUpLicences]);
 }
 
