@@ -27,14 +27,7 @@ impl Kiosk {
     /// Uses `platform` for e-licence look-ups (免提交) once a card is read, and delivers the
     /// outbox to it from a worker in this process (the demo has no agent service).
     pub fn use_platform(&self, platform: Arc<PlatformLink>) {
-        let inbox = self.state.borrow().terminal.inbox.clone();
-        let delivery =
-            Delivery::for_terminal(&self.state.borrow().terminal.core, &platform, move |news| {
-                inbox.post(Report::Delivery(news))
-            });
-        let mut st = self.state.borrow_mut();
-        st.terminal.delivery = delivery;
-        st.terminal.platform = Some(platform);
+        self.state.borrow_mut().terminal.link(platform);
         if let Some(w) = self.window.upgrade() {
             w.global::<LicenceAdapter>().set_available(true);
         }

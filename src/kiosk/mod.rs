@@ -38,7 +38,7 @@ use crate::core::Core;
 use crate::errand::{form, guide};
 use crate::terminal::camera::{CameraNews, LiveCamera};
 use crate::terminal::cards::{CardOutcome, CardService};
-use crate::terminal::delivery::{Delivery, DeliveryNews};
+use crate::terminal::delivery::DeliveryNews;
 use crate::terminal::inbox::{Inbox, Report};
 use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::{PrintProgress, ReceiptPrinter};
@@ -88,13 +88,7 @@ pub fn run(cli: &Cli, profile: crate::core::config::Profile) -> ExitCode {
     let idle = kiosk.idle_timer();
     let result = window.run();
     drop(idle);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("界面运行出错：{e}");
-            ExitCode::from(cli::EXIT_FAILURE)
-        }
-    }
+    crate::ui::exit_code(result)
 }
 
 /// The running kiosk: the window, the core and the citizen's session, shared by the
