@@ -32,13 +32,7 @@ impl Counter {
 
     /// The printer emulator's jobs (PNG files), when it is simulated.
     pub fn printed_jobs(&self) -> Vec<std::path::PathBuf> {
-        self.state
-            .borrow()
-            .terminal
-            .printer
-            .as_ref()
-            .and_then(ReceiptPrinter::sim_jobs)
-            .unwrap_or_default()
+        self.state.borrow().terminal.printed_jobs()
     }
 
     /// Applies what device and network threads posted (tests call this directly).

@@ -120,13 +120,7 @@ impl Kiosk {
 
     /// The receipt printer's emulated jobs (PNG files), when it is simulated.
     pub fn printed_jobs(&self) -> Vec<std::path::PathBuf> {
-        self.state
-            .borrow()
-            .terminal
-            .printer
-            .as_ref()
-            .and_then(ReceiptPrinter::sim_jobs)
-            .unwrap_or_default()
+        self.state.borrow().terminal.printed_jobs()
     }
 
     /// Starts the ID-card emulator with the demo card and the real reader driver on it; the

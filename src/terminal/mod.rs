@@ -69,6 +69,14 @@ impl Terminal {
         self.platform = Some(platform);
     }
 
+    /// The receipt printer emulator's jobs (PNG files), when the printer is simulated.
+    pub fn printed_jobs(&self) -> Vec<std::path::PathBuf> {
+        self.printer
+            .as_ref()
+            .and_then(printer::ReceiptPrinter::sim_jobs)
+            .unwrap_or_default()
+    }
+
     /// The outbox's size limit from the profile.
     pub fn quota(&self) -> Quota {
         self.core.quota()

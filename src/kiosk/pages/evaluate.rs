@@ -6,10 +6,7 @@ use crate::kiosk::*;
 
 /// Turns the page's callbacks into session events.
 pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
-    let go = |e: fn() -> Event| {
-        let k = kiosk.clone_handle();
-        move || k.event(e())
-    };
+    let go = |e| super::go(kiosk, e);
     let eval = window.global::<EvaluateAdapter>();
     let k = kiosk.clone_handle();
     eval.on_choose(move |score| {

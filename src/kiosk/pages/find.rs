@@ -7,10 +7,7 @@ use crate::kiosk::*;
 
 /// Turns the page's callbacks into session events.
 pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
-    let go = |e: fn() -> Event| {
-        let k = kiosk.clone_handle();
-        move || k.event(e())
-    };
+    let go = |e| super::go(kiosk, e);
     let find = window.global::<FindAdapter>();
     let k = kiosk.clone_handle();
     find.on_key(move |key| {

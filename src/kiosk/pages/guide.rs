@@ -6,10 +6,7 @@ use crate::kiosk::*;
 
 /// Turns the page's callbacks into session events.
 pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
-    let go = |e: fn() -> Event| {
-        let k = kiosk.clone_handle();
-        move || k.event(e())
-    };
+    let go = |e| super::go(kiosk, e);
     let guide = window.global::<GuideAdapter>();
     let k = kiosk.clone_handle();
     guide.on_choose(move |id| k.event(Event::Answer(vec![id.to_string()])));

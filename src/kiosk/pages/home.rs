@@ -11,10 +11,7 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
         let k = kiosk.clone_handle();
         move |arg: SharedString| k.event(f(arg.to_string()))
     };
-    let go = |e: fn() -> Event| {
-        let k = kiosk.clone_handle();
-        move || k.event(e())
-    };
+    let go = |e| super::go(kiosk, e);
     let adapter = window.global::<KioskAdapter>();
     adapter.on_open_department(on(|d| Event::Open(Screen::Matters { department: d })));
     adapter.on_open_matter(on(|c| Event::Open(Screen::MatterInfo { task_code: c })));

@@ -16,8 +16,15 @@ pub(super) mod licences;
 pub(super) mod services;
 pub(super) mod technician;
 
+use super::session::Event;
 use super::Kiosk;
 use crate::ui::AppWindow;
+
+/// A callback that sends the session one fixed event.
+fn go(kiosk: &Kiosk, event: fn() -> Event) -> impl Fn() + 'static {
+    let k = kiosk.clone_handle();
+    move || k.event(event())
+}
 
 /// Wires every page's callbacks.
 pub(super) fn connect(kiosk: &Kiosk, window: &AppWindow) {

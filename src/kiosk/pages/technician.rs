@@ -6,10 +6,7 @@ use crate::kiosk::*;
 
 /// Turns the page's callbacks into session events.
 pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
-    let go = |e: fn() -> Event| {
-        let k = kiosk.clone_handle();
-        move || k.event(e())
-    };
+    let go = |e| super::go(kiosk, e);
     let tech = window.global::<TechAdapter>();
     tech.on_edit_id(go(|| Event::TechField(session::TechField::Id)));
     tech.on_edit_pin(go(|| Event::TechField(session::TechField::Pin)));
