@@ -64,11 +64,13 @@ impl Counter {
                     });
                 }
                 Report::Card(CardOutcome::Ready, _) => {}
-                Report::Licences { id_number, names } => {
-                    // The counter's look-up reports names only; a failure was logged.
-                    let names = names.unwrap_or_default();
-                    self.state.borrow_mut().clerk.licences(&id_number, names);
-                }
+                Report::Licences { id_number, names } => match names {
+                    Ok(names) => {
+                        self.state.borrow_mut().clerk.licences(&id_number, names);
+                    }
+                    // The materials are then simply not exempt.
+                    Err(e) => tracing::warn!(error = %e, "e-licence look-up failed"),
+                },
                 Report::Printed(r, health) => {
                     if let Some(h) = health {
                         self.state
@@ -122,12 +124,7 @@ impl Counter {
         crate::terminal::licences::look_up_licences(
             platform,
             id_number.to_owned(),
-            move |id_number, names| {
-                inbox.post(Report::Licences {
-                    id_number,
-                    names: Ok(names),
-                })
-            },
+            move |id_number, names| inbox.post(Report::Licences { id_number, names }),
         );
     }
 

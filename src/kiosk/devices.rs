@@ -48,7 +48,7 @@ impl Kiosk {
         let text = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            let quota = st.terminal.quota();
+            let quota = st.terminal.core.quota();
             let devices = crate::core::health::stored_devices(&mut st.terminal.core.store)
                 .unwrap_or_default();
             match crate::core::health::collect(
@@ -296,7 +296,7 @@ impl Kiosk {
         };
         let inbox = st.terminal.inbox.clone();
         let id_number = person.id_number.expose().to_owned();
-        crate::terminal::licences::look_up_licences_reporting(
+        crate::terminal::licences::look_up_licences(
             platform,
             id_number,
             move |id_number, names| inbox.post(Report::Licences { id_number, names }),

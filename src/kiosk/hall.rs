@@ -11,7 +11,7 @@ impl Kiosk {
         let issued = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            let quota = st.terminal.quota();
+            let quota = st.terminal.core.quota();
             match &st.terminal.core.profile.ticketing {
                 None => Err(crate::core::ticketing::TicketError::NotConfigured),
                 Some(cfg) => crate::core::ticketing::issue(

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ykb_drivers::escpos::{
-    load_font_static, test_receipt, PaperState, Printer, PrinterUri, ReceiptRenderer, ReceiptStyle,
+    load_font_static, test_receipt, PaperState, Printer, ReceiptRenderer, ReceiptStyle,
 };
 use ykb_drivers::idcard::{IdCardReader, IdReader, ServiceConfig};
 use ykb_drivers::link::SerialLink;
@@ -203,12 +203,12 @@ fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<Device
     const TITLE: &str = "回执打印机状态与测试页";
     let t = Timer::start();
     // The emulator (for `simulated`) must outlive the check.
-    let (sim, uri) = match slots::printer(dev, &opts.sim_out) {
+    let slot = match slots::printer(dev, &opts.sim_out) {
         Ok(None) => return (skipped(ID, TITLE), None),
-        Ok(Some(slot)) => (slot.sim, slot.uri),
+        Ok(Some(slot)) => slot,
         Err(e) => return (t.check(ID, TITLE, Outcome::Fail, e, None), None),
     };
-    if sim.is_none() {
+    if slot.sim.is_none() {
         if let Some(c) = missing_path(ID, TITLE, &dev.path) {
             let h = DeviceHealth {
                 state: DeviceState::Offline,
@@ -232,9 +232,10 @@ fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<Device
             }),
         )
     };
-    let parsed = match PrinterUri::parse(&uri) {
+    let uri = &slot.uri;
+    let parsed = match slot.parsed() {
         Ok(u) => u,
-        Err(e) => return offline(format!("打印机地址 {uri} 无效：{e}")),
+        Err(e) => return offline(e),
     };
     let mut p = match Printer::open(&parsed) {
         Ok(p) => p,
@@ -279,7 +280,7 @@ fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<Device
         match printed {
             Ok(n) => {
                 detail.push_str(&format!("；测试页（含二维码）已发送 {n} 字节"));
-                if let Some(s) = &sim {
+                if let Some(s) = &slot.sim {
                     if let Some(png) = s.shared().wait_for_jobs(1, Duration::from_secs(10)).first()
                     {
                         detail.push_str(&format!("，模拟打印机已出纸：{}", png.display()));

@@ -4,22 +4,9 @@
 use std::sync::Arc;
 
 /// Asks the platform, on a worker thread, which e-licences (电子证照) the person with
-/// `id_number` holds; `done` gets the number and the licence names. A failure is logged and
-/// nothing is reported (the materials then simply are not exempt).
+/// `id_number` holds; `done` gets the number and the licence names, or what went wrong (证照打印
+/// tells the citizen it needs the network; elsewhere the materials are simply not exempt).
 pub fn look_up_licences(
-    platform: Arc<crate::terminal::link::PlatformLink>,
-    id_number: String,
-    done: impl FnOnce(String, Vec<String>) + Send + 'static,
-) {
-    look_up_licences_reporting(platform, id_number, move |id_number, answer| match answer {
-        Ok(names) => done(id_number, names),
-        Err(e) => tracing::warn!(error = %e, "e-licence look-up failed"),
-    });
-}
-
-/// [`look_up_licences`], with failures reported too (证照打印 tells the citizen that it needs
-/// the network): `done` gets the number and the names, or what went wrong.
-pub fn look_up_licences_reporting(
     platform: Arc<crate::terminal::link::PlatformLink>,
     id_number: String,
     done: impl FnOnce(String, Result<Vec<String>, String>) + Send + 'static,

@@ -26,7 +26,7 @@ use jiff::Timestamp;
 
 use crate::core::audit::{self, Actor, AuditAction};
 use crate::core::health::DeviceHealth;
-use crate::core::outbox::{self, Accepted, NewCase, OutboxError, Quota};
+use crate::core::outbox::{self, Accepted, NewCase, OutboxError};
 use crate::core::Core;
 
 /// A UI terminal's running parts, and the few things every app does with them: store a case
@@ -77,15 +77,10 @@ impl Terminal {
             .unwrap_or_default()
     }
 
-    /// The outbox's size limit from the profile.
-    pub fn quota(&self) -> Quota {
-        self.core.quota()
-    }
-
     /// Stores a case, its materials and its outbox row in one transaction, then wakes
     /// delivery.
     pub fn enqueue_case(&mut self, case: NewCase, now: Timestamp) -> Result<Accepted, OutboxError> {
-        let quota = self.quota();
+        let quota = self.core.quota();
         let accepted =
             outbox::enqueue_case(&mut self.core.store, &self.core.key, quota, case, now)?;
         self.wake_delivery();
@@ -99,7 +94,7 @@ impl Terminal {
         body: &serde_json::Value,
         now: Timestamp,
     ) -> Result<uuid::Uuid, OutboxError> {
-        let quota = self.quota();
+        let quota = self.core.quota();
         let id =
             outbox::enqueue_event(&mut self.core.store, &self.core.key, quota, kind, body, now)?;
         self.wake_delivery();
