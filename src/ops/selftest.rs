@@ -203,7 +203,8 @@ fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<Device
     const TITLE: &str = "回执打印机状态与测试页";
     let t = Timer::start();
     // The emulator (for `simulated`) must outlive the check.
-    let slot = match slots::printer(dev, &opts.sim_out) {
+    let font = load_font_static(UI_FONT).ok();
+    let slot = match slots::printer(dev, &opts.sim_out, font.clone()) {
         Ok(None) => return (skipped(ID, TITLE), None),
         Ok(Some(slot)) => slot,
         Err(e) => return (t.check(ID, TITLE, Outcome::Fail, e, None), None),
@@ -267,8 +268,7 @@ fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<Device
         );
     }
     if opts.print {
-        let renderer =
-            ReceiptRenderer::new(load_font_static(UI_FONT).ok(), ReceiptStyle::default());
+        let renderer = ReceiptRenderer::new(font, ReceiptStyle::default());
         let printed = renderer
             .to_escpos(&test_receipt())
             .map_err(|e| format!("测试页生成失败：{e}"))

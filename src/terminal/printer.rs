@@ -46,11 +46,11 @@ pub struct ReceiptPrinter {
 impl ReceiptPrinter {
     /// Opens the printer slot of the profile; `Ok(None)` when no printer is configured.
     pub fn start(dev: &DeviceSection, sim_dir: &Path) -> Result<Option<Self>, String> {
-        let Some(slot) = super::slots::printer(dev, sim_dir)? else {
+        let font = load_font_static(UI_FONT).ok();
+        let Some(slot) = super::slots::printer(dev, sim_dir, font.clone())? else {
             return Ok(None);
         };
         let uri = slot.parsed()?;
-        let font = load_font_static(UI_FONT).ok();
         Ok(Some(Self {
             uri,
             _sim: slot.sim,

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ykb_drivers::escpos::{load_font_static, PrinterUri};
+use ykb_drivers::escpos::{LoadedFont, PrinterUri};
 use ykb_drivers::link::SerialConnector;
 use ykb_drivers::scanner::splitter::SplitterConfig;
 use ykb_drivers::scanner::EvdevConfig;
@@ -74,12 +74,15 @@ impl PrinterSlot {
 }
 
 /// The printer of `dev`: `Ok(None)` for `none`; the emulator for `simulated` (rendering its
-/// previews in the embedded font).
-pub fn printer(dev: &DeviceSection, sim_dir: &Path) -> Result<Option<PrinterSlot>, String> {
+/// previews in `font`).
+pub fn printer(
+    dev: &DeviceSection,
+    sim_dir: &Path,
+    font: Option<LoadedFont>,
+) -> Result<Option<PrinterSlot>, String> {
     match dev.driver {
         DriverKind::None => Ok(None),
         DriverKind::Simulated => {
-            let font = load_font_static(crate::fonts::UI_FONT).ok();
             let sim = PrinterSim::start_tcp("127.0.0.1:0", PrinterSimConfig::new(sim_dir, font))
                 .map_err(|e| format!("打印机模拟器无法启动：{e}"))?;
             Ok(Some(PrinterSlot {

@@ -18,6 +18,6 @@ pub mod status;
 pub use device::{PrinterDevice, PrinterEvent};
 pub use encode::{Align, EscPos, QrEcLevel};
 pub use printer::{test_receipt, Printer, PrinterError, PrinterUri};
-pub use raster::{load_font, load_font_static, Bitmap};
+pub use raster::{load_font, load_font_static, Bitmap, LoadedFont};
 pub use receipt::{Receipt, ReceiptItem, ReceiptRenderer, ReceiptStyle, RenderError};
 pub use status::{PaperState, PrinterStatus};

@@ -2,6 +2,9 @@
 //! printer's built-in font cannot print, and for PNG previews).
 
 use ab_glyph::{Font, FontArc, FontVec, PxScale, ScaleFont};
+
+/// A loaded font, as [`load_font`] returns it and the renderer and the printer emulator take it.
+pub type LoadedFont = FontArc;
 use image::{GrayImage, Luma};
 
 use super::encode::Align;
