@@ -67,8 +67,8 @@ impl Desk<'_> {
     }
 }
 
-/// The free-function form of a [`Desk`] action, taking the desk's parts one by one (as the
-/// counter and the kiosk still call them): builds the desk and calls the method.
+/// The free-function form of a [`Desk`] action, taking the desk's parts one by one (only the
+/// tests still call these; the apps act through a `Desk`): builds the desk and calls the method.
 macro_rules! desk_action {
     ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $out:ty) => {
         $(#[$doc])*
