@@ -167,11 +167,9 @@ impl State {
     /// Queues a supervision event through the outbox and wakes delivery; on failure the
     /// clerk is told and `false` comes back.
     fn queue_event(&mut self, kind: &str, body: &serde_json::Value) -> bool {
+        // Storing the event wakes delivery.
         match self.terminal.enqueue_event(kind, body, Timestamp::now()) {
-            Ok(_) => {
-                self.wake_delivery();
-                true
-            }
+            Ok(_) => true,
             Err(e) => {
                 self.fail(format!("未能记录：{e}"));
                 false
@@ -635,8 +633,8 @@ impl Counter {
                         local_number: local,
                         until: Instant::now() + SUBMIT_GRACE,
                     });
+                    // Storing the case already woke delivery.
                     st.print_status = "正在取得统一受理编号…".into();
-                    st.wake_delivery();
                     None
                 } else {
                     Some((case_id, format!("{local}（本机编号）")))
