@@ -273,6 +273,15 @@ impl Counter {
                 c.render();
             }
         };
+        // The same for the actions that carry a text (an id, a query, a code).
+        let on_text = |f: fn(&Counter, &str)| {
+            let c = self.handle();
+            move |text: SharedString| {
+                c.state.borrow_mut().clerk.touch(Instant::now());
+                f(&c, &text);
+                c.render();
+            }
+        };
         a.on_sign_in(on(Counter::sign_in));
         a.on_lock(on(|c| {
             let mut st = c.state.borrow_mut();
@@ -317,18 +326,11 @@ impl Counter {
                 cards.place_demo_card();
             }
         }));
-        let c = self.handle();
-        a.on_search(move |q| {
-            c.state.borrow_mut().clerk.touch(Instant::now());
-            c.search(&q);
-            c.render();
-        });
-        let c = self.handle();
-        a.on_choose_matter(move |code| {
+        a.on_search(on_text(Counter::search));
+        a.on_choose_matter(on_text(|c, code| {
             {
                 let mut st = c.state.borrow_mut();
-                st.clerk.touch(Instant::now());
-                if let Some(m) = st.terminal.core.catalog.matter(&code).cloned() {
+                if let Some(m) = st.terminal.core.catalog.matter(code).cloned() {
                     st.clerk.choose_matter(m);
                     st.matches.clear();
                     st.print_status.clear();
@@ -339,24 +341,11 @@ impl Counter {
                 w.global::<CounterAdapter>()
                     .set_matter_query(SharedString::new());
             }
-            c.render();
-        });
-        let c = self.handle();
-        a.on_answer(move |id| {
-            let mut st = c.state.borrow_mut();
-            st.clerk.touch(Instant::now());
-            st.clerk.answer(&id);
-            drop(st);
-            c.render();
-        });
-        let c = self.handle();
-        a.on_toggle_material(move |id| {
-            let mut st = c.state.borrow_mut();
-            st.clerk.touch(Instant::now());
-            st.clerk.toggle_brought(&id);
-            drop(st);
-            c.render();
-        });
+        }));
+        a.on_answer(on_text(|c, id| c.state.borrow_mut().clerk.answer(id)));
+        a.on_toggle_material(on_text(|c, id| {
+            c.state.borrow_mut().clerk.toggle_brought(id)
+        }));
         a.on_accept(on(Counter::accept));
         a.on_reject(on(Counter::reject));
         a.on_supplement(on(Counter::supplement));

@@ -198,14 +198,7 @@ mod tests {
         );
         s.handle(Event::CaptureDone, t);
         s.handle(Event::Submit, t);
-        s.handle(
-            Event::CaseStored {
-                case_id: "0190-abc".into(),
-                local_number: "12".into(),
-                answer_by: None,
-            },
-            t,
-        );
+        s.handle(Event::stored("0190-abc", "12", None), t);
         let r = case_receipt(&s, "渝中区 24小时自助区", Timestamp::now()).unwrap();
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.contains("李*"), "{text}");
@@ -236,14 +229,7 @@ mod tests {
         );
         s.handle(Event::CaptureDone, t);
         s.handle(Event::Submit, t);
-        s.handle(
-            Event::CaseStored {
-                case_id: "c2".into(),
-                local_number: "13".into(),
-                answer_by: None,
-            },
-            t,
-        );
+        s.handle(Event::stored("c2", "13", None), t);
         let text =
             serde_json::to_string(&case_receipt(&s, "T", Timestamp::now()).unwrap()).unwrap();
         assert!(!text.contains("数码相片回执"), "{text}");
@@ -340,14 +326,7 @@ mod tests {
             s.handle(Event::CaptureDone, t);
         }
         s.handle(Event::Submit, t);
-        s.handle(
-            Event::CaseStored {
-                case_id: "c9".into(),
-                local_number: "21".into(),
-                answer_by: None,
-            },
-            t,
-        );
+        s.handle(Event::stored("c9", "21", None), t);
         let text =
             serde_json::to_string(&case_receipt(&s, "T", Timestamp::now()).unwrap()).unwrap();
         assert!(text.contains("新生儿出生一件事"), "{text}");

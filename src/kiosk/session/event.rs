@@ -352,3 +352,15 @@ impl Event {
         )
     }
 }
+
+#[cfg(test)]
+impl Event {
+    /// `CaseStored` as the tests write it.
+    pub fn stored(case_id: &str, local_number: &str, answer_by: Option<Instant>) -> Event {
+        Event::CaseStored {
+            case_id: case_id.into(),
+            local_number: local_number.into(),
+            answer_by,
+        }
+    }
+}

@@ -13,6 +13,13 @@ fn person() -> Person {
     }
 }
 
+/// A fresh session (60 s idle limit) with `screen` opened.
+fn opened(screen: Screen, t: Instant) -> Session {
+    let mut s = Session::new(Duration::from_secs(60), t);
+    s.handle(Event::Open(screen), t);
+    s
+}
+
 fn id_card_renewal() -> Matter {
     crate::core::catalog::demo_matter("居民身份证换领")
 }
@@ -40,8 +47,7 @@ fn back_walks_the_path_and_home_clears_it() {
 #[test]
 fn opening_the_same_screen_twice_does_not_stack_it() {
     let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    s.handle(Event::Open(Screen::Bundles), t);
+    let mut s = opened(Screen::Bundles, t);
     s.handle(Event::Open(Screen::Bundles), t);
     s.handle(Event::Back, t);
     assert_eq!(s.current(), &Screen::Home);
@@ -50,8 +56,7 @@ fn opening_the_same_screen_twice_does_not_stack_it() {
 #[test]
 fn guide_asks_each_question_then_shows_the_checklist_and_back_reopens_one() {
     let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    s.handle(Event::Open(Screen::Find), t);
+    let mut s = opened(Screen::Find, t);
     s.handle(Event::ChooseMatter(Box::new(id_card_renewal())), t);
     assert_eq!(s.current(), &Screen::Guide { question: 0 });
     assert_eq!(s.question(0).unwrap().id, "q_reason");
@@ -95,8 +100,7 @@ fn conditional_question_is_asked_only_after_its_trigger() {
 #[test]
 fn card_errors_keep_user_and_device_faults_apart_and_a_read_clears_them() {
     let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    s.handle(Event::Open(Screen::Identify), t);
+    let mut s = opened(Screen::Identify, t);
     s.handle(Event::CardError(CardError::Replace), t);
     assert_eq!(s.card_status(), CardStatus::Error(CardError::Replace));
     s.handle(Event::CardError(CardError::Device), t);
@@ -116,8 +120,7 @@ fn card_errors_keep_user_and_device_faults_apart_and_a_read_clears_them() {
 #[test]
 fn idle_shows_a_countdown_that_a_touch_cancels() {
     let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    s.handle(Event::Open(Screen::Find), t);
+    let mut s = opened(Screen::Find, t);
     assert_eq!(
         s.handle(Event::Tick, t + Duration::from_secs(59)),
         Outcome::None
@@ -146,8 +149,7 @@ fn idle_shows_a_countdown_that_a_touch_cancels() {
 #[test]
 fn any_citizen_action_restarts_the_idle_clock() {
     let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    s.handle(Event::Open(Screen::Find), t);
+    let mut s = opened(Screen::Find, t);
     s.handle(Event::Search("s".into()), t + Duration::from_secs(50));
     assert_eq!(
         s.handle(Event::Tick, t + Duration::from_secs(100)),
@@ -274,11 +276,7 @@ fn apply_identifies_first_then_checks_the_form_captures_and_submits_once() {
     assert!(!s.camera_wanted());
     assert_eq!(s.current(), &Screen::Review);
     // A result nobody asked for is ignored; a second press while submitting is too.
-    let stored = || Event::CaseStored {
-        case_id: "c1".into(),
-        local_number: "7".into(),
-        answer_by: None,
-    };
+    let stored = || Event::stored("c1", "7", None);
     assert_eq!(s.handle(stored(), t), Outcome::None);
     assert_eq!(s.handle(Event::Submit, t), Outcome::Changed);
     assert!(s.submitting());
@@ -459,14 +457,7 @@ fn evaluating_ends_the_session_and_so_does_not_answering() {
         s.handle(Event::StartApply, t);
         s.handle(Event::Open(Screen::Review), t);
         s.handle(Event::Submit, t);
-        s.handle(
-            Event::CaseStored {
-                case_id: "c".into(),
-                local_number: "1".into(),
-                answer_by: None,
-            },
-            t,
-        );
+        s.handle(Event::stored("c", "1", None), t);
         assert_eq!(s.current(), &Screen::Done);
         s.handle(Event::OpenEvaluate, t);
         assert_eq!(s.current(), &Screen::Evaluate);
@@ -648,11 +639,7 @@ fn upload_progress_counts_only_this_citizens_case() {
     s.handle(Event::Submit, t);
     // Stored, its unified code awaited: only that case counts.
     s.handle(
-        Event::CaseStored {
-            case_id: "c1".into(),
-            local_number: "1".into(),
-            answer_by: Some(t + Duration::from_secs(3)),
-        },
+        Event::stored("c1", "1", Some(t + Duration::from_secs(3))),
         t,
     );
     assert!(s.submitting(), "the platform's answer is awaited");

@@ -68,14 +68,7 @@ fn submit_stores_the_case_once_and_only_from_the_review_page() {
     assert_eq!(s.poll_effect(), None, "taken once");
     // A second press while it is stored, or one after the result, stores nothing.
     assert_eq!(s.handle(Event::Submit, t), Outcome::None);
-    s.handle(
-        Event::CaseStored {
-            case_id: "c1".into(),
-            local_number: "1".into(),
-            answer_by: None,
-        },
-        t,
-    );
+    s.handle(Event::stored("c1", "1", None), t);
     assert_eq!(
         drain(&mut s),
         [Effect::PrintCaseReceipt],
@@ -95,11 +88,7 @@ fn a_stored_case_waits_for_its_unified_code_then_prints_the_receipt_once() {
         s.handle(Event::Submit, t);
         drain(s);
         s.handle(
-            Event::CaseStored {
-                case_id: "c1".into(),
-                local_number: "1".into(),
-                answer_by: Some(t + Duration::from_secs(3)),
-            },
+            Event::stored("c1", "1", Some(t + Duration::from_secs(3))),
             t,
         );
     };

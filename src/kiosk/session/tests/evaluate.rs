@@ -17,14 +17,7 @@ fn at_evaluate(t: Instant) -> Session {
     s.handle(Event::StartApply, t);
     s.handle(Event::Open(Screen::Review), t);
     s.handle(Event::Submit, t);
-    s.handle(
-        Event::CaseStored {
-            case_id: "c7".into(),
-            local_number: "7".into(),
-            answer_by: None,
-        },
-        t,
-    );
+    s.handle(Event::stored("c7", "7", None), t);
     s.handle(Event::OpenEvaluate, t);
     assert_eq!(s.current(), &Screen::Evaluate);
     drain(&mut s);

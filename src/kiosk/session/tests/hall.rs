@@ -1,5 +1,6 @@
 //! 取号, 预约签到 and 办件进度查询 as the session holds and decides them.
 
+use super::opened;
 use crate::core::ticketing::{IssuedTicket, TicketKind};
 use crate::kiosk::session::*;
 use std::time::{Duration, Instant};
@@ -98,8 +99,7 @@ fn take_ticket_asks_for_the_ticket_as_set_up_and_a_refusal_is_said() {
 #[test]
 fn the_checkin_code_is_upper_case_limited_and_only_typed_when_checkin_is_on() {
     let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    s.handle(Event::Open(Screen::Tickets), t);
+    let mut s = opened(Screen::Tickets, t);
     assert_eq!(
         s.handle(Event::CheckinKey(Key::Text("a".into())), t),
         Outcome::None,
@@ -128,8 +128,7 @@ fn the_checkin_code_is_upper_case_limited_and_only_typed_when_checkin_is_on() {
 #[test]
 fn progress_is_asked_for_the_number_typed_and_an_empty_one_is_said() {
     let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    s.handle(Event::Open(Screen::Progress), t);
+    let mut s = opened(Screen::Progress, t);
     s.handle(Event::LookUpProgress, t);
     assert_eq!(s.progress(), Some(("请先输入编号", "")));
     assert_eq!(drain(&mut s), []);

@@ -1,7 +1,7 @@
 //! The typing and ticking on the way: search and its answer, multi-choice ticks, the form's
 //! keyboard and pinyin.
 
-use super::{at_capture, person, to_checklist};
+use super::{at_capture, opened, person, to_checklist};
 use crate::core::search::SearchHit;
 use crate::kiosk::session::*;
 use std::time::{Duration, Instant};
@@ -24,8 +24,7 @@ fn hit(name: &str) -> SearchHit {
 #[test]
 fn a_query_is_searched_once_and_only_its_own_answer_is_shown() {
     let t = Instant::now();
-    let mut s = Session::new(Duration::from_secs(60), t);
-    s.handle(Event::Open(Screen::Find), t);
+    let mut s = opened(Screen::Find, t);
     assert_eq!(
         s.search_hits(),
         Some(&[][..]),

@@ -114,11 +114,7 @@ fn filled(t: Instant) -> Session {
     s.handle(Event::Open(Screen::Review), t);
     s.handle(Event::Submit, t);
     s.handle(
-        Event::CaseStored {
-            case_id: "c1".into(),
-            local_number: "1".into(),
-            answer_by: Some(t + Duration::from_secs(86_400)),
-        },
+        Event::stored("c1", "1", Some(t + Duration::from_secs(86_400))),
         t,
     );
     s.handle(
