@@ -21,11 +21,14 @@ pub fn exit_code(result: Result<(), slint::PlatformError>) -> std::process::Exit
     }
 }
 
+/// A model for a `[T]` property.
+pub fn model<T: Clone + 'static>(items: impl IntoIterator<Item = T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from_iter(items))
+}
+
 /// A model of strings for a `[string]` property.
 pub fn string_model(items: impl Iterator<Item = String>) -> ModelRc<SharedString> {
-    ModelRc::new(VecModel::from(
-        items.map(SharedString::from).collect::<Vec<_>>(),
-    ))
+    model(items.map(SharedString::from))
 }
 
 /// An RGB picture for an `image` property.

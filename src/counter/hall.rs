@@ -7,11 +7,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, SharedString};
 
 use crate::core::ticketing;
 use crate::core::Core;
-use crate::ui::{HallAdapter, HallCall, HallDisplayWindow, HallQueue};
+use crate::ui::{model, HallAdapter, HallCall, HallDisplayWindow, HallQueue};
 
 use crate::core::config::Language;
 use crate::terminal::speech::Speaker;
@@ -79,7 +79,7 @@ impl HallDisplay {
         };
         match ticketing::status(&mut st.core.store, &cfg, now) {
             Ok(s) => {
-                a.set_queues(ModelRc::new(VecModel::from(
+                a.set_queues(model(
                     s.services
                         .iter()
                         .map(|q| HallQueue {
@@ -87,8 +87,8 @@ impl HallDisplay {
                             waiting: q.waiting.to_string().into(),
                         })
                         .collect::<Vec<_>>(),
-                )));
-                a.set_recent(ModelRc::new(VecModel::from(
+                ));
+                a.set_recent(model(
                     s.recent_calls
                         .iter()
                         .map(|(n, w)| HallCall {
@@ -96,7 +96,7 @@ impl HallDisplay {
                             window: w.to_string().into(),
                         })
                         .collect::<Vec<_>>(),
-                )));
+                ));
             }
             Err(e) => tracing::warn!(error = %e, "hall status not read"),
         }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString};
 use ykb_drivers::escpos::Receipt;
 
 use crate::cli::{self, Cli};
@@ -40,7 +40,7 @@ use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::ReceiptPrinter;
 use crate::terminal::Terminal;
 use crate::ui::{
-    Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,
+    model, Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,
     CounterTarget, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
     NO_DISPLAY_MESSAGE,
 };
@@ -216,13 +216,13 @@ impl Counter {
         a.set_terminal_name(core.profile.terminal.name.clone().into());
         a.set_window_number(i32::from(cfg.window));
         a.set_demo(core.profile.platform.mode == crate::core::config::PlatformMode::Simulator);
-        a.set_demo_services(ModelRc::new(VecModel::from(
+        a.set_demo_services(model(
             ticketing
                 .services
                 .iter()
                 .map(|s| SharedString::from(s.prefix.as_str()))
                 .collect::<Vec<_>>(),
-        )));
+        ));
         pad.global::<PadAdapter>()
             .set_window_number(i32::from(cfg.window));
         let counter = Counter {

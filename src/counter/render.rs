@@ -36,7 +36,7 @@ impl Counter {
         let ticket = work.ticket.clone().unwrap_or_default();
         a.set_ticket(ticket.clone().into());
         a.set_queue_line(queue_line(st).into());
-        a.set_targets(ModelRc::new(VecModel::from(targets(st))));
+        a.set_targets(model(targets(st)));
         a.set_card_status(
             if st.terminal.cards.is_some() {
                 "请申请人将身份证放在读卡器上"
@@ -75,11 +75,11 @@ impl Counter {
                 a.set_person_detail(SharedString::new());
             }
         }
-        a.set_matters(ModelRc::new(VecModel::from(if signed_in {
+        a.set_matters(model(if signed_in {
             st.matches.clone()
         } else {
             Vec::new()
-        })));
+        }));
         let matter = work.matter.as_ref().filter(|_| signed_in);
         a.set_has_matter(matter.is_some());
         let today = ticketing::hall_date(Timestamp::now());
@@ -96,11 +96,11 @@ impl Counter {
                     )
                     .into(),
                 );
-                a.set_questions(ModelRc::new(VecModel::from(
+                a.set_questions(model(
                     m.applicable_questions(&work.chosen)
                         .map(|q| CounterQuestion {
                             text: q.text.clone().into(),
-                            options: ModelRc::new(VecModel::from(
+                            options: model(
                                 q.options
                                     .iter()
                                     .map(|o| CounterOption {
@@ -109,10 +109,10 @@ impl Counter {
                                         selected: work.chosen.contains(&o.id),
                                     })
                                     .collect::<Vec<_>>(),
-                            )),
+                            ),
                         })
                         .collect::<Vec<_>>(),
-                )));
+                ));
             }
             None => {
                 a.set_matter_name(SharedString::new());
@@ -120,7 +120,7 @@ impl Counter {
                 a.set_questions(ModelRc::default());
             }
         }
-        a.set_checks(ModelRc::new(VecModel::from(
+        a.set_checks(model(
             review
                 .as_ref()
                 .map(|r| {
@@ -157,7 +157,7 @@ impl Counter {
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default(),
-        )));
+        ));
         a.set_can_accept(review.as_ref().is_some_and(|r| r.can_accept()));
         let decision = match &work.decision {
             Some(Decision::Accepted { local_number, .. }) => {
@@ -190,7 +190,7 @@ impl Counter {
                 p.set_mode(1);
                 p.set_level(e.level.map_or(0, |l| i32::from(l.score())));
                 p.set_note(e.note.clone().into());
-                p.set_reasons(ModelRc::new(VecModel::from(
+                p.set_reasons(model(
                     e.level
                         .map(crate::errand::case::reasons_for)
                         .unwrap_or_default()
@@ -201,7 +201,7 @@ impl Counter {
                             selected: e.reasons.iter().any(|x| x == r),
                         })
                         .collect::<Vec<_>>(),
-                )));
+                ));
             }
         }
         if !matches!(st.clerk.pad(), Pad::Evaluate(_)) {

@@ -28,7 +28,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slint::{ComponentHandle, ModelRc, VecModel};
+use slint::ComponentHandle;
 
 use crate::cli::{self, Cli};
 use crate::core::catalog::Catalog;
@@ -239,7 +239,7 @@ impl Kiosk {
             let catalog = &st.terminal.core.catalog;
             let adapter = window.global::<KioskAdapter>();
             adapter.set_status_line(lang.t(&status_line(catalog)).into());
-            adapter.set_bundles(ModelRc::new(VecModel::from(
+            adapter.set_bundles(model(
                 catalog
                     .bundles
                     .iter()
@@ -250,7 +250,7 @@ impl Kiosk {
                         self_service: b.self_service,
                     })
                     .collect::<Vec<_>>(),
-            )));
+            ));
         }
         self.render();
     }

@@ -1,7 +1,7 @@
 //! 申请: the form (with the pinyin keyboard), photographing the materials, the review and
 //! the done page with the receipt's state.
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString};
 
 use crate::kiosk::*;
 
@@ -99,8 +99,8 @@ fn render_form(window: &AppWindow, st: &State) {
         .map(SharedString::from)
         .collect();
     let more = words.split_off(words.len().min(ime::SHOWN / 2));
-    a.set_candidates(ModelRc::new(VecModel::from(words)));
-    a.set_candidates_more(ModelRc::new(VecModel::from(more)));
+    a.set_candidates(model(words));
+    a.set_candidates_more(model(more));
     let lang = st.lang;
     a.set_form_note(
         lang.t(if views.iter().any(|f| f.locked) {
@@ -110,7 +110,7 @@ fn render_form(window: &AppWindow, st: &State) {
         })
         .into(),
     );
-    a.set_fields(ModelRc::new(VecModel::from(
+    a.set_fields(model(
         views
             .into_iter()
             .map(|f| FieldRow {
@@ -140,7 +140,7 @@ fn render_form(window: &AppWindow, st: &State) {
                 options: string_model(f.options.into_iter()),
             })
             .collect::<Vec<_>>(),
-    )));
+    ));
 }
 
 /// 拍摄材料: what to photograph, and the last photo.
@@ -150,7 +150,7 @@ fn render_capture(window: &AppWindow, st: &State) {
     let stage = st.session.capture_stage();
     let shown = stage.map(session::CaptureStage::material);
     let items = st.session.to_capture();
-    a.set_captures(ModelRc::new(VecModel::from(
+    a.set_captures(model(
         items
             .iter()
             .map(|c| CaptureRow {
@@ -161,7 +161,7 @@ fn render_capture(window: &AppWindow, st: &State) {
                 detail: st.lang.t(&c.detail).into(),
             })
             .collect::<Vec<_>>(),
-    )));
+    ));
     a.set_capture_stage(
         match stage {
             None => "",
@@ -259,8 +259,8 @@ fn render_review(window: &AppWindow, st: &State) {
         })
         .collect::<Vec<_>>();
     a.set_matter_name(m.name.clone().into());
-    a.set_review(ModelRc::new(VecModel::from(rows)));
-    a.set_review_materials(ModelRc::new(VecModel::from(materials)));
+    a.set_review(model(rows));
+    a.set_review_materials(model(materials));
     a.set_submitting(session.submitting());
     render_upload(&a, st);
 }

@@ -1,6 +1,6 @@
 //! 好差评: the five faces and the reason chips.
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString};
 
 use crate::kiosk::*;
 
@@ -31,7 +31,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
     let e = window.global::<EvaluateAdapter>();
     e.set_level(level.map_or(0, |l| i32::from(l.score())));
     e.set_note(lang.t(session.evaluation_note()).into());
-    e.set_reasons(ModelRc::new(VecModel::from(
+    e.set_reasons(model(
         level
             .map(crate::errand::case::reasons_for)
             .unwrap_or_default()
@@ -42,7 +42,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                 selected: session.evaluation_reasons().iter().any(|x| x == r),
             })
             .collect::<Vec<_>>(),
-    )));
+    ));
     Page::Evaluate
 }
 

@@ -1,7 +1,7 @@
 //! 查找事项: the query typed on the keyboard and the matters found (the search itself runs on
 //! the terminal's search worker; its answer is the session's).
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString};
 
 use crate::kiosk::*;
 
@@ -56,7 +56,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
             })
             .into(),
         );
-        find.set_results(ModelRc::new(VecModel::from(
+        find.set_results(model(
             hits.iter()
                 .map(|h| MatterRow {
                     code: h.task_code.as_str().into(),
@@ -65,7 +65,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                     self_service: h.self_service,
                 })
                 .collect::<Vec<_>>(),
-        )));
+        ));
     } else {
         find.set_summary(lang.t("正在查找…").into());
     }

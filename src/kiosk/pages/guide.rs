@@ -1,6 +1,6 @@
 //! 智能导办: the situation questions one at a time, then the materials checklist.
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString};
 
 use crate::kiosk::*;
 
@@ -36,7 +36,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                 g.set_progress(lang.t(&format!("第 {} 个问题", question + 1)).into());
                 g.set_question(q.text.clone().into());
                 g.set_multi(multi);
-                g.set_choices(ModelRc::new(VecModel::from(
+                g.set_choices(model(
                     q.options
                         .iter()
                         .map(|o| ChoiceRow {
@@ -49,7 +49,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                             },
                         })
                         .collect::<Vec<_>>(),
-                )));
+                ));
             }
             Page::Question
         }
@@ -67,7 +67,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                     })
                     .into(),
                 );
-                g.set_checklist(ModelRc::new(VecModel::from(
+                g.set_checklist(model(
                     rows.into_iter()
                         .map(|r| MaterialRow {
                             name: r.name.into(),
@@ -77,7 +77,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                             capture: r.status == guide::MaterialStatus::CaptureHere,
                         })
                         .collect::<Vec<_>>(),
-                )));
+                ));
             }
             Page::Checklist
         }

@@ -1,7 +1,7 @@
 //! 首页 and browsing: the shell (`SessionAdapter`: who is identified, the countdown) and
 //! `KioskAdapter` (departments, matters, bundles, a matter's or bundle's guide, the banner).
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString};
 
 use crate::kiosk::*;
 
@@ -113,7 +113,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
         Screen::Departments => Page::Departments,
         Screen::Matters { department } => {
             adapter.set_list_title(department.clone().into());
-            adapter.set_matters(ModelRc::new(VecModel::from(
+            adapter.set_matters(model(
                 catalog
                     .matters
                     .iter()
@@ -125,7 +125,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                         self_service: m.self_service,
                     })
                     .collect::<Vec<_>>(),
-            )));
+            ));
             Page::Matters
         }
         Screen::MatterInfo { task_code } => {
@@ -165,7 +165,7 @@ pub(in crate::kiosk) fn clear(window: &AppWindow) {
 }
 
 pub(in crate::kiosk) fn sections(items: Vec<guide::GuideSection>, lang: Lang) -> ModelRc<Section> {
-    ModelRc::new(VecModel::from(
+    model(
         items
             .into_iter()
             .map(|s| Section {
@@ -173,5 +173,5 @@ pub(in crate::kiosk) fn sections(items: Vec<guide::GuideSection>, lang: Lang) ->
                 body: s.body.into(),
             })
             .collect::<Vec<_>>(),
-    ))
+    )
 }

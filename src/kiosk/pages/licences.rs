@@ -1,6 +1,6 @@
 //! 证照打印: the citizen's e-licences, the copy as it will be printed, and the printing.
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString};
 
 use crate::kiosk::*;
 
@@ -69,7 +69,7 @@ fn render_licences(window: &AppWindow, st: &State) {
                         .iter()
                         .map(|(l, v)| line(l, v))
                         .collect();
-                    a.set_copy_lines(ModelRc::new(VecModel::from(lines)));
+                    a.set_copy_lines(model(lines));
                     a.set_verification_code(doc.verification_code.clone().into());
                 }
             }

@@ -1,6 +1,6 @@
 //! 取号, 办件进度查询 and 呼叫工作人员 (`ServicesAdapter`).
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, SharedString};
 
 use crate::core::ticketing::{HallStatus, TicketError, TicketKind};
 use crate::kiosk::*;
@@ -65,7 +65,7 @@ pub(in crate::kiosk) fn render(
                 }
                 None => Vec::new(),
             };
-            services.set_services(ModelRc::new(VecModel::from(rows)));
+            services.set_services(model(rows));
             services.set_green(session.green());
             services.set_checkin(session.checkin());
             services.set_checkin_code(session.checkin_code().into());

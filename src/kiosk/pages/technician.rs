@@ -1,6 +1,6 @@
 //! 维护模式: the PIN pad and the technician's page of devices, queue and actions.
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString};
 
 use crate::kiosk::*;
 
@@ -40,7 +40,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
             t.set_technician(session.technician().unwrap_or_default().into());
             t.set_status(st.tech_status.clone().into());
             t.set_busy(st.tech_busy);
-            t.set_lines(ModelRc::new(VecModel::from(
+            t.set_lines(model(
                 st.tech_lines
                     .iter()
                     .map(|l| TechLine {
@@ -49,7 +49,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                         warn: l.warn,
                     })
                     .collect::<Vec<_>>(),
-            )));
+            ));
             Page::Technician
         }
     }
