@@ -217,6 +217,17 @@ pub const MIGRATIONS: &[&str] = &[
         source TEXT NOT NULL,
         observed_at TEXT NOT NULL
     );",
+    // 8: the outbox makes progress by itself (issue 17; see core::outbox): a claim on the
+    // item being sent (deliverer, Unix ms), a quarantine state (state = 'quarantined', no
+    // column needed) and the circuit breaker shared by every deliverer on the store.
+    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
+    CREATE TABLE outbox_breaker (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        streak TEXT NOT NULL DEFAULT '[]',
+        open_until INTEGER,
+        reason TEXT
+    );",
 ];
 
 /// The schema version this build writes.

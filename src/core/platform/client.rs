@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::wire::{self, CatalogDelta, CatalogSnapshot, ErrorBody};
-use super::{CaseAck, LicenceDocumentError, Platform, PlatformError};
+use super::{CaseAck, LicenceDocumentError, Platform, PlatformError, ITEM_REJECTION_CODES};
 use crate::core::config::PlatformSection;
 
 /// Cap on an ordinary (non-catalogue) answer.
@@ -520,8 +520,9 @@ impl PlatformClient {
     ) -> Result<(), PlatformError> {
         let total = bytes.len() as u64;
         if total > wire::MAX_MATERIAL_BYTES {
-            return Err(PlatformError::Rejected {
+            return Err(PlatformError::ItemRejected {
                 status: 413,
+                code: "material_too_large".into(),
                 reason: format!(
                     "材料 {material_id} 大小 {total} 字节，超过平台上限 {} 字节",
                     wire::MAX_MATERIAL_BYTES
@@ -544,12 +545,15 @@ impl PlatformClient {
             Ok(a) => header_i64(&a.headers, wire::H_UPLOAD_OFFSET)
                 .unwrap_or(0)
                 .max(0) as u64,
-            Err(PlatformError::Rejected { status: 404, .. }) => 0,
+            // A HEAD answer has no body: a 404 is the platform's "nothing yet".
+            Err(PlatformError::Rejected { status: 404, .. })
+            | Err(PlatformError::Gateway { status: 404, .. }) => 0,
             Err(e) => return Err(e),
         };
         if offset > total {
-            return Err(PlatformError::Rejected {
+            return Err(PlatformError::ItemRejected {
                 status: 409,
+                code: "material_conflict".into(),
                 reason: format!("平台已收到的材料 {material_id} 比本机的更长"),
             });
         }
@@ -602,8 +606,9 @@ impl PlatformClient {
                         .unwrap_or(0)
                         .max(0) as u64;
                     if offset > total {
-                        return Err(PlatformError::Rejected {
+                        return Err(PlatformError::ItemRejected {
                             status: 409,
+                            code: "material_conflict".into(),
                             reason: format!("平台已收到的材料 {material_id} 比本机的更长"),
                         });
                     }
@@ -744,13 +749,31 @@ fn classify_status(
             retry_after,
         }
     } else {
-        let reason = body.map_or_else(
-            || status.canonical_reason().unwrap_or("未说明原因").to_owned(),
-            |b| format!("{}（{}）", b.message, b.code),
-        );
-        PlatformError::Rejected {
-            status: code,
-            reason,
+        match body {
+            // Not the platform's answer: a proxy's page, an empty body, another service.
+            None => PlatformError::Gateway {
+                status: code,
+                detail: format!(
+                    "{}，{}",
+                    status.canonical_reason().unwrap_or("未说明原因"),
+                    headers
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or("无内容类型")
+                ),
+            },
+            Some(b) if ITEM_REJECTION_CODES.contains(&b.code.as_str()) => {
+                PlatformError::ItemRejected {
+                    status: code,
+                    reason: format!("{}（{}）", b.message, b.code),
+                    code: b.code,
+                }
+            }
+            Some(b) => PlatformError::Rejected {
+                status: code,
+                reason: format!("{}（{}）", b.message, b.code),
+            },
         }
     }
 }
