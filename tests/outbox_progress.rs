@@ -574,3 +574,77 @@ async fn a_clock_stepped_back_does_not_hold_the_queue() {
     let _ = Duration::ZERO;
     sim.shutdown().await;
 }
+
+/// A catalogue answer that declares 100 kB and sends one byte a second.
+fn dripping() -> gateway::Answer {
+    gateway::Answer::Drip {
+        head: b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nx-ykb-catalog-signature: AAAA\r\n\r\n".to_vec(),
+        body: vec![b' '; 100_000],
+        every: Duration::from_secs(1),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dripping_catalogue_server_is_cut_off_at_the_whole_request_deadline() {
+    let (sim, _dir, _core, client) = demo_terminal().await;
+    let gw = Gateway::start(|_| dripping());
+    let slow = client_at(&client, &gw.url()).with_catalog_deadline(Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(30),
+        slow.catalog_snapshot("500103", None),
+    )
+    .await
+    .expect("still hanging after 30 s");
+    assert!(
+        matches!(
+            answer,
+            Err(ykb_terminal::core::platform::PlatformError::Timeout)
+        ),
+        "{answer:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    sim.shutdown().await;
+}
+
+#[test]
+fn sync_drain_delivers_while_the_catalogue_server_drips() {
+    let sim = common::sim::Sim::start();
+    let upstream = sim.handle().addr();
+    // The platform's port as a gateway sees it: catalogue calls drip, the rest reach the
+    // platform.
+    let gw = Gateway::start(move |line| {
+        if line.contains("/catalog/") {
+            dripping()
+        } else {
+            gateway::Answer::Forward(upstream)
+        }
+    });
+    let fx = common::Fixture::new();
+    let ids = fx.submit(2);
+    let mut child = std::process::Command::new(common::BIN)
+        .arg("--data-dir")
+        .arg(fx.dir())
+        .args(["sync", "--drain", "--platform", &gw.url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sim.handle().cases().len() < ids.len() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        sim.handle().cases().len(),
+        ids.len(),
+        "the cases went out while the catalogue dripped"
+    );
+    assert!(still_running, "the catalogue download was still dripping");
+}

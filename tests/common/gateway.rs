@@ -19,6 +19,8 @@ pub enum Answer {
         body: Vec<u8>,
         every: Duration,
     },
+    /// Pass the request on to this server (as `Connection: close`) and its answer back.
+    Forward(std::net::SocketAddr),
 }
 
 /// A gateway on a free loopback port, stopped when dropped.
@@ -108,6 +110,25 @@ fn serve(
     match answer(&line) {
         Answer::Whole(bytes) => {
             let _ = conn.write_all(&bytes);
+        }
+        Answer::Forward(to) => {
+            let Ok(mut up) = TcpStream::connect(to) else {
+                return;
+            };
+            let mut head: String = head
+                .split("\r\n")
+                .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                .collect::<Vec<_>>()
+                .join("\r\n");
+            // The head ends with an empty line: put the header before it.
+            head.truncate(head.len() - 4);
+            head.push_str("\r\nConnection: close\r\n\r\n");
+            if up.write_all(head.as_bytes()).is_err() || up.write_all(&buf[head_end..]).is_err() {
+                return;
+            }
+            let mut answer = Vec::new();
+            let _ = up.read_to_end(&mut answer);
+            let _ = conn.write_all(&answer);
         }
         Answer::Drip { head, body, every } => {
             if conn.write_all(&head).is_err() {

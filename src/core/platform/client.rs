@@ -21,6 +21,9 @@ use crate::core::config::PlatformSection;
 pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 /// Default cap on a catalogue document (snapshot or delta).
 pub const DEFAULT_MAX_CATALOG_BYTES: u64 = 256 * 1024 * 1024;
+/// The whole-request deadline of a catalogue download (snapshot or delta), however slowly
+/// the server drips it: well inside the sync timer's 15-minute `TimeoutStartSec`.
+pub const CATALOG_DEADLINE: Duration = Duration::from_secs(10 * 60);
 /// Largest buffer reserved up front from a declared length, whatever the server says.
 const MAX_PREALLOC: u64 = 8 * 1024 * 1024;
 
@@ -100,6 +103,8 @@ pub struct PlatformClient {
     clock_offset: AtomicI64,
     /// Path prefix of `base_url` (e.g. `/terminal/v1`), part of every signed path.
     base_path: String,
+    /// Whole-request deadline of catalogue calls ([`CATALOG_DEADLINE`] unless set).
+    catalog_deadline: Duration,
 }
 
 impl std::fmt::Debug for PlatformClient {
@@ -179,7 +184,14 @@ impl PlatformClient {
             creds: RwLock::new(None),
             clock_offset: AtomicI64::new(0),
             base_path,
+            catalog_deadline: CATALOG_DEADLINE,
         })
+    }
+
+    /// The same client with another whole-request deadline for catalogue downloads.
+    pub fn with_catalog_deadline(mut self, deadline: Duration) -> Self {
+        self.catalog_deadline = deadline;
+        self
     }
 
     /// The configuration this client was built with.
@@ -409,9 +421,37 @@ impl PlatformClient {
     }
 
     /// Sends one request (signed when `signed`), reads the answer under `cap` and classifies
-    /// it. A `clock_skew` refusal is retried once with the platform's clock.
+    /// it, all within a whole-request deadline: the profile's timeout for ordinary calls
+    /// (twice, for the one `clock_skew` retry), the catalogue deadline for catalogue
+    /// documents. A server that drips its answer cannot hold a caller longer.
     #[allow(clippy::too_many_arguments)]
     async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+        cap: u64,
+        signed: bool,
+        progress: Option<ByteProgress<'_>>,
+    ) -> Result<Answer, PlatformError> {
+        let deadline = if cap <= MAX_ANSWER_BYTES {
+            self.config.timeout.saturating_mul(2)
+        } else {
+            self.catalog_deadline
+        };
+        tokio::time::timeout(
+            deadline,
+            self.call_unbounded(method, path, body, headers, cap, signed, progress),
+        )
+        .await
+        .unwrap_or(Err(PlatformError::Timeout))
+    }
+
+    /// [`Self::call`] without its deadline. A `clock_skew` refusal is retried once with the
+    /// platform's clock.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_unbounded(
         &self,
         method: Method,
         path: &str,
