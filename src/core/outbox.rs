@@ -28,6 +28,7 @@ use super::crypto::{random_u64, CryptoError, DataKey};
 pub mod breaker;
 mod head;
 mod queue;
+pub mod space;
 
 use super::domain::{Applicant, Case, CaseMaterial, CaseStatus, Code, StatusEvent};
 use super::platform::{Platform, PlatformError};
@@ -47,6 +48,9 @@ pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
 pub enum OutboxError {
     #[error("本机暂存已满，请到窗口办理")]
     Full { used: u64, quota: u64 },
+    /// The disk (not the quota) has no room: see [`space`]. Staff get the disk alert.
+    #[error("本机存储空间不足，暂时无法受理，请到窗口办理")]
+    NoSpace { free: u64, reserve: u64 },
     #[error("材料 {0} 的图片过大，请重新拍摄")]
     ImageTooLarge(String),
     #[error(transparent)]
@@ -59,10 +63,12 @@ pub enum OutboxError {
 
 impl From<rusqlite::Error> for OutboxError {
     fn from(e: rusqlite::Error) -> Self {
-        // A full disk is the same situation for the citizen as a full quota.
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
             if f.code == rusqlite::ErrorCode::DiskFull {
-                return Self::Full { used: 0, quota: 0 };
+                return Self::NoSpace {
+                    free: 0,
+                    reserve: 0,
+                };
             }
         }
         Self::Store(StoreError::Sql(e))
@@ -226,6 +232,9 @@ pub fn enqueue_case(
             .iter()
             .map(|(_, b)| b.len() as u64)
             .sum::<u64>();
+    if let Some(dir) = tx.path().and_then(|p| std::path::Path::new(p).parent()) {
+        space::admit(dir, bytes, space::reusable(&tx))?;
+    }
     let used = queued_bytes(&tx)?;
     if used + bytes > quota.bytes {
         tracing::warn!(used, quota = quota.bytes, "outbox full: submission refused");
@@ -289,6 +298,9 @@ pub fn enqueue_event_in(
     let id = Uuid::now_v7();
     let id_s = id.to_string();
     let sealed = key.seal(id_s.as_bytes(), &serde_json::to_vec(body)?);
+    if let Some(dir) = tx.path().and_then(|p| std::path::Path::new(p).parent()) {
+        space::admit(dir, sealed.len() as u64, space::reusable(tx))?;
+    }
     let used = queued_bytes(tx)?;
     if used + sealed.len() as u64 > quota.bytes {
         return Err(OutboxError::Full {
@@ -403,7 +415,14 @@ pub async fn deliver_next_reporting<P: Platform>(
     let horizon = backoff.cap.max(RETRY_AFTER_CAP).as_millis() as i64;
     let (row, item) = {
         let mut s = lock(store);
-        let row = match head::claim(&mut s, &me, now_ms, horizon)? {
+        let look = match head::claim(&mut s, &me, now_ms, horizon) {
+            // Even the claim is a write: on a full disk the reserve pays for it.
+            Err(e) if space::is_disk_full(&e) && release_ballast(&s) => {
+                head::claim(&mut s, &me, now_ms, horizon)?
+            }
+            other => other?,
+        };
+        let row = match look {
             head::Look::Idle => return Ok(Step::Idle),
             head::Look::Waiting(until_ms) => return Ok(Step::Waiting { until_ms }),
             head::Look::Busy(until_ms) => return Ok(Step::Busy { until_ms }),
@@ -461,14 +480,101 @@ pub async fn deliver_next_reporting<P: Platform>(
     }
     .await;
     let mut s = lock(store);
+    let mut done = Done {
+        row: &row,
+        id,
+        me: &me,
+        backoff,
+        now,
+        wipe: true,
+    };
+    match record(&mut s, &done, &result) {
+        // The disk filled while the platform took the item: the answer must be recorded now,
+        // or the item would be sent again and again. First with the space reserve given
+        // back; failing that, the answer alone, the wipe (which rewrites the sealed pages)
+        // following once space returns (`finish_wipes`).
+        Err(e) if space::is_disk_full(&e) => {
+            release_ballast(&s);
+            match record(&mut s, &done, &result) {
+                Err(e) if space::is_disk_full(&e) && result.is_ok() => {
+                    done.wipe = false;
+                    let step = record(&mut s, &done, &result)?;
+                    tracing::warn!(id = %row.id, "disk full: delivery recorded, the wipe waits for space");
+                    Ok(step)
+                }
+                other => {
+                    let _ = checkpoint(&mut s);
+                    other
+                }
+            }
+        }
+        other => other,
+    }
+}
+
+/// Gives the space reserve of `s`'s data directory back; whether there was one.
+fn release_ballast(s: &Store) -> bool {
+    s.path().parent().is_some_and(space::release_ballast)
+}
+
+/// Wipes delivered cases whose wipe had to wait for disk space (see `record`); returns how
+/// many. Cheap when there are none (one indexed look).
+pub fn finish_wipes(store: &mut Store, now: Timestamp) -> Result<u64, OutboxError> {
+    let tx = store.conn().transaction()?;
+    tx.execute(
+        "DELETE FROM case_materials WHERE case_id IN
+            (SELECT id FROM cases WHERE status = ?1 AND body IS NOT NULL)",
+        [CaseStatus::Submitted.as_str()],
+    )?;
+    let n = tx.execute(
+        "UPDATE cases SET body = NULL, wiped_at = ?2 WHERE status = ?1 AND body IS NOT NULL",
+        params![CaseStatus::Submitted.as_str(), now.to_string()],
+    )?;
+    tx.commit()?;
+    Ok(n as u64)
+}
+
+/// What [`record`] needs to know about the attempt.
+struct Done<'a> {
+    row: &'a head::Row,
+    id: Uuid,
+    me: &'a str,
+    backoff: Backoff,
+    now: Timestamp,
+    /// Wipe the personal data with the acknowledgement (always, unless the disk is full).
+    wipe: bool,
+}
+
+/// Records the outcome of one attempt in one transaction.
+fn record(
+    s: &mut Store,
+    done: &Done<'_>,
+    result: &Result<Option<String>, PlatformError>,
+) -> Result<Step, OutboxError> {
+    let Done {
+        row,
+        id,
+        me,
+        backoff,
+        now,
+        wipe,
+    } = *done;
+    let now_ms = ms(now);
+    let id_s = &row.id;
     let tx = s
         .conn()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let step = match result {
         Ok(code) => {
+            let code = code.clone();
             // The platform's acknowledgement is the truth whoever holds the claim now.
             let now_s = now.to_string();
-            if row.kind == KIND_CASE {
+            if row.kind == KIND_CASE && !wipe {
+                tx.execute(
+                    "UPDATE cases SET status = ?2, unified_code = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![id_s, CaseStatus::Submitted.as_str(), code, now_s],
+                )?;
+            } else if row.kind == KIND_CASE {
                 // Wipe: the sealed body and images are overwritten (secure_delete), leaving a stub.
                 tx.execute(
                     "UPDATE cases SET status = ?2, unified_code = ?3, body = NULL, wiped_at = ?4, updated_at = ?4
@@ -508,7 +614,7 @@ pub async fn deliver_next_reporting<P: Platform>(
         Err(e) => {
             let reason = e.to_string();
             let (mut b, _) = head::breaker(&tx)?;
-            match b.rejected(&id_s, now_ms) {
+            match b.rejected(id_s, now_ms) {
                 breaker::Verdict::DeadLetter => {
                     let n = tx.execute(
                         "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2,
@@ -599,7 +705,8 @@ mod tests {
 
 /// After this many acknowledged items, the WAL is checkpointed and truncated even while the
 /// queue is still draining, so wiped data does not wait long in the log.
-const CHECKPOINT_EVERY: u32 = 256;
+/// (A wipe batch: the truncating checkpoint also gives the WAL's space back to the disk.)
+const CHECKPOINT_EVERY: u32 = 32;
 
 /// What the delivery worker reports as it goes (for the UI's banner and the CLI).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -664,9 +771,15 @@ pub async fn run_worker<P: Platform>(
                 if let Err(e) = purge_stubs(&mut s, retention_days, Timestamp::now()) {
                     tracing::warn!(error = %e, "could not purge old case stubs");
                 }
+                if matches!(finish_wipes(&mut s, Timestamp::now()), Ok(n) if n > 0) {
+                    since_checkpoint += 1;
+                }
                 if since_checkpoint > 0 {
                     since_checkpoint = 0;
                     let _ = checkpoint(&mut s);
+                }
+                if let Some(dir) = s.path().parent() {
+                    space::ensure_ballast(dir);
                 }
                 // Other processes (kiosk, CLI) queue work without waking this one: look again
                 // soon. An idle look is one indexed query.
@@ -723,6 +836,16 @@ pub async fn drain<P: Platform>(
             }
         }
     }
-    checkpoint(&mut store.lock().unwrap_or_else(|p| p.into_inner()))?;
+    // What was delivered is recorded; a wipe or checkpoint that cannot run now runs next time.
+    let mut s = lock(store);
+    if let Err(e) = finish_wipes(&mut s, now()) {
+        tracing::warn!(error = %e, "delivered cases not wiped yet (disk full?); retried later");
+    }
+    if let Err(e) = checkpoint(&mut s) {
+        tracing::warn!(error = %e, "WAL checkpoint after delivery failed; it is retried later");
+    }
+    if let Some(dir) = s.path().parent() {
+        space::ensure_ballast(dir);
+    }
     Ok(steps)
 }

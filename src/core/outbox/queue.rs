@@ -12,11 +12,26 @@ use crate::core::domain::Case;
 use crate::core::store::Store;
 
 /// Folds the WAL into the database and truncates it, so wiped pages leave no copy behind.
+/// On a full disk the space reserve is given up for it (the checkpoint is what returns the
+/// WAL's space), and recreated by [`super::space::ensure_ballast`] once space is back.
 pub fn checkpoint(store: &mut Store) -> Result<(), OutboxError> {
-    store
-        .conn()
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    Ok(())
+    let run = |store: &mut Store| -> Result<(), OutboxError> {
+        // busy, log, checkpointed: a checkpoint that could not finish reports busy = 1.
+        let busy: i64 = store
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        let _ = busy;
+        Ok(())
+    };
+    match run(store) {
+        Err(e) if super::space::is_disk_full(&e) => {
+            match store.path().parent().map(super::space::release_ballast) {
+                Some(true) => run(store),
+                _ => Err(e),
+            }
+        }
+        other => other,
+    }
 }
 
 /// Counts and ages of the queue, for `queue status`, health reports and the UI banner.
