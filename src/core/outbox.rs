@@ -4,9 +4,13 @@
 //! Invariants:
 //! - a case, its materials and its outbox row commit in one transaction, before anyone is told
 //!   the case is accepted; the case's UUIDv7 is its idempotency key for ever;
-//! - items are delivered in sequence order; an item waiting for its retry time holds back the
-//!   ones after it (order matters to the platform), a rejected one is set aside (dead letter)
-//!   and never silently dropped;
+//! - items are delivered in sequence order, each by one deliverer (a claim in the store); an
+//!   item waiting for its retry time holds back the ones after it (order matters to the
+//!   platform), one the platform's own item-level code rejects is set aside (dead letter),
+//!   one that cannot be read is quarantined, and none is ever silently dropped; waits are
+//!   bounded (`Retry-After` up to [`RETRY_AFTER_CAP`]) and times too far ahead count as past;
+//! - the disk is budgeted, not only the quota ([`space`]): an acknowledgement is always
+//!   recorded, new work is refused while the reserve is short;
 //! - personal data exists only sealed (AES-256-GCM, row id as associated data) and is wiped —
 //!   overwritten, with `secure_delete` — as soon as the platform acknowledges;
 //! - queued items are never evicted: a full queue refuses new work instead.
