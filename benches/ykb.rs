@@ -647,6 +647,108 @@ fn outbox_drain(out: &mut Vec<Figure>) {
     let _ = sim_proc.wait();
 }
 
+/// POSTs per case when three deliverers (the kiosk's worker, the agent's, the sync timer) drain
+/// one store at once, beside one deliverer alone; in-process simulator counting every POST.
+fn outbox_deliverers(out: &mut Vec<Figure>) {
+    use ykb_terminal::core::outbox::{self, enqueue_case, Backoff, Quota};
+    use ykb_terminal::core::platform::client::{ClientConfig, PlatformClient};
+    use ykb_terminal::core::platform::wire;
+    const N: usize = 300;
+    let rt = runtime();
+    let posts_per_case = |deliverers: usize| -> f64 {
+        rt.block_on(async {
+            let sim = ykb_terminal::sim::platform::start(
+                "127.0.0.1:0".parse().unwrap(),
+                Default::default(),
+            )
+            .await
+            .expect("simulator");
+            let (dir, mut core) = demo_core();
+            let cfg = ClientConfig::from_profile(
+                &core.profile.platform,
+                Some(&sim.base_url()),
+                wire::demo_verifying_key(),
+            );
+            let client = PlatformClient::new(cfg.clone()).unwrap();
+            let mut request = wire::RegisterRequest::for_terminal(
+                &core.profile.terminal,
+                ykb_terminal::core::sync::DEMO_ENROLMENT_CODE,
+            );
+            request.name = "bench".into();
+            ykb_terminal::core::credentials::ensure_registered(
+                &client,
+                &mut core.store,
+                &core.key,
+                &request,
+            )
+            .await
+            .expect("register");
+            let case = bench_case(&core);
+            for _ in 0..N {
+                enqueue_case(
+                    &mut core.store,
+                    &core.key,
+                    Quota::from_mb(1024),
+                    case.clone(),
+                    jiff::Timestamp::now(),
+                )
+                .unwrap();
+            }
+            let key = std::sync::Arc::new(core.key);
+            let path = dir.path().join(ykb_terminal::core::STORE_FILE);
+            let mut runs = Vec::new();
+            for _ in 0..deliverers {
+                let c = PlatformClient::new(cfg.clone()).unwrap();
+                c.set_credentials(client.credentials().unwrap());
+                let store = std::sync::Mutex::new(Store::open(&path).unwrap());
+                let key = key.clone();
+                runs.push(tokio::spawn(async move {
+                    // Each deliverer keeps at it until the queue is empty, as the workers do.
+                    loop {
+                        match outbox::deliver_next(
+                            &store,
+                            &key,
+                            &c,
+                            Backoff::default(),
+                            jiff::Timestamp::now(),
+                        )
+                        .await
+                        {
+                            Ok(outbox::Step::Idle) => break,
+                            Ok(outbox::Step::Busy { .. }) => {
+                                tokio::time::sleep(Duration::from_millis(5)).await
+                            }
+                            Ok(_) => {}
+                            Err(e) => panic!("delivery failed: {e}"),
+                        }
+                    }
+                }));
+            }
+            for r in runs {
+                r.await.unwrap();
+            }
+            let cases = sim.cases();
+            assert_eq!(cases.len(), N);
+            let posts: u64 = cases.iter().map(|c| c.count).sum();
+            sim.shutdown().await;
+            posts as f64 / N as f64
+        })
+    };
+    let one = posts_per_case(1);
+    let three = posts_per_case(3);
+    out.push(Figure {
+        group: "outbox",
+        name: format!("POSTs per case, three deliverers on one store ({N} cases)"),
+        value: three,
+        unit: "POST",
+        baseline: Some(Baseline {
+            name: "one deliverer, same run".into(),
+            value: one,
+        }),
+        note: format!("goal ≤ 1.05× one deliverer; ratio {:.2}", three / one),
+    });
+}
+
 // Not benches/drivers.rs: Cargo would take that for a bench target of its own.
 #[path = "ykb/drivers.rs"]
 mod drivers;
@@ -668,6 +770,7 @@ fn main() {
         ("foundation", catalog_and_store),
         ("outbox", outbox_enqueue),
         ("outbox", outbox_drain),
+        ("outbox-deliverers", outbox_deliverers),
         ("platform", platform_sync_and_search),
         ("ticketing", ticketing_issue),
         ("ticketing", ticket_print::ticket_print),

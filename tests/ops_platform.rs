@@ -404,7 +404,8 @@ fn the_device_secret_is_sealed_at_rest_and_old_clear_rows_are_sealed_on_start() 
     );
 
     // A store written by a build before migration 6: the secret in the clear, no `sealed`
-    // column, no device_status table, schema version 5.
+    // column, no device_status table, none of migration 8's outbox claim columns or breaker
+    // table, schema version 5.
     let db = t.data().join("ykb-terminal.db");
     {
         let mut store = Store::open(&db).unwrap();
@@ -412,6 +413,9 @@ fn the_device_secret_is_sealed_at_rest_and_old_clear_rows_are_sealed_on_start() 
         c.execute_batch(
             "ALTER TABLE platform_device DROP COLUMN sealed;
              DROP TABLE device_status;
+             ALTER TABLE outbox DROP COLUMN claimed_by;
+             ALTER TABLE outbox DROP COLUMN claimed_until;
+             DROP TABLE outbox_breaker;
              PRAGMA user_version = 5;",
         )
         .unwrap();

@@ -142,3 +142,48 @@ fn a_small_quota_in_the_profile_refuses_with_the_citizen_message() {
     assert_eq!(s["pending"].as_u64().unwrap() as usize, accepted);
     assert_eq!(s["near_full"], true);
 }
+
+#[test]
+fn a_damaged_case_is_set_aside_listed_by_queue_quarantine_and_the_rest_delivered() {
+    let fx = common::Fixture::new();
+    let ids = fx.submit(3);
+    let db = common::files_with_extension(fx.dir().to_str().unwrap(), "db")
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n == ykb_terminal::core::STORE_FILE)
+        })
+        .expect("the store");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut body: Vec<u8> = c
+            .query_row("SELECT body FROM cases WHERE id = ?1", [&ids[0]], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        body[20] ^= 0x01;
+        c.execute(
+            "UPDATE cases SET body = ?2 WHERE id = ?1",
+            rusqlite::params![ids[0], body],
+        )
+        .unwrap();
+    }
+    let (code, out, err) = run(&fx, &["sync", "--drain"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("已提交 2 项") && out.contains("搁置 1 项"),
+        "{out}"
+    );
+    let (code, out, _) = run(&fx, &["queue", "quarantine", "--json"]);
+    assert_eq!(code, 0);
+    let items: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], ids[0].as_str());
+    assert!(
+        items[0]["last_error"].as_str().unwrap().contains("损坏"),
+        "{out}"
+    );
+    let (_, status, _) = run(&fx, &["queue", "status"]);
+    assert!(status.contains("搁置 1 项"), "{status}");
+    assert!(!status.contains(&fx.id_number) && !out.contains(&fx.id_number));
+}

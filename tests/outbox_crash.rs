@@ -120,22 +120,33 @@ fn sigkill_during_submissions_never_loses_or_tears_a_printed_case() {
         // process is still starting).
         let delay = Duration::from_micros(rng.next() % 60_000);
         let early = rng.next() % 8 == 0;
+        let (first_tx, first_rx) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut ids = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 match line {
-                    Ok(l) => ids.push(l),
+                    Ok(l) => {
+                        if ids.is_empty() {
+                            let _ = first_tx.send(());
+                        }
+                        ids.push(l)
+                    }
                     Err(_) => break,
                 }
             }
             ids
         });
         let start = Instant::now();
-        std::thread::sleep(if early {
-            delay / 10
+        if early {
+            std::thread::sleep(delay / 10);
         } else {
-            Duration::from_millis(60) + delay
-        });
+            // The delay counts from the first id, not from the spawn: on a loaded machine
+            // start-up alone can take longer than any fixed delay, and a round that kills a
+            // process still starting proves nothing about torn writes (and left the
+            // progress check below flaky).
+            let _ = first_rx.recv_timeout(Duration::from_secs(20));
+            std::thread::sleep(delay);
+        }
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         let fresh: Vec<String> = reader

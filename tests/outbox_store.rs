@@ -78,7 +78,12 @@ fn a_full_disk_refuses_cleanly_and_the_store_stays_usable() {
         )
         .unwrap();
     let err = enqueue(&mut core, quota).unwrap_err();
-    assert_eq!(err.to_string(), "本机暂存已满，请到窗口办理", "{err:?}");
+    // A full disk is said as such, not as a full quota (issue 17).
+    assert_eq!(
+        err.to_string(),
+        "本机存储空间不足，暂时无法受理，请到窗口办理",
+        "{err:?}"
+    );
     // Nothing half-written: one case, one outbox row, one image.
     let conn = core.store.conn();
     for table in ["cases", "outbox", "case_materials"] {

@@ -86,11 +86,11 @@ async fn raw(
     )
 }
 
-/// Asserts that the platform refused with `status`.
+/// Asserts that the platform refused with `status` (the request, or the item itself).
 #[track_caller]
 fn assert_rejected(err: &PlatformError, status: u16) {
     assert!(
-        matches!(err, PlatformError::Rejected { status: s, .. } if *s == status),
+        matches!(err, PlatformError::Rejected { status: s, .. } | PlatformError::ItemRejected { status: s, .. } if *s == status),
         "{err}"
     );
 }
@@ -114,7 +114,7 @@ async fn case_replay_returns_the_same_code_and_a_different_body_is_422() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, PlatformError::Rejected { status: 422, reason } if reason.contains("idempotency_conflict")),
+        matches!(&err, PlatformError::ItemRejected { status: 422, code, .. } if code == "idempotency_conflict"),
         "{err}"
     );
     assert!(!err.is_retryable());

@@ -143,11 +143,17 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
         if let Err(c) = args.link.register(&mut core, &client, retry).await {
             return c;
         }
+        // Delivery first: a slow or stuck catalogue server must not keep citizens' cases on
+        // the terminal (the catalogue call has its own whole-request deadline too).
+        let drained = match args.drain {
+            true => drain_and_report(&core, &client).await,
+            false => ExitCode::SUCCESS,
+        };
         let region = core.profile.terminal.region_code;
         let last = Mutex::new((SyncPhase::Done, 0u64));
         let progress = |p: SyncProgress| print_progress(&last, p);
         let result = sync::sync_once(&client, &mut core.store, region, args.full, &progress).await;
-        let mut code = match result {
+        let code = match result {
             Ok(r) => {
                 let kind = match r.kind {
                     sync::SyncKind::Full => "完整同步",
@@ -157,7 +163,7 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
                     "{kind}完成：目录版本 {}，写入 {} 项，删除 {} 项，区县要素 {} 项（区划 {region}），用时 {} 毫秒",
                     r.version, r.matters_written, r.matters_removed, r.district_overrides, r.elapsed_ms
                 );
-                ExitCode::SUCCESS
+                drained
             }
             Err(e) => {
                 eprintln!("{e}");
@@ -169,43 +175,69 @@ pub fn run_sync(cli: &Cli, args: &SyncArgs) -> ExitCode {
                 ExitCode::from(EXIT_FAILURE)
             }
         };
-        if args.drain {
-            // A failed catalogue sync does not stop delivery: the outbox has its own errors.
-            let quota = core.quota();
-            let Core { store, key, .. } = core;
-            let store = std::sync::Mutex::new(store);
-            match outbox::drain(&store, &key, &client, outbox::Backoff::default(), jiff::Timestamp::now).await {
-                Ok(steps) => {
-                    let (mut delivered, mut dead, mut retry) = (0, 0, None);
-                    for s in &steps {
-                        match s {
-                            outbox::Step::Delivered { .. } => delivered += 1,
-                            outbox::Step::DeadLettered { .. } => dead += 1,
-                            outbox::Step::Retry { error, next_ms, .. } => retry = Some((error.clone(), *next_ms)),
-                            _ => {}
-                        }
-                    }
-                    let left = outbox::status(&mut store.lock().unwrap_or_else(|p| p.into_inner()), quota)
-                        .map(|s| s.pending)
-                        .unwrap_or(0);
-                    println!("暂存队列：已提交 {delivered} 项，被平台拒绝 {dead} 项，仍待提交 {left} 项");
-                    if let Some((error, next_ms)) = retry {
-                        let when = jiff::Timestamp::from_millisecond(next_ms).map(|t| t.to_string()).unwrap_or_default();
-                        eprintln!("暂存队列：{error}；将于 {when} 重试");
-                        code = ExitCode::from(EXIT_FAILURE);
-                    }
-                }
-                Err(e) => {
-                    eprintln!("暂存队列：{e}");
-                    code = ExitCode::from(EXIT_FAILURE);
-                }
-            }
-        }
         if let Some(s) = sim {
             s.shutdown().await;
         }
         code
     })
+}
+
+/// `sync --drain`'s delivery pass, on its own connection to the store: delivers what is
+/// due, prints what it did and what holds the rest.
+async fn drain_and_report(core: &Core, client: &crate::core::platform::PlatformClient) -> ExitCode {
+    let quota = core.quota();
+    let store = match crate::core::store::Store::open(&core.data_dir.join(crate::core::STORE_FILE))
+    {
+        Ok(s) => Mutex::new(s),
+        Err(e) => {
+            eprintln!("暂存队列：{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let steps = match outbox::drain(
+        &store,
+        &core.key,
+        client,
+        outbox::Backoff::default(),
+        jiff::Timestamp::now,
+    )
+    .await
+    {
+        Ok(steps) => steps,
+        Err(e) => {
+            eprintln!("暂存队列：{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let (mut delivered, mut dead, mut set_aside, mut retry) = (0, 0, 0, None);
+    for s in &steps {
+        match s {
+            outbox::Step::Delivered { .. } => delivered += 1,
+            outbox::Step::DeadLettered { .. } => dead += 1,
+            outbox::Step::Quarantined { .. } => set_aside += 1,
+            outbox::Step::Retry { error, next_ms, .. } => retry = Some((error.clone(), *next_ms)),
+            _ => {}
+        }
+    }
+    let status = outbox::status(&mut store.lock().unwrap_or_else(|p| p.into_inner()), quota)
+        .unwrap_or_default();
+    println!(
+        "暂存队列：已提交 {delivered} 项，被平台拒绝 {dead} 项，因数据无法读取而搁置 {set_aside} 项，仍待提交 {} 项",
+        status.pending
+    );
+    let mut code = ExitCode::SUCCESS;
+    if let Some(why) = &status.paused_reason {
+        eprintln!("暂存队列：{why}");
+        code = ExitCode::from(EXIT_FAILURE);
+    }
+    if let Some((error, next_ms)) = retry {
+        let when = jiff::Timestamp::from_millisecond(next_ms)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        eprintln!("暂存队列：{error}；将于 {when} 重试");
+        code = ExitCode::from(EXIT_FAILURE);
+    }
+    code
 }
 
 fn print_progress(last: &Mutex<(SyncPhase, u64)>, p: SyncProgress) {

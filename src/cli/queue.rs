@@ -40,6 +40,13 @@ pub enum QueueCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Items set aside because they could not be read or unsealed (damaged storage, a
+    /// missing record), with the reason; their sealed data is kept. `queue retry ID` puts one
+    /// back once repaired.
+    Quarantine {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `case …`
@@ -82,9 +89,18 @@ pub fn run_queue(cli: &Cli, cmd: &QueueCommand) -> ExitCode {
             Ok(s) if *json => print_json(&s),
             Ok(s) => {
                 println!(
-                    "待提交 {} 项，被拒 {} 项（见 queue dead-letter）",
-                    s.pending, s.dead
+                    "待提交 {} 项，被拒 {} 项（见 queue dead-letter），搁置 {} 项（见 queue quarantine）",
+                    s.pending, s.dead, s.quarantined
                 );
+                if s.quarantined_holding_personal_data > 0 {
+                    println!(
+                        "其中 {} 件搁置的办件仍在本机加密保存着申请人的数据",
+                        s.quarantined_holding_personal_data
+                    );
+                }
+                if let Some(why) = &s.paused_reason {
+                    println!("已暂停提交：{why}");
+                }
                 println!(
                     "暂存占用 {:.1} MB / 配额 {:.1} MB{}",
                     s.queued_bytes as f64 / 1048576.0,
@@ -107,9 +123,15 @@ pub fn run_queue(cli: &Cli, cmd: &QueueCommand) -> ExitCode {
                 ExitCode::SUCCESS
             }
         },
-        QueueCommand::List { json } | QueueCommand::DeadLetter { json } => {
-            let dead = matches!(cmd, QueueCommand::DeadLetter { .. });
-            match outbox::list(&mut core.store, dead) {
+        QueueCommand::List { json }
+        | QueueCommand::DeadLetter { json }
+        | QueueCommand::Quarantine { json } => {
+            let items = match cmd {
+                QueueCommand::Quarantine { .. } => outbox::quarantined(&mut core.store),
+                QueueCommand::DeadLetter { .. } => outbox::list(&mut core.store, true),
+                _ => outbox::list(&mut core.store, false),
+            };
+            match items {
                 Err(e) => fail(e),
                 Ok(items) if *json => print_json(&items),
                 Ok(items) => {

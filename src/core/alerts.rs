@@ -39,6 +39,10 @@ pub enum AlertKind {
     BacklogOld,
     /// The platform rejected queued items; staff must look at them.
     DeadLetters,
+    /// Queued items could not be read or unsealed and were set aside.
+    Quarantined,
+    /// The platform rejected several different items in a row: delivery is paused.
+    DeliveryPaused,
     /// The outbox quota is nearly used up.
     QueueNearlyFull,
     /// The data directory's disk is nearly full.
@@ -193,6 +197,27 @@ pub fn alerts(
             ),
         );
     }
+    if let Some(why) = &snapshot.outbox_paused {
+        push(
+            AlertKind::DeliveryPaused,
+            Severity::Critical,
+            None,
+            format!(
+                "业务暂停提交：{why}若半小时后仍未恢复，请联系运维人员核实政务服务平台及网关状态。"
+            ),
+        );
+    }
+    if snapshot.outbox_quarantined > 0 {
+        push(
+            AlertKind::Quarantined,
+            Severity::Warning,
+            None,
+            format!(
+                "有 {} 件暂存业务的数据无法读取（可能是存储损坏），已单独搁置，其他业务照常提交：请联系运维人员查看（ykb-terminal queue quarantine）。数据仍加密保存在本机。",
+                snapshot.outbox_quarantined
+            ),
+        );
+    }
     if snapshot.outbox_quota_bytes > 0
         && snapshot.outbox_bytes.saturating_mul(100)
             >= snapshot
@@ -276,6 +301,8 @@ mod tests {
             devices,
             outbox_pending: 0,
             outbox_dead: 0,
+            outbox_quarantined: 0,
+            outbox_paused: None,
             outbox_bytes: 0,
             outbox_quota_bytes: 256 * 1024 * 1024,
             oldest_pending_age_secs: None,

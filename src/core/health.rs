@@ -86,6 +86,12 @@ pub struct HealthSnapshot {
     pub outbox_pending: u64,
     /// Outbox items the platform rejected (staff must look at them).
     pub outbox_dead: u64,
+    /// Outbox items set aside because they could not be read or unsealed.
+    #[serde(default)]
+    pub outbox_quarantined: u64,
+    /// Why the circuit breaker holds the queue, while it does.
+    #[serde(default)]
+    pub outbox_paused: Option<String>,
     /// Bytes queued against the quota.
     pub outbox_bytes: u64,
     /// The outbox quota in bytes.
@@ -117,6 +123,8 @@ impl HealthSnapshot {
             devices,
             app_version: Some(self.app_version.clone()),
             outbox_dead: Some(self.outbox_dead),
+            outbox_quarantined: Some(self.outbox_quarantined),
+            outbox_paused: Some(self.outbox_paused.is_some()),
             oldest_pending_age_secs: self.oldest_pending_age_secs,
             disk_free_bytes: self.disk.map(|d| d.free_bytes),
             clock_skew_secs: self.clock_skew_secs,
@@ -250,6 +258,8 @@ pub fn collect(
         devices,
         outbox_pending: q.pending,
         outbox_dead: q.dead,
+        outbox_quarantined: q.quarantined,
+        outbox_paused: q.paused_reason,
         outbox_bytes: q.queued_bytes,
         outbox_quota_bytes: q.quota_bytes,
         oldest_pending_age_secs,
@@ -299,6 +309,8 @@ mod tests {
             devices,
             outbox_pending: 3,
             outbox_dead: 0,
+            outbox_quarantined: 1,
+            outbox_paused: None,
             outbox_bytes: 0,
             outbox_quota_bytes: 1,
             oldest_pending_age_secs: Some(5),
@@ -308,6 +320,8 @@ mod tests {
         let hb = snap.heartbeat();
         assert_eq!(hb.catalog_version, 7);
         assert_eq!(hb.outbox_pending, 3);
+        assert_eq!(hb.outbox_quarantined, Some(1));
+        assert_eq!(hb.outbox_paused, Some(false));
         assert_eq!(hb.devices["printer"], "online");
         assert_eq!(hb.devices["printer.paper"], "near_end");
     }

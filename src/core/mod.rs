@@ -87,6 +87,7 @@ impl Core {
         let key = crypto::DataKey::load_or_create(&data_dir.join(crypto::KEY_FILE), demo && fresh)
             .map_err(outbox::OutboxError::from)?;
         outbox::bind_key(&mut store, &key)?;
+        outbox::space::ensure_ballast(data_dir);
         // Stores from before migration 6 hold the device secret in the clear.
         credentials::seal_legacy(&mut store, &key)?;
         let purged = outbox::purge_stubs(

@@ -4,9 +4,13 @@
 //! Invariants:
 //! - a case, its materials and its outbox row commit in one transaction, before anyone is told
 //!   the case is accepted; the case's UUIDv7 is its idempotency key for ever;
-//! - items are delivered in sequence order; an item waiting for its retry time holds back the
-//!   ones after it (order matters to the platform), a rejected one is set aside (dead letter)
-//!   and never silently dropped;
+//! - items are delivered in sequence order, each by one deliverer (a claim in the store); an
+//!   item waiting for its retry time holds back the ones after it (order matters to the
+//!   platform), one the platform's own item-level code rejects is set aside (dead letter),
+//!   one that cannot be read is quarantined, and none is ever silently dropped; waits are
+//!   bounded (`Retry-After` up to [`RETRY_AFTER_CAP`]) and times too far ahead count as past;
+//! - the disk is budgeted, not only the quota ([`space`]): an acknowledgement is always
+//!   recorded, new work is refused while the reserve is short;
 //! - personal data exists only sealed (AES-256-GCM, row id as associated data) and is wiped —
 //!   overwritten, with `secure_delete` — as soon as the platform acknowledges;
 //! - queued items are never evicted: a full queue refuses new work instead.
@@ -19,15 +23,22 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rusqlite::{params, OptionalExtension, Transaction};
-use serde::{Deserialize, Serialize};
+use rusqlite::{params, Transaction};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::crypto::{random_u64, CryptoError, DataKey};
+
+pub mod breaker;
+mod head;
+mod queue;
+pub mod space;
+
 use super::domain::{Applicant, Case, CaseMaterial, CaseStatus, Code, StatusEvent};
 use super::platform::{Platform, PlatformError};
 use super::store::{next_sequence_in, Store, StoreError};
+pub use head::CLAIM_TTL;
+pub use queue::*;
 
 /// Version of the case payload format this build writes (outbox.schema_version).
 pub const CASE_SCHEMA: i64 = 1;
@@ -41,6 +52,9 @@ pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
 pub enum OutboxError {
     #[error("本机暂存已满，请到窗口办理")]
     Full { used: u64, quota: u64 },
+    /// The disk (not the quota) has no room: see [`space`]. Staff get the disk alert.
+    #[error("本机存储空间不足，暂时无法受理，请到窗口办理")]
+    NoSpace { free: u64, reserve: u64 },
     #[error("材料 {0} 的图片过大，请重新拍摄")]
     ImageTooLarge(String),
     #[error(transparent)]
@@ -53,10 +67,12 @@ pub enum OutboxError {
 
 impl From<rusqlite::Error> for OutboxError {
     fn from(e: rusqlite::Error) -> Self {
-        // A full disk is the same situation for the citizen as a full quota.
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
             if f.code == rusqlite::ErrorCode::DiskFull {
-                return Self::Full { used: 0, quota: 0 };
+                return Self::NoSpace {
+                    free: 0,
+                    reserve: 0,
+                };
             }
         }
         Self::Store(StoreError::Sql(e))
@@ -154,21 +170,18 @@ pub fn has_key_check(store: &mut Store) -> Result<bool, OutboxError> {
         > 0)
 }
 
-/// Makes sure the store holds this key's check value, or that it matches.
+/// Makes sure the store holds this key's check value, or that it matches. Insert-or-keep,
+/// then compare: processes starting together on a fresh store (kiosk and agent) agree on
+/// the first value written instead of failing on the table's key.
 pub fn bind_key(store: &mut Store, key: &DataKey) -> Result<(), OutboxError> {
     let conn = store.conn();
-    let existing: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM key_check WHERE id = 1", [], |r| r.get(0))
-        .optional()?;
-    match existing {
-        Some(v) => key.verify_key_check(&v)?,
-        None => {
-            conn.execute(
-                "INSERT INTO key_check (id, value) VALUES (1, ?1)",
-                [key.key_check_value()],
-            )?;
-        }
-    }
+    conn.execute(
+        "INSERT INTO key_check (id, value) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING",
+        [key.key_check_value()],
+    )?;
+    let v: Vec<u8> =
+        conn.query_row("SELECT value FROM key_check WHERE id = 1", [], |r| r.get(0))?;
+    key.verify_key_check(&v)?;
     Ok(())
 }
 
@@ -223,6 +236,9 @@ pub fn enqueue_case(
             .iter()
             .map(|(_, b)| b.len() as u64)
             .sum::<u64>();
+    if let Some(dir) = tx.path().and_then(|p| std::path::Path::new(p).parent()) {
+        space::admit(dir, bytes, space::reusable(&tx))?;
+    }
     let used = queued_bytes(&tx)?;
     if used + bytes > quota.bytes {
         tracing::warn!(used, quota = quota.bytes, "outbox full: submission refused");
@@ -286,6 +302,9 @@ pub fn enqueue_event_in(
     let id = Uuid::now_v7();
     let id_s = id.to_string();
     let sealed = key.seal(id_s.as_bytes(), &serde_json::to_vec(body)?);
+    if let Some(dir) = tx.path().and_then(|p| std::path::Path::new(p).parent()) {
+        space::admit(dir, sealed.len() as u64, space::reusable(tx))?;
+    }
     let used = queued_bytes(tx)?;
     if used + sealed.len() as u64 > quota.bytes {
         return Err(OutboxError::Full {
@@ -326,6 +345,10 @@ pub enum Step {
     Idle,
     /// The head item is not due before this time (Unix ms).
     Waiting { until_ms: i64 },
+    /// Another deliverer holds the head until this time (Unix ms) at the latest.
+    Busy { until_ms: i64 },
+    /// The circuit breaker holds the queue until this time (Unix ms); `reason` for staff.
+    Paused { until_ms: i64, reason: String },
     /// Delivered and acknowledged; personal data wiped.
     Delivered {
         id: Uuid,
@@ -339,19 +362,14 @@ pub enum Step {
     },
     /// Rejected by the platform: set aside for staff.
     DeadLettered { id: Uuid, reason: String },
+    /// Could not be read or unsealed: set aside (quarantine) with its sealed data kept;
+    /// delivery goes on with the next item.
+    Quarantined { id: String, reason: String },
 }
 
-/// The head of the queue, read and unsealed under the store lock.
-struct Head {
-    id: Uuid,
-    kind: String,
-    attempts: u32,
-    body: Vec<u8>,
-    /// Material id, stored size and image, for cases, in id order, not yet uploaded.
-    pending_images: Vec<(String, u64, Vec<u8>)>,
-    /// Stored size of the materials uploaded by earlier attempts.
-    uploaded_bytes: u64,
-}
+/// The longest `Retry-After` the outbox honours: a platform asking for a day is asked again
+/// after this.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(15 * 60);
 
 /// How far the delivery of one item has come: `sent` of `total` bytes (a case's stored
 /// material images and then its body; an event's body). Uploads resumed after a failure
@@ -361,85 +379,6 @@ pub struct Progress {
     pub id: Uuid,
     pub sent: u64,
     pub total: u64,
-}
-
-fn load_head(
-    store: &mut Store,
-    key: &DataKey,
-    now_ms: i64,
-) -> Result<Result<Head, Step>, OutboxError> {
-    let conn = store.conn();
-    let row = conn
-        .query_row(
-            "SELECT id, kind, attempts, due_ms, payload, schema_version FROM outbox
-             WHERE state = 'pending' ORDER BY seq LIMIT 1",
-            [],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Vec<u8>>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((id_s, kind, attempts, due_ms, payload, _schema)) = row else {
-        return Ok(Err(Step::Idle));
-    };
-    if due_ms > now_ms {
-        return Ok(Err(Step::Waiting { until_ms: due_ms }));
-    }
-    let id = Uuid::parse_str(&id_s).map_err(|e| StoreError::Corrupt {
-        path: store.path().to_owned(),
-        detail: format!("outbox id {id_s}: {e}"),
-    })?;
-    let conn = store.conn();
-    let (body, pending_images, uploaded_bytes) = if kind == KIND_CASE {
-        let sealed: Option<Vec<u8>> =
-            conn.query_row("SELECT body FROM cases WHERE id = ?1", [&id_s], |r| {
-                r.get(0)
-            })?;
-        let sealed = sealed.ok_or_else(|| CryptoError::Damaged(id_s.clone()))?;
-        let body = key.open(id_s.as_bytes(), &sealed)?;
-        let uploaded: i64 = conn.query_row(
-            "SELECT COALESCE(SUM(size), 0) FROM case_materials WHERE case_id = ?1 AND uploaded = 1",
-            [&id_s],
-            |r| r.get(0),
-        )?;
-        let mut stmt = conn.prepare(
-            "SELECT material_id, size, image FROM case_materials WHERE case_id = ?1 AND uploaded = 0 ORDER BY material_id",
-        )?;
-        let rows = stmt.query_map([&id_s], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        let mut images = Vec::new();
-        for row in rows {
-            let (mid, size, sealed) = row?;
-            images.push((
-                mid.clone(),
-                size.max(0) as u64,
-                key.open(format!("{id_s}/{mid}").as_bytes(), &sealed)?,
-            ));
-        }
-        (body, images, uploaded.max(0) as u64)
-    } else {
-        (key.open(id_s.as_bytes(), &payload)?, Vec::new(), 0)
-    };
-    Ok(Ok(Head {
-        id,
-        kind,
-        attempts: attempts as u32,
-        body,
-        pending_images,
-        uploaded_bytes,
-    }))
 }
 
 /// Delivers the head of the queue if it is due. The store lock is held only around local
@@ -454,10 +393,19 @@ pub async fn deliver_next<P: Platform>(
     deliver_next_reporting(store, key, platform, backoff, now, &|_| {}).await
 }
 
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// [`deliver_next`], telling `progress` how far the head item has come: once before its
 /// first request, after each material uploaded and when the platform has taken it all
 /// (`sent == total`, just before the acknowledgement is committed). Delivery itself is the
 /// same.
+///
+/// The head is claimed in the store first ([`head`]), so several deliverers on one store
+/// send it once; an item that cannot be read is quarantined and the next one goes; only the
+/// platform's own item-level refusal is final, and the [`breaker`] turns a run of them into
+/// a pause.
 pub async fn deliver_next_reporting<P: Platform>(
     store: &Mutex<Store>,
     key: &DataKey,
@@ -467,58 +415,170 @@ pub async fn deliver_next_reporting<P: Platform>(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Step, OutboxError> {
     let now_ms = ms(now);
-    let head = {
-        let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
-        match load_head(&mut s, key, now_ms)? {
-            Ok(h) => h,
-            Err(step) => return Ok(step),
+    let me = head::claimer();
+    let horizon = backoff.cap.max(RETRY_AFTER_CAP).as_millis() as i64;
+    let (row, item) = {
+        let mut s = lock(store);
+        let look = match head::claim(&mut s, &me, now_ms, horizon) {
+            // Even the claim is a write: on a full disk the reserve pays for it.
+            Err(e) if space::is_disk_full(&e) && release_ballast(&s) => {
+                head::claim(&mut s, &me, now_ms, horizon)?
+            }
+            other => other?,
+        };
+        let row = match look {
+            head::Look::Idle => return Ok(Step::Idle),
+            head::Look::Waiting(until_ms) => return Ok(Step::Waiting { until_ms }),
+            head::Look::Busy(until_ms) => return Ok(Step::Busy { until_ms }),
+            head::Look::Paused { until_ms, reason } => {
+                return Ok(Step::Paused { until_ms, reason })
+            }
+            head::Look::Poisoned { id, reason } => return Ok(Step::Quarantined { id, reason }),
+            head::Look::Claimed(row) => row,
+        };
+        match head::load(&mut s, key, &row) {
+            Ok(item) => (row, item),
+            Err(head::LoadError::Poison(reason)) => {
+                head::quarantine(&mut s, &row, &reason)?;
+                return Ok(Step::Quarantined { id: row.id, reason });
+            }
+            Err(head::LoadError::Local(e)) => {
+                head::release(&mut s, &row.id, &me);
+                return Err(e);
+            }
         }
     };
-    let id_s = head.id.to_string();
-    let total = head.uploaded_bytes
-        + head.pending_images.iter().map(|(_, n, _)| n).sum::<u64>()
-        + head.body.len() as u64;
-    let mut sent = head.uploaded_bytes;
-    let report = |sent: u64| {
-        progress(Progress {
-            id: head.id,
-            sent,
-            total,
-        })
-    };
+    let id = Uuid::parse_str(&row.id).expect("checked by head::load");
+    let id_s = row.id.clone();
+    let total = item.uploaded_bytes
+        + item.pending_images.iter().map(|(_, n, _)| n).sum::<u64>()
+        + item.body.len() as u64;
+    let mut sent = item.uploaded_bytes;
+    let report = |sent: u64| progress(Progress { id, sent, total });
     report(sent);
     let result: Result<Option<String>, PlatformError> = async {
-        if head.kind == KIND_CASE {
-            for (mid, size, img) in &head.pending_images {
-                platform.upload_material(head.id, mid, img).await?;
+        if row.kind == KIND_CASE {
+            for (mid, size, img) in &item.pending_images {
+                platform.upload_material(id, mid, img).await?;
                 sent += size;
                 report(sent);
                 // Remember the upload; if this write fails the image is simply uploaded again
                 // (uploads are idempotent per case and material).
-                let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
+                let mut s = lock(store);
                 if let Err(e) = s.conn().execute(
                     "UPDATE case_materials SET uploaded = 1 WHERE case_id = ?1 AND material_id = ?2",
                     params![id_s, mid],
                 ) {
                     tracing::warn!(id = %id_s, material = %mid, error = %e, "could not record an upload");
                 }
+                head::renew(&mut s, &id_s, &me, ms(Timestamp::now()).max(now_ms));
             }
-            let ack = platform.submit_case(head.id, &head.body).await?;
+            let ack = platform.submit_case(id, &item.body).await?;
             report(total);
             Ok(Some(ack.unified_code))
         } else {
-            platform.submit_event(head.id, &head.kind, &head.body).await?;
+            platform.submit_event(id, &row.kind, &item.body).await?;
             report(total);
             Ok(None)
         }
     }
     .await;
-    let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
-    let tx = s.conn().transaction()?;
+    let mut s = lock(store);
+    let mut done = Done {
+        row: &row,
+        id,
+        me: &me,
+        backoff,
+        now,
+        wipe: true,
+    };
+    match record(&mut s, &done, &result) {
+        // The disk filled while the platform took the item: the answer must be recorded now,
+        // or the item would be sent again and again. First with the space reserve given
+        // back; failing that, the answer alone, the wipe (which rewrites the sealed pages)
+        // following once space returns (`finish_wipes`).
+        Err(e) if space::is_disk_full(&e) => {
+            release_ballast(&s);
+            match record(&mut s, &done, &result) {
+                Err(e) if space::is_disk_full(&e) && result.is_ok() => {
+                    done.wipe = false;
+                    let step = record(&mut s, &done, &result)?;
+                    tracing::warn!(id = %row.id, "disk full: delivery recorded, the wipe waits for space");
+                    Ok(step)
+                }
+                other => {
+                    let _ = checkpoint(&mut s);
+                    other
+                }
+            }
+        }
+        other => other,
+    }
+}
+
+/// Gives the space reserve of `s`'s data directory back; whether there was one.
+fn release_ballast(s: &Store) -> bool {
+    s.path().parent().is_some_and(space::release_ballast)
+}
+
+/// Wipes delivered cases whose wipe had to wait for disk space (see `record`); returns how
+/// many. Cheap when there are none (one indexed look).
+pub fn finish_wipes(store: &mut Store, now: Timestamp) -> Result<u64, OutboxError> {
+    let tx = store.conn().transaction()?;
+    tx.execute(
+        "DELETE FROM case_materials WHERE case_id IN
+            (SELECT id FROM cases WHERE status = ?1 AND body IS NOT NULL)",
+        [CaseStatus::Submitted.as_str()],
+    )?;
+    let n = tx.execute(
+        "UPDATE cases SET body = NULL, wiped_at = ?2 WHERE status = ?1 AND body IS NOT NULL",
+        params![CaseStatus::Submitted.as_str(), now.to_string()],
+    )?;
+    tx.commit()?;
+    Ok(n as u64)
+}
+
+/// What [`record`] needs to know about the attempt.
+struct Done<'a> {
+    row: &'a head::Row,
+    id: Uuid,
+    me: &'a str,
+    backoff: Backoff,
+    now: Timestamp,
+    /// Wipe the personal data with the acknowledgement (always, unless the disk is full).
+    wipe: bool,
+}
+
+/// Records the outcome of one attempt in one transaction.
+fn record(
+    s: &mut Store,
+    done: &Done<'_>,
+    result: &Result<Option<String>, PlatformError>,
+) -> Result<Step, OutboxError> {
+    let Done {
+        row,
+        id,
+        me,
+        backoff,
+        now,
+        wipe,
+    } = *done;
+    let now_ms = ms(now);
+    let id_s = &row.id;
+    let tx = s
+        .conn()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let step = match result {
         Ok(code) => {
+            let code = code.clone();
+            // The platform's acknowledgement is the truth whoever holds the claim now.
             let now_s = now.to_string();
-            if head.kind == KIND_CASE {
+            if row.kind == KIND_CASE && !wipe {
+                tx.execute(
+                    "UPDATE cases SET status = ?2, unified_code = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![id_s, CaseStatus::Submitted.as_str(), code, now_s],
+                )?;
+            } else if row.kind == KIND_CASE {
                 // Wipe: the sealed body and images are overwritten (secure_delete), leaving a stub.
                 tx.execute(
                     "UPDATE cases SET status = ?2, unified_code = ?3, body = NULL, wiped_at = ?4, updated_at = ?4
@@ -528,251 +588,96 @@ pub async fn deliver_next_reporting<P: Platform>(
                 tx.execute("DELETE FROM case_materials WHERE case_id = ?1", [&id_s])?;
             }
             tx.execute("DELETE FROM outbox WHERE id = ?1", [&id_s])?;
+            let (mut b, _) = head::breaker(&tx)?;
+            if b != breaker::Breaker::default() {
+                b.delivered();
+                head::save_breaker(&tx, &b, None)?;
+            }
             Step::Delivered {
-                id: head.id,
+                id,
                 unified_code: code,
             }
         }
         Err(e) if e.is_retryable() => {
-            let wait = backoff
-                .delay(head.attempts, random_u64())
-                .max(e.retry_after().unwrap_or_default());
+            let asked = e.retry_after().unwrap_or_default().min(RETRY_AFTER_CAP);
+            let wait = backoff.delay(row.attempts, random_u64()).max(asked);
             let next_ms = now_ms + wait.as_millis() as i64;
             let msg = e.to_string();
             tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, due_ms = ?2, last_error = ?3, next_attempt_at = ?4 WHERE id = ?1",
-                params![id_s, next_ms, msg, Timestamp::from_millisecond(next_ms).map(|t| t.to_string()).unwrap_or_default()],
+                "UPDATE outbox SET attempts = attempts + 1, due_ms = ?2, last_error = ?3, next_attempt_at = ?4,
+                        claimed_by = NULL, claimed_until = NULL
+                 WHERE id = ?1 AND state = 'pending' AND claimed_by = ?5",
+                params![id_s, next_ms, msg, Timestamp::from_millisecond(next_ms).map(|t| t.to_string()).unwrap_or_default(), me],
             )?;
             Step::Retry {
-                id: head.id,
+                id,
                 error: msg,
                 next_ms,
             }
         }
         Err(e) => {
             let reason = e.to_string();
-            tx.execute(
-                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id_s, reason],
-            )?;
-            if head.kind == KIND_CASE {
-                tx.execute(
-                    "UPDATE cases SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![id_s, CaseStatus::Rejected.as_str(), now.to_string()],
-                )?;
-            }
-            tracing::warn!(id = %id_s, %reason, "outbox item rejected by the platform; moved to dead letters");
-            Step::DeadLettered {
-                id: head.id,
-                reason,
+            let (mut b, _) = head::breaker(&tx)?;
+            match b.rejected(id_s, now_ms) {
+                breaker::Verdict::DeadLetter => {
+                    let n = tx.execute(
+                        "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2,
+                                claimed_by = NULL, claimed_until = NULL
+                         WHERE id = ?1 AND state = 'pending' AND claimed_by = ?3",
+                        params![id_s, reason, me],
+                    )?;
+                    // Only while the row was still ours and pending: a case another deliverer
+                    // has meanwhile delivered is never marked rejected.
+                    if n == 1 && row.kind == KIND_CASE {
+                        tx.execute(
+                            "UPDATE cases SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                            params![id_s, CaseStatus::Rejected.as_str(), now.to_string()],
+                        )?;
+                    }
+                    head::save_breaker(&tx, &b, None)?;
+                    tracing::warn!(id = %id_s, %reason, "outbox item rejected by the platform; moved to dead letters");
+                    Step::DeadLettered { id, reason }
+                }
+                breaker::Verdict::Pause { until_ms, restore } => {
+                    let why = format!(
+                        "政务服务平台连续退回 {} 件不同的业务（最近一次：{reason}），更像是平台或网关故障而不是业务本身有误：已暂停提交，{} 分钟后自动重试；这些业务均已保留，未标记为不予受理。",
+                        b.streak.len(),
+                        breaker::PAUSE.as_secs() / 60
+                    );
+                    tx.execute(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, due_ms = ?3,
+                                claimed_by = NULL, claimed_until = NULL
+                         WHERE id = ?1 AND state = 'pending'",
+                        params![id_s, reason, until_ms],
+                    )?;
+                    for back in &restore {
+                        let n = tx.execute(
+                            "UPDATE outbox SET state = 'pending', due_ms = ?2 WHERE id = ?1 AND state = 'dead'",
+                            params![back, until_ms],
+                        )?;
+                        if n == 1 {
+                            tx.execute(
+                                "UPDATE cases SET status = ?2 WHERE id = ?1 AND status = ?3",
+                                params![
+                                    back,
+                                    CaseStatus::Queued.as_str(),
+                                    CaseStatus::Rejected.as_str()
+                                ],
+                            )?;
+                        }
+                    }
+                    head::save_breaker(&tx, &b, Some(&why))?;
+                    tracing::error!(id = %id_s, streak = b.streak.len(), "platform rejected several items in a row; outbox paused (circuit breaker)");
+                    Step::Paused {
+                        until_ms,
+                        reason: why,
+                    }
+                }
             }
         }
     };
     tx.commit()?;
     Ok(step)
-}
-
-/// Folds the WAL into the database and truncates it, so wiped pages leave no copy behind.
-pub fn checkpoint(store: &mut Store) -> Result<(), OutboxError> {
-    store
-        .conn()
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    Ok(())
-}
-
-/// Counts and ages of the queue, for `queue status`, health reports and the UI banner.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueStatus {
-    pub pending: u64,
-    pub dead: u64,
-    pub queued_bytes: u64,
-    pub quota_bytes: u64,
-    /// Creation time of the oldest pending item.
-    pub oldest: Option<String>,
-    /// When the head item is next tried (Unix ms).
-    pub next_attempt_ms: Option<i64>,
-    /// At or above 80 % of the quota: operations should be alerted.
-    pub near_full: bool,
-}
-
-/// The queue's state.
-pub fn status(store: &mut Store, quota: Quota) -> Result<QueueStatus, OutboxError> {
-    let conn = store.conn();
-    let count = |state: &str| -> Result<u64, rusqlite::Error> {
-        conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state = ?1",
-            [state],
-            |r| r.get::<_, i64>(0),
-        )
-        .map(|v| v as u64)
-    };
-    let pending = count("pending")?;
-    let dead = count("dead")?;
-    let queued = queued_bytes(conn)?;
-    let (oldest, next): (Option<String>, Option<i64>) = conn
-        .query_row(
-            "SELECT created_at, due_ms FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1",
-            [],
-            |r| Ok((Some(r.get(0)?), Some(r.get(1)?))),
-        )
-        .optional()?
-        .unwrap_or((None, None));
-    Ok(QueueStatus {
-        pending,
-        dead,
-        queued_bytes: queued,
-        quota_bytes: quota.bytes,
-        oldest,
-        next_attempt_ms: next,
-        near_full: queued * 5 >= quota.bytes * 4,
-    })
-}
-
-/// One queue item as staff may see it: no personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueItem {
-    pub id: String,
-    pub seq: u64,
-    pub kind: String,
-    pub state: String,
-    pub schema_version: i64,
-    pub attempts: u32,
-    pub next_attempt_ms: i64,
-    pub created_at: String,
-    pub last_error: Option<String>,
-    pub bytes: u64,
-}
-
-/// Items in delivery order; `dead_only` lists the dead letters.
-pub fn list(store: &mut Store, dead_only: bool) -> Result<Vec<QueueItem>, OutboxError> {
-    let conn = store.conn();
-    let sql = if dead_only {
-        "SELECT id, seq, kind, state, schema_version, attempts, due_ms, created_at, last_error, bytes FROM outbox WHERE state = 'dead' ORDER BY seq"
-    } else {
-        "SELECT id, seq, kind, state, schema_version, attempts, due_ms, created_at, last_error, bytes FROM outbox ORDER BY seq"
-    };
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok(QueueItem {
-            id: r.get(0)?,
-            seq: r.get::<_, i64>(1)? as u64,
-            kind: r.get(2)?,
-            state: r.get(3)?,
-            schema_version: r.get(4)?,
-            attempts: r.get::<_, i64>(5)? as u32,
-            next_attempt_ms: r.get(6)?,
-            created_at: r.get(7)?,
-            last_error: r.get(8)?,
-            bytes: r.get::<_, i64>(9)? as u64,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Makes items due now again: one by id (a dead letter goes back in the queue), or all.
-pub fn retry(store: &mut Store, id: Option<&str>, now: Timestamp) -> Result<u64, OutboxError> {
-    let conn = store.conn();
-    let n = match id {
-        Some(id) => conn.execute(
-            "UPDATE outbox SET state = 'pending', due_ms = ?2 WHERE id = ?1",
-            params![id, ms(now)],
-        )?,
-        None => conn.execute(
-            "UPDATE outbox SET state = 'pending', due_ms = ?1",
-            [ms(now)],
-        )?,
-    };
-    if let Some(id) = id {
-        if n == 0 {
-            return Err(OutboxError::NotFound(id.to_owned()));
-        }
-        conn.execute(
-            "UPDATE cases SET status = 'queued' WHERE id = ?1 AND status = 'rejected'",
-            [id],
-        )?;
-    }
-    Ok(n as u64)
-}
-
-/// Deletes the non-personal stubs of delivered cases older than `days`.
-pub fn purge_stubs(store: &mut Store, days: u32, now: Timestamp) -> Result<u64, OutboxError> {
-    let cutoff = now - jiff::SignedDuration::from_hours(24 * i64::from(days));
-    let n = store.conn().execute(
-        "DELETE FROM cases WHERE body IS NULL AND wiped_at IS NOT NULL AND wiped_at < ?1",
-        [cutoff.to_string()],
-    )?;
-    Ok(n as u64)
-}
-
-/// The non-personal stub of a case, for progress queries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CaseStub {
-    pub id: String,
-    pub seq: u64,
-    pub status: String,
-    pub unified_code: Option<String>,
-    pub matters: Vec<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Whether personal data is still held (not yet delivered).
-    pub holds_personal_data: bool,
-}
-
-/// Looks a case up by id or local number.
-pub fn case_stub(store: &mut Store, id_or_seq: &str) -> Result<Option<CaseStub>, OutboxError> {
-    let seq: i64 = id_or_seq.parse().unwrap_or(-1);
-    let row = store
-        .conn()
-        .query_row(
-            "SELECT id, seq, status, unified_code, matters, created_at, updated_at, body IS NOT NULL
-             FROM cases WHERE id = ?1 OR seq = ?2",
-            params![id_or_seq, seq],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, bool>(7)?,
-                ))
-            },
-        )
-        .optional()?;
-    Ok(match row {
-        None => None,
-        Some((id, seq, status, unified_code, matters, created_at, updated_at, holds)) => {
-            Some(CaseStub {
-                id,
-                seq: seq as u64,
-                status,
-                unified_code,
-                matters: serde_json::from_str(&matters)?,
-                created_at,
-                updated_at,
-                holds_personal_data: holds,
-            })
-        }
-    })
-}
-
-/// Reads a queued case back (unsealed), e.g. to print its receipt or for staff to fix it.
-pub fn load_case(store: &mut Store, key: &DataKey, id: Uuid) -> Result<Option<Case>, OutboxError> {
-    let id_s = id.to_string();
-    let sealed: Option<Option<Vec<u8>>> = store
-        .conn()
-        .query_row("SELECT body FROM cases WHERE id = ?1", [&id_s], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    match sealed.flatten() {
-        None => Ok(None),
-        Some(s) => Ok(Some(serde_json::from_slice(
-            &key.open(id_s.as_bytes(), &s)?,
-        )?)),
-    }
 }
 
 #[cfg(test)]
@@ -804,7 +709,8 @@ mod tests {
 
 /// After this many acknowledged items, the WAL is checkpointed and truncated even while the
 /// queue is still draining, so wiped data does not wait long in the log.
-const CHECKPOINT_EVERY: u32 = 256;
+/// (A wipe batch: the truncating checkpoint also gives the WAL's space back to the disk.)
+const CHECKPOINT_EVERY: u32 = 32;
 
 /// What the delivery worker reports as it goes (for the UI's banner and the CLI).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -836,6 +742,13 @@ pub async fn run_worker<P: Platform>(
             let _ = tx.send(e);
         }
     };
+    // Waits are bounded by the longest legitimate one, so a wall clock stepped back cannot
+    // put the worker to sleep for longer (tokio's sleep itself runs on the monotonic clock).
+    let longest = backoff.cap.max(RETRY_AFTER_CAP).max(breaker::PAUSE);
+    let until = |at_ms: i64| {
+        Duration::from_millis((at_ms - Timestamp::now().as_millisecond()).max(0) as u64)
+            .min(longest)
+    };
     loop {
         if *stop.borrow() {
             return;
@@ -846,7 +759,9 @@ pub async fn run_worker<P: Platform>(
             })
             .await;
         let wait = match step {
-            Ok(Step::Delivered { .. }) | Ok(Step::DeadLettered { .. }) => {
+            Ok(Step::Delivered { .. })
+            | Ok(Step::DeadLettered { .. })
+            | Ok(Step::Quarantined { .. }) => {
                 since_checkpoint += 1;
                 if since_checkpoint >= CHECKPOINT_EVERY {
                     since_checkpoint = 0;
@@ -860,20 +775,30 @@ pub async fn run_worker<P: Platform>(
                 if let Err(e) = purge_stubs(&mut s, retention_days, Timestamp::now()) {
                     tracing::warn!(error = %e, "could not purge old case stubs");
                 }
+                if matches!(finish_wipes(&mut s, Timestamp::now()), Ok(n) if n > 0) {
+                    since_checkpoint += 1;
+                }
                 if since_checkpoint > 0 {
                     since_checkpoint = 0;
                     let _ = checkpoint(&mut s);
+                }
+                if let Some(dir) = s.path().parent() {
+                    space::ensure_ballast(dir);
                 }
                 // Other processes (kiosk, CLI) queue work without waking this one: look again
                 // soon. An idle look is one indexed query.
                 Duration::from_secs(5)
             }
-            Ok(Step::Waiting { until_ms }) => {
-                Duration::from_millis((until_ms - Timestamp::now().as_millisecond()).max(0) as u64)
+            Ok(Step::Waiting { until_ms }) => until(until_ms),
+            // Another deliverer is sending the head: look again soon, it moves on.
+            Ok(Step::Busy { until_ms }) => until(until_ms).min(Duration::from_secs(2)),
+            Ok(s @ Step::Paused { until_ms, .. }) => {
+                report(WorkerEvent::Step(s));
+                until(until_ms)
             }
             Ok(s @ Step::Retry { next_ms, .. }) => {
                 report(WorkerEvent::Step(s));
-                Duration::from_millis((next_ms - Timestamp::now().as_millisecond()).max(0) as u64)
+                until(next_ms)
             }
             Err(e) => {
                 tracing::error!(error = %e, "outbox delivery failed locally");
@@ -890,7 +815,8 @@ pub async fn run_worker<P: Platform>(
 }
 
 /// Delivers everything due now (for `queue drain` and tests): returns the steps taken, stopping
-/// at the first item that is not due or failed to deliver.
+/// at the first item that is not due, failed to deliver, or is being sent by another
+/// deliverer.
 pub async fn drain<P: Platform>(
     store: &Mutex<Store>,
     key: &DataKey,
@@ -902,14 +828,28 @@ pub async fn drain<P: Platform>(
     loop {
         let step = deliver_next(store, key, platform, backoff, now()).await?;
         match step {
-            Step::Delivered { .. } | Step::DeadLettered { .. } => steps.push(step),
-            Step::Idle | Step::Waiting { .. } => break,
+            Step::Delivered { .. } | Step::DeadLettered { .. } | Step::Quarantined { .. } => {
+                steps.push(step)
+            }
+            // Not due, another deliverer has it, or the breaker holds the queue (see
+            // `status`): this pass is over.
+            Step::Idle | Step::Waiting { .. } | Step::Busy { .. } | Step::Paused { .. } => break,
             Step::Retry { .. } => {
                 steps.push(step);
                 break;
             }
         }
     }
-    checkpoint(&mut store.lock().unwrap_or_else(|p| p.into_inner()))?;
+    // What was delivered is recorded; a wipe or checkpoint that cannot run now runs next time.
+    let mut s = lock(store);
+    if let Err(e) = finish_wipes(&mut s, now()) {
+        tracing::warn!(error = %e, "delivered cases not wiped yet (disk full?); retried later");
+    }
+    if let Err(e) = checkpoint(&mut s) {
+        tracing::warn!(error = %e, "WAL checkpoint after delivery failed; it is retried later");
+    }
+    if let Some(dir) = s.path().parent() {
+        space::ensure_ballast(dir);
+    }
     Ok(steps)
 }

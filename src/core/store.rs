@@ -217,6 +217,17 @@ pub const MIGRATIONS: &[&str] = &[
         source TEXT NOT NULL,
         observed_at TEXT NOT NULL
     );",
+    // 8: the outbox makes progress by itself (issue 17; see core::outbox): a claim on the
+    // item being sent (deliverer, Unix ms), a quarantine state (state = 'quarantined', no
+    // column needed) and the circuit breaker shared by every deliverer on the store.
+    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
+    CREATE TABLE outbox_breaker (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        streak TEXT NOT NULL DEFAULT '[]',
+        open_until INTEGER,
+        reason TEXT
+    );",
 ];
 
 /// The schema version this build writes.
@@ -336,7 +347,11 @@ impl Store {
         // secure_delete: freed content is overwritten with zeros, so wiped personal data
         // does not linger in free pages.
         self.conn.execute_batch(
-            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;",
+            // wal_autocheckpoint + journal_size_limit: the WAL is folded back every 1 MiB
+            // (256 pages) and its file cut back to 1 MiB, so the log never holds the data
+            // the main file would need room for to take it (issue 17: a full disk).
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;
+             PRAGMA journal_size_limit=1048576; PRAGMA wal_autocheckpoint=256;",
         )?;
         Ok(())
     }

@@ -106,6 +106,9 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The disk has no room for a sync: it did not start (see `outbox::space`).
+    #[error("本机磁盘空间不足，目录同步未开始：当前目录继续可用，腾出空间后自动恢复（{0}）")]
+    NoSpace(String),
 }
 
 impl From<rusqlite::Error> for SyncError {
@@ -762,6 +765,17 @@ pub async fn sync_once(
     progress: ProgressFn<'_>,
 ) -> Result<SyncReport, SyncError> {
     let cursor = status(store)?.cursor;
+    // A sync that cannot fit does not start: it would fill the disk the outbox needs. It
+    // needs the reserve plus room for a copy of the store (tables, index and WAL).
+    let reusable = crate::core::outbox::space::reusable(store.conn());
+    if let Some(dir) = store.path().parent() {
+        let held = std::fs::metadata(store.path()).map_or(0, |m| m.len());
+        if let Err(e) = crate::core::outbox::space::admit(dir, held.max(1024 * 1024), reusable) {
+            let e = SyncError::NoSpace(e.to_string());
+            record_failure(store, &e)?;
+            return Err(e);
+        }
+    }
     let t = Instant::now();
     let result = match fetch(client, region, cursor.as_deref(), full, progress).await {
         Ok(f) => {

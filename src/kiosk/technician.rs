@@ -72,6 +72,19 @@ pub fn overview(store: &mut Store, profile: &Profile, data_dir: &Path) -> Vec<Li
                 ),
                 q.dead > 0,
             ));
+            if q.quarantined > 0 {
+                out.push(line(
+                    "搁置",
+                    format!(
+                        "{} 件数据无法读取，已搁置（其中 {} 件仍加密保存申请人数据）：ykb-terminal queue quarantine",
+                        q.quarantined, q.quarantined_holding_personal_data
+                    ),
+                    true,
+                ));
+            }
+            if let Some(why) = q.paused_reason {
+                out.push(line("暂停提交", why, true));
+            }
         }
         Err(e) => out.push(line("待提交", e.to_string(), true)),
     }

@@ -104,6 +104,18 @@ pub fn render(state: &MetricsState) -> String {
         &one(h.outbox_dead.to_string()),
     );
     metric(
+        "ykb_outbox_quarantined",
+        "gauge",
+        "Outbox items set aside because they cannot be read or unsealed (sealed data kept).",
+        &one(h.outbox_quarantined.to_string()),
+    );
+    metric(
+        "ykb_outbox_paused",
+        "gauge",
+        "1 while the circuit breaker holds the outbox after repeated platform rejections.",
+        &one(u8::from(h.outbox_paused.is_some()).to_string()),
+    );
+    metric(
         "ykb_outbox_bytes",
         "gauge",
         "Bytes queued in the outbox.",

@@ -811,6 +811,8 @@ pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
                     devices,
                     outbox_pending: 0,
                     outbox_dead: 0,
+                    outbox_quarantined: 0,
+                    outbox_paused: None,
                     outbox_bytes: 0,
                     outbox_quota_bytes: quota.bytes,
                     oldest_pending_age_secs: None,

@@ -14,13 +14,16 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::wire::{self, CatalogDelta, CatalogSnapshot, ErrorBody};
-use super::{CaseAck, LicenceDocumentError, Platform, PlatformError};
+use super::{CaseAck, LicenceDocumentError, Platform, PlatformError, ITEM_REJECTION_CODES};
 use crate::core::config::PlatformSection;
 
 /// Cap on an ordinary (non-catalogue) answer.
 pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 /// Default cap on a catalogue document (snapshot or delta).
 pub const DEFAULT_MAX_CATALOG_BYTES: u64 = 256 * 1024 * 1024;
+/// The whole-request deadline of a catalogue download (snapshot or delta), however slowly
+/// the server drips it: well inside the sync timer's 15-minute `TimeoutStartSec`.
+pub const CATALOG_DEADLINE: Duration = Duration::from_secs(10 * 60);
 /// Largest buffer reserved up front from a declared length, whatever the server says.
 const MAX_PREALLOC: u64 = 8 * 1024 * 1024;
 
@@ -100,6 +103,8 @@ pub struct PlatformClient {
     clock_offset: AtomicI64,
     /// Path prefix of `base_url` (e.g. `/terminal/v1`), part of every signed path.
     base_path: String,
+    /// Whole-request deadline of catalogue calls ([`CATALOG_DEADLINE`] unless set).
+    catalog_deadline: Duration,
 }
 
 impl std::fmt::Debug for PlatformClient {
@@ -179,7 +184,14 @@ impl PlatformClient {
             creds: RwLock::new(None),
             clock_offset: AtomicI64::new(0),
             base_path,
+            catalog_deadline: CATALOG_DEADLINE,
         })
+    }
+
+    /// The same client with another whole-request deadline for catalogue downloads.
+    pub fn with_catalog_deadline(mut self, deadline: Duration) -> Self {
+        self.catalog_deadline = deadline;
+        self
     }
 
     /// The configuration this client was built with.
@@ -409,9 +421,37 @@ impl PlatformClient {
     }
 
     /// Sends one request (signed when `signed`), reads the answer under `cap` and classifies
-    /// it. A `clock_skew` refusal is retried once with the platform's clock.
+    /// it, all within a whole-request deadline: the profile's timeout for ordinary calls
+    /// (twice, for the one `clock_skew` retry), the catalogue deadline for catalogue
+    /// documents. A server that drips its answer cannot hold a caller longer.
     #[allow(clippy::too_many_arguments)]
     async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+        cap: u64,
+        signed: bool,
+        progress: Option<ByteProgress<'_>>,
+    ) -> Result<Answer, PlatformError> {
+        let deadline = if cap <= MAX_ANSWER_BYTES {
+            self.config.timeout.saturating_mul(2)
+        } else {
+            self.catalog_deadline
+        };
+        tokio::time::timeout(
+            deadline,
+            self.call_unbounded(method, path, body, headers, cap, signed, progress),
+        )
+        .await
+        .unwrap_or(Err(PlatformError::Timeout))
+    }
+
+    /// [`Self::call`] without its deadline. A `clock_skew` refusal is retried once with the
+    /// platform's clock.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_unbounded(
         &self,
         method: Method,
         path: &str,
@@ -520,8 +560,9 @@ impl PlatformClient {
     ) -> Result<(), PlatformError> {
         let total = bytes.len() as u64;
         if total > wire::MAX_MATERIAL_BYTES {
-            return Err(PlatformError::Rejected {
+            return Err(PlatformError::ItemRejected {
                 status: 413,
+                code: "material_too_large".into(),
                 reason: format!(
                     "材料 {material_id} 大小 {total} 字节，超过平台上限 {} 字节",
                     wire::MAX_MATERIAL_BYTES
@@ -544,12 +585,15 @@ impl PlatformClient {
             Ok(a) => header_i64(&a.headers, wire::H_UPLOAD_OFFSET)
                 .unwrap_or(0)
                 .max(0) as u64,
-            Err(PlatformError::Rejected { status: 404, .. }) => 0,
+            // A HEAD answer has no body: a 404 is the platform's "nothing yet".
+            Err(PlatformError::Rejected { status: 404, .. })
+            | Err(PlatformError::Gateway { status: 404, .. }) => 0,
             Err(e) => return Err(e),
         };
         if offset > total {
-            return Err(PlatformError::Rejected {
+            return Err(PlatformError::ItemRejected {
                 status: 409,
+                code: "material_conflict".into(),
                 reason: format!("平台已收到的材料 {material_id} 比本机的更长"),
             });
         }
@@ -602,8 +646,9 @@ impl PlatformClient {
                         .unwrap_or(0)
                         .max(0) as u64;
                     if offset > total {
-                        return Err(PlatformError::Rejected {
+                        return Err(PlatformError::ItemRejected {
                             status: 409,
+                            code: "material_conflict".into(),
                             reason: format!("平台已收到的材料 {material_id} 比本机的更长"),
                         });
                     }
@@ -744,13 +789,31 @@ fn classify_status(
             retry_after,
         }
     } else {
-        let reason = body.map_or_else(
-            || status.canonical_reason().unwrap_or("未说明原因").to_owned(),
-            |b| format!("{}（{}）", b.message, b.code),
-        );
-        PlatformError::Rejected {
-            status: code,
-            reason,
+        match body {
+            // Not the platform's answer: a proxy's page, an empty body, another service.
+            None => PlatformError::Gateway {
+                status: code,
+                detail: format!(
+                    "{}，{}",
+                    status.canonical_reason().unwrap_or("未说明原因"),
+                    headers
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or("无内容类型")
+                ),
+            },
+            Some(b) if ITEM_REJECTION_CODES.contains(&b.code.as_str()) => {
+                PlatformError::ItemRejected {
+                    status: code,
+                    reason: format!("{}（{}）", b.message, b.code),
+                    code: b.code,
+                }
+            }
+            Some(b) => PlatformError::Rejected {
+                status: code,
+                reason: format!("{}（{}）", b.message, b.code),
+            },
         }
     }
 }

@@ -39,9 +39,23 @@ pub enum PlatformError {
     /// 429: too many requests; wait at least `retry_after`.
     #[error("政务服务平台繁忙，请稍后")]
     RateLimited { retry_after: Option<Duration> },
-    /// 4xx with a reason: retrying the same request cannot succeed.
+    /// 4xx with the contract's error body whose code is not about the item (credentials, a
+    /// licence not held, a cursor expired …): the request was refused, the item was not.
     #[error("政务服务平台拒绝（{status}）：{reason}")]
     Rejected { status: u16, reason: String },
+    /// 4xx with the contract's error body and an item-level code ([`ITEM_REJECTION_CODES`]):
+    /// the platform itself says this item cannot be accepted. The only final answer for the
+    /// outbox.
+    #[error("政务服务平台拒绝（{status}）：{reason}")]
+    ItemRejected {
+        status: u16,
+        code: String,
+        reason: String,
+    },
+    /// An error status without the contract's error body (an HTML page, an empty answer, a
+    /// proxy's 404/405): something in front of the platform answered, not the platform.
+    #[error("政务服务平台的入口返回了非平台的应答（{status}，{detail}），可能是网关或代理故障，稍后自动重试")]
+    Gateway { status: u16, detail: String },
     /// The answer did not follow the contract (bad signature, bad JSON, absurd size).
     #[error("政务服务平台的应答不符合约定：{0}")]
     Protocol(String),
@@ -49,14 +63,11 @@ pub enum PlatformError {
 
 impl PlatformError {
     /// Whether the same request may succeed later (the outbox retries it with the same key).
-    /// 401/403 say the terminal's credentials are refused, not the item: once a technician
-    /// re-registers, the same item goes through, so it must not be dead-lettered. 408 is a
-    /// timeout by another name.
+    /// Only the platform's own item-level refusal is final: 401/403 say the terminal's
+    /// credentials are refused, not the item (once a technician re-registers, the same item
+    /// goes through); a gateway's page, 5xx, timeouts and broken answers may pass.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Rejected { status, .. } => matches!(status, 401 | 403 | 408),
-            _ => true,
-        }
+        !matches!(self, Self::ItemRejected { .. })
     }
 
     /// The wait the platform asked for, if any.
@@ -67,6 +78,20 @@ impl PlatformError {
         }
     }
 }
+
+/// The contract's item-level refusal codes (`api/openapi.yaml`, `Error.code`): with a 4xx and
+/// the JSON error body, these say the item itself cannot be accepted.
+pub const ITEM_REJECTION_CODES: &[&str] = &[
+    "validation_failed",
+    "idempotency_conflict",
+    "bad_request",
+    "material_too_large",
+    "too_large",
+    "bad_upload",
+    "checksum_mismatch",
+    "chunk_too_large",
+    "material_conflict",
+];
 
 /// Why an e-licence's printable copy could not be had, in words a citizen can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,7 +116,9 @@ impl From<PlatformError> for LicenceDocumentError {
                 status: 401 | 403 | 408,
                 ..
             } => Self::Unavailable(e),
-            PlatformError::Rejected { reason, .. } => Self::Refused(reason),
+            PlatformError::Rejected { reason, .. } | PlatformError::ItemRejected { reason, .. } => {
+                Self::Refused(reason)
+            }
             other => Self::Unavailable(other),
         }
     }
@@ -192,11 +219,25 @@ mod tests {
             status,
             reason: String::new(),
         };
-        assert!(!rejected(400).is_retryable());
-        assert!(!rejected(422).is_retryable());
-        assert!(!rejected(413).is_retryable());
+        let item = |status, code: &str| PlatformError::ItemRejected {
+            status,
+            code: code.into(),
+            reason: String::new(),
+        };
+        assert!(!item(400, "bad_request").is_retryable());
+        assert!(!item(422, "idempotency_conflict").is_retryable());
+        assert!(!item(413, "material_too_large").is_retryable());
+        assert!(
+            rejected(422).is_retryable(),
+            "a code that is not about the item"
+        );
         assert!(rejected(401).is_retryable());
         assert!(rejected(403).is_retryable());
+        let page = PlatformError::Gateway {
+            status: 404,
+            detail: "text/html".into(),
+        };
+        assert!(page.is_retryable());
         assert!(PlatformError::Timeout.is_retryable());
         assert!(PlatformError::Protocol("x".into()).is_retryable());
         let limited = PlatformError::RateLimited {

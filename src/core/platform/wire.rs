@@ -426,6 +426,12 @@ pub struct Heartbeat {
     /// Outbox rows the platform rejected and staff must look at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outbox_dead: Option<u64>,
+    /// Outbox rows set aside because they could not be read or unsealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_quarantined: Option<u64>,
+    /// Whether the outbox's circuit breaker holds the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_paused: Option<bool>,
     /// Age of the oldest waiting outbox row, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_pending_age_secs: Option<u64>,
