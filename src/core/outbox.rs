@@ -157,18 +157,15 @@ pub fn has_key_check(store: &mut Store) -> Result<bool, OutboxError> {
 /// Makes sure the store holds this key's check value, or that it matches.
 pub fn bind_key(store: &mut Store, key: &DataKey) -> Result<(), OutboxError> {
     let conn = store.conn();
-    let existing: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM key_check WHERE id = 1", [], |r| r.get(0))
-        .optional()?;
-    match existing {
-        Some(v) => key.verify_key_check(&v)?,
-        None => {
-            conn.execute(
-                "INSERT INTO key_check (id, value) VALUES (1, ?1)",
-                [key.key_check_value()],
-            )?;
-        }
-    }
+    // Several processes may start on a fresh store at once (the agent and a technician's
+    // command): the first check recorded wins, and every process verifies against it.
+    conn.execute(
+        "INSERT INTO key_check (id, value) VALUES (1, ?1) ON CONFLICT(id) DO NOTHING",
+        [key.key_check_value()],
+    )?;
+    let recorded: Vec<u8> =
+        conn.query_row("SELECT value FROM key_check WHERE id = 1", [], |r| r.get(0))?;
+    key.verify_key_check(&recorded)?;
     Ok(())
 }
 
