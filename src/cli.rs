@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod common;
 pub mod devices;
+pub mod hall;
 pub mod ops;
 pub mod platform;
 pub mod queue;
@@ -63,6 +64,10 @@ pub enum Command {
     /// hold, transfer, serve, evaluate, status.
     #[command(subcommand)]
     Ticket(ticket::TicketCommand),
+    /// The hall database shared by every terminal of a hall (`ticketing.queue`): init,
+    /// status.
+    #[command(subcommand)]
+    Hall(hall::HallCommand),
     /// Sync the matter catalogue from the platform (delta; --full for a snapshot).
     ///
     /// For the demo profile, without --platform an in-process simulator is started.

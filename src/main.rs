@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Some(Command::Queue(q)) => cli::queue::run_queue(&cli, q),
         Some(Command::Case(c)) => cli::queue::run_case(&cli, c),
         Some(Command::Ticket(c)) => cli::ticket::run_ticket(&cli, c),
+        Some(Command::Hall(c)) => cli::hall::run_hall(&cli, c),
         Some(Command::Catalog(CatalogCommand::Show { code, json })) => {
             cli::platform::catalog_show(&cli, code, *json)
         }

@@ -218,6 +218,41 @@ fn the_core_knows_nothing_of_slint() {
 }
 
 #[test]
+fn the_hall_database_never_learns_anything_personal() {
+    let paths = files("src/core/hall", "rs");
+    assert!(!paths.is_empty(), "src/core/hall/ moved? update this rule");
+    let mut bad = offenders(
+        &paths,
+        &[
+            "IdNumber",
+            "id_number",
+            "Person",
+            "green_reason",
+            "GreenReason",
+            "IssueRequest {",
+        ],
+    );
+    bad.extend(offenders(
+        &paths,
+        &["crate::core::domain::person", "DataKey"],
+    ));
+    // Only the hall room speaks to PostgreSQL.
+    let others: Vec<PathBuf> = files("src", "rs")
+        .into_iter()
+        .filter(|p| !p.starts_with("src/core/hall"))
+        .collect();
+    bad.extend(offenders(&others, &["postgres::"]));
+    hold(
+        bad,
+        "src/core/hall/ (the hall database) never names an ID number, a person or why a \
+         citizen is in the green channel, and it is the only room that speaks to PostgreSQL.",
+        "decide in core::ticketing (`plan_issue`) and hand the hall the decided `IssuePlan`: \
+         kind, priority, appointment code. Queue SQL for the hall database goes in \
+         src/core/hall/.",
+    );
+}
+
+#[test]
 fn drivers_know_nothing_of_matters_or_sqlite() {
     let mut paths = files("drivers/src", "rs");
     paths.push(Path::new("drivers/Cargo.toml").to_owned());

@@ -2,6 +2,8 @@
 //! and a citizen use them: controls found by accessible label on Slint's testing backend (no
 //! display), the ID-card and printer emulators, and the in-process platform simulator.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -429,15 +431,7 @@ fn the_hall_display_shows_and_speaks_a_call_once_and_again_on_recall() {
     let cfg = queue.profile.ticketing.clone().unwrap();
     let now = Timestamp::now();
     ticketing::set_window_open(&mut queue.store, &cfg, 3, true, now).unwrap();
-    ticketing::call_next(
-        &mut queue.store,
-        &queue.key,
-        Quota::from_mb(64),
-        &cfg,
-        3,
-        now,
-    )
-    .unwrap();
+    queue.desk(&cfg, 3).call_next(now).unwrap();
 
     display.refresh(Timestamp::now());
     assert_eq!(h.get_now_number(), "A001");
@@ -459,15 +453,7 @@ fn the_hall_display_shows_and_speaks_a_call_once_and_again_on_recall() {
     // Refreshing says nothing new; a recall is spoken again.
     display.refresh(Timestamp::now());
     assert_eq!(said.said().len(), 1);
-    ticketing::recall(
-        &mut queue.store,
-        &queue.key,
-        Quota::from_mb(64),
-        &cfg,
-        3,
-        Timestamp::now(),
-    )
-    .unwrap();
+    queue.desk(&cfg, 3).recall(Timestamp::now()).unwrap();
     display.refresh(Timestamp::now());
     assert_eq!(said.said().len(), 2);
 }
@@ -525,4 +511,125 @@ fn a_refusal_needs_a_reason_and_a_transfer_to_a_closed_window_keeps_the_ticket()
         std::thread::sleep(Duration::from_millis(100));
         counter.process_device_events();
     }
+}
+
+/// `path`'s profile on the hall database `uri` (`ticketing.queue`).
+fn on_hall(path: &str, uri: &str) -> Profile {
+    let text = std::fs::read_to_string(path).unwrap().replacen(
+        "lease_low_water = 10\n",
+        &format!("lease_low_water = 10\nqueue = \"{uri}\"\n"),
+        1,
+    );
+    Profile::parse(&text, path).unwrap()
+}
+
+#[test]
+fn the_hall_display_on_its_own_machine_follows_the_hall_database_and_marks_a_lost_link() {
+    use ykb_terminal::core::hall::{Hall, HallDb};
+    use ykb_terminal::core::ticketing::HallQueue;
+    i_slint_backend_testing::init_no_event_loop();
+    let db = common::hall::TestDb::new();
+    let display_profile = on_hall("kiosk-config/hall-display-demo.toml", &db.uri);
+    let cfg = display_profile.ticketing.clone().unwrap();
+    HallDb::connect_unchecked(&cfg).unwrap().init().unwrap();
+
+    // The display on its machine, the counter and kiosk on theirs: three data directories.
+    let display_dir = tempfile::tempdir().unwrap();
+    let window = HallDisplayWindow::new().unwrap();
+    let said = Recorder::default();
+    let display = HallDisplay::attach(
+        &window,
+        Core::start(display_profile, display_dir.path()).unwrap(),
+        Box::new(said.clone()),
+    );
+    let h = window.global::<HallAdapter>();
+    assert_eq!(
+        (h.get_now_number().as_str(), h.get_link_notice().as_str()),
+        ("", "")
+    );
+
+    let counter_dir = tempfile::tempdir().unwrap();
+    let mut counter = Core::start(
+        on_hall("kiosk-config/counter-demo.toml", &db.uri),
+        counter_dir.path(),
+    )
+    .unwrap();
+    lease_numbers(&mut counter);
+    let ccfg = counter.profile.ticketing.clone().unwrap();
+    let mut link = HallDb::connect(&ccfg).unwrap();
+    let mut q = Hall {
+        db: &mut link,
+        store: &mut counter.store,
+        cfg: &ccfg,
+        terminal: "counter-3",
+    };
+    let now = Timestamp::now();
+    for _ in 0..2 {
+        q.issue(
+            &IssueRequest {
+                service: "A".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+    }
+    q.set_open(3, true, now).unwrap();
+    q.call_next(3, now).unwrap();
+
+    display.refresh(Timestamp::now());
+    assert_eq!(h.get_now_number(), "A001");
+    assert_eq!(h.get_now_window(), "3");
+    assert_eq!(said.said(), vec!["请A001号到3号窗口办理".to_owned()]);
+    let waiting = |h: &HallAdapter| -> Vec<(String, String)> {
+        h.get_queues()
+            .iter()
+            .map(|q| (q.name.to_string(), q.waiting.to_string()))
+            .collect()
+    };
+    assert!(
+        waiting(&h).contains(&("综合受理".into(), "1".into())),
+        "{:?}",
+        waiting(&h)
+    );
+
+    // The database goes away (connections cut, new ones refused): the last good state stays,
+    // marked, and no queue reads 0.
+    let mut admin = db.admin();
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {0} ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = '{0}' AND pid <> pg_backend_pid()",
+            db.name
+        ))
+        .unwrap();
+    display.refresh(Timestamp::now());
+    assert!(
+        h.get_link_notice().starts_with("连接中断"),
+        "{}",
+        h.get_link_notice()
+    );
+    assert!(
+        shows(&window, h.get_link_notice().as_str()),
+        "the mark is on screen"
+    );
+    assert_eq!(h.get_now_number(), "A001");
+    assert!(
+        waiting(&h).contains(&("综合受理".into(), "1".into())),
+        "{:?}",
+        waiting(&h)
+    );
+    assert_eq!(said.said().len(), 1);
+
+    // Back: it reconnects by itself.
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            db.name
+        ))
+        .unwrap();
+    display.refresh(Timestamp::now());
+    assert_eq!(h.get_link_notice(), "");
+    assert_eq!(h.get_now_number(), "A001");
 }

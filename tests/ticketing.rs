@@ -310,9 +310,11 @@ async fn ticket_events_reach_the_platform_through_the_outbox_without_personal_da
         .unwrap();
         assert_eq!(t.kind, ticketing::TicketKind::Green);
         ticketing::set_window_open(&mut s, &cfg, 3, true, now).unwrap();
-        let c = ticketing::call_next(&mut s, &k.key, QUOTA, &cfg, 3, now).unwrap();
+        let mut desk = ticketing::Desk::embedded(&mut s, &k.key, QUOTA, &cfg, 3);
+        let c = desk.call_next(now).unwrap();
         assert_eq!(c.announcement.zh, "请A001号到3号窗口办理");
-        ticketing::serve(&mut s, &k.key, QUOTA, &cfg, 3, now).unwrap();
+        desk.serve(now).unwrap();
+        drop(desk);
         ticketing::evaluate(
             &mut s,
             &k.key,
@@ -552,4 +554,30 @@ fn the_agent_leases_numbers_once_the_platform_answers() {
     let (code, out, err) = run(issue.args(["ticket", "issue", "C"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("C001 社保医保"), "{out}");
+}
+
+/// The agent and a technician's command start on a fresh data directory at the same moment
+/// (the agent test did): every process starts — none loses a race to record the data key's
+/// check in the new store.
+#[test]
+fn processes_starting_at_once_on_a_fresh_data_directory_all_start() {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                bin()
+                    .arg("--data-dir")
+                    .arg(dir.path())
+                    .args(["ticket", "status", "--json"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            common::assert_success(&out);
+        }
+    }
 }

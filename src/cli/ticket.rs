@@ -1,6 +1,8 @@
 //! `ticket …`: hall ticketing (取号/叫号) from the command line, for technicians, tests and
 //! halls running without the touchscreen: issue, lease numbers, open windows, call, recall,
-//! skip, hold, transfer, serve, evaluate and status. Nothing printed holds personal data.
+//! skip, hold, transfer, serve, evaluate and status — against the hall database when the profile
+//! names one (`ticketing.queue`), else this terminal's own store. Nothing printed holds
+//! personal data.
 
 use std::process::ExitCode;
 
@@ -11,8 +13,9 @@ use super::common::{fail, open_core, print_json, runtime, PlatformArgs};
 use super::{Cli, EXIT_CONFIG, EXIT_FAILURE};
 use crate::core::config::{PlatformMode, TicketingSection};
 use crate::core::domain::{EvaluationLevel, IdNumber};
+use crate::core::hall::{Hall, HallDb};
 use crate::core::ticketing::{
-    self, Appointment, Called, Finished, IssueRequest, TicketRef, Transfer,
+    self, Appointment, Called, Desk, Finished, IssueRequest, TicketError, TicketRef, Transfer,
 };
 use crate::core::Core;
 
@@ -77,6 +80,11 @@ pub enum TicketCommand {
         #[arg(long)]
         reason: Vec<String>,
     },
+    /// Withdraw a ticket whose printing failed (已作废), so it never waits as a ghost.
+    Withdraw {
+        /// The ticket's id (as `issue --json` prints it).
+        id: uuid::Uuid,
+    },
     /// Today's services, waiting counts, leases, windows and recent calls.
     Status {
         #[arg(long)]
@@ -99,6 +107,10 @@ pub struct IssueArgs {
     /// Check an appointment in (预约签到) by its code.
     #[arg(long, value_name = "CODE")]
     pub appointment: Option<String>,
+    /// The tap's idempotency key (a UUID the kiosk makes once per tap): the same key issues
+    /// the same ticket again instead of a second one.
+    #[arg(long, value_name = "UUID")]
+    pub tap: Option<uuid::Uuid>,
     /// The appointment's day (YYYY-MM-DD); default today.
     #[arg(long, value_name = "DATE", requires = "appointment")]
     pub appointment_date: Option<jiff::civil::Date>,
@@ -154,6 +166,39 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
     }
     let quota = core.quota();
     let now = Timestamp::now();
+    // The hall database when the profile names one, else this terminal's own store: the same
+    // commands, the same output.
+    let mut hall_db = match &cfg.queue {
+        Some(_) => match HallDb::connect(&cfg) {
+            Ok(db) => Some(db),
+            Err(e) => return fail_ticket(e),
+        },
+        None => None,
+    };
+    let terminal = core.profile.terminal.name.clone();
+    let window = match cmd {
+        TicketCommand::Open { window }
+        | TicketCommand::Close { window }
+        | TicketCommand::Call { window, .. }
+        | TicketCommand::Recall { window, .. }
+        | TicketCommand::Skip { window }
+        | TicketCommand::Hold { window }
+        | TicketCommand::Served { window }
+        | TicketCommand::Transfer { window, .. } => *window,
+        _ => 0,
+    };
+    let mut desk = match hall_db.as_mut() {
+        Some(db) => Desk::new(
+            Hall {
+                db,
+                store: &mut core.store,
+                cfg: &cfg,
+                terminal: &terminal,
+            },
+            window,
+        ),
+        None => Desk::embedded(&mut core.store, &core.key, quota, &cfg, window),
+    };
     match cmd {
         TicketCommand::Issue(a) => {
             let id_number = match a.id_number.as_deref().map(IdNumber::parse).transpose() {
@@ -161,6 +206,7 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                 Err(e) => return fail(format!("--id-number: {e}")),
             };
             let req = IssueRequest {
+                tap: a.tap,
                 service: a.service.clone(),
                 green: a.green,
                 id_number,
@@ -171,8 +217,8 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                         .unwrap_or_else(|| ticketing::hall_date(now)),
                 }),
             };
-            match ticketing::issue(&mut core.store, &core.key, quota, &cfg, &req, now) {
-                Err(e) => fail(e),
+            match desk.issue(&req, now) {
+                Err(e) => fail_ticket(e),
                 Ok(t) if a.json => print_json(&t),
                 Ok(t) => {
                     let kind = match t.kind {
@@ -187,75 +233,64 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
                 }
             }
         }
+        TicketCommand::Withdraw { id } => match desk.withdraw(*id, now) {
+            Ok(f) => {
+                println!("{} 号{}", f.number, f.state.describe_zh());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail_ticket(e),
+        },
         TicketCommand::Lease(_) => unreachable!("handled above"),
         TicketCommand::Open { window } | TicketCommand::Close { window } => {
             let open = matches!(cmd, TicketCommand::Open { .. });
-            match core.desk(&cfg, *window).set_open(open, now) {
+            match desk.set_open(open, now) {
                 Ok(()) => {
                     println!("{window} 号窗口已{}", if open { "开放" } else { "关闭" });
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(e),
+                Err(e) => fail_ticket(e),
             }
         }
-        TicketCommand::Call {
-            window,
-            number,
-            json,
-        } => {
-            let mut desk = core.desk(&cfg, *window);
+        TicketCommand::Call { number, json, .. } => {
             let called = match number {
                 None => desk.call_next(now),
                 Some(n) => TicketRef::parse(n).and_then(|r| desk.call_ticket(&r, now)),
             };
             print_called(called, *json)
         }
-        TicketCommand::Recall { window, json } => {
-            print_called(core.desk(&cfg, *window).recall(now), *json)
-        }
-        TicketCommand::Skip { window } => print_finished(core.desk(&cfg, *window).skip(now)),
-        TicketCommand::Hold { window } => print_finished(core.desk(&cfg, *window).hold(now)),
-        TicketCommand::Served { window } => print_finished(core.desk(&cfg, *window).serve(now)),
+        TicketCommand::Recall { json, .. } => print_called(desk.recall(now), *json),
+        TicketCommand::Skip { .. } => print_finished(desk.skip(now)),
+        TicketCommand::Hold { .. } => print_finished(desk.hold(now)),
+        TicketCommand::Served { .. } => print_finished(desk.serve(now)),
         TicketCommand::Transfer {
-            window,
             to_window,
             to_service,
+            ..
         } => {
             let to = match (to_window, to_service) {
                 (Some(w), _) => Transfer::Window(*w),
                 (None, Some(s)) => Transfer::Service(s.clone()),
                 (None, None) => return fail("请用 --to-window 或 --to-service 指定转往何处"),
             };
-            print_finished(core.desk(&cfg, *window).transfer(&to, now))
+            print_finished(desk.transfer(&to, now))
         }
         TicketCommand::Evaluate {
             number,
             level,
             reason,
         } => {
-            let result = TicketRef::parse(number).and_then(|r| {
-                let level = (*level).into();
-                ticketing::evaluate(
-                    &mut core.store,
-                    &core.key,
-                    quota,
-                    &cfg,
-                    &r,
-                    level,
-                    reason,
-                    now,
-                )
-            });
+            let result = TicketRef::parse(number)
+                .and_then(|r| desk.evaluate(&r, (*level).into(), reason, now));
             match result {
                 Ok(id) => {
                     println!("评价已记录（{id}），将随暂存队列提交");
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(e),
+                Err(e) => fail_ticket(e),
             }
         }
-        TicketCommand::Status { json } => match ticketing::status(&mut core.store, &cfg, now) {
-            Err(e) => fail(e),
+        TicketCommand::Status { json } => match desk.status(now) {
+            Err(e) => fail_ticket(e),
             Ok(s) if *json => print_json(&s),
             Ok(s) => {
                 println!("{} {}", cfg.hall, s.date);
@@ -293,9 +328,21 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
     }
 }
 
-fn print_called(r: Result<Called, ticketing::TicketError>, json: bool) -> ExitCode {
+/// Prints a refusal: exit code 2 when the hall database is unreachable, refuses the login or
+/// is not the hall schema this build knows (configuration to fix), 1 for any other refusal.
+pub(crate) fn fail_ticket(e: TicketError) -> ExitCode {
+    match e {
+        TicketError::Hall(_) => {
+            eprintln!("{e}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        e => fail(e),
+    }
+}
+
+fn print_called(r: Result<Called, TicketError>, json: bool) -> ExitCode {
     match r {
-        Err(e) => fail(e),
+        Err(e) => fail_ticket(e),
         Ok(c) if json => print_json(&c),
         Ok(c) => {
             println!("{}", c.announcement.zh);
@@ -305,9 +352,9 @@ fn print_called(r: Result<Called, ticketing::TicketError>, json: bool) -> ExitCo
     }
 }
 
-fn print_finished(r: Result<Finished, ticketing::TicketError>) -> ExitCode {
+fn print_finished(r: Result<Finished, TicketError>) -> ExitCode {
     match r {
-        Err(e) => fail(e),
+        Err(e) => fail_ticket(e),
         Ok(f) => {
             let mut line = format!(
                 "{} 号（{} 号窗口）{}",

@@ -220,6 +220,15 @@ pub struct TicketingSection {
     /// The hall's counter windows and the services each calls.
     #[serde(default)]
     pub windows: Vec<HallWindow>,
+    /// The hall's shared queue: a libpq connection URI of the hall's PostgreSQL database
+    /// (`postgresql://hall-db-1,hall-db-2/ykb_hall?target_session_attrs=read-write`). Absent:
+    /// the queue lives in this terminal's own store (a single-terminal site, the demo).
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// The file holding the hall database's password (mode 0600, one line). Never in the
+    /// profile.
+    #[serde(default)]
+    pub queue_password_file: Option<std::path::PathBuf>,
 }
 
 fn default_green_age() -> u8 {
@@ -361,6 +370,25 @@ impl TicketingSection {
                 return e(
                     k("closes"),
                     format!("应晚于 opens（{}），现为 {}", s.opens, s.closes),
+                );
+            }
+        }
+        if let Some(uri) = &self.queue {
+            if let Err(m) = crate::core::hall::check_uri(uri) {
+                return e("ticketing.queue".into(), m);
+            }
+        }
+        if let Some(p) = &self.queue_password_file {
+            if self.queue.is_none() {
+                return e(
+                    "ticketing.queue_password_file".into(),
+                    "只有配置了 ticketing.queue（大厅数据库）时才需要密码文件".into(),
+                );
+            }
+            if !p.is_absolute() {
+                return e(
+                    "ticketing.queue_password_file".into(),
+                    format!("应为绝对路径（如 /etc/ykb-terminal/hall-db.password），现为 {p:?}"),
                 );
             }
         }
@@ -958,6 +986,31 @@ mod tests {
             ),
             ("number = 5", "number = 3", "ticketing.windows[3].number"),
             ("hall = ", "hal = ", "ticketing"),
+            (
+                "lease_size = 50",
+                "lease_size = 50\nqueue = \"mysql://hall/ykb\"",
+                "ticketing.queue",
+            ),
+            (
+                "lease_size = 50",
+                "lease_size = 50\nqueue = \"postgresql://ykb:secret@hall-db/ykb_hall\"",
+                "ticketing.queue",
+            ),
+            (
+                "lease_size = 50",
+                "lease_size = 50\nqueue = \"postgresql://hall-db/ykb_hall?sslmode=sometimes\"",
+                "ticketing.queue",
+            ),
+            (
+                "lease_size = 50",
+                "lease_size = 50\nqueue_password_file = \"/etc/ykb/pw\"",
+                "ticketing.queue_password_file",
+            ),
+            (
+                "lease_size = 50",
+                "lease_size = 50\nqueue = \"postgresql://hall-db/h\"\nqueue_password_file = \"pw\"",
+                "ticketing.queue_password_file",
+            ),
         ];
         for (from, to, key) in cases {
             let text = DEMO_PROFILE.replacen(from, to, 1);
@@ -965,6 +1018,17 @@ mod tests {
             let e = Profile::parse(&text, "x.toml").unwrap_err();
             assert!(e.key.starts_with(key), "{from} → {to}: {e}");
         }
+    }
+
+    #[test]
+    fn a_hall_queue_uri_with_several_hosts_is_accepted() {
+        let text = DEMO_PROFILE.replacen(
+            "lease_size = 50",
+            "lease_size = 50\nqueue = \"postgresql://hall-db-1,hall-db-2/ykb_hall?target_session_attrs=read-write\"\nqueue_password_file = \"/etc/ykb-terminal/hall-db.password\"",
+            1,
+        );
+        let t = Profile::parse(&text, "x.toml").unwrap().ticketing.unwrap();
+        assert!(t.queue.unwrap().contains("hall-db-2"));
     }
 
     #[test]

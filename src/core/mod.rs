@@ -9,6 +9,7 @@ pub mod config;
 pub mod credentials;
 pub mod crypto;
 pub mod domain;
+pub mod hall;
 pub mod health;
 pub mod outbox;
 pub mod pin;
@@ -66,13 +67,8 @@ impl Core {
         cfg: &'a config::TicketingSection,
         window: u16,
     ) -> ticketing::Desk<'a> {
-        ticketing::Desk {
-            quota: self.quota(),
-            store: &mut self.store,
-            key: &self.key,
-            cfg,
-            window,
-        }
+        let quota = self.quota();
+        ticketing::Desk::embedded(&mut self.store, &self.key, quota, cfg, window)
     }
 
     /// Opens the store in `data_dir` and makes sure it holds a catalogue: the bundled demo

@@ -1,6 +1,7 @@
-//! 叫号屏 — the hall display glue: every second it reads the queue from the store
-//! (`ticketing::status`, `ticketing::latest_call`), shows now calling, recent calls and people
-//! waiting per service, and speaks each new call (or recall) once.
+//! 叫号屏 — the hall display glue: every second it reads the queue — from the hall database
+//! when the profile names one (`ticketing.queue`), else from the store — shows now calling,
+//! recent calls and people waiting per service, and speaks each new call (or recall) once.
+//! When a read fails it keeps the last good state with a 连接中断 mark, and reconnects.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,6 +17,47 @@ use crate::ui::{model, HallAdapter, HallCall, HallDisplayWindow, HallQueue};
 use crate::core::config::Language;
 use crate::terminal::speech::Speaker;
 
+type Read = (
+    Result<ticketing::HallStatus, ticketing::TicketError>,
+    Result<Option<ticketing::Called>, ticketing::TicketError>,
+);
+
+/// Today's queue and the latest call, from the hall database when the profile names one
+/// (reconnecting if the link broke), else from the store.
+fn read(core: &mut Core, hall: &mut crate::core::hall::HallLink, now: Timestamp) -> Read {
+    use ticketing::HallQueue;
+    let Some(cfg) = core.profile.ticketing.clone() else {
+        return (
+            Err(ticketing::TicketError::NotConfigured),
+            Err(ticketing::TicketError::NotConfigured),
+        );
+    };
+    if cfg.queue.is_none() {
+        return (
+            ticketing::status(&mut core.store, &cfg, now),
+            ticketing::latest_call(&mut core.store, now),
+        );
+    }
+    match hall.get(&cfg) {
+        Ok(db) => {
+            let mut q = crate::core::hall::Hall {
+                db,
+                store: &mut core.store,
+                cfg: &cfg,
+                terminal: &core.profile.terminal.name,
+            };
+            (q.status(now), q.latest_call(now))
+        }
+        Err(e) => {
+            let m = e.to_string();
+            (
+                Err(ticketing::TicketError::Hall(m.clone())),
+                Err(ticketing::TicketError::Hall(m)),
+            )
+        }
+    }
+}
+
 /// The running hall display.
 pub struct HallDisplay {
     window: slint::Weak<HallDisplayWindow>,
@@ -24,6 +66,10 @@ pub struct HallDisplay {
 
 struct State {
     core: Core,
+    /// The hall database when the profile names one (`ticketing.queue`).
+    hall: crate::core::hall::HallLink,
+    /// When the queue was last read (the 连接中断 mark says how old what is shown is).
+    last_read: Option<Timestamp>,
     speech: Box<dyn Speaker>,
     /// The call last spoken: ticket id and its call count (a recall is spoken again).
     spoken: Option<(uuid::Uuid, u32)>,
@@ -33,7 +79,9 @@ impl HallDisplay {
     /// Wires the window to a started core and shows the queue as it is. Calls made before
     /// the display started are shown, not spoken.
     pub fn attach(window: &HallDisplayWindow, mut core: Core, speech: Box<dyn Speaker>) -> Self {
-        let spoken = ticketing::latest_call(&mut core.store, Timestamp::now())
+        let mut hall = crate::core::hall::HallLink::default();
+        let spoken = read(&mut core, &mut hall, Timestamp::now())
+            .1
             .ok()
             .flatten()
             .map(|c| (c.id, c.calls));
@@ -51,6 +99,8 @@ impl HallDisplay {
             window: window.as_weak(),
             state: Rc::new(RefCell::new(State {
                 core,
+                hall,
+                last_read: None,
                 speech,
                 spoken,
             })),
@@ -73,12 +123,31 @@ impl HallDisplay {
                 .to_string()
                 .into(),
         );
-        let Some(cfg) = st.core.profile.ticketing.clone() else {
+        if st.core.profile.ticketing.is_none() {
             a.set_announcement("本终端未配置取号叫号（配置文件中没有 [ticketing]）".into());
             return;
-        };
-        match ticketing::status(&mut st.core.store, &cfg, now) {
-            Ok(s) => {
+        }
+        let (status, latest) = read(&mut st.core, &mut st.hall, now);
+        // A failed read keeps what is shown and marks it: never "0 人等候" because of it.
+        match (&status, st.last_read) {
+            (Ok(_), _) => {
+                st.last_read = Some(now);
+                a.set_link_notice(SharedString::new());
+            }
+            (Err(e), last) => {
+                tracing::warn!(error = %e, "hall queue not read");
+                let since = last
+                    .map(|t| {
+                        t.to_zoned(ticketing::hall_tz())
+                            .strftime("，显示的是 %H:%M 的状态")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                a.set_link_notice(format!("连接中断{since}").into());
+            }
+        }
+        if let Ok(s) = status {
+            {
                 a.set_queues(model(
                     s.services
                         .iter()
@@ -98,9 +167,8 @@ impl HallDisplay {
                         .collect::<Vec<_>>(),
                 ));
             }
-            Err(e) => tracing::warn!(error = %e, "hall status not read"),
         }
-        match ticketing::latest_call(&mut st.core.store, now) {
+        match latest {
             Ok(Some(c)) => {
                 a.set_now_number(c.number.clone().into());
                 a.set_now_window(c.window.to_string().into());
@@ -115,7 +183,7 @@ impl HallDisplay {
                 a.set_now_window(SharedString::new());
                 a.set_announcement(SharedString::new());
             }
-            Err(e) => tracing::warn!(error = %e, "latest call not read"),
+            Err(_) => {}
         }
     }
 

@@ -145,6 +145,9 @@ struct State {
     /// An accepted case waiting (briefly) for the platform's unified code before its receipt
     /// is printed.
     awaiting: Option<Awaiting>,
+    /// The hall database when the profile names one (`ticketing.queue`), reconnected as
+    /// needed.
+    hall: crate::core::hall::HallLink,
 }
 
 impl State {
@@ -179,12 +182,37 @@ impl State {
 
     /// This window's ticketing desk: every queue action goes through it.
     fn desk(&mut self) -> ticketing::Desk<'_> {
-        ticketing::Desk {
-            quota: self.terminal.core.profile.data.quota(),
-            store: &mut self.terminal.core.store,
-            key: &self.terminal.core.key,
-            cfg: &self.ticketing,
-            window: self.cfg.window,
+        let window = self.cfg.window;
+        if self.ticketing.queue.is_some() {
+            // The hall's shared queue; while it cannot be reached every queue action says so
+            // in words and the clerk goes on accepting cases.
+            match self.hall.get(&self.ticketing) {
+                Ok(db) => ticketing::Desk::new(
+                    crate::core::hall::Hall {
+                        db,
+                        store: &mut self.terminal.core.store,
+                        cfg: &self.ticketing,
+                        terminal: &self.terminal.core.profile.terminal.name,
+                    },
+                    window,
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "hall database not reached");
+                    ticketing::Desk::new(
+                        ticketing::Unavailable(format!("{}。{e}", crate::core::hall::DOWN_ZH)),
+                        window,
+                    )
+                }
+            }
+        } else {
+            let quota = self.terminal.core.profile.data.quota();
+            ticketing::Desk::embedded(
+                &mut self.terminal.core.store,
+                &self.terminal.core.key,
+                quota,
+                &self.ticketing,
+                window,
+            )
         }
     }
 
@@ -247,6 +275,7 @@ impl Counter {
                 print_status: String::new(),
                 last_receipt: None,
                 awaiting: None,
+                hall: Default::default(),
             })),
         };
         counter.connect(window, pad);

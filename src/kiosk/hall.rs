@@ -2,6 +2,7 @@
 //! 办件进度查询 and 呼叫工作人员.
 
 use super::*;
+use crate::core::ticketing::HallQueue;
 
 impl Kiosk {
     /// 取号: a number from this terminal's lease, the ticket row and its event in one
@@ -14,12 +15,10 @@ impl Kiosk {
             let quota = st.terminal.core.quota();
             match &st.terminal.core.profile.ticketing {
                 None => Err(crate::core::ticketing::TicketError::NotConfigured),
-                Some(cfg) => crate::core::ticketing::issue(
-                    &mut st.terminal.core.store,
-                    &st.terminal.core.key,
-                    quota,
-                    cfg,
-                    &crate::core::ticketing::IssueRequest {
+                Some(cfg) => {
+                    let req = crate::core::ticketing::IssueRequest {
+                        // One tap, one ticket: the key is made here, once per tap.
+                        tap: Some(uuid::Uuid::now_v7()),
                         service,
                         green,
                         id_number: st.session.person().map(|p| p.id_number.clone()),
@@ -27,12 +26,41 @@ impl Kiosk {
                             code,
                             date: crate::core::ticketing::hall_date(jiff::Timestamp::now()),
                         }),
-                    },
-                    jiff::Timestamp::now(),
-                ),
+                    };
+                    let now = jiff::Timestamp::now();
+                    if cfg.queue.is_some() {
+                        // The hall's shared queue (`ticketing.queue`).
+                        match st.hall.get(cfg) {
+                            Ok(db) => crate::core::hall::Hall {
+                                db,
+                                store: &mut st.terminal.core.store,
+                                cfg,
+                                terminal: &st.terminal.core.profile.terminal.name,
+                            }
+                            .issue(&req, now),
+                            Err(e) => Err(e),
+                        }
+                    } else {
+                        crate::core::ticketing::issue(
+                            &mut st.terminal.core.store,
+                            &st.terminal.core.key,
+                            quota,
+                            cfg,
+                            &req,
+                            now,
+                        )
+                    }
+                }
             }
         };
         match issued {
+            Err(crate::core::ticketing::TicketError::Hall(why)) => {
+                // For staff (the log, the alert strip); the citizen is told what to do.
+                tracing::warn!(error = %why, "ticket not issued: hall database");
+                self.event(Event::TicketRefused(
+                    "取号服务暂时中断，请稍候再试，或到咨询台取号".into(),
+                ));
+            }
             Err(e) => {
                 tracing::info!(error = %e, "ticket not issued");
                 self.event(Event::TicketRefused(e.to_string()));

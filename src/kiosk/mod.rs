@@ -148,6 +148,9 @@ struct State {
     printing_receipt: bool,
     /// The last e-licence copy could not be printed (the page offers the window instead).
     licence_print_failed: bool,
+    /// The hall database when the profile names one (`ticketing.queue`), reconnected as
+    /// needed.
+    hall: crate::core::hall::HallLink,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
@@ -214,6 +217,7 @@ impl Kiosk {
                 printing_licence: false,
                 printing_receipt: false,
                 licence_print_failed: false,
+                hall: Default::default(),
             })),
         };
         pages::connect(&kiosk, window);

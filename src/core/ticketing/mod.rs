@@ -17,11 +17,14 @@
 //! - nothing personal is stored or sent: not the ID number, not why a citizen is in the green
 //!   channel (disability and pregnancy are sensitive data), only the ticket's kind.
 //!
-//! The queue is the store's: terminals that call tickets share one store (the hall's queue
-//! host); kiosks elsewhere issue from their own leases.
+//! Where the queue lives: without `ticketing.queue` in the store's (a single-terminal site,
+//! the demo); with it, in the hall's PostgreSQL database (`core::hall`), shared by every
+//! kiosk, counter and display of the hall. Kiosks issue from their own leases either way.
 //!
 //! Files: [`rules`] holds the pure decisions and plain types, [`lease`] the number leases,
-//! [`queue`] issuing and the windows' actions, [`desk`] the [`Desk`] a window acts through,
+//! [`queue`] issuing and the windows' actions on the embedded store, [`desk`] the one
+//! [`HallQueue`] interface (embedded here, the hall database in `core::hall`) and the [`Desk`]
+//! a window acts through,
 //! [`status`] what the hall display and technicians read. Everything is re-exported here:
 //! callers name `ticketing::X`.
 
@@ -43,12 +46,14 @@ mod queue;
 mod rules;
 mod status;
 
-pub use desk::{call_next, call_ticket, hold, recall, serve, skip, transfer, Desk};
+pub use desk::{Desk, Embedded, HallQueue, Unavailable};
 pub use lease::{lease_remaining, lease_requests, record_lease, top_up, LeaseRange, TopUp};
 pub use queue::{evaluate, issue, set_window_open};
+pub(crate) use queue::{take_number, window_cfg};
 pub use rules::{
-    ahead_of, announcement, green_reason, is_issuing, next_state, pick_next, qr_payload, Action,
-    Announcement, Candidate, GreenReason, TicketKind, TicketNumber, TicketRef, TicketState,
+    ahead_of, announcement, call_order, green_reason, is_issuing, next_state, pick_next,
+    plan_issue, qr_payload, Action, Announcement, Candidate, GreenReason, IssuePlan, TicketKind,
+    TicketNumber, TicketRef, TicketState,
 };
 pub use status::{latest_call, status, HallStatus, ServiceStatus, WindowStatus};
 
@@ -62,6 +67,8 @@ pub const EVENT_SERVED: &str = "ticket_served";
 pub const EVENT_NO_SHOW: &str = "ticket_no_show";
 /// A ticket was sent on to another window or service.
 pub const EVENT_TRANSFERRED: &str = "ticket_transferred";
+/// A ticket whose printing failed was withdrawn (已作废) before anyone called it.
+pub const EVENT_WITHDRAWN: &str = "ticket_withdrawn";
 /// 好差评 of a served ticket (the same kind as other evaluations).
 pub const EVENT_EVALUATION: &str = "evaluation";
 
@@ -136,6 +143,10 @@ pub enum TicketError {
     ReasonRequired(&'static str),
     #[error("政务服务平台分配的号段不符合约定：{0}")]
     BadLease(String),
+    /// The hall database (`ticketing.queue`): unreachable, refused, or not the schema this
+    /// terminal knows. Its sentence names the profile key and what to do.
+    #[error("{0}")]
+    Hall(String),
     #[error(transparent)]
     Outbox(#[from] OutboxError),
     #[error(transparent)]
@@ -151,6 +162,9 @@ impl From<rusqlite::Error> for TicketError {
 /// A citizen's request for a ticket.
 #[derive(Debug, Clone, Default)]
 pub struct IssueRequest {
+    /// The tap's idempotency key: the same tap (or its repeated request) issues one ticket.
+    /// The hall database keeps it unique; `None` when the caller has none.
+    pub tap: Option<Uuid>,
     /// The service's letter.
     pub service: String,
     /// The citizen chose the green channel (disability, pregnancy).
@@ -219,7 +233,10 @@ pub struct Finished {
     pub service_secs: Option<i64>,
 }
 
-fn service<'a>(cfg: &'a TicketingSection, prefix: &str) -> Result<&'a HallService, TicketError> {
+pub(crate) fn service<'a>(
+    cfg: &'a TicketingSection,
+    prefix: &str,
+) -> Result<&'a HallService, TicketError> {
     let p = prefix.trim().to_ascii_uppercase();
     cfg.services
         .iter()
@@ -235,31 +252,31 @@ fn immediate(store: &mut Store) -> Result<Transaction<'_>, TicketError> {
         .transaction_with_behavior(TransactionBehavior::Immediate)?)
 }
 
-fn rfc3339_ms(ms: i64) -> String {
+pub(crate) fn rfc3339_ms(ms: i64) -> String {
     Timestamp::from_millisecond(ms)
         .map(|t| t.to_string())
         .unwrap_or_default()
 }
 
-fn label(service: &str, number: i64) -> String {
+pub(crate) fn label(service: &str, number: i64) -> String {
     format!("{service}{number:03}")
 }
 
-/// A ticket row as the queue functions need it.
+/// A ticket row as the queue functions (of both queues) need it.
 #[derive(Debug, Clone)]
-struct Row {
-    id: String,
-    day: String,
-    service: String,
-    number: i64,
-    kind: TicketKind,
-    state: TicketState,
-    window: Option<u16>,
-    calls: u32,
-    issued_ms: i64,
-    first_called_ms: Option<i64>,
-    called_ms: Option<i64>,
-    evaluated: bool,
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) day: String,
+    pub(crate) service: String,
+    pub(crate) number: i64,
+    pub(crate) kind: TicketKind,
+    pub(crate) state: TicketState,
+    pub(crate) window: Option<u16>,
+    pub(crate) calls: u32,
+    pub(crate) issued_ms: i64,
+    pub(crate) first_called_ms: Option<i64>,
+    pub(crate) called_ms: Option<i64>,
+    pub(crate) evaluated: bool,
 }
 
 const ROW_COLUMNS: &str = "id, day, service, number, kind, state, window, calls, issued_ms,
@@ -283,10 +300,10 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 }
 
 impl Row {
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         label(&self.service, self.number)
     }
-    fn uuid(&self) -> Uuid {
+    pub(crate) fn uuid(&self) -> Uuid {
         Uuid::parse_str(&self.id).unwrap_or_default()
     }
     fn ticket_number(&self) -> TicketNumber {
@@ -296,7 +313,7 @@ impl Row {
         }
     }
     /// The ticket as called to `window` for the `calls`-th time.
-    fn called(&self, window: u16, calls: u32) -> Called {
+    pub(crate) fn called(&self, window: u16, calls: u32) -> Called {
         Called {
             id: self.uuid(),
             number: self.label(),
@@ -305,6 +322,59 @@ impl Row {
             kind: self.kind,
             announcement: announcement(self.ticket_number(), window),
         }
+    }
+}
+
+/// A supervision event's body about `row` at `window` (both queues send the same).
+pub(crate) fn event_body(
+    cfg: &TicketingSection,
+    row: &Row,
+    window: u16,
+    now: Timestamp,
+    extra: impl FnOnce(&mut serde_json::Value),
+) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "ticket": row.id,
+        "hall": cfg.hall,
+        "day": row.day,
+        "service": row.service,
+        "number": row.label(),
+        "kind": row.kind,
+        "window": window,
+        "issued_at": rfc3339_ms(row.issued_ms),
+        "at": now,
+    });
+    extra(&mut body);
+    body
+}
+
+/// The event a window's finishing action sends, if any (a hold sends none).
+pub(crate) fn finish_event_kind(action: Action) -> Option<&'static str> {
+    match action {
+        Action::Serve => Some(EVENT_SERVED),
+        Action::Skip => Some(EVENT_NO_SHOW),
+        Action::Transfer => Some(EVENT_TRANSFERRED),
+        _ => None,
+    }
+}
+
+/// What a finishing action's event adds: waiting (and for a serve, service) seconds and
+/// where a transfer went.
+pub(crate) fn finish_event_extra(
+    b: &mut serde_json::Value,
+    action: Action,
+    to: Option<&Transfer>,
+    wait_secs: Option<i64>,
+    service_secs: Option<i64>,
+) {
+    b["wait_secs"] = wait_secs.into();
+    if action == Action::Serve {
+        b["service_secs"] = service_secs.into();
+    }
+    match to {
+        Some(Transfer::Window(w)) => b["to_window"] = (*w).into(),
+        Some(Transfer::Service(s)) => b["to_service"] = s.trim().to_ascii_uppercase().into(),
+        None => {}
     }
 }
 

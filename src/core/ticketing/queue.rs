@@ -7,11 +7,11 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use super::{
-    ahead_of, green_reason, hall_date, hall_time, immediate, is_issuing, label, next_state,
-    pick_next, qr_payload, read_row, rfc3339_ms, service, Action, Called, Candidate, Desk,
-    Finished, IssueRequest, IssuedTicket, Row, TicketError, TicketKind, TicketNumber, TicketRef,
-    TicketState, Transfer, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_NO_SHOW,
-    EVENT_SERVED, EVENT_TRANSFERRED, ROW_COLUMNS,
+    ahead_of, event_body, finish_event_extra, finish_event_kind, hall_date, hall_time, immediate,
+    label, next_state, pick_next, plan_issue, qr_payload, read_row, service, Action, Called,
+    Candidate, Embedded, Finished, IssueRequest, IssuedTicket, Row, TicketError, TicketNumber,
+    TicketRef, TicketState, Transfer, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED,
+    EVENT_WITHDRAWN, ROW_COLUMNS,
 };
 use crate::core::config::TicketingSection;
 use crate::core::crypto::DataKey;
@@ -29,35 +29,8 @@ pub fn issue(
     req: &IssueRequest,
     now: Timestamp,
 ) -> Result<IssuedTicket, TicketError> {
-    let svc = service(cfg, &req.service)?;
-    let today = hall_date(now);
-    if !is_issuing(svc, hall_time(now)) {
-        return Err(TicketError::OutsideHours {
-            service: svc.name.clone(),
-            opens: svc.opens.clone(),
-            closes: svc.closes.clone(),
-        });
-    }
-    let appointment = match &req.appointment {
-        Some(a) if a.code.trim().is_empty() => return Err(TicketError::EmptyAppointment),
-        Some(a) if a.date != today => {
-            return Err(TicketError::AppointmentNotToday {
-                code: a.code.trim().to_owned(),
-                date: a.date,
-            })
-        }
-        Some(a) => Some(a.code.trim().to_owned()),
-        None => None,
-    };
-    // An appointment checks in with its priority; a green-channel citizen gets the higher of
-    // the two.
-    let green = green_reason(req.green, req.id_number.as_ref(), today, cfg.green_age).is_some();
-    let kind = match (green, &appointment) {
-        (true, Some(_)) if cfg.green_priority >= cfg.appointment_priority => TicketKind::Green,
-        (_, Some(_)) => TicketKind::Appointment,
-        (true, None) => TicketKind::Green,
-        (false, None) => TicketKind::WalkIn,
-    };
+    let plan = plan_issue(cfg, req, hall_date(now), hall_time(now))?;
+    let (svc, kind, appointment, today) = (&plan.service, plan.kind, plan.appointment, plan.today);
     let day = today.to_string();
     let tx = immediate(store)?;
     if let Some(code) = &appointment {
@@ -75,35 +48,7 @@ pub fn issue(
             });
         }
     }
-    let lease: Option<(i64, u32)> = tx
-        .query_row(
-            "SELECT id, next FROM ticket_leases WHERE service = ?1 AND day = ?2 AND next <= last
-             ORDER BY first LIMIT 1",
-            params![svc.prefix, day],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((lease_id, number)) = lease.filter(|(_, n)| *n <= svc.daily_cap) else {
-        let top: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(last), 0) FROM ticket_leases WHERE service = ?1 AND day = ?2",
-            params![svc.prefix, day],
-            |r| r.get(0),
-        )?;
-        return Err(if top >= i64::from(svc.daily_cap) {
-            TicketError::CapReached {
-                service: svc.name.clone(),
-                cap: svc.daily_cap,
-            }
-        } else {
-            TicketError::LeaseExhausted {
-                service: svc.name.clone(),
-            }
-        });
-    };
-    tx.execute(
-        "UPDATE ticket_leases SET next = next + 1 WHERE id = ?1",
-        [lease_id],
-    )?;
+    let number = take_number(&tx, svc, &day)?;
     let id = Uuid::now_v7();
     let queue_seq = next_sequence_in(&tx, "ticket")?;
     let priority = kind.priority(cfg);
@@ -159,6 +104,46 @@ pub fn issue(
     })
 }
 
+/// Takes the next number of this terminal's lease for `svc` on `day` (the store's leases are
+/// disjoint per hall, service and day, so no other terminal holds it), or says why there is
+/// none: the daily cap reached, or the lease used up.
+pub(crate) fn take_number(
+    tx: &Transaction<'_>,
+    svc: &crate::core::config::HallService,
+    day: &str,
+) -> Result<u32, TicketError> {
+    let lease: Option<(i64, u32)> = tx
+        .query_row(
+            "SELECT id, next FROM ticket_leases WHERE service = ?1 AND day = ?2 AND next <= last
+             ORDER BY first LIMIT 1",
+            params![svc.prefix, day],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((lease_id, number)) = lease.filter(|(_, n)| *n <= svc.daily_cap) else {
+        let top: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(last), 0) FROM ticket_leases WHERE service = ?1 AND day = ?2",
+            params![svc.prefix, day],
+            |r| r.get(0),
+        )?;
+        return Err(if top >= i64::from(svc.daily_cap) {
+            TicketError::CapReached {
+                service: svc.name.clone(),
+                cap: svc.daily_cap,
+            }
+        } else {
+            TicketError::LeaseExhausted {
+                service: svc.name.clone(),
+            }
+        });
+    };
+    tx.execute(
+        "UPDATE ticket_leases SET next = next + 1 WHERE id = ?1",
+        [lease_id],
+    )?;
+    Ok(number)
+}
+
 /// Waiting tickets of a service's own queue (not those sent to a particular window).
 fn queue_of(tx: &Transaction<'_>, day: &str, service: &str) -> Result<Vec<Candidate>, TicketError> {
     let mut stmt = tx.prepare_cached(
@@ -175,7 +160,7 @@ fn queue_of(tx: &Transaction<'_>, day: &str, service: &str) -> Result<Vec<Candid
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn window_cfg(
+pub(crate) fn window_cfg(
     cfg: &TicketingSection,
     window: u16,
 ) -> Result<&crate::core::config::HallWindow, TicketError> {
@@ -282,11 +267,13 @@ fn free_window<'s>(
 }
 
 /// The window's actions on the queue. Each is one transaction with its supervision event.
-impl Desk<'_> {
-    /// 叫号: calls the next ticket for this window — tickets sent to it first, then the
-    /// services it serves by priority and arrival.
-    pub fn call_next(&mut self, now: Timestamp) -> Result<Called, TicketError> {
-        let (key, quota, cfg, window) = (self.key, self.quota, self.cfg, self.window);
+impl Embedded<'_> {
+    pub(super) fn call_next_at(
+        &mut self,
+        window: u16,
+        now: Timestamp,
+    ) -> Result<Called, TicketError> {
+        let (key, quota, cfg) = (self.key, self.quota, self.cfg);
         let today = hall_date(now).to_string();
         let services = window_cfg(cfg, window)?.services.clone();
         let tx = free_window(self.store, cfg, window, &today)?;
@@ -333,12 +320,13 @@ impl Desk<'_> {
     /// Calls one ticket by number or QR text (a held ticket back to its window, a citizen who
     /// came to the window directly). Refuses a ticket of another day, one called elsewhere,
     /// and one already finished.
-    pub fn call_ticket(
+    pub(super) fn call_ticket_at(
         &mut self,
+        window: u16,
         reference: &TicketRef,
         now: Timestamp,
     ) -> Result<Called, TicketError> {
-        let (key, quota, cfg, window) = (self.key, self.quota, self.cfg, self.window);
+        let (key, quota, cfg) = (self.key, self.quota, self.cfg);
         let today_d = hall_date(now);
         let today = today_d.to_string();
         if let Some(d) = reference.date.filter(|d| *d != today_d) {
@@ -368,8 +356,8 @@ impl Desk<'_> {
     }
 
     /// 重呼: announces the window's current ticket again.
-    pub fn recall(&mut self, now: Timestamp) -> Result<Called, TicketError> {
-        let (key, quota, cfg, window) = (self.key, self.quota, self.cfg, self.window);
+    pub(super) fn recall_at(&mut self, window: u16, now: Timestamp) -> Result<Called, TicketError> {
+        let (key, quota, cfg) = (self.key, self.quota, self.cfg);
         window_cfg(cfg, window)?;
         let today = hall_date(now).to_string();
         let tx = immediate(self.store)?;
@@ -386,36 +374,19 @@ impl Desk<'_> {
         Ok(row.called(window, calls))
     }
 
-    /// 过号: the called citizen did not come.
-    pub fn skip(&mut self, now: Timestamp) -> Result<Finished, TicketError> {
-        self.finish(Action::Skip, None, now)
-    }
-
-    /// 暂挂: the citizen steps away; the window is free and calls the ticket back by number.
-    pub fn hold(&mut self, now: Timestamp) -> Result<Finished, TicketError> {
-        self.finish(Action::Hold, None, now)
-    }
-
-    /// 办结: the window's ticket is served; the event carries the waiting and service times.
-    pub fn serve(&mut self, now: Timestamp) -> Result<Finished, TicketError> {
-        self.finish(Action::Serve, None, now)
-    }
-
-    /// 转出: sends the window's ticket to an open window or another service's queue, ahead
-    /// of those who have not been called yet.
-    pub fn transfer(&mut self, to: &Transfer, now: Timestamp) -> Result<Finished, TicketError> {
-        self.finish(Action::Transfer, Some(to), now)
-    }
-
     /// Ends the window's current ticket with `action`: skip (过号), hold (暂挂), serve (办结) or
     /// transfer (转出, with `to`).
-    fn finish(
+    pub(super) fn finish_at(
         &mut self,
+        window: u16,
         action: Action,
         to: Option<&Transfer>,
         now: Timestamp,
     ) -> Result<Finished, TicketError> {
-        let (key, quota, cfg, window) = (self.key, self.quota, self.cfg, self.window);
+        if action == Action::Withdraw {
+            return Err(TicketError::NothingCurrent(window));
+        }
+        let (key, quota, cfg) = (self.key, self.quota, self.cfg);
         window_cfg(cfg, window)?;
         let today = hall_date(now).to_string();
         let tx = immediate(self.store)?;
@@ -460,25 +431,9 @@ impl Desk<'_> {
             "UPDATE ticket_windows SET current = NULL WHERE number = ?1",
             [window],
         )?;
-        let kind = match action {
-            Action::Serve => Some(EVENT_SERVED),
-            Action::Skip => Some(EVENT_NO_SHOW),
-            Action::Transfer => Some(EVENT_TRANSFERRED),
-            _ => None,
-        };
-        if let Some(kind) = kind {
+        if let Some(kind) = finish_event_kind(action) {
             event(&tx, key, quota, cfg, kind, &row, window, now, |b| {
-                b["wait_secs"] = wait_secs.into();
-                if action == Action::Serve {
-                    b["service_secs"] = service_secs.into();
-                }
-                match to {
-                    Some(Transfer::Window(w)) => b["to_window"] = (*w).into(),
-                    Some(Transfer::Service(s)) => {
-                        b["to_service"] = s.trim().to_ascii_uppercase().into()
-                    }
-                    None => {}
-                }
+                finish_event_extra(b, action, to, wait_secs, service_secs)
             })?;
         }
         tx.commit()?;
@@ -489,6 +444,46 @@ impl Desk<'_> {
             state,
             wait_secs,
             service_secs: (action == Action::Serve).then_some(service_secs).flatten(),
+        })
+    }
+}
+
+impl Embedded<'_> {
+    /// Withdraws a waiting ticket whose printing failed (已作废); no event: the platform was
+    /// told it was issued, and is told it was withdrawn as a no-show would be.
+    pub(super) fn withdraw_ticket(
+        &mut self,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Result<Finished, TicketError> {
+        let (key, quota, cfg) = (self.key, self.quota, self.cfg);
+        let tx = immediate(self.store)?;
+        let row = tx
+            .query_row(
+                &format!("SELECT {ROW_COLUMNS} FROM tickets WHERE id = ?1"),
+                [id.to_string()],
+                read_row,
+            )
+            .optional()?
+            .ok_or_else(|| TicketError::UnknownTicket(id.to_string()))?;
+        let state =
+            next_state(row.state, Action::Withdraw).ok_or_else(|| TicketError::NotCallable {
+                number: row.label(),
+                state: row.state.describe_zh(),
+            })?;
+        tx.execute(
+            "UPDATE tickets SET state = ?2, finished_ms = ?3 WHERE id = ?1",
+            params![row.id, state.as_str(), now.as_millisecond()],
+        )?;
+        event(&tx, key, quota, cfg, EVENT_WITHDRAWN, &row, 0, now, |_| {})?;
+        tx.commit()?;
+        Ok(Finished {
+            id: row.uuid(),
+            number: row.label(),
+            window: 0,
+            state,
+            wait_secs: None,
+            service_secs: None,
         })
     }
 }
@@ -555,18 +550,7 @@ fn event(
     now: Timestamp,
     extra: impl FnOnce(&mut serde_json::Value),
 ) -> Result<(), TicketError> {
-    let mut body = serde_json::json!({
-        "ticket": row.id,
-        "hall": cfg.hall,
-        "day": row.day,
-        "service": row.service,
-        "number": row.label(),
-        "kind": row.kind,
-        "window": window,
-        "issued_at": rfc3339_ms(row.issued_ms),
-        "at": now,
-    });
-    extra(&mut body);
+    let body = event_body(cfg, row, window, now, extra);
     enqueue_event_in(tx, key, quota, kind, &body, now)?;
     Ok(())
 }

@@ -32,7 +32,7 @@ impl TicketKind {
         }
     }
 
-    pub(super) fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "green" => Self::Green,
             "appointment" => Self::Appointment,
@@ -89,6 +89,8 @@ pub enum TicketState {
     NoShow,
     /// Left called at a window when its day ended (never marked served or no-show).
     Expired,
+    /// 已作废: its printing failed, so no citizen holds it; it is never called.
+    Withdrawn,
 }
 
 impl TicketState {
@@ -101,16 +103,18 @@ impl TicketState {
             Self::Served => "served",
             Self::NoShow => "no_show",
             Self::Expired => "expired",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
-    pub(super) fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "called" => Self::Called,
             "held" => Self::Held,
             "served" => Self::Served,
             "no_show" => Self::NoShow,
             "expired" => Self::Expired,
+            "withdrawn" => Self::Withdrawn,
             _ => Self::Waiting,
         }
     }
@@ -124,6 +128,7 @@ impl TicketState {
             Self::Served => "已办结",
             Self::NoShow => "已过号",
             Self::Expired => "已过期",
+            Self::Withdrawn => "因打印失败已作废",
         }
     }
 }
@@ -137,10 +142,13 @@ pub enum Action {
     Hold,
     Serve,
     Transfer,
+    /// The ticket's printing failed: it leaves the queue before anyone calls it.
+    Withdraw,
 }
 
 /// The queue's state machine: the state a ticket moves to, or `None` if the action does not
-/// apply. Calling takes waiting and held tickets; everything else acts on a called one.
+/// apply. Calling takes waiting and held tickets; withdrawing only a waiting one; everything
+/// else acts on a called one.
 pub fn next_state(from: TicketState, action: Action) -> Option<TicketState> {
     use TicketState::*;
     match (from, action) {
@@ -150,6 +158,7 @@ pub fn next_state(from: TicketState, action: Action) -> Option<TicketState> {
         (Called, Action::Hold) => Some(Held),
         (Called, Action::Serve) => Some(Served),
         (Called, Action::Transfer) => Some(Waiting),
+        (Waiting, Action::Withdraw) => Some(Withdrawn),
         _ => None,
     }
 }
@@ -281,4 +290,67 @@ pub fn pick_next(waiting: &[Candidate]) -> Option<usize> {
 /// How many of `waiting` are called before `me` (the "前面还有 N 人" on the printed ticket).
 pub fn ahead_of(waiting: &[Candidate], me: &Candidate) -> u32 {
     waiting.iter().filter(|c| c.order() < me.order()).count() as u32
+}
+
+/// The order in which a window calls `waiting`: indices, the one [`pick_next`] picks first.
+/// The hall database tries them in this order, skipping rows another window holds locked.
+pub fn call_order(waiting: &[Candidate]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..waiting.len()).collect();
+    order.sort_by_key(|&i| waiting[i].order());
+    order
+}
+
+/// What an issue request becomes once checked: the service, the ticket's kind and priority and
+/// the appointment code. Both queues issue from this; nothing personal is in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuePlan {
+    pub service: HallService,
+    pub kind: TicketKind,
+    pub priority: u8,
+    pub appointment: Option<String>,
+    pub today: Date,
+}
+
+/// Checks an issue request at hall time `now` (service, issuing hours, appointment day) and
+/// decides the ticket's kind: an appointment checks in with its priority; a green-channel
+/// citizen gets the higher of the two. The ID number is used here and goes no further.
+pub fn plan_issue(
+    cfg: &TicketingSection,
+    req: &super::IssueRequest,
+    today: Date,
+    time: Time,
+) -> Result<IssuePlan, TicketError> {
+    let svc = super::service(cfg, &req.service)?;
+    if !is_issuing(svc, time) {
+        return Err(TicketError::OutsideHours {
+            service: svc.name.clone(),
+            opens: svc.opens.clone(),
+            closes: svc.closes.clone(),
+        });
+    }
+    let appointment = match &req.appointment {
+        Some(a) if a.code.trim().is_empty() => return Err(TicketError::EmptyAppointment),
+        Some(a) if a.date != today => {
+            return Err(TicketError::AppointmentNotToday {
+                code: a.code.trim().to_owned(),
+                date: a.date,
+            })
+        }
+        Some(a) => Some(a.code.trim().to_owned()),
+        None => None,
+    };
+    let green = green_reason(req.green, req.id_number.as_ref(), today, cfg.green_age).is_some();
+    let kind = match (green, &appointment) {
+        (true, Some(_)) if cfg.green_priority >= cfg.appointment_priority => TicketKind::Green,
+        (_, Some(_)) => TicketKind::Appointment,
+        (true, None) => TicketKind::Green,
+        (false, None) => TicketKind::WalkIn,
+    };
+    Ok(IssuePlan {
+        service: svc.clone(),
+        priority: kind.priority(cfg),
+        kind,
+        appointment,
+        today,
+    })
 }

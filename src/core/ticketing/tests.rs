@@ -44,6 +44,8 @@ fn cfg() -> TicketingSection {
                 services: vec!["B".into()],
             },
         ],
+        queue: None,
+        queue_password_file: None,
     }
 }
 
@@ -119,38 +121,16 @@ impl Hall {
     }
 
     fn call(&mut self, window: u16) -> Result<Called, TicketError> {
-        call_next(
-            &mut self.store,
-            &self.key,
-            QUOTA,
-            &self.cfg,
-            window,
-            at("10:05"),
-        )
+        Desk::embedded(&mut self.store, &self.key, QUOTA, &self.cfg, window).call_next(at("10:05"))
     }
 
     fn call_ref(&mut self, window: u16, r: &str, now: Timestamp) -> Result<Called, TicketError> {
         let r = TicketRef::parse(r)?;
-        call_ticket(
-            &mut self.store,
-            &self.key,
-            QUOTA,
-            &self.cfg,
-            window,
-            &r,
-            now,
-        )
+        Desk::embedded(&mut self.store, &self.key, QUOTA, &self.cfg, window).call_ticket(&r, now)
     }
 
     fn serve(&mut self, window: u16) -> Result<Finished, TicketError> {
-        serve(
-            &mut self.store,
-            &self.key,
-            QUOTA,
-            &self.cfg,
-            window,
-            at("10:20"),
-        )
+        Desk::embedded(&mut self.store, &self.key, QUOTA, &self.cfg, window).serve(at("10:20"))
     }
 
     fn events(&mut self) -> Vec<(String, serde_json::Value)> {
@@ -265,8 +245,8 @@ fn green_channel_starts_on_the_65th_birthday_or_when_chosen() {
 fn the_state_machine_allows_exactly_the_window_actions() {
     use Action::*;
     use TicketState::*;
-    let states = [Waiting, Called, Held, Served, NoShow, Expired];
-    let actions = [Call, Recall, Skip, Hold, Serve, Transfer];
+    let states = [Waiting, Called, Held, Served, NoShow, Expired, Withdrawn];
+    let actions = [Call, Recall, Skip, Hold, Serve, Transfer, Withdraw];
     for s in states {
         for a in actions {
             let expected = match (s, a) {
@@ -276,12 +256,13 @@ fn the_state_machine_allows_exactly_the_window_actions() {
                 (Called, Hold) => Some(Held),
                 (Called, Serve) => Some(Served),
                 (Called, Transfer) => Some(Waiting),
+                (Waiting, Withdraw) => Some(Withdrawn),
                 _ => None,
             };
             assert_eq!(next_state(s, a), expected, "{s:?} {a:?}");
         }
         // Finished tickets never move again.
-        if matches!(s, Served | NoShow | Expired) {
+        if matches!(s, Served | NoShow | Expired | Withdrawn) {
             assert!(actions.iter().all(|a| next_state(s, *a).is_none()));
         }
     }
@@ -578,7 +559,7 @@ fn a_ticket_from_yesterday_is_refused() {
     let e = h.call_ref(1, "A001", tomorrow).unwrap_err();
     assert!(matches!(e, TicketError::UnknownTicket(_)), "{e}");
     assert!(matches!(
-        call_next(&mut h.store, &h.key, QUOTA, &h.cfg, 1, tomorrow),
+        Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1).call_next(tomorrow),
         Err(TicketError::NobodyWaiting(1))
     ));
     // A ticket left current overnight does not block the window the next day.
@@ -592,7 +573,9 @@ fn a_ticket_from_yesterday_is_refused() {
         tomorrow,
     )
     .unwrap();
-    let c = call_next(&mut h.store, &h.key, QUOTA, &h.cfg, 1, tomorrow).unwrap();
+    let c = Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1)
+        .call_next(tomorrow)
+        .unwrap();
     assert_eq!(c.number, "A001");
     h.assert_consistent();
 }
@@ -604,70 +587,36 @@ fn transfers_go_to_open_windows_or_other_services_and_are_called_first_there() {
     h.walk_in("B");
     set_window_open(&mut h.store, &h.cfg, 3, false, at("10:00")).unwrap();
     h.call(1).unwrap();
-    let to_closed = transfer(
-        &mut h.store,
-        &h.key,
-        QUOTA,
-        &h.cfg,
-        1,
-        &Transfer::Window(3),
-        at("10:10"),
-    )
-    .unwrap_err();
+    let to_closed = Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1)
+        .transfer(&Transfer::Window(3), at("10:10"))
+        .unwrap_err();
     assert_eq!(to_closed.to_string(), "3 号窗口未开放");
-    let to_unknown = transfer(
-        &mut h.store,
-        &h.key,
-        QUOTA,
-        &h.cfg,
-        1,
-        &Transfer::Window(9),
-        at("10:10"),
-    )
-    .unwrap_err();
+    let to_unknown = Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1)
+        .transfer(&Transfer::Window(9), at("10:10"))
+        .unwrap_err();
     assert!(matches!(to_unknown, TicketError::UnknownWindow(9)));
-    let to_self = transfer(
-        &mut h.store,
-        &h.key,
-        QUOTA,
-        &h.cfg,
-        1,
-        &Transfer::Window(1),
-        at("10:10"),
-    )
-    .unwrap_err();
+    let to_self = Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1)
+        .transfer(&Transfer::Window(1), at("10:10"))
+        .unwrap_err();
     assert!(matches!(to_self, TicketError::TransferToSelf));
     // Still at window 1 after the refusals.
     assert_eq!(
-        recall(&mut h.store, &h.key, QUOTA, &h.cfg, 1, at("10:11"))
+        Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1)
+            .recall(at("10:11"))
             .unwrap()
             .calls,
         2
     );
     h.assert_consistent();
-    let f = transfer(
-        &mut h.store,
-        &h.key,
-        QUOTA,
-        &h.cfg,
-        1,
-        &Transfer::Service("b".into()),
-        at("10:12"),
-    )
-    .unwrap();
+    let f = Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1)
+        .transfer(&Transfer::Service("b".into()), at("10:12"))
+        .unwrap();
     assert_eq!(f.state, TicketState::Waiting);
     // Window 2 serves A and B: the transferred A001 goes before B001, which came earlier.
     assert_eq!(h.call(2).unwrap().number, "A001");
-    let f = transfer(
-        &mut h.store,
-        &h.key,
-        QUOTA,
-        &h.cfg,
-        2,
-        &Transfer::Window(1),
-        at("10:15"),
-    )
-    .unwrap();
+    let f = Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 2)
+        .transfer(&Transfer::Window(1), at("10:15"))
+        .unwrap();
     assert_eq!(f.number, "A001");
     assert_eq!(h.call(2).unwrap().number, "B001");
     assert_eq!(h.call(1).unwrap().number, "A001");
@@ -683,14 +632,17 @@ fn held_tickets_come_back_by_number_and_skipped_ones_do_not() {
     h.walk_in("A");
     h.call(1).unwrap();
     assert_eq!(
-        hold(&mut h.store, &h.key, QUOTA, &h.cfg, 1, at("10:06"))
+        Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1)
+            .hold(at("10:06"))
             .unwrap()
             .state,
         TicketState::Held
     );
     // The window is free: the next one is called; the held one is not called by call_next.
     assert_eq!(h.call(1).unwrap().number, "A002");
-    let f = skip(&mut h.store, &h.key, QUOTA, &h.cfg, 1, at("10:08")).unwrap();
+    let f = Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 1)
+        .skip(at("10:08"))
+        .unwrap();
     assert_eq!((f.number.as_str(), f.state), ("A002", TicketState::NoShow));
     assert!(matches!(h.call(1), Err(TicketError::NobodyWaiting(1))));
     let back = h.call_ref(1, "A001", at("10:09")).unwrap();
@@ -698,9 +650,15 @@ fn held_tickets_come_back_by_number_and_skipped_ones_do_not() {
     h.serve(1).unwrap();
     let e = h.call_ref(1, "A002", at("10:30")).unwrap_err();
     assert_eq!(e.to_string(), "A002 号已过号，不能再叫号");
-    for action in [skip, hold, serve] {
+    for action in [Action::Skip, Action::Hold, Action::Serve] {
+        let mut q = Embedded {
+            store: &mut h.store,
+            key: &h.key,
+            quota: QUOTA,
+            cfg: &h.cfg,
+        };
         assert!(matches!(
-            action(&mut h.store, &h.key, QUOTA, &h.cfg, 1, at("10:31")),
+            q.finish(1, action, None, at("10:31")),
             Err(TicketError::NothingCurrent(1))
         ));
     }
@@ -782,13 +740,7 @@ fn a_desk_calls_and_serves_its_window_s_tickets_with_their_events() {
     let mut h = Hall::new();
     h.walk_in("A");
     h.walk_in("A");
-    let mut desk = Desk {
-        store: &mut h.store,
-        key: &h.key,
-        quota: QUOTA,
-        cfg: &h.cfg,
-        window: 2,
-    };
+    let mut desk = Desk::embedded(&mut h.store, &h.key, QUOTA, &h.cfg, 2);
     let called = desk.call_next(at("10:05")).unwrap();
     assert_eq!((called.number.as_str(), called.window), ("A001", 2));
     assert!(matches!(
@@ -807,6 +759,7 @@ fn a_desk_calls_and_serves_its_window_s_tickets_with_their_events() {
         (status.services[0].waiting, status.services[0].served),
         (1, 1)
     );
+    drop(desk);
     h.assert_consistent();
     let events = h.events();
     let (kind, served) = events.last().unwrap();
@@ -948,17 +901,16 @@ mod property {
                     Op::Issue(b, g) => issue(s, k, q, c, &IssueRequest {
                         service: if b { "B" } else { "A" }.into(), green: g, ..Default::default()
                     }, now).is_ok(),
-                    Op::CallNext(w) => call_next(s, k, q, c, w, now).is_ok(),
-                    Op::CallRef(w, n) => call_ticket(s, k, q, c, w, &TicketRef {
+                    Op::CallNext(w) => Desk::embedded(s, k, q, c, w).call_next(now).is_ok(),
+                    Op::CallRef(w, n) => Desk::embedded(s, k, q, c, w).call_ticket(&TicketRef {
                         date: None, number: TicketNumber { prefix: 'A', number: n },
                     }, now).is_ok(),
-                    Op::Recall(w) => recall(s, k, q, c, w, now).is_ok(),
-                    Op::Skip(w) => skip(s, k, q, c, w, now).is_ok(),
-                    Op::Hold(w) => { let _ = hold(s, k, q, c, w, now); false }
-                    Op::Serve(w) => serve(s, k, q, c, w, now).is_ok(),
-                    Op::ToWindow(a, b) => transfer(s, k, q, c, a, &Transfer::Window(b), now).is_ok(),
-                    Op::ToService(a, b) => transfer(s, k, q, c, a,
-                        &Transfer::Service(if b { "B" } else { "A" }.into()), now).is_ok(),
+                    Op::Recall(w) => Desk::embedded(s, k, q, c, w).recall(now).is_ok(),
+                    Op::Skip(w) => Desk::embedded(s, k, q, c, w).skip(now).is_ok(),
+                    Op::Hold(w) => { let _ = Desk::embedded(s, k, q, c, w).hold(now); false }
+                    Op::Serve(w) => Desk::embedded(s, k, q, c, w).serve(now).is_ok(),
+                    Op::ToWindow(a, b) => Desk::embedded(s, k, q, c, a).transfer(&Transfer::Window(b), now).is_ok(),
+                    Op::ToService(a, b) => Desk::embedded(s, k, q, c, a).transfer(&Transfer::Service(if b { "B" } else { "A" }.into()), now).is_ok(),
                     Op::Open(w, o) => { let _ = set_window_open(s, c, w, o, now); false }
                 };
                 h.assert_consistent();

@@ -1,0 +1,778 @@
+//! The hall queue on the hall database: [`Hall`] implements [`HallQueue`] with the embedded
+//! queue's decisions (`plan_issue`, `call_order`, `next_state`, the announcement and the
+//! events' bodies) and the database's guarantees:
+//!
+//! - every window action first locks its window's row (`FOR UPDATE`), so one window's actions
+//!   from two processes take turns, and the partial unique index keeps one called ticket per
+//!   window;
+//! - call-next reads the waiting tickets, orders them by `call_order` and takes the first it
+//!   can lock with `FOR UPDATE SKIP LOCKED` that is still waiting: two windows never get the
+//!   same ticket, and neither waits for the other;
+//! - a number comes from this terminal's lease (its own store) and is unique in the hall
+//!   (`hall_number_once`); a repeated tap returns its ticket (`hall_one_ticket_per_tap`);
+//! - each change writes its supervision event into `hall_outbox` and `NOTIFY ykb_hall` in the
+//!   same transaction.
+
+use jiff::Timestamp;
+use postgres::error::SqlState;
+use postgres::{GenericClient, Transaction};
+use uuid::Uuid;
+
+use super::{describe, HallDb, CHANNEL};
+use crate::core::config::TicketingSection;
+use crate::core::domain::EvaluationLevel;
+use crate::core::store::Store;
+use crate::core::ticketing::{
+    ahead_of, call_order, event_body, finish_event_extra, finish_event_kind, hall_date, hall_time,
+    label, lease_remaining, next_state, plan_issue, qr_payload, service, take_number, window_cfg,
+    Action, Called, Candidate, Finished, HallQueue, HallStatus, IssueRequest, IssuedTicket, Row,
+    ServiceStatus, TicketError, TicketKind, TicketNumber, TicketRef, TicketState, Transfer,
+    WindowStatus, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_WITHDRAWN,
+};
+
+/// The hall's queue as one terminal sees it: the hall database, this terminal's store (its
+/// number leases) and the hall's ticketing section.
+pub struct Hall<'a> {
+    pub db: &'a mut HallDb,
+    pub store: &'a mut Store,
+    pub cfg: &'a TicketingSection,
+    /// Who issues (the terminal's name), recorded with each ticket.
+    pub terminal: &'a str,
+}
+
+const COLS: &str = "id::text, day::text, service, number, kind, state, at_window, calls,
+    issued_ms, first_called_ms, called_ms, evaluated";
+
+fn row_of(r: &postgres::Row) -> Row {
+    Row {
+        id: r.get(0),
+        day: r.get(1),
+        service: r.get(2),
+        number: i64::from(r.get::<_, i32>(3)),
+        kind: TicketKind::parse(r.get(4)),
+        state: TicketState::parse(r.get(5)),
+        window: r.get::<_, Option<i32>>(6).map(|w| w as u16),
+        calls: r.get::<_, i32>(7) as u32,
+        issued_ms: r.get(8),
+        first_called_ms: r.get(9),
+        called_ms: r.get(10),
+        evaluated: r.get(11),
+    }
+}
+
+type Tx<'t> = Transaction<'t>;
+
+fn pg<T>(r: Result<T, postgres::Error>) -> Result<T, TicketError> {
+    r.map_err(|e| describe(&e))
+}
+
+/// Writes a supervision event into the hall outbox and announces the change.
+fn event(
+    tx: &mut Tx<'_>,
+    cfg: &TicketingSection,
+    kind: &str,
+    body: &serde_json::Value,
+    now: Timestamp,
+) -> Result<Uuid, TicketError> {
+    let id = Uuid::now_v7();
+    pg(tx.execute(
+        "INSERT INTO hall_outbox (id, kind, body, created_ms) VALUES ($1::text::uuid, $2, $3::text::jsonb, $4)",
+        &[&id.to_string(), &kind, &body.to_string(), &now.as_millisecond()],
+    ))?;
+    notify(tx, cfg)?;
+    Ok(id)
+}
+
+fn notify(tx: &mut impl GenericClient, cfg: &TicketingSection) -> Result<(), TicketError> {
+    pg(tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &cfg.hall]))?;
+    Ok(())
+}
+
+impl Hall<'_> {
+    fn begin(&mut self) -> Result<Tx<'_>, TicketError> {
+        pg(self.db.client.transaction())
+    }
+
+    /// The ticket issued for `tap`, if it was.
+    fn by_tap(&mut self, tap: Uuid) -> Result<Option<IssuedTicket>, TicketError> {
+        let cfg = self.cfg;
+        let row = pg(self.db.client.query_opt(
+            &format!(
+                "SELECT {COLS}, priority, queue_seq FROM hall_tickets WHERE tap = $1::text::uuid"
+            ),
+            &[&tap.to_string()],
+        ))?;
+        let Some(r) = row else { return Ok(None) };
+        let ticket = row_of(&r);
+        let me = Candidate {
+            transferred: false,
+            priority: r.get::<_, i16>(12) as u8,
+            queue_seq: r.get::<_, i64>(13) as u64,
+        };
+        let queue = queue_of(&mut self.db.client, &cfg.hall, &ticket.day, &ticket.service)?;
+        Ok(Some(issued(cfg, &ticket, ahead_of(&queue, &me))?))
+    }
+}
+
+fn issued(
+    cfg: &TicketingSection,
+    row: &Row,
+    waiting_before: u32,
+) -> Result<IssuedTicket, TicketError> {
+    let svc = service(cfg, &row.service)?;
+    let date: jiff::civil::Date = row
+        .day
+        .parse()
+        .map_err(|_| TicketError::Hall(format!("大厅数据库中的日期 {:?} 无法识别", row.day)))?;
+    let number = TicketNumber {
+        prefix: row.service.chars().next().unwrap_or('A'),
+        number: row.number as u32,
+    };
+    Ok(IssuedTicket {
+        id: row.uuid(),
+        number: number.to_string(),
+        service: row.service.clone(),
+        service_name: svc.name.clone(),
+        date,
+        kind: row.kind,
+        waiting_before,
+        qr: qr_payload(date, number),
+        issued_at: Timestamp::from_millisecond(row.issued_ms).unwrap_or_default(),
+    })
+}
+
+/// Waiting tickets of a service's own queue (not those sent to a particular window).
+fn queue_of(
+    c: &mut impl GenericClient,
+    hall: &str,
+    day: &str,
+    service: &str,
+) -> Result<Vec<Candidate>, TicketError> {
+    let rows = pg(c.query(
+        "SELECT transferred, priority, queue_seq FROM hall_tickets
+         WHERE hall = $1 AND day = $2::text::date AND state = 'waiting' AND queue_service = $3
+           AND target_window IS NULL",
+        &[&hall, &day, &service],
+    ))?;
+    Ok(rows
+        .iter()
+        .map(|r| Candidate {
+            transferred: r.get(0),
+            priority: r.get::<_, i16>(1) as u8,
+            queue_seq: r.get::<_, i64>(2) as u64,
+        })
+        .collect())
+}
+
+/// Locks the window's row for this transaction (creating it closed) and says whether it is
+/// open.
+fn lock_window(tx: &mut Tx<'_>, hall: &str, window: u16) -> Result<bool, TicketError> {
+    let w = i32::from(window);
+    pg(tx.execute(
+        "INSERT INTO hall_windows (hall, number) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[&hall, &w],
+    ))?;
+    let r = pg(tx.query_one(
+        "SELECT open FROM hall_windows WHERE hall = $1 AND number = $2 FOR UPDATE",
+        &[&hall, &w],
+    ))?;
+    Ok(r.get(0))
+}
+
+fn window_open(tx: &mut Tx<'_>, hall: &str, window: u16) -> Result<bool, TicketError> {
+    let r = pg(tx.query_opt(
+        "SELECT open FROM hall_windows WHERE hall = $1 AND number = $2",
+        &[&hall, &i32::from(window)],
+    ))?;
+    Ok(r.map(|r| r.get(0)).unwrap_or(false))
+}
+
+/// The window's current ticket today; one left called on an earlier day is let go.
+fn current(
+    tx: &mut Tx<'_>,
+    hall: &str,
+    window: u16,
+    today: &str,
+) -> Result<Option<Row>, TicketError> {
+    let r = pg(tx.query_opt(
+        &format!("SELECT {COLS} FROM hall_tickets WHERE hall = $1 AND at_window = $2 AND state = 'called' FOR UPDATE"),
+        &[&hall, &i32::from(window)],
+    ))?;
+    let Some(r) = r.map(|r| row_of(&r)) else {
+        return Ok(None);
+    };
+    if r.day == today {
+        return Ok(Some(r));
+    }
+    pg(tx.execute(
+        "UPDATE hall_tickets SET state = 'expired' WHERE id = $1::text::uuid",
+        &[&r.id],
+    ))?;
+    Ok(None)
+}
+
+/// Locks the window, checks it is open and free.
+fn free_window(tx: &mut Tx<'_>, hall: &str, window: u16, today: &str) -> Result<(), TicketError> {
+    if !lock_window(tx, hall, window)? {
+        return Err(TicketError::WindowClosed(window));
+    }
+    if let Some(r) = current(tx, hall, window, today)? {
+        return Err(TicketError::WindowBusy {
+            window,
+            number: r.label(),
+        });
+    }
+    Ok(())
+}
+
+fn do_call(
+    tx: &mut Tx<'_>,
+    cfg: &TicketingSection,
+    window: u16,
+    row: Row,
+    now: Timestamp,
+) -> Result<Called, TicketError> {
+    if next_state(row.state, Action::Call).is_none() {
+        return Err(match (row.state, row.window) {
+            (TicketState::Called, Some(w)) => TicketError::AlreadyCalled {
+                number: row.label(),
+                window: w,
+            },
+            (s, _) => TicketError::NotCallable {
+                number: row.label(),
+                state: s.describe_zh(),
+            },
+        });
+    }
+    let now_ms = now.as_millisecond();
+    let calls = row.calls + 1;
+    pg(tx.execute(
+        "UPDATE hall_tickets SET state = 'called', at_window = $2, calls = $3, called_ms = $4,
+             first_called_ms = COALESCE(first_called_ms, $4), target_window = NULL
+         WHERE id = $1::text::uuid",
+        &[&row.id, &i32::from(window), &(calls as i32), &now_ms],
+    ))?;
+    let wait_secs = (row.first_called_ms.unwrap_or(now_ms) - row.issued_ms) / 1000;
+    let body = event_body(cfg, &row, window, now, |b| {
+        b["calls"] = calls.into();
+        b["wait_secs"] = wait_secs.into();
+    });
+    event(tx, cfg, EVENT_CALLED, &body, now)?;
+    Ok(row.called(window, calls))
+}
+
+impl HallQueue for Hall<'_> {
+    fn issue(&mut self, req: &IssueRequest, now: Timestamp) -> Result<IssuedTicket, TicketError> {
+        let cfg = self.cfg;
+        let plan = plan_issue(cfg, req, hall_date(now), hall_time(now))?;
+        if let Some(tap) = req.tap {
+            if let Some(t) = self.by_tap(tap)? {
+                return Ok(t);
+            }
+        }
+        let day = plan.today.to_string();
+        let svc = &plan.service;
+        if let Some(code) = &plan.appointment {
+            let r = pg(self.db.client.query_opt(
+                "SELECT service, number FROM hall_tickets WHERE hall = $1 AND day = $2::text::date AND appointment = $3",
+                &[&cfg.hall, &day, code],
+            ))?;
+            if let Some(r) = r {
+                return Err(TicketError::DuplicateCheckIn {
+                    code: code.clone(),
+                    number: label(r.get(0), i64::from(r.get::<_, i32>(1))),
+                });
+            }
+        }
+        // The number: from this terminal's lease, taken (and committed) in its own store
+        // first. Should the hall refuse the ticket, that number stays unused: a gap, never a
+        // second ticket with it.
+        let number = {
+            let tx = self
+                .store
+                .conn()
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let n = take_number(&tx, svc, &day)?;
+            tx.commit()?;
+            n
+        };
+        let id = Uuid::now_v7();
+        let number_t = TicketNumber {
+            prefix: svc.prefix.chars().next().unwrap_or('A'),
+            number,
+        };
+        let (terminal, hall) = (self.terminal, cfg.hall.clone());
+        let mut tx = self.begin()?;
+        let inserted = tx.query_opt(
+            "INSERT INTO hall_tickets (id, hall, day, service, number, kind, priority, appointment,
+                                       tap, state, queue_service, issued_ms, issued_by)
+             VALUES ($1::text::uuid, $2, $3::text::date, $4, $5, $6, $7, $8, $9::text::uuid,
+                     'waiting', $4, $10, $11)
+             ON CONFLICT (tap) DO NOTHING
+             RETURNING queue_seq",
+            &[
+                &id.to_string(),
+                &hall,
+                &day,
+                &svc.prefix,
+                &(number as i32),
+                &plan.kind.as_str(),
+                &i16::from(plan.priority),
+                &plan.appointment,
+                &req.tap.map(|t| t.to_string()),
+                &now.as_millisecond(),
+                &terminal,
+            ],
+        );
+        let queue_seq: i64 = match inserted {
+            Ok(Some(r)) => r.get(0),
+            Ok(None) => {
+                // The same tap was issued by a concurrent request: that ticket it is.
+                drop(tx);
+                let tap = req.tap.expect("only a tap conflicts");
+                return self
+                    .by_tap(tap)?
+                    .ok_or_else(|| TicketError::Hall("大厅数据库未能确认本次取号，请重试".into()));
+            }
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                let constraint = e.as_db_error().and_then(|d| d.constraint()).unwrap_or("");
+                return Err(match (constraint, &plan.appointment) {
+                    ("hall_appointment_once", Some(code)) => TicketError::DuplicateCheckIn {
+                        code: code.clone(),
+                        number: "—".into(),
+                    },
+                    _ => TicketError::Hall(format!(
+                        "{number_t} 号已由大厅的另一台终端发出（号段重叠）：本机暂停发此号，请运行 ykb-terminal ticket lease 补充号段并报告大厅信息员"
+                    )),
+                });
+            }
+            Err(e) => return Err(describe(&e)),
+        };
+        let me = Candidate {
+            transferred: false,
+            priority: plan.priority,
+            queue_seq: queue_seq as u64,
+        };
+        let waiting_before = ahead_of(&queue_of(&mut tx, &hall, &day, &svc.prefix)?, &me);
+        let body = serde_json::json!({
+            "ticket": id,
+            "hall": hall,
+            "day": day,
+            "service": svc.prefix,
+            "number": number_t.to_string(),
+            "kind": plan.kind,
+            "appointment": plan.appointment,
+            "waiting_before": waiting_before,
+            "at": now,
+        });
+        event(&mut tx, cfg, EVENT_ISSUED, &body, now)?;
+        pg(tx.commit())?;
+        Ok(IssuedTicket {
+            id,
+            number: number_t.to_string(),
+            service: svc.prefix.clone(),
+            service_name: svc.name.clone(),
+            date: plan.today,
+            kind: plan.kind,
+            waiting_before,
+            qr: qr_payload(plan.today, number_t),
+            issued_at: now,
+        })
+    }
+
+    fn withdraw(&mut self, id: Uuid, now: Timestamp) -> Result<Finished, TicketError> {
+        let cfg = self.cfg;
+        let mut tx = self.begin()?;
+        let r = pg(tx.query_opt(
+            &format!("SELECT {COLS} FROM hall_tickets WHERE id = $1::text::uuid AND hall = $2 FOR UPDATE"),
+            &[&id.to_string(), &cfg.hall],
+        ))?;
+        let row = r
+            .map(|r| row_of(&r))
+            .ok_or_else(|| TicketError::UnknownTicket(id.to_string()))?;
+        let state =
+            next_state(row.state, Action::Withdraw).ok_or_else(|| TicketError::NotCallable {
+                number: row.label(),
+                state: row.state.describe_zh(),
+            })?;
+        pg(tx.execute(
+            "UPDATE hall_tickets SET state = $2, finished_ms = $3 WHERE id = $1::text::uuid",
+            &[&row.id, &state.as_str(), &now.as_millisecond()],
+        ))?;
+        let body = event_body(cfg, &row, 0, now, |_| {});
+        event(&mut tx, cfg, EVENT_WITHDRAWN, &body, now)?;
+        pg(tx.commit())?;
+        Ok(Finished {
+            id: row.uuid(),
+            number: row.label(),
+            window: 0,
+            state,
+            wait_secs: None,
+            service_secs: None,
+        })
+    }
+
+    fn set_open(&mut self, window: u16, open: bool, now: Timestamp) -> Result<(), TicketError> {
+        let cfg = self.cfg;
+        window_cfg(cfg, window)?;
+        let today = hall_date(now).to_string();
+        let mut tx = self.begin()?;
+        lock_window(&mut tx, &cfg.hall, window)?;
+        if !open {
+            if let Some(r) = current(&mut tx, &cfg.hall, window, &today)? {
+                return Err(TicketError::WindowBusy {
+                    window,
+                    number: r.label(),
+                });
+            }
+        }
+        pg(tx.execute(
+            "UPDATE hall_windows SET open = $3 WHERE hall = $1 AND number = $2",
+            &[&cfg.hall, &i32::from(window), &open],
+        ))?;
+        notify(&mut tx, cfg)?;
+        pg(tx.commit())?;
+        Ok(())
+    }
+
+    fn call_next(&mut self, window: u16, now: Timestamp) -> Result<Called, TicketError> {
+        let cfg = self.cfg;
+        let services = window_cfg(cfg, window)?.services.clone();
+        let today = hall_date(now).to_string();
+        let mut tx = self.begin()?;
+        free_window(&mut tx, &cfg.hall, window, &today)?;
+        let rows = pg(tx.query(
+            "SELECT id::text, transferred, priority, queue_seq FROM hall_tickets
+             WHERE hall = $1 AND day = $2::text::date AND state = 'waiting'
+               AND (target_window = $3 OR (target_window IS NULL AND queue_service = ANY($4)))",
+            &[&cfg.hall, &today, &i32::from(window), &services],
+        ))?;
+        let candidates: Vec<Candidate> = rows
+            .iter()
+            .map(|r| Candidate {
+                transferred: r.get(1),
+                priority: r.get::<_, i16>(2) as u8,
+                queue_seq: r.get::<_, i64>(3) as u64,
+            })
+            .collect();
+        for i in call_order(&candidates) {
+            let id: String = rows[i].get(0);
+            let locked = pg(tx.query_opt(
+                &format!(
+                    "SELECT {COLS} FROM hall_tickets WHERE id = $1::text::uuid AND state = 'waiting'
+                     FOR UPDATE SKIP LOCKED"
+                ),
+                &[&id],
+            ))?;
+            if let Some(r) = locked {
+                let called = do_call(&mut tx, cfg, window, row_of(&r), now)?;
+                pg(tx.commit())?;
+                return Ok(called);
+            }
+        }
+        Err(TicketError::NobodyWaiting(window))
+    }
+
+    fn call_ticket(
+        &mut self,
+        window: u16,
+        reference: &TicketRef,
+        now: Timestamp,
+    ) -> Result<Called, TicketError> {
+        let cfg = self.cfg;
+        window_cfg(cfg, window)?;
+        let today_d = hall_date(now);
+        if let Some(d) = reference.date.filter(|d| *d != today_d) {
+            return Err(TicketError::Stale {
+                number: reference.number.to_string(),
+                date: d,
+            });
+        }
+        let today = today_d.to_string();
+        let mut tx = self.begin()?;
+        free_window(&mut tx, &cfg.hall, window, &today)?;
+        let r = pg(tx.query_opt(
+            &format!(
+                "SELECT {COLS} FROM hall_tickets
+                 WHERE hall = $1 AND day = $2::text::date AND service = $3 AND number = $4 FOR UPDATE"
+            ),
+            &[
+                &cfg.hall,
+                &today,
+                &reference.number.prefix.to_string(),
+                &(reference.number.number as i32),
+            ],
+        ))?;
+        let row = r
+            .map(|r| row_of(&r))
+            .ok_or_else(|| TicketError::UnknownTicket(reference.number.to_string()))?;
+        let called = do_call(&mut tx, cfg, window, row, now)?;
+        pg(tx.commit())?;
+        Ok(called)
+    }
+
+    fn recall(&mut self, window: u16, now: Timestamp) -> Result<Called, TicketError> {
+        let cfg = self.cfg;
+        window_cfg(cfg, window)?;
+        let today = hall_date(now).to_string();
+        let mut tx = self.begin()?;
+        lock_window(&mut tx, &cfg.hall, window)?;
+        let row = current(&mut tx, &cfg.hall, window, &today)?
+            .ok_or(TicketError::NothingCurrent(window))?;
+        let calls = row.calls + 1;
+        pg(tx.execute(
+            "UPDATE hall_tickets SET calls = $2, called_ms = $3 WHERE id = $1::text::uuid",
+            &[&row.id, &(calls as i32), &now.as_millisecond()],
+        ))?;
+        let body = event_body(cfg, &row, window, now, |b| b["calls"] = calls.into());
+        event(&mut tx, cfg, EVENT_CALLED, &body, now)?;
+        pg(tx.commit())?;
+        Ok(row.called(window, calls))
+    }
+
+    fn finish(
+        &mut self,
+        window: u16,
+        action: Action,
+        to: Option<&Transfer>,
+        now: Timestamp,
+    ) -> Result<Finished, TicketError> {
+        let cfg = self.cfg;
+        window_cfg(cfg, window)?;
+        if action == Action::Withdraw {
+            return Err(TicketError::NothingCurrent(window));
+        }
+        let today = hall_date(now).to_string();
+        let mut tx = self.begin()?;
+        lock_window(&mut tx, &cfg.hall, window)?;
+        if let Some(t) = to {
+            match t {
+                Transfer::Window(w) if *w == window => return Err(TicketError::TransferToSelf),
+                Transfer::Window(w) => {
+                    window_cfg(cfg, *w)?;
+                    if !window_open(&mut tx, &cfg.hall, *w)? {
+                        return Err(TicketError::WindowClosed(*w));
+                    }
+                }
+                Transfer::Service(s) => {
+                    service(cfg, s)?;
+                }
+            }
+        }
+        let row = current(&mut tx, &cfg.hall, window, &today)?
+            .ok_or(TicketError::NothingCurrent(window))?;
+        let state = next_state(row.state, action).ok_or_else(|| TicketError::NotCallable {
+            number: row.label(),
+            state: row.state.describe_zh(),
+        })?;
+        let now_ms = now.as_millisecond();
+        let wait_secs = row.first_called_ms.map(|f| (f - row.issued_ms) / 1000);
+        let service_secs = row.called_ms.map(|c| (now_ms - c) / 1000);
+        match to {
+            Some(Transfer::Window(w)) => pg(tx.execute(
+                "UPDATE hall_tickets SET state = $2, transferred = true, target_window = $3
+                 WHERE id = $1::text::uuid",
+                &[&row.id, &state.as_str(), &i32::from(*w)],
+            ))?,
+            Some(Transfer::Service(s)) => pg(tx.execute(
+                "UPDATE hall_tickets SET state = $2, transferred = true, target_window = NULL,
+                     queue_service = $3
+                 WHERE id = $1::text::uuid",
+                &[&row.id, &state.as_str(), &s.trim().to_ascii_uppercase()],
+            ))?,
+            None => pg(tx.execute(
+                "UPDATE hall_tickets SET state = $2, finished_ms = $3 WHERE id = $1::text::uuid",
+                &[&row.id, &state.as_str(), &now_ms],
+            ))?,
+        };
+        if let Some(kind) = finish_event_kind(action) {
+            let body = event_body(cfg, &row, window, now, |b| {
+                finish_event_extra(b, action, to, wait_secs, service_secs)
+            });
+            event(&mut tx, cfg, kind, &body, now)?;
+        } else {
+            notify(&mut tx, cfg)?;
+        }
+        pg(tx.commit())?;
+        Ok(Finished {
+            id: row.uuid(),
+            number: row.label(),
+            window,
+            state,
+            wait_secs,
+            service_secs: (action == Action::Serve).then_some(service_secs).flatten(),
+        })
+    }
+
+    fn evaluate(
+        &mut self,
+        reference: &TicketRef,
+        level: EvaluationLevel,
+        reasons: &[String],
+        now: Timestamp,
+    ) -> Result<Uuid, TicketError> {
+        let cfg = self.cfg;
+        if level.is_negative() && reasons.iter().all(|r| r.trim().is_empty()) {
+            return Err(TicketError::ReasonRequired(level.name_zh()));
+        }
+        let today = hall_date(now);
+        let day = reference.date.unwrap_or(today);
+        if day != today {
+            return Err(TicketError::Stale {
+                number: reference.number.to_string(),
+                date: day,
+            });
+        }
+        let mut tx = self.begin()?;
+        let r = pg(tx.query_opt(
+            &format!(
+                "SELECT {COLS} FROM hall_tickets
+                 WHERE hall = $1 AND day = $2::text::date AND service = $3 AND number = $4 FOR UPDATE"
+            ),
+            &[
+                &cfg.hall,
+                &day.to_string(),
+                &reference.number.prefix.to_string(),
+                &(reference.number.number as i32),
+            ],
+        ))?;
+        let row = r
+            .map(|r| row_of(&r))
+            .ok_or_else(|| TicketError::UnknownTicket(reference.number.to_string()))?;
+        if row.state != TicketState::Served {
+            return Err(TicketError::NotServed {
+                number: row.label(),
+            });
+        }
+        if row.evaluated {
+            return Err(TicketError::AlreadyEvaluated {
+                number: row.label(),
+            });
+        }
+        pg(tx.execute(
+            "UPDATE hall_tickets SET evaluated = true WHERE id = $1::text::uuid",
+            &[&row.id],
+        ))?;
+        let body = serde_json::json!({
+            "subject": row.id,
+            "subject_kind": "ticket",
+            "hall": cfg.hall,
+            "service": row.service,
+            "window": row.window,
+            "level": level,
+            "score": level.score(),
+            "reasons": reasons,
+            "at": now,
+        });
+        let id = event(&mut tx, cfg, EVENT_EVALUATION, &body, now)?;
+        pg(tx.commit())?;
+        Ok(id)
+    }
+
+    fn status(&mut self, now: Timestamp) -> Result<HallStatus, TicketError> {
+        let cfg = self.cfg;
+        let date = hall_date(now);
+        let day = date.to_string();
+        let t = hall_time(now);
+        // One snapshot for the whole picture.
+        let mut tx = pg(self
+            .db
+            .client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start())?;
+        let counts = pg(tx.query(
+            "SELECT service, count(*), count(*) FILTER (WHERE state = 'served')
+             FROM hall_tickets WHERE hall = $1 AND day = $2::text::date GROUP BY service",
+            &[&cfg.hall, &day],
+        ))?;
+        let waiting = pg(tx.query(
+            "SELECT queue_service, count(*) FROM hall_tickets
+             WHERE hall = $1 AND day = $2::text::date AND state = 'waiting' GROUP BY queue_service",
+            &[&cfg.hall, &day],
+        ))?;
+        let mut services = Vec::new();
+        for s in &cfg.services {
+            let (issued, served) = counts
+                .iter()
+                .find(|r| r.get::<_, &str>(0) == s.prefix)
+                .map(|r| (r.get::<_, i64>(1) as u32, r.get::<_, i64>(2) as u32))
+                .unwrap_or((0, 0));
+            let w = waiting
+                .iter()
+                .find(|r| r.get::<_, &str>(0) == s.prefix)
+                .map(|r| r.get::<_, i64>(1) as u32)
+                .unwrap_or(0);
+            services.push(ServiceStatus {
+                prefix: s.prefix.clone(),
+                name: s.name.clone(),
+                waiting: w,
+                issued,
+                served,
+                lease_remaining: lease_remaining(self.store, &s.prefix, date)?,
+                issuing_now: crate::core::ticketing::is_issuing(s, t),
+            });
+        }
+        let open = pg(tx.query(
+            "SELECT number FROM hall_windows WHERE hall = $1 AND open",
+            &[&cfg.hall],
+        ))?;
+        let current = pg(tx.query(
+            "SELECT at_window, service, number FROM hall_tickets
+             WHERE hall = $1 AND day = $2::text::date AND state = 'called'",
+            &[&cfg.hall, &day],
+        ))?;
+        let windows = cfg
+            .windows
+            .iter()
+            .map(|w| WindowStatus {
+                number: w.number,
+                open: open
+                    .iter()
+                    .any(|r| r.get::<_, i32>(0) == i32::from(w.number)),
+                current: current
+                    .iter()
+                    .find(|r| r.get::<_, Option<i32>>(0) == Some(i32::from(w.number)))
+                    .map(|r| label(r.get(1), i64::from(r.get::<_, i32>(2)))),
+                services: w.services.clone(),
+            })
+            .collect();
+        let recent = pg(tx.query(
+            "SELECT service, number, at_window FROM hall_tickets
+             WHERE hall = $1 AND day = $2::text::date AND called_ms IS NOT NULL AND at_window IS NOT NULL
+             ORDER BY called_ms DESC LIMIT 5",
+            &[&cfg.hall, &day],
+        ))?;
+        let recent_calls = recent
+            .iter()
+            .map(|r| {
+                (
+                    label(r.get(0), i64::from(r.get::<_, i32>(1))),
+                    r.get::<_, i32>(2) as u16,
+                )
+            })
+            .collect();
+        pg(tx.commit())?;
+        Ok(HallStatus {
+            date,
+            services,
+            windows,
+            recent_calls,
+        })
+    }
+
+    fn latest_call(&mut self, now: Timestamp) -> Result<Option<Called>, TicketError> {
+        let day = hall_date(now).to_string();
+        let r = pg(self.db.client.query_opt(
+            &format!(
+                "SELECT {COLS} FROM hall_tickets
+                 WHERE hall = $1 AND day = $2::text::date AND called_ms IS NOT NULL AND at_window IS NOT NULL
+                 ORDER BY called_ms DESC, calls DESC LIMIT 1"
+            ),
+            &[&self.cfg.hall, &day],
+        ))?;
+        Ok(r.map(|r| row_of(&r))
+            .and_then(|r| Some(r.called(r.window?, r.calls))))
+    }
+}
