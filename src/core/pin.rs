@@ -10,6 +10,9 @@ use sha2::Sha256;
 pub const SCHEME: &str = "pbkdf2-sha256";
 /// Fewest iterations accepted (a PIN has few digits: the work factor is what protects it).
 pub const MIN_ITERATIONS: u32 = 10_000;
+/// Most iterations accepted: each sign-in runs them, and more than this would keep a
+/// clerk waiting for many seconds (4,294,967,295 would take about an hour).
+pub const MAX_ITERATIONS: u32 = 5_000_000;
 
 /// A parsed PIN hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,11 @@ impl PinHash {
         if iterations < MIN_ITERATIONS {
             return Err(format!(
                 "迭代次数至少为 {MIN_ITERATIONS}，现为 {iterations}"
+            ));
+        }
+        if iterations > MAX_ITERATIONS {
+            return Err(format!(
+                "迭代次数至多为 {MAX_ITERATIONS}（每次登录都要计算一遍），现为 {iterations}"
             ));
         }
         let salt = hex::decode(salt).map_err(|_| shape())?;
