@@ -104,7 +104,10 @@ fn the_kiosk_unit_restarts_the_ui_under_cage() {
         ("ProtectSystem", "strict"),
         ("PrivateTmp", "yes"),
         ("ProtectProc", "invisible"),
-        ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK"),
+        (
+            "RestrictAddressFamilies",
+            "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+        ),
         ("SystemCallArchitectures", "native"),
         ("SystemCallErrorNumber", "EPERM"),
         ("CapabilityBoundingSet", ""),
