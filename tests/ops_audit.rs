@@ -197,3 +197,112 @@ fn audit_verify_through_the_binary_names_the_first_broken_entry() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["broken"]["seq"], 2);
 }
+
+/// Rewrites the whole log as an attacker with the file would: the second entry deleted, the
+/// later ones renumbered, every hash and the head recomputed.
+fn rewrite_without_second(dir: &Path) {
+    let mut store = Store::open(&dir.join(STORE_FILE)).unwrap();
+    let mut entries = audit::list(&mut store).unwrap();
+    drop(store);
+    entries.remove(1);
+    let mut prev = audit::GENESIS_HASH.to_owned();
+    let mut sql = String::from("DELETE FROM audit_log; DELETE FROM audit_head;");
+    for (i, e) in entries.iter().enumerate() {
+        let seq = i as u64 + 1;
+        let hash = audit::entry_hash(&prev, seq, &e.at, &e.actor, &e.action, &e.detail);
+        sql.push_str(&format!(
+            "INSERT INTO audit_log (seq, at, actor, action, detail, prev_hash, hash)
+             VALUES ({seq}, '{}', '{}', '{}', '{}', '{prev}', '{hash}');",
+            e.at, e.actor, e.action, e.detail
+        ));
+        prev = hash;
+    }
+    sql.push_str(&format!(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, {}, '{prev}');",
+        entries.len()
+    ));
+    tamper(dir, &sql);
+}
+
+#[test]
+fn a_chain_rewritten_with_recomputed_hashes_is_found_against_the_platform() {
+    use std::process::Command;
+    use ykb_terminal::core::config::DEMO_PROFILE;
+    use ykb_terminal::core::platform::wire;
+    let sim = common::sim::Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ykb_terminal::core::crypto::DataKey::create(&data.join("data.key")).unwrap();
+    std::fs::write(
+        data.join("platform-catalog.pub"),
+        hex::encode(wire::demo_verifying_key().as_bytes()),
+    )
+    .unwrap();
+    let text = DEMO_PROFILE
+        .replace("mode = \"simulator\"", "mode = \"remote\"")
+        .replace("base_url = \"\"", &format!("base_url = \"{}\"", sim.url()))
+        .replace(
+            "metrics_listen = \"127.0.0.1:9464\"",
+            "metrics_listen = \"\"",
+        );
+    let profile = data.join("terminal.toml");
+    std::fs::write(&profile, text).unwrap();
+    let bin = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+            .arg("--config")
+            .arg(&profile)
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let sync = bin(&["sync", "--enrolment-code", "YKB-DEMO-ENROL"]);
+    assert!(sync.status.success(), "{}", out(&sync));
+    log_with_three(data);
+    let (device, head) = {
+        let mut store = Store::open(&data.join(STORE_FILE)).unwrap();
+        let device = ykb_terminal::core::credentials::stored_device_id(&mut store)
+            .unwrap()
+            .unwrap();
+        (device, audit::head(store.conn()).unwrap().unwrap())
+    };
+
+    // A heartbeat carries the head; the platform keeps it.
+    let beat = bin(&["agent", "--beats", "1"]);
+    assert!(beat.status.success(), "{}", out(&beat));
+    let anchors = sim.handle().audit_anchors(&device);
+    assert_eq!(
+        anchors
+            .iter()
+            .map(|a| (a.seq, a.hash.clone()))
+            .collect::<Vec<_>>(),
+        vec![head.clone()]
+    );
+    let ok = bin(&["audit", "verify", "--against-platform"]);
+    assert!(ok.status.success(), "{}", out(&ok));
+    assert!(out(&ok).contains("一致"), "{}", out(&ok));
+
+    rewrite_without_second(data);
+    // The local check alone is fooled …
+    let local = bin(&["audit", "verify"]);
+    assert!(local.status.success(), "{}", out(&local));
+    assert!(out(&local).contains("完好"), "{}", out(&local));
+    // … the platform's anchor is not, and the sequence is named.
+    let against = bin(&["audit", "verify", "--against-platform"]);
+    assert_eq!(against.status.code(), Some(1), "{}", out(&against));
+    let said = out(&against);
+    assert!(said.contains("改写"), "{said}");
+    assert!(said.contains(&format!("第 {} 条", head.0)), "{said}");
+    let json = bin(&["audit", "verify", "--against-platform", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["local"]["broken"], serde_json::Value::Null, "{v:#}");
+    assert_eq!(v["platform"]["rewritten"]["seq"], head.0, "{v:#}");
+}

@@ -292,3 +292,116 @@ fn the_agent_delivers_cases_queued_while_it_runs() {
     }
     let _ = agent.0.kill();
 }
+
+/// A terminal data directory talking to `url` as a remote platform (demo profile, its data key
+/// and catalogue key in place), registered there by one `sync`; returns the profile path.
+fn remote_terminal(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
+    use ykb_terminal::core::platform::wire;
+    ykb_terminal::core::crypto::DataKey::create(&dir.join("data.key")).unwrap();
+    std::fs::write(
+        dir.join("platform-catalog.pub"),
+        hex::encode(wire::demo_verifying_key().as_bytes()),
+    )
+    .unwrap();
+    let text = DEMO_PROFILE
+        .replace("mode = \"simulator\"", "mode = \"remote\"")
+        .replace("base_url = \"\"", &format!("base_url = \"{url}\""))
+        .replace(
+            "metrics_listen = \"127.0.0.1:9464\"",
+            "metrics_listen = \"\"",
+        );
+    assert!(text.contains("mode = \"remote\""), "demo profile changed");
+    let profile = dir.join("terminal.toml");
+    std::fs::write(&profile, text).unwrap();
+    common::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+            .arg("--config")
+            .arg(&profile)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["sync", "--enrolment-code", "YKB-DEMO-ENROL"]),
+    );
+    profile
+}
+
+#[test]
+fn the_watchdog_keeps_its_rhythm_while_a_slow_platform_holds_the_heartbeat() {
+    use ykb_terminal::sim::platform::Faults;
+    let sim = common::sim::Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = remote_terminal(dir.path(), &sim.url());
+    // Every platform answer now takes 5 s (under the profile's 15 s timeout): the first
+    // heartbeat, sent at start, is in flight for that long.
+    sim.handle().set_faults(Faults {
+        latency_ms: 5000,
+        ..Default::default()
+    });
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let watchdog_usec = 2_000_000u64;
+    let stderr_path = dir.path().join("agent.stderr");
+    let _agent = Agent(
+        Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+            .arg("--config")
+            .arg(&profile)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("agent")
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", watchdog_usec.to_string())
+            .env_remove("WATCHDOG_PID")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut buf = [0u8; 256];
+    let mut pings = Vec::new();
+    let mut ready = None;
+    let start = Instant::now();
+    // 12 s of notifications: the whole first (slow) heartbeat round and more. Silence is
+    // measured too: the gap runs until the next ping or the end.
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    while start.elapsed() < Duration::from_secs(12) {
+        let n = match sock.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => panic!("notify socket: {e}"),
+        };
+        let msg = &buf[..n];
+        if msg.starts_with(b"READY=1") {
+            ready.get_or_insert(Instant::now());
+        }
+        if msg == b"WATCHDOG=1" {
+            assert!(ready.is_some(), "a watchdog ping before READY");
+            pings.push(Instant::now());
+        }
+    }
+    let end = Instant::now();
+    let ready = ready.unwrap_or_else(|| {
+        panic!(
+            "no READY: {}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        )
+    });
+    let mut marks = vec![ready];
+    marks.extend(&pings);
+    marks.push(end);
+    let gap = marks.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(
+        gap < Duration::from_micros(watchdog_usec / 2),
+        "largest gap between WATCHDOG=1 pings {gap:?} with WATCHDOG_USEC={watchdog_usec} \
+         ({} pings in {:?})",
+        pings.len(),
+        end - ready
+    );
+    // And the slow heartbeat did go out and was answered meanwhile.
+    assert!(
+        !sim.handle().heartbeats().is_empty(),
+        "no heartbeat reached the platform: {}",
+        std::fs::read_to_string(&stderr_path).unwrap_or_default()
+    );
+}

@@ -96,7 +96,37 @@ fn the_kiosk_unit_restarts_the_ui_under_cage() {
         "{groups}"
     );
     assert!(one(&u, "Unit", "Conflicts").contains("getty@tty1.service"));
-    assert_eq!(one(&u, "Service", "NoNewPrivileges"), "yes");
+    // It parses card, scanner and camera input and holds the data key: sandboxed at least as
+    // far as cage and the GPU allow (not PrivateDevices or ProtectHome: cage needs DRM, input
+    // and /run/user; not MemoryDenyWriteExecute: Mesa's shader compilers write code).
+    for (k, v) in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("PrivateTmp", "yes"),
+        ("ProtectProc", "invisible"),
+        (
+            "RestrictAddressFamilies",
+            "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+        ),
+        ("SystemCallArchitectures", "native"),
+        ("SystemCallErrorNumber", "EPERM"),
+        ("CapabilityBoundingSet", ""),
+        ("RestrictSUIDSGID", "yes"),
+        ("RestrictNamespaces", "yes"),
+    ] {
+        assert_eq!(one(&u, "Service", k), v, "{k}");
+    }
+    let filters = &u["Service"]["SystemCallFilter"];
+    assert!(
+        filters.iter().any(|f| f == "@system-service"),
+        "{filters:?}"
+    );
+    assert!(
+        filters
+            .iter()
+            .any(|f| f.starts_with('~') && f.contains("@privileged")),
+        "{filters:?}"
+    );
 }
 
 #[test]

@@ -110,6 +110,26 @@ fn a_provisioned_terminal_is_registered_keyed_profiled_and_audited() {
     let key = data.join("data.key");
     assert_eq!(std::fs::read(&key).unwrap().len(), 32);
     assert_eq!(mode(&key), 0o600);
+    // The profile holds the staff PIN hashes: no one else reads it (0640 to the service group
+    // `ykb` where that group exists and provision runs as root, so the services can).
+    let profile_mode = mode(&site.config());
+    let ykb_group = std::fs::read_to_string("/etc/group")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.first() == Some(&"ykb")).then(|| f.get(2).and_then(|g| g.parse::<u32>().ok()))
+        })
+        .flatten();
+    let as_root = unsafe { libc::geteuid() } == 0;
+    match ykb_group {
+        Some(gid) if as_root => {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(profile_mode, 0o640);
+            assert_eq!(std::fs::metadata(site.config()).unwrap().gid(), gid);
+        }
+        _ => assert_eq!(profile_mode, 0o600, "profile mode {profile_mode:o}"),
+    }
     assert_eq!(
         mode(&data.join("ykb-terminal.db")),
         0o600,

@@ -343,3 +343,186 @@ fn demo_profile_starts_its_simulator_and_syncs_from_it() {
     );
     drop(platform);
 }
+
+/// A large snapshot goes in while another connection commits cases and a third reads: cases
+/// commit *during* the apply (between 10 % and 90 % of its progress — with one big transaction
+/// none could), none fails, and every read sees the old catalogue or the new one, whole.
+#[test]
+fn cases_commit_while_a_large_snapshot_goes_in_and_readers_never_see_half_a_catalogue() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use ykb_terminal::core::crypto::DataKey;
+    use ykb_terminal::core::domain::{Applicant, IdNumber, Person};
+    use ykb_terminal::core::outbox::{self, NewCase, Quota};
+
+    const N: usize = 3000;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = rt.block_on(start_sim(SimOptions {
+        matters: Some(N),
+        seed: 7,
+        ..Default::default()
+    }));
+    // Generous timeouts: a debug build generates and verifies the large catalogue slowly.
+    let c = rt.block_on(register(
+        ClientConfig {
+            timeout: Duration::from_secs(120),
+            ..config(&h)
+        },
+        "500103",
+        "测试终端",
+    ));
+    let (dir, mut store) = temp_store();
+    rt.block_on(sync::sync_once(
+        &c,
+        &mut store,
+        region("500103"),
+        false,
+        &quiet,
+    ))
+    .unwrap();
+    let old_version = store.catalog_version().unwrap().unwrap();
+    assert_eq!(matter_count(&mut store), N as i64);
+    h.change_catalog(&ChangeRequest {
+        add: 150,
+        modify: 10,
+        ..Default::default()
+    });
+    let fetched = rt
+        .block_on(sync::fetch(&c, region("500103"), None, true, &quiet))
+        .unwrap();
+    let new_version = match &fetched {
+        sync::Fetched::Snapshot(s) => s.catalog.version,
+        sync::Fetched::Delta(_) => panic!("asked for a snapshot"),
+    };
+    let new_count = (N + 150) as i64;
+    let db = store.path().to_owned();
+
+    let key = DataKey::create(&dir.path().join("data.key")).unwrap();
+    outbox::bind_key(&mut store, &key).unwrap();
+    let matter = store
+        .conn()
+        .query_row("SELECT task_code FROM matters LIMIT 1", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap();
+    let case = NewCase {
+        matters: vec![ykb_terminal::core::domain::Code::new(matter).unwrap()],
+        bundle: None,
+        catalog_version: old_version,
+        applicant: Applicant::Person {
+            person: Person {
+                name: "王䶮".into(),
+                id_number: IdNumber::complete("50010319500307123").unwrap(),
+                address: "重庆市渝中区解放碑街道民族路188号".into(),
+            },
+        },
+        answers: Default::default(),
+        materials: Vec::new(),
+        form: Default::default(),
+        images: Vec::new(),
+    };
+
+    // Progress of the apply in per mille (0 until it starts applying, 1000 when done).
+    let progress = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (progress, done, db, case) = (progress.clone(), done.clone(), db.clone(), case);
+        std::thread::spawn(move || {
+            let mut store = Store::open(&db).unwrap();
+            let (mut during, mut failed) = (0, Vec::new());
+            while !done.load(Ordering::SeqCst) {
+                let before = progress.load(Ordering::SeqCst);
+                let r = outbox::enqueue_case(
+                    &mut store,
+                    &key,
+                    Quota::from_mb(1024),
+                    case.clone(),
+                    jiff::Timestamp::now(),
+                );
+                let after = progress.load(Ordering::SeqCst);
+                match r {
+                    Ok(_) if before >= 100 && after <= 900 => during += 1,
+                    Ok(_) => {}
+                    Err(e) => failed.push(e.to_string()),
+                }
+            }
+            (during, failed)
+        })
+    };
+    let reader = {
+        let (done, db) = (done.clone(), db.clone());
+        std::thread::spawn(move || {
+            let mut store = Store::open(&db).unwrap();
+            let mut seen = std::collections::BTreeSet::new();
+            while !done.load(Ordering::SeqCst) {
+                let tx = store.conn().transaction().unwrap();
+                let version: i64 = tx
+                    .query_row("SELECT version FROM catalog_meta", [], |r| r.get(0))
+                    .unwrap();
+                let matters: i64 = tx
+                    .query_row("SELECT count(*) FROM matters", [], |r| r.get(0))
+                    .unwrap();
+                let docs: i64 = tx
+                    .query_row("SELECT count(*) FROM search_docs", [], |r| r.get(0))
+                    .unwrap();
+                let indexed: i64 = tx
+                    .query_row("SELECT catalog_version FROM search_meta", [], |r| r.get(0))
+                    .unwrap();
+                drop(tx);
+                let expected = if version as u64 == new_version {
+                    new_count
+                } else {
+                    assert_eq!(version as u64, old_version);
+                    N as i64
+                };
+                assert_eq!(
+                    (matters, docs, indexed),
+                    (expected, expected, version),
+                    "half a catalogue seen at version {version}"
+                );
+                seen.insert(version as u64);
+            }
+            seen
+        })
+    };
+    let p = progress.clone();
+    let report = sync::apply(
+        &mut store,
+        region("500103"),
+        fetched,
+        &move |s: SyncProgress| {
+            if let Some(per_mille) = (s.done * 1000).checked_div(s.total) {
+                p.store(per_mille, Ordering::SeqCst);
+            }
+        },
+    )
+    .unwrap();
+    done.store(true, Ordering::SeqCst);
+    let (during, failed) = writer.join().unwrap();
+    let seen = reader.join().unwrap();
+    assert_eq!(report.matters_written, N + 150);
+    assert_eq!(matter_count(&mut store), new_count);
+    assert_eq!(store.catalog_version().unwrap(), Some(new_version));
+    assert!(failed.is_empty(), "case commits failed: {failed:?}");
+    assert!(
+        during >= 3,
+        "only {during} cases committed while the snapshot was being applied"
+    );
+    assert!(seen.contains(&new_version), "{seen:?}");
+    // Nothing staged or retired is left behind.
+    let leftovers: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'stage\\_%' ESCAPE '\\'
+             OR name LIKE 'retired\\_%' ESCAPE '\\'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leftovers, 0);
+    rt.block_on(h.shutdown());
+}

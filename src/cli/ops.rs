@@ -129,6 +129,10 @@ pub enum AuditCommand {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// Also check that the chain still holds every head the platform anchored (sent in
+        /// heartbeats and self-test reports): finds a chain rewritten with recomputed hashes.
+        #[arg(long)]
+        against_platform: bool,
     },
     /// List the entries (who did what, when; no personal data).
     List {
@@ -382,6 +386,91 @@ pub fn run_selftest(cli: &Cli, a: &SelftestArgs) -> ExitCode {
     }
 }
 
+/// `audit verify --against-platform`: the local chain, then the platform's anchors.
+fn verify_against_platform(core: &mut crate::core::Core, json: bool) -> ExitCode {
+    let local = match audit::verify(&mut core.store) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let client = match sync::platform_client(&core.profile, &core.data_dir, None) {
+        Ok(c) => c,
+        Err((e, _)) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let base = client.config().base_url.clone();
+    match credentials::stored(&mut core.store, &core.key, &base) {
+        Ok(Some(c)) => client.set_credentials(c),
+        Ok(None) => {
+            eprintln!("本终端尚未在平台 {base} 注册，无法与平台核对审计日志");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    }
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let anchors = match rt.block_on(client.audit_anchors()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "无法向平台核对审计日志（{e}）；本机校验结果：{}",
+                if local.is_intact() {
+                    "完好"
+                } else {
+                    "损坏"
+                }
+            );
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let entries = match audit::list(&mut core.store) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let pairs: Vec<(u64, String)> = anchors
+        .anchors
+        .iter()
+        .map(|a| (a.seq, a.hash.clone()))
+        .collect();
+    let platform = audit::check_against_anchors(&entries, &pairs);
+    if json {
+        let v = serde_json::json!({ "local": local, "platform": platform });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else if let Some(b) = &local.broken {
+        println!(
+            "审计日志校验失败：第 {} 条记录 —— {}。请保留数据目录原样并报告安全管理员。",
+            b.seq, b.reason
+        );
+    } else if let Some(b) = &platform.rewritten {
+        println!(
+            "审计日志与平台记录不符（已被改写）：第 {} 条记录 —— {}。本机日志自身的哈希链虽然完整，但与平台记下的链头矛盾。请保留数据目录原样并报告安全管理员。",
+            b.seq, b.reason
+        );
+    } else {
+        println!(
+            "审计日志完好，并与平台记下的 {} 个链头一致：共 {} 条记录，链头 {}",
+            platform.anchors, local.entries, local.head
+        );
+    }
+    if local.is_intact() && platform.is_consistent() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
+    }
+}
+
 /// `audit verify|list`
 pub fn run_audit(cli: &Cli, cmd: &AuditCommand) -> ExitCode {
     let mut core = match open_core(cli) {
@@ -389,7 +478,11 @@ pub fn run_audit(cli: &Cli, cmd: &AuditCommand) -> ExitCode {
         Err(code) => return code,
     };
     match cmd {
-        AuditCommand::Verify { json } => match audit::verify(&mut core.store) {
+        AuditCommand::Verify {
+            json,
+            against_platform: true,
+        } => verify_against_platform(&mut core, *json),
+        AuditCommand::Verify { json, .. } => match audit::verify(&mut core.store) {
             Ok(r) => {
                 if *json {
                     println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());

@@ -311,6 +311,7 @@ mod tests {
                 total_bytes: 100 * GIB,
             }),
             clock_skew_secs: Some(0),
+            audit_head: None,
         }
     }
 

@@ -5,8 +5,11 @@
 //! changing, deleting or reordering any row breaks the chain at that row. A one-row head
 //! (`audit_head`) written in the same transaction as each entry makes cutting entries off the
 //! end visible too. SQLite triggers refuse UPDATE and DELETE, so the log cannot be changed by
-//! accident; the chain is what detects a deliberate edit. (Whoever can rewrite the whole file
-//! can rewrite the whole chain: anchoring the head elsewhere is the platform's job.)
+//! accident; the chain is what detects a deliberate edit. Whoever can rewrite the whole file
+//! can rewrite the whole chain, so the head is also anchored outside the terminal: every
+//! heartbeat and self-test report carries it ([`head`]), the platform keeps each one it
+//! receives, and [`check_against_anchors`] (`audit verify --against-platform`) finds a chain
+//! that no longer contains what the platform saw.
 //!
 //! **Invariant: no personal data.** Actors are staff or technician ids (letters, digits,
 //! `._-`), actions a fixed vocabulary, and details refuse anything that looks like an identity
@@ -333,6 +336,68 @@ pub fn verify(store: &mut Store) -> Result<ChainReport, AuditError> {
     Ok(check_chain(&entries, head.map(|(s, h)| (s as u64, h))))
 }
 
+/// The recorded head (sequence, hash) of the chain, if any entry was written.
+pub fn head(conn: &rusqlite::Connection) -> Result<Option<(u64, String)>, rusqlite::Error> {
+    conn.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+    })
+    .optional()
+}
+
+/// The local chain beside the heads the platform anchored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnchorReport {
+    /// Anchors the platform holds.
+    pub anchors: u64,
+    /// Anchors the local chain still contains (same entry, same hash).
+    pub matched: u64,
+    /// The first anchor the local chain contradicts, if any: the chain was rewritten at or
+    /// before it.
+    pub rewritten: Option<BrokenEntry>,
+}
+
+impl AnchorReport {
+    /// Whether every anchor is still in the local chain.
+    pub fn is_consistent(&self) -> bool {
+        self.rewritten.is_none()
+    }
+}
+
+/// Checks that every head the platform anchored is still in the local chain: entry `seq`
+/// exists and has that hash. `entries` are in stored order; anchors in any order.
+pub fn check_against_anchors(entries: &[AuditEntry], anchors: &[(u64, String)]) -> AnchorReport {
+    let mut sorted: Vec<&(u64, String)> = anchors.iter().collect();
+    sorted.sort_by_key(|(seq, _)| *seq);
+    let by_seq: std::collections::HashMap<u64, &AuditEntry> =
+        entries.iter().map(|e| (e.seq, e)).collect();
+    let mut matched = 0;
+    for (seq, hash) in sorted {
+        let reason = match by_seq.get(seq) {
+            Some(e) if e.hash == *hash => {
+                matched += 1;
+                continue;
+            }
+            Some(_) => {
+                format!("第 {seq} 条记录的哈希与平台记下的链头不符：日志在第 {seq} 条或之前被改写")
+            }
+            None => format!(
+                "平台记下的链头是第 {seq} 条记录，本机日志只有 {} 条：记录被删除或日志被改写",
+                entries.len()
+            ),
+        };
+        return AnchorReport {
+            anchors: anchors.len() as u64,
+            matched,
+            rewritten: Some(BrokenEntry { seq: *seq, reason }),
+        };
+    }
+    AnchorReport {
+        anchors: anchors.len() as u64,
+        matched,
+        rewritten: None,
+    }
+}
+
 /// Checks entries (in stored order) against each other and against the recorded head.
 pub fn check_chain(entries: &[AuditEntry], head: Option<(u64, String)>) -> ChainReport {
     let mut prev = GENESIS_HASH.to_owned();
@@ -409,6 +474,49 @@ mod tests {
         assert!(Actor::technician("张三").is_err());
         assert!(Actor::technician("500103199003070017").is_err());
         assert!(Actor::staff("").is_err());
+    }
+
+    fn chain(details: &[&str]) -> Vec<AuditEntry> {
+        let mut prev = GENESIS_HASH.to_owned();
+        let mut out = Vec::new();
+        for (i, d) in details.iter().enumerate() {
+            let seq = i as u64 + 1;
+            let at = format!("2026-01-01T00:00:0{seq}Z");
+            let hash = entry_hash(&prev, seq, &at, "system:terminal", "selftest", d);
+            out.push(AuditEntry {
+                seq,
+                at,
+                actor: "system:terminal".into(),
+                action: "selftest".into(),
+                detail: (*d).into(),
+                prev_hash: prev,
+                hash: hash.clone(),
+            });
+            prev = hash;
+        }
+        out
+    }
+
+    #[test]
+    fn a_chain_rewritten_whole_contradicts_the_anchors() {
+        let real = chain(&["a", "b", "c", "d"]);
+        let anchors: Vec<(u64, String)> =
+            [1, 3].map(|i| (real[i].seq, real[i].hash.clone())).into();
+        // An extended chain still holds every anchor.
+        let r = check_against_anchors(&real, &anchors);
+        assert!(r.is_consistent(), "{r:?}");
+        assert_eq!(r.matched, 2);
+        // "b" deleted and every hash recomputed: intact by itself, not against the anchors.
+        let forged = chain(&["a", "c", "d"]);
+        assert!(check_chain(&forged, Some((3, forged[2].hash.clone()))).is_intact());
+        let r = check_against_anchors(&forged, &anchors);
+        assert_eq!(r.matched, 0);
+        assert_eq!(r.rewritten.as_ref().map(|b| b.seq), Some(2), "{r:?}");
+        // Cut back to before the newest anchor.
+        let r = check_against_anchors(&real[..3], &anchors);
+        assert_eq!(r.rewritten.map(|b| b.seq), Some(4));
+        // No anchors: nothing to contradict.
+        assert!(check_against_anchors(&forged, &[]).is_consistent());
     }
 
     #[test]

@@ -710,15 +710,12 @@ impl Profile {
                 format!("应在 1 到 300 之间，现为 {}", p.timeout_secs),
             );
         }
-        // Plain http only to loopback (a local TLS proxy or the simulator), as the client.
-        if p.mode == PlatformMode::Remote
-            && !p.base_url.starts_with("https://")
-            && !is_loopback_http(&p.base_url)
-        {
-            return err(
-                "platform.base_url",
-                format!("远程平台地址必须以 https:// 开头，现为 {:?}", p.base_url),
-            );
+        // Parsed as the client parses it; plain http only to loopback (a local TLS proxy or
+        // the simulator).
+        if p.mode == PlatformMode::Remote {
+            if let Err(m) = check_platform_url(&p.base_url) {
+                return err("platform.base_url", m);
+            }
         }
         let h = &self.health;
         if !(30..=3600).contains(&h.heartbeat_secs) {
@@ -827,6 +824,32 @@ impl Profile {
 }
 
 /// `http://127.0.0.1…`, `http://[::1]…` or `http://localhost…`.
+/// Whether `url` is a platform address the client will use: it parses as a URL with a host,
+/// and is https, or http to this machine (judged on the parsed host, so
+/// `http://localhost:80@evil.example/` is evil.example).
+fn check_platform_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| format!("远程平台地址 {url:?} 不是有效的网址（{e}）"))?;
+    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
+        return Err(format!("远程平台地址 {url:?} 没有主机名"));
+    };
+    if parsed.scheme() == "https" {
+        return Ok(());
+    }
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if parsed.scheme() == "http" && loopback && is_loopback_http(url) {
+        return Ok(());
+    }
+    Err(format!(
+        "远程平台地址必须以 https:// 开头（明文 http 只允许本机），现为 {url:?}（主机 {host}）"
+    ))
+}
+
 fn is_loopback_http(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
         return false;
@@ -916,6 +939,35 @@ mod tests {
     fn with_metrics(text: &str, addr: &str) -> String {
         let base = text.split("\n[health]").next().unwrap_or(text);
         format!("{base}\n[health]\nmetrics_listen = \"{addr}\"\n")
+    }
+
+    #[test]
+    fn check_config_refuses_unparsable_urls_and_absurd_iteration_counts() {
+        let remote = |url: &str| {
+            DEMO_PROFILE
+                .replace("mode = \"simulator\"", "mode = \"remote\"")
+                .replace("base_url = \"\"", &format!("base_url = \"{url}\""))
+        };
+        for url in [
+            // Userinfo: the host is evil.example, not localhost.
+            "http://localhost:80@evil.example/v1",
+            "https://exa mple.gov.cn/v1",
+            "https://",
+            "https://[::1/v1",
+        ] {
+            let err = Profile::parse(&remote(url), "p.toml").unwrap_err();
+            assert_eq!(err.key, "platform.base_url", "{url}: {err}");
+        }
+        assert!(Profile::parse(&remote("https://ykb.cq.gov.cn/v1"), "p.toml").is_ok());
+        assert!(Profile::parse(&remote("http://127.0.0.1:8480/v1"), "p.toml").is_ok());
+
+        // A PIN hash whose iteration count would run PBKDF2 for an hour per sign-in.
+        let good = "pbkdf2-sha256$20000$";
+        assert!(DEMO_PROFILE.contains(good), "demo profile changed");
+        let absurd = DEMO_PROFILE.replace(good, "pbkdf2-sha256$4294967295$");
+        let err = Profile::parse(&absurd, "p.toml").unwrap_err();
+        assert!(err.key.ends_with("pin_hash"), "{err}");
+        assert!(err.message.contains("迭代次数"), "{err}");
     }
 
     #[test]

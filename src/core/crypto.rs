@@ -96,40 +96,70 @@ impl DataKey {
         Ok(k)
     }
 
-    /// Loads a key file, refusing a missing, short or world-readable one.
+    /// Loads a key file, refusing a missing, short or world-readable one, and anything that
+    /// is not a plain file of its own: a symlink is not followed, a FIFO or device is refused
+    /// without waiting on it, and at most 33 bytes are read.
     pub fn load(path: &Path) -> Result<Self, CryptoError> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
+        use std::io::Read;
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+        let bad = |detail: String| CryptoError::BadKeyFile {
+            path: path.to_owned(),
+            detail,
+        };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            // O_NONBLOCK: opening a FIFO does not wait for a writer.
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path);
+        let mut file = match file {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(CryptoError::MissingKey(path.to_owned()))
             }
-            Err(e) => {
-                return Err(CryptoError::BadKeyFile {
-                    path: path.to_owned(),
-                    detail: e.to_string(),
-                })
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(bad("是符号链接；密钥文件必须是普通文件，不跟随链接".into()))
             }
+            Err(e) => return Err(bad(e.to_string())),
         };
+        let meta = file.metadata().map_err(|e| bad(e.to_string()))?;
+        let kind = meta.file_type();
+        if !kind.is_file() {
+            let what = if kind.is_fifo() {
+                "命名管道"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "设备文件"
+            } else if kind.is_dir() {
+                "目录"
+            } else {
+                "特殊文件"
+            };
+            return Err(bad(format!("是{what}，不是普通文件")));
+        }
+        let mut bytes = Vec::with_capacity(33);
+        (&mut file)
+            .take(33)
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(e.to_string()))?;
         if bytes.len() != 32 {
-            return Err(CryptoError::BadKeyFile {
+            let len = if bytes.len() > 32 {
+                format!("超过 32 字节（文件 {} 字节）", meta.len())
+            } else {
+                format!("{} 字节", bytes.len())
+            };
+            bytes.fill(0);
+            return Err(bad(format!("长度为 {len}，应为 32 字节")));
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            bytes.fill(0);
+            return Err(CryptoError::KeyPermissions {
                 path: path.to_owned(),
-                detail: format!("长度为 {} 字节，应为 32 字节", bytes.len()),
+                mode,
             });
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path)
-                .map(|m| m.permissions().mode() & 0o777)
-                .unwrap_or(0o600);
-            if mode & 0o077 != 0 {
-                return Err(CryptoError::KeyPermissions {
-                    path: path.to_owned(),
-                    mode,
-                });
-            }
-        }
-        Ok(Self::from_bytes(&bytes, path))
+        let key = Self::from_bytes(&bytes, path);
+        bytes.fill(0);
+        Ok(key)
     }
 
     /// Loads the key, or creates it when `create_if_missing` (the demo profile) and absent.
@@ -310,5 +340,45 @@ mod tests {
             b.verify_key_check(&a.key_check_value()),
             Err(CryptoError::WrongKey(_))
         ));
+    }
+
+    /// Loads `path` on another thread; `None` when it has not answered within 10 s (it hangs).
+    fn load_or_hang(path: &Path) -> Option<Result<DataKey, CryptoError>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.to_owned();
+        std::thread::spawn(move || {
+            let _ = tx.send(DataKey::load(&p));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10)).ok()
+    }
+
+    #[test]
+    fn a_fifo_a_device_or_a_symlink_as_the_key_file_is_refused_at_once() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        // A FIFO nobody writes to: reading it would block for ever.
+        let fifo = dir.path().join("fifo.key");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let r = load_or_hang(&fifo).expect("a FIFO as data.key hangs the load");
+        assert!(matches!(r, Err(CryptoError::BadKeyFile { .. })), "{r:?}");
+        // A symlink to /dev/zero: reading it to the end would take all memory.
+        let zero = dir.path().join("zero.key");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let r = load_or_hang(&zero).expect("/dev/zero as data.key hangs the load");
+        assert!(matches!(r, Err(CryptoError::BadKeyFile { .. })), "{r:?}");
+        // A symlink to a good key is not followed either (someone else's key, planted).
+        let real = dir.path().join("real.key");
+        DataKey::create(&real).unwrap();
+        let link = dir.path().join("link.key");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let r = DataKey::load(&link);
+        match r {
+            Err(CryptoError::BadKeyFile { detail, .. }) => {
+                assert!(detail.contains("符号链接"), "{detail}")
+            }
+            other => panic!("a symlinked key file was loaded: {other:?}"),
+        }
+        assert!(DataKey::load(&real).is_ok());
     }
 }

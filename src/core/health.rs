@@ -102,6 +102,8 @@ pub struct HealthSnapshot {
     pub disk: Option<DiskSpace>,
     /// Platform clock minus ours, seconds, when known.
     pub clock_skew_secs: Option<i64>,
+    /// The audit chain's head (sequence, hash), sent to be anchored at the platform.
+    pub audit_head: Option<(u64, String)>,
 }
 
 impl HealthSnapshot {
@@ -128,6 +130,10 @@ impl HealthSnapshot {
             oldest_pending_age_secs: self.oldest_pending_age_secs,
             disk_free_bytes: self.disk.map(|d| d.free_bytes),
             clock_skew_secs: self.clock_skew_secs,
+            audit_head: self.audit_head.as_ref().map(|(seq, hash)| wire::AuditHead {
+                seq: *seq,
+                hash: hash.clone(),
+            }),
         }
     }
 }
@@ -265,6 +271,7 @@ pub fn collect(
         oldest_pending_age_secs,
         disk: disk_space(data_dir).ok(),
         clock_skew_secs,
+        audit_head: super::audit::head(store.conn())?,
     })
 }
 
@@ -316,6 +323,7 @@ mod tests {
             oldest_pending_age_secs: Some(5),
             disk: None,
             clock_skew_secs: None,
+            audit_head: None,
         };
         let hb = snap.heartbeat();
         assert_eq!(hb.catalog_version, 7);

@@ -10,6 +10,9 @@ use sha2::Sha256;
 pub const SCHEME: &str = "pbkdf2-sha256";
 /// Fewest iterations accepted (a PIN has few digits: the work factor is what protects it).
 pub const MIN_ITERATIONS: u32 = 10_000;
+/// Most iterations accepted: each sign-in runs them, and more than this would keep a
+/// clerk waiting for many seconds (4,294,967,295 would take about an hour).
+pub const MAX_ITERATIONS: u32 = 5_000_000;
 
 /// A parsed PIN hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,11 @@ impl PinHash {
         if iterations < MIN_ITERATIONS {
             return Err(format!(
                 "迭代次数至少为 {MIN_ITERATIONS}，现为 {iterations}"
+            ));
+        }
+        if iterations > MAX_ITERATIONS {
+            return Err(format!(
+                "迭代次数至多为 {MAX_ITERATIONS}（每次登录都要计算一遍），现为 {iterations}"
             ));
         }
         let salt = hex::decode(salt).map_err(|_| shape())?;
@@ -143,6 +151,57 @@ impl SignIn {
     }
 }
 
+/// Loads the throttle state stored for `scope` (e.g. `counter`, `technician`).
+pub fn load_throttle(
+    store: &mut super::store::Store,
+    scope: &str,
+) -> Result<ThrottleState, super::store::StoreError> {
+    use rusqlite::OptionalExtension;
+    ensure_throttle_table(store)?;
+    Ok(store
+        .conn()
+        .query_row(
+            "SELECT failures, paused_until_ms FROM pin_throttle WHERE scope = ?1",
+            [scope],
+            |r| {
+                Ok(ThrottleState {
+                    failures: r.get::<_, i64>(0)?.clamp(0, i64::from(u32::MAX)) as u32,
+                    paused_until_ms: r.get(1)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Stores the throttle state of `scope`, so a restart does not reset the count or the pause.
+pub fn save_throttle(
+    store: &mut super::store::Store,
+    scope: &str,
+    s: ThrottleState,
+) -> Result<(), super::store::StoreError> {
+    ensure_throttle_table(store)?;
+    store.conn().execute(
+        "INSERT INTO pin_throttle (scope, failures, paused_until_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT(scope) DO UPDATE SET failures = excluded.failures,
+            paused_until_ms = excluded.paused_until_ms",
+        rusqlite::params![scope, i64::from(s.failures), s.paused_until_ms],
+    )?;
+    Ok(())
+}
+
+/// The table holds no personal data: a scope name, a count and a time.
+fn ensure_throttle_table(store: &mut super::store::Store) -> Result<(), super::store::StoreError> {
+    store.conn().execute_batch(
+        "CREATE TABLE IF NOT EXISTS pin_throttle (
+            scope TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            paused_until_ms INTEGER
+        )",
+    )?;
+    Ok(())
+}
+
 /// Wrong PINs in a row pause sign-in: `lockout` after `max_failures`, doubling after each
 /// further failure (capped at an hour).
 #[derive(Debug, Clone)]
@@ -153,7 +212,39 @@ pub struct Throttle {
     lockout: std::time::Duration,
 }
 
+/// What a [`Throttle`] remembers across restarts: failures in a row and, when paused, until
+/// when (Unix milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThrottleState {
+    pub failures: u32,
+    pub paused_until_ms: Option<i64>,
+}
+
+/// The longest pause (a restored pause never runs longer, whatever the clock did).
+const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl Throttle {
+    /// The state to store, with `now` on both clocks.
+    pub fn state(&self, now: std::time::Instant, now_ms: i64) -> ThrottleState {
+        ThrottleState {
+            failures: self.failures,
+            paused_until_ms: self
+                .remaining(now)
+                .map(|d| now_ms.saturating_add(d.as_millis() as i64)),
+        }
+    }
+
+    /// Takes up a stored state: the failures, and what is left of the pause (at most an
+    /// hour, so a clock set back cannot lock sign-in for longer).
+    pub fn restore(&mut self, s: ThrottleState, now: std::time::Instant, now_ms: i64) {
+        self.failures = s.failures;
+        self.paused_until = s
+            .paused_until_ms
+            .map(|until| until.saturating_sub(now_ms))
+            .filter(|left| *left > 0)
+            .map(|left| now + std::time::Duration::from_millis(left as u64).min(MAX_PAUSE));
+    }
+
     pub fn new(max_failures: u32, lockout: std::time::Duration) -> Self {
         Self {
             failures: 0,
@@ -189,10 +280,7 @@ impl Throttle {
             };
         }
         let doublings = (self.failures - self.max_failures).min(10);
-        let pause = self
-            .lockout
-            .saturating_mul(1 << doublings)
-            .min(std::time::Duration::from_secs(3600));
+        let pause = self.lockout.saturating_mul(1 << doublings).min(MAX_PAUSE);
         self.paused_until = Some(now + pause);
         SignIn::Paused {
             secs: pause.as_secs(),
@@ -203,6 +291,7 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn matches_the_rfc_7914_test_vector() {
@@ -270,5 +359,53 @@ mod tests {
             try_pin(&mut th, "T0001", "1", later),
             SignIn::Wrong { left: 2 }
         );
+    }
+
+    #[test]
+    fn the_throttle_survives_a_restart_through_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let t = Instant::now();
+        let now_ms = 1_800_000_000_000;
+        {
+            let mut store = crate::core::store::Store::open(&path).unwrap();
+            let mut th = Throttle::new(3, Duration::from_secs(30));
+            for _ in 0..3 {
+                th.attempt(t, || false);
+            }
+            save_throttle(&mut store, "counter", th.state(t, now_ms)).unwrap();
+        }
+        // A new process: a fresh throttle, restored from the store 10 s later.
+        let mut store = crate::core::store::Store::open(&path).unwrap();
+        let s = load_throttle(&mut store, "counter").unwrap();
+        assert_eq!(s.failures, 3);
+        let t2 = Instant::now();
+        let mut th = Throttle::new(3, Duration::from_secs(30));
+        th.restore(s, t2, now_ms + 10_000);
+        assert_eq!(
+            th.attempt(t2, || true),
+            SignIn::StillPaused { secs: 20 },
+            "the right PIN is not even checked while the stored pause runs"
+        );
+        // Another failure after the pause doubles it: the count was kept too.
+        assert_eq!(
+            th.attempt(t2 + Duration::from_secs(21), || false),
+            SignIn::Paused { secs: 60 }
+        );
+        // Other scopes are separate; a clock far ahead cannot lock for more than an hour.
+        assert_eq!(
+            load_throttle(&mut store, "technician").unwrap(),
+            ThrottleState::default()
+        );
+        let mut th = Throttle::new(3, Duration::from_secs(30));
+        th.restore(
+            ThrottleState {
+                failures: 3,
+                paused_until_ms: Some(now_ms + 365 * 86_400_000),
+            },
+            t2,
+            now_ms,
+        );
+        assert!(th.remaining(t2).unwrap() <= Duration::from_secs(3600));
     }
 }

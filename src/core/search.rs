@@ -388,7 +388,17 @@ pub fn index_prepared<'a>(
     tx: &Transaction<'_>,
     items: impl IntoIterator<Item = (&'a Matter, PreparedDoc, u64, i64)>,
 ) -> Result<(), StoreError> {
-    let mut stmts = DocStatements::new(tx)?;
+    index_prepared_into(tx, "", items)
+}
+
+/// [`index_prepared`] into the index tables named with `prefix` (`{prefix}search_docs`,
+/// `{prefix}search_fts`): a snapshot stages its index beside the live one.
+pub fn index_prepared_into<'a>(
+    conn: &rusqlite::Connection,
+    prefix: &str,
+    items: impl IntoIterator<Item = (&'a Matter, PreparedDoc, u64, i64)>,
+) -> Result<(), StoreError> {
+    let mut stmts = DocStatements::with_prefix(conn, prefix)?;
     for (m, d, popularity, position) in items {
         stmts.insert(m, d.0, popularity, position)?;
     }
@@ -402,16 +412,20 @@ struct DocStatements<'t> {
 
 impl<'t> DocStatements<'t> {
     fn new(tx: &'t Transaction<'_>) -> Result<Self, StoreError> {
+        Self::with_prefix(tx, "")
+    }
+
+    fn with_prefix(tx: &'t rusqlite::Connection, p: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            doc: tx.prepare_cached(
-                "INSERT INTO search_docs (id, task_code, name, name_py, name_initials, aliases,
+            doc: tx.prepare_cached(&format!(
+                "INSERT INTO {p}search_docs (id, task_code, name, name_py, name_initials, aliases,
                     aliases_py, department, audiences, life_events, self_service, popularity, position)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?,
-            fts: tx.prepare_cached(
-                "INSERT INTO search_fts (rowid, ex, nt, np, at, ap, ot, op)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?,
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ))?,
+            fts: tx.prepare_cached(&format!(
+                "INSERT INTO {p}search_fts (rowid, ex, nt, np, at, ap, ot, op)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ))?,
         })
     }
 

@@ -170,6 +170,11 @@ impl Clerk {
         &self.throttle
     }
 
+    /// The sign-in throttle, to restore it from the store at start.
+    pub fn throttle_mut(&mut self) -> &mut Throttle {
+        &mut self.throttle
+    }
+
     /// Checks a staff id and PIN against the configured accounts. While locked, the same
     /// clerk unlocks and keeps the citizen's work; another clerk starts afresh (the ticket at
     /// the window stays).

@@ -61,6 +61,8 @@ pub const EVENT_SUPPLEMENT: &str = "counter_supplement";
 
 /// How many catalogue matches the matter search shows.
 const MATTER_LIMIT: usize = 8;
+/// The store key of the counter's sign-in throttle.
+const THROTTLE_SCOPE: &str = "counter";
 
 /// Runs counter mode for the CLI's profile (`terminal.kind = "counter"`) until the clerk's
 /// window closes.
@@ -253,11 +255,20 @@ impl Counter {
         ));
         pad.global::<PadAdapter>()
             .set_window_number(i32::from(cfg.window));
+        let mut clerk = Clerk::new(&cfg, Instant::now());
+        match crate::core::pin::load_throttle(&mut core.store, THROTTLE_SCOPE) {
+            Ok(s) => {
+                clerk
+                    .throttle_mut()
+                    .restore(s, Instant::now(), Timestamp::now().as_millisecond())
+            }
+            Err(e) => tracing::error!(error = %e, "stored sign-in throttle unreadable"),
+        }
         let counter = Counter {
             window: window.as_weak(),
             pad: pad.as_weak(),
             state: Rc::new(RefCell::new(State {
-                clerk: Clerk::new(&cfg, Instant::now()),
+                clerk,
                 terminal: Terminal::new(core, {
                     let window = window.as_weak();
                     Inbox::new(move || {
@@ -429,7 +440,18 @@ impl Counter {
         let st = &mut *st;
         let accounts = st.cfg.staff.clone();
         let now = Instant::now();
-        match st.clerk.sign_in(&staff, &pin, &accounts, now) {
+        let result = st.clerk.sign_in(&staff, &pin, &accounts, now);
+        // Kept in the store, so restarting the app does not reset the count or the pause.
+        let state = st
+            .clerk
+            .throttle()
+            .state(now, Timestamp::now().as_millisecond());
+        if let Err(e) =
+            crate::core::pin::save_throttle(&mut st.terminal.core.store, THROTTLE_SCOPE, state)
+        {
+            tracing::error!(error = %e, "sign-in throttle not stored");
+        }
+        match result {
             SignIn::Ok => {
                 st.sign_in_note.clear();
                 st.audit(&staff, AuditAction::StaffSignIn);

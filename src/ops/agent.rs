@@ -1,8 +1,10 @@
 //! The service loop (`ykb-terminal agent`, run by systemd with `Type=notify`): every
 //! `health.heartbeat_secs` it takes a health snapshot and sends the heartbeat; it serves the
 //! Prometheus metrics on loopback; it tells systemd `READY=1` once the store is open and the
-//! metrics port is bound, and pings `WATCHDOG=1` only while its loop keeps turning, so a hung
-//! process is restarted.
+//! metrics port is bound. `WATCHDOG=1` comes from `sdnotify::Watchdog`'s own thread, only
+//! while the loop keeps turning: each heartbeat round runs as a task of its own, so a slow
+//! platform never delays a ping, and a round that overruns what its calls' timeouts allow
+//! (`Beater::deadline`) counts as stuck, so the pings stop and systemd restarts the agent.
 //!
 //! It also runs the outbox worker, which delivers queued cases and events in order as soon as
 //! the platform answers (the sync timer's `sync --drain` is the backstop).
@@ -101,6 +103,117 @@ fn adopt_new_credentials(
     }
 }
 
+/// What a heartbeat round remembers for the next.
+#[derive(Debug, Clone, Copy)]
+struct BeatMemory {
+    healthy_before: bool,
+    last_refused: bool,
+}
+
+impl Default for BeatMemory {
+    fn default() -> Self {
+        Self {
+            healthy_before: true,
+            last_refused: false,
+        }
+    }
+}
+
+/// Everything a heartbeat round needs: probe, snapshot, heartbeat, credential adoption and the
+/// ticket lease top-up.
+struct Beater {
+    store: Arc<Mutex<crate::core::store::Store>>,
+    key: Arc<crate::core::crypto::DataKey>,
+    client: Arc<PlatformClient>,
+    state: SharedMetrics,
+    devices: crate::core::config::DevicesSection,
+    ticketing: Option<crate::core::config::TicketingSection>,
+    data_dir: std::path::PathBuf,
+    quota: outbox::Quota,
+    base_url: String,
+}
+
+impl Beater {
+    /// The longest a healthy round can take: each platform call (the heartbeat, one lease per
+    /// service) within the client's timeout, plus a minute for the probe and the store.
+    fn deadline(&self) -> Duration {
+        let calls = 1 + self.ticketing.as_ref().map_or(0, |t| t.services.len()) as u32;
+        self.client.config().timeout * calls + Duration::from_secs(60)
+    }
+
+    async fn beat(&self, mut m: BeatMemory) -> BeatMemory {
+        let store = &self.store;
+        let devices = probe_devices(store, &self.devices).await;
+        let skew = self
+            .state
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .health
+            .as_ref()
+            .and_then(|h| h.clock_skew_secs);
+        let snapshot = health::collect(
+            &mut store.lock().unwrap_or_else(|e| e.into_inner()),
+            &self.data_dir,
+            self.quota,
+            devices,
+            skew,
+        );
+        let mut top_up_tickets = false;
+        match snapshot {
+            Ok(mut snap) => {
+                let result = self.client.heartbeat(&snap.heartbeat()).await;
+                let now = jiff::Timestamp::now().as_second();
+                let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+                match result {
+                    Ok(ack) => {
+                        snap.clock_skew_secs = Some(ack.server_time - now);
+                        s.last_heartbeat_ok = Some(now);
+                        s.credentials_refused = false;
+                        m.last_refused = false;
+                        if !m.healthy_before {
+                            tracing::info!("heartbeat acknowledged again");
+                        }
+                        m.healthy_before = true;
+                        top_up_tickets = self.ticketing.is_some();
+                    }
+                    Err(e) => {
+                        s.heartbeat_failures += 1;
+                        let refused = credentials::is_refused(&e);
+                        s.credentials_refused = refused;
+                        if refused && !m.last_refused {
+                            tracing::error!(error = %e, "{}", credentials::CREDENTIAL_REFUSED_ADVICE);
+                        } else if m.healthy_before && !refused {
+                            tracing::warn!(error = %e, "heartbeat failed");
+                        }
+                        m.last_refused = refused;
+                        m.healthy_before = false;
+                    }
+                }
+                s.health = Some(snap);
+            }
+            Err(e) => tracing::warn!(error = %e, "health snapshot failed"),
+        }
+        if m.last_refused {
+            adopt_new_credentials(store, &self.key, &self.client, &self.base_url);
+        }
+        // The platform answered: top up ticket number leases running low, so the kiosks can
+        // keep issuing through the next outage.
+        if top_up_tickets {
+            if let Some(t) = &self.ticketing {
+                match ticketing::top_up(store, &self.client, t, jiff::Timestamp::now()).await {
+                    Ok(r) => {
+                        for l in &r.leased {
+                            tracing::info!(service = %l.service, first = l.first, last = l.last, "ticket numbers leased");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "ticket lease top-up failed"),
+                }
+            }
+        }
+        m
+    }
+}
+
 /// Runs the agent until stopped (SIGTERM ends the process; nothing is in flight that a
 /// crash-safe store would mind).
 pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
@@ -164,96 +277,66 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     ));
 
     let _ = sdnotify::notify("READY=1\nSTATUS=运行中");
-    let watchdog = sdnotify::watchdog_interval();
+    // The watchdog pings from its own thread while this loop turns; the loop never awaits a
+    // platform call itself (each heartbeat round is a task of its own).
+    let watchdog = sdnotify::Watchdog::from_env();
     let every = Duration::from_secs(u64::from(core.profile.health.heartbeat_secs));
-    let quota = core.profile.data.quota();
+    let beater = Arc::new(Beater {
+        store: store.clone(),
+        key: key.clone(),
+        client: client.clone(),
+        state: state.clone(),
+        devices: core.profile.devices.clone(),
+        ticketing: core.profile.ticketing.clone(),
+        data_dir: core.data_dir.clone(),
+        quota: core.profile.data.quota(),
+        base_url,
+    });
+    let deadline = beater.deadline();
     let mut beat = tokio::time::interval(every);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // With no watchdog, a tick that never fires.
-    let mut dog = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    // With no watchdog, a pulse that hardly ever fires.
+    let mut pulse = tokio::time::interval(
+        watchdog
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |w| w.pulse),
+    );
+    pulse.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut beats = 0u64;
-    let mut healthy_before = true;
-    let mut top_up_tickets = false;
-    let mut last_refused = false;
+    let mut memory = BeatMemory::default();
+    let mut round: Option<(tokio::task::JoinHandle<BeatMemory>, tokio::time::Instant)> = None;
     loop {
         tokio::select! {
-            _ = beat.tick() => {
-                let data_dir = core.data_dir.clone();
-                let devices = probe_devices(&store, &core.profile.devices).await;
-                let skew = state
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .health
-                    .as_ref()
-                    .and_then(|h| h.clock_skew_secs);
-                let snapshot = health::collect(
-                    &mut store.lock().unwrap_or_else(|e| e.into_inner()),
-                    &data_dir,
-                    quota,
-                    devices,
-                    skew,
-                );
-                match snapshot {
-                    Ok(mut snap) => {
-                        let result = client.heartbeat(&snap.heartbeat()).await;
-                        let now = jiff::Timestamp::now().as_second();
-                        let mut s = state.write().unwrap_or_else(|e| e.into_inner());
-                        match result {
-                            Ok(ack) => {
-                                snap.clock_skew_secs = Some(ack.server_time - now);
-                                s.last_heartbeat_ok = Some(now);
-                                s.credentials_refused = false;
-                                last_refused = false;
-                                if !healthy_before {
-                                    tracing::info!("heartbeat acknowledged again");
-                                }
-                                healthy_before = true;
-                                top_up_tickets = core.profile.ticketing.is_some();
-                            }
-                            Err(e) => {
-                                s.heartbeat_failures += 1;
-                                let refused = credentials::is_refused(&e);
-                                s.credentials_refused = refused;
-                                if refused && !last_refused {
-                                    tracing::error!(error = %e, "{}", credentials::CREDENTIAL_REFUSED_ADVICE);
-                                } else if healthy_before && !refused {
-                                    tracing::warn!(error = %e, "heartbeat failed");
-                                }
-                                last_refused = refused;
-                                healthy_before = false;
-                            }
-                        }
-                        s.health = Some(snap);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "health snapshot failed"),
-                }
-                if last_refused {
-                    adopt_new_credentials(&store, &key, &client, &base_url);
-                }
-                // The platform answered: top up ticket number leases running low, so the
-                // kiosks can keep issuing through the next outage.
-                if std::mem::take(&mut top_up_tickets) {
-                    if let Some(t) = &core.profile.ticketing {
-                        match ticketing::top_up(&store, &client, t, jiff::Timestamp::now()).await {
-                            Ok(r) => {
-                                for l in &r.leased {
-                                    tracing::info!(service = %l.service, first = l.first, last = l.last, "ticket numbers leased");
-                                }
-                            }
-                            Err(e) => tracing::warn!(error = %e, "ticket lease top-up failed"),
-                        }
-                    }
+            _ = beat.tick(), if round.is_none() => {
+                let b = beater.clone();
+                let m = memory;
+                round = Some((tokio::spawn(async move { b.beat(m).await }), tokio::time::Instant::now()));
+            }
+            done = async { (&mut round.as_mut().expect("guarded").0).await }, if round.is_some() => {
+                round = None;
+                match done {
+                    Ok(m) => memory = m,
+                    Err(e) => tracing::error!(error = %e, "heartbeat round failed"),
                 }
                 beats += 1;
                 if opts.max_beats.is_some_and(|m| beats >= m) {
                     break;
                 }
             }
-            _ = dog.tick(), if watchdog.is_some() => {
-                let _ = sdnotify::notify("WATCHDOG=1");
+            _ = pulse.tick() => {}
+        }
+        // Progress: the loop turned, and no heartbeat round has overrun what its calls'
+        // timeouts allow (a round stuck past that is a stuck service, and the pings stop).
+        if let Some(w) = &watchdog {
+            if round
+                .as_ref()
+                .is_none_or(|(_, since)| since.elapsed() < deadline)
+            {
+                w.alive();
             }
         }
     }
+    drop(watchdog);
     let _ = sdnotify::notify("STOPPING=1");
     let _ = stop_tx.send(true);
     if let Some(t) = server {

@@ -91,6 +91,11 @@ fn der_validity(der: &[u8]) -> Result<CertValidity, String> {
 
 /// UTCTime (`YYMMDDHHMMSSZ`, 1950–2049) or GeneralizedTime (`YYYYMMDDHHMMSSZ`).
 fn der_time(tag: u8, v: &[u8]) -> Result<jiff::Timestamp, String> {
+    // Only ASCII digits and `Z` belong here; anything else (a crafted file) is refused before
+    // any slicing, which assumes one byte per character.
+    if !v.is_ascii() {
+        return Err("bad time".into());
+    }
     let s = std::str::from_utf8(v).map_err(|_| "bad time")?;
     let full = match (tag, s.len()) {
         (0x17, 13) => {
@@ -130,6 +135,15 @@ mod tests {
             "2051-01-01T00:00:00Z"
         );
         assert!(der_time(0x17, b"zz").is_err());
+    }
+
+    #[test]
+    fn a_non_ascii_time_is_an_error_not_a_panic() {
+        // 13 bytes of UTF-8 with a multi-byte character where the year digits should be (a
+        // crafted CA file); also for GeneralizedTime.
+        assert!(der_time(0x17, "渝101000000Z".as_bytes()).is_err());
+        assert!(der_time(0x18, "20渝1010000Z1".as_bytes()).is_err());
+        assert!(der_time(0x18, "2051010100000渝".as_bytes()).is_err());
     }
 
     #[test]

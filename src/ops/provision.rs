@@ -282,6 +282,28 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// The service account's group, made by the package (`packaging/debian/postinst`).
+const SERVICE_GROUP: &str = "ykb";
+
+/// As root, where the service group exists: `path` becomes root:ykb 0640. Otherwise it stays
+/// as written (the running user's, 0600).
+fn share_with_service_group(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions; getgrnam gets a NUL-terminated name and its result
+    // is read at once, before any other call could reuse its static buffer.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let name = std::ffi::CString::new(SERVICE_GROUP).expect("no NUL");
+    let group = unsafe { libc::getgrnam(name.as_ptr()) };
+    if group.is_null() {
+        return Ok(());
+    }
+    let gid = unsafe { (*group).gr_gid };
+    std::os::unix::fs::chown(path, Some(0), Some(gid))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640))
+}
+
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -484,7 +506,10 @@ pub async fn provision(req: &ProvisionRequest) -> Result<Provisioned, ProvisionE
         detail: e.to_string(),
     };
     undo.file(config_tmp.clone());
-    write_new(&config_tmp, text.as_bytes(), 0o644).map_err(cfg_err)?;
+    // The profile holds the staff PIN hashes: 0600, or 0640 root:ykb when provisioning as
+    // root where the package made the service group, so the services can read it.
+    write_new(&config_tmp, text.as_bytes(), 0o600).map_err(cfg_err)?;
+    share_with_service_group(&config_tmp).map_err(cfg_err)?;
 
     // Only now ask the platform: every local step that can fail for ordinary reasons has run.
     let client = PlatformClient::new(ClientConfig {

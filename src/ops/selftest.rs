@@ -818,6 +818,7 @@ pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
                     oldest_pending_age_secs: None,
                     disk: health::disk_space(&data_dir).ok(),
                     clock_skew_secs: None,
+                    audit_head: None,
                 }
             }
         };

@@ -361,6 +361,12 @@ impl PlatformClient {
             .await
     }
 
+    /// The audit heads the platform anchored for this terminal (`audit verify --against-platform`).
+    pub async fn audit_anchors(&self) -> Result<wire::AuditAnchors, PlatformError> {
+        self.signed_json(Method::GET, "/devices/audit-anchors", None::<&()>)
+            .await
+    }
+
     /// Current and upcoming maintenance notices.
     pub async fn notices(&self) -> Result<wire::NoticeList, PlatformError> {
         self.signed_json(Method::GET, "/notices", None::<&()>).await

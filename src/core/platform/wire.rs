@@ -441,6 +441,41 @@ pub struct Heartbeat {
     /// Platform clock minus the terminal's, seconds, as last seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_skew_secs: Option<i64>,
+    /// The head of the terminal's audit chain, which the platform keeps so that a chain
+    /// rewritten on the terminal no longer matches it (`audit verify --against-platform`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<AuditHead>,
+}
+
+/// The last entry of a terminal's audit chain: its sequence number and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditHead {
+    /// Sequence number of the last entry (from 1).
+    pub seq: u64,
+    /// Its SHA-256, hex.
+    pub hash: String,
+}
+
+/// `GET /v1/devices/audit-anchors` answer: every distinct audit head the platform received
+/// from the signing device (heartbeats and self-test reports), oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditAnchors {
+    /// The heads, by the order received.
+    pub anchors: Vec<AuditAnchor>,
+}
+
+/// One audit head as the platform received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditAnchor {
+    /// Sequence number of the head.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+    /// When the platform received it first (RFC 3339).
+    pub received_at: String,
 }
 
 /// `POST /v1/heartbeat` answer.

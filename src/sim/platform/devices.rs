@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::{error, Shared};
+use super::{error, Inner, Shared};
 use crate::core::platform::wire;
 use crate::core::sync::DEMO_ENROLMENT_CODE;
 /// A self-test report the simulator received.
@@ -152,12 +152,53 @@ pub(super) async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Respo
     .into_response()
 }
 
+/// The signing device's id (authenticated by the guard before any handler runs).
+fn device_of(headers: &HeaderMap) -> String {
+    headers
+        .get(wire::H_DEVICE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Keeps `head` in `device`'s anchors unless it is the one last received.
+fn anchor(g: &mut Inner, device: &str, head: Option<&wire::AuditHead>) {
+    let Some(h) = head else { return };
+    let list = g.audit_anchors.entry(device.to_owned()).or_default();
+    if list
+        .last()
+        .is_some_and(|l| l.seq == h.seq && l.hash == h.hash)
+    {
+        return;
+    }
+    list.push(wire::AuditAnchor {
+        seq: h.seq,
+        hash: h.hash.clone(),
+        received_at: jiff::Timestamp::now().to_string(),
+    });
+}
+
+/// The audit heads the platform keeps for the signing device.
+pub(super) async fn audit_anchors(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let device = device_of(&headers);
+    let anchors = s
+        .lock()
+        .audit_anchors
+        .get(&device)
+        .cloned()
+        .unwrap_or_default();
+    Json(wire::AuditAnchors { anchors }).into_response()
+}
+
 pub(super) async fn heartbeat(
     State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
     Json(hb): Json<wire::Heartbeat>,
 ) -> Response {
+    let device = device_of(&headers);
     let v = {
         let mut g = s.lock();
+        anchor(&mut g, &device, hb.audit_head.as_ref());
         if g.heartbeats.len() >= 100 {
             g.heartbeats.remove(0);
         }
@@ -184,6 +225,7 @@ pub(super) async fn selftest(
         .to_owned();
     let received_at = jiff::Timestamp::now().to_string();
     let mut g = s.lock();
+    anchor(&mut g, &device_id, report.health.audit_head.as_ref());
     let report_id = format!("st-{}", g.selftests.len() + 1);
     g.selftests.push(SelftestRecord {
         device_id,

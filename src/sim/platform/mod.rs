@@ -77,6 +77,8 @@ struct Inner {
     case_seq: u64,
     /// The newest heartbeats received, oldest first (at most 100).
     heartbeats: Vec<wire::Heartbeat>,
+    /// Every distinct audit head each device sent (heartbeats, self-tests), oldest first.
+    audit_anchors: HashMap<String, Vec<wire::AuditAnchor>>,
     /// Next ticket number to lease per (hall, service, date).
     ticket_next: BTreeMap<(String, String, String), u32>,
     /// Every ticket lease granted, with the device it went to, in order.
@@ -168,7 +170,18 @@ impl SimHandle {
         self.shared.lock().heartbeats.clone()
     }
 
-    /// Every self-test report received, in order.
+    /// The audit heads `device_id` sent, oldest first (what `GET /v1/devices/audit-anchors`
+    /// answers that device).
+    pub fn audit_anchors(&self, device_id: &str) -> Vec<wire::AuditAnchor> {
+        self.shared
+            .lock()
+            .audit_anchors
+            .get(device_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Self-test reports received, in order.
     pub fn selftests(&self) -> Vec<SelftestRecord> {
         self.shared.lock().selftests.clone()
     }
@@ -305,6 +318,7 @@ impl Inner {
             }],
             case_seq: 0,
             heartbeats: Vec::new(),
+            audit_anchors: HashMap::new(),
         }
     }
 }
@@ -327,6 +341,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/heartbeat", post(heartbeat))
         .route("/v1/notices", get(notices))
         .route("/v1/devices/selftest", post(selftest))
+        .route("/v1/devices/audit-anchors", get(audit_anchors))
         .route("/v1/tickets/leases", post(ticket_lease))
         .layer(middleware::from_fn_with_state(shared.clone(), guard));
     Router::new()
@@ -378,6 +393,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/heartbeat"),
     ("get", "/v1/notices"),
     ("post", "/v1/devices/selftest"),
+    ("get", "/v1/devices/audit-anchors"),
     ("post", "/v1/tickets/leases"),
     ("get", "/health"),
 ];

@@ -1,0 +1,290 @@
+//! A snapshot applied in short transactions, still atomic for readers: the new catalogue is
+//! written in batches of [`BATCH`] into staging tables beside the live ones (`stage_matters`,
+//! `stage_search_fts` …, made from the live tables' own schema), which no reader looks at;
+//! one short transaction then checks the held version again, renames the live tables to
+//! `retired_*` and the staged ones into their place, and writes the version and cursor; the
+//! retired rows are then deleted in batches. No transaction holds the write lock for more than
+//! one batch, so a citizen's case commits while a 20,000-matter snapshot goes in.
+//!
+//! One stager at a time (an advisory lock file beside the store); tables left by an
+//! interrupted run are dropped at the next.
+
+use std::os::fd::AsRawFd;
+
+use rusqlite::{params, Connection, TransactionBehavior};
+
+use super::{
+    override_local, report_every, write_bundle, write_matter, write_meta, SyncError, SyncKind,
+    SyncReport, VerifiedSnapshot,
+};
+use crate::core::catalog::Catalog;
+use crate::core::domain::RegionCode;
+use crate::core::search;
+use crate::core::store::{Store, StoreError};
+
+/// The catalogue's tables, swapped together.
+const TABLES: [&str; 6] = [
+    "matters",
+    "bundles",
+    "district_overrides",
+    "matter_city_local",
+    "search_docs",
+    "search_fts",
+];
+const STAGE: &str = "stage_";
+const RETIRED: &str = "retired_";
+/// Matters (or index rows, or retired rows) per write transaction.
+pub const BATCH: usize = 500;
+
+/// Holds the stager's lock file (released when dropped: the descriptor closes).
+struct StageLock {
+    _file: std::fs::File,
+}
+
+impl StageLock {
+    fn acquire(store: &Store) -> Result<Self, SyncError> {
+        let path = format!("{}.sync-lock", store.path().display());
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| SyncError::Invalid(format!("无法打开目录同步锁文件 {path}：{e}")))?;
+        // SAFETY: flock on a descriptor this function owns; blocks until another stager ends.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(SyncError::Invalid(format!(
+                "无法取得目录同步锁 {path}：{e}"
+            )));
+        }
+        Ok(Self { _file: f })
+    }
+}
+
+fn exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get::<_, i64>(0),
+    )? > 0)
+}
+
+/// Drops the tables with `prefix` (staged or retired ones).
+fn drop_all(conn: &Connection, prefix: &str) -> Result<(), StoreError> {
+    for t in TABLES {
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {prefix}{t}"))?;
+    }
+    Ok(())
+}
+
+/// Empty staging tables with the live tables' schema.
+fn create_stage(conn: &mut Connection) -> Result<(), SyncError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for t in TABLES {
+        let sql: String = tx.query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [t],
+            |r| r.get(0),
+        )?;
+        // After a rename SQLite keeps the name quoted: `CREATE TABLE "matters" (`.
+        let staged = [format!("TABLE \"{t}\""), format!("TABLE {t}")]
+            .iter()
+            .find(|from| sql.contains(from.as_str()))
+            .map(|from| sql.replacen(from.as_str(), &format!("TABLE {STAGE}{t}"), 1))
+            .ok_or_else(|| SyncError::Invalid(format!("本机目录表 {t} 的结构无法识别：{sql}")))?;
+        tx.execute_batch(&staged)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Runs `f` in its own short write transaction.
+fn batch(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<(), SyncError>,
+) -> Result<(), SyncError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    f(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Writes `s` as the catalogue (see the module doc).
+pub(super) fn apply_snapshot(
+    store: &mut Store,
+    region: RegionCode,
+    s: VerifiedSnapshot,
+    progress: super::ProgressFn<'_>,
+) -> Result<SyncReport, SyncError> {
+    let _lock = StageLock::acquire(store)?;
+    let conn = store.conn();
+    drop_all(conn, STAGE)?;
+    retire(conn)?;
+    create_stage(conn)?;
+    let result = stage_and_swap(conn, region, s, progress);
+    if result.is_err() {
+        let _ = drop_all(conn, STAGE);
+    }
+    let report = result?;
+    retire(conn)?;
+    Ok(report)
+}
+
+fn stage_and_swap(
+    conn: &mut Connection,
+    region: RegionCode,
+    s: VerifiedSnapshot,
+    progress: super::ProgressFn<'_>,
+) -> Result<SyncReport, SyncError> {
+    let VerifiedSnapshot {
+        catalog,
+        popularity,
+        district,
+        cursor,
+    } = s;
+    let Catalog {
+        version,
+        published_at,
+        matters,
+        bundles,
+        ..
+    } = catalog;
+    // Refuse a replay before doing the work; the swap checks again under the write lock.
+    check_version(conn, version)?;
+    let district: std::collections::HashMap<&str, &crate::core::platform::wire::DistrictElements> =
+        district.iter().map(|d| (d.task_code.as_str(), d)).collect();
+    let total = matters.len() + bundles.len();
+    // The search rows do not depend on district values: compute them on other threads
+    // while this one writes the matters.
+    let docs = std::thread::scope(|sc| -> Result<_, SyncError> {
+        let docs = sc.spawn(|| search::prepare_docs(&matters));
+        for (n, chunk) in matters.chunks(BATCH).enumerate() {
+            batch(conn, |tx| {
+                for (j, m) in chunk.iter().enumerate() {
+                    let i = n * BATCH + j;
+                    match district.get(m.task_code.as_str()) {
+                        Some(d) => {
+                            let mut m = m.clone();
+                            override_local(tx, STAGE, &mut m, d)?;
+                            write_matter(tx, STAGE, &m, i as i64)?;
+                        }
+                        None => write_matter(tx, STAGE, m, i as i64)?,
+                    }
+                    report_every(i + 1, total, progress);
+                }
+                Ok(())
+            })?;
+        }
+        docs.join()
+            .map_err(|_| SyncError::Invalid("检索索引计算失败".into()))
+    })?;
+    let mut rows = matters
+        .iter()
+        .zip(docs)
+        .zip(&popularity)
+        .enumerate()
+        .map(|(i, ((m, d), p))| (m, d, *p, i as i64));
+    for _ in (0..matters.len()).step_by(BATCH) {
+        batch(conn, |tx| {
+            search::index_prepared_into(tx, STAGE, rows.by_ref().take(BATCH))?;
+            Ok(())
+        })?;
+    }
+    batch(conn, |tx| {
+        for (i, b) in bundles.iter().enumerate() {
+            write_bundle(tx, STAGE, b, i as i64)?;
+            report_every(matters.len() + i + 1, total, progress);
+        }
+        Ok(())
+    })?;
+
+    // The swap: short, and the only moment readers' catalogue changes.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    check_version(&tx, version)?;
+    let mut indexes = Vec::new();
+    {
+        let mut q = tx.prepare(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+             AND tbl_name = ?1",
+        )?;
+        for t in TABLES {
+            for row in q.query_map([t], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })? {
+                indexes.push(row?);
+            }
+        }
+    }
+    for (name, _) in &indexes {
+        tx.execute_batch(&format!("DROP INDEX {name}"))?;
+    }
+    for t in TABLES {
+        tx.execute_batch(&format!(
+            "ALTER TABLE {t} RENAME TO {RETIRED}{t}; ALTER TABLE {STAGE}{t} RENAME TO {t};"
+        ))?;
+    }
+    for (_, sql) in &indexes {
+        tx.execute_batch(sql)?;
+    }
+    write_meta(&tx, version, region, &published_at)?;
+    let now = jiff::Timestamp::now().to_string();
+    tx.execute(
+        "INSERT INTO sync_state (id, cursor, synced_at, attempted_at, last_error)
+         VALUES (1, ?1, ?2, ?2, NULL)
+         ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor, synced_at = excluded.synced_at,
+            attempted_at = excluded.attempted_at, last_error = NULL",
+        params![cursor, now],
+    )?;
+    let district_overrides = tx.query_row("SELECT count(*) FROM district_overrides", [], |r| {
+        r.get::<_, i64>(0)
+    })? as usize;
+    tx.commit()?;
+    Ok(SyncReport {
+        kind: SyncKind::Full,
+        version,
+        cursor,
+        matters_written: matters.len(),
+        matters_removed: 0,
+        district_overrides,
+        elapsed_ms: 0,
+    })
+}
+
+/// Refuses a snapshot older than the catalogue held (read in the caller's transaction).
+fn check_version(conn: &Connection, version: u64) -> Result<(), SyncError> {
+    let held = super::held_version(conn)?;
+    if held.is_some_and(|v| version < v) {
+        return Err(SyncError::Invalid(format!(
+            "平台目录版本 {version} 低于本机版本 {}（疑似回放旧数据），已拒绝",
+            held.unwrap_or(0)
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes the retired tables' rows in batches, then drops the emptied tables.
+fn retire(conn: &mut Connection) -> Result<(), StoreError> {
+    for t in TABLES {
+        let name = format!("{RETIRED}{t}");
+        if !exists(conn, &name)? {
+            continue;
+        }
+        if t != "search_fts" {
+            loop {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let n = tx.execute(
+                    &format!(
+                        "DELETE FROM {name} WHERE rowid IN (SELECT rowid FROM {name} LIMIT {BATCH})"
+                    ),
+                    [],
+                )?;
+                tx.commit()?;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        conn.execute_batch(&format!("DROP TABLE {name}"))?;
+    }
+    Ok(())
+}
