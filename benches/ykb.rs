@@ -868,6 +868,8 @@ mod kiosk_scroll;
 mod kiosk_startup;
 #[path = "ykb/ticket_print.rs"]
 mod ticket_print;
+#[path = "ykb/xfs4iot.rs"]
+mod xfs4iot;
 
 /// A group of figures, run when the filter selects its name.
 type Group = fn(&mut Vec<Figure>);
@@ -885,6 +887,7 @@ fn main() {
         ("ticketing", ticketing_issue),
         ("ticketing", ticket_print::ticket_print),
         ("drivers", drivers::drivers),
+        ("drivers", xfs4iot::xfs4iot),
         ("kiosk-startup", kiosk_startup::kiosk_startup),
         ("kiosk-scroll", kiosk_scroll::kiosk_scroll),
     ];

@@ -607,3 +607,40 @@ fn devsim_idcard_with_a_link_survives_unplug_and_replug() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["name"], "王䶮");
 }
+
+#[test]
+fn devsim_xfs4iot_serves_the_publisher_and_takes_faults_on_its_console() {
+    use ykb_drivers::xfs4iot::{get_services, ClientConfig, Command, ServiceClient, Stage};
+    let mut sim = Devsim::start(&["xfs4iot", "--listen", "127.0.0.1:0"]);
+    assert!(
+        sim.address.starts_with("ws://127.0.0.1:") && sim.address.ends_with("/xfs4iot/v1.0"),
+        "{}",
+        sim.address
+    );
+    let publisher = get_services(&sim.address, ClientConfig::default()).expect("publisher");
+    let printer_uri = format!("{}/Printer", sim.address);
+    assert!(publisher.services.contains(&printer_uri), "{publisher:?}");
+    let printer = ServiceClient::connect(&printer_uri, ClientConfig::default()).expect("printer");
+    let print = || {
+        Command::new("Printer.PrintRaw")
+            .with("inputData", "no")
+            .with("data", "G0A=")
+            .timeout(Duration::from_millis(300))
+    };
+    printer.call(print()).expect("a print");
+    assert_eq!(sim.control("jobs"), "1 jobs");
+    sim.control("fault Printer.PrintRaw slow 5000");
+    let err = printer.call(print()).unwrap_err();
+    assert_eq!(
+        err,
+        ykb_drivers::xfs4iot::Xfs4IotError::Timeout {
+            stage: Stage::Completion
+        }
+    );
+    sim.control("clear");
+    printer.call(print()).expect("a print after clear");
+    writeln!(sim.stdin, "bogus").unwrap();
+    sim.stdin.flush().unwrap();
+    let answer = sim.lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(answer.starts_with("错误"), "{answer}");
+}

@@ -46,5 +46,6 @@ pub mod link;
 pub mod scanner;
 pub mod sim;
 pub mod status;
+pub mod xfs4iot;
 
 pub use status::{DeviceState, ErrorKind, StatusEvent};

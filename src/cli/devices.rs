@@ -20,7 +20,7 @@ use ykb_drivers::idcard::{CancelToken, IdCardError, ReaderConfig, SamReader};
 use ykb_drivers::link::{list_serial_ports, SerialConnector, SerialLink};
 use ykb_drivers::scanner::{decode_qr_rgb, sanitize, ScanEvent, SerialScanner, SplitterConfig};
 use ykb_drivers::sim::printer::{start_pty, PrinterSimConfig};
-use ykb_drivers::sim::{IdCardSim, PrinterSim, ScannerSim};
+use ykb_drivers::sim::{IdCardSim, PrinterSim, ScannerSim, Xfs4IotSim};
 use ykb_drivers::ErrorKind;
 
 use super::common::fail;
@@ -43,6 +43,21 @@ pub enum DevsimCommand {
     /// Control lines: scan TEXT | term cr|lf|crlf|none | encoding utf8|gb18030 |
     /// timing on|off|BAUD | garbage N | unplug | replug | quit.
     Scanner(DevsimScannerArgs),
+    /// XFS4IoT device services (a bank terminal's peripherals) on one WebSocket port: the
+    /// publisher at ws://ADDR/xfs4iot/v1.0, services Printer, BarcodeReader, Camera, Lights,
+    /// VendorMode. Prints the publisher URI on the first line. Control lines: fault NAME
+    /// no-ack|error CODE [ERRORCODE]|disconnect|slow MS|garbage|stray|flood N|oversize BYTES |
+    /// clear | status SERVICE DEVICE | paper out|low|full | scan TEXT | vendor enter|exit |
+    /// jobs | lights | quit.
+    Xfs4iot(DevsimXfs4iotArgs),
+}
+
+/// `devsim xfs4iot [--listen ADDR]`
+#[derive(Debug, Args)]
+pub struct DevsimXfs4iotArgs {
+    /// Listen on this address (5846 is the first XFS4IoT publisher port; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5846")]
+    pub listen: String,
 }
 
 /// `devsim idcard --card FILE… [--link PATH]`
@@ -279,13 +294,26 @@ fn console(mut control: impl FnMut(&str) -> Result<String, String>) -> ExitCode 
     }
 }
 
-/// `devsim idcard|printer|scanner`
+/// `devsim idcard|printer|scanner|xfs4iot`
 pub fn run_devsim(cmd: &DevsimCommand) -> ExitCode {
     match cmd {
         DevsimCommand::Idcard(a) => devsim_idcard(a),
         DevsimCommand::Printer(a) => devsim_printer(a),
         DevsimCommand::Scanner(a) => devsim_scanner(a),
+        DevsimCommand::Xfs4iot(a) => devsim_xfs4iot(a),
     }
+}
+
+fn devsim_xfs4iot(a: &DevsimXfs4iotArgs) -> ExitCode {
+    let sim = match Xfs4IotSim::start(&a.listen) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("XFS4IoT 外设服务模拟器无法监听 {}：{e}", a.listen)),
+    };
+    announce(
+        &sim.publisher_uri(),
+        "XFS4IoT 外设服务模拟器已就绪（Printer、BarcodeReader、Camera、Lights、VendorMode）。控制命令：fault 命令名 no-ack|error 代码|disconnect|slow 毫秒|garbage|stray|flood N|oversize 字节、clear、status 服务 状态、paper out|low|full、scan 文本、vendor enter|exit、jobs、lights、quit",
+    );
+    console(|l| sim.control(l))
 }
 
 fn devsim_idcard(a: &DevsimIdcardArgs) -> ExitCode {

@@ -1,16 +1,18 @@
 //! Wire-level device emulators, for tests, the demo profile and technicians
-//! (`ykb-terminal devsim idcard|printer|scanner`). They speak the devices' protocols byte for
-//! byte over a pseudo-terminal or TCP, so the real drivers are exercised end to end.
+//! (`ykb-terminal devsim idcard|printer|scanner|xfs4iot`). They speak the devices' protocols byte
+//! for byte over a pseudo-terminal, TCP or WebSocket, so the real drivers are exercised end to end.
 
 pub mod idcard;
 pub mod printer;
 pub mod pty;
 pub mod scanner;
+pub mod xfs4iot;
 
 pub use idcard::{CardFile, IdCardSim, SamFault, SamSim};
 pub use printer::{PrinterMedia, PrinterShared, PrinterSim, PrinterSimConfig};
 pub use pty::{PtyDevice, WireDevice};
 pub use scanner::{ScannerDevice, ScannerSim, Terminator};
+pub use xfs4iot::{Fault, Xfs4IotShared, Xfs4IotSim};
 
 use std::io::{self, BufRead, Write};
 
