@@ -1,6 +1,6 @@
-//! QR codes in camera frames, decoded with rqrr: luma conversion, downscaling of large frames,
-//! then retries with contrast stretching (dim or washed-out frames) and a global Otsu threshold
-//! (blurred frames).
+//! QR codes in camera frames: luma conversion, downscaling of large frames, then rxing
+//! (ZXing's reader) on the frame and on sharpened and upscaled versions of it, then rqrr
+//! (see [`decode_qr_luma`]). Pure functions of the frame.
 
 use image::{DynamicImage, GrayImage};
 
@@ -23,56 +23,48 @@ pub fn decode_gray(img: &GrayImage) -> Vec<String> {
         .collect()
 }
 
-fn stretch(img: &GrayImage) -> Option<GrayImage> {
-    let (lo, hi) = img
-        .pixels()
-        .fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
-    if hi <= lo || (lo < 16 && hi > 239) {
-        return None;
-    }
-    let range = f32::from(hi - lo);
+/// Unsharp masking: `img + amount · (img − blur(img, sigma))`, which undoes part of a camera's
+/// defocus before thresholding.
+pub fn sharpen(img: &GrayImage, sigma: f32, amount: f32) -> GrayImage {
+    let blurred = image::imageops::blur(img, sigma);
     let mut out = img.clone();
-    for p in out.pixels_mut() {
-        p.0[0] = ((f32::from(p.0[0] - lo) / range) * 255.0) as u8;
-    }
-    Some(out)
-}
-
-/// Global Otsu threshold: a clean black/white image for blurred or unevenly sharp frames.
-fn binarize_otsu(img: &GrayImage) -> GrayImage {
-    let mut hist = [0u64; 256];
-    for p in img.pixels() {
-        hist[usize::from(p.0[0])] += 1;
-    }
-    let total: u64 = hist.iter().sum();
-    let sum: f64 = hist
-        .iter()
-        .enumerate()
-        .map(|(i, n)| i as f64 * *n as f64)
-        .sum();
-    let (mut sum_b, mut w_b, mut best, mut threshold) = (0.0, 0u64, 0.0, 128u8);
-    for (t, n) in hist.iter().enumerate() {
-        w_b += n;
-        if w_b == 0 || w_b == total {
-            continue;
-        }
-        sum_b += t as f64 * *n as f64;
-        let w_f = (total - w_b) as f64;
-        let (m_b, m_f) = (sum_b / w_b as f64, (sum - sum_b) / w_f);
-        let between = w_b as f64 * w_f * (m_b - m_f) * (m_b - m_f);
-        if between > best {
-            best = between;
-            threshold = t as u8;
-        }
-    }
-    let mut out = img.clone();
-    for p in out.pixels_mut() {
-        p.0[0] = if p.0[0] <= threshold { 0 } else { 255 };
+    for (o, b) in out.pixels_mut().zip(blurred.pixels()) {
+        let v = f32::from(o.0[0]);
+        o.0[0] = (v + amount * (v - f32::from(b.0[0])))
+            .round()
+            .clamp(0.0, 255.0) as u8;
     }
     out
 }
 
-/// Decodes every QR code found in a grey frame.
+/// Bilinear upscale by 2: modules of 2–3 px become 4–6 px, which rqrr's sampling of module
+/// centres needs.
+pub fn upscale2(img: &GrayImage) -> GrayImage {
+    image::imageops::resize(
+        img,
+        img.width() * 2,
+        img.height() * 2,
+        image::imageops::FilterType::Triangle,
+    )
+}
+
+/// One pass of rxing (ZXing's QR reader, hybrid binariser, try-harder) over a grey frame.
+pub fn decode_zxing(img: &GrayImage) -> Vec<String> {
+    rxing::helpers::detect_in_luma_slice(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        Some(rxing::BarcodeFormat::QR_CODE),
+    )
+    .map(|r| vec![r.getText().to_string()])
+    .unwrap_or_default()
+}
+
+/// Decodes every QR code found in a grey frame: frames larger than [`MAX_SIDE`] are scaled
+/// down, then passes run in order until one reads something — rxing on the frame, sharpened,
+/// and upscaled ×2 (small modules); last rqrr on the frame (the path before rxing). Both
+/// decoders check the Reed–Solomon codewords, so a pass reads a code or nothing; a wrong
+/// payload is as unlikely as from any reader.
 pub fn decode_qr_luma(img: &GrayImage) -> Vec<String> {
     let side = img.width().max(img.height());
     let scaled = (side > MAX_SIDE).then(|| {
@@ -85,24 +77,20 @@ pub fn decode_qr_luma(img: &GrayImage) -> Vec<String> {
         )
     });
     let primary = scaled.as_ref().unwrap_or(img);
-    let found = decode_gray(primary);
+    let found = decode_zxing(primary);
     if !found.is_empty() {
         return found;
     }
-    if let Some(s) = stretch(primary) {
-        let found = decode_gray(&s);
-        if !found.is_empty() {
-            return found;
-        }
-    }
-    let found = decode_gray(&binarize_otsu(primary));
+    let sharp = sharpen(primary, 2.0, 1.5);
+    let found = decode_zxing(&sharp);
     if !found.is_empty() {
         return found;
     }
-    if scaled.is_some() {
-        return decode_gray(img);
+    let found = decode_zxing(&upscale2(primary));
+    if !found.is_empty() {
+        return found;
     }
-    Vec::new()
+    decode_gray(primary)
 }
 
 /// Decodes every QR code found in an RGB frame (what [`crate::camera`] sources deliver).
@@ -150,6 +138,35 @@ mod tests {
             ["BIG"]
         );
         assert!(decode_qr_luma(&GrayImage::from_pixel(320, 240, Luma([128]))).is_empty());
+    }
+
+    #[test]
+    fn sharpening_steepens_edges_and_leaves_flat_areas_alone() {
+        let flat = GrayImage::from_pixel(40, 20, Luma([140]));
+        assert_eq!(sharpen(&flat, 2.0, 1.5), flat);
+        let edge = image::imageops::blur(
+            &GrayImage::from_fn(40, 20, |x, _| Luma([if x < 20 { 40 } else { 210 }])),
+            2.0,
+        );
+        let sharp = sharpen(&edge, 2.0, 1.5);
+        let step = |img: &GrayImage| {
+            i16::from(img.get_pixel(21, 10).0[0]) - i16::from(img.get_pixel(18, 10).0[0])
+        };
+        assert!(
+            step(&sharp) > step(&edge) + 20,
+            "{} vs {}",
+            step(&sharp),
+            step(&edge)
+        );
+    }
+
+    #[test]
+    fn upscaling_doubles_the_frame_and_keeps_its_values() {
+        let img = GrayImage::from_fn(30, 10, |x, _| Luma([if x < 15 { 0 } else { 255 }]));
+        let big = upscale2(&img);
+        assert_eq!(big.dimensions(), (60, 20));
+        assert_eq!(big.get_pixel(2, 5).0[0], 0);
+        assert_eq!(big.get_pixel(57, 15).0[0], 255);
     }
 
     fn rotate(img: &GrayImage, degrees: f32) -> GrayImage {

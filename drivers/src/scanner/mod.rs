@@ -6,6 +6,7 @@
 //! exclusively.
 
 pub mod camera;
+pub mod dense_set;
 pub mod evdev;
 pub mod sanitize;
 pub mod serial;
