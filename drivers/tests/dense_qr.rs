@@ -2,7 +2,7 @@
 //! the tuning seed; the bench reports on seed 2) that the rqrr path missed are read exactly,
 //! and code-free frames read nothing.
 
-use ykb_drivers::scanner::camera::{decode_gray, decode_qr_luma};
+use ykb_drivers::scanner::camera::{decode_gray, decode_qr_luma, decode_qr_luma_live};
 use ykb_drivers::scanner::dense_set::{frame, Family};
 
 /// Seed-1 frames that rqrr alone misses: a v19 code at 2.4 px per module, a v25 code under a
@@ -32,5 +32,26 @@ fn code_free_frames_read_nothing() {
         let f = frame(1, i);
         assert_eq!(f.family, Family::Empty);
         assert!(decode_qr_luma(&f.image).is_empty(), "{}", f.label(i));
+    }
+}
+
+/// The live path spreads the passes over frames: a code held before the camera is read
+/// within three frames, whichever frame it appears on.
+#[test]
+fn the_live_path_reads_them_within_three_frames() {
+    for (k, i) in MISSED_BY_RQRR.into_iter().enumerate() {
+        let f = frame(1, i);
+        let want = f.payload.clone().expect("a code frame");
+        let start = k as u64;
+        let read = (start..start + 3).find_map(|n| {
+            let r = decode_qr_luma_live(&f.image, n);
+            (!r.is_empty()).then_some(r)
+        });
+        assert_eq!(read, Some(vec![want]), "{}", f.label(i));
+    }
+    for i in EMPTY {
+        for n in 0..3 {
+            assert!(decode_qr_luma_live(&frame(1, i).image, n).is_empty());
+        }
     }
 }

@@ -157,10 +157,15 @@ impl CameraScan {
                     }
                 };
                 let mut last: Option<(String, std::time::Instant)> = None;
+                let mut frames = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     match camera.next_frame() {
                         Ok(frame) => {
-                            for raw in ykb_drivers::scanner::camera::decode_qr_rgb(&frame) {
+                            frames += 1;
+                            // The decoding passes take turns over frames (per-frame budget).
+                            for raw in
+                                ykb_drivers::scanner::camera::decode_qr_rgb_live(&frame, frames)
+                            {
                                 let scanned = match ykb_drivers::scanner::sanitize::sanitize(
                                     raw.as_bytes(),
                                 ) {

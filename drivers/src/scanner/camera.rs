@@ -66,8 +66,32 @@ pub fn decode_zxing(img: &GrayImage) -> Vec<String> {
 /// decoders check the Reed–Solomon codewords, so a pass reads a code or nothing; a wrong
 /// payload is as unlikely as from any reader.
 pub fn decode_qr_luma(img: &GrayImage) -> Vec<String> {
+    let primary = fit(img);
+    let primary = primary.as_ref().unwrap_or(img);
+    std::iter::once(Pass::Plain)
+        .chain(Pass::EXTRA)
+        .map(|p| p.run(primary))
+        .find(|found| !found.is_empty())
+        .unwrap_or_default()
+}
+
+/// The same passes spread over a live camera's frames, so no frame costs more than two of
+/// them: rxing on every frame, then the one extra pass (sharpened, ×2, rqrr) that `frame`
+/// selects in turn. A code held before the camera meets each pass within three frames.
+pub fn decode_qr_luma_live(img: &GrayImage, frame: u64) -> Vec<String> {
+    let primary = fit(img);
+    let primary = primary.as_ref().unwrap_or(img);
+    let found = Pass::Plain.run(primary);
+    if !found.is_empty() {
+        return found;
+    }
+    Pass::EXTRA[(frame % Pass::EXTRA.len() as u64) as usize].run(primary)
+}
+
+/// `img` scaled down to [`MAX_SIDE`], when larger.
+fn fit(img: &GrayImage) -> Option<GrayImage> {
     let side = img.width().max(img.height());
-    let scaled = (side > MAX_SIDE).then(|| {
+    (side > MAX_SIDE).then(|| {
         let f = MAX_SIDE as f32 / side as f32;
         image::imageops::resize(
             img,
@@ -75,22 +99,35 @@ pub fn decode_qr_luma(img: &GrayImage) -> Vec<String> {
             ((img.height() as f32 * f) as u32).max(1),
             image::imageops::FilterType::Triangle,
         )
-    });
-    let primary = scaled.as_ref().unwrap_or(img);
-    let found = decode_zxing(primary);
-    if !found.is_empty() {
-        return found;
+    })
+}
+
+/// One decoding pass of [`decode_qr_luma`].
+#[derive(Debug, Clone, Copy)]
+enum Pass {
+    Plain,
+    Sharpened,
+    Upscaled,
+    Rqrr,
+}
+
+impl Pass {
+    /// The passes after the plain one, in order.
+    const EXTRA: [Pass; 3] = [Pass::Sharpened, Pass::Upscaled, Pass::Rqrr];
+
+    fn run(self, img: &GrayImage) -> Vec<String> {
+        match self {
+            Pass::Plain => decode_zxing(img),
+            Pass::Sharpened => decode_zxing(&sharpen(img, 2.0, 1.5)),
+            Pass::Upscaled => decode_zxing(&upscale2(img)),
+            Pass::Rqrr => decode_gray(img),
+        }
     }
-    let sharp = sharpen(primary, 2.0, 1.5);
-    let found = decode_zxing(&sharp);
-    if !found.is_empty() {
-        return found;
-    }
-    let found = decode_zxing(&upscale2(primary));
-    if !found.is_empty() {
-        return found;
-    }
-    decode_gray(primary)
+}
+
+/// [`decode_qr_luma_live`] for an RGB frame of a live camera.
+pub fn decode_qr_rgb_live(img: &image::RgbImage, frame: u64) -> Vec<String> {
+    decode_qr_luma_live(&image::imageops::grayscale(img), frame)
 }
 
 /// Decodes every QR code found in an RGB frame (what [`crate::camera`] sources deliver).
