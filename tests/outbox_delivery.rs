@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use jiff::{SignedDuration, Timestamp};
 use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::domain::{Applicant, IdNumber, Person};
-use ykb_terminal::core::outbox::{self, Backoff, NewCase, Quota, Step};
+use ykb_terminal::core::outbox::{self, Backoff, Quota, Step};
 use ykb_terminal::core::platform::client::PlatformClient;
 use ykb_terminal::core::Core;
 use ykb_terminal::sim::platform::{self as sim, Faults, SimHandle, SimOptions};
@@ -45,31 +45,7 @@ async fn demo_terminal() -> (SimHandle, tempfile::TempDir, Core, PlatformClient)
     (sim, dir, core, client)
 }
 
-fn case(core: &Core, n: usize) -> NewCase {
-    common::new_case(
-        core,
-        &format!("测试{n}"),
-        &format!("50010319500307{:03}", n % 1000),
-        "重庆市渝中区解放碑街道民族路188号",
-    )
-}
-
-fn enqueue_n(core: &mut Core, n: usize) -> Vec<uuid::Uuid> {
-    (0..n)
-        .map(|i| {
-            let c = case(core, i);
-            outbox::enqueue_case(
-                &mut core.store,
-                &core.key,
-                Quota::from_mb(512),
-                c,
-                Timestamp::now(),
-            )
-            .unwrap()
-            .id
-        })
-        .collect()
-}
+use common::{enqueue_n, numbered_case as case};
 
 /// The ids of the delivered steps, in order.
 fn delivered_ids(steps: &[Step]) -> Vec<uuid::Uuid> {

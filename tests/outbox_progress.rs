@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use ykb_terminal::core::config::Profile;
-use ykb_terminal::core::outbox::{self, Backoff, NewCase, Quota, Step};
+use ykb_terminal::core::outbox::{self, Backoff, Quota, Step};
 use ykb_terminal::core::platform::client::PlatformClient;
 use ykb_terminal::core::platform::ClientConfig;
 use ykb_terminal::core::store::Store;
@@ -48,31 +48,7 @@ fn client_at(client: &PlatformClient, url: &str) -> PlatformClient {
     c
 }
 
-fn case(core: &Core, n: usize) -> NewCase {
-    common::new_case(
-        core,
-        &format!("测试{n}"),
-        &format!("50010319500307{:03}", n % 1000),
-        "重庆市渝中区解放碑街道民族路188号",
-    )
-}
-
-fn enqueue_n(core: &mut Core, n: usize) -> Vec<uuid::Uuid> {
-    (0..n)
-        .map(|i| {
-            let c = case(core, i);
-            outbox::enqueue_case(
-                &mut core.store,
-                &core.key,
-                Quota::from_mb(512),
-                c,
-                Timestamp::now(),
-            )
-            .unwrap()
-            .id
-        })
-        .collect()
-}
+use common::enqueue_n;
 
 /// A gateway answering every upload and submission with the contract's 422 `body`; a HEAD
 /// (where an upload resumes) learns that nothing is there yet.

@@ -449,6 +449,9 @@ fn cases_commit_while_a_large_snapshot_goes_in_and_readers_never_see_half_a_cata
                     Ok(_) => {}
                     Err(e) => failed.push(e.to_string()),
                 }
+                // A kiosk commits a case now and then, not back to back: without a pause this
+                // thread retakes the write lock at once and starves the swap's busy wait.
+                std::thread::sleep(std::time::Duration::from_millis(2));
             }
             (during, failed)
         })

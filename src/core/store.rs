@@ -2,7 +2,7 @@
 //!
 //! Invariants:
 //! - a process writes a database file through one `Store` (one connection), in transactions;
-//!   several processes of one terminal are serialised by SQLite's locks (`busy_timeout`);
+//!   several processes of one terminal are serialised by SQLite's locks (a 1 ms busy handler, 5 s);
 //! - a file that is not ours, or is corrupt, is reported and never written to;
 //! - the schema moves forward by numbered migrations recorded in `user_version`.
 
@@ -15,6 +15,12 @@ use super::domain::{Bundle, Matter};
 
 /// `PRAGMA application_id` of our databases: "YKBT".
 pub const APPLICATION_ID: i32 = 0x594B_4254;
+
+/// The busy handler: `true` (try again) for up to about 5 s, polling every millisecond.
+fn wait_for_lock(tries: i32) -> bool {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    tries < 5000
+}
 
 /// Numbered schema migrations; entry `i` moves the schema from version `i` to `i + 1`.
 /// Never edit a shipped migration: add a new one.
@@ -337,7 +343,11 @@ impl Store {
         &mut self.conn
     }
 
-    fn configure(&self) -> Result<(), StoreError> {
+    fn configure(&mut self) -> Result<(), StoreError> {
+        // Waiting on another connection's write lock: try again every millisecond for up to
+        // 5 s (SQLite's own busy_timeout backs off to 100 ms sleeps, so a waiter misses the
+        // short gaps between another writer's transactions, e.g. a snapshot's batches).
+        self.conn.busy_handler(Some(wait_for_lock))?;
         let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -350,7 +360,7 @@ impl Store {
             // wal_autocheckpoint + journal_size_limit: the WAL is folded back every 1 MiB
             // (256 pages) and its file cut back to 1 MiB, so the log never holds the data
             // the main file would need room for to take it (issue 17: a full disk).
-            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;
              PRAGMA journal_size_limit=1048576; PRAGMA wal_autocheckpoint=256;",
         )?;
         Ok(())

@@ -235,3 +235,35 @@ pub fn new_case(
         images: vec![(m.materials[0].id.clone(), IMAGE.to_vec())],
     }
 }
+
+/// Case number `n` of a test run (its own name and ID number; see [`new_case`]).
+pub fn numbered_case(
+    core: &ykb_terminal::core::Core,
+    n: usize,
+) -> ykb_terminal::core::outbox::NewCase {
+    new_case(
+        core,
+        &format!("测试{n}"),
+        &format!("50010319500307{:03}", n % 1000),
+        "重庆市渝中区解放碑街道民族路188号",
+    )
+}
+
+/// Enqueues cases `0..n` (a 512 MB quota) and returns their ids.
+pub fn enqueue_n(core: &mut ykb_terminal::core::Core, n: usize) -> Vec<uuid::Uuid> {
+    use ykb_terminal::core::outbox;
+    (0..n)
+        .map(|i| {
+            let c = numbered_case(core, i);
+            outbox::enqueue_case(
+                &mut core.store,
+                &core.key,
+                outbox::Quota::from_mb(512),
+                c,
+                jiff::Timestamp::now(),
+            )
+            .unwrap()
+            .id
+        })
+        .collect()
+}

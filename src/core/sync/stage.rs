@@ -106,8 +106,14 @@ fn batch(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     f(&tx)?;
     tx.commit()?;
+    // A breath between batches: a case commit waiting on the lock (it polls every
+    // millisecond, see `Store::open`) gets in here instead of waiting for the whole snapshot.
+    std::thread::sleep(BATCH_PAUSE);
     Ok(())
 }
+
+/// The pause after each batch's commit.
+const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(3);
 
 /// Writes `s` as the catalogue (see the module doc).
 pub(super) fn apply_snapshot(
