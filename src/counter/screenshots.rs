@@ -140,6 +140,15 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
     let _display = HallDisplay::attach(&hall, hall_core, Box::new(Silent));
     hall.show().map_err(|e| e.to_string())?;
     shot(hall.window(), (1920, 1080), "hall-display")?;
+    // The mark a failed read leaves over the last good state (what `render` writes then).
+    hall.global::<crate::ui::HallAdapter>()
+        .set_link_notice("连接中断，显示的是 09:30 的状态".into());
+    shot(hall.window(), (1920, 1080), "hall-display-disconnected")?;
+    shot(
+        hall.window(),
+        (1080, 1920),
+        "hall-display-disconnected-portrait",
+    )?;
     // The acceptance receipt, as the emulator printed it.
     if let Some(job) = counter.printed_jobs().last() {
         let path = out.join("counter-receipt-zh.png");
