@@ -232,18 +232,7 @@ fn do_call(
     row: Row,
     now: Timestamp,
 ) -> Result<Called, TicketError> {
-    if next_state(row.state, Action::Call).is_none() {
-        return Err(match (row.state, row.window) {
-            (TicketState::Called, Some(w)) => TicketError::AlreadyCalled {
-                number: row.label(),
-                window: w,
-            },
-            (s, _) => TicketError::NotCallable {
-                number: row.label(),
-                state: s.describe_zh(),
-            },
-        });
-    }
+    row.callable()?;
     let now_ms = now.as_millisecond();
     let calls = row.calls + 1;
     pg(tx.execute(

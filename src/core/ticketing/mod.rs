@@ -312,6 +312,22 @@ impl Row {
             number: self.number as u32,
         }
     }
+    /// Whether the ticket may be called now (both queues refuse alike).
+    pub(crate) fn callable(&self) -> Result<(), TicketError> {
+        if next_state(self.state, Action::Call).is_some() {
+            return Ok(());
+        }
+        Err(match (self.state, self.window) {
+            (TicketState::Called, Some(w)) => TicketError::AlreadyCalled {
+                number: self.label(),
+                window: w,
+            },
+            (s, _) => TicketError::NotCallable {
+                number: self.label(),
+                state: s.describe_zh(),
+            },
+        })
+    }
     /// The ticket as called to `window` for the `calls`-th time.
     pub(crate) fn called(&self, window: u16, calls: u32) -> Called {
         Called {
