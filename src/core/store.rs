@@ -262,6 +262,8 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("数据文件 {path} 正被另一个进程长时间占用（{detail}）。文件未作任何修改；请稍后重试，或检查是否有卡住的 ykb-terminal 进程。")]
+    Busy { path: PathBuf, detail: String },
     #[error("数据库操作失败：{0}")]
     Sql(#[from] rusqlite::Error),
     #[error("数据库中的记录无法解析：{0}")]
@@ -299,6 +301,10 @@ impl Store {
                 source,
             })?;
         }
+        // Processes starting at once (kiosk, agent, a technician's command) open one at a
+        // time: a check must never read a schema another process is still creating, and a
+        // file being migrated is not a corrupt file.
+        let _opening = OpenLock::take(path)?;
         let existing = std::fs::metadata(path)
             .map(|m| m.len() > 0)
             .unwrap_or(false);
@@ -565,17 +571,30 @@ fn verify_read_only(path: &Path) -> Result<(), StoreError> {
     if n < 16 || &header != b"SQLite format 3\0" {
         return Err(foreign("不是 SQLite 数据库文件".into()));
     }
-    let conn = Connection::open_with_flags(
+    // Another process holding a lock is busy, not corrupt: wait like every other
+    // connection does, and name a lock that outlasts the wait as such.
+    let failed = |e: rusqlite::Error| {
+        if is_busy(&e) {
+            StoreError::Busy {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }
+        } else {
+            corrupt(e.to_string())
+        }
+    };
+    let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| corrupt(e.to_string()))?;
+    .map_err(failed)?;
+    conn.busy_handler(Some(wait_for_lock)).map_err(failed)?;
     let app_id: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| corrupt(e.to_string()))?;
+        .map_err(failed)?;
     let tables: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-        .map_err(|e| corrupt(e.to_string()))?;
+        .map_err(failed)?;
     if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0) {
         return Err(foreign(format!(
             "application_id = {app_id:#x}，含 {tables} 个对象"
@@ -583,11 +602,60 @@ fn verify_read_only(path: &Path) -> Result<(), StoreError> {
     }
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| corrupt(e.to_string()))?;
+        .map_err(failed)?;
     if check != "ok" {
         return Err(corrupt(check));
     }
     Ok(())
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// An advisory lock on `<store>.open-lock`, held while a process checks and migrates the
+/// store, so that processes starting together open it one after another.
+struct OpenLock(#[allow(dead_code)] std::fs::File);
+
+impl OpenLock {
+    fn take(path: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::io::AsRawFd;
+        let mut name = path.as_os_str().to_owned();
+        name.push(".open-lock");
+        let lock_path = PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| StoreError::Dir {
+                path: lock_path.clone(),
+                source,
+            })?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            // SAFETY: flock on a descriptor this function owns; no memory is shared.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(OpenLock(file));
+            }
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                // A file system without flock: open without it, as before.
+                tracing::warn!(error = %err, "store open lock unavailable");
+                return Ok(OpenLock(file));
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(StoreError::Busy {
+                    path: path.to_owned(),
+                    detail: "另一进程打开数据文件超过 10 秒".into(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 #[cfg(test)]
