@@ -7,137 +7,16 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::hall::TestDb;
+use common::hall::{hall, json, Terminal, TestDb};
 use jiff::Timestamp;
 use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::hall::{Hall, HallDb};
-use ykb_terminal::core::platform::wire::{TicketLease, TicketLeaseRequest};
 use ykb_terminal::core::ticketing::{self, Desk, HallQueue, TicketError, TicketRef, TicketState};
 use ykb_terminal::core::Core;
-
-/// The demo profile with ten windows calling every service, on the hall database `uri`.
-fn profile_text(uri: &str, extra: &str) -> String {
-    let demo = include_str!("../kiosk-config/demo.toml");
-    let head = demo
-        .split("\n[[ticketing.windows]]")
-        .next()
-        .unwrap()
-        .replace(
-            "lease_low_water = 10\n",
-            &format!("lease_low_water = 10\nqueue = \"{uri}\"\n{extra}"),
-        );
-    let rest: String = demo
-        .split("\n[[ticketing.windows]]")
-        .last()
-        .unwrap()
-        .split_once("\n[")
-        .map(|(_, r)| format!("\n[{r}"))
-        .unwrap_or_default();
-    let mut windows = String::new();
-    for w in 1..=10 {
-        windows.push_str(&format!(
-            "\n[[ticketing.windows]]\nnumber = {w}\nservices = [\"A\", \"B\", \"C\"]\n"
-        ));
-    }
-    format!("{head}{windows}{rest}")
-}
-
-/// One terminal: its own data directory and profile.
-struct Terminal {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-    profile: PathBuf,
-}
-
-impl Terminal {
-    fn new(uri: &str) -> Self {
-        Self::with(uri, "")
-    }
-
-    fn with(uri: &str, extra: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let profile = dir.path().join("terminal.toml");
-        std::fs::write(&profile, profile_text(uri, extra)).unwrap();
-        Self {
-            data: dir.path().join("data"),
-            profile,
-            _dir: dir,
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(common::BIN);
-        c.env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .env_remove("RUST_LOG")
-            .arg("--config")
-            .arg(&self.profile)
-            .arg("--data-dir")
-            .arg(&self.data)
-            .args(args);
-        c
-    }
-
-    /// Runs to the end: (exit code, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.cmd(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    #[track_caller]
-    fn ok(&self, args: &[&str]) -> String {
-        let (code, out, err) = self.run(args);
-        assert_eq!(code, 0, "{args:?}: {err}");
-        out
-    }
-
-    /// The leases the platform would grant this terminal: numbers `first..=last` of each
-    /// service today (disjoint per terminal, as the platform's are).
-    fn grant(&self, first: u32, last: u32) {
-        let profile = Profile::load(&self.profile).unwrap();
-        let cfg = profile.ticketing.clone().unwrap();
-        let mut core = Core::start(profile, &self.data).unwrap();
-        let date = ticketing::hall_date(Timestamp::now()).to_string();
-        for s in ["A", "B", "C"] {
-            let req = TicketLeaseRequest {
-                hall: cfg.hall.clone(),
-                service: s.into(),
-                date: date.clone(),
-                count: last - first + 1,
-                daily_cap: 999,
-            };
-            let lease = TicketLease {
-                hall: req.hall.clone(),
-                service: s.into(),
-                date: date.clone(),
-                first,
-                last,
-            };
-            ticketing::record_lease(&mut core.store, &req, &lease, Timestamp::now()).unwrap();
-        }
-    }
-}
-
-fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-/// A hall database with its schema, and the terminal that ran `hall init`.
-fn hall() -> (TestDb, Terminal) {
-    let db = TestDb::new();
-    let it = Terminal::new(&db.uri);
-    it.ok(&["hall", "init"]);
-    (db, it)
-}
 
 #[test]
 fn hall_init_migrates_once_and_terminals_refuse_a_schema_of_another_version() {

@@ -20,6 +20,9 @@ pub enum HallCommand {
     /// Create the hall schema in an empty database, or migrate it to this version (numbered
     /// migrations, recorded in the database). Run once per hall by its IT, not by terminals.
     Init,
+    /// Replays the tickets this terminal issued while the hall database was out of reach
+    /// (the kiosk does it by itself before its next ticket and every minute).
+    Replay,
     /// The hall database as this terminal reaches it.
     Status {
         #[arg(long)]
@@ -69,6 +72,34 @@ pub fn run_hall(cli: &Cli, cmd: &HallCommand) -> ExitCode {
                 }
                 Ok(m) => {
                     println!("大厅数据库的表结构已从第 {} 版迁移到第 {} 版", m.from, m.to);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_ticket(e),
+            }
+        }
+        HallCommand::Replay => {
+            let mut core = match open_core(cli) {
+                Ok(c) => c,
+                Err(c) => return c,
+            };
+            let mut db = match HallDb::connect(&cfg) {
+                Ok(db) => db,
+                Err(e) => return fail_ticket(e),
+            };
+            let terminal = core.profile.terminal.name.clone();
+            let mut hall = Hall {
+                db: &mut db,
+                store: &mut core.store,
+                cfg: &cfg,
+                terminal: &terminal,
+            };
+            match crate::core::hall::offline::replay(&mut hall, Timestamp::now()) {
+                Ok(0) => {
+                    println!("本机没有待补传的离线票据");
+                    ExitCode::SUCCESS
+                }
+                Ok(n) => {
+                    println!("已把本机离线发出的 {n} 张票据补传到大厅队列");
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail_ticket(e),

@@ -148,6 +148,48 @@ impl From<LevelArg> for EvaluationLevel {
     }
 }
 
+/// The issue request of `ticket issue`'s arguments.
+fn issue_request(a: &IssueArgs, now: Timestamp) -> Result<IssueRequest, ExitCode> {
+    let id_number = match a.id_number.as_deref().map(IdNumber::parse).transpose() {
+        Ok(n) => n,
+        Err(e) => return Err(fail(format!("--id-number: {e}"))),
+    };
+    Ok(IssueRequest {
+        tap: a.tap,
+        service: a.service.clone(),
+        green: a.green,
+        id_number,
+        appointment: a.appointment.as_ref().map(|code| Appointment {
+            code: code.clone(),
+            date: a
+                .appointment_date
+                .unwrap_or_else(|| ticketing::hall_date(now)),
+        }),
+    })
+}
+
+fn print_issued(issued: Result<ticketing::IssuedTicket, TicketError>, json: bool) -> ExitCode {
+    match issued {
+        Err(e) => fail_ticket(e),
+        Ok(t) if json => print_json(&t),
+        Ok(t) => {
+            let kind = match t.kind {
+                ticketing::TicketKind::WalkIn => "",
+                ticketing::TicketKind::Green => "（绿色通道）",
+                ticketing::TicketKind::Appointment => "（预约）",
+            };
+            println!("{} {}{kind}", t.number, t.service_name);
+            if t.offline {
+                println!("大厅数据库暂时连不上：已从本机号段离线发号，此号有效，恢复后自动补传到大厅队列");
+            } else {
+                println!("前面还有 {} 人等候", t.waiting_before);
+            }
+            println!("{}  仅限 {} 当日有效", t.qr, t.date);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 /// Runs a `ticket` subcommand.
 pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
     let mut core = match open_core(cli) {
@@ -166,6 +208,25 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
     }
     let quota = core.quota();
     let now = Timestamp::now();
+    if let (TicketCommand::Issue(a), Some(_)) = (cmd, &cfg.queue) {
+        // 取号 on a hall database: offline from this terminal's lease while it cannot be
+        // reached, replayed into the hall queue (with any earlier ones) when it is back.
+        let req = match issue_request(a, now) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        let terminal = core.profile.terminal.name.clone();
+        let mut link = crate::core::hall::HallLink::default();
+        let issued = crate::core::hall::offline::issue(
+            &mut link,
+            &mut core.store,
+            &cfg,
+            &terminal,
+            &req,
+            now,
+        );
+        return print_issued(issued, a.json);
+    }
     // The hall database when the profile names one, else this terminal's own store: the same
     // commands, the same output.
     let mut hall_db = match &cfg.queue {
@@ -200,39 +261,10 @@ pub fn run_ticket(cli: &Cli, cmd: &TicketCommand) -> ExitCode {
         None => Desk::embedded(&mut core.store, &core.key, quota, &cfg, window),
     };
     match cmd {
-        TicketCommand::Issue(a) => {
-            let id_number = match a.id_number.as_deref().map(IdNumber::parse).transpose() {
-                Ok(n) => n,
-                Err(e) => return fail(format!("--id-number: {e}")),
-            };
-            let req = IssueRequest {
-                tap: a.tap,
-                service: a.service.clone(),
-                green: a.green,
-                id_number,
-                appointment: a.appointment.as_ref().map(|code| Appointment {
-                    code: code.clone(),
-                    date: a
-                        .appointment_date
-                        .unwrap_or_else(|| ticketing::hall_date(now)),
-                }),
-            };
-            match desk.issue(&req, now) {
-                Err(e) => fail_ticket(e),
-                Ok(t) if a.json => print_json(&t),
-                Ok(t) => {
-                    let kind = match t.kind {
-                        ticketing::TicketKind::WalkIn => "",
-                        ticketing::TicketKind::Green => "（绿色通道）",
-                        ticketing::TicketKind::Appointment => "（预约）",
-                    };
-                    println!("{} {}{kind}", t.number, t.service_name);
-                    println!("前面还有 {} 人等候", t.waiting_before);
-                    println!("{}  仅限 {} 当日有效", t.qr, t.date);
-                    ExitCode::SUCCESS
-                }
-            }
-        }
+        TicketCommand::Issue(a) => match issue_request(a, now) {
+            Ok(req) => print_issued(desk.issue(&req, now), a.json),
+            Err(code) => code,
+        },
         TicketCommand::Withdraw { id } => match desk.withdraw(*id, now) {
             Ok(f) => {
                 println!("{} 号{}", f.number, f.state.describe_zh());

@@ -234,6 +234,22 @@ pub const MIGRATIONS: &[&str] = &[
         open_until INTEGER,
         reason TEXT
     );",
+    // Tickets a kiosk issued while the hall database was out of reach, replayed into the
+    // hall queue in `seq` order when it is back (`core::hall::offline`).
+    "CREATE TABLE hall_offline (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        hall TEXT NOT NULL,
+        day TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        appointment TEXT,
+        tap TEXT UNIQUE,
+        issued_ms INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'replayed', 'withdrawn'))
+    );",
 ];
 
 /// The schema version this build writes.

@@ -1,7 +1,12 @@
-//! 叫号屏 — the hall display glue: every second it reads the queue — from the hall database
-//! when the profile names one (`ticketing.queue`), else from the store — shows now calling,
-//! recent calls and people waiting per service, and speaks each new call (or recall) once.
-//! When a read fails it keeps the last good state with a 连接中断 mark, and reconnects.
+//! 叫号屏 — the hall display glue: it reads the queue — from the hall database when the
+//! profile names one (`ticketing.queue`), else from the store — shows now calling, recent
+//! calls and people waiting per service, and speaks each new call (or recall) once.
+//!
+//! On a hall database it re-reads when the database announces a change (a
+//! [`crate::core::hall::listen::Listener`] wakes the UI through `HallAdapter.changed`), when
+//! the listener's link comes back, and every 30 s as a safety net; on the embedded store, and
+//! while a read fails, every second. When a read fails it keeps the last good state with a
+//! 连接中断 mark, and reconnects.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -73,7 +78,14 @@ struct State {
     speech: Box<dyn Speaker>,
     /// The call last spoken: ticket id and its call count (a recall is spoken again).
     spoken: Option<(uuid::Uuid, u32)>,
+    /// The hall database's change listener (`None` on the embedded store).
+    listener: Option<crate::core::hall::listen::Listener>,
+    /// The last read failed: read again every second until one succeeds.
+    failing: bool,
 }
+
+/// On a hall database with its listener, the queue is re-read at least this often anyway.
+const SAFETY_READ: Duration = Duration::from_secs(30);
 
 impl HallDisplay {
     /// Wires the window to a started core and shows the queue as it is. Calls made before
@@ -95,6 +107,18 @@ impl HallDisplay {
             .unwrap_or(core.profile.terminal.name.as_str())
             .to_owned();
         a.set_hall_name(name.into());
+        let listener = core
+            .profile
+            .ticketing
+            .clone()
+            .filter(|t| t.queue.is_some())
+            .map(|cfg| {
+                let w = window.as_weak();
+                crate::core::hall::listen::Listener::start(cfg, move |change| {
+                    tracing::debug!(?change, "hall queue");
+                    let _ = w.upgrade_in_event_loop(|w| w.global::<HallAdapter>().invoke_changed());
+                })
+            });
         let d = Self {
             window: window.as_weak(),
             state: Rc::new(RefCell::new(State {
@@ -103,10 +127,34 @@ impl HallDisplay {
                 last_read: None,
                 speech,
                 spoken,
+                listener,
+                failing: false,
             })),
         };
+        let again = Self {
+            window: d.window.clone(),
+            state: d.state.clone(),
+        };
+        a.on_changed(move || again.refresh(Timestamp::now()));
         d.refresh(Timestamp::now());
         d
+    }
+
+    /// The timer's turn: the clock, and a read when one is due (see the module doc).
+    pub fn tick(&self, now: Timestamp) {
+        let due = {
+            let st = self.state.borrow();
+            st.listener.is_none()
+                || st.failing
+                || st
+                    .last_read
+                    .is_none_or(|t| now.duration_since(t).unsigned_abs() >= SAFETY_READ)
+        };
+        if due {
+            self.refresh(now);
+        } else if let Some(w) = self.window.upgrade() {
+            w.global::<HallAdapter>().set_clock(clock(now).into());
+        }
     }
 
     /// Reads the queue and shows it; speaks a call not spoken yet.
@@ -117,18 +165,14 @@ impl HallDisplay {
         let a = w.global::<HallAdapter>();
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
-        a.set_clock(
-            now.to_zoned(ticketing::hall_tz())
-                .strftime("%H:%M")
-                .to_string()
-                .into(),
-        );
+        a.set_clock(clock(now).into());
         if st.core.profile.ticketing.is_none() {
             a.set_announcement("本终端未配置取号叫号（配置文件中没有 [ticketing]）".into());
             return;
         }
         let (status, latest) = read(&mut st.core, &mut st.hall, now);
         // A failed read keeps what is shown and marks it: never "0 人等候" because of it.
+        st.failing = status.is_err();
         match (&status, st.last_read) {
             (Ok(_), _) => {
                 st.last_read = Some(now);
@@ -187,7 +231,7 @@ impl HallDisplay {
         }
     }
 
-    /// Refreshes every second while kept alive.
+    /// Ticks every second while kept alive (the clock; a read when one is due).
     pub fn timer(&self) -> slint::Timer {
         let t = slint::Timer::default();
         let d = HallDisplay {
@@ -197,8 +241,14 @@ impl HallDisplay {
         t.start(
             slint::TimerMode::Repeated,
             Duration::from_secs(1),
-            move || d.refresh(Timestamp::now()),
+            move || d.tick(Timestamp::now()),
         );
         t
     }
+}
+
+fn clock(now: Timestamp) -> String {
+    now.to_zoned(ticketing::hall_tz())
+        .strftime("%H:%M")
+        .to_string()
 }

@@ -73,6 +73,25 @@ impl Kiosk {
                 }
             }
         };
+        // For staff: tickets issued while the hall database was out of reach.
+        let text = {
+            let mut st = self.state.borrow_mut();
+            let hall = st
+                .terminal
+                .core
+                .profile
+                .ticketing
+                .as_ref()
+                .is_some_and(|t| t.queue.is_some());
+            match hall.then(|| crate::core::hall::offline::pending(&mut st.terminal.core.store)) {
+                Some(Ok(n)) if n > 0 => {
+                    format!("{text} 大厅数据库连不上：本机已离线发号 {n} 张，恢复后自动补传")
+                        .trim_start()
+                        .to_owned()
+                }
+                _ => text,
+            }
+        };
         if let Some(w) = self.window.upgrade() {
             w.global::<KioskAdapter>().set_staff_alert(text.into());
         }

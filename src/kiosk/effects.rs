@@ -254,6 +254,7 @@ impl Kiosk {
         let inbox = self.state.borrow().terminal.inbox.clone();
         let mut st = self.state.borrow_mut();
         st.print_progress = None;
+        st.printing_ticket = None;
         st.printing_receipt = st.terminal.printer.is_some();
         st.print_status = match &st.terminal.printer {
             None => "本机没有回执打印机，请记下上面的编号".into(),

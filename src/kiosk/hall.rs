@@ -29,17 +29,16 @@ impl Kiosk {
                     };
                     let now = jiff::Timestamp::now();
                     if cfg.queue.is_some() {
-                        // The hall's shared queue (`ticketing.queue`).
-                        match st.hall.get(cfg) {
-                            Ok(db) => crate::core::hall::Hall {
-                                db,
-                                store: &mut st.terminal.core.store,
-                                cfg,
-                                terminal: &st.terminal.core.profile.terminal.name,
-                            }
-                            .issue(&req, now),
-                            Err(e) => Err(e),
-                        }
+                        // The hall's shared queue (`ticketing.queue`); offline from this
+                        // terminal's lease while it cannot be reached.
+                        crate::core::hall::offline::issue(
+                            &mut st.hall,
+                            &mut st.terminal.core.store,
+                            cfg,
+                            &st.terminal.core.profile.terminal.name,
+                            &req,
+                            now,
+                        )
                     } else {
                         crate::core::ticketing::issue(
                             &mut st.terminal.core.store,
@@ -66,11 +65,56 @@ impl Kiosk {
                 self.event(Event::TicketRefused(e.to_string()));
             }
             Ok(t) => {
+                if t.offline {
+                    // For staff: the citizen's ticket is valid and joins the hall queue
+                    // when the hall database is back.
+                    tracing::warn!(number = %t.number, "ticket issued offline: hall database unreachable");
+                }
                 tracing::info!(number = %t.number, "ticket issued");
                 self.state.borrow().terminal.wake_delivery();
                 self.event(Event::TicketIssued(Box::new(t)));
             }
         }
+    }
+
+    /// Offers the tickets issued offline to the hall database again, every minute and only
+    /// between citizens (a connection attempt may take its timeout on this thread).
+    pub(super) fn replay_offline_tickets(&self, now: std::time::Instant) {
+        {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            if now.saturating_duration_since(st.hall_replayed) < std::time::Duration::from_secs(60)
+                || st.session.current() != &Screen::Home
+                || st.session.holds_personal_data()
+            {
+                return;
+            }
+            st.hall_replayed = now;
+            let Some(cfg) = st.terminal.core.profile.ticketing.clone() else {
+                return;
+            };
+            if cfg.queue.is_none()
+                || crate::core::hall::offline::pending(&mut st.terminal.core.store).unwrap_or(0)
+                    == 0
+            {
+                return;
+            }
+            let replayed = st.hall.get(&cfg).and_then(|db| {
+                crate::core::hall::offline::replay(
+                    &mut crate::core::hall::Hall {
+                        db,
+                        store: &mut st.terminal.core.store,
+                        cfg: &cfg,
+                        terminal: &st.terminal.core.profile.terminal.name,
+                    },
+                    jiff::Timestamp::now(),
+                )
+            });
+            if let Err(e) = replayed {
+                tracing::warn!(error = %e, "offline tickets not replayed yet");
+            }
+        }
+        self.refresh_alerts();
     }
 
     /// Prints the ticket just issued (取号凭条).
@@ -83,6 +127,50 @@ impl Kiosk {
         };
         if let Some(receipt) = receipt {
             self.print(receipt);
+            let mut st = self.state.borrow_mut();
+            if st.printing_receipt {
+                st.printing_ticket = st.session.issued().map(|t| t.id);
+            }
+        }
+    }
+
+    /// The 取号凭条 of `id` could not be printed: the ticket leaves the queue (已作废) instead
+    /// of waiting as a ghost nobody holds. What the citizen is told.
+    pub(super) fn withdraw_unprinted(&self, id: uuid::Uuid, why: &str) -> String {
+        let mut st = self.state.borrow_mut();
+        let st = &mut *st;
+        let Some(cfg) = st.terminal.core.profile.ticketing.clone() else {
+            return format!("取号凭条未能打印（{why}），请到咨询台取号");
+        };
+        let now = jiff::Timestamp::now();
+        let withdrawn = if cfg.queue.is_some() {
+            match crate::core::hall::offline::withdraw_offline(&mut st.terminal.core.store, id) {
+                Ok(true) => Ok(()),
+                Ok(false) => st.hall.get(&cfg).and_then(|db| {
+                    crate::core::hall::Hall {
+                        db,
+                        store: &mut st.terminal.core.store,
+                        cfg: &cfg,
+                        terminal: &st.terminal.core.profile.terminal.name,
+                    }
+                    .withdraw(id, now)
+                    .map(|_| ())
+                }),
+                Err(e) => Err(e),
+            }
+        } else {
+            st.terminal.core.desk(&cfg, 0).withdraw(id, now).map(|_| ())
+        };
+        match withdrawn {
+            Ok(()) => {
+                tracing::warn!(ticket = %id, "ticket withdrawn: its print failed");
+                format!("取号凭条未能打印（{why}），此号已作废，请重新取号或到咨询台")
+            }
+            Err(e) => {
+                // For staff: a number in the queue that nobody holds.
+                tracing::error!(ticket = %id, error = %e, "ticket not printed and not withdrawn");
+                format!("取号凭条未能打印（{why}），请到咨询台")
+            }
         }
     }
 

@@ -147,6 +147,17 @@ impl Kiosk {
                     if let Some(h) = health {
                         self.record_device("printer", h);
                     }
+                    let ticket = self.state.borrow_mut().printing_ticket.take();
+                    if let (Some(id), Err(e)) = (ticket, &result) {
+                        let said = self.withdraw_unprinted(id, e);
+                        let mut st = self.state.borrow_mut();
+                        st.print_progress = None;
+                        st.printing_receipt = false;
+                        st.print_status = said;
+                        drop(st);
+                        self.render();
+                        continue;
+                    }
                     {
                         let mut st = self.state.borrow_mut();
                         if result.is_err() {

@@ -111,6 +111,8 @@ struct State {
     face: Option<Arc<dyn crate::terminal::cards::FaceVerifier>>,
     /// When the store was last asked whether a newer catalogue arrived (the agent syncs).
     catalog_checked: Instant,
+    /// When tickets issued offline were last offered to the hall database.
+    hall_replayed: Instant,
     /// The capture page's camera while the session wants it (live preview, then the still),
     /// its start count (news from an earlier one is ignored), and why it cannot be used.
     camera: Option<LiveCamera>,
@@ -151,6 +153,8 @@ struct State {
     /// The hall database when the profile names one (`ticketing.queue`), reconnected as
     /// needed.
     hall: crate::core::hall::HallLink,
+    /// The ticket whose 取号凭条 is printing: withdrawn if the print fails.
+    printing_ticket: Option<uuid::Uuid>,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
@@ -196,6 +200,7 @@ impl Kiosk {
                 qr_camera: None,
                 face: None,
                 catalog_checked: Instant::now(),
+                hall_replayed: Instant::now(),
                 camera: None,
                 camera_started: 0,
                 camera_error: String::new(),
@@ -217,7 +222,10 @@ impl Kiosk {
                 printing_licence: false,
                 printing_receipt: false,
                 licence_print_failed: false,
-                hall: Default::default(),
+                // After a failed connection, 取号 goes offline at once for 30 s instead of
+                // waiting out a connect timeout on every tap.
+                hall: crate::core::hall::HallLink::pausing(Duration::from_secs(30)),
+                printing_ticket: None,
             })),
         };
         pages::connect(&kiosk, window);
@@ -367,6 +375,7 @@ impl Kiosk {
     pub fn tick(&self, now: Instant) {
         self.event_at(Event::Tick, now);
         self.adopt_newer_catalog(now);
+        self.replay_offline_tickets(now);
     }
 
     /// A timer that drives the idle countdown and wipe; keep it alive while the window runs.

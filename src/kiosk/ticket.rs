@@ -17,7 +17,12 @@ pub fn ticket_receipt(ticket: &IssuedTicket, hall: &str) -> Receipt {
         },
         ReceiptItem::Row {
             label: "前面等候".into(),
-            value: format!("{} 人", ticket.waiting_before),
+            // Issued offline, the queue before it is not known here.
+            value: if ticket.offline {
+                "以叫号屏为准".into()
+            } else {
+                format!("{} 人", ticket.waiting_before)
+            },
         },
         ReceiptItem::Row {
             label: "日期".into(),
@@ -66,6 +71,7 @@ mod tests {
             date,
             kind,
             waiting_before: 12,
+            offline: false,
             qr: qr_payload(date, number),
             issued_at: jiff::Timestamp::now(),
         }

@@ -4,6 +4,7 @@
 
 pub mod gateway;
 pub mod hall;
+pub mod link;
 pub mod sim;
 
 use std::path::{Path, PathBuf};

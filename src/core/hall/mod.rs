@@ -23,6 +23,8 @@ use postgres::error::SqlState;
 use super::config::TicketingSection;
 use super::ticketing::TicketError;
 
+pub mod listen;
+pub mod offline;
 pub mod queue;
 pub mod schema;
 
@@ -82,16 +84,29 @@ impl HallDb {
 
     /// Connects without checking the schema (`hall init`, which creates it).
     pub fn connect_unchecked(cfg: &TicketingSection) -> Result<Self, TicketError> {
-        let uri = cfg.queue.as_deref().ok_or_else(|| {
-            TicketError::Hall(
-                "配置中没有 ticketing.queue（大厅数据库的连接地址）：本终端使用内置队列".into(),
-            )
-        })?;
-        let mut pg = postgres::Config::from_str(uri.trim()).map_err(|e| {
-            TicketError::Hall(format!(
-                "ticketing.queue 无法解析（{e}）：请运行 ykb-terminal check-config 查看"
-            ))
-        })?;
+        Self::open(cfg).map_err(|(e, _)| e)
+    }
+
+    /// Connects; a failure says whether the server was not reached at all (`true`: a
+    /// network or server outage) rather than refusing (a password, a database, a schema).
+    fn open(cfg: &TicketingSection) -> Result<Self, (TicketError, bool)> {
+        let refused = |e| (e, false);
+        let uri = cfg
+            .queue
+            .as_deref()
+            .ok_or_else(|| {
+                TicketError::Hall(
+                    "配置中没有 ticketing.queue（大厅数据库的连接地址）：本终端使用内置队列".into(),
+                )
+            })
+            .map_err(refused)?;
+        let mut pg = postgres::Config::from_str(uri.trim())
+            .map_err(|e| {
+                TicketError::Hall(format!(
+                    "ticketing.queue 无法解析（{e}）：请运行 ykb-terminal check-config 查看"
+                ))
+            })
+            .map_err(refused)?;
         if pg.get_connect_timeout().is_none() {
             pg.connect_timeout(Duration::from_secs(5));
         }
@@ -99,28 +114,73 @@ impl HallDb {
             pg.application_name("ykb-terminal");
         }
         if let Some(path) = &cfg.queue_password_file {
-            pg.password(read_password(path)?);
+            pg.password(read_password(path).map_err(refused)?);
         }
-        let client = pg.connect(postgres::NoTls).map_err(|e| describe(&e))?;
+        let client = pg
+            .connect(postgres::NoTls)
+            .map_err(|e| (describe(&e), e.as_db_error().is_none()))?;
         Ok(Self { client })
     }
 }
 
 /// A terminal's lasting link to the hall database: connects when first needed and again after
 /// the connection broke, so a terminal recovers by itself when the server is back.
+///
+/// With a pause ([`HallLink::pausing`]), a failed connection is not tried again for that long:
+/// the kiosk then issues offline at once instead of waiting out a connect timeout on every tap.
 #[derive(Debug, Default)]
 pub struct HallLink {
     db: Option<HallDb>,
+    pause: std::time::Duration,
+    /// Until when a failed connection is not tried again, and why it failed.
+    down: Option<(std::time::Instant, String)>,
+    /// The last failure was not reaching the server at all (not a refusal).
+    unreachable: bool,
 }
 
 impl HallLink {
+    /// A link that, after a failed connection, waits `pause` before it tries again.
+    pub fn pausing(pause: std::time::Duration) -> Self {
+        Self {
+            pause,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the last failed [`HallLink::get`] did not reach the server at all (an outage,
+    /// a cut link), as opposed to a server that refused (password, database, schema).
+    pub fn unreachable(&self) -> bool {
+        self.unreachable
+    }
+
     /// The connection, (re)connecting if there is none or it broke; the sentence why not.
     pub fn get(&mut self, cfg: &TicketingSection) -> Result<&mut HallDb, TicketError> {
         if self.db.as_ref().is_some_and(|d| d.client.is_closed()) {
             self.db = None;
         }
         if self.db.is_none() {
-            self.db = Some(HallDb::connect(cfg)?);
+            if let Some((until, why)) = &self.down {
+                if std::time::Instant::now() < *until {
+                    return Err(TicketError::Hall(why.clone()));
+                }
+            }
+            let opened = HallDb::open(cfg).and_then(|mut db| {
+                schema::check(&mut db.client)
+                    .map(|()| db)
+                    .map_err(|e| (e, false))
+            });
+            match opened {
+                Ok(db) => {
+                    self.down = None;
+                    self.unreachable = false;
+                    self.db = Some(db);
+                }
+                Err((e, unreachable)) => {
+                    self.down = Some((std::time::Instant::now() + self.pause, e.to_string()));
+                    self.unreachable = unreachable;
+                    return Err(e);
+                }
+            }
         }
         Ok(self.db.as_mut().expect("connected above"))
     }

@@ -62,12 +62,63 @@ fn row_of(r: &postgres::Row) -> Row {
 
 type Tx<'t> = Transaction<'t>;
 
-fn pg<T>(r: Result<T, postgres::Error>) -> Result<T, TicketError> {
+pub(super) fn pg<T>(r: Result<T, postgres::Error>) -> Result<T, TicketError> {
     r.map_err(|e| describe(&e))
 }
 
+/// A ticket row going into the hall queue: what `issue` decided, or an offline ticket being
+/// replayed.
+pub(super) struct NewTicket<'p> {
+    pub id: Uuid,
+    pub day: &'p str,
+    pub service: &'p str,
+    pub number: u32,
+    pub kind: TicketKind,
+    pub priority: u8,
+    pub appointment: Option<&'p str>,
+    pub tap: Option<Uuid>,
+    pub issued_ms: i64,
+}
+
+/// Inserts a waiting ticket; `None` when a ticket with the same `on_conflict` column (`tap`
+/// for a repeated tap, `id` for a repeated replay) is already there. Its queue position
+/// otherwise.
+pub(super) fn insert_ticket(
+    tx: &mut Tx<'_>,
+    hall: &str,
+    terminal: &str,
+    t: &NewTicket<'_>,
+    on_conflict: &'static str,
+) -> Result<Option<i64>, postgres::Error> {
+    debug_assert!(matches!(on_conflict, "tap" | "id"));
+    let row = tx.query_opt(
+        &format!(
+            "INSERT INTO hall_tickets (id, hall, day, service, number, kind, priority, appointment,
+                                       tap, state, queue_service, issued_ms, issued_by)
+             VALUES ($1::text::uuid, $2, $3::text::date, $4, $5, $6, $7, $8, $9::text::uuid,
+                     'waiting', $4, $10, $11)
+             ON CONFLICT ({on_conflict}) DO NOTHING
+             RETURNING queue_seq"
+        ),
+        &[
+            &t.id.to_string(),
+            &hall,
+            &t.day,
+            &t.service,
+            &(t.number as i32),
+            &t.kind.as_str(),
+            &i16::from(t.priority),
+            &t.appointment,
+            &t.tap.map(|t| t.to_string()),
+            &t.issued_ms,
+            &terminal,
+        ],
+    )?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 /// Writes a supervision event into the hall outbox and announces the change.
-fn event(
+pub(super) fn event(
     tx: &mut Tx<'_>,
     cfg: &TicketingSection,
     kind: &str,
@@ -136,6 +187,7 @@ fn issued(
         date,
         kind: row.kind,
         waiting_before,
+        offline: false,
         qr: qr_payload(date, number),
         issued_at: Timestamp::from_millisecond(row.issued_ms).unwrap_or_default(),
     })
@@ -292,29 +344,20 @@ impl HallQueue for Hall<'_> {
         };
         let (terminal, hall) = (self.terminal, cfg.hall.clone());
         let mut tx = self.begin()?;
-        let inserted = tx.query_opt(
-            "INSERT INTO hall_tickets (id, hall, day, service, number, kind, priority, appointment,
-                                       tap, state, queue_service, issued_ms, issued_by)
-             VALUES ($1::text::uuid, $2, $3::text::date, $4, $5, $6, $7, $8, $9::text::uuid,
-                     'waiting', $4, $10, $11)
-             ON CONFLICT (tap) DO NOTHING
-             RETURNING queue_seq",
-            &[
-                &id.to_string(),
-                &hall,
-                &day,
-                &svc.prefix,
-                &(number as i32),
-                &plan.kind.as_str(),
-                &i16::from(plan.priority),
-                &plan.appointment,
-                &req.tap.map(|t| t.to_string()),
-                &now.as_millisecond(),
-                &terminal,
-            ],
-        );
+        let new = NewTicket {
+            id,
+            day: &day,
+            service: &svc.prefix,
+            number,
+            kind: plan.kind,
+            priority: plan.priority,
+            appointment: plan.appointment.as_deref(),
+            tap: req.tap,
+            issued_ms: now.as_millisecond(),
+        };
+        let inserted = insert_ticket(&mut tx, &hall, terminal, &new, "tap");
         let queue_seq: i64 = match inserted {
-            Ok(Some(r)) => r.get(0),
+            Ok(Some(seq)) => seq,
             Ok(None) => {
                 // The same tap was issued by a concurrent request: that ticket it is.
                 drop(tx);
@@ -364,6 +407,7 @@ impl HallQueue for Hall<'_> {
             date: plan.today,
             kind: plan.kind,
             waiting_before,
+            offline: false,
             qr: qr_payload(plan.today, number_t),
             issued_at: now,
         })

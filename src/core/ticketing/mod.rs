@@ -192,8 +192,12 @@ pub struct IssuedTicket {
     pub service_name: String,
     pub date: Date,
     pub kind: TicketKind,
-    /// People called before this ticket, as things stand.
+    /// People called before this ticket, as things stand (0 and unknown when `offline`).
     pub waiting_before: u32,
+    /// Issued while the hall database could not be reached, from this terminal's lease; it
+    /// joins the hall queue when the database is back (`core::hall::offline`).
+    #[serde(default)]
+    pub offline: bool,
     /// The QR code's text.
     pub qr: String,
     pub issued_at: Timestamp,

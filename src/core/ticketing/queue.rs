@@ -99,6 +99,7 @@ pub fn issue(
         date: today,
         kind,
         waiting_before,
+        offline: false,
         qr: qr_payload(today, number_t),
         issued_at: now,
     })

@@ -84,10 +84,13 @@ pub(in crate::kiosk) fn render(
                     TicketKind::Appointment => "（预约签到）",
                     TicketKind::WalkIn => "",
                 };
-                services.set_ticket_detail(
-                    lang.t(&format!("前面还有 {} 人{kind}", t.waiting_before))
-                        .into(),
-                );
+                // Issued offline, the queue before it is not known here: no count.
+                let detail = if t.offline {
+                    format!("此号有效，请留意叫号屏{kind}")
+                } else {
+                    format!("前面还有 {} 人{kind}", t.waiting_before)
+                };
+                services.set_ticket_detail(lang.t(&detail).into());
             }
             services.set_print_status(lang.t(&st.print_status).into());
             services.set_has_print_progress(st.print_progress.is_some());

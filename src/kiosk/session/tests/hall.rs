@@ -18,6 +18,7 @@ pub(super) fn ticket() -> Box<IssuedTicket> {
         date: jiff::civil::date(2026, 11, 27),
         kind: TicketKind::WalkIn,
         waiting_before: 0,
+        offline: false,
         qr: "ykb:ticket:A001".into(),
         issued_at: jiff::Timestamp::UNIX_EPOCH,
     })
