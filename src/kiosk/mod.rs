@@ -111,6 +111,11 @@ struct State {
     face: Option<Arc<dyn crate::terminal::cards::FaceVerifier>>,
     /// When the store was last asked whether a newer catalogue arrived (the agent syncs).
     catalog_checked: Instant,
+    /// When the operations switches were last read (`maintenance::follow_operations`).
+    ops_checked: Instant,
+    /// When the printer was last asked, and whether the answer is still awaited.
+    devices_checked: Instant,
+    probing: bool,
     /// The capture page's camera while the session wants it (live preview, then the still),
     /// its start count (news from an earlier one is ignored), and why it cannot be used.
     camera: Option<LiveCamera>,
@@ -155,6 +160,10 @@ struct State {
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
 pub const CATALOG_CHECK: Duration = Duration::from_secs(30);
+/// How often a kiosk at rest asks the receipt printer how it is (tiles follow it).
+pub const DEVICE_CHECK: Duration = Duration::from_secs(3);
+/// How often the kiosk reads what operations asked by remote command.
+pub const OPS_CHECK: Duration = Duration::from_secs(2);
 
 /// How many search results the find page shows.
 const RESULT_LIMIT: usize = 50;
@@ -196,6 +205,9 @@ impl Kiosk {
                 qr_camera: None,
                 face: None,
                 catalog_checked: Instant::now(),
+                ops_checked: Instant::now(),
+                devices_checked: Instant::now(),
+                probing: false,
                 camera: None,
                 camera_started: 0,
                 camera_error: String::new(),
@@ -359,6 +371,8 @@ impl Kiosk {
             }
             Effect::RunSelftest => self.technician_selftest(),
             Effect::ExportDiagnostics => self.technician_export(),
+            Effect::ReplacePaperRoll => self.technician_replace_paper(),
+            Effect::Restart => self.restart_now(),
         }
     }
 
@@ -367,6 +381,8 @@ impl Kiosk {
     pub fn tick(&self, now: Instant) {
         self.event_at(Event::Tick, now);
         self.adopt_newer_catalog(now);
+        self.follow_operations(now);
+        self.probe_printer(now);
     }
 
     /// A timer that drives the idle countdown and wipe; keep it alive while the window runs.
