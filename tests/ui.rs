@@ -1463,6 +1463,7 @@ fn a_ykm_shown_to_the_camera_identifies_and_the_camera_stops_after() {
         driver: ykb_terminal::core::config::DriverKind::V4l2,
         path: shot.display().to_string(),
         baud: None,
+        roll_length_mm: None,
     };
     let window = AppWindow::new().unwrap();
     let kiosk = Kiosk::attach(&window, core);

@@ -550,6 +550,7 @@ pub fn run_agent(cli: &Cli, a: &AgentArgs) -> ExitCode {
     let opts = crate::ops::agent::AgentOptions {
         on_metrics: Some(announce_metrics),
         max_beats: a.beats,
+        beat_every: None,
     };
     match rt.block_on(crate::ops::agent::run(core, opts)) {
         Ok(()) => ExitCode::SUCCESS,

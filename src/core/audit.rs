@@ -160,6 +160,13 @@ pub enum AuditAction {
     /// A kiosk printed (or failed to print) a copy of a citizen's e-licence (证照打印). The
     /// detail says how it went, never whose licence or which.
     LicencePrinted,
+    /// A remote operations command from the platform was accepted, executed or failed (the
+    /// detail names the command id and name).
+    RemoteCommand,
+    /// A remote operations command was refused (bad signature, expired, replayed, unknown).
+    RemoteCommandRefused,
+    /// A technician reset the receipt paper counter (a new roll).
+    PaperReplaced,
 }
 
 impl AuditAction {
@@ -180,6 +187,9 @@ impl AuditAction {
             Self::StaffSignOut => "staff_sign_out",
             Self::StaffLocked => "staff_locked",
             Self::LicencePrinted => "licence_printed",
+            Self::RemoteCommand => "remote_command",
+            Self::RemoteCommandRefused => "remote_command_refused",
+            Self::PaperReplaced => "paper_replaced",
         }
     }
 }

@@ -147,6 +147,23 @@ pub struct DeviceSection {
     /// Serial speed, where the link is serial.
     #[serde(default)]
     pub baud: Option<u32>,
+    /// The receipt printer's paper roll length in millimetres (printer slot only; default
+    /// [`DEFAULT_ROLL_LENGTH_MM`]): paper use is estimated against it (`core::consumables`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_length_mm: Option<u32>,
+}
+
+/// The roll length assumed when `devices.printer.roll_length_mm` is not set: an 80 mm
+/// thermal roll of 80 m.
+pub const DEFAULT_ROLL_LENGTH_MM: u32 = 80_000;
+/// The roll lengths accepted (5 m to 300 m).
+pub const ROLL_LENGTH_RANGE_MM: std::ops::RangeInclusive<u32> = 5_000..=300_000;
+
+impl DeviceSection {
+    /// The printer's roll length (the profile's or the default).
+    pub fn roll_length_mm(&self) -> u32 {
+        self.roll_length_mm.unwrap_or(DEFAULT_ROLL_LENGTH_MM)
+    }
 }
 
 /// `[devices]`
@@ -781,6 +798,24 @@ impl Profile {
                 &[DriverKind::V4l2][..],
             ),
         ] {
+            if let Some(mm) = dev.roll_length_mm {
+                if key != "devices.printer" {
+                    return err(
+                        &format!("{key}.roll_length_mm"),
+                        "只有收据打印机（devices.printer）有纸卷长度".into(),
+                    );
+                }
+                if !ROLL_LENGTH_RANGE_MM.contains(&mm) {
+                    return err(
+                        &format!("{key}.roll_length_mm"),
+                        format!(
+                            "纸卷长度应在 {} 到 {} 毫米之间（5 米到 300 米），现为 {mm}",
+                            ROLL_LENGTH_RANGE_MM.start(),
+                            ROLL_LENGTH_RANGE_MM.end()
+                        ),
+                    );
+                }
+            }
             let real = !matches!(dev.driver, DriverKind::None | DriverKind::Simulated);
             if real && !allowed.contains(&dev.driver) {
                 return err(

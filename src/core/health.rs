@@ -134,6 +134,9 @@ impl HealthSnapshot {
                 seq: *seq,
                 hash: hash.clone(),
             }),
+            // The agent adds these (it knows the commands and the roll length).
+            command_results: Vec::new(),
+            paper: None,
         }
     }
 }

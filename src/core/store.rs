@@ -250,6 +250,36 @@ pub const MIGRATIONS: &[&str] = &[
         issued_ms INTEGER NOT NULL,
         state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'replayed', 'withdrawn'))
     );",
+    // Remote operations (issue 19; see core::commands): every command received, with its
+    // outcome until the platform has the acknowledgement (authentic ids are remembered
+    // until they expire, so a replay is refused); the switches the apps read (maintenance,
+    // restart between citizens); receipt paper use against the roll (core::consumables).
+    "CREATE TABLE ops_commands (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        authentic INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        acked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX ops_commands_authentic ON ops_commands(id) WHERE authentic = 1;
+    CREATE TABLE ops_switches (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        set_at INTEGER NOT NULL,
+        command_id TEXT
+    );
+    CREATE TABLE paper_roll (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        used_um INTEGER NOT NULL DEFAULT 0,
+        jobs INTEGER NOT NULL DEFAULT 0,
+        rolls_replaced INTEGER NOT NULL DEFAULT 0,
+        replaced_at TEXT
+    );",
 ];
 
 /// The schema version this build writes.

@@ -17,7 +17,10 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         let dir = st.terminal.core.data_dir.join("printer-sim");
         match ReceiptPrinter::start(&st.terminal.core.profile.devices.printer, &dir) {
-            Ok(p) => st.terminal.printer = p,
+            Ok(p) => {
+                let counted = st.terminal.core.store.path().to_owned();
+                st.terminal.printer = p.map(|p| p.count_paper(counted));
+            }
             Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
         }
         let inbox = st.terminal.inbox.clone();
@@ -110,7 +113,8 @@ impl Counter {
                 | Report::Scanned(_)
                 | Report::Ykm(_)
                 | Report::Camera(..)
-                | Report::PrintProgress(_) => {}
+                | Report::PrintProgress(_)
+                | Report::DeviceProbed(..) => {}
             }
         }
         self.render();

@@ -41,6 +41,32 @@ impl Kiosk {
             .terminal
             .record_device("kiosk", slot, health);
         self.refresh_alerts();
+        // The tiles that need this slot follow it.
+        self.event(Event::DeviceHealth {
+            slot: slot.to_owned(),
+            health,
+        });
+    }
+
+    /// Asks the receipt printer how it is, every `DEVICE_CHECK` while nobody is being served
+    /// (a job in progress reports by itself), so 取号 closes when the paper runs out and
+    /// opens again when it is back.
+    pub(super) fn probe_printer(&self, now: Instant) {
+        let mut st = self.state.borrow_mut();
+        if now.saturating_duration_since(st.devices_checked) < DEVICE_CHECK
+            || st.probing
+            || st.printing_receipt
+            || !st.session.between_citizens()
+        {
+            return;
+        }
+        st.devices_checked = now;
+        let Some(printer) = &st.terminal.printer else {
+            return;
+        };
+        let inbox = st.terminal.inbox.clone();
+        printer.probe(move |h| inbox.post(Report::DeviceProbed("printer", h)));
+        st.probing = true;
     }
 
     /// 工作人员提示: what staff should see to (paper, devices, queue, disk), from the store.
@@ -127,7 +153,10 @@ impl Kiosk {
         let mut st = self.state.borrow_mut();
         let dir = st.terminal.core.data_dir.join("printer-sim");
         match ReceiptPrinter::start(&st.terminal.core.profile.devices.printer, &dir) {
-            Ok(p) => st.terminal.printer = p,
+            Ok(p) => {
+                let counted = st.terminal.core.store.path().to_owned();
+                st.terminal.printer = p.map(|p| p.count_paper(counted));
+            }
             Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
         }
     }

@@ -13,6 +13,12 @@ const EN: &[(&str, &str)] = &[
     ("包含 {} 个事项", "{} services"),
     ("一件事一次办 · 包含 {} 个事项", "One-stop service · {} services"),
     ("网络中断，业务将暂存本机，恢复后自动提交", "Network down: applications are kept here and sent automatically when it returns"),
+    ("打印机缺纸，暂不能取号，请到服务台", "The printer is out of paper: no tickets for now, please go to the service desk"),
+    ("打印机卡纸，暂不能取号，请到服务台", "The printer is jammed: no tickets for now, please go to the service desk"),
+    ("打印机故障，暂不能取号，请到服务台", "The printer is out of order: no tickets for now, please go to the service desk"),
+    ("身份证阅读器故障，请用渝快码或到服务台", "The ID card reader is out of order: use a Yukuaiban code or go to the service desk"),
+    ("设备故障，暂不能办理，请到服务台", "A device is out of order: please go to the service desk"),
+    ("本机正在维护，暂停办理业务，请到服务台或其他终端办理", "This terminal is under maintenance and offers no services now; please go to the service desk or another terminal"),
     // Find.
     ("没有找到与“{}”相关的事项，可以换个说法或按部门浏览", "Nothing found for “{}”; try other letters or browse by department"),
     ("找到 {} 项，点事项开始办理", "{} found; tap one to start"),

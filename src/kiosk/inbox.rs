@@ -143,6 +143,10 @@ impl Kiosk {
                     }
                     self.render();
                 }
+                Report::DeviceProbed(slot, health) => {
+                    self.state.borrow_mut().probing = false;
+                    self.record_device(slot, health);
+                }
                 Report::Printed(result, health) => {
                     if let Some(h) = health {
                         self.record_device("printer", h);

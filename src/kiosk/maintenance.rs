@@ -83,6 +83,85 @@ impl Kiosk {
     }
 }
 
+impl Kiosk {
+    /// 更换纸卷: the technician put in a new receipt roll; the paper counter starts again
+    /// (audited with the technician's id).
+    pub(super) fn technician_replace_paper(&self) {
+        {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            let Some(id) = st.session.technician().map(str::to_owned) else {
+                return;
+            };
+            let actor = crate::core::audit::Actor::technician(&id)
+                .unwrap_or_else(|_| crate::core::audit::Actor::system());
+            st.tech_status =
+                match crate::core::consumables::replace_roll(&mut st.terminal.core.store, &actor) {
+                    Ok(r) => format!(
+                        "已记录更换纸卷（累计更换 {} 卷），纸量计数已清零",
+                        r.rolls_replaced
+                    ),
+                    Err(e) => format!("未能记录更换纸卷：{e}"),
+                };
+        }
+        self.refresh_technician_lines();
+        self.render();
+    }
+
+    /// Reads what operations asked by remote command (every `OPS_CHECK`) and hands it to
+    /// the session, which decides when to act (maintenance once the citizen has finished, a
+    /// restart only between citizens).
+    pub(super) fn follow_operations(&self, now: Instant) {
+        let asked = {
+            let mut st = self.state.borrow_mut();
+            if now.saturating_duration_since(st.ops_checked) < OPS_CHECK {
+                return;
+            }
+            st.ops_checked = now;
+            let store = &mut st.terminal.core.store;
+            match (
+                crate::core::commands::maintenance_requested(store),
+                crate::core::commands::restart_requested(store),
+            ) {
+                (Ok(m), Ok(r)) => Some((m, r.is_some())),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "operations switches unreadable");
+                    None
+                }
+            }
+        };
+        if let Some((maintenance, restart)) = asked {
+            self.event_at(
+                Event::Operations {
+                    maintenance,
+                    restart,
+                },
+                now,
+            );
+        }
+    }
+
+    /// Operations asked for a restart and nobody is being served: the request is taken and
+    /// the event loop ends (systemd's `Restart=always` starts the kiosk again).
+    pub(super) fn restart_now(&self) {
+        let taken = {
+            let mut st = self.state.borrow_mut();
+            crate::core::commands::take_restart(
+                &mut st.terminal.core.store,
+                jiff::Timestamp::now().as_second(),
+            )
+        };
+        match taken {
+            Ok(true) => {
+                tracing::info!("restarting as operations asked (no citizen being served)");
+                let _ = slint::quit_event_loop();
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "restart request not taken"),
+        }
+    }
+}
+
 /// Appends a technician entry to the audit log (a failure is logged, never shown).
 pub(super) fn audit_technician(
     terminal: &mut Terminal,

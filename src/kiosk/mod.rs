@@ -113,6 +113,11 @@ struct State {
     catalog_checked: Instant,
     /// When tickets issued offline were last offered to the hall database.
     hall_replayed: Instant,
+    /// When the operations switches were last read (`maintenance::follow_operations`).
+    ops_checked: Instant,
+    /// When the printer was last asked, and whether the answer is still awaited.
+    devices_checked: Instant,
+    probing: bool,
     /// The capture page's camera while the session wants it (live preview, then the still),
     /// its start count (news from an earlier one is ignored), and why it cannot be used.
     camera: Option<LiveCamera>,
@@ -159,6 +164,10 @@ struct State {
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
 pub const CATALOG_CHECK: Duration = Duration::from_secs(30);
+/// How often a kiosk at rest asks the receipt printer how it is (tiles follow it).
+pub const DEVICE_CHECK: Duration = Duration::from_secs(3);
+/// How often the kiosk reads what operations asked by remote command.
+pub const OPS_CHECK: Duration = Duration::from_secs(2);
 
 /// How many search results the find page shows.
 const RESULT_LIMIT: usize = 50;
@@ -201,6 +210,9 @@ impl Kiosk {
                 face: None,
                 catalog_checked: Instant::now(),
                 hall_replayed: Instant::now(),
+                ops_checked: Instant::now(),
+                devices_checked: Instant::now(),
+                probing: false,
                 camera: None,
                 camera_started: 0,
                 camera_error: String::new(),
@@ -367,6 +379,8 @@ impl Kiosk {
             }
             Effect::RunSelftest => self.technician_selftest(),
             Effect::ExportDiagnostics => self.technician_export(),
+            Effect::ReplacePaperRoll => self.technician_replace_paper(),
+            Effect::Restart => self.restart_now(),
         }
     }
 
@@ -376,6 +390,8 @@ impl Kiosk {
         self.event_at(Event::Tick, now);
         self.adopt_newer_catalog(now);
         self.replay_offline_tickets(now);
+        self.follow_operations(now);
+        self.probe_printer(now);
     }
 
     /// A timer that drives the idle countdown and wipe; keep it alive while the window runs.

@@ -88,6 +88,28 @@ pub fn overview(store: &mut Store, profile: &Profile, data_dir: &Path) -> Vec<Li
         }
         Err(e) => out.push(line("待提交", e.to_string(), true)),
     }
+    if profile.devices.printer.driver != crate::core::config::DriverKind::None {
+        let roll_mm = profile.devices.printer.roll_length_mm();
+        match crate::core::consumables::roll(store) {
+            Ok(r) => out.push(line(
+                "收据纸",
+                format!(
+                    "本卷已打印 {} 张、约 {:.1} 米，约余 {:.1} 米（纸卷 {:.0} 米）{}",
+                    r.jobs,
+                    r.used_mm() as f64 / 1000.0,
+                    r.left_mm(roll_mm) as f64 / 1000.0,
+                    f64::from(roll_mm) / 1000.0,
+                    if r.near_end(roll_mm) {
+                        "，即将用完，请备好新纸卷；换纸后点“更换纸卷”"
+                    } else {
+                        ""
+                    }
+                ),
+                r.near_end(roll_mm),
+            )),
+            Err(e) => out.push(line("收据纸", e.to_string(), true)),
+        }
+    }
     let p = &profile.platform;
     out.push(line(
         "网络",
@@ -136,21 +158,7 @@ pub fn export_diagnostics(
     profile: &Profile,
     data_dir: &Path,
 ) -> Result<PathBuf, String> {
-    let quota = Quota::from_mb(profile.data.outbox_quota_mb);
-    let devices = health::stored_devices(store).map_err(|e| e.to_string())?;
-    let snapshot =
-        health::collect(store, data_dir, quota, devices, None).map_err(|e| e.to_string())?;
-    let queue = outbox::list(store, false).map_err(|e| e.to_string())?;
-    let audit_log = audit::list(store).map_err(|e| e.to_string())?;
-    let doc = serde_json::json!({
-        "terminal": profile.terminal.name,
-        "kind": profile.terminal.kind.as_str(),
-        "region_code": profile.terminal.region_code.to_string(),
-        "exported_at": jiff::Timestamp::now().to_string(),
-        "health": snapshot,
-        "queue": queue,
-        "audit": audit_log,
-    });
+    let doc = crate::ops::diagnostics::document(store, profile, data_dir)?;
     let dir = data_dir.join("exports");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let name = format!(

@@ -28,7 +28,7 @@ use crate::core::config::PlatformMode;
 use crate::core::health;
 use crate::core::outbox;
 use crate::core::platform::PlatformClient;
-use crate::core::{credentials, sync, ticketing, Core};
+use crate::core::{commands, consumables, credentials, sync, ticketing, Core};
 
 /// Why the agent stopped.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,9 @@ pub struct AgentOptions {
     pub on_metrics: Option<fn(std::net::SocketAddr)>,
     /// Stop after this many heartbeats (tests); `None` runs until killed.
     pub max_beats: Option<u64>,
+    /// Beat this often instead of `health.heartbeat_secs` (benches; the profile refuses
+    /// intervals under 30 s).
+    pub beat_every: Option<Duration>,
 }
 
 /// Probes the devices off the async threads, starting from and recording into the store's
@@ -131,6 +134,8 @@ struct Beater {
     data_dir: std::path::PathBuf,
     quota: outbox::Quota,
     base_url: String,
+    /// Runs the remote commands a heartbeat answer carries.
+    commands: super::commands::Executor,
 }
 
 impl Beater {
@@ -139,6 +144,23 @@ impl Beater {
     fn deadline(&self) -> Duration {
         let calls = 1 + self.ticketing.as_ref().map_or(0, |t| t.services.len()) as u32;
         self.client.config().timeout * calls + Duration::from_secs(60)
+    }
+
+    /// Receipt paper use against the roll, when a receipt printer is configured.
+    fn paper(
+        &self,
+        store: &Arc<Mutex<crate::core::store::Store>>,
+    ) -> Option<crate::core::platform::wire::PaperUse> {
+        if self.devices.printer.driver == crate::core::config::DriverKind::None {
+            return None;
+        }
+        match consumables::roll(&mut store.lock().unwrap_or_else(|e| e.into_inner())) {
+            Ok(r) => Some(r.wire(self.devices.printer.roll_length_mm())),
+            Err(e) => {
+                tracing::warn!(error = %e, "paper counter unreadable");
+                None
+            }
+        }
     }
 
     async fn beat(&self, mut m: BeatMemory) -> BeatMemory {
@@ -159,9 +181,19 @@ impl Beater {
             skew,
         );
         let mut top_up_tickets = false;
+        let mut received = Vec::new();
         match snapshot {
             Ok(mut snap) => {
-                let result = self.client.heartbeat(&snap.heartbeat()).await;
+                let mut hb = snap.heartbeat();
+                // Results of remote commands ride every beat until one is answered.
+                hb.command_results =
+                    commands::unacked(&mut store.lock().unwrap_or_else(|e| e.into_inner()))
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "remote command results unreadable");
+                            Vec::new()
+                        });
+                hb.paper = self.paper(store);
+                let result = self.client.heartbeat(&hb).await;
                 let now = jiff::Timestamp::now().as_second();
                 let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
                 match result {
@@ -175,6 +207,15 @@ impl Beater {
                         }
                         m.healthy_before = true;
                         top_up_tickets = self.ticketing.is_some();
+                        received = ack.commands;
+                        let acked = {
+                            let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
+                            commands::mark_acked(&mut st, &hb.command_results)
+                                .and_then(|()| commands::prune(&mut st, now))
+                        };
+                        if let Err(e) = acked {
+                            tracing::warn!(error = %e, "remote command acknowledgements not recorded");
+                        }
                     }
                     Err(e) => {
                         s.heartbeat_failures += 1;
@@ -190,8 +231,17 @@ impl Beater {
                     }
                 }
                 s.health = Some(snap);
+                s.paper = hb.paper;
             }
             Err(e) => tracing::warn!(error = %e, "health snapshot failed"),
+        }
+        // Commands run after the beat's answer, each at most once; their results go with the
+        // next beat.
+        if !received.is_empty() {
+            let (executed, refused) = self.commands.run_all(&received).await;
+            let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+            s.commands_executed += executed;
+            s.commands_refused += refused;
         }
         if m.last_refused {
             adopt_new_credentials(store, &self.key, &self.client, &self.base_url);
@@ -263,15 +313,22 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
 
     // The outbox worker delivers queued cases and events as soon as the platform answers;
     // it shares the store with the heartbeat (each holds the lock only for local work).
+    // A command accepted before the agent last stopped, and not finished, is not run again.
+    match commands::fail_interrupted(&mut core.store, jiff::Timestamp::now().as_second()) {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(n, "remote commands interrupted by a restart marked failed"),
+        Err(e) => tracing::warn!(error = %e, "remote command records unreadable"),
+    }
     let store = Arc::new(Mutex::new(core.store));
     let key = Arc::new(core.key);
+    let wake_outbox = Arc::new(tokio::sync::Notify::new());
     let worker = tokio::spawn(outbox::run_worker(
         store.clone(),
         key.clone(),
         client.clone(),
         outbox::Backoff::default(),
         core.profile.data.retention_days,
-        Arc::new(tokio::sync::Notify::new()),
+        wake_outbox.clone(),
         stop_rx.clone(),
         None,
     ));
@@ -280,7 +337,9 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     // The watchdog pings from its own thread while this loop turns; the loop never awaits a
     // platform call itself (each heartbeat round is a task of its own).
     let watchdog = sdnotify::Watchdog::from_env();
-    let every = Duration::from_secs(u64::from(core.profile.health.heartbeat_secs));
+    let every = opts
+        .beat_every
+        .unwrap_or_else(|| Duration::from_secs(u64::from(core.profile.health.heartbeat_secs)));
     let beater = Arc::new(Beater {
         store: store.clone(),
         key: key.clone(),
@@ -291,6 +350,13 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
         data_dir: core.data_dir.clone(),
         quota: core.profile.data.quota(),
         base_url,
+        commands: super::commands::Executor {
+            store: store.clone(),
+            client: client.clone(),
+            profile: core.profile.clone(),
+            data_dir: core.data_dir.clone(),
+            wake_outbox,
+        },
     });
     let deadline = beater.deadline();
     let mut beat = tokio::time::interval(every);

@@ -23,6 +23,12 @@ pub struct MetricsState {
     /// The platform refused the device credential at the last heartbeat (expired or
     /// revoked: a technician must re-register).
     pub credentials_refused: bool,
+    /// Receipt paper use as estimated (`None` without a receipt printer).
+    pub paper: Option<crate::core::platform::wire::PaperUse>,
+    /// Remote commands executed and refused since start.
+    pub commands_executed: u64,
+    /// Remote commands refused since start.
+    pub commands_refused: u64,
 }
 
 /// Shared, updatable metrics state.
@@ -74,6 +80,53 @@ pub fn render(state: &MetricsState) -> String {
         "1 when the platform refused the device credential at the last heartbeat (re-register).",
         &one(u8::from(state.credentials_refused).to_string()),
     );
+    metric(
+        "ykb_remote_commands_total",
+        "counter",
+        "Remote operations commands since start, by what became of them.",
+        &[
+            (
+                "{result=\"executed\"}".into(),
+                state.commands_executed.to_string(),
+            ),
+            (
+                "{result=\"refused\"}".into(),
+                state.commands_refused.to_string(),
+            ),
+        ],
+    );
+    if let Some(p) = &state.paper {
+        metric(
+            "ykb_printer_paper_used_mm",
+            "gauge",
+            "Receipt paper printed on the current roll, millimetres (estimated from the jobs).",
+            &one(p.used_mm.to_string()),
+        );
+        metric(
+            "ykb_printer_paper_roll_mm",
+            "gauge",
+            "Length of a receipt paper roll (devices.printer.roll_length_mm).",
+            &one(p.roll_mm.to_string()),
+        );
+        metric(
+            "ykb_printer_jobs",
+            "gauge",
+            "Receipts printed on the current roll.",
+            &one(p.jobs.to_string()),
+        );
+        metric(
+            "ykb_printer_rolls_replaced_total",
+            "counter",
+            "Receipt paper rolls replaced (counter reset in 维护模式).",
+            &one(p.rolls_replaced.to_string()),
+        );
+        metric(
+            "ykb_printer_paper_near_end_estimated",
+            "gauge",
+            "1 when the estimate says the roll is near its end.",
+            &one(u8::from(p.near_end).to_string()),
+        );
+    }
     if let Some(t) = state.last_heartbeat_ok {
         metric(
             "ykb_heartbeat_last_success_timestamp_seconds",

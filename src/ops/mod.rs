@@ -10,12 +10,17 @@
 //! - [`probe`] — light device probes for the agent's heartbeat (printer status, device
 //!   files present).
 //! - [`sdnotify`] — the systemd notification protocol (one datagram per message).
+//! - [`commands`] — executes the remote commands the heartbeat answer carries (verified and
+//!   recorded by `core::commands`).
+//! - [`diagnostics`] — the diagnostics export (no personal data).
 //! - [`cert`] — the expiry date of a PEM certificate, for the self-test.
 //!
 //! Everything here calls the core's public API; nothing here knows Slint.
 
 pub mod agent;
 pub mod cert;
+pub mod commands;
+pub mod diagnostics;
 pub mod metrics;
 pub mod probe;
 pub mod provision;

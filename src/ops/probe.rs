@@ -129,6 +129,7 @@ mod tests {
             driver,
             path: path.into(),
             baud: None,
+            roll_length_mm: None,
         }
     }
 

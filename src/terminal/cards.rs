@@ -98,6 +98,7 @@ fn simulated_slot() -> DeviceSection {
         driver: DriverKind::Simulated,
         path: String::new(),
         baud: None,
+        roll_length_mm: None,
     }
 }
 

@@ -45,6 +45,8 @@ pub enum Report {
     Camera(u64, CameraNews),
     /// How far the print job has come.
     PrintProgress(PrintProgress),
+    /// What a device said when asked between jobs (the slot, and its health).
+    DeviceProbed(&'static str, DeviceHealth),
 }
 
 /// The reports waiting for the UI thread, and how to wake it. Cheap to clone: every worker

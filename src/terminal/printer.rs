@@ -41,6 +41,8 @@ pub struct ReceiptPrinter {
     renderer: Arc<ReceiptRenderer>,
     /// Serialises jobs: one receipt at a time.
     lock: Arc<Mutex<()>>,
+    /// The store each finished job's paper length is counted in (`core::consumables`).
+    paper_store: Option<PathBuf>,
 }
 
 impl ReceiptPrinter {
@@ -56,12 +58,46 @@ impl ReceiptPrinter {
             _sim: slot.sim,
             renderer: Arc::new(ReceiptRenderer::new(font, ReceiptStyle::default())),
             lock: Arc::new(Mutex::new(())),
+            paper_store: None,
         }))
+    }
+
+    /// Counts the paper each finished job takes (as the driver measures what it sent) in the
+    /// store at `store_path`, on the print thread's own connection.
+    pub fn count_paper(mut self, store_path: PathBuf) -> Self {
+        self.paper_store = Some(store_path);
+        self
     }
 
     /// The emulator's job folder, when the printer is simulated.
     pub fn sim_jobs(&self) -> Option<Vec<PathBuf>> {
         self._sim.as_ref().map(|s| s.shared().jobs())
+    }
+
+    /// Asks the printer for its status on a worker thread (between jobs: it waits for one
+    /// running) and hands `done` what it said, or offline when it did not answer.
+    pub fn probe(&self, done: impl FnOnce(DeviceHealth) + Send + 'static) {
+        let uri = self.uri.clone();
+        let lock = self.lock.clone();
+        let spawned = std::thread::Builder::new()
+            .name("kiosk-printer-probe".into())
+            .spawn(move || {
+                let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let health = match Printer::open(&uri).and_then(|mut p| p.status()) {
+                    Ok(s) => DeviceHealth {
+                        state: s.state,
+                        paper: Some(s.paper),
+                    },
+                    Err(_) => DeviceHealth {
+                        state: ykb_drivers::DeviceState::Offline,
+                        paper: None,
+                    },
+                };
+                done(health);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "printer probe thread not started");
+        }
     }
 
     /// Prints `receipt` on a worker thread; `done` gets `Ok` or what to tell the citizen, and
@@ -87,6 +123,7 @@ impl ReceiptPrinter {
         let uri = self.uri.clone();
         let renderer = self.renderer.clone();
         let lock = self.lock.clone();
+        let paper_store = self.paper_store.clone();
         let spawned = std::thread::Builder::new()
             .name("kiosk-print".into())
             .spawn(move || {
@@ -94,6 +131,7 @@ impl ReceiptPrinter {
                 let mut health = None;
                 progress(PrintProgress::Preparing);
                 let mut last = None;
+                let mut printed_um = 0;
                 let result = Printer::open(&uri)
                     .and_then(|mut p| {
                         let printed =
@@ -104,6 +142,7 @@ impl ReceiptPrinter {
                                     progress(PrintProgress::Sending { sent, total });
                                 }
                             });
+                        printed_um = p.printed_um();
                         // After the job the roll may be near its end: ask, for staff.
                         health = p.status().ok().map(|s| DeviceHealth {
                             state: s.state,
@@ -126,6 +165,13 @@ impl ReceiptPrinter {
                         }
                         e.describe_zh().to_owned()
                     });
+                if let (Ok(()), Some(path)) = (&result, &paper_store) {
+                    let counted = crate::core::store::Store::open(path)
+                        .and_then(|mut s| crate::core::consumables::record_job(&mut s, printed_um));
+                    if let Err(e) = counted {
+                        tracing::warn!(error = %e, "paper use not counted");
+                    }
+                }
                 done(result, health);
             });
         if let Err(e) = spawned {

@@ -239,6 +239,7 @@ mod tests {
             driver: DriverKind::Evdev,
             path: path.display().to_string(),
             baud: None,
+            roll_length_mm: None,
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let service = ScanService::start(&dev, move |s| {

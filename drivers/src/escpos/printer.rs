@@ -148,6 +148,8 @@ pub struct Printer {
     uri: String,
     /// How long one status byte may take.
     pub status_timeout: Duration,
+    /// Paper the jobs sent on this link took, micrometres ([`super::paper_length_um`]).
+    printed_um: u64,
 }
 
 impl Printer {
@@ -175,6 +177,7 @@ impl Printer {
             link,
             uri: name,
             status_timeout: Duration::from_millis(800),
+            printed_um: 0,
         }
     }
 
@@ -214,6 +217,12 @@ impl Printer {
         Ok(parse_status(a, b, c)?)
     }
 
+    /// Paper taken by the jobs this driver sent completely, in micrometres (estimated from
+    /// the bytes it wrote).
+    pub fn printed_um(&self) -> u64 {
+        self.printed_um
+    }
+
     /// Sends a job after checking the printer can print (when it can tell).
     pub fn print(&mut self, job: &[u8]) -> Result<(), PrinterError> {
         self.print_with_progress(job, |_, _| {})
@@ -238,6 +247,7 @@ impl Printer {
             written += chunk.len();
             progress(written, job.len());
         }
+        self.printed_um += super::paper_length_um(job);
         Ok(())
     }
 

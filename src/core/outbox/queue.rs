@@ -189,6 +189,28 @@ pub fn retry(store: &mut Store, id: Option<&str>, now: Timestamp) -> Result<u64,
     Ok(n as u64)
 }
 
+/// Puts every dead letter back in the queue, due now (the remote `retry-dead-letters`
+/// command); items waiting or set aside are left as they are. Closes the circuit breaker
+/// when anything was re-entered.
+pub fn retry_dead(store: &mut Store, now: Timestamp) -> Result<u64, OutboxError> {
+    let tx = store.conn().transaction()?;
+    let n = tx.execute(
+        "UPDATE outbox SET state = 'pending', due_ms = ?1, claimed_by = NULL, claimed_until = NULL
+         WHERE state = 'dead'",
+        [ms(now)],
+    )?;
+    if n > 0 {
+        tx.execute("DELETE FROM outbox_breaker", [])?;
+        tx.execute(
+            "UPDATE cases SET status = 'queued' WHERE status = 'rejected'
+             AND id IN (SELECT id FROM outbox WHERE state = 'pending')",
+            [],
+        )?;
+    }
+    tx.commit()?;
+    Ok(n as u64)
+}
+
 /// Deletes the non-personal stubs of delivered cases older than `days`.
 pub fn purge_stubs(store: &mut Store, days: u32, now: Timestamp) -> Result<u64, OutboxError> {
     let cutoff = now - jiff::SignedDuration::from_hours(24 * i64::from(days));

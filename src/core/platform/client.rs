@@ -361,6 +361,16 @@ impl PlatformClient {
             .await
     }
 
+    /// Uploads a diagnostics export (no personal data) for operations (the remote
+    /// `collect-diagnostics` command).
+    pub async fn upload_diagnostics(
+        &self,
+        export: &serde_json::Value,
+    ) -> Result<wire::DiagnosticsReceipt, PlatformError> {
+        self.signed_json(Method::POST, "/devices/diagnostics", Some(export))
+            .await
+    }
+
     /// The audit heads the platform anchored for this terminal (`audit verify --against-platform`).
     pub async fn audit_anchors(&self) -> Result<wire::AuditAnchors, PlatformError> {
         self.signed_json(Method::GET, "/devices/audit-anchors", None::<&()>)

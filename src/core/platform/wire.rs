@@ -445,6 +445,107 @@ pub struct Heartbeat {
     /// rewritten on the terminal no longer matches it (`audit verify --against-platform`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<AuditHead>,
+    /// Results of remote commands not yet acknowledged (the platform stops resending a
+    /// command once its result arrived).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command_results: Vec<CommandResult>,
+    /// Receipt paper: the estimate from printed length against the roll (`None` when the
+    /// terminal has no receipt printer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<PaperUse>,
+}
+
+/// Receipt paper use as the terminal estimates it from what it printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperUse {
+    /// Millimetres printed since the roll was last replaced.
+    pub used_mm: u64,
+    /// The roll's length (`devices.printer.roll_length_mm`).
+    pub roll_mm: u64,
+    /// Jobs printed since the roll was replaced.
+    pub jobs: u64,
+    /// Rolls replaced (counter resets in 维护模式) since the store was created.
+    pub rolls_replaced: u64,
+    /// The estimate says the roll is near its end (before the printer's sensor says so).
+    pub near_end: bool,
+}
+
+/// Version tag at the head of a command's canonical encoding.
+pub const COMMAND_FORMAT: &str = "ykb-command-v1";
+
+/// A remote operations command, carried in a heartbeat answer and signed by the platform
+/// (Ed25519, the catalogue key) over [`command_canonical`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsCommand {
+    /// The platform's id for the command; a terminal executes an id at most once.
+    pub id: String,
+    /// The terminal it is meant for (the device id issued at registration).
+    pub device_id: String,
+    /// `resync`, `selftest`, `collect-diagnostics`, `maintenance`, `restart`,
+    /// `retry-dead-letters`.
+    pub name: String,
+    /// The argument, where the command takes one (`maintenance`: `on` or `off`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arg: Option<String>,
+    /// Unix seconds when the platform issued it.
+    pub issued_at: i64,
+    /// Unix seconds after which it must not be executed.
+    pub expires_at: i64,
+    /// Base64 Ed25519 signature of [`command_canonical`].
+    pub signature: String,
+}
+
+/// The exact bytes a command's signature covers: a compact JSON array of the format tag and
+/// every field but the signature, in a fixed order (an array cannot be reordered or have a
+/// field bleed into the next).
+pub fn command_canonical(c: &OpsCommand) -> Vec<u8> {
+    serde_json::json!([
+        COMMAND_FORMAT,
+        c.id,
+        c.device_id,
+        c.name,
+        c.arg,
+        c.issued_at,
+        c.expires_at
+    ])
+    .to_string()
+    .into_bytes()
+}
+
+/// Signs a command (platform side): fills in `signature`.
+pub fn sign_command(key: &SigningKey, c: &mut OpsCommand) {
+    c.signature = sign_catalog(key, &command_canonical(c));
+}
+
+/// Whether a command's signature is the platform's over its canonical bytes.
+pub fn verify_command(key: &VerifyingKey, c: &OpsCommand) -> Result<(), String> {
+    verify_catalog(key, &command_canonical(c), &c.signature)
+}
+
+/// What became of a command, reported on the next heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandResult {
+    /// The command's id.
+    pub id: String,
+    /// `done`, `failed` or `refused`.
+    pub outcome: String,
+    /// What happened, or why it was refused (zh-CN; never personal data).
+    pub detail: String,
+    /// Unix seconds when the terminal finished with it.
+    pub at: i64,
+}
+
+/// `POST /v1/devices/diagnostics` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosticsReceipt {
+    /// The platform's id for the stored export.
+    pub report_id: String,
+    /// Bytes received.
+    pub bytes: u64,
 }
 
 /// The last entry of a terminal's audit chain: its sequence number and hash.
@@ -486,6 +587,9 @@ pub struct HeartbeatAck {
     pub server_time: i64,
     /// The newest catalogue version (sync when it differs).
     pub catalog_version: u64,
+    /// Commands for this terminal not yet acknowledged, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<OpsCommand>,
 }
 
 /// One check of a self-test report, as the platform receives it.

@@ -63,6 +63,9 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     session.on_inbox_ready(move || k.process_device_events());
 }
 
+/// What the home screen says while operations hold the terminal in maintenance.
+pub const OUT_OF_SERVICE: &str = "本机正在维护，暂停办理业务，请到服务台或其他终端办理";
+
 /// The shell around every page: who is identified, the countdown, 返回, the banner.
 pub(in crate::kiosk) fn render_shell(window: &AppWindow, st: &State) {
     let adapter = window.global::<KioskAdapter>();
@@ -93,7 +96,9 @@ pub(in crate::kiosk) fn render_shell(window: &AppWindow, st: &State) {
         })
         .map(|n| format!("【{}】{}", n.title, n.message))
         .collect();
-    let (banner, warning) = if st.offline {
+    let (banner, warning) = if session.out_of_service() && session.current() == &Screen::Home {
+        (OUT_OF_SERVICE.to_owned(), true)
+    } else if st.offline {
         ("网络中断，业务将暂存本机，恢复后自动提交".to_owned(), true)
     } else {
         (notices.join("  "), false)
@@ -109,7 +114,13 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
     let adapter = window.global::<KioskAdapter>();
     let catalog = &st.terminal.core.catalog;
     match session.current() {
-        Screen::Home => Page::Home,
+        Screen::Home => {
+            let services = window.global::<ServicesAdapter>();
+            let blocked = |s| lang.t(session.blocked(s).unwrap_or_default());
+            services.set_tickets_blocked(blocked(session::Service::Tickets).into());
+            services.set_identify_blocked(blocked(session::Service::Identify).into());
+            Page::Home
+        }
         Screen::Departments => Page::Departments,
         Screen::Matters { department } => {
             adapter.set_list_title(department.clone().into());

@@ -17,6 +17,7 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     tech.on_sign_in(go(|| Event::TechSignIn));
     tech.on_run_selftest(go(|| Event::RunSelftest));
     tech.on_export_logs(go(|| Event::ExportDiagnostics));
+    tech.on_replace_paper(go(|| Event::ReplacePaperRoll));
     tech.on_refresh(go(|| Event::RefreshTechnician));
     tech.on_sign_out(go(|| Event::Home));
 }

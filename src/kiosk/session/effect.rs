@@ -93,4 +93,9 @@ pub enum Effect {
     RunSelftest,
     /// 导出诊断日志 by the technician signed in.
     ExportDiagnostics,
+    /// 更换纸卷 by the technician signed in (audited).
+    ReplacePaperRoll,
+    /// Operations asked for a restart and nobody is being served: the app exits (systemd
+    /// starts it again).
+    Restart,
 }

@@ -322,6 +322,19 @@ pub enum Event {
     RunSelftest,
     /// 导出诊断日志.
     ExportDiagnostics,
+    /// 更换纸卷: a new receipt roll is in, the paper counter starts again.
+    ReplacePaperRoll,
+    /// What operations asked by remote command, as last read from the store: 维护模式,
+    /// and a restart not yet done.
+    Operations {
+        maintenance: bool,
+        restart: bool,
+    },
+    /// A device slot showed this state (a probe, a job, a read): tiles follow it.
+    DeviceHealth {
+        slot: String,
+        health: crate::core::health::DeviceHealth,
+    },
     /// "继续办理" on the countdown overlay.
     KeepSession,
 }
@@ -349,6 +362,8 @@ impl Event {
                 | Event::TicketIssued(_)
                 | Event::TicketRefused(_)
                 | Event::ProgressAnswer { .. }
+                | Event::Operations { .. }
+                | Event::DeviceHealth { .. }
         )
     }
 }

@@ -30,6 +30,7 @@ use crate::core::search::SearchHit;
 use crate::errand::{guide, Errand};
 
 mod apply;
+mod devices;
 mod effect;
 mod evaluate;
 mod event;
@@ -37,11 +38,13 @@ mod hall;
 mod identify;
 mod input;
 mod licences;
+mod operations;
 mod technician;
 #[cfg(test)]
 mod tests;
 
 pub use crate::core::domain::CardError;
+pub use devices::Service;
 pub use effect::{Effect, Outcome};
 pub use event::{
     CaptureStage, CardStatus, Event, IdentifyNote, Key, LicenceCopy, LicenceLookup, SubmitResult,
@@ -179,6 +182,12 @@ pub struct Session {
     shown_at: Instant,
     /// The I/O due, oldest first (see [`Session::poll_effect`]).
     effects: VecDeque<Effect>,
+    /// Operations asked for maintenance: kept by every wipe (see `operations`).
+    out_of_service: bool,
+    /// A restart was asked of the loop (once).
+    restart_due: bool,
+    /// The last state of each device slot (see `devices`): kept by every wipe.
+    devices: devices::DeviceStates,
 }
 
 impl Session {
@@ -224,6 +233,9 @@ impl Session {
             gate: technician::Gate::default(),
             shown_at: now,
             effects: VecDeque::new(),
+            out_of_service: false,
+            restart_due: false,
+            devices: devices::DeviceStates::new(),
         }
     }
 
@@ -452,10 +464,17 @@ impl Session {
                     Outcome::None
                 }
             }
+            Event::Open(_) | Event::OpenEvaluate if !self.may_start_service() => Outcome::None,
+            Event::Open(screen) if self.blocked_screen(&screen) => Outcome::None,
+            Event::DeviceHealth { slot, health } => self.on_device_health(slot, health),
             Event::Open(screen) => {
                 self.open(screen);
                 Outcome::Changed
             }
+            Event::Operations {
+                maintenance,
+                restart,
+            } => self.on_operations(maintenance, restart),
             Event::Back => self.on_back(),
             // Leaving for home ends the errand: what it held goes with it.
             Event::Home => {
@@ -560,6 +579,7 @@ impl Session {
             Event::RefreshTechnician => self.on_technician_action(Effect::ReadTechnicianOverview),
             Event::RunSelftest => self.on_technician_action(Effect::RunSelftest),
             Event::ExportDiagnostics => self.on_technician_action(Effect::ExportDiagnostics),
+            Event::ReplacePaperRoll => self.on_technician_action(Effect::ReplacePaperRoll),
         }
     }
 
@@ -639,8 +659,13 @@ impl Session {
         let (timeout, now) = (self.idle_timeout, self.now);
         let gate = std::mem::take(&mut self.gate);
         let signed_out = self.technician.take();
+        let (out_of_service, restart_due) = (self.out_of_service, self.restart_due);
+        let devices = std::mem::take(&mut self.devices);
         *self = Session::new(timeout, now);
+        self.devices = devices;
         self.gate = gate;
+        self.out_of_service = out_of_service;
+        self.restart_due = restart_due;
         if let Some(technician) = signed_out {
             self.effects.push_back(Effect::AuditTechnician {
                 technician,

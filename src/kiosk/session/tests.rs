@@ -664,5 +664,6 @@ mod effects;
 mod evaluate;
 mod hall;
 mod input;
+mod operations;
 mod technician;
 mod wipe;

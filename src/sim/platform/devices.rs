@@ -196,18 +196,20 @@ pub(super) async fn heartbeat(
     Json(hb): Json<wire::Heartbeat>,
 ) -> Response {
     let device = device_of(&headers);
-    let v = {
+    let (v, commands) = {
         let mut g = s.lock();
         anchor(&mut g, &device, hb.audit_head.as_ref());
+        let commands = super::commands::exchange(&mut g, &device, &hb.command_results);
         if g.heartbeats.len() >= 100 {
             g.heartbeats.remove(0);
         }
         g.heartbeats.push(hb);
-        g.catalog.version
+        (g.catalog.version, commands)
     };
     Json(wire::HeartbeatAck {
         server_time: s.now(),
         catalog_version: v,
+        commands,
     })
     .into_response()
 }

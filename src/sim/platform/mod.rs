@@ -8,7 +8,8 @@
 //! Files: [`faults`] injects the faults, [`catalog`] publishes and serves the signed
 //! catalogue, [`cases`] takes cases, materials and events, [`licences`] answers e-licence
 //! and 渝快码 look-ups, [`devices`] registers and authenticates terminals and takes their
-//! heartbeats, self-tests and ticket lease requests, [`admin`] is the admin API. This file
+//! heartbeats, self-tests and ticket lease requests, [`commands`] issues remote commands
+//! and keeps diagnostics uploads, [`admin`] is the admin API. This file
 //! holds the shared state, the router and the running server's handle.
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +30,7 @@ use crate::core::platform::wire::{self, ErrorBody};
 mod admin;
 mod cases;
 mod catalog;
+mod commands;
 mod devices;
 mod faults;
 mod licences;
@@ -36,12 +38,14 @@ mod licences;
 use admin::*;
 use cases::*;
 use catalog::*;
+use commands::*;
 use devices::*;
 use faults::*;
 use licences::*;
 
 pub use cases::{CaseRecord, EventRecord, MaterialRecord, StatusRequest};
 pub use catalog::ChangeRequest;
+pub use commands::{CommandRecord, DiagnosticsRecord, IssueCommand};
 pub use devices::{RevokeReason, RevokeRequest, SelftestRecord};
 pub use faults::Faults;
 pub use licences::{licence_document_for, licences_for, platform_licence_types, TokenRequest};
@@ -83,6 +87,12 @@ struct Inner {
     ticket_next: BTreeMap<(String, String, String), u32>,
     /// Every ticket lease granted, with the device it went to, in order.
     ticket_leases: Vec<(String, wire::TicketLease)>,
+    /// Remote commands issued, in order, with their results.
+    commands: Vec<CommandRecord>,
+    /// Commands issued so far (the next id's number).
+    command_seq: u64,
+    /// Diagnostics exports received, in order.
+    diagnostics: Vec<DiagnosticsRecord>,
 }
 
 /// What every handler shares: the state, the faults in force, the fault dice and the
@@ -195,6 +205,28 @@ impl SimHandle {
     /// The HMAC secret issued to `device_id` (tests look for it in the terminal's files).
     pub fn device_secret(&self, device_id: &str) -> Option<Vec<u8>> {
         self.shared.lock().devices.get(device_id).cloned()
+    }
+
+    /// Issues a remote command to `device_id` (as `POST /admin/devices/{id}/commands`);
+    /// `None` when no such device registered (or `replay_of` names nothing).
+    pub fn issue_command(&self, device_id: &str, req: &IssueCommand) -> Option<wire::OpsCommand> {
+        issue(&self.shared, device_id, req)
+    }
+
+    /// The commands issued to `device_id`, in order, with their results.
+    pub fn commands(&self, device_id: &str) -> Vec<CommandRecord> {
+        self.shared
+            .lock()
+            .commands
+            .iter()
+            .filter(|c| c.command.device_id == device_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Diagnostics exports received, in order.
+    pub fn diagnostics(&self) -> Vec<DiagnosticsRecord> {
+        self.shared.lock().diagnostics.clone()
     }
 
     /// Every event received.
@@ -319,6 +351,9 @@ impl Inner {
             case_seq: 0,
             heartbeats: Vec::new(),
             audit_anchors: HashMap::new(),
+            commands: Vec::new(),
+            command_seq: 0,
+            diagnostics: Vec::new(),
         }
     }
 }
@@ -342,6 +377,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/notices", get(notices))
         .route("/v1/devices/selftest", post(selftest))
         .route("/v1/devices/audit-anchors", get(audit_anchors))
+        .route("/v1/devices/diagnostics", post(diagnostics))
         .route("/v1/tickets/leases", post(ticket_lease))
         .layer(middleware::from_fn_with_state(shared.clone(), guard));
     Router::new()
@@ -356,6 +392,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/heartbeats", get(admin_heartbeats))
         .route("/admin/selftests", get(admin_selftests))
         .route("/admin/devices/{device}/revoke", post(admin_revoke))
+        .route(
+            "/admin/devices/{device}/commands",
+            post(admin_issue_command).get(admin_commands),
+        )
         .route("/admin/faults", get(admin_faults_get).put(admin_faults_put))
         .route("/admin/catalog/changes", post(admin_change))
         .route("/admin/catalog/compact", post(admin_compact))
@@ -394,6 +434,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/notices"),
     ("post", "/v1/devices/selftest"),
     ("get", "/v1/devices/audit-anchors"),
+    ("post", "/v1/devices/diagnostics"),
     ("post", "/v1/tickets/leases"),
     ("get", "/health"),
 ];
