@@ -110,7 +110,10 @@ impl Counter {
                 | Report::Scanned(_)
                 | Report::Ykm(_)
                 | Report::Camera(..)
-                | Report::PrintProgress(_) => {}
+                | Report::PrintProgress(_)
+                | Report::Certificates(_)
+                | Report::Certificate { .. }
+                | Report::DocumentProgress(_) => {}
             }
         }
         self.render();
