@@ -38,7 +38,8 @@ fn printer() -> DocumentPrinter {
 }
 
 #[test]
-fn a_two_page_certificate_is_verified_printed_and_comes_out_a4_with_its_text_and_a_qr_that_verifies() {
+fn a_two_page_certificate_is_verified_printed_and_comes_out_a4_with_its_text_and_a_qr_that_verifies(
+) {
     let sim = Sim::start();
     let (_dir, c) = client(&sim);
     let doc = sim
@@ -60,8 +61,16 @@ fn a_two_page_certificate_is_verified_printed_and_comes_out_a4_with_its_text_and
     let sent = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(sent.path(), &cert.pdf).unwrap();
     let text = cups::text(sent.path());
-    for want in ["社会保险参保证明", "李*", "企业职工基本养老保险", &cert.verification_code] {
-        assert!(text.contains(want), "{want:?} not in the certificate's text:\n{text}");
+    for want in [
+        "社会保险参保证明",
+        "李*",
+        "企业职工基本养老保险",
+        &cert.verification_code,
+    ] {
+        assert!(
+            text.contains(want),
+            "{want:?} not in the certificate's text:\n{text}"
+        );
     }
     assert!(!text.contains(HOLDER), "the ID number is printed unmasked");
     cups::assert_looks_the_same(sent.path(), &pdf);
@@ -79,7 +88,9 @@ fn a_two_page_certificate_is_verified_printed_and_comes_out_a4_with_its_text_and
     assert!(check.valid);
     assert_eq!(check.title, "社会保险参保证明");
     assert_eq!(check.holder_name_masked, "李*");
-    let unknown = sim.block_on(c.verify_certificate("0000-0000-0000-0000")).unwrap();
+    let unknown = sim
+        .block_on(c.verify_certificate("0000-0000-0000-0000"))
+        .unwrap();
     assert!(!unknown.valid);
 }
 
@@ -120,7 +131,10 @@ fn a_bad_signature_a_non_pdf_and_an_oversized_pdf_are_refused_before_printing() 
             .unwrap();
         let refusal = certificate::verify(&doc, c.verifying_key()).unwrap_err();
         let words = refusal.to_string();
-        assert!(words.contains(want) && words.contains("窗口"), "{fault:?}: {words}");
+        assert!(
+            words.contains(want) && words.contains("窗口"),
+            "{fault:?}: {words}"
+        );
         if fault == CertificateFault::BadSignature {
             assert_eq!(refusal, Refusal::BadSignature);
         }
@@ -138,7 +152,15 @@ impl OwnQueue {
         let name = format!("ykb-own-{tag}-{}", std::process::id());
         cups::admin(
             "lpadmin",
-            &["-p", &name, "-E", "-v", "file:///dev/null", "-P", "/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd"],
+            &[
+                "-p",
+                &name,
+                "-E",
+                "-v",
+                "file:///dev/null",
+                "-P",
+                "/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd",
+            ],
         );
         Self(name)
     }
@@ -151,7 +173,9 @@ impl OwnQueue {
 impl Drop for OwnQueue {
     fn drop(&mut self) {
         let sock = cups::socket();
-        let _ = Command::new("lpadmin").args(["-h", &sock, "-x", &self.0]).output();
+        let _ = Command::new("lpadmin")
+            .args(["-h", &sock, "-x", &self.0])
+            .output();
     }
 }
 
@@ -195,17 +219,33 @@ fn a_paused_printer_is_said_in_words_and_nothing_is_left_queued() {
     let printing = std::thread::spawn(move || q2.print("stalls", &long, follow, |_| {}));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while q.status().unwrap().queued == 0 {
-        assert!(std::time::Instant::now() < deadline, "the job never arrived");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never arrived"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     cups::admin("cupsdisable", &[&own.0]);
     let e = printing.join().unwrap().unwrap_err();
     assert!(
-        matches!(&e, CupsError::Stalled { condition: Condition::Paused, .. }),
+        matches!(
+            &e,
+            CupsError::Stalled {
+                condition: Condition::Paused,
+                ..
+            }
+        ),
         "{e:?}"
     );
-    assert!(e.to_string().contains("已暂停") && e.to_string().contains("已取消"), "{e}");
-    assert_eq!(q.status().unwrap().queued, 0, "a stalled job is not left behind");
+    assert!(
+        e.to_string().contains("已暂停") && e.to_string().contains("已取消"),
+        "{e}"
+    );
+    assert_eq!(
+        q.status().unwrap().queued,
+        0,
+        "a stalled job is not left behind"
+    );
 }
 
 #[test]
@@ -227,7 +267,13 @@ fn bin() -> Command {
 #[test]
 fn print_test_document_printer_exits_0_once_cups_reports_completed_and_the_page_is_a4() {
     let out = bin()
-        .args(["print", "test", "--document-printer", "--queue", &cups::queue_spec()])
+        .args([
+            "print",
+            "test",
+            "--document-printer",
+            "--queue",
+            &cups::queue_spec(),
+        ])
         .output()
         .unwrap();
     common::assert_success(&out);
@@ -277,7 +323,14 @@ fn print_test_document_printer_exits_0_once_cups_reports_completed_and_the_page_
 #[test]
 fn printer_status_document_printer_shows_cups_view_of_the_queue() {
     let out = bin()
-        .args(["printer", "status", "--document-printer", "--json", "--queue", &cups::queue_spec()])
+        .args([
+            "printer",
+            "status",
+            "--document-printer",
+            "--json",
+            "--queue",
+            &cups::queue_spec(),
+        ])
         .output()
         .unwrap();
     common::assert_success(&out);
@@ -289,7 +342,13 @@ fn printer_status_document_printer_shows_cups_view_of_the_queue() {
     let own = OwnQueue::new("status");
     cups::admin("cupsdisable", &[&own.0]);
     let out = bin()
-        .args(["printer", "status", "--document-printer", "--queue", &own.spec()])
+        .args([
+            "printer",
+            "status",
+            "--document-printer",
+            "--queue",
+            &own.spec(),
+        ])
         .output()
         .unwrap();
     common::assert_success(&out);

@@ -27,14 +27,21 @@ fn written(out: &Path, job: i32, deadline: Instant) -> PathBuf {
             .expect("out dir")
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix) || n.ends_with(&suffix)))
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix) || n.ends_with(&suffix))
+            })
         {
             let b = std::fs::read(&p).unwrap_or_default();
             if String::from_utf8_lossy(&b[b.len().saturating_sub(64)..]).contains("%%EOF") {
                 return p;
             }
         }
-        assert!(Instant::now() < deadline, "cups-pdf wrote nothing for job {job}");
+        assert!(
+            Instant::now() < deadline,
+            "cups-pdf wrote nothing for job {job}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -46,12 +53,10 @@ fn certificate() -> Vec<u8> {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let sim = ykb_terminal::sim::platform::start(
-            "127.0.0.1:0".parse().unwrap(),
-            Default::default(),
-        )
-        .await
-        .expect("simulator");
+        let sim =
+            ykb_terminal::sim::platform::start("127.0.0.1:0".parse().unwrap(), Default::default())
+                .await
+                .expect("simulator");
         let dir = tempfile::tempdir().expect("temp dir");
         let mut core = ykb_terminal::core::Core::start(
             ykb_terminal::core::config::Profile::demo(),
@@ -92,8 +97,10 @@ fn certificate() -> Vec<u8> {
 /// The group's entry point.
 pub fn document_print(out: &mut Vec<Figure>) {
     const N: usize = 30;
-    let (Ok(spec), Ok(dir)) = (std::env::var("YKB_TEST_CUPS"), std::env::var("YKB_TEST_CUPS_OUT"))
-    else {
+    let (Ok(spec), Ok(dir)) = (
+        std::env::var("YKB_TEST_CUPS"),
+        std::env::var("YKB_TEST_CUPS_OUT"),
+    ) else {
         eprintln!(
             "{GROUP}: not measured — YKB_TEST_CUPS is not set; run `scripts/test bench -- document-printer` \
              (it starts a throwaway cupsd with a cups-pdf queue)"
@@ -131,7 +138,11 @@ pub fn document_print(out: &mut Vec<Figure>) {
             .arg(file.path())
             .output()
             .expect("lp runs");
-        assert!(said.status.success(), "lp: {}", String::from_utf8_lossy(&said.stderr));
+        assert!(
+            said.status.success(),
+            "lp: {}",
+            String::from_utf8_lossy(&said.stderr)
+        );
         let text = String::from_utf8_lossy(&said.stdout);
         let job: i32 = text
             .split_whitespace()

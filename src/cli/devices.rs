@@ -159,7 +159,12 @@ pub enum PrintCommand {
 #[derive(Debug, Args)]
 pub struct PrintTestArgs {
     /// serial:///dev/ttyUSB0?baud=115200, tcp://host:9100 or file:///dev/usb/lp0.
-    #[arg(long, value_name = "URI", required_unless_present = "document_printer", conflicts_with = "document_printer")]
+    #[arg(
+        long,
+        value_name = "URI",
+        required_unless_present = "document_printer",
+        conflicts_with = "document_printer"
+    )]
     pub printer: Option<String>,
     /// The profile's A4 document printer (devices.document_printer, a CUPS queue).
     #[arg(long)]
@@ -185,7 +190,12 @@ pub enum PrinterCommand {
 #[derive(Debug, Args)]
 pub struct PrinterStatusArgs {
     /// serial:///dev/ttyUSB0?baud=115200, tcp://host:9100 or file:///dev/usb/lp0.
-    #[arg(long, value_name = "URI", required_unless_present = "document_printer", conflicts_with = "document_printer")]
+    #[arg(
+        long,
+        value_name = "URI",
+        required_unless_present = "document_printer",
+        conflicts_with = "document_printer"
+    )]
     pub printer: Option<String>,
     /// The profile's A4 document printer (devices.document_printer, a CUPS queue).
     #[arg(long)]

@@ -36,7 +36,10 @@ pub struct VerifiedCertificate {
 
 /// Checks `doc` against the platform's `key`: size first (before decoding much), then the
 /// signature over the exact bytes, then that they are a PDF.
-pub fn verify(doc: &CertificateDocument, key: &VerifyingKey) -> Result<VerifiedCertificate, Refusal> {
+pub fn verify(
+    doc: &CertificateDocument,
+    key: &VerifyingKey,
+) -> Result<VerifiedCertificate, Refusal> {
     let cap = wire::MAX_CERTIFICATE_PDF_BYTES;
     let approx = doc.pdf_base64.len() / 4 * 3;
     if approx > cap + 3 {
@@ -95,7 +98,10 @@ mod tests {
         assert_eq!(verify(&doc(PDF, PDF), &other), Err(Refusal::BadSignature));
         let mut d = doc(PDF, PDF);
         d.pdf_base64 = "not base64!".into();
-        assert_eq!(verify(&d, &wire::demo_verifying_key()), Err(Refusal::BadSignature));
+        assert_eq!(
+            verify(&d, &wire::demo_verifying_key()),
+            Err(Refusal::BadSignature)
+        );
     }
 
     #[test]

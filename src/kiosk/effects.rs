@@ -163,15 +163,20 @@ impl Kiosk {
             drop(st);
             self.event(Event::CertificateReady {
                 title,
-                result: Err("暂时连不上政务服务平台，证明开具需要网络，请稍后再试或到窗口办理".into()),
+                result: Err(
+                    "暂时连不上政务服务平台，证明开具需要网络，请稍后再试或到窗口办理".into(),
+                ),
             });
             return;
         };
         let inbox = st.terminal.inbox.clone();
         let id_number = person.id_number.expose().to_owned();
-        crate::terminal::licences::fetch_certificate(platform, id_number, task_code, move |result| {
-            inbox.post(Report::Certificate { title, result })
-        });
+        crate::terminal::licences::fetch_certificate(
+            platform,
+            id_number,
+            task_code,
+            move |result| inbox.post(Report::Certificate { title, result }),
+        );
     }
 
     /// "确认打印": the copy goes to the printer off the UI thread — a certificate, and an

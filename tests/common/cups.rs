@@ -25,7 +25,11 @@ pub fn out_dir() -> PathBuf {
 
 /// The scheduler's socket (after the `@`).
 pub fn socket() -> String {
-    queue_spec().split_once('@').expect("QUEUE@SOCKET").1.to_owned()
+    queue_spec()
+        .split_once('@')
+        .expect("QUEUE@SOCKET")
+        .1
+        .to_owned()
 }
 
 /// The PDF cups-pdf wrote for `job` (it names files `job_N-…`), waiting up to 10 s for the
@@ -40,13 +44,15 @@ pub fn printed(job: i32) -> PathBuf {
             .filter_map(Result::ok)
             .map(|e| e.path())
             .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| (n.starts_with(&prefix) && n.ends_with(".pdf")) || n.ends_with(&suffix))
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    (n.starts_with(&prefix) && n.ends_with(".pdf")) || n.ends_with(&suffix)
+                })
             });
         if let Some(p) = found {
             let tail = std::fs::read(&p).unwrap_or_default();
-            if tail.len() > 5 && String::from_utf8_lossy(&tail[tail.len().saturating_sub(64)..]).contains("%%EOF") {
+            if tail.len() > 5
+                && String::from_utf8_lossy(&tail[tail.len().saturating_sub(64)..]).contains("%%EOF")
+            {
                 return p;
             }
         }
@@ -116,7 +122,15 @@ pub fn qr_codes(pdf: &Path, page: usize) -> Vec<String> {
     tool(
         "pdftoppm",
         &[
-            "-r", "200", "-gray", "-png", "-f", &n, "-l", &n, "-singlefile",
+            "-r",
+            "200",
+            "-gray",
+            "-png",
+            "-f",
+            &n,
+            "-l",
+            &n,
+            "-singlefile",
             pdf.to_str().unwrap(),
             base.to_str().unwrap(),
         ],
@@ -141,7 +155,15 @@ pub fn render(pdf: &Path, page: usize, dpi: u32) -> image::GrayImage {
     tool(
         "pdftoppm",
         &[
-            "-r", &r, "-gray", "-png", "-f", &n, "-l", &n, "-singlefile",
+            "-r",
+            &r,
+            "-gray",
+            "-png",
+            "-f",
+            &n,
+            "-l",
+            &n,
+            "-singlefile",
             pdf.to_str().unwrap(),
             base.to_str().unwrap(),
         ],
@@ -183,9 +205,17 @@ pub fn assert_looks_the_same(sent: &Path, printed: &Path) {
         );
         let (w, h) = (a.width().min(b.width()), a.height().min(b.height()));
         let (ca, cb) = (cells(&a, w, h), cells(&b, w, h));
-        let differing = ca.iter().zip(&cb).filter(|(x, y)| x.abs_diff(**y) > 64).count();
+        let differing = ca
+            .iter()
+            .zip(&cb)
+            .filter(|(x, y)| x.abs_diff(**y) > 64)
+            .count();
         let share = differing as f64 / ca.len() as f64;
-        assert!(share < 0.01, "page {page}: {:.2} % of cells differ", share * 100.0);
+        assert!(
+            share < 0.01,
+            "page {page}: {:.2} % of cells differ",
+            share * 100.0
+        );
         let inked = cb.iter().filter(|v| **v < 200).count();
         assert!(inked > 200, "page {page} is blank ({inked} inked cells)");
     }

@@ -225,11 +225,14 @@ mod tests {
         assert!(decode_response(b"HTTP/1.1 401 Unauthorized\r\n\r\n").is_err());
         assert!(decode_response(b"garbage").is_err());
         assert!(decode_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab").is_err());
-        assert!(decode_response(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
-        )
-        .is_err());
-        let huge = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
+        assert!(
+            decode_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                .is_err()
+        );
+        let huge = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
         assert!(decode_response(huge.as_bytes()).is_err());
     }
 }

@@ -334,10 +334,25 @@ mod tests {
     fn a_response_decodes_enums_booleans_and_sets() {
         let b = response(&[
             (tag::OPERATION, tag::CHARSET, "attributes-charset", b"utf-8"),
-            (tag::PRINTER, tag::ENUM, "printer-state", &5i32.to_be_bytes()),
-            (tag::PRINTER, tag::KEYWORD, "printer-state-reasons", b"paused"),
+            (
+                tag::PRINTER,
+                tag::ENUM,
+                "printer-state",
+                &5i32.to_be_bytes(),
+            ),
+            (
+                tag::PRINTER,
+                tag::KEYWORD,
+                "printer-state-reasons",
+                b"paused",
+            ),
             (tag::PRINTER, tag::KEYWORD, "", b"media-empty-error"),
-            (tag::PRINTER, tag::BOOLEAN, "printer-is-accepting-jobs", &[1]),
+            (
+                tag::PRINTER,
+                tag::BOOLEAN,
+                "printer-is-accepting-jobs",
+                &[1],
+            ),
         ]);
         let r = Response::decode(&b).unwrap();
         assert!(r.ok());
@@ -353,7 +368,12 @@ mod tests {
 
     #[test]
     fn truncated_and_garbage_responses_are_errors_not_panics() {
-        let b = response(&[(tag::PRINTER, tag::ENUM, "printer-state", &3i32.to_be_bytes())]);
+        let b = response(&[(
+            tag::PRINTER,
+            tag::ENUM,
+            "printer-state",
+            &3i32.to_be_bytes(),
+        )]);
         for n in 0..b.len() {
             assert!(Response::decode(&b[..n]).is_err(), "prefix {n}");
         }
@@ -371,7 +391,23 @@ mod tests {
             let _ = Response::decode(&junk);
         }
         // An additional value before any attribute is malformed.
-        let mut bad = vec![1, 1, 0, 0, 0, 0, 0, 1, tag::PRINTER, tag::KEYWORD, 0, 0, 0, 1, b'x'];
+        let mut bad = vec![
+            1,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            1,
+            tag::PRINTER,
+            tag::KEYWORD,
+            0,
+            0,
+            0,
+            1,
+            b'x',
+        ];
         bad.push(tag::END);
         assert!(matches!(
             Response::decode(&bad),

@@ -259,7 +259,11 @@ impl Default for Follow {
     }
 }
 
-const JOB_ATTRS: &[&str] = &["job-state", "job-state-reasons", "job-impressions-completed"];
+const JOB_ATTRS: &[&str] = &[
+    "job-state",
+    "job-state-reasons",
+    "job-impressions-completed",
+];
 const PRINTER_ATTRS: &[&str] = &[
     "printer-state",
     "printer-state-reasons",
@@ -299,12 +303,16 @@ impl Queue {
 
     fn call(&self, req: Request, document: &[u8]) -> Result<Response, CupsError> {
         let body = req.encode(document);
-        let raw =
-            http::post(&self.server, &format!("/printers/{}", self.name), &body, self.timeout)
-                .map_err(|e| match e {
-                    http::HttpError::Connect(..) => CupsError::Down(e.to_string()),
-                    other => CupsError::Protocol(other.to_string()),
-                })?;
+        let raw = http::post(
+            &self.server,
+            &format!("/printers/{}", self.name),
+            &body,
+            self.timeout,
+        )
+        .map_err(|e| match e {
+            http::HttpError::Connect(..) => CupsError::Down(e.to_string()),
+            other => CupsError::Protocol(other.to_string()),
+        })?;
         let r = Response::decode(&raw).map_err(|e| CupsError::Protocol(e.to_string()))?;
         match r.status {
             s if s < 0x0100 => Ok(r),

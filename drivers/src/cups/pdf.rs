@@ -72,9 +72,21 @@ pub enum PdfError {
 }
 
 enum Op {
-    Text { x: f32, y: f32, size: f32, text: String },
-    Rule { y: f32 },
-    Qr { x: f32, y: f32, modules: Vec<bool>, width: usize },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        text: String,
+    },
+    Rule {
+        y: f32,
+    },
+    Qr {
+        x: f32,
+        y: f32,
+        modules: Vec<bool>,
+        width: usize,
+    },
 }
 
 struct Layout<'f> {
@@ -414,7 +426,9 @@ fn write_pdf(
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }

@@ -341,7 +341,15 @@ impl PlatformClient {
         let body = serde_json::to_vec(&q).map_err(|e| PlatformError::Protocol(e.to_string()))?;
         let cap = (wire::MAX_CERTIFICATE_PDF_BYTES as u64) * 2 + 64 * 1024;
         let a = self
-            .call(Method::POST, "/certificates/issue", body, &[], cap, true, None)
+            .call(
+                Method::POST,
+                "/certificates/issue",
+                body,
+                &[],
+                cap,
+                true,
+                None,
+            )
             .await?;
         Ok(decode(&a.body)?)
     }
@@ -366,8 +374,12 @@ impl PlatformClient {
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .collect();
-        self.signed_json::<(), _>(Method::GET, &format!("/certificates/verify?code={code}"), None)
-            .await
+        self.signed_json::<(), _>(
+            Method::GET,
+            &format!("/certificates/verify?code={code}"),
+            None,
+        )
+        .await
     }
 
     /// Exchanges a scanned 渝快码 token for the person it identifies (online only).

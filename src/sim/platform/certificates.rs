@@ -59,7 +59,14 @@ pub(super) async fn certificate_types() -> Response {
 }
 
 /// The certificate's body, laid out for A4 (two pages for 社会保险参保证明).
-fn document(title: &str, name: &str, id_masked: &str, code: &str, url: &str, day: &str) -> A4Document {
+fn document(
+    title: &str,
+    name: &str,
+    id_masked: &str,
+    code: &str,
+    url: &str,
+    day: &str,
+) -> A4Document {
     let mut blocks = vec![
         Block::Row {
             label: "姓名".into(),
@@ -176,7 +183,13 @@ pub(super) async fn issue(
     let doc = document(title, &name, &id_masked, &code, &url, &day);
     let mut bytes = match pdf::render(&doc, crate::fonts::UI_FONT) {
         Ok(b) => b,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "pdf_failed", e.to_string()),
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "pdf_failed",
+                e.to_string(),
+            )
+        }
     };
     let pages = pdf::page_count(&bytes).unwrap_or(1) as u32;
     let fault = s.faults().certificate;
@@ -225,7 +238,11 @@ pub(super) struct VerifyQuery {
 }
 
 pub(super) async fn verify(State(s): State<Arc<Shared>>, Query(q): Query<VerifyQuery>) -> Response {
-    let found = s.lock().certificates.get(q.code.trim()).map(|i| i.check.clone());
+    let found = s
+        .lock()
+        .certificates
+        .get(q.code.trim())
+        .map(|i| i.check.clone());
     Json(found.unwrap_or(wire::CertificateCheck {
         valid: false,
         title: String::new(),
