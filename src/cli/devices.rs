@@ -679,7 +679,7 @@ fn document_printer(
     if let Some(q) = queue {
         return ykb_drivers::cups::Queue::parse(q)
             .map(DocumentPrinter::with_queue)
-            .map_err(|e| fail(e));
+            .map_err(fail);
     }
     let profile = super::load_profile(cli)?;
     match DocumentPrinter::start(&profile.devices.document_printer) {

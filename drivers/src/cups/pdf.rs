@@ -95,7 +95,7 @@ struct Layout<'f> {
     y: f32,
 }
 
-impl<'f> Layout<'f> {
+impl Layout<'_> {
     fn width(&self, text: &str, size: f32) -> f32 {
         let upem = self.font.units_per_em().unwrap_or(1000.0);
         text.chars()
@@ -299,7 +299,9 @@ fn write_pdf(
                 for c in text.chars() {
                     let GlyphId(g) = face.glyph_id(c);
                     let new = remap.remap(g);
-                    to_unicode.entry(new).or_insert(c);
+                    if g != 0 {
+                        to_unicode.entry(new).or_insert(c);
+                    }
                     hex.push_str(&format!("{new:04X}"));
                 }
                 texts.push(hex);
