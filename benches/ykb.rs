@@ -862,6 +862,8 @@ fn outbox_deliverers(out: &mut Vec<Figure>) {
 // Not benches/drivers.rs: Cargo would take that for a bench target of its own.
 #[path = "ykb/commands.rs"]
 mod commands;
+#[path = "ykb/document_print.rs"]
+mod document_print;
 #[path = "ykb/drivers.rs"]
 mod drivers;
 #[path = "ykb/kiosk_scroll.rs"]
@@ -889,6 +891,7 @@ fn main() {
         ("ticketing", ticketing_issue),
         ("ticketing", ticket_print::ticket_print),
         ("drivers", drivers::drivers),
+        ("document-printer", document_print::document_print),
         ("drivers", xfs4iot::xfs4iot),
         ("kiosk-startup", kiosk_startup::kiosk_startup),
         ("kiosk-scroll", kiosk_scroll::kiosk_scroll),

@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod camera;
+pub mod cups;
 pub mod escpos;
 pub mod idcard;
 pub mod link;

@@ -149,16 +149,30 @@ pub struct IdcardReadArgs {
 /// `print …`
 #[derive(Debug, Subcommand)]
 pub enum PrintCommand {
-    /// Print a test receipt (Chinese text, rare name characters as raster, a QR code, cut).
+    /// Print a test receipt (Chinese text, rare name characters as raster, a QR code, cut),
+    /// or with --document-printer an A4 test page through CUPS (exit 0 only once CUPS reports
+    /// the job completed).
     Test(PrintTestArgs),
 }
 
-/// `print test --printer URI`
+/// `print test --printer URI` | `print test --document-printer [--queue NAME[@SERVER]]`
 #[derive(Debug, Args)]
 pub struct PrintTestArgs {
     /// serial:///dev/ttyUSB0?baud=115200, tcp://host:9100 or file:///dev/usb/lp0.
-    #[arg(long, value_name = "URI")]
-    pub printer: String,
+    #[arg(
+        long,
+        value_name = "URI",
+        required_unless_present = "document_printer",
+        conflicts_with = "document_printer"
+    )]
+    pub printer: Option<String>,
+    /// The profile's A4 document printer (devices.document_printer, a CUPS queue).
+    #[arg(long)]
+    pub document_printer: bool,
+    /// With --document-printer: this CUPS queue instead of the profile's (NAME, or
+    /// NAME@SOCKET-OR-HOST:PORT).
+    #[arg(long, value_name = "QUEUE", requires = "document_printer")]
+    pub queue: Option<String>,
     /// Also write what the receipt should look like to this PNG.
     #[arg(long, value_name = "FILE")]
     pub preview: Option<PathBuf>,
@@ -168,15 +182,27 @@ pub struct PrintTestArgs {
 #[derive(Debug, Subcommand)]
 pub enum PrinterCommand {
     /// Ask the printer for its state, paper and cover (DLE EOT); "unknown" on one-way links.
+    /// With --document-printer: CUPS's view of the A4 printer's queue.
     Status(PrinterStatusArgs),
 }
 
-/// `printer status --printer URI`
+/// `printer status --printer URI` | `printer status --document-printer [--queue Q]`
 #[derive(Debug, Args)]
 pub struct PrinterStatusArgs {
     /// serial:///dev/ttyUSB0?baud=115200, tcp://host:9100 or file:///dev/usb/lp0.
-    #[arg(long, value_name = "URI")]
-    pub printer: String,
+    #[arg(
+        long,
+        value_name = "URI",
+        required_unless_present = "document_printer",
+        conflicts_with = "document_printer"
+    )]
+    pub printer: Option<String>,
+    /// The profile's A4 document printer (devices.document_printer, a CUPS queue).
+    #[arg(long)]
+    pub document_printer: bool,
+    /// With --document-printer: this CUPS queue instead of the profile's.
+    #[arg(long, value_name = "QUEUE", requires = "document_printer")]
+    pub queue: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -568,8 +594,11 @@ fn describe_status(s: &PrinterStatus) -> String {
 }
 
 /// `print test --printer URI [--preview FILE]`
-pub fn run_print(cmd: &PrintCommand) -> ExitCode {
+pub fn run_print(cli: &super::Cli, cmd: &PrintCommand) -> ExitCode {
     let PrintCommand::Test(a) = cmd;
+    let Some(printer_uri) = a.printer.as_deref() else {
+        return print_test_a4(cli, a.queue.as_deref());
+    };
     let renderer = ReceiptRenderer::new(load_font_static(UI_FONT).ok(), ReceiptStyle::default());
     let receipt = test_receipt();
     if let Some(p) = &a.preview {
@@ -586,7 +615,7 @@ pub fn run_print(cmd: &PrintCommand) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(format!("回执生成失败：{e}")),
     };
-    let (uri, mut printer) = match open_printer(&a.printer) {
+    let (uri, mut printer) = match open_printer(printer_uri) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -610,9 +639,12 @@ pub fn run_print(cmd: &PrintCommand) -> ExitCode {
 }
 
 /// `printer status --printer URI [--json]`
-pub fn run_printer(cmd: &PrinterCommand) -> ExitCode {
+pub fn run_printer(cli: &super::Cli, cmd: &PrinterCommand) -> ExitCode {
     let PrinterCommand::Status(a) = cmd;
-    let (uri, mut printer) = match open_printer(&a.printer) {
+    let Some(printer_uri) = a.printer.as_deref() else {
+        return document_printer_status(cli, a.queue.as_deref(), a.json);
+    };
+    let (uri, mut printer) = match open_printer(printer_uri) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -633,6 +665,109 @@ pub fn run_printer(cmd: &PrinterCommand) -> ExitCode {
         println!("打印机 {uri}：{}", describe_status(&status));
         if !status.can_print() {
             println!("无法打印：请检查纸卷和机盖。");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The A4 printer: `--queue` when given, else the profile's `devices.document_printer`.
+fn document_printer(
+    cli: &super::Cli,
+    queue: Option<&str>,
+) -> Result<crate::terminal::document_printer::DocumentPrinter, ExitCode> {
+    use crate::terminal::document_printer::DocumentPrinter;
+    if let Some(q) = queue {
+        return ykb_drivers::cups::Queue::parse(q)
+            .map(DocumentPrinter::with_queue)
+            .map_err(fail);
+    }
+    let profile = super::load_profile(cli)?;
+    match DocumentPrinter::start(&profile.devices.document_printer) {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(fail(
+            "本机配置没有 A4 文书打印机（devices.document_printer）；可用 --queue 指定 CUPS 打印队列",
+        )),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// `print test --document-printer`: the A4 test page, followed until CUPS reports it
+/// completed.
+fn print_test_a4(cli: &super::Cli, queue: Option<&str>) -> ExitCode {
+    let printer = match document_printer(cli, queue) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let pdf = match ykb_drivers::cups::pdf::render(&ykb_drivers::cups::pdf::test_page(), UI_FONT) {
+        Ok(p) => p,
+        Err(e) => return fail(format!("测试页生成失败：{e}")),
+    };
+    let started = Instant::now();
+    let result = printer.print_blocking("A4 打印测试", &pdf, |p| {
+        if let crate::terminal::document_printer::DocumentProgress::Stalled(why) = p {
+            eprintln!("打印机：{why}，等待中…");
+        }
+    });
+    match result {
+        Ok(done) => {
+            println!(
+                "A4 测试页已由 CUPS 打印完成：队列 {}，任务 {}，{} 字节，用时 {} ms",
+                printer.queue().name,
+                done.job,
+                pdf.len(),
+                started.elapsed().as_millis()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("A4 测试页未打印：{e}")),
+    }
+}
+
+/// `printer status --document-printer [--json]`: CUPS's view of the queue.
+fn document_printer_status(cli: &super::Cli, queue: Option<&str>, json: bool) -> ExitCode {
+    let printer = match document_printer(cli, queue) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let status = match printer.status() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("A4 打印机状态查询失败：{e}")),
+    };
+    let q = printer.queue();
+    if json {
+        let v = serde_json::json!({
+            "queue": q.name,
+            "server": q.server.to_string(),
+            "printer_state": status.state,
+            "reasons": status.reasons,
+            "message": status.message,
+            "accepting_jobs": status.accepting,
+            "queued_jobs": status.queued,
+            "condition": status.condition,
+            "can_print": status.condition.can_print(),
+        });
+        emit(&format!("{v}\n"));
+    } else {
+        let state = match status.state {
+            3 => "空闲",
+            4 => "正在处理",
+            5 => "已停止",
+            _ => "未知",
+        };
+        println!(
+            "A4 打印机 {}（{}）：{}；CUPS 队列状态 {state}，待打印任务 {}{}",
+            q.name,
+            q.server,
+            status.condition.describe_zh(),
+            status.queued,
+            if status.reasons.is_empty() {
+                String::new()
+            } else {
+                format!("，原因 {}", status.reasons.join(", "))
+            }
+        );
+        if !status.condition.can_print() {
+            println!("无法打印：{}。", status.condition.describe_zh());
         }
     }
     ExitCode::SUCCESS

@@ -134,6 +134,9 @@ pub enum DriverKind {
     Evdev,
     /// V4L2 camera.
     V4l2,
+    /// A4 document printer: a queue of the local CUPS scheduler, spoken to in IPP; `path` is
+    /// the queue's name, or `NAME@SERVER` (SERVER the scheduler's socket or `host:port`).
+    Cups,
 }
 
 /// One device slot.
@@ -175,6 +178,20 @@ pub struct DevicesSection {
     pub scanner: DeviceSection,
     pub camera: DeviceSection,
     pub document_camera: DeviceSection,
+    /// The A4 document printer (证照打印 on A4, 证明开具); absent means none.
+    #[serde(default = "DeviceSection::none")]
+    pub document_printer: DeviceSection,
+}
+
+impl DeviceSection {
+    /// A slot with nothing fitted.
+    pub fn none() -> Self {
+        Self {
+            driver: DriverKind::None,
+            path: String::new(),
+            baud: None,
+        }
+    }
 }
 
 /// `[health]` (optional): heartbeats and the local Prometheus metrics endpoint.
@@ -797,6 +814,11 @@ impl Profile {
                 &d.document_camera,
                 &[DriverKind::V4l2][..],
             ),
+            (
+                "devices.document_printer",
+                &d.document_printer,
+                &[DriverKind::Cups][..],
+            ),
         ] {
             if let Some(mm) = dev.roll_length_mm {
                 if key != "devices.printer" {
@@ -836,6 +858,17 @@ impl Profile {
                         format!("不支持的波特率 {b}（可用 9600/19200/38400/57600/115200/230400）"),
                     );
                 }
+            }
+        }
+        if d.document_printer.driver == DriverKind::Simulated {
+            return err(
+                "devices.document_printer.driver",
+                "A4 文书打印机没有内置模拟器：请用 driver = \"cups\"，path 填本机 CUPS 的打印队列名（可用 cups-pdf 队列代替真机）".into(),
+            );
+        }
+        if d.document_printer.driver == DriverKind::Cups {
+            if let Err(e) = ykb_drivers::cups::Queue::parse(&d.document_printer.path) {
+                return err("devices.document_printer.path", e);
             }
         }
         Ok(())

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod audit;
 pub mod catalog;
 pub mod commands;
+pub mod certificate;
 pub mod config;
 pub mod consumables;
 pub mod credentials;

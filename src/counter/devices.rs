@@ -114,7 +114,10 @@ impl Counter {
                 | Report::Ykm(_)
                 | Report::Camera(..)
                 | Report::PrintProgress(_)
-                | Report::DeviceProbed(..) => {}
+                | Report::DeviceProbed(..)
+                | Report::Certificates(_)
+                | Report::Certificate { .. }
+                | Report::DocumentProgress(_) => {}
             }
         }
         self.render();

@@ -159,6 +159,12 @@ impl Kiosk {
             }
             Err(e) => tracing::warn!(error = %e, "receipt printer not available"),
         }
+        match crate::terminal::document_printer::DocumentPrinter::start(
+            &st.terminal.core.profile.devices.document_printer,
+        ) {
+            Ok(p) => st.terminal.document_printer = p,
+            Err(e) => tracing::warn!(error = %e, "document printer not available"),
+        }
     }
 
     /// Whether the capture page's camera (its thread and the device) is open now.
@@ -344,6 +350,13 @@ impl Kiosk {
         };
         let inbox = st.terminal.inbox.clone();
         let id_number = person.id_number.expose().to_owned();
+        if st.terminal.document_printer.is_some() {
+            // 证明开具 needs the A4 printer: only then are certificates offered.
+            let inbox = inbox.clone();
+            crate::terminal::licences::certificate_types(platform.clone(), move |list| {
+                inbox.post(Report::Certificates(list))
+            });
+        }
         crate::terminal::licences::look_up_licences(
             platform,
             id_number,

@@ -153,14 +153,43 @@ impl Kiosk {
         );
     }
 
-    /// "确认打印": the copy goes to the receipt printer off the UI thread; the outcome is
-    /// audited when the printer answers.
+    /// Fetches and checks the certificate just chosen (证明开具), off the UI thread.
+    pub(super) fn fetch_certificate(&self, task_code: String, title: String) {
+        let st = self.state.borrow();
+        let Some(person) = st.session.person() else {
+            return;
+        };
+        let Some(platform) = st.terminal.platform.clone() else {
+            drop(st);
+            self.event(Event::CertificateReady {
+                title,
+                result: Err(
+                    "暂时连不上政务服务平台，证明开具需要网络，请稍后再试或到窗口办理".into(),
+                ),
+            });
+            return;
+        };
+        let inbox = st.terminal.inbox.clone();
+        let id_number = person.id_number.expose().to_owned();
+        crate::terminal::licences::fetch_certificate(
+            platform,
+            id_number,
+            task_code,
+            move |result| inbox.post(Report::Certificate { title, result }),
+        );
+    }
+
+    /// "确认打印": the copy goes to the printer off the UI thread — a certificate, and an
+    /// e-licence copy on a terminal with one, to the A4 printer through CUPS (已打印 only once
+    /// CUPS reports the job completed); otherwise the e-licence copy to the receipt printer.
+    /// The outcome is audited when the printer answers.
     pub(super) fn print_licence(&self) {
-        let receipt = {
+        enum Job {
+            Receipt(ykb_drivers::escpos::Receipt),
+            A4(String, Result<Vec<u8>, String>),
+        }
+        let job = {
             let st = self.state.borrow();
-            let Some(LicenceCopy::Ready(doc)) = st.session.licence_copy() else {
-                return;
-            };
             let terminal_id = st
                 .terminal
                 .platform
@@ -170,30 +199,69 @@ impl Kiosk {
                     || st.terminal.core.profile.terminal.site.clone(),
                     |c| c.device_id,
                 );
-            licence::licence_receipt(
-                doc,
-                &st.terminal.core.profile.terminal.name,
-                &terminal_id,
-                jiff::Timestamp::now(),
-            )
+            let name = &st.terminal.core.profile.terminal.name;
+            let a4 = st.terminal.document_printer.is_some();
+            match st.session.licence_copy() {
+                Some(LicenceCopy::Certificate(c)) => Job::A4(c.title.clone(), Ok(c.pdf.clone())),
+                Some(LicenceCopy::Ready(doc)) if a4 => {
+                    let page = licence::licence_a4(doc, name, &terminal_id, jiff::Timestamp::now());
+                    let pdf = ykb_drivers::cups::pdf::render(&page, crate::fonts::UI_FONT)
+                        .map_err(|e| e.to_string());
+                    Job::A4(page.title, pdf)
+                }
+                Some(LicenceCopy::Ready(doc)) => Job::Receipt(licence::licence_receipt(
+                    doc,
+                    name,
+                    &terminal_id,
+                    jiff::Timestamp::now(),
+                )),
+                _ => return,
+            }
         };
         let inbox = self.state.borrow().terminal.inbox.clone();
-        {
+        let refused = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
             st.printing_receipt = false;
-            st.licence_print_failed = st.terminal.printer.is_none();
-            st.print_status = match &st.terminal.printer {
-                None => {
-                    audit_licence(&mut st.terminal, "未能打印：本机没有打印机");
-                    "本机没有打印机，不能打印证照，请到窗口办理".into()
-                }
-                Some(p) => {
-                    st.printing_licence = true;
-                    p.print(receipt, move |r, h| inbox.post(Report::Printed(r, h)));
-                    "正在打印，请稍候…".into()
-                }
-            };
+            match job {
+                Job::A4(title, pdf) => match (&st.terminal.document_printer, pdf) {
+                    (None, _) => Some("本机没有 A4 打印机，不能打印证明，请到窗口办理".to_owned()),
+                    (Some(_), Err(e)) => Some(format!("打印件生成失败（{e}），请到窗口办理")),
+                    (Some(p), Ok(pdf)) => {
+                        st.printing_licence = true;
+                        st.licence_print_failed = false;
+                        let progress = inbox.clone();
+                        p.print(
+                            title,
+                            pdf,
+                            move |p| progress.post(Report::DocumentProgress(p)),
+                            move |r| inbox.post(Report::Printed(r.map(|_| ()), None)),
+                        );
+                        st.print_status = "正在用 A4 打印机打印，请稍候…".into();
+                        None
+                    }
+                },
+                Job::Receipt(receipt) => match &st.terminal.printer {
+                    None => Some("本机没有打印机，不能打印证照，请到窗口办理".to_owned()),
+                    Some(p) => {
+                        st.printing_licence = true;
+                        st.licence_print_failed = false;
+                        p.print(receipt, move |r, h| inbox.post(Report::Printed(r, h)));
+                        st.print_status = "正在打印，请稍候…".into();
+                        None
+                    }
+                },
+            }
+        };
+        if let Some(words) = refused {
+            {
+                let mut st = self.state.borrow_mut();
+                let st = &mut *st;
+                st.licence_print_failed = true;
+                audit_licence(&mut st.terminal, &format!("未能打印：{words}"));
+                st.print_status = words;
+            }
+            self.event(Event::LicencePrintEnded(false));
         }
         self.render();
     }

@@ -59,6 +59,27 @@ impl Kiosk {
                     licence_type,
                     result: result.map(Box::new),
                 }),
+                Report::Certificates(list) => self.event(Event::Certificates(list)),
+                Report::Certificate { title, result } => self.event(Event::CertificateReady {
+                    title,
+                    result: result.map(Box::new),
+                }),
+                Report::DocumentProgress(p) => {
+                    {
+                        let mut st = self.state.borrow_mut();
+                        if st.printing_licence {
+                            st.print_status = match p {
+                                crate::terminal::document_printer::DocumentProgress::Queued => {
+                                    "正在用 A4 打印机打印，请稍候…".into()
+                                }
+                                crate::terminal::document_printer::DocumentProgress::Stalled(
+                                    why,
+                                ) => format!("{why}，正在等待打印机…"),
+                            };
+                        }
+                    }
+                    self.render();
+                }
                 Report::Found { query, hits } => self.event(Event::Found { query, hits }),
                 Report::Selftest(report) => {
                     {
@@ -162,6 +183,7 @@ impl Kiosk {
                         self.render();
                         continue;
                     }
+                    let mut licence_ended = None;
                     {
                         let mut st = self.state.borrow_mut();
                         if result.is_err() {
@@ -179,6 +201,7 @@ impl Kiosk {
                                 ),
                             };
                             audit_licence(&mut st.terminal, &audit);
+                            licence_ended = Some(result.is_ok());
                             shown
                         } else {
                             match result {
@@ -186,6 +209,9 @@ impl Kiosk {
                                 Err(e) => format!("回执未能打印（{e}），请记下上面的编号"),
                             }
                         };
+                    }
+                    if let Some(ok) = licence_ended {
+                        self.event(Event::LicencePrintEnded(ok));
                     }
                     self.render();
                 }

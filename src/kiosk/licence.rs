@@ -1,7 +1,9 @@
 //! 证照打印 — the printed copy of an e-licence (电子证照打印件): what the platform's masked
 //! display of the licence says, the verification code (核验码) as text and QR code, and
-//! plain words that the paper is for checking only and the e-licence is what counts. A pure
-//! function; printing goes through [`crate::terminal::printer::ReceiptPrinter`] like any receipt.
+//! plain words that the paper is for checking only and the e-licence is what counts. Pure
+//! functions: the 80 mm receipt ([`licence_receipt`], printed through
+//! [`crate::terminal::printer::ReceiptPrinter`] like any receipt) and, when the terminal has
+//! an A4 document printer, the A4 page ([`licence_a4`], printed through CUPS).
 
 use jiff::Timestamp;
 use ykb_drivers::escpos::{Receipt, ReceiptItem};
@@ -87,6 +89,34 @@ pub fn licence_receipt(
     }
 }
 
+/// The printed copy on A4, for a terminal with a document printer: the same lines as the
+/// receipt, the 核验码 as text and QR code, the same masking.
+pub fn licence_a4(
+    doc: &LicenceDocument,
+    terminal: &str,
+    terminal_id: &str,
+    now: Timestamp,
+) -> ykb_drivers::cups::pdf::A4Document {
+    use ykb_drivers::cups::pdf::{A4Document, Block};
+    let receipt = licence_receipt(doc, terminal, terminal_id, now);
+    let blocks = receipt
+        .items
+        .into_iter()
+        .filter_map(|item| match item {
+            ReceiptItem::Row { label, value } => Some(Block::Row { label, value }),
+            ReceiptItem::Separator => Some(Block::Separator),
+            ReceiptItem::Qr { data, caption } => Some(Block::Qr { data, caption }),
+            ReceiptItem::Text(t) => Some(Block::Text(t)),
+            ReceiptItem::Blank => None,
+        })
+        .collect();
+    A4Document {
+        title: format!("{}（电子证照打印件）", doc.licence_type),
+        blocks,
+        footer: format!("{terminal} · {FOR_CHECKING_ONLY}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +176,26 @@ mod tests {
             .contains(&ReceiptItem::Text(FOR_CHECKING_ONLY.into())));
         let all = format!("{r:?}");
         assert!(!all.contains("500105198511220024"), "{all}");
+    }
+
+    #[test]
+    fn the_a4_copy_carries_the_same_masked_lines_and_the_code_as_qr() {
+        use ykb_drivers::cups::pdf::Block;
+        let now: Timestamp = "2026-11-27T04:00:00Z".parse().unwrap();
+        let a4 = licence_a4(&doc(), "渝中区政务服务中心", "dev-42", now);
+        assert_eq!(a4.title, "居民户口簿（电子证照打印件）");
+        assert!(a4.blocks.contains(&Block::Row {
+            label: "持证人".into(),
+            value: "李*".into()
+        }));
+        assert!(a4
+            .blocks
+            .iter()
+            .any(|b| matches!(b, Block::Qr { data, .. } if data.ends_with("3F2A-91C0-7D4E-B815"))));
+        let all = format!("{a4:?}");
+        assert!(!all.contains("500105198511220024"), "{all}");
+        let pdf = ykb_drivers::cups::pdf::render(&a4, crate::fonts::UI_FONT).unwrap();
+        assert!(ykb_drivers::cups::pdf::looks_like_pdf(&pdf));
     }
 
     #[test]

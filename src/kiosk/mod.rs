@@ -348,6 +348,9 @@ impl Kiosk {
             Effect::VerifyYkm { token } => self.verify_ykm(token),
             Effect::FetchLicenceCopy { .. } => self.fetch_licence_copy(),
             Effect::PrintLicence => self.print_licence(),
+            Effect::FetchCertificate { task_code, title } => {
+                self.fetch_certificate(task_code, title)
+            }
             Effect::LookUpLicences => self.look_up_licences(),
             Effect::IssueTicket {
                 service,

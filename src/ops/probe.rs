@@ -158,6 +158,7 @@ mod tests {
             scanner: dev(DriverKind::SerialScanner, &present.display().to_string()),
             camera: dev(DriverKind::Simulated, ""),
             document_camera: dev(DriverKind::V4l2, &present.display().to_string()),
+            document_printer: DeviceSection::none(),
         };
         let mut known = BTreeMap::new();
         let fault = DeviceHealth {

@@ -47,6 +47,15 @@ pub enum Report {
     PrintProgress(PrintProgress),
     /// What a device said when asked between jobs (the slot, and its health).
     DeviceProbed(&'static str, DeviceHealth),
+    /// The certificates (证明) the platform issues at terminals.
+    Certificates(Vec<crate::core::platform::wire::CertificateType>),
+    /// A certificate fetched and checked, or why it is not printed.
+    Certificate {
+        title: String,
+        result: Result<crate::core::certificate::VerifiedCertificate, String>,
+    },
+    /// The A4 printer is stuck or waiting (said in words).
+    DocumentProgress(super::document_printer::DocumentProgress),
 }
 
 /// The reports waiting for the UI thread, and how to wake it. Cheap to clone: every worker

@@ -52,3 +52,62 @@ pub fn fetch_licence_copy(
         tracing::warn!(error = %e, "e-licence copy not started");
     }
 }
+
+/// Fetches a certificate (证明开具) on a worker thread and checks it — size, the platform's
+/// signature, a PDF — before `done` gets it; a document that fails any check never reaches
+/// `done` as printable (the reason, in the citizen's words, does).
+pub fn fetch_certificate(
+    platform: Arc<crate::terminal::link::PlatformLink>,
+    id_number: String,
+    task_code: String,
+    done: impl FnOnce(Result<crate::core::certificate::VerifiedCertificate, String>) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("certificate".into())
+        .spawn(move || {
+            let answer = platform
+                .runtime()
+                .block_on(platform.client.certificate(&id_number, &task_code))
+                .map_err(|e| {
+                    if let crate::core::platform::LicenceDocumentError::Unavailable(cause) = &e {
+                        tracing::warn!(error = %cause, "certificate not fetched");
+                    }
+                    e.to_string()
+                })
+                .and_then(|doc| {
+                    crate::core::certificate::verify(&doc, platform.client.verifying_key())
+                        .map_err(|refusal| {
+                            tracing::warn!(reason = ?refusal, "certificate refused before printing");
+                            refusal.to_string()
+                        })
+                });
+            done(answer);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "certificate fetch not started");
+    }
+}
+
+/// Asks the platform, on a worker thread, which certificates (证明) it issues at terminals;
+/// `done` gets the list (empty when the platform could not say: nothing is offered then).
+pub fn certificate_types(
+    platform: Arc<crate::terminal::link::PlatformLink>,
+    done: impl FnOnce(Vec<crate::core::platform::wire::CertificateType>) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("certificate-types".into())
+        .spawn(move || {
+            let list = platform
+                .runtime()
+                .block_on(platform.client.certificate_types())
+                .map(|l| l.certificates)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "certificate list not fetched");
+                    Vec::new()
+                });
+            done(list);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "certificate list not started");
+    }
+}

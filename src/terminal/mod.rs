@@ -10,6 +10,7 @@
 pub mod camera;
 pub mod cards;
 pub mod delivery;
+pub mod document_printer;
 pub mod inbox;
 pub mod licences;
 pub mod link;
@@ -40,6 +41,8 @@ pub struct Terminal {
     pub delivery: Option<delivery::Delivery>,
     /// The receipt printer, once started.
     pub printer: Option<printer::ReceiptPrinter>,
+    /// The A4 document printer (a CUPS queue), when the profile has one.
+    pub document_printer: Option<document_printer::DocumentPrinter>,
     /// The ID-card reader, once started.
     pub cards: Option<cards::CardService>,
     /// Where every worker thread's result comes back.
@@ -54,6 +57,7 @@ impl Terminal {
             platform: None,
             delivery: None,
             printer: None,
+            document_printer: None,
             cards: None,
             inbox,
         }

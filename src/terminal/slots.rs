@@ -153,3 +153,15 @@ pub fn camera(dev: &DeviceSection, simulated: Option<&str>) -> Option<String> {
 pub fn is_emulated(dev: &DeviceSection) -> bool {
     dev.driver == DriverKind::Simulated
 }
+
+/// The A4 document printer a slot names: the CUPS queue to print to; `Ok(None)` for `none`.
+/// There is no emulator here: tests and demos use a real `cupsd` with a PDF-writing queue.
+pub fn document_printer(dev: &DeviceSection) -> Result<Option<ykb_drivers::cups::Queue>, String> {
+    match dev.driver {
+        DriverKind::None => Ok(None),
+        DriverKind::Cups => ykb_drivers::cups::Queue::parse(&dev.path).map(Some),
+        other => Err(format!(
+            "A4 文书打印机只能经 CUPS 打印（driver = \"cups\"），不能用 {other:?}"
+        )),
+    }
+}

@@ -326,6 +326,62 @@ impl PlatformClient {
             .map_err(LicenceDocumentError::from)
     }
 
+    /// A certificate (证明开具) for the identified person: the platform's signed PDF, not yet
+    /// verified (see `core::certificate::verify`). The answer may be larger than other
+    /// calls' (a PDF in base64), up to what [`wire::MAX_CERTIFICATE_PDF_BYTES`] allows.
+    pub async fn certificate(
+        &self,
+        id_number: &str,
+        task_code: &str,
+    ) -> Result<wire::CertificateDocument, LicenceDocumentError> {
+        let q = wire::CertificateRequest {
+            id_number: id_number.to_owned(),
+            task_code: task_code.to_owned(),
+        };
+        let body = serde_json::to_vec(&q).map_err(|e| PlatformError::Protocol(e.to_string()))?;
+        let cap = (wire::MAX_CERTIFICATE_PDF_BYTES as u64) * 2 + 64 * 1024;
+        let a = self
+            .call(
+                Method::POST,
+                "/certificates/issue",
+                body,
+                &[],
+                cap,
+                true,
+                None,
+            )
+            .await?;
+        Ok(decode(&a.body)?)
+    }
+
+    /// The platform's Ed25519 verifying key: catalogues and certificates are signed with it.
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.config.catalog_key
+    }
+
+    /// Which certificates (证明) the platform issues at terminals.
+    pub async fn certificate_types(&self) -> Result<wire::CertificateTypes, PlatformError> {
+        self.signed_json::<(), _>(Method::GET, "/certificates", None)
+            .await
+    }
+
+    /// What the platform says of a 核验码 (what a QR on a printed certificate carries).
+    pub async fn verify_certificate(
+        &self,
+        code: &str,
+    ) -> Result<wire::CertificateCheck, PlatformError> {
+        let code: String = code
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        self.signed_json::<(), _>(
+            Method::GET,
+            &format!("/certificates/verify?code={code}"),
+            None,
+        )
+        .await
+    }
+
     /// Exchanges a scanned 渝快码 token for the person it identifies (online only).
     pub async fn verify_ykm(&self, token: &str) -> Result<wire::YkmIdentity, PlatformError> {
         let q = wire::YkmVerifyRequest {

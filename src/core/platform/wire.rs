@@ -364,6 +364,71 @@ pub struct LicenceDocument {
     pub verification_expires_at: String,
 }
 
+/// Largest PDF of a certificate (证明) the terminal accepts; a bigger one is never printed.
+pub const MAX_CERTIFICATE_PDF_BYTES: usize = 4 * 1024 * 1024;
+
+/// One certificate a terminal may issue (证明开具).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateType {
+    /// The 实施编码 of its matter.
+    pub task_code: String,
+    /// Its name (e.g. 无犯罪记录证明).
+    pub title: String,
+}
+
+/// `GET /v1/certificates` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateTypes {
+    /// What the platform issues at terminals.
+    pub certificates: Vec<CertificateType>,
+}
+
+/// `POST /v1/certificates/issue` request: a certificate (证明开具) for the person identified
+/// at the terminal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateRequest {
+    /// The 18-digit ID number of the identified person.
+    pub id_number: String,
+    /// The certificate, by the 实施编码 of its matter in the catalogue.
+    pub task_code: String,
+}
+
+/// `POST /v1/certificates/issue` answer: the certificate as the platform issued it — a PDF
+/// signed with the platform's Ed25519 key (the catalogue's), carrying a QR 核验码.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateDocument {
+    /// Its name (e.g. 社会保险参保证明).
+    pub title: String,
+    /// The PDF, base64.
+    pub pdf_base64: String,
+    /// Ed25519 over the PDF's exact bytes, base64 (as catalogue signatures).
+    pub signature: String,
+    /// 核验码, also in the PDF as text and QR code.
+    pub verification_code: String,
+    /// Where the code is checked (the QR code's content).
+    pub verification_url: String,
+    /// Pages the PDF has.
+    pub pages: u32,
+}
+
+/// `GET /v1/certificates/verify?code=` answer (public, unsigned): what a 核验码 proves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateCheck {
+    /// Whether the platform issued a certificate with this code.
+    pub valid: bool,
+    /// Its name, when valid.
+    pub title: String,
+    /// The holder's name, masked, when valid.
+    pub holder_name_masked: String,
+    /// When it was issued (RFC 3339), when valid.
+    pub issued_at: String,
+}
+
 /// `POST /v1/ykm/verify` request: a 渝快码 token scanned at the terminal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

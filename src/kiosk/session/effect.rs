@@ -49,7 +49,10 @@ pub enum Effect {
     /// A licence was chosen on 证照打印: fetch its printable copy, then answer with
     /// [`Event::LicenceCopy`](super::Event::LicenceCopy).
     FetchLicenceCopy { licence_type: String },
-    /// "确认打印" was accepted: print the copy shown, once.
+    /// A certificate was chosen on 证照打印: fetch it and check it, then answer with
+    /// [`Event::CertificateReady`](super::Event::CertificateReady).
+    FetchCertificate { task_code: String, title: String },
+    /// "确认打印" (or the one "重新打印") was accepted: print the copy shown.
     PrintLicence,
     /// Ask the platform which e-licences the identified person holds, then answer with
     /// [`Event::Licences`](super::Event::Licences) or

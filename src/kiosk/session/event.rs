@@ -35,6 +35,8 @@ pub enum LicenceCopy {
     Fetching { licence_type: String },
     /// What will be printed (masked by the platform).
     Ready(Box<LicenceDocument>),
+    /// 证明开具: the platform's certificate, its signature verified, to print on A4.
+    Certificate(Box<crate::core::certificate::VerifiedCertificate>),
     /// Not to be had; `reason` is for the citizen.
     Failed {
         licence_type: String,
@@ -48,6 +50,7 @@ impl LicenceCopy {
         match self {
             Self::Fetching { licence_type } | Self::Failed { licence_type, .. } => licence_type,
             Self::Ready(d) => &d.licence_type,
+            Self::Certificate(c) => &c.title,
         }
     }
 }
@@ -212,6 +215,18 @@ pub enum Event {
         licence_type: String,
         result: Result<Box<LicenceDocument>, String>,
     },
+    /// The certificates (证明) this terminal can print, as the platform names them: the
+    /// 证照打印 list offers them beside the e-licences (only with an A4 printer).
+    Certificates(Vec<crate::core::platform::wire::CertificateType>),
+    /// A certificate fetched and checked (signature, size, PDF), or why it is not printed.
+    CertificateReady {
+        title: String,
+        result: Result<Box<crate::core::certificate::VerifiedCertificate>, String>,
+    },
+    /// The printer answered for the copy or certificate: printed (`true`) or not.
+    LicencePrintEnded(bool),
+    /// "重新打印" after a failed print (allowed once per copy).
+    ReprintLicence,
     /// "确认打印" (the loop prints the copy once).
     PrintLicence,
     /// "开始申请" on the checklist: the form, after identification if needed.
@@ -353,6 +368,9 @@ impl Event {
                 | Event::Licences(_)
                 | Event::LicencesFailed
                 | Event::LicenceCopy { .. }
+                | Event::Certificates(_)
+                | Event::CertificateReady { .. }
+                | Event::LicencePrintEnded(_)
                 | Event::CaseStored { .. }
                 | Event::CaseNotStored { .. }
                 | Event::Delivered { .. }

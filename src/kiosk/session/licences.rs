@@ -53,9 +53,24 @@ impl Session {
         Outcome::Changed
     }
 
-    /// A licence chosen: the loop fetches its printable copy.
+    /// A licence chosen: the loop fetches its printable copy; a certificate chosen: the loop
+    /// fetches it and checks its signature.
     pub(super) fn on_choose_licence(&mut self, licence_type: String) -> Outcome {
-        if self.current() != &Screen::Licences || !self.licences.contains(&licence_type) {
+        if self.current() != &Screen::Licences {
+            return Outcome::None;
+        }
+        self.licence_prints = 0;
+        self.licence_print_failed = false;
+        if let Some(c) = self.certificates.iter().find(|c| c.title == licence_type) {
+            self.effects.push_back(Effect::FetchCertificate {
+                task_code: c.task_code.clone(),
+                title: c.title.clone(),
+            });
+            self.licence_copy = Some(LicenceCopy::Fetching { licence_type });
+            self.open(Screen::LicenceConfirm);
+            return Outcome::Changed;
+        }
+        if !self.licences.contains(&licence_type) {
             return Outcome::None;
         }
         self.effects.push_back(Effect::FetchLicenceCopy {
@@ -90,11 +105,66 @@ impl Session {
 
     /// "确认打印": the loop prints the copy shown, once.
     pub(super) fn on_print_licence(&mut self) -> Outcome {
-        let ready = matches!(self.licence_copy, Some(LicenceCopy::Ready(_)));
+        let ready = matches!(
+            self.licence_copy,
+            Some(LicenceCopy::Ready(_) | LicenceCopy::Certificate(_))
+        );
         if self.current() != &Screen::LicenceConfirm || !ready {
             return Outcome::None;
         }
         self.open(Screen::LicencePrinted);
+        self.licence_prints = 1;
+        self.licence_print_failed = false;
+        self.effects.push_back(Effect::PrintLicence);
+        Outcome::Changed
+    }
+
+    pub(super) fn on_certificates(
+        &mut self,
+        list: Vec<crate::core::platform::wire::CertificateType>,
+    ) -> Outcome {
+        self.certificates = list;
+        Outcome::Changed
+    }
+
+    pub(super) fn on_certificate(
+        &mut self,
+        title: String,
+        result: Result<Box<crate::core::certificate::VerifiedCertificate>, String>,
+    ) -> Outcome {
+        let asked = matches!(
+            &self.licence_copy,
+            Some(LicenceCopy::Fetching { licence_type: t }) if *t == title
+        );
+        if !asked {
+            return Outcome::None;
+        }
+        self.licence_copy = Some(match result {
+            Ok(c) => LicenceCopy::Certificate(c),
+            Err(reason) => LicenceCopy::Failed {
+                licence_type: title,
+                reason,
+            },
+        });
+        Outcome::Changed
+    }
+
+    pub(super) fn on_licence_print_ended(&mut self, ok: bool) -> Outcome {
+        if self.current() != &Screen::LicencePrinted {
+            return Outcome::None;
+        }
+        self.licence_print_failed = !ok;
+        Outcome::Changed
+    }
+
+    /// "重新打印": once, after a failed print, the same copy again (no second fetch, no
+    /// second fee).
+    pub(super) fn on_reprint_licence(&mut self) -> Outcome {
+        if !self.can_reprint_licence() {
+            return Outcome::None;
+        }
+        self.licence_prints += 1;
+        self.licence_print_failed = false;
         self.effects.push_back(Effect::PrintLicence);
         Outcome::Changed
     }

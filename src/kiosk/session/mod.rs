@@ -159,6 +159,12 @@ pub struct Session {
     /// A look-up of the person's e-licences is on its way (none is asked twice).
     licences_asked: bool,
     licence_copy: Option<LicenceCopy>,
+    /// 证明开具: what the platform issues at this terminal (empty without an A4 printer).
+    certificates: Vec<crate::core::platform::wire::CertificateType>,
+    /// The last print of the copy shown failed.
+    licence_print_failed: bool,
+    /// Prints of the copy shown so far (one reprint after a failure is allowed).
+    licence_prints: u8,
     images: BTreeMap<String, Vec<u8>>,
     capture: Option<CaptureStage>,
     upload: Option<UploadProgress>,
@@ -219,6 +225,9 @@ impl Session {
             licence_lookup: LicenceLookup::Waiting,
             licences_asked: false,
             licence_copy: None,
+            certificates: Vec::new(),
+            licence_print_failed: false,
+            licence_prints: 0,
             images: BTreeMap::new(),
             capture: None,
             upload: None,
@@ -315,6 +324,18 @@ impl Session {
     /// Where the e-licence look-up stands.
     pub fn licence_lookup(&self) -> LicenceLookup {
         self.licence_lookup
+    }
+
+    /// The certificates offered on 证照打印.
+    pub fn certificates(&self) -> &[crate::core::platform::wire::CertificateType] {
+        &self.certificates
+    }
+
+    /// Whether "重新打印" is offered: the print failed and no reprint was used yet.
+    pub fn can_reprint_licence(&self) -> bool {
+        self.current() == &Screen::LicencePrinted
+            && self.licence_print_failed
+            && self.licence_prints < 2
     }
 
     /// The licence chosen on 证照打印 and its copy, if any.
@@ -547,6 +568,10 @@ impl Session {
                 result,
             } => self.on_licence_copy(licence_type, result),
             Event::PrintLicence => self.on_print_licence(),
+            Event::Certificates(list) => self.on_certificates(list),
+            Event::CertificateReady { title, result } => self.on_certificate(title, result),
+            Event::LicencePrintEnded(ok) => self.on_licence_print_ended(ok),
+            Event::ReprintLicence => self.on_reprint_licence(),
             // 好差评 (`evaluate`).
             Event::OpenEvaluate => {
                 self.open(Screen::Evaluate);

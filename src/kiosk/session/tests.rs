@@ -667,3 +667,68 @@ mod input;
 mod operations;
 mod technician;
 mod wipe;
+
+#[test]
+fn a_certificate_is_fetched_verified_printed_and_reprinted_once_after_a_failure() {
+    use crate::core::certificate::VerifiedCertificate;
+    use crate::core::platform::wire::CertificateType;
+    let t = Instant::now();
+    let mut s = Session::new(Duration::from_secs(60), t);
+    s.handle(Event::CardRead(person()), t);
+    s.handle(Event::OpenLicencePrint, t);
+    s.handle(Event::Licences(vec!["居民身份证".into()]), t);
+    while s.poll_effect().is_some() {}
+    s.handle(
+        Event::Certificates(vec![CertificateType {
+            task_code: "T-SB".into(),
+            title: "社会保险参保证明".into(),
+        }]),
+        t,
+    );
+    assert_eq!(s.certificates().len(), 1);
+    s.handle(Event::ChooseLicence("社会保险参保证明".into()), t);
+    assert_eq!(s.current(), &Screen::LicenceConfirm);
+    assert!(matches!(
+        s.poll_effect(),
+        Some(Effect::FetchCertificate { task_code, .. }) if task_code == "T-SB"
+    ));
+    // A refused certificate (bad signature) is shown as such; it cannot be printed.
+    s.handle(
+        Event::CertificateReady {
+            title: "社会保险参保证明".into(),
+            result: Err("证明文件的电子签名校验未通过，本机不予打印，请到窗口办理".into()),
+        },
+        t,
+    );
+    assert!(matches!(s.licence_copy(), Some(LicenceCopy::Failed { .. })));
+    assert_eq!(s.handle(Event::PrintLicence, t), Outcome::None);
+    // Chosen again, this time good.
+    s.handle(Event::Back, t);
+    s.handle(Event::ChooseLicence("社会保险参保证明".into()), t);
+    s.handle(
+        Event::CertificateReady {
+            title: "社会保险参保证明".into(),
+            result: Ok(Box::new(VerifiedCertificate {
+                title: "社会保险参保证明".into(),
+                pdf: b"%PDF-1.7\n%%EOF\n".to_vec(),
+                verification_code: "ABCD".into(),
+                pages: 2,
+            })),
+        },
+        t,
+    );
+    while s.poll_effect().is_some() {}
+    assert_eq!(s.handle(Event::PrintLicence, t), Outcome::Changed);
+    assert!(matches!(s.poll_effect(), Some(Effect::PrintLicence)));
+    assert!(!s.can_reprint_licence(), "nothing failed yet");
+    assert_eq!(s.handle(Event::ReprintLicence, t), Outcome::None);
+    // Paper out: the one reprint is offered, and used once.
+    s.handle(Event::LicencePrintEnded(false), t);
+    assert!(s.can_reprint_licence());
+    assert_eq!(s.handle(Event::ReprintLicence, t), Outcome::Changed);
+    assert!(matches!(s.poll_effect(), Some(Effect::PrintLicence)));
+    s.handle(Event::LicencePrintEnded(false), t);
+    assert!(!s.can_reprint_licence(), "only one reprint");
+    assert_eq!(s.handle(Event::ReprintLicence, t), Outcome::None);
+    assert!(s.poll_effect().is_none());
+}

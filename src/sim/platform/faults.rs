@@ -38,6 +38,8 @@ pub struct Faults {
     pub clock_skew_secs: i64,
     /// Catalogue documents carry a signature that does not verify.
     pub bad_signature: bool,
+    /// What certificates (证明开具) come as: good, badly signed, not a PDF, or oversized.
+    pub certificate: super::certificates::CertificateFault,
 }
 
 /// Accepts connections, resetting a fraction of them (fault `reset_rate`) before any answer.

@@ -192,6 +192,20 @@ pub fn licence_document_for(
     })
 }
 
+/// The platform knows every holder's name; the simulator knows the demo card's fictional
+/// citizen and gives anyone else a surname (chosen from the ID number).
+pub(super) fn holder_name(id_number: &str) -> String {
+    let h = wire::sha256_hex(id_number.as_bytes());
+    let pick = usize::from_str_radix(&h[8..10], 16).unwrap_or(0) % 8;
+    DEMO_HOLDERS
+        .iter()
+        .find(|(id, _)| *id == id_number)
+        .map_or_else(
+            || ["王", "张", "刘", "陈", "杨", "黄", "赵", "周"][pick].to_owned() + "某",
+            |(_, n)| (*n).to_owned(),
+        )
+}
+
 pub(super) async fn licence_document(
     State(s): State<Arc<Shared>>,
     Json(q): Json<wire::LicenceDocumentRequest>,

@@ -31,6 +31,7 @@ mod admin;
 mod cases;
 mod catalog;
 mod commands;
+mod certificates;
 mod devices;
 mod faults;
 mod licences;
@@ -39,6 +40,7 @@ use admin::*;
 use cases::*;
 use catalog::*;
 use commands::*;
+use certificates::*;
 use devices::*;
 use faults::*;
 use licences::*;
@@ -46,6 +48,7 @@ use licences::*;
 pub use cases::{CaseRecord, EventRecord, MaterialRecord, StatusRequest};
 pub use catalog::ChangeRequest;
 pub use commands::{CommandRecord, DiagnosticsRecord, IssueCommand};
+pub use certificates::{CertificateFault, CERTIFICATES};
 pub use devices::{RevokeReason, RevokeRequest, SelftestRecord};
 pub use faults::Faults;
 pub use licences::{licence_document_for, licences_for, platform_licence_types, TokenRequest};
@@ -77,6 +80,8 @@ struct Inner {
     materials: BTreeMap<(String, String), MaterialRecord>,
     events: BTreeMap<String, EventRecord>,
     ykm: HashMap<String, (Person, i64)>,
+    /// 核验码 of the certificates issued.
+    certificates: HashMap<String, certificates::Issued>,
     notices: Vec<wire::Notice>,
     case_seq: u64,
     /// The newest heartbeats received, oldest first (at most 100).
@@ -341,6 +346,7 @@ impl Inner {
             ticket_next: BTreeMap::new(),
             ticket_leases: Vec::new(),
             ykm: HashMap::new(),
+            certificates: HashMap::new(),
             notices: vec![wire::Notice {
                 id: "n-2026-12".into(),
                 title: "平台例行维护".into(),
@@ -373,6 +379,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/licences/query", post(licences))
         .route("/v1/licences/document", post(licence_document))
         .route("/v1/ykm/verify", post(ykm_verify))
+        .route("/v1/certificates", get(certificate_types))
+        .route("/v1/certificates/issue", post(issue))
+        .route("/v1/certificates/verify", get(certificates::verify))
         .route("/v1/heartbeat", post(heartbeat))
         .route("/v1/notices", get(notices))
         .route("/v1/devices/selftest", post(selftest))
