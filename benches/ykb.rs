@@ -862,6 +862,8 @@ fn outbox_deliverers(out: &mut Vec<Figure>) {
 // Not benches/drivers.rs: Cargo would take that for a bench target of its own.
 #[path = "ykb/drivers.rs"]
 mod drivers;
+#[path = "ykb/handwriting.rs"]
+mod handwriting;
 #[path = "ykb/kiosk_scroll.rs"]
 mod kiosk_scroll;
 #[path = "ykb/kiosk_startup.rs"]
@@ -890,6 +892,7 @@ fn main() {
         ("drivers", xfs4iot::xfs4iot),
         ("kiosk-startup", kiosk_startup::kiosk_startup),
         ("kiosk-scroll", kiosk_scroll::kiosk_scroll),
+        ("handwriting", handwriting::handwriting),
     ];
     for &(name, run) in groups {
         if filter.as_deref().is_none_or(|f| name.contains(f)) {
