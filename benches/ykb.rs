@@ -866,6 +866,8 @@ mod commands;
 mod document_print;
 #[path = "ykb/drivers.rs"]
 mod drivers;
+#[path = "ykb/handwriting.rs"]
+mod handwriting;
 #[path = "ykb/kiosk_scroll.rs"]
 mod kiosk_scroll;
 #[path = "ykb/kiosk_startup.rs"]
@@ -896,6 +898,7 @@ fn main() {
         ("kiosk-startup", kiosk_startup::kiosk_startup),
         ("kiosk-scroll", kiosk_scroll::kiosk_scroll),
         ("ops-commands", commands::commands),
+        ("handwriting", handwriting::handwriting),
     ];
     for &(name, run) in groups {
         if filter.as_deref().is_none_or(|f| name.contains(f)) {

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod common;
 pub mod devices;
 pub mod hall;
+pub mod handwriting;
 pub mod ops;
 pub mod platform;
 pub mod queue;
@@ -116,6 +117,9 @@ pub enum Command {
     Audit(ops::AuditCommand),
     /// The service loop for systemd: heartbeats, loopback metrics, READY/WATCHDOG.
     Agent(ops::AgentArgs),
+    /// Handwriting recognition (手写输入) on this terminal: check the recogniser on strokes.
+    #[command(subcommand)]
+    Handwriting(handwriting::HandwritingCommand),
     /// Render every kiosk screen (normal and 大字, Chinese and English) to PNG files, with
     /// no display: the demo kiosk driven through a whole errand, receipt included.
     Screenshots {

@@ -345,3 +345,81 @@ fn screenshots_render_every_screen_in_both_languages_and_sizes_without_a_display
     // Not a blank frame: the brand blue header is there.
     assert_eq!(home.get_pixel(640, 5).0, [0x0a, 0x58, 0xb8]);
 }
+
+/// `handwriting recognise` on a file of strokes written to `dir`.
+fn recognise(dir: &Path, strokes: &str, extra: &[&str]) -> (i32, String, String) {
+    let file = dir.join("strokes.json");
+    std::fs::write(&file, strokes).unwrap();
+    let mut c = bin();
+    c.args(["handwriting", "recognise"]).arg(&file).args(extra);
+    run(&mut c)
+}
+
+#[test]
+fn handwriting_recognise_ranks_candidates_and_refuses_bad_strokes_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // A written 永 (perturbed stroke median lines, see tests/data/handwriting/).
+    let yong = std::fs::read_to_string("tests/data/handwriting/永.json").unwrap();
+    let (code, out, err) = recognise(dir.path(), &yong, &["--json"]);
+    assert_eq!(
+        code, 0,
+        "{err} (needs libzinnia0: apt-get install libzinnia0)"
+    );
+    let found: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(found[0]["text"], "永", "{out}");
+    assert!(found.len() > 1 && found.len() <= 10);
+    let (code, out, _) = recognise(dir.path(), &yong, &[]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with(" 1. 永"), "{out}");
+    // Debian's model is the baseline a technician may compare with.
+    let (code, _, err) = recognise(
+        dir.path(),
+        &yong,
+        &[
+            "--model",
+            "/usr/share/tegaki/models/zinnia/handwriting-zh_CN.model",
+        ],
+    );
+    assert_eq!(
+        code, 0,
+        "{err} (apt-get install tegaki-zinnia-simplified-chinese)"
+    );
+
+    // Nothing written: no candidates.
+    let (code, out, _) = recognise(dir.path(), "[]", &["--json"]);
+    assert_eq!((code, out.trim()), (0, "[]"));
+    let (code, out, _) = recognise(dir.path(), "[[], []]", &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("没有候选字"), "{out}");
+    // Outside the box, too many points, not strokes at all: one line, exit 1, quickly.
+    let (code, _, err) = recognise(dir.path(), "[[[10, 10], [2000, 5]]]", &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("stroke 1 has the point (2000, 5) outside the 1024 × 1024 box"),
+        "{err}"
+    );
+    let (code, _, err) = recognise(dir.path(), "[[[10, -1]]]", &[]);
+    assert_eq!(code, 1, "{err}");
+    let million = format!("[[{}[1,1]]]", "[1,1],".repeat(2_000_000));
+    let t = std::time::Instant::now();
+    let (code, _, err) = recognise(dir.path(), &million, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("2000001 points is more than one character needs"),
+        "{err}"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+    let (code, _, err) = recognise(dir.path(), "{\"x\": 1}", &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not strokes as [[[x, y], …], …]"), "{err}");
+    let (code, _, err) = recognise(dir.path(), &yong, &["--model", "/nonexistent.model"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no handwriting model at /nonexistent.model"),
+        "{err}"
+    );
+}

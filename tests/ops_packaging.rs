@@ -210,6 +210,13 @@ fn the_deb_metadata_is_complete_and_its_assets_exist() {
     assert!(installed.contains(&"/lib/systemd/system/ykb-kiosk.service".to_owned()));
     assert!(installed.contains(&"/lib/systemd/system/ykb-terminal-sync.service".to_owned()));
     assert!(installed.contains(&"/lib/systemd/system/ykb-terminal-sync.timer".to_owned()));
+    // Handwriting: the model where the terminal looks for it, its licence, and zinnia.
+    assert!(installed.contains(&ykb_terminal::terminal::handwriting::INSTALLED_MODEL.to_owned()));
+    assert!(installed.contains(&"/usr/share/doc/ykb-terminal/handwriting/ARPHICPL.TXT".to_owned()));
+    assert!(
+        deb["depends"].as_str().unwrap().contains("libzinnia0"),
+        "the recogniser is loaded at run time from Debian's libzinnia0"
+    );
     let conf: Vec<&str> = deb["conf-files"]
         .as_array()
         .unwrap()

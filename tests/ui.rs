@@ -1582,3 +1582,107 @@ fn a_newer_synced_catalogue_is_taken_up_between_citizens() {
         adapter.get_status_line()
     );
 }
+
+/// Writes `strokes` (in the pad's 1024 box) on the handwriting pad as a finger would: the
+/// window gets pointer presses, moves and releases at the pad's place on screen.
+fn write_on_pad(window: &AppWindow, strokes: &[Vec<[f32; 2]>]) {
+    use slint::platform::{PointerEventButton, WindowEvent};
+    lay_out(window);
+    let pad = ElementHandle::find_by_accessible_label(window, "手写板")
+        .next()
+        .expect("a handwriting pad (手写板)");
+    let (origin, size) = (pad.absolute_position(), pad.size());
+    assert!(size.width > 100.0 && size.height > 100.0, "{size:?}");
+    let at = |[x, y]: [f32; 2]| {
+        slint::LogicalPosition::new(
+            origin.x + x / 1024.0 * size.width,
+            origin.y + y / 1024.0 * size.height,
+        )
+    };
+    let w = window.window();
+    for stroke in strokes {
+        let button = PointerEventButton::Left;
+        w.dispatch_event(WindowEvent::PointerPressed {
+            position: at(stroke[0]),
+            button,
+        });
+        for &p in &stroke[1..] {
+            w.dispatch_event(WindowEvent::PointerMoved { position: at(p) });
+        }
+        w.dispatch_event(WindowEvent::PointerReleased {
+            position: at(*stroke.last().unwrap()),
+            button,
+        });
+    }
+}
+
+fn strokes_of(ch: &str) -> Vec<Vec<[f32; 2]>> {
+    let path = format!("tests/data/handwriting/{ch}.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_citizen_who_cannot_type_pinyin_writes_the_search_by_hand() {
+    let (window, kiosk, _catalog, _dir) = start();
+    let adapter = window.global::<KioskAdapter>();
+    let hw = window.global::<ykb_terminal::ui::HandwritingAdapter>();
+    press(&window, "查找事项");
+    assert_eq!(adapter.get_page(), Page::Find);
+    assert!(
+        hw.get_available(),
+        "handwriting needs zinnia and the terminal's model: apt-get install libzinnia0"
+    );
+    assert!(!has_control(&window, "手写板"), "pinyin first");
+    press(&window, "手写输入");
+    assert!(has_control(&window, "手写板"));
+    assert!(!has_control(&window, "q"), "the pad replaces the letters");
+
+    // Candidates follow the strokes as they are added.
+    let strokes = strokes_of("社");
+    write_on_pad(&window, &strokes[..2]);
+    let early: Vec<String> = hw.get_candidates().iter().map(Into::into).collect();
+    assert!(!early.is_empty(), "candidates after two strokes");
+    write_on_pad(&window, &strokes[2..]);
+    let after: Vec<String> = hw.get_candidates().iter().map(Into::into).collect();
+    assert_ne!(early, after, "candidates change as strokes are added");
+    assert!(after.iter().any(|c| c == "社"), "{after:?}");
+    assert!(hw.get_ink().starts_with("M "), "the strokes are drawn");
+
+    // 重写 wipes the pad; written again, the tap puts the character in the search.
+    press(&window, "重写");
+    assert_eq!(hw.get_candidates().row_count(), 0);
+    assert_eq!(hw.get_ink(), "");
+    write_on_pad(&window, &strokes);
+    ElementHandle::find_by_accessible_label(&window, "社")
+        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+        .expect("a 社 candidate")
+        .invoke_accessible_default_action();
+    let find = window.global::<FindAdapter>();
+    assert_eq!(find.get_query(), "社");
+    assert_eq!(hw.get_ink(), "", "the pad is ready for the next character");
+    wait_until(&kiosk, "the search results", || {
+        let s = find.get_summary();
+        !s.is_empty() && s != "正在查找…"
+    });
+    assert!(
+        result_names(&window).iter().any(|n| n.contains('社')),
+        "{:?}",
+        result_names(&window)
+    );
+    // Back to pinyin: the letters again.
+    press(&window, "拼音输入");
+    assert!(has_control(&window, "q"));
+    assert!(!has_control(&window, "手写板"));
+}
+
+#[test]
+fn case_numbers_are_typed_on_a_number_pad_with_the_letters_one_key_away() {
+    let (window, _kiosk, _catalog, _dir) = start();
+    press(&window, "办件进度查询");
+    assert!(has_control(&window, "7"));
+    assert!(!has_control(&window, "q"), "a number pad, not QWERTY");
+    press(&window, "字母");
+    assert!(has_control(&window, "q"));
+    press(&window, "数字");
+    assert!(!has_control(&window, "q"));
+}

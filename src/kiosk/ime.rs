@@ -5,8 +5,14 @@
 //! The kiosk never calls the engine's `commit`: that records picks in the engine's learning
 //! layer, which would carry one citizen's words (names, addresses) into the next citizen's
 //! candidates. Candidates are only looked up, so every session starts from the same list.
+//!
+//! 手写输入 — the characters the handwriting pad's strokes may be (`terminal::handwriting`,
+//! zinnia with the terminal's model), offered only when the recogniser is present. The model
+//! is fixed: it learns nothing from what a citizen writes.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+use crate::terminal::handwriting::{self, Stroke};
 
 use inputx_pinyin::{PinyinEngine, Session};
 
@@ -52,6 +58,45 @@ pub fn compose(composing: &str, key: &str) -> Option<String> {
     next.extend(key.chars().map(|c| c.to_ascii_lowercase()));
     next.truncate(MAX_COMPOSING);
     Some(next)
+}
+
+/// Whether this terminal can recognise handwriting (zinnia and a model are installed).
+pub fn handwriting_available() -> bool {
+    handwriting::shared().is_ok()
+}
+
+/// The answer kept by [`written`]: the last strokes asked and what they may be.
+type Written = Option<(Vec<Stroke>, usize, Vec<String>)>;
+static LAST: Mutex<Written> = Mutex::new(None);
+
+/// Forgets the last strokes recognised (the session was wiped).
+pub fn forget_written() {
+    *LAST.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// The characters `strokes` may be, most likely first; none for no strokes or no recogniser.
+/// The answer for the last strokes asked is kept: a page drawn again for the same strokes
+/// does not recognise them again.
+pub fn written(strokes: &[Stroke], shown: usize) -> Vec<String> {
+    if strokes.is_empty() || shown == 0 {
+        return Vec::new();
+    }
+    let Ok(recogniser) = handwriting::shared() else {
+        return Vec::new();
+    };
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((s, n, words)) = last.as_ref() {
+        if s == strokes && *n == shown {
+            return words.clone();
+        }
+    }
+    // The pad caps what it keeps below the recogniser's limits; a refusal offers nothing.
+    let words: Vec<String> = recogniser
+        .recognise(strokes, shown)
+        .map(|c| c.into_iter().map(|c| c.text).collect())
+        .unwrap_or_default();
+    *last = Some((strokes.to_vec(), shown, words.clone()));
+    words
 }
 
 #[cfg(test)]

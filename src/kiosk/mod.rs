@@ -454,6 +454,7 @@ impl Kiosk {
             }
             _ => pages::home::render(&window, st),
         };
+        pages::handwriting::render(&window, st);
         window.global::<KioskAdapter>().set_page(page);
         let session = &st.session;
         let lang = st.lang;

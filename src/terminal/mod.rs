@@ -1,6 +1,6 @@
 //! What every UI terminal shares — the kiosk, the counter and the hall display alike: the
 //! platform link, outbox delivery, the receipt printer, cameras, the card service, scanners,
-//! speech, the search worker, e-licence calls and the device thread.
+//! speech, the search worker, e-licence calls, the handwriting recogniser and the device thread.
 //!
 //! Invariants: **no Slint and no screens** (results go to callbacks, which the apps post to
 //! their inbox); this is the **only** place a profile's device slot becomes a running driver
@@ -11,6 +11,7 @@ pub mod camera;
 pub mod cards;
 pub mod delivery;
 pub mod document_printer;
+pub mod handwriting;
 pub mod inbox;
 pub mod licences;
 pub mod link;

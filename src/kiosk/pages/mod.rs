@@ -10,6 +10,7 @@ pub(super) mod apply;
 pub(super) mod evaluate;
 pub(super) mod find;
 pub(super) mod guide;
+pub(super) mod handwriting;
 pub(super) mod home;
 pub(super) mod identify;
 pub(super) mod licences;
@@ -37,6 +38,7 @@ pub(super) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     apply::connect(kiosk, window);
     evaluate::connect(kiosk, window);
     licences::connect(kiosk, window);
+    handwriting::connect(kiosk, window);
 }
 
 /// Empties every page's personal properties (the session was wiped).
@@ -49,4 +51,5 @@ pub(super) fn clear(window: &AppWindow) {
     services::clear(window);
     evaluate::clear(window);
     licences::clear(window);
+    handwriting::clear(window);
 }

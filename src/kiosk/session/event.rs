@@ -137,6 +137,17 @@ pub enum Key {
     Clear,
 }
 
+/// The finger on the handwriting pad, in the pad's 1024 × 1024 box (y down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pen {
+    /// Touched down: a stroke starts.
+    Down(i32, i32),
+    /// Moved while down.
+    Move(i32, i32),
+    /// Lifted (or the touch was cancelled): the stroke is done.
+    Up,
+}
+
 /// Which box of 维护模式's sign-in the PIN pad types into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TechField {
@@ -242,6 +253,15 @@ pub enum Event {
     FormKey(Key),
     /// A word picked from the pinyin candidates.
     ChooseCandidate(String),
+    /// 手写 (true) or 拼音 (false) above the keyboard: the handwriting pad or the letters.
+    UseHandwriting(bool),
+    /// The finger on the handwriting pad (in the pad's 1024 × 1024 box, y down).
+    Pen(Pen),
+    /// 重写: the pad is wiped.
+    Rewrite,
+    /// A character picked from the handwriting candidates: it goes into the field (or the
+    /// search), the pad is wiped for the next one.
+    ChooseWritten(String),
     /// "下一步" on the form: checked; on to capture or review when every field is good.
     FormNext,
     /// A material tapped on the capture page: its live picture.

@@ -47,10 +47,11 @@ pub use crate::core::domain::CardError;
 pub use devices::Service;
 pub use effect::{Effect, Outcome};
 pub use event::{
-    CaptureStage, CardStatus, Event, IdentifyNote, Key, LicenceCopy, LicenceLookup, SubmitResult,
-    TechField, UploadProgress,
+    CaptureStage, CardStatus, Event, IdentifyNote, Key, LicenceCopy, LicenceLookup, Pen,
+    SubmitResult, TechField, UploadProgress,
 };
 pub use hall::CHECKIN_CODE_MAX;
+pub use input::{Ink, PAD_MAX_POINTS, PAD_MAX_STROKES};
 pub use technician::{PinEntry, TapGesture, GESTURE_TAPS, GESTURE_WINDOW, PIN_PAD_MAX};
 
 /// How long the "are you still there?" countdown runs before the session is wiped.
@@ -154,6 +155,8 @@ pub struct Session {
     /// The form field the keyboard types into, and the pinyin being composed for it.
     editing: String,
     composing: String,
+    /// 手写输入: the pad instead of the letters, and what is written on it.
+    ink: input::Ink,
     licences: Vec<String>,
     licence_lookup: LicenceLookup,
     /// A look-up of the person's e-licences is on its way (none is asked twice).
@@ -221,6 +224,7 @@ impl Session {
             form_errors: BTreeMap::new(),
             editing: String::new(),
             composing: String::new(),
+            ink: input::Ink::default(),
             licences: Vec::new(),
             licence_lookup: LicenceLookup::Waiting,
             licences_asked: false,
@@ -467,6 +471,7 @@ impl Session {
             self.pending.clear();
             self.editing.clear();
             self.composing.clear();
+            self.ink.rewrite();
         }
         if outcome != Outcome::None && self.licence_lookup_due() {
             self.licences_asked = true;
@@ -524,6 +529,10 @@ impl Session {
             Event::EditField(field) => self.on_edit_field(field),
             Event::FormKey(key) => self.on_form_key(key),
             Event::ChooseCandidate(word) => self.on_choose_candidate(word),
+            Event::UseHandwriting(on) => self.on_use_handwriting(on),
+            Event::Pen(pen) => self.on_pen(pen),
+            Event::Rewrite => self.on_rewrite(),
+            Event::ChooseWritten(word) => self.on_choose_written(word),
             // 智能导办 and the application (`apply`).
             Event::ChooseMatter(matter) => self.on_choose_matter(*matter),
             Event::ChooseBundle(bundle) => self.on_choose_bundle(*bundle),

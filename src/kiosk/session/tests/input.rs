@@ -184,3 +184,89 @@ fn the_keyboard_does_nothing_off_the_form() {
     );
     assert_eq!(s.fields()["f_phone"], "13800000000");
 }
+
+#[test]
+fn the_handwriting_pad_writes_into_text_fields_and_the_search_and_caps_what_it_keeps() {
+    let t = Instant::now();
+    let mut s = Session::new(Duration::from_secs(600), t);
+    s.handle(Event::CardRead(person()), t);
+    to_checklist(&mut s, t);
+    s.handle(Event::StartApply, t);
+    // Only where Chinese is typed: not before a field is tapped, not in the phone field.
+    assert_eq!(s.handle(Event::UseHandwriting(true), t), Outcome::None);
+    s.handle(Event::EditField("f_phone".into()), t);
+    assert!(!s.handwriting_here());
+    assert_eq!(s.handle(Event::UseHandwriting(true), t), Outcome::None);
+    s.handle(Event::EditField("f_post_address".into()), t);
+    assert!(s.handwriting_here());
+    assert!(!s.writing(), "pinyin first");
+    assert_eq!(
+        s.handle(Event::Pen(Pen::Down(10, 10)), t),
+        Outcome::None,
+        "no pad shown, nothing drawn"
+    );
+    s.handle(Event::FormKey(Key::Text("c".into())), t);
+    assert_eq!(s.handle(Event::UseHandwriting(true), t), Outcome::Changed);
+    assert!(s.writing());
+    assert_eq!(s.composing(), "", "the pinyin is dropped");
+    // A stroke: down, moves (a move too close to the last point adds nothing), up;
+    // points outside the pad are brought onto its edge.
+    s.handle(Event::Pen(Pen::Down(100, 500)), t);
+    assert_eq!(s.handle(Event::Pen(Pen::Move(102, 501)), t), Outcome::None);
+    s.handle(Event::Pen(Pen::Move(600, 500)), t);
+    s.handle(Event::Pen(Pen::Move(5000, -7)), t);
+    assert_eq!(s.ink().strokes.len(), 0, "still being drawn");
+    s.handle(Event::Pen(Pen::Up), t);
+    assert_eq!(
+        s.ink().strokes,
+        vec![vec![[100, 500], [600, 500], [1023, 0]]]
+    );
+    // A candidate goes into the field; the pad is wiped for the next character.
+    s.handle(Event::ChooseWritten("一".into()), t);
+    assert_eq!(s.fields()["f_post_address"], "一");
+    assert!(s.ink().strokes.is_empty());
+    assert_eq!(
+        s.handle(Event::ChooseWritten("二".into()), t),
+        Outcome::None,
+        "nothing written, nothing to choose"
+    );
+    // 重写 wipes the strokes and changes nothing in the field.
+    s.handle(Event::Pen(Pen::Down(1, 1)), t);
+    s.handle(Event::Pen(Pen::Up), t);
+    s.handle(Event::Rewrite, t);
+    assert!(s.ink().strokes.is_empty());
+    assert_eq!(s.fields()["f_post_address"], "一");
+    // The pad caps strokes and points: a finger that never stops draws nothing more.
+    for i in 0..(PAD_MAX_STROKES + 10) {
+        s.handle(Event::Pen(Pen::Down(i as i32, 0)), t);
+        s.handle(Event::Pen(Pen::Up), t);
+    }
+    assert_eq!(s.ink().strokes.len(), PAD_MAX_STROKES);
+    s.handle(Event::Rewrite, t);
+    s.handle(Event::Pen(Pen::Down(0, 0)), t);
+    for i in 0..(PAD_MAX_POINTS as i32 * 2) {
+        s.handle(Event::Pen(Pen::Move((i * 7) % 1024, (i * 13) % 1024)), t);
+    }
+    s.handle(Event::Pen(Pen::Up), t);
+    assert_eq!(s.ink().strokes[0].len(), PAD_MAX_POINTS);
+    // Leaving the form wipes the pad, 首页 the choice (the next citizen gets pinyin); the
+    // search takes handwriting onto the query.
+    s.handle(Event::Back, t);
+    assert!(s.ink().strokes.is_empty());
+    s.handle(Event::Home, t);
+    s.handle(Event::Open(Screen::Find), t);
+    assert!(!s.writing());
+    s.handle(Event::UseHandwriting(true), t);
+    assert!(s.writing());
+    s.handle(Event::Search("社".into()), t);
+    s.handle(Event::Pen(Pen::Down(1, 1)), t);
+    s.handle(Event::Pen(Pen::Up), t);
+    s.handle(Event::ChooseWritten("保".into()), t);
+    assert_eq!(s.query(), "社保");
+    assert_eq!(
+        drain(&mut s).last(),
+        Some(&Effect::Search {
+            query: "社保".into()
+        })
+    );
+}
