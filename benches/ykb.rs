@@ -862,6 +862,8 @@ fn outbox_deliverers(out: &mut Vec<Figure>) {
 // Not benches/drivers.rs: Cargo would take that for a bench target of its own.
 #[path = "ykb/drivers.rs"]
 mod drivers;
+#[path = "ykb/fleet.rs"]
+mod fleet;
 #[path = "ykb/kiosk_scroll.rs"]
 mod kiosk_scroll;
 #[path = "ykb/kiosk_startup.rs"]
@@ -888,6 +890,7 @@ fn main() {
         ("ticketing", ticket_print::ticket_print),
         ("drivers", drivers::drivers),
         ("drivers", xfs4iot::xfs4iot),
+        ("fleet", fleet::fleet),
         ("kiosk-startup", kiosk_startup::kiosk_startup),
         ("kiosk-scroll", kiosk_scroll::kiosk_scroll),
     ];

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod crypto;

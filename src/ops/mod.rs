@@ -11,11 +11,14 @@
 //!   files present).
 //! - [`sdnotify`] — the systemd notification protocol (one datagram per message).
 //! - [`cert`] — the expiry date of a PEM certificate, for the self-test.
+//! - [`fleet_sim`] — many terminals against the platform simulator through an outage, in
+//!   virtual time (`ykb-terminal fleet-sim`).
 //!
 //! Everything here calls the core's public API; nothing here knows Slint.
 
 pub mod agent;
 pub mod cert;
+pub mod fleet_sim;
 pub mod metrics;
 pub mod probe;
 pub mod provision;
