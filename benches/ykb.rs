@@ -891,6 +891,7 @@ fn main() {
         ("drivers", drivers::drivers),
         ("drivers", xfs4iot::xfs4iot),
         ("fleet", fleet::fleet),
+        ("fleet", fleet::catalogue_egress),
         ("kiosk-startup", kiosk_startup::kiosk_startup),
         ("kiosk-scroll", kiosk_scroll::kiosk_scroll),
     ];

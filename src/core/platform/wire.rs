@@ -628,6 +628,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gzip_round_trips_and_a_document_expanding_past_the_cap_is_refused() {
+        let doc = r#"{"matters":["身份证"]}"#.repeat(1000).into_bytes();
+        let z = gzip(&doc);
+        assert!(z.len() * 10 < doc.len(), "{} → {}", doc.len(), z.len());
+        assert_eq!(gunzip(&z, doc.len() as u64).unwrap(), doc);
+        let e = gunzip(&z, doc.len() as u64 - 1).unwrap_err();
+        assert!(e.contains("超过上限"), "{e}");
+        assert!(gunzip(b"not gzip", 1024)
+            .unwrap_err()
+            .starts_with("解压失败"));
+    }
+
+    #[test]
     fn request_signature_covers_every_part() {
         let s = sign_request(b"k", "POST", "/v1/cases", 100, "n1", b"{}");
         assert!(verify_request(
