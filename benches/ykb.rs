@@ -868,6 +868,8 @@ mod document_print;
 mod drivers;
 #[path = "ykb/handwriting.rs"]
 mod handwriting;
+#[path = "ykb/fleet.rs"]
+mod fleet;
 #[path = "ykb/kiosk_scroll.rs"]
 mod kiosk_scroll;
 #[path = "ykb/kiosk_startup.rs"]
@@ -895,6 +897,8 @@ fn main() {
         ("drivers", drivers::drivers),
         ("document-printer", document_print::document_print),
         ("drivers", xfs4iot::xfs4iot),
+        ("fleet", fleet::fleet),
+        ("fleet", fleet::catalogue_egress),
         ("kiosk-startup", kiosk_startup::kiosk_startup),
         ("kiosk-scroll", kiosk_scroll::kiosk_scroll),
         ("ops-commands", commands::commands),

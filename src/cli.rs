@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod common;
 pub mod devices;
+pub mod fleet;
 pub mod hall;
 pub mod handwriting;
 pub mod ops;
@@ -120,6 +121,9 @@ pub enum Command {
     /// Handwriting recognition (手写输入) on this terminal: check the recogniser on strokes.
     #[command(subcommand)]
     Handwriting(handwriting::HandwritingCommand),
+    /// Simulate a fleet of terminals through a platform outage (virtual time) and compare the
+    /// outbox's backoff with a naive fixed-interval retry: request rate, drain time, errors.
+    FleetSim(fleet::FleetArgs),
     /// Render every kiosk screen (normal and 大字, Chinese and English) to PNG files, with
     /// no display: the demo kiosk driven through a whole errand, receipt included.
     Screenshots {

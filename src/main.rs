@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Some(Command::Audit(c)) => cli::ops::run_audit(&cli, c),
         Some(Command::Agent(a)) => cli::ops::run_agent(&cli, a),
         Some(Command::Handwriting(c)) => cli::handwriting::run_handwriting(c),
+        Some(Command::FleetSim(a)) => cli::fleet::run_fleet_sim(a),
         Some(Command::Screenshots { out }) => ykb_terminal::app::run_screenshots(out),
         Some(Command::Reregister(a)) => cli::ops::run_reregister(&cli, a),
         None => ykb_terminal::app::run_from_cli(&cli),

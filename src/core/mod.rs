@@ -7,6 +7,7 @@ pub mod audit;
 pub mod catalog;
 pub mod commands;
 pub mod certificate;
+pub mod clock;
 pub mod config;
 pub mod consumables;
 pub mod credentials;

@@ -27,6 +27,7 @@ use rusqlite::{params, Transaction};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+use super::clock::Clock;
 use super::crypto::{random_u64, CryptoError, DataKey};
 
 pub mod breaker;
@@ -724,7 +725,8 @@ pub enum WorkerEvent {
 
 /// The delivery worker: delivers due items in order, sleeps until the head is due, wakes
 /// early when `wake` is notified (a new submission, a retry, the network coming back), and
-/// stops when `stop` turns true. `now` is injectable so tests can warp time.
+/// stops when `stop` turns true. Times come from the system clock; see
+/// [`run_worker_with_clock`].
 #[allow(clippy::too_many_arguments)]
 pub async fn run_worker<P: Platform>(
     store: std::sync::Arc<Mutex<Store>>,
@@ -733,8 +735,37 @@ pub async fn run_worker<P: Platform>(
     backoff: Backoff,
     retention_days: u32,
     wake: std::sync::Arc<tokio::sync::Notify>,
+    stop: tokio::sync::watch::Receiver<bool>,
+    events: Option<tokio::sync::mpsc::UnboundedSender<WorkerEvent>>,
+) {
+    run_worker_with_clock(
+        store,
+        key,
+        platform,
+        backoff,
+        retention_days,
+        wake,
+        stop,
+        events,
+        Clock::system(),
+    )
+    .await
+}
+
+/// [`run_worker`] taking every "now" (due times, retry times, purges) from `clock`; its
+/// waits are tokio sleeps, so with [`Clock::following_runtime`] on a paused runtime the
+/// worker runs in virtual time (the fleet simulation).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_worker_with_clock<P: Platform>(
+    store: std::sync::Arc<Mutex<Store>>,
+    key: std::sync::Arc<DataKey>,
+    platform: P,
+    backoff: Backoff,
+    retention_days: u32,
+    wake: std::sync::Arc<tokio::sync::Notify>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     events: Option<tokio::sync::mpsc::UnboundedSender<WorkerEvent>>,
+    clock: Clock,
 ) {
     let mut since_checkpoint = 0u32;
     let report = |e: WorkerEvent| {
@@ -746,18 +777,16 @@ pub async fn run_worker<P: Platform>(
     // put the worker to sleep for longer (tokio's sleep itself runs on the monotonic clock).
     let longest = backoff.cap.max(RETRY_AFTER_CAP).max(breaker::PAUSE);
     let until = |at_ms: i64| {
-        Duration::from_millis((at_ms - Timestamp::now().as_millisecond()).max(0) as u64)
-            .min(longest)
+        Duration::from_millis((at_ms - clock.now().as_millisecond()).max(0) as u64).min(longest)
     };
     loop {
         if *stop.borrow() {
             return;
         }
-        let step =
-            deliver_next_reporting(&store, &key, &platform, backoff, Timestamp::now(), &|p| {
-                report(WorkerEvent::Progress(p))
-            })
-            .await;
+        let step = deliver_next_reporting(&store, &key, &platform, backoff, clock.now(), &|p| {
+            report(WorkerEvent::Progress(p))
+        })
+        .await;
         let wait = match step {
             Ok(Step::Delivered { .. })
             | Ok(Step::DeadLettered { .. })
@@ -772,10 +801,10 @@ pub async fn run_worker<P: Platform>(
             }
             Ok(Step::Idle) => {
                 let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
-                if let Err(e) = purge_stubs(&mut s, retention_days, Timestamp::now()) {
+                if let Err(e) = purge_stubs(&mut s, retention_days, clock.now()) {
                     tracing::warn!(error = %e, "could not purge old case stubs");
                 }
-                if matches!(finish_wipes(&mut s, Timestamp::now()), Ok(n) if n > 0) {
+                if matches!(finish_wipes(&mut s, clock.now()), Ok(n) if n > 0) {
                     since_checkpoint += 1;
                 }
                 if since_checkpoint > 0 {

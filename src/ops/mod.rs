@@ -14,6 +14,8 @@
 //!   recorded by `core::commands`).
 //! - [`diagnostics`] — the diagnostics export (no personal data).
 //! - [`cert`] — the expiry date of a PEM certificate, for the self-test.
+//! - [`fleet_sim`] — many terminals against the platform simulator through an outage, in
+//!   virtual time (`ykb-terminal fleet-sim`).
 //!
 //! Everything here calls the core's public API; nothing here knows Slint.
 
@@ -21,6 +23,7 @@ pub mod agent;
 pub mod cert;
 pub mod commands;
 pub mod diagnostics;
+pub mod fleet_sim;
 pub mod metrics;
 pub mod probe;
 pub mod provision;

@@ -476,20 +476,34 @@ impl PlatformClient {
                 Method::GET,
                 path,
                 Vec::new(),
-                &[],
+                &[(
+                    reqwest::header::ACCEPT_ENCODING.as_str(),
+                    wire::CATALOG_ENCODING.to_owned(),
+                )],
                 self.config.max_catalog_bytes,
                 true,
                 progress,
             )
             .await?;
+        let compressed = a
+            .headers
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(wire::CATALOG_ENCODING));
+        let body = if compressed {
+            wire::gunzip(&a.body, self.config.max_catalog_bytes)
+                .map_err(|e| PlatformError::Protocol(format!("目录数据{e}")))?
+        } else {
+            a.body
+        };
         let sig = a
             .headers
             .get(wire::H_CATALOG_SIGNATURE)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| PlatformError::Protocol("目录数据没有平台签名".into()))?;
-        wire::verify_catalog(&self.config.catalog_key, &a.body, sig)
+        wire::verify_catalog(&self.config.catalog_key, &body, sig)
             .map_err(|e| PlatformError::Protocol(format!("目录数据签名无效：{e}")))?;
-        Ok(a.body)
+        Ok(body)
     }
 
     /// Sends one request (signed when `signed`), reads the answer under `cap` and classifies

@@ -120,6 +120,35 @@ pub fn verify_request(
     mac.verify_slice(&sig).is_ok()
 }
 
+/// Catalogue documents travel gzip-compressed when the terminal offers it
+/// (`Accept-Encoding: gzip`) and the platform answers `Content-Encoding: gzip`; the
+/// signature is always over the uncompressed document.
+pub const CATALOG_ENCODING: &str = "gzip";
+
+/// Compresses a catalogue document (platform side).
+pub fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = e.write_all(body);
+    e.finish().unwrap_or_default()
+}
+
+/// Decompresses a gzip document, refusing one that would exceed `cap` bytes (a small answer
+/// cannot expand into a full disk).
+pub fn gunzip(body: &[u8], cap: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4));
+    flate2::read::GzDecoder::new(body)
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| format!("解压失败：{e}"))?;
+    if out.len() as u64 > cap {
+        return Err(format!("解压后超过上限 {cap} 字节"));
+    }
+    Ok(out)
+}
+
 /// Signs a catalogue document's exact bytes (platform side).
 pub fn sign_catalog(key: &SigningKey, body: &[u8]) -> String {
     use base64::Engine;
@@ -766,6 +795,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_round_trips_and_a_document_expanding_past_the_cap_is_refused() {
+        let doc = r#"{"matters":["身份证"]}"#.repeat(1000).into_bytes();
+        let z = gzip(&doc);
+        assert!(z.len() * 10 < doc.len(), "{} → {}", doc.len(), z.len());
+        assert_eq!(gunzip(&z, doc.len() as u64).unwrap(), doc);
+        let e = gunzip(&z, doc.len() as u64 - 1).unwrap_err();
+        assert!(e.contains("超过上限"), "{e}");
+        assert!(gunzip(b"not gzip", 1024)
+            .unwrap_err()
+            .starts_with("解压失败"));
+    }
 
     #[test]
     fn request_signature_covers_every_part() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
@@ -56,6 +56,8 @@ pub(super) struct SimCatalog {
     pub(super) next_modify: usize,
     pub(super) generated: usize,
     pub(super) cache: Option<(u64, String, Arc<Vec<u8>>)>,
+    /// The cached snapshot gzip-compressed (made on the first request offering gzip).
+    pub(super) gzip_cache: Option<(u64, String, Arc<Vec<u8>>)>,
 }
 
 impl SimCatalog {
@@ -128,6 +130,7 @@ impl SimCatalog {
             next_modify: 0,
             generated: 0,
             cache: None,
+            gzip_cache: None,
         }
     }
 }
@@ -137,6 +140,7 @@ pub(super) fn apply_change(c: &mut SimCatalog, change: &ChangeRequest) -> u64 {
     let v = c.version;
     c.published_at = jiff::Timestamp::now().to_string();
     c.cache = None;
+    c.gzip_cache = None;
     let live = c.order.len();
     for k in 0..change.modify.min(live) {
         let idx = (c.next_modify + k) % c.order.len();
@@ -225,13 +229,37 @@ pub(super) struct CatalogQuery {
     since: Option<String>,
 }
 
-fn signed_document(s: &Shared, body: Arc<Vec<u8>>) -> Response {
+/// Whether the request offers gzip for the answer.
+fn wants_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            e.split(';')
+                .next()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(wire::CATALOG_ENCODING))
+        })
+}
+
+/// The signed answer: signature over `body`, sent as `gzipped` when given.
+fn signed_document(s: &Shared, body: Arc<Vec<u8>>, gzipped: Option<Arc<Vec<u8>>>) -> Response {
     let mut sig = wire::sign_catalog(&s.key, &body);
     if s.faults().bad_signature {
         sig = wire::sign_catalog(&SigningKey::from_bytes(&[9; 32]), &body);
     }
-    let mut resp = Response::new(Body::from(Bytes::from_owner(ArcBytes(body))));
+    let compressed = gzipped.is_some();
+    let mut resp = Response::new(Body::from(Bytes::from_owner(ArcBytes(
+        gzipped.unwrap_or(body),
+    ))));
     let h = resp.headers_mut();
+    if compressed {
+        h.insert(
+            axum::http::header::CONTENT_ENCODING,
+            HeaderValue::from_static(wire::CATALOG_ENCODING),
+        );
+    }
     h.insert(
         axum::http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -260,6 +288,7 @@ fn published(c: &SimCatalog, code: &str) -> Option<wire::PublishedMatter> {
 pub(super) async fn snapshot(
     State(s): State<Arc<Shared>>,
     Query(q): Query<CatalogQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let body = {
         let mut g = s.lock();
@@ -297,10 +326,27 @@ pub(super) async fn snapshot(
             }
         }
     };
-    signed_document(&s, body)
+    // Compressed once per publication and region, as a platform's CDN would keep it.
+    let gzipped = wants_gzip(&headers).then(|| {
+        let mut g = s.lock();
+        let c = &mut g.catalog;
+        match &c.gzip_cache {
+            Some((v, r, z)) if *v == c.version && *r == q.region => z.clone(),
+            _ => {
+                let z = Arc::new(wire::gzip(&body));
+                c.gzip_cache = Some((c.version, q.region.clone(), z.clone()));
+                z
+            }
+        }
+    });
+    signed_document(&s, body, gzipped)
 }
 
-pub(super) async fn delta(State(s): State<Arc<Shared>>, Query(q): Query<CatalogQuery>) -> Response {
+pub(super) async fn delta(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<CatalogQuery>,
+    headers: HeaderMap,
+) -> Response {
     let since = q
         .since
         .as_deref()
@@ -366,5 +412,6 @@ pub(super) async fn delta(State(s): State<Arc<Shared>>, Query(q): Query<CatalogQ
         }
         Arc::new(serde_json::to_vec(&doc).unwrap_or_default())
     };
-    signed_document(&s, body)
+    let gzipped = wants_gzip(&headers).then(|| Arc::new(wire::gzip(&body)));
+    signed_document(&s, body, gzipped)
 }

@@ -107,6 +107,9 @@ struct Shared {
     faults: Mutex<Faults>,
     rng: Mutex<Rng>,
     key: SigningKey,
+    /// Requests that reached the platform: every `/v1` request, and every connection reset
+    /// on accept (a refused attempt is load too).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -163,6 +166,14 @@ impl SimHandle {
     /// The faults in force.
     pub fn faults(&self) -> Faults {
         self.shared.faults()
+    }
+
+    /// Requests received so far: every `/v1` request and every connection reset on accept
+    /// (the fleet simulation samples it for the platform's request rate).
+    pub fn requests(&self) -> u64 {
+        self.shared
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Replaces the faults in force (takes effect for the next request).
@@ -306,6 +317,7 @@ pub async fn start(listen: SocketAddr, options: SimOptions) -> std::io::Result<S
         faults: Mutex::new(options.faults.clone()),
         rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
         key: wire::demo_signing_key(),
+        requests: std::sync::atomic::AtomicU64::new(0),
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
