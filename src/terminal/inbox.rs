@@ -45,6 +45,9 @@ pub enum Report {
     Camera(u64, CameraNews),
     /// How far the print job has come.
     PrintProgress(PrintProgress),
+    /// A staff or technician PIN checked off the UI thread (`core::pin::check`): for whom
+    /// (the id typed), and whether it matched. The PIN itself never comes back.
+    PinChecked { staff: String, ok: bool },
 }
 
 /// The reports waiting for the UI thread, and how to wake it. Cheap to clone: every worker
