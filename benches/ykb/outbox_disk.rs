@@ -105,9 +105,10 @@ pub fn outbox_disk(out: &mut Vec<Figure>) {
 async fn one_run(dir: &std::path::Path) -> (Duration, usize) {
     use ykb_terminal::core::platform::client::{ClientConfig, PlatformClient};
     use ykb_terminal::core::platform::wire;
-    let sim = ykb_terminal::sim::platform::start("127.0.0.1:0".parse().unwrap(), Default::default())
-        .await
-        .expect("simulator");
+    let sim =
+        ykb_terminal::sim::platform::start("127.0.0.1:0".parse().unwrap(), Default::default())
+            .await
+            .expect("simulator");
     let mut core =
         ykb_terminal::core::Core::start(ykb_terminal::core::config::Profile::demo(), dir)
             .expect("core on the tmpfs");

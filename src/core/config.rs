@@ -1119,7 +1119,7 @@ mod tests {
             ),
             ("id = \"S0002\"", "id = \"S0001\"", "counter.staff[1].id"),
             ("id = \"S0001\"", "id = \"王五\"", "counter.staff[0].id"),
-            ("$20000$", "$2000$", "counter.staff[0].pin_hash"),
+            ("m=65536,t=3", "m=1024,t=3", "counter.staff[0].pin_hash"),
             ("pin_hash = ", "pin = ", "counter.staff[0]"),
         ];
         for (from, to, key) in cases {

@@ -111,9 +111,8 @@ impl PinHash {
     }
 
     fn parse_argon2(s: &str) -> Result<Self, String> {
-        let shape = || {
-            "应为 $argon2id$v=19$m=内存KiB,t=轮数,p=并行度$盐(Base64)$哈希(Base64)".to_owned()
-        };
+        let shape =
+            || "应为 $argon2id$v=19$m=内存KiB,t=轮数,p=并行度$盐(Base64)$哈希(Base64)".to_owned();
         let parts: Vec<&str> = s.split('$').collect();
         let ["", alg, version, params, salt, hash] = parts.as_slice() else {
             return Err(shape());
@@ -151,7 +150,9 @@ impl PinHash {
             ));
         }
         if !(1..=MAX_P).contains(&p) {
-            return Err(format!("Argon2id 并行度 p 应在 1 到 {MAX_P} 之间，现为 {p}"));
+            return Err(format!(
+                "Argon2id 并行度 p 应在 1 到 {MAX_P} 之间，现为 {p}"
+            ));
         }
         let salt = B64.decode(salt).map_err(|_| shape())?;
         if salt.len() < 8 {
@@ -546,11 +547,17 @@ mod tests {
         let t = std::time::Instant::now();
         assert!(!h.verify("000000"));
         let guess = t.elapsed();
-        assert!(guess >= Duration::from_millis(100), "one guess took {guess:?}");
+        assert!(
+            guess >= Duration::from_millis(100),
+            "one guess took {guess:?}"
+        );
         let t = std::time::Instant::now();
         assert!(!check([("S0001", REFERENCE)], "S9999", "246810"));
         let unknown = t.elapsed();
-        assert!(unknown >= Duration::from_millis(100), "an unknown id took {unknown:?}");
+        assert!(
+            unknown >= Duration::from_millis(100),
+            "an unknown id took {unknown:?}"
+        );
         for cheap in [
             "$argon2id$v=19$m=4096,t=3,p=1$eWtiLWRlbW8tVDAwMDE$voNdY5WAl7nP1qSZF2JKfvd/oNRDGVb00j10C6h18nQ",
             "$argon2id$v=19$m=65536,t=1,p=1$eWtiLWRlbW8tVDAwMDE$voNdY5WAl7nP1qSZF2JKfvd/oNRDGVb00j10C6h18nQ",

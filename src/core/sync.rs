@@ -364,7 +364,9 @@ fn holds_platform_version(conn: &Connection, version: u64) -> Result<bool, Store
         return Ok(false);
     }
     let cursor: Option<String> = conn
-        .query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))
+        .query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| {
+            r.get(0)
+        })
         .optional()?
         .flatten();
     Ok(cursor.is_some())

@@ -473,18 +473,19 @@ impl Counter {
                 let accounts = st.cfg.staff.clone();
                 let inbox = st.terminal.inbox.clone();
                 let who = staff.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("pin-check".into())
-                    .spawn(move || {
-                        let ok = crate::core::pin::check(
-                            accounts
-                                .iter()
-                                .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
-                            &who,
-                            &pin,
-                        );
-                        inbox.post(Report::PinChecked { staff: who, ok });
-                    });
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("pin-check".into())
+                        .spawn(move || {
+                            let ok = crate::core::pin::check(
+                                accounts
+                                    .iter()
+                                    .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
+                                &who,
+                                &pin,
+                            );
+                            inbox.post(Report::PinChecked { staff: who, ok });
+                        });
                 if let Err(e) = spawned {
                     tracing::error!(error = %e, "no thread for the PIN check");
                     drop(st);

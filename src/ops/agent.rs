@@ -59,11 +59,12 @@ async fn probe_devices(
     devices: &crate::core::config::DevicesSection,
 ) -> std::collections::BTreeMap<String, health::DeviceHealth> {
     let stored = |store: &Arc<Mutex<crate::core::store::Store>>| {
-        health::stored_devices(&mut store.lock().unwrap_or_else(|e| e.into_inner()))
-            .unwrap_or_else(|e| {
+        health::stored_devices(&mut store.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or_else(
+            |e| {
                 tracing::warn!(error = %e, "last known device states unreadable");
                 Default::default()
-            })
+            },
+        )
     };
     let known = stored(store);
     let probed = devices.clone();

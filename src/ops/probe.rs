@@ -216,8 +216,14 @@ mod tests {
         let mut after = known.clone();
         after.extend(seen);
         let beat = fitted(&devices, &after);
-        assert_eq!(beat["scanner"], fault, "present: the last known state stands");
-        assert_eq!(beat["camera"], known["camera"], "simulated: last known state");
+        assert_eq!(
+            beat["scanner"], fault,
+            "present: the last known state stands"
+        );
+        assert_eq!(
+            beat["camera"], known["camera"],
+            "simulated: last known state"
+        );
         assert!(!beat.contains_key("printer"), "not fitted: not reported");
 
         // Sandboxed (a private /dev): a missing file proves nothing, nothing is seen, and
