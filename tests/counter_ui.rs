@@ -73,10 +73,22 @@ fn type_into(window: &impl ComponentHandle, label: &str, text: &str) {
 }
 
 /// Types the clerk's number and PIN on the sign-in panel and presses 登录.
-fn sign_in(window: &CounterWindow, clerk: &str, pin: &str) {
+fn sign_in(counter: &Counter, window: &CounterWindow, clerk: &str, pin: &str) {
     type_into(window, "工号", clerk);
     type_into(window, "密码", pin);
-    press(window, "登录");
+    press_checked(counter, window, "登录");
+}
+
+/// Presses 登录 or 解锁 and waits for the PIN check, which runs on a worker thread: the
+/// press itself returns at once, saying the PIN is being checked.
+fn press_checked(counter: &Counter, window: &CounterWindow, label: &str) {
+    press(window, label);
+    if counter.checking_pin() {
+        let a = window.global::<CounterAdapter>();
+        assert_eq!(a.get_sign_in_note(), "正在核验密码…");
+        assert_ne!(a.get_auth(), 2, "not signed in before the check ends");
+    }
+    wait_until(counter, "the PIN check", || !counter.checking_pin());
 }
 
 fn shows(window: &impl ComponentHandle, label: &str) -> bool {
@@ -196,7 +208,16 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
 
     // Sign in.
     assert_eq!(a.get_auth(), 0);
-    sign_in(&window, "S0001", "123456");
+    // The PIN is checked off the UI thread (Argon2id, ≥ 0.1 s): the press returns at once
+    // and the outcome arrives through the inbox.
+    type_into(&window, "工号", "S0001");
+    type_into(&window, "密码", "123456");
+    press(&window, "登录");
+    assert!(counter.checking_pin(), "the check runs on a worker");
+    assert_eq!(a.get_auth(), 0);
+    assert_eq!(a.get_sign_in_note(), "正在核验密码…");
+    press(&window, "登录");
+    wait_until(&counter, "the PIN check", || !counter.checking_pin());
     assert_eq!(a.get_auth(), 2, "{}", a.get_sign_in_note());
     assert_eq!(a.get_pin_input(), "", "the PIN is not kept");
 
@@ -374,17 +395,17 @@ fn wrong_pins_pause_sign_in_and_an_idle_session_locks() {
     let dir = tempfile::tempdir().unwrap();
     let (window, _pad, counter, _platform) = open_counter(dir.path());
     let a = window.global::<CounterAdapter>();
-    sign_in(&window, "S0001", "000000");
+    sign_in(&counter, &window, "S0001", "000000");
     assert_eq!(a.get_sign_in_note(), "工号或密码错误，还可再试 2 次");
     type_into(&window, "密码", "111111");
-    press(&window, "登录");
+    press_checked(&counter, &window, "登录");
     type_into(&window, "密码", "222222");
-    press(&window, "登录");
+    press_checked(&counter, &window, "登录");
     assert_eq!(a.get_sign_in_note(), "错误次数过多，请 30 秒后再试");
     assert!(shows(&window, "错误次数过多，请 30 秒后再试"));
     // Paused: even the right PIN is not checked.
     type_into(&window, "密码", "123456");
-    press(&window, "登录");
+    press_checked(&counter, &window, "登录");
     assert_eq!(a.get_auth(), 0);
     assert!(a.get_sign_in_note().starts_with("错误次数过多"));
     let failed = audit_actions(dir.path())
@@ -398,14 +419,14 @@ fn wrong_pins_pause_sign_in_and_an_idle_session_locks() {
     let (window, _pad, counter2, _platform2) = open_counter(dir2.path());
     drop(counter);
     let a = window.global::<CounterAdapter>();
-    sign_in(&window, "S0002", "246810");
+    sign_in(&counter2, &window, "S0002", "246810");
     assert_eq!(a.get_auth(), 2);
     counter2.tick(Instant::now() + Duration::from_secs(301));
     assert_eq!(a.get_auth(), 1);
     assert!(shows(&window, "解锁"));
     assert_eq!(a.get_staff_input(), "S0002");
     type_into(&window, "密码", "246810");
-    press(&window, "解锁");
+    press_checked(&counter2, &window, "解锁");
     assert_eq!(a.get_auth(), 2);
     assert!(audit_actions(dir2.path()).contains(&"staff_locked".to_owned()));
 }
@@ -464,7 +485,7 @@ fn a_refusal_needs_a_reason_and_a_transfer_to_a_closed_window_keeps_the_ticket()
     let dir = tempfile::tempdir().unwrap();
     let (window, pad, counter, platform) = open_counter(dir.path());
     let a = window.global::<CounterAdapter>();
-    sign_in(&window, "S0002", "246810");
+    sign_in(&counter, &window, "S0002", "246810");
     let mut kiosk = Core::start(profile(), dir.path()).unwrap();
     lease_numbers(&mut kiosk);
     issue(&mut kiosk, "B");

@@ -405,3 +405,243 @@ fn the_watchdog_keeps_its_rhythm_while_a_slow_platform_holds_the_heartbeat() {
         std::fs::read_to_string(&stderr_path).unwrap_or_default()
     );
 }
+
+/// Watchdog pings as they arrive on `sock` for `window`, after READY: the largest silence
+/// (up to the end of the window too) and the number of pings.
+fn watch_pings(sock: &UnixDatagram, window: Duration) -> (Duration, usize) {
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let start = Instant::now();
+    let mut ready = None;
+    let mut marks = Vec::new();
+    while start.elapsed() < window {
+        let Ok(n) = sock.recv(&mut buf) else {
+            continue;
+        };
+        let msg = &buf[..n];
+        if msg.starts_with(b"READY=1") {
+            ready.get_or_insert(Instant::now());
+        } else if msg == b"WATCHDOG=1" && ready.is_some() {
+            marks.push(Instant::now());
+        }
+    }
+    let pings = marks.len();
+    let mut all = vec![ready.expect("READY=1 within the window")];
+    all.extend(marks);
+    all.push(Instant::now());
+    let gap = all.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    (gap, pings)
+}
+
+/// Issue 17: the platform's port answers the heartbeat by dripping it forever (the rest
+/// reaches the platform). The round in flight must not stall the watchdog, and the next
+/// round must start on time: over two heartbeat periods the largest silence between pings
+/// stays under three quarters of `WATCHDOG_USEC`, and the second heartbeat is sent.
+#[test]
+fn a_heartbeat_round_that_never_returns_stalls_neither_the_watchdog_nor_the_next_round() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let sim = common::sim::Sim::start();
+    let upstream = sim.handle().addr();
+    let heartbeats = Arc::new(AtomicUsize::new(0));
+    let seen = heartbeats.clone();
+    let gw = common::gateway::Gateway::start(move |line| {
+        if line.contains("/heartbeat") {
+            seen.fetch_add(1, Ordering::SeqCst);
+            common::gateway::Answer::Drip {
+                head: b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n".to_vec(),
+                body: vec![b' '; 1_000_000],
+                every: Duration::from_millis(200),
+            }
+        } else {
+            common::gateway::Answer::Forward(upstream)
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let profile = remote_terminal(dir.path(), &gw.url());
+    let text = std::fs::read_to_string(&profile).unwrap();
+    let text = text
+        .replace("timeout_secs = 15", "timeout_secs = 2")
+        .replace("heartbeat_secs = 60", "heartbeat_secs = 30");
+    assert!(text.contains("timeout_secs = 2") && text.contains("heartbeat_secs = 30"));
+    std::fs::write(&profile, text).unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    let watchdog_usec = 2_000_000u64;
+    let stderr_path = dir.path().join("agent.stderr");
+    let _agent = Agent(
+        Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+            .arg("--config")
+            .arg(&profile)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("agent")
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", watchdog_usec.to_string())
+            .env_remove("WATCHDOG_PID")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let (gap, pings) = watch_pings(&sock, Duration::from_secs(36));
+    let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    // systemd restarts the agent after WATCHDOG_USEC without a ping; the agent aims at a
+    // ping every quarter of it, so even a loaded machine stays well inside.
+    assert!(
+        gap < Duration::from_micros(watchdog_usec * 3 / 4),
+        "largest gap between WATCHDOG=1 pings {gap:?} with WATCHDOG_USEC={watchdog_usec} \
+         ({pings} pings): {log}"
+    );
+    let sent = heartbeats.load(Ordering::SeqCst);
+    assert!(
+        sent >= 2,
+        "{sent} heartbeat(s) sent in two periods: the next round waited for the stuck one: {log}"
+    );
+    assert!(
+        sim.handle().heartbeats().is_empty(),
+        "no heartbeat got through"
+    );
+}
+
+/// Issue 17: under `PrivateDevices=yes` the agent sees no device files, so the heartbeat's
+/// device states are the ones the kiosk (which holds the devices) records. The agent runs
+/// here in a mount namespace with a private `/dev` (tmpfs, as systemd makes it); while its
+/// probe of a network printer that never answers is running, the kiosk records the card
+/// reader's fault. The heartbeat must carry that fault and the store keep it — not the
+/// older state the agent read before probing, written back as new.
+#[test]
+fn under_private_devices_the_heartbeat_carries_the_kiosk_s_device_states_not_a_stale_copy() {
+    use std::collections::BTreeMap;
+    use ykb_drivers::DeviceState;
+    use ykb_terminal::core::health::{self, DeviceHealth};
+    let sim = common::sim::Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = remote_terminal(dir.path(), &sim.url());
+    // A printer on the network that takes the connection and never answers: the agent's
+    // probe waits on it for its status timeouts.
+    let printer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let printer_port = printer.local_addr().unwrap().port();
+    let text = std::fs::read_to_string(&profile).unwrap();
+    let text = text
+        .replacen(
+            "[devices.id_reader]\ndriver = \"simulated\"",
+            "[devices.id_reader]\ndriver = \"sam-serial\"\npath = \"/dev/ttyYKB-reader\"",
+            1,
+        )
+        .replacen(
+            "[devices.printer]\ndriver = \"simulated\"",
+            &format!(
+                "[devices.printer]\ndriver = \"escpos\"\npath = \"tcp://127.0.0.1:{printer_port}\""
+            ),
+            1,
+        );
+    assert!(
+        text.contains("sam-serial") && text.contains("escpos"),
+        "demo profile changed"
+    );
+    std::fs::write(&profile, text).unwrap();
+    let open_store = || {
+        let p = Profile::load(&profile).unwrap();
+        ykb_terminal::core::Core::start(p, dir.path()).unwrap()
+    };
+    // What the self-test recorded earlier: the reader online.
+    {
+        let mut core = open_store();
+        let mut d = BTreeMap::new();
+        d.insert(
+            "id_reader".to_owned(),
+            DeviceHealth {
+                state: DeviceState::Online,
+                paper: None,
+            },
+        );
+        health::record_devices(&mut core.store, "selftest", &d).unwrap();
+    }
+    // The agent with a private /dev: a tmpfs with null, zero and urandom, like
+    // `PrivateDevices=yes`.
+    let script = r#"set -e; d=$(mktemp -d); mount -t tmpfs tmpfs "$d"
+        for n in null zero urandom random; do touch "$d/$n"; mount --bind "/dev/$n" "$d/$n"; done
+        mount --move "$d" /dev; exec "$@""#;
+    let stderr_path = dir.path().join("agent.stderr");
+    let child = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(env!("CARGO_BIN_EXE_ykb-terminal"))
+        .arg("--config")
+        .arg(&profile)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("agent")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("this test needs unshare(1) (util-linux) and root: {e}"));
+    let _agent = Agent(child);
+    let mut kiosk = open_store();
+    // The probe has begun (it read the last known states) when the printer is dialled.
+    printer
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let _held = loop {
+        match printer.accept() {
+            Ok((conn, _)) => break conn,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the agent never probed the printer: {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("printer listener: {e}"),
+        }
+    };
+    // Meanwhile the kiosk (its store open already) sees the reader fail and records it.
+    let fault = DeviceHealth {
+        state: DeviceState::HardwareError,
+        paper: None,
+    };
+    {
+        let mut d = BTreeMap::new();
+        d.insert("id_reader".to_owned(), fault);
+        health::record_devices(&mut kiosk.store, "kiosk", &d).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let beat = loop {
+        if let Some(b) = sim.handle().heartbeats().into_iter().next() {
+            break b;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no heartbeat: {}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    assert_eq!(
+        beat.devices.get("id_reader").map(String::as_str),
+        Some("hardware_error"),
+        "{:?}: {log}",
+        beat.devices
+    );
+    assert_eq!(
+        beat.devices.get("printer").map(String::as_str),
+        Some("offline"),
+        "the agent's own observation of the printer: {:?}",
+        beat.devices
+    );
+    let mut core = open_store();
+    let stored = health::stored_devices(&mut core.store).unwrap();
+    assert_eq!(stored["id_reader"], fault, "the kiosk's record stands");
+}

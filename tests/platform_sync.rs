@@ -529,3 +529,111 @@ fn cases_commit_while_a_large_snapshot_goes_in_and_readers_never_see_half_a_cata
     assert_eq!(leftovers, 0);
     rt.block_on(h.shutdown());
 }
+
+/// The same catalogue version with other content is refused (issue 17): a snapshot through
+/// the staged apply and through the one-transaction apply, and a delta with changes but no
+/// new version; the catalogue held stays, and the same content again is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_equal_version_with_other_content_is_refused_and_the_same_content_is_taken() {
+    let h = start_sim(SimOptions::default()).await;
+    let (c, _dir, mut store) = synced(&h).await;
+    let held = store.catalog_version().unwrap().unwrap();
+    let fetched = sync::fetch(&c, region("500103"), None, true, &quiet)
+        .await
+        .unwrap();
+    let sync::Fetched::Snapshot(snap) = &fetched else {
+        panic!("asked for a snapshot")
+    };
+    assert_eq!(snap.catalog.version, held, "nothing was published since");
+    let name_of_first = |store: &mut Store| -> String {
+        store
+            .conn()
+            .query_row(
+                "SELECT name FROM matters ORDER BY position LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let before = name_of_first(&mut store);
+
+    // The same version again, same content: taken (a forced full sync).
+    sync::apply(&mut store, region("500103"), fetched.clone(), &quiet).unwrap();
+    sync::apply_in_one_transaction(&mut store, region("500103"), fetched.clone(), &quiet).unwrap();
+
+    // Same version, one matter renamed: refused by both ways of applying a snapshot.
+    let mut other = snap.clone();
+    other.catalog.matters[0].name = "被改动的事项名称".into();
+    let other = sync::Fetched::Snapshot(other);
+    type Apply = fn(
+        &mut Store,
+        RegionCode,
+        sync::Fetched,
+        sync::ProgressFn<'_>,
+    ) -> Result<sync::SyncReport, SyncError>;
+    let ways: [Apply; 2] = [sync::apply, sync::apply_in_one_transaction];
+    for apply in ways {
+        let e = apply(&mut store, region("500103"), other.clone(), &quiet).unwrap_err();
+        assert!(matches!(e, SyncError::Invalid(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("版本 {held} 与本机版本相同")) && text.contains("已拒绝"),
+            "{text}"
+        );
+        assert_eq!(
+            name_of_first(&mut store),
+            before,
+            "the catalogue held stays"
+        );
+        assert_eq!(store.catalog_version().unwrap(), Some(held));
+    }
+    let leftovers: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'stage_%' OR name LIKE 'held_%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leftovers, 0, "nothing staged is left behind");
+
+    // A delta that changes a matter without a new version: refused; an empty one is taken.
+    let cursor = sync::status(&mut store).unwrap().cursor.unwrap();
+    let mut delta = wire::CatalogDelta {
+        format: wire::CATALOG_FORMAT,
+        from_cursor: cursor.clone(),
+        cursor: cursor.clone(),
+        version: held,
+        published_at: "2026-12-02T00:00:00Z".into(),
+        upserts: Vec::new(),
+        removals: Vec::new(),
+        bundle_upserts: Vec::new(),
+        bundle_removals: Vec::new(),
+        district_upserts: Vec::new(),
+        district_removals: Vec::new(),
+    };
+    sync::apply(
+        &mut store,
+        region("500103"),
+        sync::Fetched::Delta(Box::new(delta.clone())),
+        &quiet,
+    )
+    .unwrap();
+    let code: String = store
+        .conn()
+        .query_row("SELECT task_code FROM matters LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    delta.removals.push(code);
+    let e = sync::apply(
+        &mut store,
+        region("500103"),
+        sync::Fetched::Delta(Box::new(delta)),
+        &quiet,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("与本机版本相同却带有 1 项改动"),
+        "{e}"
+    );
+    assert_eq!(matter_count(&mut store), 72, "nothing was removed");
+}

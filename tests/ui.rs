@@ -894,20 +894,51 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
     drop(window);
     drop(kiosk);
 
-    // A fresh start (the pause is per running kiosk) with the right PIN.
+    // A restart does not lift the pause (issue 17: the throttle is kept in the store).
     let core = Core::start(Profile::demo(), dir.path()).unwrap();
     let window = AppWindow::new().unwrap();
     let kiosk = Kiosk::attach(&window, core);
     let adapter = window.global::<KioskAdapter>();
     let tech = window.global::<ykb_terminal::ui::TechAdapter>();
-    for _ in 0..5 {
-        adapter.invoke_title_tapped();
+    let sign_in = |window: &AppWindow, adapter: &KioskAdapter<'_>| {
+        for _ in 0..5 {
+            adapter.invoke_title_tapped();
+        }
+        press(window, "工号");
+        type_keys(window, "t0001");
+        press(window, "密码");
+        type_keys(window, "246810");
+        press(window, "进入维护模式");
+    };
+    sign_in(&window, &adapter);
+    assert_eq!(adapter.get_page(), Page::TechLogin);
+    assert!(
+        tech.get_login_note().starts_with("错误次数过多"),
+        "{}",
+        tech.get_login_note()
+    );
+    drop(window);
+    drop(kiosk);
+
+    // The minute passes (the stored pause ends); a fresh start with the right PIN.
+    {
+        let mut core = Core::start(Profile::demo(), dir.path()).unwrap();
+        let n = core
+            .store
+            .conn()
+            .execute(
+                "UPDATE pin_throttle SET paused_until_ms = ?1 WHERE scope = 'technician'",
+                [jiff::Timestamp::now().as_millisecond() - 1],
+            )
+            .unwrap();
+        assert_eq!(n, 1, "the kiosk stored its technician throttle");
     }
-    press(&window, "工号");
-    type_keys(&window, "t0001");
-    press(&window, "密码");
-    type_keys(&window, "246810");
-    press(&window, "进入维护模式");
+    let core = Core::start(Profile::demo(), dir.path()).unwrap();
+    let window = AppWindow::new().unwrap();
+    let kiosk = Kiosk::attach(&window, core);
+    let adapter = window.global::<KioskAdapter>();
+    let tech = window.global::<ykb_terminal::ui::TechAdapter>();
+    sign_in(&window, &adapter);
     assert_eq!(adapter.get_page(), Page::Technician);
     assert_eq!(tech.get_technician(), "T0001");
     let labels: Vec<String> = tech

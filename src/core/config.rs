@@ -492,8 +492,8 @@ fn default_lockout_secs() -> u32 {
 pub struct PinAccount {
     /// 工号: letters, digits, `._-`, at most 32 (never a name: it goes to the audit log).
     pub id: String,
-    /// `pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX` (PBKDF2-HMAC-SHA256, 32-byte hash;
-    /// `core::pin`).
+    /// An Argon2id PHC string `$argon2id$v=19$m=…,t=…,p=…$SALT$HASH`, or an older
+    /// `pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX` (`core::pin`).
     pub pin_hash: String,
 }
 
@@ -1029,10 +1029,27 @@ mod tests {
         assert!(Profile::parse(&remote("https://ykb.cq.gov.cn/v1"), "p.toml").is_ok());
         assert!(Profile::parse(&remote("http://127.0.0.1:8480/v1"), "p.toml").is_ok());
 
-        // A PIN hash whose iteration count would run PBKDF2 for an hour per sign-in.
-        let good = "pbkdf2-sha256$20000$";
+        // A PIN hash whose cost would freeze sign-in: Argon2id over 4 GiB, or PBKDF2
+        // iterations that run for an hour; and one too cheap to protect a PIN.
+        let good = "$argon2id$v=19$m=65536,t=3,p=1$";
         assert!(DEMO_PROFILE.contains(good), "demo profile changed");
-        let absurd = DEMO_PROFILE.replace(good, "pbkdf2-sha256$4294967295$");
+        for (bad, words) in [
+            ("$argon2id$v=19$m=4194304,t=3,p=1$", "内存"),
+            ("$argon2id$v=19$m=4096,t=1,p=1$", "内存"),
+            ("$argon2i$v=19$m=65536,t=3,p=1$", "argon2id"),
+        ] {
+            let err = Profile::parse(&DEMO_PROFILE.replace(good, bad), "p.toml").unwrap_err();
+            assert!(err.key.ends_with("pin_hash"), "{err}");
+            assert!(err.message.contains(words), "{bad}: {err}");
+        }
+        let hash_line = DEMO_PROFILE
+            .lines()
+            .find(|l| l.starts_with("pin_hash = "))
+            .expect("a technician account");
+        let pbkdf2 = crate::core::pin::PinHash::new("246810", b"saltsalt", 10_000)
+            .to_string()
+            .replace("$10000$", "$4294967295$");
+        let absurd = DEMO_PROFILE.replace(hash_line, &format!("pin_hash = \"{pbkdf2}\""));
         let err = Profile::parse(&absurd, "p.toml").unwrap_err();
         assert!(err.key.ends_with("pin_hash"), "{err}");
         assert!(err.message.contains("迭代次数"), "{err}");
@@ -1170,7 +1187,7 @@ mod tests {
             ),
             ("id = \"S0002\"", "id = \"S0001\"", "counter.staff[1].id"),
             ("id = \"S0001\"", "id = \"王五\"", "counter.staff[0].id"),
-            ("$20000$", "$2000$", "counter.staff[0].pin_hash"),
+            ("m=65536,t=3", "m=1024,t=3", "counter.staff[0].pin_hash"),
             ("pin_hash = ", "pin = ", "counter.staff[0]"),
         ];
         for (from, to, key) in cases {

@@ -157,10 +157,9 @@ fn ms(t: Timestamp) -> i64 {
 }
 
 fn queued_bytes(tx: &rusqlite::Connection) -> Result<u64, rusqlite::Error> {
-    tx.query_row("SELECT COALESCE(SUM(bytes), 0) FROM outbox", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|v| v as u64)
+    tx.prepare_cached("SELECT COALESCE(SUM(bytes), 0) FROM outbox")?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .map(|v| v as u64)
 }
 
 /// Whether the store already holds a key check value (it has been used with a key).
@@ -250,16 +249,17 @@ pub fn enqueue_case(
     }
     let matters = serde_json::to_string(&case.matters)?;
     let now_s = now.to_string();
-    tx.execute(
+    // Prepared once per connection (each kiosk submission otherwise parses these again).
+    tx.prepare_cached(
         "INSERT INTO cases (id, seq, status, unified_code, catalog_version, created_at, updated_at, body, matters)
          VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?5, ?6, ?7)",
-        params![id_s, seq as i64, CaseStatus::Queued.as_str(), case.catalog_version as i64, now_s, body, matters],
-    )?;
+    )?
+    .execute(params![id_s, seq as i64, CaseStatus::Queued.as_str(), case.catalog_version as i64, now_s, body, matters])?;
     for (mid, sealed) in &sealed_images {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO case_materials (case_id, material_id, size, image) VALUES (?1, ?2, ?3, ?4)",
-            params![id_s, mid, sealed.len() as i64, sealed],
-        )?;
+        )?
+        .execute(params![id_s, mid, sealed.len() as i64, sealed])?;
     }
     insert_outbox(
         &tx,
@@ -330,12 +330,12 @@ fn insert_outbox(
     now: Timestamp,
 ) -> Result<(), OutboxError> {
     let seq = next_sequence_in(tx, "outbox")?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox (id, seq, kind, schema_version, catalog_version, attempts, next_attempt_at,
                              created_at, payload, state, due_ms, bytes)
          VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7, 'pending', ?8, ?9)",
-        params![id, seq as i64, kind, schema, catalog_version as i64, now.to_string(), payload, ms(now), bytes as i64],
-    )?;
+    )?
+    .execute(params![id, seq as i64, kind, schema, catalog_version as i64, now.to_string(), payload, ms(now), bytes as i64])?;
     Ok(())
 }
 

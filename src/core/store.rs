@@ -589,13 +589,13 @@ impl Store {
 /// Takes the next value of a named sequence inside a caller's transaction, so a row and its
 /// sequence number commit together.
 pub fn next_sequence_in(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<u64, StoreError> {
-    let v: i64 = tx.query_row(
-        "INSERT INTO sequences (name, value) VALUES (?1, 1)
-         ON CONFLICT(name) DO UPDATE SET value = value + 1
-         RETURNING value",
-        [name],
-        |r| r.get(0),
-    )?;
+    let v: i64 = tx
+        .prepare_cached(
+            "INSERT INTO sequences (name, value) VALUES (?1, 1)
+             ON CONFLICT(name) DO UPDATE SET value = value + 1
+             RETURNING value",
+        )?
+        .query_row([name], |r| r.get(0))?;
     Ok(v as u64)
 }
 

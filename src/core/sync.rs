@@ -327,6 +327,58 @@ fn held_version(conn: &Connection) -> Result<Option<u64>, StoreError> {
         .map(|v| v as u64))
 }
 
+/// The catalogue's content tables: a snapshot that comes with the version held (from the
+/// platform) must hold exactly their rows (the search tables are derived from them).
+const CONTENT_TABLES: [&str; 4] = [
+    "matters",
+    "bundles",
+    "district_overrides",
+    "matter_city_local",
+];
+
+/// Whether the content tables named with prefix `a` and with prefix `b` (`""` the live ones,
+/// `stage_`, `temp.held_`) hold the same rows, read on `conn` (inside the caller's
+/// transaction).
+fn same_content(conn: &Connection, a: &str, b: &str) -> Result<bool, StoreError> {
+    for t in CONTENT_TABLES {
+        let differs: bool = conn.query_row(
+            &format!(
+                "SELECT EXISTS (SELECT * FROM {a}{t} EXCEPT SELECT * FROM {b}{t})
+                     OR EXISTS (SELECT * FROM {b}{t} EXCEPT SELECT * FROM {a}{t})"
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        if differs {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether the catalogue held at `version` came from the platform and so must not change
+/// without a new version: the same version again is checked for the same content. A
+/// catalogue never synced (the one built in, no cursor yet) is replaced by any version.
+fn holds_platform_version(conn: &Connection, version: u64) -> Result<bool, StoreError> {
+    if held_version(conn)? != Some(version) {
+        return Ok(false);
+    }
+    let cursor: Option<String> = conn
+        .query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    Ok(cursor.is_some())
+}
+
+/// The refusal of a catalogue that claims the version held but says something else.
+fn same_version_other_content(version: u64) -> SyncError {
+    SyncError::Invalid(format!(
+        "平台目录版本 {version} 与本机版本相同，内容却不同（同一版本不应改动，疑似篡改或发布错误），已拒绝"
+    ))
+}
+
 /// Writes a fetched snapshot or delta; readers see the old catalogue or the new one, never a
 /// mix. A delta (small) goes in one transaction; a snapshot is staged in batches and swapped
 /// in by one short transaction (`stage`), so no commit waits for the whole catalogue.
@@ -395,14 +447,35 @@ fn apply_in_tx(
     let held = held_version(&tx)?;
     let mut report = match fetched {
         Fetched::Snapshot(s) => {
-            if held.is_some_and(|v| s.catalog.version < v) {
+            let version = s.catalog.version;
+            if held.is_some_and(|v| version < v) {
                 return Err(SyncError::Invalid(format!(
                     "平台目录版本 {} 低于本机版本 {}（疑似回放旧数据），已拒绝",
-                    s.catalog.version,
+                    version,
                     held.unwrap_or(0)
                 )));
             }
-            apply_snapshot(&tx, region, *s, progress)?
+            // The version held again: it must be the same catalogue. The rows it replaces are
+            // kept aside in this transaction to compare with what it wrote.
+            let same_version = holds_platform_version(&tx, version)?;
+            if same_version {
+                for t in CONTENT_TABLES {
+                    tx.execute_batch(&format!(
+                        "DROP TABLE IF EXISTS temp.held_{t}; CREATE TEMP TABLE held_{t} AS SELECT * FROM {t};"
+                    ))?;
+                }
+            }
+            let report = apply_snapshot(&tx, region, *s, progress)?;
+            if same_version {
+                let same = same_content(&tx, "temp.held_", "")?;
+                for t in CONTENT_TABLES {
+                    tx.execute_batch(&format!("DROP TABLE temp.held_{t}"))?;
+                }
+                if !same {
+                    return Err(same_version_other_content(version));
+                }
+            }
+            report
         }
         Fetched::Delta(d) => {
             if held.is_some_and(|v| d.version < v) {
@@ -410,6 +483,14 @@ fn apply_in_tx(
                     "增量版本 {} 低于本机版本 {}，已拒绝",
                     d.version,
                     held.unwrap_or(0)
+                )));
+            }
+            // Changes without a new version would make one version mean two catalogues.
+            if !d.is_empty() && holds_platform_version(&tx, d.version)? {
+                return Err(SyncError::Invalid(format!(
+                    "增量版本 {} 与本机版本相同却带有 {} 项改动（同一版本不应改动），已拒绝",
+                    d.version,
+                    d.len()
                 )));
             }
             apply_delta(&tx, region, *d, progress)?

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::core::config::{CounterSection, PinAccount};
+use crate::core::config::CounterSection;
 use crate::core::domain::CardExpiry;
 use crate::core::domain::{EvaluationLevel, Matter, Person, QuestionKind};
 use crate::core::pin::{SignIn, Throttle};
@@ -119,11 +119,24 @@ pub struct Evaluation {
 /// How long the pad thanks the citizen.
 pub const THANKS: Duration = Duration::from_secs(5);
 
+/// What pressing 登录 (or 解锁) starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInStart {
+    /// Check the PIN (off the UI thread), then [`Clerk::finish_sign_in`].
+    Check,
+    /// Answered without a check (sign-in is paused).
+    Answered(SignIn),
+    /// A check is already running: this press does nothing.
+    Busy,
+}
+
 /// The clerk's session.
 #[derive(Debug)]
 pub struct Clerk {
     auth: Auth,
     throttle: Throttle,
+    /// The staff id whose PIN is being checked, while a check runs.
+    checking: Option<String>,
     last_input: Instant,
     lock_after: Duration,
     work: Work,
@@ -135,6 +148,7 @@ impl Clerk {
     pub fn new(cfg: &CounterSection, now: Instant) -> Self {
         Self {
             auth: Auth::SignedOut,
+            checking: None,
             throttle: Throttle::new(
                 cfg.max_failures,
                 Duration::from_secs(u64::from(cfg.lockout_secs)),
@@ -175,28 +189,64 @@ impl Clerk {
         &mut self.throttle
     }
 
-    /// Checks a staff id and PIN against the configured accounts. While locked, the same
-    /// clerk unlocks and keeps the citizen's work; another clerk starts afresh (the ticket at
-    /// the window stays).
+    /// Checks a staff id and PIN against the configured accounts here and now, as the app
+    /// does with [`Clerk::begin_sign_in`], a worker and [`Clerk::finish_sign_in`].
+    #[cfg(test)]
     pub fn sign_in(
         &mut self,
         staff_id: &str,
         pin: &str,
-        accounts: &[PinAccount],
+        accounts: &[crate::core::config::PinAccount],
         now: Instant,
     ) -> SignIn {
+        match self.begin_sign_in(staff_id, now) {
+            SignInStart::Check => {}
+            SignInStart::Answered(r) => return r,
+            SignInStart::Busy => panic!("a check is already running"),
+        }
+        let ok = crate::core::pin::check(
+            accounts
+                .iter()
+                .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
+            staff_id.trim(),
+            pin,
+        );
+        self.finish_sign_in(staff_id, ok, now)
+            .expect("the check just begun")
+    }
+
+    /// A sign-in pressed: whether its PIN is to be checked now (the check takes a tenth of a
+    /// second or more: the app runs it on a worker and hands the outcome to
+    /// [`Clerk::finish_sign_in`]). While paused nothing is checked; while a check runs, a
+    /// second one does not start (so presses cannot run guesses side by side).
+    pub fn begin_sign_in(&mut self, staff_id: &str, now: Instant) -> SignInStart {
+        if self.checking.is_some() {
+            return SignInStart::Busy;
+        }
+        if let Err(paused) = self.throttle.begin(now) {
+            return SignInStart::Answered(paused);
+        }
+        self.checking = Some(staff_id.trim().to_owned());
+        SignInStart::Check
+    }
+
+    /// Whether a PIN check is running.
+    pub fn checking(&self) -> bool {
+        self.checking.is_some()
+    }
+
+    /// The outcome of the check [`Clerk::begin_sign_in`] started for `staff_id`; `None` when
+    /// no such check runs. While locked, the same clerk unlocks and keeps the citizen's work;
+    /// another clerk starts afresh (the ticket at the window stays).
+    pub fn finish_sign_in(&mut self, staff_id: &str, ok: bool, now: Instant) -> Option<SignIn> {
         let staff_id = staff_id.trim();
-        let result = self.throttle.attempt(now, || {
-            crate::core::pin::check(
-                accounts
-                    .iter()
-                    .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
-                staff_id,
-                pin,
-            )
-        });
+        if self.checking.as_deref() != Some(staff_id) {
+            return None;
+        }
+        self.checking = None;
+        let result = self.throttle.record(ok, now);
         if result != SignIn::Ok {
-            return result;
+            return Some(result);
         }
         let same = matches!(&self.auth, Auth::Locked { staff } if staff == staff_id);
         if !same {
@@ -210,7 +260,7 @@ impl Clerk {
             staff: staff_id.to_owned(),
         };
         self.last_input = now;
-        SignIn::Ok
+        Some(SignIn::Ok)
     }
 
     /// 签退: forgets the citizen's work; returns who signed out.
@@ -454,6 +504,7 @@ impl Clerk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::config::PinAccount;
     use crate::core::domain::IdNumber;
 
     fn cfg() -> CounterSection {
@@ -533,6 +584,39 @@ mod tests {
             k.sign_in("S0001", "9", &c.staff, later),
             SignIn::Wrong { left: 2 }
         );
+    }
+
+    #[test]
+    fn a_check_off_the_ui_thread_admits_no_second_press_and_takes_only_its_own_outcome() {
+        let c = cfg();
+        let t = Instant::now();
+        let mut k = Clerk::new(&c, t);
+        assert_eq!(k.begin_sign_in(" S0001 ", t), SignInStart::Check);
+        assert!(k.checking());
+        // A second press while the worker hashes starts no second guess.
+        assert_eq!(k.begin_sign_in("S0001", t), SignInStart::Busy);
+        // An outcome for someone else's check (a stale report) changes nothing.
+        assert_eq!(k.finish_sign_in("S0002", true, t), None);
+        assert_eq!(k.auth(), &Auth::SignedOut);
+        assert_eq!(
+            k.finish_sign_in("S0001", false, t),
+            Some(SignIn::Wrong { left: 2 })
+        );
+        assert!(!k.checking());
+        for _ in 0..2 {
+            assert_eq!(k.begin_sign_in("S0001", t), SignInStart::Check);
+            k.finish_sign_in("S0001", false, t);
+        }
+        // Paused: answered at once, nothing to check.
+        assert_eq!(
+            k.begin_sign_in("S0001", t + Duration::from_secs(1)),
+            SignInStart::Answered(SignIn::StillPaused { secs: 29 })
+        );
+        assert!(!k.checking());
+        let later = t + Duration::from_secs(31);
+        assert_eq!(k.begin_sign_in("S0001", later), SignInStart::Check);
+        assert_eq!(k.finish_sign_in("S0001", true, later), Some(SignIn::Ok));
+        assert_eq!(k.staff(), Some("S0001"));
     }
 
     #[test]

@@ -105,6 +105,7 @@ impl Counter {
                     | DeliveryNews::Notices(_)
                     | DeliveryNews::Progress { .. },
                 ) => {}
+                Report::PinChecked { staff, ok } => self.pin_checked(&staff, ok),
                 // The counter starts no camera, scanner, search or self-test worker.
                 Report::Face(..)
                 | Report::LicenceCopy { .. }

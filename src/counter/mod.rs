@@ -153,6 +153,32 @@ struct State {
 }
 
 impl State {
+    /// Shows, audits and acts on what a sign-in came to.
+    fn signed_in(&mut self, staff: &str, result: SignIn) {
+        match result {
+            SignIn::Ok => {
+                self.sign_in_note.clear();
+                self.audit(staff, AuditAction::StaffSignIn);
+                let r = self.desk().set_open(true, Timestamp::now());
+                match r {
+                    Ok(()) => self.say(format!("{} 号窗口已开放叫号", self.cfg.window)),
+                    Err(e) => self.fail(e.to_string()),
+                }
+            }
+            SignIn::Wrong { left } => {
+                self.sign_in_note = format!("工号或密码错误，还可再试 {left} 次");
+                self.audit(staff, AuditAction::StaffSignInFailed);
+            }
+            SignIn::Paused { secs } => {
+                self.sign_in_note = format!("错误次数过多，请 {secs} 秒后再试");
+                self.audit(staff, AuditAction::StaffSignInFailed);
+            }
+            SignIn::StillPaused { secs } => {
+                self.sign_in_note = format!("错误次数过多，请 {secs} 秒后再试");
+            }
+        }
+    }
+
     fn say(&mut self, text: impl Into<String>) {
         self.message = text.into();
         self.message_error = false;
@@ -428,6 +454,8 @@ impl Counter {
         });
     }
 
+    /// 登录 / 解锁: the PIN is checked on a worker thread (Argon2id takes a tenth of a second
+    /// or more), whose outcome comes back through the inbox ([`Counter::pin_checked`]).
     fn sign_in(&self) {
         let Some(w) = self.window.upgrade() else {
             return;
@@ -437,10 +465,43 @@ impl Counter {
         let pin = a.get_pin_input().to_string();
         a.set_pin_input(SharedString::new());
         let mut st = self.state.borrow_mut();
-        let st = &mut *st;
-        let accounts = st.cfg.staff.clone();
+        match st.clerk.begin_sign_in(&staff, Instant::now()) {
+            clerk::SignInStart::Busy => {}
+            clerk::SignInStart::Answered(result) => st.signed_in(&staff, result),
+            clerk::SignInStart::Check => {
+                st.sign_in_note = "正在核验密码…".into();
+                let accounts = st.cfg.staff.clone();
+                let inbox = st.terminal.inbox.clone();
+                let who = staff.clone();
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("pin-check".into())
+                        .spawn(move || {
+                            let ok = crate::core::pin::check(
+                                accounts
+                                    .iter()
+                                    .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
+                                &who,
+                                &pin,
+                            );
+                            inbox.post(Report::PinChecked { staff: who, ok });
+                        });
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "no thread for the PIN check");
+                    drop(st);
+                    self.pin_checked(&staff, false);
+                }
+            }
+        }
+    }
+
+    /// The worker's outcome of a PIN check for `staff`.
+    pub(super) fn pin_checked(&self, staff: &str, ok: bool) {
+        let mut st = self.state.borrow_mut();
         let now = Instant::now();
-        let result = st.clerk.sign_in(&staff, &pin, &accounts, now);
+        let Some(result) = st.clerk.finish_sign_in(staff, ok, now) else {
+            return;
+        };
         // Kept in the store, so restarting the app does not reset the count or the pause.
         let state = st
             .clerk
@@ -451,28 +512,12 @@ impl Counter {
         {
             tracing::error!(error = %e, "sign-in throttle not stored");
         }
-        match result {
-            SignIn::Ok => {
-                st.sign_in_note.clear();
-                st.audit(&staff, AuditAction::StaffSignIn);
-                let r = st.desk().set_open(true, Timestamp::now());
-                match r {
-                    Ok(()) => st.say(format!("{} 号窗口已开放叫号", st.cfg.window)),
-                    Err(e) => st.fail(e.to_string()),
-                }
-            }
-            SignIn::Wrong { left } => {
-                st.sign_in_note = format!("工号或密码错误，还可再试 {left} 次");
-                st.audit(&staff, AuditAction::StaffSignInFailed);
-            }
-            SignIn::Paused { secs } => {
-                st.sign_in_note = format!("错误次数过多，请 {secs} 秒后再试");
-                st.audit(&staff, AuditAction::StaffSignInFailed);
-            }
-            SignIn::StillPaused { secs } => {
-                st.sign_in_note = format!("错误次数过多，请 {secs} 秒后再试");
-            }
-        }
+        st.signed_in(staff, result);
+    }
+
+    /// Whether a PIN check is running (tests wait for its outcome).
+    pub fn checking_pin(&self) -> bool {
+        self.state.borrow().clerk.checking()
     }
 
     fn sign_out(&self) {

@@ -229,6 +229,8 @@ impl Kiosk {
                         self.camera_news(news);
                     }
                 }
+                // 维护模式's PIN is checked by the session itself (see `session::technician`).
+                Report::PinChecked { .. } => {}
             }
         }
     }

@@ -172,6 +172,9 @@ pub const OPS_CHECK: Duration = Duration::from_secs(2);
 /// How many search results the find page shows.
 const RESULT_LIMIT: usize = 50;
 
+/// The store's name for 维护模式's sign-in throttle (`core::pin::save_throttle`).
+const TECHNICIAN_THROTTLE: &str = "technician";
+
 impl Kiosk {
     /// Wires a window to a started core and shows the home screen.
     pub fn attach(window: &AppWindow, mut core: Core) -> Self {
@@ -184,8 +187,17 @@ impl Kiosk {
             .global::<Theme>()
             .set_large_text(core.profile.terminal.large_text);
         let language = core.profile.terminal.language;
-        let session =
+        let mut session =
             Session::new(idle, Instant::now()).with_technicians(core.profile.technician.as_ref());
+        // Wrong technician PINs before a restart still count, and a pause still runs.
+        match crate::core::pin::load_throttle(&mut core.store, TECHNICIAN_THROTTLE) {
+            Ok(s) => session.restore_technician_throttle(
+                s,
+                Instant::now(),
+                jiff::Timestamp::now().as_millisecond(),
+            ),
+            Err(e) => tracing::error!(error = %e, "stored technician sign-in throttle unreadable"),
+        }
         let adapter = window.global::<KioskAdapter>();
         adapter.set_terminal_name(core.profile.terminal.name.clone().into());
         window
@@ -376,6 +388,20 @@ impl Kiosk {
                 action,
                 &detail,
             ),
+            Effect::StoreTechnicianThrottle => {
+                let mut st = self.state.borrow_mut();
+                let state = st
+                    .session
+                    .technician_throttle()
+                    .state(Instant::now(), jiff::Timestamp::now().as_millisecond());
+                if let Err(e) = crate::core::pin::save_throttle(
+                    &mut st.terminal.core.store,
+                    TECHNICIAN_THROTTLE,
+                    state,
+                ) {
+                    tracing::error!(error = %e, "technician sign-in throttle not stored");
+                }
+            }
             Effect::ReadTechnicianOverview => {
                 self.refresh_technician_lines();
                 self.render();

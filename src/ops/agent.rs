@@ -3,16 +3,17 @@
 //! Prometheus metrics on loopback; it tells systemd `READY=1` once the store is open and the
 //! metrics port is bound. `WATCHDOG=1` comes from `sdnotify::Watchdog`'s own thread, only
 //! while the loop keeps turning: each heartbeat round runs as a task of its own, so a slow
-//! platform never delays a ping, and a round that overruns what its calls' timeouts allow
-//! (`Beater::deadline`) counts as stuck, so the pings stop and systemd restarts the agent.
+//! platform never delays a ping, and a round that overruns what its calls' deadlines allow
+//! (`Beater::deadline`) is abandoned and counted as a failed heartbeat, so neither the
+//! pings nor the next rounds wait for it.
 //!
 //! It also runs the outbox worker, which delivers queued cases and events in order as soon as
 //! the platform answers (the sync timer's `sync --drain` is the backstop).
 //!
 //! Every heartbeat carries each configured device's last known state and the printer's paper
 //! level: before each beat the agent probes the devices lightly (`probe`: the printer's
-//! `DLE EOT` status, device files present) on top of what the self-test last recorded, and
-//! records the result in the store.
+//! `DLE EOT` status, device files present), records what it saw itself, and sends the last
+//! known state of every fitted slot (the self-test's, the kiosk's or its own).
 //!
 //! When the platform refuses the device credential (expired or revoked), the agent logs what
 //! the technician must do (`credentials::CREDENTIAL_REFUSED_ADVICE`), shows it in the metrics
@@ -53,35 +54,37 @@ pub struct AgentOptions {
     pub beat_every: Option<Duration>,
 }
 
-/// Probes the devices off the async threads, starting from and recording into the store's
-/// last known states.
+/// Probes the devices off the async threads, records what the probes saw, and returns the
+/// last known state of every fitted slot, read after that (so a state the kiosk recorded
+/// while the probes ran is the one sent, not overwritten: `probe::probe`).
 async fn probe_devices(
     store: &Arc<Mutex<crate::core::store::Store>>,
     devices: &crate::core::config::DevicesSection,
 ) -> std::collections::BTreeMap<String, health::DeviceHealth> {
-    let known = health::stored_devices(&mut store.lock().unwrap_or_else(|e| e.into_inner()))
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "last known device states unreadable");
-            Default::default()
-        });
-    let devices = devices.clone();
+    let stored = |store: &Arc<Mutex<crate::core::store::Store>>| {
+        health::stored_devices(&mut store.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or_else(
+            |e| {
+                tracing::warn!(error = %e, "last known device states unreadable");
+                Default::default()
+            },
+        )
+    };
+    let known = stored(store);
+    let probed = devices.clone();
     let see = probe::devices_visible();
-    let probed =
-        match tokio::task::spawn_blocking(move || probe::probe(&devices, &known, see)).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "device probe failed");
-                return Default::default();
+    match tokio::task::spawn_blocking(move || probe::probe(&probed, &known, see)).await {
+        Ok(seen) => {
+            if let Err(e) = health::record_devices(
+                &mut store.lock().unwrap_or_else(|e| e.into_inner()),
+                "probe",
+                &seen,
+            ) {
+                tracing::warn!(error = %e, "device states not recorded");
             }
-        };
-    if let Err(e) = health::record_devices(
-        &mut store.lock().unwrap_or_else(|e| e.into_inner()),
-        "probe",
-        &probed,
-    ) {
-        tracing::warn!(error = %e, "device states not recorded");
+        }
+        Err(e) => tracing::warn!(error = %e, "device probe failed"),
     }
-    probed
+    probe::fitted(devices, &stored(store))
 }
 
 /// After a refusal: takes a credential that `reregister` stored since the agent started.
@@ -140,10 +143,12 @@ struct Beater {
 
 impl Beater {
     /// The longest a healthy round can take: each platform call (the heartbeat, one lease per
-    /// service) within the client's timeout, plus a minute for the probe and the store.
+    /// service) within its whole-request deadline (twice the client's timeout, for the one
+    /// clock-skew retry), plus a minute for the probe and the store. A round still running
+    /// then is abandoned, and the next one starts on time.
     fn deadline(&self) -> Duration {
         let calls = 1 + self.ticketing.as_ref().map_or(0, |t| t.services.len()) as u32;
-        self.client.config().timeout * calls + Duration::from_secs(60)
+        self.client.config().timeout * 2 * calls + Duration::from_secs(60)
     }
 
     /// Receipt paper use against the roll, when a receipt printer is configured.
@@ -372,6 +377,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let mut memory = BeatMemory::default();
     let mut round: Option<(tokio::task::JoinHandle<BeatMemory>, tokio::time::Instant)> = None;
     loop {
+        let overrun_at = round.as_ref().map(|(_, since)| *since + deadline);
         tokio::select! {
             _ = beat.tick(), if round.is_none() => {
                 let b = beater.clone();
@@ -389,17 +395,24 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                     break;
                 }
             }
+            // A round past its deadline is stuck somewhere no timeout reaches: it is given
+            // up (its task aborted), counted as a failed heartbeat, and the beats go on.
+            _ = tokio::time::sleep_until(overrun_at.unwrap_or_else(tokio::time::Instant::now)), if overrun_at.is_some() => {
+                if let Some((task, _)) = round.take() {
+                    task.abort();
+                }
+                tracing::error!(
+                    deadline_secs = deadline.as_secs(),
+                    "heartbeat round overran its deadline and was abandoned; the next one starts on time"
+                );
+                state.write().unwrap_or_else(|e| e.into_inner()).heartbeat_failures += 1;
+                memory.healthy_before = false;
+            }
             _ = pulse.tick() => {}
         }
-        // Progress: the loop turned, and no heartbeat round has overrun what its calls'
-        // timeouts allow (a round stuck past that is a stuck service, and the pings stop).
+        // Progress: the loop turned (it awaits no platform call, and no round holds it).
         if let Some(w) = &watchdog {
-            if round
-                .as_ref()
-                .is_none_or(|(_, since)| since.elapsed() < deadline)
-            {
-                w.alive();
-            }
+            w.alive();
         }
     }
     drop(watchdog);

@@ -11,11 +11,14 @@
 //!   keeps their last known state (from the self-test).
 //! - Under the shipped systemd sandbox (`PrivateDevices=yes`) or in a container, `/dev` is
 //!   a private tmpfs without the terminal's devices: then a missing device file says nothing,
-//!   device-file printers are not opened, and the last known states stand; network printers
-//!   are still asked ([`devices_visible`]).
+//!   device-file printers are not opened, and the last known states stand — as the kiosk,
+//!   which holds the devices, records them; network printers are still asked
+//!   ([`devices_visible`]).
 //!
-//! The result is recorded in the store (`health::record_devices`) and carried by every
-//! heartbeat.
+//! Only what a probe saw itself is recorded in the store (`health::record_devices`): the
+//! agent never writes a last known state back, which would overwrite what the kiosk
+//! recorded meanwhile and make an old state look new. Every heartbeat carries the last
+//! known state of each fitted slot, read after that ([`fitted`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -79,9 +82,14 @@ fn printer_status(path: &str) -> DeviceHealth {
     }
 }
 
-/// Probes every configured slot, starting from the last known states; `see_devices` from
-/// [`devices_visible`]. Blocking (the printer's status takes up to a few seconds when it
-/// does not answer): run it off the async threads.
+/// Probes every configured slot and returns what the probes **saw themselves** this time —
+/// the states to record; `known` (the last known states) tells a device seen again from one
+/// still present. A slot the probes cannot look at (a `simulated` one, a device file in a
+/// sandbox, a device present and not opened) is left out, so recording the result never
+/// overwrites a fresher state another process recorded meanwhile (the kiosk, which holds
+/// the devices), nor makes an old state look new. `see_devices` from [`devices_visible`].
+/// Blocking (the printer's status takes up to a few seconds when it does not answer): run
+/// it off the async threads.
 pub fn probe(
     devices: &DevicesSection,
     known: &BTreeMap<String, DeviceHealth>,
@@ -96,28 +104,41 @@ pub fn probe(
             state: DeviceState::NoDevice,
             paper: (slot == "printer").then_some(PaperState::Unknown),
         };
-        let now = match dev.driver {
-            DriverKind::None => None,
-            DriverKind::Simulated => last,
-            // Blind to device files: only what was recorded, and network printers.
+        let seen = match dev.driver {
+            DriverKind::None | DriverKind::Simulated => None,
+            // Blind to device files: only network printers can be asked.
             DriverKind::Escpos if !see_devices && file.is_none() => Some(printer_status(&dev.path)),
-            _ if !see_devices => last,
+            _ if !see_devices => None,
             _ if missing => Some(unplugged),
             DriverKind::Escpos => Some(printer_status(&dev.path)),
-            // Plugged in again after being seen unplugged: present, not yet tested.
+            // Plugged in again after being seen unplugged (or never seen): present, not yet
+            // tested. Otherwise the last known state stands, as whoever saw it recorded it.
             _ => match last {
-                Some(h) if h.state != DeviceState::NoDevice => Some(h),
+                Some(h) if h.state != DeviceState::NoDevice => None,
                 _ => Some(DeviceHealth {
                     state: DeviceState::Online,
                     paper: None,
                 }),
             },
         };
-        if let Some(h) = now {
+        if let Some(h) = seen {
             out.insert(slot.to_owned(), h);
         }
     }
     out
+}
+
+/// The states a heartbeat carries: the last known state of every fitted slot (`known`, read
+/// after the probes' own were recorded).
+pub fn fitted(
+    devices: &DevicesSection,
+    known: &BTreeMap<String, DeviceHealth>,
+) -> BTreeMap<String, DeviceHealth> {
+    slots(devices)
+        .into_iter()
+        .filter(|(_, d)| d.driver != DriverKind::None)
+        .filter_map(|(slot, _)| known.get(slot).map(|h| (slot.to_owned(), *h)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -180,28 +201,41 @@ mod tests {
                 paper: None,
             },
         );
-        let got = probe(&devices, &known, true);
-        assert_eq!(got["id_reader"].state, DeviceState::NoDevice);
-        assert!(!got.contains_key("printer"), "not fitted: not reported");
-        assert_eq!(
-            got["scanner"], fault,
-            "present: the last known state stands"
+        let seen = probe(&devices, &known, true);
+        assert_eq!(seen["id_reader"].state, DeviceState::NoDevice);
+        assert!(!seen.contains_key("printer"), "not fitted: not reported");
+        assert!(
+            !seen.contains_key("scanner"),
+            "present: nothing new seen, the last known state is not written again"
         );
+        assert!(!seen.contains_key("camera"), "simulated: not probed");
         assert_eq!(
-            got["camera"], known["camera"],
-            "simulated: last known state"
-        );
-        assert_eq!(
-            got["document_camera"].state,
+            seen["document_camera"].state,
             DeviceState::Online,
             "plugged in again"
         );
+        // What the heartbeat carries: the last known states (the probes' own recorded).
+        let mut after = known.clone();
+        after.extend(seen);
+        let beat = fitted(&devices, &after);
+        assert_eq!(
+            beat["scanner"], fault,
+            "present: the last known state stands"
+        );
+        assert_eq!(
+            beat["camera"], known["camera"],
+            "simulated: last known state"
+        );
+        assert!(!beat.contains_key("printer"), "not fitted: not reported");
 
-        // Sandboxed (a private /dev): a missing file proves nothing; the last known stands.
+        // Sandboxed (a private /dev): a missing file proves nothing, nothing is seen, and
+        // the heartbeat carries the last known states as recorded.
         let blind = probe(&devices, &known, false);
-        assert!(!blind.contains_key("id_reader"), "never seen, not guessed");
-        assert_eq!(blind["scanner"], fault);
-        assert_eq!(blind["document_camera"], known["document_camera"]);
+        assert!(blind.is_empty(), "{blind:?}");
+        let beat = fitted(&devices, &known);
+        assert!(!beat.contains_key("id_reader"), "never seen, not guessed");
+        assert_eq!(beat["scanner"], fault);
+        assert_eq!(beat["document_camera"], known["document_camera"]);
     }
 
     #[test]

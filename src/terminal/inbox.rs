@@ -56,6 +56,9 @@ pub enum Report {
     },
     /// The A4 printer is stuck or waiting (said in words).
     DocumentProgress(super::document_printer::DocumentProgress),
+    /// A staff or technician PIN checked off the UI thread (`core::pin::check`): for whom
+    /// (the id typed), and whether it matched. The PIN itself never comes back.
+    PinChecked { staff: String, ok: bool },
 }
 
 /// The reports waiting for the UI thread, and how to wake it. Cheap to clone: every worker

@@ -104,12 +104,13 @@ pub fn ensure_ballast(dir: &Path) {
 
 /// Bytes of free pages inside the store (reused before the file grows).
 pub fn reusable(conn: &rusqlite::Connection) -> u64 {
-    let pages: i64 = conn
-        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
-        .unwrap_or(0);
-    let size: i64 = conn
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .unwrap_or(4096);
+    let pragma = |sql: &str, default: i64| {
+        conn.prepare_cached(sql)
+            .and_then(|mut q| q.query_row([], |r| r.get::<_, i64>(0)))
+            .unwrap_or(default)
+    };
+    let pages = pragma("PRAGMA freelist_count", 0);
+    let size = pragma("PRAGMA page_size", 4096);
     (pages.max(0) as u64).saturating_mul(size.max(0) as u64)
 }
 

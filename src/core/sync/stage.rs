@@ -1,9 +1,9 @@
 //! A snapshot applied in short transactions, still atomic for readers: the new catalogue is
 //! written in batches of [`BATCH`] into staging tables beside the live ones (`stage_matters`,
 //! `stage_search_fts` …, made from the live tables' own schema), which no reader looks at;
-//! one short transaction then checks the held version again, renames the live tables to
-//! `retired_*` and the staged ones into their place, and writes the version and cursor; the
-//! retired rows are then deleted in batches. No transaction holds the write lock for more than
+//! one short transaction then checks the held version again (an equal version must bring
+//! the same rows), renames the live tables to `retired_*` and the staged ones into their
+//! place, and writes the version and cursor; the retired rows are then deleted in batches. No transaction holds the write lock for more than
 //! one batch, so a citizen's case commits while a 20,000-matter snapshot goes in.
 //!
 //! One stager at a time (an advisory lock file beside the store); tables left by an
@@ -207,6 +207,10 @@ fn stage_and_swap(
     // The swap: short, and the only moment readers' catalogue changes.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     check_version(&tx, version)?;
+    // The version held again: only the same catalogue may come with it.
+    if super::holds_platform_version(&tx, version)? && !super::same_content(&tx, "", STAGE)? {
+        return Err(super::same_version_other_content(version));
+    }
     let mut indexes = Vec::new();
     {
         let mut q = tx.prepare(

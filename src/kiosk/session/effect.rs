@@ -90,6 +90,9 @@ pub enum Effect {
         action: AuditAction,
         detail: String,
     },
+    /// A PIN was checked at 维护模式's pad: keep the throttle's count and pause in the store
+    /// ([`Session::technician_throttle`]), so a restart does not lift them.
+    StoreTechnicianThrottle,
     /// The technician's page needs its device, queue and store lines read (afresh).
     ReadTechnicianOverview,
     /// 运行自检 by the technician signed in.

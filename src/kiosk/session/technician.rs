@@ -1,7 +1,8 @@
 //! 维护模式's way in, as the session decides it: the hidden gesture (five quick taps on the
 //! 渝快办 title), the PIN pad (工号 and 密码), and the sign-in itself — checked against the
-//! profile's `[technician]` accounts (PBKDF2 hashes, `core::pin`), throttled, every attempt
-//! audited — the way the counter's `Clerk::sign_in` does it. The accounts, the throttle and
+//! profile's `[technician]` accounts (Argon2id or older PBKDF2 hashes, `core::pin`),
+//! throttled (the throttle kept in the store by the loop, so a restart lifts no pause), every
+//! attempt audited — the way the counter's `Clerk::sign_in` does it. The accounts, the throttle and
 //! the gesture are not personal and outlive every wipe; what is typed on the pad is wiped
 //! with the session, and the PIN is dropped after each try.
 
@@ -136,6 +137,22 @@ impl Session {
         &self.pin_entry
     }
 
+    /// 维护模式's sign-in throttle (its state is stored after every checked PIN).
+    pub fn technician_throttle(&self) -> &Throttle {
+        &self.gate.throttle
+    }
+
+    /// Takes up the throttle state stored by an earlier run (see
+    /// [`Effect::StoreTechnicianThrottle`]).
+    pub fn restore_technician_throttle(
+        &mut self,
+        state: crate::core::pin::ThrottleState,
+        now: Instant,
+        now_ms: i64,
+    ) {
+        self.gate.throttle.restore(state, now, now_ms);
+    }
+
     /// The technician signed in (their id), if any.
     pub fn technician(&self) -> Option<&str> {
         self.technician.as_deref()
@@ -213,6 +230,10 @@ impl Session {
             action,
             detail: detail.to_owned(),
         };
+        // A checked PIN moved the throttle: keep it across restarts.
+        if !matches!(result, SignIn::StillPaused { .. }) {
+            self.effects.push_back(Effect::StoreTechnicianThrottle);
+        }
         match result {
             SignIn::Ok => {
                 tracing::info!("technician mode entered");
@@ -230,6 +251,7 @@ impl Session {
                 "维护模式密码错误",
             )),
         }
+
         self.pin_entry.note = result.message();
         Outcome::Changed
     }

@@ -128,10 +128,18 @@ fn sign_in_pauses_after_the_configured_failures_and_the_pause_outlives_a_wipe() 
     try_pin(&mut s, "2222", t);
     try_pin(&mut s, "3333", t);
     assert_eq!(s.pin_entry().note(), "错误次数过多，请 30 秒后再试");
-    // Each checked failure is audited under the id typed.
+    // Each checked failure is audited under the id typed, and the throttle stored.
+    let effects = drain(&mut s);
     assert_eq!(
-        audited(&drain(&mut s)),
+        audited(&effects),
         vec![("T0001".to_owned(), AuditAction::TechnicianLoginFailed); 3]
+    );
+    assert_eq!(
+        effects
+            .iter()
+            .filter(|e| **e == Effect::StoreTechnicianThrottle)
+            .count(),
+        3
     );
     // Paused: even the right PIN is not checked, and nothing is audited.
     try_pin(&mut s, "2468", t + Duration::from_secs(10));
