@@ -990,10 +990,10 @@ mod commands;
 mod document_print;
 #[path = "ykb/drivers.rs"]
 mod drivers;
-#[path = "ykb/handwriting.rs"]
-mod handwriting;
 #[path = "ykb/fleet.rs"]
 mod fleet;
+#[path = "ykb/handwriting.rs"]
+mod handwriting;
 #[path = "ykb/kiosk_scroll.rs"]
 mod kiosk_scroll;
 #[path = "ykb/kiosk_startup.rs"]

@@ -190,6 +190,7 @@ impl DeviceSection {
             driver: DriverKind::None,
             path: String::new(),
             baud: None,
+            roll_length_mm: None,
         }
     }
 }

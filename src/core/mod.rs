@@ -5,9 +5,9 @@
 pub mod alerts;
 pub mod audit;
 pub mod catalog;
-pub mod commands;
 pub mod certificate;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod consumables;
 pub mod credentials;

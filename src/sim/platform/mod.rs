@@ -30,8 +30,8 @@ use crate::core::platform::wire::{self, ErrorBody};
 mod admin;
 mod cases;
 mod catalog;
-mod commands;
 mod certificates;
+mod commands;
 mod devices;
 mod faults;
 mod licences;
@@ -39,16 +39,16 @@ mod licences;
 use admin::*;
 use cases::*;
 use catalog::*;
-use commands::*;
 use certificates::*;
+use commands::*;
 use devices::*;
 use faults::*;
 use licences::*;
 
 pub use cases::{CaseRecord, EventRecord, MaterialRecord, StatusRequest};
 pub use catalog::ChangeRequest;
-pub use commands::{CommandRecord, DiagnosticsRecord, IssueCommand};
 pub use certificates::{CertificateFault, CERTIFICATES};
+pub use commands::{CommandRecord, DiagnosticsRecord, IssueCommand};
 pub use devices::{RevokeReason, RevokeRequest, SelftestRecord};
 pub use faults::Faults;
 pub use licences::{licence_document_for, licences_for, platform_licence_types, TokenRequest};
@@ -226,7 +226,7 @@ impl SimHandle {
     /// Issues a remote command to `device_id` (as `POST /admin/devices/{id}/commands`);
     /// `None` when no such device registered (or `replay_of` names nothing).
     pub fn issue_command(&self, device_id: &str, req: &IssueCommand) -> Option<wire::OpsCommand> {
-        issue(&self.shared, device_id, req)
+        commands::issue(&self.shared, device_id, req)
     }
 
     /// The commands issued to `device_id`, in order, with their results.
@@ -392,7 +392,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/licences/document", post(licence_document))
         .route("/v1/ykm/verify", post(ykm_verify))
         .route("/v1/certificates", get(certificate_types))
-        .route("/v1/certificates/issue", post(issue))
+        .route("/v1/certificates/issue", post(certificates::issue))
         .route("/v1/certificates/verify", get(certificates::verify))
         .route("/v1/heartbeat", post(heartbeat))
         .route("/v1/notices", get(notices))
