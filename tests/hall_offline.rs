@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::hall::{hall, json, Terminal};
 use common::link::Link;
 use jiff::Timestamp;
-use ykb_terminal::core::config::Profile;
+use ykb_terminal::core::config::{Profile, TicketingSection};
 use ykb_terminal::core::hall::listen::{Change, Listener};
 use ykb_terminal::core::hall::{offline, Hall, HallDb};
 use ykb_terminal::core::ticketing::{HallQueue, IssueRequest};
@@ -39,6 +39,24 @@ fn hall_tickets(db: &common::hall::TestDb) -> Vec<(String, String, i64, String)>
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect()
+}
+
+/// A walk-in 取号 request for service A.
+fn walk_in(tap: Option<uuid::Uuid>) -> IssueRequest {
+    IssueRequest {
+        tap,
+        service: "A".into(),
+        green: false,
+        id_number: None,
+        appointment: None,
+    }
+}
+
+/// The terminal's started core and its ticketing section, to call the library directly.
+fn local(it: &Terminal) -> (TicketingSection, Core) {
+    let profile = Profile::load(&it.profile).unwrap();
+    let cfg = profile.ticketing.clone().unwrap();
+    (cfg, Core::start(profile, &it.data).unwrap())
 }
 
 #[test]
@@ -114,17 +132,9 @@ fn a_kiosk_cut_off_from_the_hall_issues_offline_and_replays_once_in_order() {
 fn a_replay_cut_short_is_finished_once_and_a_ghost_of_the_same_tap_is_withdrawn() {
     let (db, it) = hall();
     it.grant(1, 50);
-    let profile = Profile::load(&it.profile).unwrap();
-    let cfg = profile.ticketing.clone().unwrap();
-    let mut core = Core::start(profile, &it.data).unwrap();
+    let (cfg, mut core) = local(&it);
     let now = Timestamp::now();
-    let req = |tap| IssueRequest {
-        tap,
-        service: "A".into(),
-        green: false,
-        id_number: None,
-        appointment: None,
-    };
+    let req = walk_in;
     // The online issue of this tap committed, but its answer was lost with the link: the
     // kiosk issued the same tap offline and printed that one.
     let tap = uuid::Uuid::now_v7();
@@ -190,17 +200,9 @@ fn a_replay_cut_short_is_finished_once_and_a_ghost_of_the_same_tap_is_withdrawn(
 fn an_offline_ticket_whose_print_failed_is_never_replayed() {
     let (db, it) = hall();
     it.grant(1, 50);
-    let profile = Profile::load(&it.profile).unwrap();
-    let cfg = profile.ticketing.clone().unwrap();
-    let mut core = Core::start(profile, &it.data).unwrap();
+    let (cfg, mut core) = local(&it);
     let now = Timestamp::now();
-    let req = IssueRequest {
-        tap: None,
-        service: "A".into(),
-        green: false,
-        id_number: None,
-        appointment: None,
-    };
+    let req = walk_in(None);
     let t = offline::issue_offline(&mut core.store, &cfg, &req, now).unwrap();
     assert!(offline::withdraw_offline(&mut core.store, t.id).unwrap());
     assert!(!offline::withdraw_offline(&mut core.store, t.id).unwrap());

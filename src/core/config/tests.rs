@@ -1,0 +1,258 @@
+//! The profile's loading and checks.
+
+use super::*;
+
+#[test]
+fn terminal_kind_names_match_the_profile_spelling() {
+    for k in [
+        TerminalKind::Kiosk,
+        TerminalKind::Counter,
+        TerminalKind::Bank,
+        TerminalKind::Post,
+        TerminalKind::HallDisplay,
+    ] {
+        let toml = toml::to_string(&std::collections::BTreeMap::from([("k", k)])).unwrap();
+        assert_eq!(toml.trim(), format!("k = \"{}\"", k.as_str()));
+    }
+}
+
+#[test]
+fn demo_profile_is_valid() {
+    let p = Profile::demo();
+    assert_eq!(p.terminal.kind, TerminalKind::Kiosk);
+    assert_eq!(p.platform.mode, PlatformMode::Simulator);
+    assert_eq!(p.data.catalog, CatalogSource::Bundled);
+}
+
+#[test]
+fn typo_names_the_key() {
+    let text = DEMO_PROFILE.replace("idle_timeout_secs", "idle_timout_secs");
+    let e = Profile::parse(&text, "x.toml").unwrap_err();
+    assert_eq!(e.file, "x.toml");
+    assert!(e.key.starts_with("terminal"), "{e}");
+    assert!(e.message.contains("idle_timout_secs"), "{e}");
+}
+
+#[test]
+fn metrics_are_refused_on_other_interfaces() {
+    let e = Profile::parse(&with_metrics(DEMO_PROFILE, "0.0.0.0:9464"), "x.toml").unwrap_err();
+    assert_eq!(e.key, "health.metrics_listen", "{e}");
+    let ok = Profile::parse(&with_metrics(DEMO_PROFILE, "127.0.0.1:9464"), "x.toml").unwrap();
+    assert_eq!(
+        ok.health.metrics_addr(),
+        Some("127.0.0.1:9464".parse().unwrap())
+    );
+}
+
+/// The demo profile with its `[health]` section replaced by one listening on `addr`.
+fn with_metrics(text: &str, addr: &str) -> String {
+    let base = text.split("\n[health]").next().unwrap_or(text);
+    format!("{base}\n[health]\nmetrics_listen = \"{addr}\"\n")
+}
+
+#[test]
+fn check_config_refuses_unparsable_urls_and_absurd_iteration_counts() {
+    let remote = |url: &str| {
+        DEMO_PROFILE
+            .replace("mode = \"simulator\"", "mode = \"remote\"")
+            .replace("base_url = \"\"", &format!("base_url = \"{url}\""))
+    };
+    for url in [
+        // Userinfo: the host is evil.example, not localhost.
+        "http://localhost:80@evil.example/v1",
+        "https://exa mple.gov.cn/v1",
+        "https://",
+        "https://[::1/v1",
+    ] {
+        let err = Profile::parse(&remote(url), "p.toml").unwrap_err();
+        assert_eq!(err.key, "platform.base_url", "{url}: {err}");
+    }
+    assert!(Profile::parse(&remote("https://ykb.cq.gov.cn/v1"), "p.toml").is_ok());
+    assert!(Profile::parse(&remote("http://127.0.0.1:8480/v1"), "p.toml").is_ok());
+
+    // A PIN hash whose cost would freeze sign-in: Argon2id over 4 GiB, or PBKDF2
+    // iterations that run for an hour; and one too cheap to protect a PIN.
+    let good = "$argon2id$v=19$m=65536,t=3,p=1$";
+    assert!(DEMO_PROFILE.contains(good), "demo profile changed");
+    for (bad, words) in [
+        ("$argon2id$v=19$m=4194304,t=3,p=1$", "内存"),
+        ("$argon2id$v=19$m=4096,t=1,p=1$", "内存"),
+        ("$argon2i$v=19$m=65536,t=3,p=1$", "argon2id"),
+    ] {
+        let err = Profile::parse(&DEMO_PROFILE.replace(good, bad), "p.toml").unwrap_err();
+        assert!(err.key.ends_with("pin_hash"), "{err}");
+        assert!(err.message.contains(words), "{bad}: {err}");
+    }
+    let hash_line = DEMO_PROFILE
+        .lines()
+        .find(|l| l.starts_with("pin_hash = "))
+        .expect("a technician account");
+    let pbkdf2 = crate::core::pin::PinHash::new("246810", b"saltsalt", 10_000)
+        .to_string()
+        .replace("$10000$", "$4294967295$");
+    let absurd = DEMO_PROFILE.replace(hash_line, &format!("pin_hash = \"{pbkdf2}\""));
+    let err = Profile::parse(&absurd, "p.toml").unwrap_err();
+    assert!(err.key.ends_with("pin_hash"), "{err}");
+    assert!(err.message.contains("迭代次数"), "{err}");
+}
+
+#[test]
+fn plain_http_platform_only_on_loopback() {
+    assert!(is_loopback_http("http://127.0.0.1:8480/v1"));
+    assert!(is_loopback_http("http://[::1]:8480/v1"));
+    assert!(is_loopback_http("http://localhost/v1"));
+    assert!(!is_loopback_http("http://10.0.0.1/v1"));
+    assert!(!is_loopback_http("http://127.0.0.1.evil.example/v1"));
+}
+
+#[test]
+fn shipped_ticketing_sections_parse_and_are_optional() {
+    let t = Profile::demo().ticketing.expect("the demo issues tickets");
+    assert_eq!(t.services[0].prefix, "A");
+    assert_eq!(
+        parse_hh_mm(&t.services[0].closes),
+        Some(jiff::civil::Time::MAX)
+    );
+    let without = DEMO_PROFILE.split("\n[ticketing]").next().unwrap();
+    assert_eq!(Profile::parse(without, "x.toml").unwrap().ticketing, None);
+}
+
+#[test]
+fn bad_ticketing_values_name_the_key() {
+    let cases = [
+        (
+            "prefix = \"B\"",
+            "prefix = \"A\"",
+            "ticketing.services[1].prefix",
+        ),
+        (
+            "prefix = \"C\"",
+            "prefix = \"CC\"",
+            "ticketing.services[2].prefix",
+        ),
+        (
+            "daily_cap = 400",
+            "daily_cap = 1000",
+            "ticketing.services[0].daily_cap",
+        ),
+        (
+            "opens = \"00:00\"",
+            "opens = \"8:30\"",
+            "ticketing.services[0].opens",
+        ),
+        (
+            "closes = \"24:00\"",
+            "closes = \"00:00\"",
+            "ticketing.services[0].closes",
+        ),
+        ("green_age = 65", "green_age = 30", "ticketing.green_age"),
+        (
+            "green_priority = 2",
+            "green_priority = 10",
+            "ticketing.green_priority",
+        ),
+        (
+            "lease_low_water = 10",
+            "lease_low_water = 50",
+            "ticketing.lease_low_water",
+        ),
+        ("lease_size = 50", "lease_size = 1", "ticketing.lease_size"),
+        (
+            "services = [\"B\"]",
+            "services = [\"Q\"]",
+            "ticketing.windows[3].services",
+        ),
+        ("number = 5", "number = 3", "ticketing.windows[3].number"),
+        ("hall = ", "hal = ", "ticketing"),
+        (
+            "lease_size = 50",
+            "lease_size = 50\nqueue = \"mysql://hall/ykb\"",
+            "ticketing.queue",
+        ),
+        (
+            "lease_size = 50",
+            "lease_size = 50\nqueue = \"postgresql://ykb:secret@hall-db/ykb_hall\"",
+            "ticketing.queue",
+        ),
+        (
+            "lease_size = 50",
+            "lease_size = 50\nqueue = \"postgresql://hall-db/ykb_hall?sslmode=sometimes\"",
+            "ticketing.queue",
+        ),
+        (
+            "lease_size = 50",
+            "lease_size = 50\nqueue_password_file = \"/etc/ykb/pw\"",
+            "ticketing.queue_password_file",
+        ),
+        (
+            "lease_size = 50",
+            "lease_size = 50\nqueue = \"postgresql://hall-db/h\"\nqueue_password_file = \"pw\"",
+            "ticketing.queue_password_file",
+        ),
+    ];
+    for (from, to, key) in cases {
+        let text = DEMO_PROFILE.replacen(from, to, 1);
+        assert_ne!(text, DEMO_PROFILE, "{from}");
+        let e = Profile::parse(&text, "x.toml").unwrap_err();
+        assert!(e.key.starts_with(key), "{from} → {to}: {e}");
+    }
+}
+
+#[test]
+fn a_hall_queue_uri_with_several_hosts_is_accepted() {
+    let text = DEMO_PROFILE.replacen(
+        "lease_size = 50",
+        "lease_size = 50\nqueue = \"postgresql://hall-db-1,hall-db-2/ykb_hall?target_session_attrs=read-write\"\nqueue_password_file = \"/etc/ykb-terminal/hall-db.password\"",
+        1,
+    );
+    let t = Profile::parse(&text, "x.toml").unwrap().ticketing.unwrap();
+    assert!(t.queue.unwrap().contains("hall-db-2"));
+}
+
+#[test]
+fn counter_sections_are_checked_against_the_hall_and_name_the_key() {
+    let text = include_str!("../../../kiosk-config/counter-demo.toml");
+    let c = Profile::parse(text, "x.toml").unwrap().counter.unwrap();
+    assert_eq!((c.window, c.staff.len()), (3, 2));
+    let cases = [
+        ("window = 3", "window = 4", "counter.window"),
+        (
+            "lock_after_secs = 300",
+            "lock_after_secs = 5",
+            "counter.lock_after_secs",
+        ),
+        (
+            "max_failures = 3",
+            "max_failures = 0",
+            "counter.max_failures",
+        ),
+        ("id = \"S0002\"", "id = \"S0001\"", "counter.staff[1].id"),
+        ("id = \"S0001\"", "id = \"王五\"", "counter.staff[0].id"),
+        ("m=65536,t=3", "m=1024,t=3", "counter.staff[0].pin_hash"),
+        ("pin_hash = ", "pin = ", "counter.staff[0]"),
+    ];
+    for (from, to, key) in cases {
+        let edited = text.replacen(from, to, 1);
+        assert_ne!(edited, text, "{from}");
+        let e = Profile::parse(&edited, "x.toml").unwrap_err();
+        assert!(e.key.starts_with(key), "{from} → {to}: {e}");
+    }
+    // A counter needs the hall's windows.
+    let without = text.replace("\n[ticketing]", "\n[ticketing_gone]");
+    let body = without
+        .split("\n[ticketing_gone]")
+        .next()
+        .unwrap()
+        .to_owned()
+        + "\n[counter]"
+        + without.split("\n[counter]").nth(1).unwrap();
+    let e = Profile::parse(&body, "x.toml").unwrap_err();
+    assert_eq!(e.key, "counter.window", "{e}");
+}
+
+#[test]
+fn out_of_range_names_the_key() {
+    let text = DEMO_PROFILE.replace("idle_timeout_secs = 90", "idle_timeout_secs = 5");
+    let e = Profile::parse(&text, "x.toml").unwrap_err();
+    assert_eq!(e.key, "terminal.idle_timeout_secs");
+}
