@@ -405,7 +405,8 @@ fn the_device_secret_is_sealed_at_rest_and_old_clear_rows_are_sealed_on_start() 
 
     // A store written by a build before migration 6: the secret in the clear, no `sealed`
     // column, no device_status table, none of migration 8's outbox claim columns or breaker
-    // table, schema version 5.
+    // table, none of the later migrations' tables (offline hall tickets, remote commands),
+    // schema version 5.
     let db = t.data().join("ykb-terminal.db");
     {
         let mut store = Store::open(&db).unwrap();
@@ -416,6 +417,10 @@ fn the_device_secret_is_sealed_at_rest_and_old_clear_rows_are_sealed_on_start() 
              ALTER TABLE outbox DROP COLUMN claimed_by;
              ALTER TABLE outbox DROP COLUMN claimed_until;
              DROP TABLE outbox_breaker;
+             DROP TABLE hall_offline;
+             DROP TABLE ops_commands;
+             DROP TABLE ops_switches;
+             DROP TABLE paper_roll;
              PRAGMA user_version = 5;",
         )
         .unwrap();

@@ -348,7 +348,7 @@ impl Store {
             })?;
         }
         // Processes starting at once (kiosk, agent, a technician's command) open one at a
-        // time: a check must never read a schema another process is still creating, and a
+        // time (an advisory lock on the directory): a check must never read a schema another process is still creating, and a
         // file being migrated is not a corrupt file.
         let _opening = OpenLock::take(path)?;
         let existing = std::fs::metadata(path)
@@ -662,25 +662,22 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// An advisory lock on `<store>.open-lock`, held while a process checks and migrates the
-/// store, so that processes starting together open it one after another.
+/// An advisory lock on the store's directory, held while a process checks and migrates the
+/// store, so that processes starting together open it one after another. (The directory, not
+/// a lock file beside the store: nothing is left behind in a data directory.)
 struct OpenLock(#[allow(dead_code)] std::fs::File);
 
 impl OpenLock {
     fn take(path: &Path) -> Result<Self, StoreError> {
         use std::os::unix::io::AsRawFd;
-        let mut name = path.as_os_str().to_owned();
-        name.push(".open-lock");
-        let lock_path = PathBuf::from(name);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StoreError::Dir {
-                path: lock_path.clone(),
-                source,
-            })?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let file = std::fs::File::open(&dir).map_err(|source| StoreError::Dir {
+            path: dir.clone(),
+            source,
+        })?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             // SAFETY: flock on a descriptor this function owns; no memory is shared.

@@ -84,6 +84,15 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
     a.set_staff_input("S0001".into());
     a.set_pin_input("123456".into());
     a.invoke_sign_in();
+    // The PIN is checked on a worker thread; its answer comes through the inbox.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while counter.checking_pin() {
+        if Instant::now() > deadline {
+            return Err("截图时等待超时：登录".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        counter.process_device_events();
+    }
     a.invoke_demo_issue("A".into());
     a.invoke_demo_issue("C".into());
     a.invoke_call_next();

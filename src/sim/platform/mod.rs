@@ -457,5 +457,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/devices/audit-anchors"),
     ("post", "/v1/devices/diagnostics"),
     ("post", "/v1/tickets/leases"),
+    ("get", "/v1/certificates"),
+    ("post", "/v1/certificates/issue"),
+    ("get", "/v1/certificates/verify"),
     ("get", "/health"),
 ];
