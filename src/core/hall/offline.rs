@@ -136,23 +136,35 @@ pub fn issue_offline(
         ],
     )?;
     tx.commit()?;
-    tracing::info!(pending = pending(store)?, "ticket issued offline");
+    tracing::info!("ticket issued offline");
+    Ok(printed(svc, id, plan.today, number, plan.kind, now))
+}
+
+/// The ticket as the citizen holds it: issued offline, so no count of those before it.
+fn printed(
+    svc: &crate::core::config::HallService,
+    id: Uuid,
+    date: jiff::civil::Date,
+    number: u32,
+    kind: TicketKind,
+    issued_at: Timestamp,
+) -> IssuedTicket {
     let number_t = TicketNumber {
         prefix: svc.prefix.chars().next().unwrap_or('A'),
         number,
     };
-    Ok(IssuedTicket {
+    IssuedTicket {
         id,
         number: number_t.to_string(),
         service: svc.prefix.clone(),
         service_name: svc.name.clone(),
-        date: plan.today,
-        kind: plan.kind,
+        date,
+        kind,
         waiting_before: 0,
         offline: true,
-        qr: qr_payload(plan.today, number_t),
-        issued_at: now,
-    })
+        qr: qr_payload(date, number_t),
+        issued_at,
+    }
 }
 
 /// The withdrawal of an offline ticket whose printing failed: it is never replayed. `false`
@@ -341,20 +353,15 @@ fn by_tap(
     let date: jiff::civil::Date = day
         .parse()
         .map_err(|_| TicketError::Hall(format!("本机离线票据的日期 {day:?} 无法识别")))?;
-    let number_t = TicketNumber {
-        prefix: service.chars().next().unwrap_or('A'),
-        number,
-    };
-    Ok(Some(IssuedTicket {
-        id: id.parse().unwrap_or_default(),
-        number: number_t.to_string(),
-        service: service.clone(),
-        service_name: svc.name.clone(),
+    let id = id
+        .parse()
+        .map_err(|_| TicketError::Hall(format!("本机离线票据的编号 {id:?} 无法识别")))?;
+    Ok(Some(printed(
+        svc,
+        id,
         date,
-        kind: TicketKind::parse(&kind),
-        waiting_before: 0,
-        offline: true,
-        qr: qr_payload(date, number_t),
-        issued_at: Timestamp::from_millisecond(issued_ms).unwrap_or_default(),
-    }))
+        number,
+        TicketKind::parse(&kind),
+        Timestamp::from_millisecond(issued_ms).unwrap_or_default(),
+    )))
 }
