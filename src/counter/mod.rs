@@ -470,22 +470,15 @@ impl Counter {
             clerk::SignInStart::Answered(result) => st.signed_in(&staff, result),
             clerk::SignInStart::Check => {
                 st.sign_in_note = "正在核验密码…".into();
-                let accounts = st.cfg.staff.clone();
-                let inbox = st.terminal.inbox.clone();
-                let who = staff.clone();
-                let spawned =
-                    std::thread::Builder::new()
-                        .name("pin-check".into())
-                        .spawn(move || {
-                            let ok = crate::core::pin::check(
-                                accounts
-                                    .iter()
-                                    .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
-                                &who,
-                                &pin,
-                            );
-                            inbox.post(Report::PinChecked { staff: who, ok });
-                        });
+                let check = crate::core::pin::PinCheck::new(
+                    st.cfg
+                        .staff
+                        .iter()
+                        .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
+                    &staff,
+                    pin,
+                );
+                let spawned = st.terminal.inbox.check_pin(check);
                 if let Err(e) = spawned {
                     tracing::error!(error = %e, "no thread for the PIN check");
                     drop(st);

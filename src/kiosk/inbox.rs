@@ -229,8 +229,9 @@ impl Kiosk {
                         self.camera_news(news);
                     }
                 }
-                // 维护模式's PIN is checked by the session itself (see `session::technician`).
-                Report::PinChecked { .. } => {}
+                Report::PinChecked { staff, ok } => {
+                    self.event(Event::TechnicianPinChecked { id: staff, ok });
+                }
             }
         }
     }

@@ -87,6 +87,22 @@ impl Inbox {
         (self.wake)();
     }
 
+    /// Runs `check` on its own thread and posts its [`Report::PinChecked`]. `Err` when no
+    /// thread could be started (nothing is posted then; the caller counts it as a failure).
+    pub fn check_pin(&self, check: crate::core::pin::PinCheck) -> std::io::Result<()> {
+        let inbox = self.clone();
+        std::thread::Builder::new()
+            .name("pin-check".into())
+            .spawn(move || {
+                let ok = check.run();
+                inbox.post(Report::PinChecked {
+                    staff: check.id().to_owned(),
+                    ok,
+                });
+            })
+            .map(drop)
+    }
+
     /// Everything queued so far, oldest first.
     pub fn drain(&self) -> Vec<Report> {
         std::mem::take(&mut *self.items.lock().unwrap_or_else(|e| e.into_inner()))
