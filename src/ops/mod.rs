@@ -24,6 +24,7 @@ pub mod cert;
 pub mod commands;
 pub mod diagnostics;
 pub mod fleet_sim;
+pub mod hall_outbox;
 pub mod metrics;
 pub mod probe;
 pub mod provision;
