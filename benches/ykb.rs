@@ -992,6 +992,8 @@ mod document_print;
 mod drivers;
 #[path = "ykb/fleet.rs"]
 mod fleet;
+#[path = "ykb/hall.rs"]
+mod hall;
 #[path = "ykb/handwriting.rs"]
 mod handwriting;
 #[path = "ykb/kiosk_scroll.rs"]
@@ -1022,6 +1024,7 @@ fn main() {
         ("platform", platform_sync_and_search),
         ("ticketing", ticketing_issue),
         ("ticketing", ticket_print::ticket_print),
+        ("hall", hall::hall),
         ("drivers", drivers::drivers),
         ("document-printer", document_print::document_print),
         ("drivers", xfs4iot::xfs4iot),

@@ -70,10 +70,16 @@ fn hall_events_reach_the_platform_once_by_the_agent_holding_the_lock_and_survive
     it.grant(1, 100);
     queue_actions(&it, 5);
     let written = outbox_ids(&db, false);
-    assert!(written.len() >= 15, "issued, called, served each: {written:?}");
+    assert!(
+        written.len() >= 15,
+        "issued, called, served each: {written:?}"
+    );
     let cfg = ticketing(&it);
     let sim = common::sim::Sim::start();
-    let (a, b) = (Agent::new(&sim, "hall-agent-a"), Agent::new(&sim, "hall-agent-b"));
+    let (a, b) = (
+        Agent::new(&sim, "hall-agent-a"),
+        Agent::new(&sim, "hall-agent-b"),
+    );
 
     // Agent A delivers slowly; agent B's pass meanwhile finds the lock held and sends nothing.
     let (started, a_is_sending) = mpsc::channel();
@@ -129,7 +135,10 @@ fn hall_events_reach_the_platform_once_by_the_agent_holding_the_lock_and_survive
         .join()
     });
     assert!(died.is_err(), "agent A died");
-    assert_eq!(outbox_ids(&db, true).len(), now_written.len() - written.len() - 2);
+    assert_eq!(
+        outbox_ids(&db, true).len(),
+        now_written.len() - written.len() - 2
+    );
     // Its connection, and with it the lock, went with it: agent B delivers the rest.
     let pass = deliver(&cfg, 1_000, |key, kind, body| {
         sim.block_on(b.client.submit_event(key, kind, body))
@@ -161,7 +170,10 @@ fn hall_events_reach_the_platform_once_by_the_agent_holding_the_lock_and_survive
         rt.block_on(b.client.submit_event(key, kind, body))
     })
     .unwrap_err();
-    assert!(matches!(err, DeliverError::Platform { sent: 0, .. }), "{err}");
+    assert!(
+        matches!(err, DeliverError::Platform { sent: 0, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("政务服务平台"), "{err}");
     assert_eq!(outbox_ids(&db, true).len(), 3);
 }
