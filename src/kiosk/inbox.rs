@@ -229,6 +229,8 @@ impl Kiosk {
                         self.camera_news(news);
                     }
                 }
+                // The kiosk follows no hall listener (it reads the queue when it issues).
+                Report::HallChanged => {}
                 Report::PinChecked { staff, ok } => {
                     self.event(Event::TechnicianPinChecked { id: staff, ok });
                 }

@@ -59,6 +59,9 @@ pub enum Report {
     /// A staff or technician PIN checked off the UI thread (`core::pin::check`): for whom
     /// (the id typed), and whether it matched. The PIN itself never comes back.
     PinChecked { staff: String, ok: bool },
+    /// The hall database announced a queue change, or its listener (re)connected: what is
+    /// shown of the queue is read again.
+    HallChanged,
 }
 
 /// The reports waiting for the UI thread, and how to wake it. Cheap to clone: every worker
