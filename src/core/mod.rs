@@ -24,6 +24,7 @@ pub mod selftest;
 pub mod store;
 pub mod sync;
 pub mod ticketing;
+pub mod update;
 
 use std::path::{Path, PathBuf};
 

@@ -673,9 +673,9 @@ pub struct AuditAnchor {
     pub received_at: String,
 }
 
-/// `POST /v1/heartbeat` answer.
+/// `POST /v1/heartbeat` answer. Unknown fields are ignored (not refused), so the platform can
+/// add to its answer without breaking terminals in the field (`api/openapi.yaml` says so).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HeartbeatAck {
     /// Platform clock, Unix seconds.
     pub server_time: i64,
@@ -684,6 +684,9 @@ pub struct HeartbeatAck {
     /// Commands for this terminal not yet acknowledged, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<OpsCommand>,
+    /// The version this terminal should run (`core::update::decide`); absent: no rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::core::update::Rollout>,
 }
 
 /// One check of a self-test report, as the platform receives it.

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use ed25519_dalek::SigningKey;
 
@@ -98,6 +98,8 @@ struct Inner {
     command_seq: u64,
     /// Diagnostics exports received, in order.
     diagnostics: Vec<DiagnosticsRecord>,
+    /// The update rollout every heartbeat answer carries (`PUT /admin/rollout`).
+    rollout: Option<crate::core::update::Rollout>,
 }
 
 /// What every handler shares: the state, the faults in force, the fault dice and the
@@ -285,6 +287,11 @@ impl SimHandle {
         self.shared.lock().notices.push(notice);
     }
 
+    /// Sets the update rollout every heartbeat answer carries (as `PUT /admin/rollout`).
+    pub fn set_rollout(&self, rollout: Option<crate::core::update::Rollout>) {
+        self.shared.lock().rollout = rollout;
+    }
+
     /// Issues a 渝快码 token for `person`, valid for `ttl_secs`.
     pub fn issue_ykm_token(&self, person: Person, ttl_secs: i64) -> String {
         issue_token(&self.shared, person, ttl_secs)
@@ -372,6 +379,7 @@ impl Inner {
             commands: Vec::new(),
             command_seq: 0,
             diagnostics: Vec::new(),
+            rollout: None,
         }
     }
 }
@@ -423,6 +431,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/ykm/tokens", post(admin_token))
         .route("/admin/cases/{code}/status", post(admin_case_status))
         .route("/admin/notices", post(admin_notice))
+        .route("/admin/rollout", put(admin_rollout))
         .with_state(shared)
 }
 
