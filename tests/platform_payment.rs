@@ -150,26 +150,40 @@ async fn pending_order(h: &SimHandle, c: &PlatformClient) -> (String, wire::Paym
     (case, o)
 }
 
+/// Follows `order` with long-polls of `wait` while the phone pays it after `pay_after`:
+/// what following saw, what the payment made, and how long following took.
+async fn follow_while_paying(
+    h: &SimHandle,
+    c: &PlatformClient,
+    order: wire::PaymentOrder,
+    wait: Duration,
+    pay_after: Duration,
+) -> (wire::PaymentOrder, wire::PaymentOrder, Duration) {
+    let id = order.order_id.clone();
+    let started = Instant::now();
+    let (seen, paid) = tokio::join!(payment::follow(c, order, wait, || false), async {
+        tokio::time::sleep(pay_after).await;
+        h.pay_order(&id).unwrap()
+    });
+    (seen, paid, started.elapsed())
+}
+
 #[tokio::test]
 async fn a_long_poll_wakes_when_the_phone_pays_and_the_case_shows_paid() {
     let (h, c) = registered_at_a_new_sim().await;
     let (case, order) = pending_order(&h, &c).await;
     let id = order.order_id.clone();
-    let started = Instant::now();
-    let (seen, paid) = tokio::join!(
-        payment::follow(&c, order, Duration::from_secs(5), || false),
-        async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            h.pay_order(&id).unwrap()
-        }
-    );
+    let (seen, paid, took) = follow_while_paying(
+        &h,
+        &c,
+        order,
+        Duration::from_secs(5),
+        Duration::from_millis(300),
+    )
+    .await;
     assert_eq!(seen.state, PaymentState::Paid);
     assert_eq!(seen, paid);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
     assert!(seen
         .payment_no
         .as_deref()
@@ -203,20 +217,18 @@ async fn a_lost_notification_or_a_slow_platform_still_ends_paid() {
         ..Default::default()
     });
     let (_, order) = pending_order(&h, &c).await;
-    let id = order.order_id.clone();
-    let started = Instant::now();
-    let (seen, _) = tokio::join!(
-        payment::follow(&c, order, Duration::from_secs(3), || false),
-        async {
-            // After the 400 ms latency, while the long-poll waits.
-            tokio::time::sleep(Duration::from_millis(900)).await;
-            h.pay_order(&id).unwrap()
-        }
-    );
+    // Paid after the 400 ms latency, while the long-poll waits.
+    let (seen, _, took) = follow_while_paying(
+        &h,
+        &c,
+        order,
+        Duration::from_secs(3),
+        Duration::from_millis(900),
+    )
+    .await;
     assert_eq!(seen.state, PaymentState::Paid);
     // Not woken: seen by the next poll, after the first long-poll ran out (the platform
     // counts a wait of 3 s in whole seconds, so at least 2 s; woken it would be ~0.9 s).
-    let took = started.elapsed();
     assert!(took >= Duration::from_secs(2), "{took:?}");
     assert!(took < Duration::from_secs(7), "{took:?}");
     assert_eq!(h.payment_orders()[0].charges, 1);

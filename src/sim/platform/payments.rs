@@ -48,21 +48,15 @@ impl OrderRecord {
 
 /// The fee items the catalogue names for a case's matters, sorted.
 fn catalogue_items(g: &Inner, body: &serde_json::Value) -> Vec<PaymentItem> {
-    let mut items: Vec<PaymentItem> = body
+    let matters = body
         .get("matters")
         .and_then(|m| m.as_array())
         .into_iter()
         .flatten()
         .filter_map(|c| c.as_str())
         .filter_map(|c| g.catalog.matters.get(c))
-        .flat_map(|e| e.value.fees.iter())
-        .map(|f| PaymentItem {
-            name: f.name.clone(),
-            amount_fen: f.amount_fen,
-        })
-        .collect();
-    items.sort();
-    items
+        .map(|e| &e.value);
+    crate::core::payment::fee_items(matters)
 }
 
 /// What `GET /v1/cases/{code}/status` says of the fee: `None` for a free matter.
