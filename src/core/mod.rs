@@ -16,6 +16,7 @@ pub mod domain;
 pub mod hall;
 pub mod health;
 pub mod outbox;
+pub mod payment;
 pub mod pin;
 pub mod platform;
 pub mod privacy;
