@@ -123,6 +123,26 @@ fn the_camera_takes_a_decodable_picture() {
 }
 
 #[test]
+fn the_host_camera_opens_as_one_of_our_frame_sources() {
+    let s = Xfs4IotSim::start("127.0.0.1:0").unwrap();
+    let mut src = ykb_drivers::camera::open_source(&s.service_uri("Camera")).unwrap();
+    assert_eq!(src.next_frame().unwrap().dimensions(), (64, 48));
+    s.control("fault Camera.TakePicture error hardwareError")
+        .unwrap();
+    let err = src.next_frame().unwrap_err();
+    assert!(
+        matches!(err, ykb_drivers::camera::CameraError::Offline { .. }),
+        "{err:?}"
+    );
+    // Nothing listening: offline at once, not a hang.
+    drop(s);
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("ws://{}/xfs4iot/v1.0/Camera", dead.local_addr().unwrap());
+    drop(dead);
+    assert!(ykb_drivers::camera::open_source(&uri).is_err());
+}
+
+#[test]
 fn camera_faults_are_one_error_each() {
     let s = Xfs4IotSim::start("127.0.0.1:0").unwrap();
     let mut c = Xfs4IotCamera::connect(&s.service_uri("Camera"), quick()).unwrap();

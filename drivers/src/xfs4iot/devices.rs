@@ -150,6 +150,27 @@ impl Xfs4IotCamera {
     }
 }
 
+/// The host's camera as one of ours: each frame is one `TakePicture` (a still camera, so
+/// the live preview is slow), a failure the camera error of the same kind.
+impl crate::camera::FrameSource for Xfs4IotCamera {
+    fn describe(&self) -> String {
+        format!("XFS4IoT {}", self.client.uri())
+    }
+
+    fn next_frame(&mut self) -> Result<image::RgbImage, crate::camera::CameraError> {
+        use crate::camera::CameraError;
+        let device = self.describe();
+        self.take_picture().map(|p| p.image).map_err(|e| match e {
+            Xfs4IotError::Timeout { .. } => CameraError::Timeout(device),
+            Xfs4IotError::Protocol(reason) => CameraError::BadFrame { device, reason },
+            other => CameraError::Offline {
+                device,
+                reason: other.to_string(),
+            },
+        })
+    }
+}
+
 /// The device a citizen must use now, whose guidance light flashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guide {
