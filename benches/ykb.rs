@@ -41,6 +41,15 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
     t[t.len() / 2]
 }
 
+/// The `p` quantile (0–1) of ascending `sorted` values, nearest rank; NaN when there are none.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }

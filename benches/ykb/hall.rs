@@ -21,7 +21,7 @@ use ykb_terminal::core::platform::wire::{TicketLease, TicketLeaseRequest};
 use ykb_terminal::core::ticketing::{self, Desk, IssueRequest};
 use ykb_terminal::core::Core;
 
-use super::{Baseline, Figure};
+use super::{percentile, Baseline, Figure};
 
 const GROUP: &str = "hall";
 const WINDOWS: u16 = 40;
@@ -118,13 +118,6 @@ fn issue(db: &mut HallDb, core: &mut Core, cfg: &TicketingSection, n: usize) -> 
         .collect()
 }
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -217,11 +210,11 @@ fn call_next_40_windows(out: &mut Vec<Figure>) {
         out.push(Figure {
             group: GROUP,
             name: format!("call-next, {WINDOWS} windows at once, {name} ({calls} calls)"),
-            value: pct(&took, p),
+            value: percentile(&took, p),
             unit: "ms",
             baseline: Some(Baseline {
                 name: format!("embedded SQLite queue, one window, {name}"),
-                value: pct(&etook, p),
+                value: percentile(&etook, p),
             }),
             note: "goal p99 ≤ 50 ms; each window its own connection".into(),
         });
@@ -329,11 +322,11 @@ fn call_to_display(out: &mut Vec<Figure>) {
         out.push(Figure {
             group: GROUP,
             name: format!("call committed → display updated (NOTIFY + re-read), {name}"),
-            value: pct(&pushed, p),
+            value: percentile(&pushed, p),
             unit: "ms",
             baseline: Some(Baseline {
                 name: format!("display polling every 1 s, {name} ({} seen)", polls.len()),
-                value: pct(&polls, p),
+                value: percentile(&polls, p),
             }),
             note: format!("goal p99 ≤ 300 ms; {CALLS} calls"),
         });

@@ -83,8 +83,15 @@ pub fn deliver(
         let mut failed = None;
         for r in &rows {
             let (id, kind, body): (String, String, String) = (r.get(0), r.get(1), r.get(2));
-            let Ok(key) = Uuid::parse_str(&id) else {
-                continue;
+            // A uuid column read as text; a row left unsent here would be read again forever.
+            let key = match Uuid::parse_str(&id) {
+                Ok(k) => k,
+                Err(e) => {
+                    failed = Some(DeliverError::Hall(TicketError::Hall(format!(
+                        "大厅数据库中的监管事件编号无法读取（{e}）：请联系大厅信息员"
+                    ))));
+                    break;
+                }
             };
             match send(key, &kind, body.as_bytes()) {
                 Ok(()) => sent += 1,
