@@ -11,11 +11,13 @@ use std::process::Stdio;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::hall::{hall, json, Terminal, TestDb};
+use common::hall::{grant, hall, json, Terminal, TestDb};
 use jiff::Timestamp;
 use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::hall::{Hall, HallDb};
-use ykb_terminal::core::ticketing::{self, Desk, HallQueue, TicketError, TicketRef, TicketState};
+use ykb_terminal::core::ticketing::{
+    self, Desk, HallQueue, IssueRequest, TicketError, TicketRef, TicketState, Transfer,
+};
 use ykb_terminal::core::Core;
 
 #[test]
@@ -451,6 +453,94 @@ fn the_same_ticket_called_from_two_windows_at_once_goes_to_one() {
         .unwrap()
         .get(0);
     assert_eq!(calls, 15);
+}
+
+/// The same mixed queue, run through the embedded queue and the hall database: the hall picks
+/// in SQL (`CALL_ORDER_SQL`), the embedded queue in Rust (`pick_next`); both must call in
+/// the same order — transferred first, then green channel, then first come, first served.
+#[test]
+fn the_hall_calls_in_the_order_the_embedded_queue_calls() {
+    let (_db, it) = hall();
+    let profile = Profile::load(&it.profile).unwrap();
+    let cfg = profile.ticketing.clone().unwrap();
+    let script = |desk: &mut dyn FnMut(&mut dyn FnMut(&mut Desk<'_>))| -> Vec<String> {
+        let mut order = Vec::new();
+        desk(&mut |d| d.set_open(true, Timestamp::now()).unwrap());
+        for (service, green) in [
+            ("A", false),
+            ("B", false),
+            ("A", true),
+            ("C", false),
+            ("A", false),
+            ("B", true),
+            ("C", false),
+        ] {
+            let req = IssueRequest {
+                service: service.into(),
+                green,
+                ..Default::default()
+            };
+            desk(&mut |d| {
+                d.issue(&req, Timestamp::now()).unwrap();
+            });
+        }
+        // The first called is sent to service C's queue: it comes back first.
+        desk(&mut |d| {
+            order.push(d.call_next(Timestamp::now()).unwrap().number);
+            d.transfer(&Transfer::Service("C".into()), Timestamp::now())
+                .unwrap();
+        });
+        loop {
+            let mut called = None;
+            desk(&mut |d| {
+                if let Ok(c) = d.call_next(Timestamp::now()) {
+                    d.serve(Timestamp::now()).unwrap();
+                    called = Some(c.number);
+                }
+            });
+            match called {
+                Some(n) => order.push(n),
+                None => break order,
+            }
+        }
+    };
+
+    let mut core = Core::start(profile.clone(), &it.data).unwrap();
+    grant(&mut core, &cfg, 1, 50);
+    let mut db = HallDb::connect(&cfg).unwrap();
+    let in_hall = script(&mut |f| {
+        let mut d = Desk::new(
+            Hall {
+                db: &mut db,
+                store: &mut core.store,
+                cfg: &cfg,
+                terminal: "t",
+            },
+            1,
+        );
+        f(&mut d)
+    });
+
+    let mut ecfg = cfg.clone();
+    ecfg.queue = None;
+    let mut eprofile = profile;
+    eprofile.ticketing = Some(ecfg.clone());
+    let edir = tempfile::tempdir().unwrap();
+    let mut e = Core::start(eprofile, edir.path()).unwrap();
+    grant(&mut e, &ecfg, 1, 50);
+    let quota = ykb_terminal::core::outbox::Quota::from_mb(64);
+    let embedded = script(&mut |f| {
+        let mut d = Desk::embedded(&mut e.store, &e.key, quota, &ecfg, 1);
+        f(&mut d)
+    });
+
+    assert_eq!(in_hall, embedded);
+    // Green A002 first; transferred, it comes back at once; then green B002; then arrival.
+    assert_eq!(
+        in_hall,
+        ["A002", "A002", "B002", "A001", "B001", "C001", "A003", "C002"],
+        "embedded: {embedded:?}"
+    );
 }
 
 #[test]

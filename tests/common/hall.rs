@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use jiff::Timestamp;
-use ykb_terminal::core::config::Profile;
+use ykb_terminal::core::config::{Profile, TicketingSection};
 use ykb_terminal::core::platform::wire::{TicketLease, TicketLeaseRequest};
 use ykb_terminal::core::ticketing;
 use ykb_terminal::core::Core;
@@ -175,24 +175,30 @@ impl Terminal {
         let profile = Profile::load(&self.profile).unwrap();
         let cfg = profile.ticketing.clone().unwrap();
         let mut core = Core::start(profile, &self.data).unwrap();
-        let date = ticketing::hall_date(Timestamp::now()).to_string();
-        for s in ["A", "B", "C"] {
-            let req = TicketLeaseRequest {
-                hall: cfg.hall.clone(),
-                service: s.into(),
-                date: date.clone(),
-                count: last - first + 1,
-                daily_cap: 999,
-            };
-            let lease = TicketLease {
-                hall: req.hall.clone(),
-                service: s.into(),
-                date: date.clone(),
-                first,
-                last,
-            };
-            ticketing::record_lease(&mut core.store, &req, &lease, Timestamp::now()).unwrap();
-        }
+        grant(&mut core, &cfg, first, last);
+    }
+}
+
+/// Records a lease of numbers `first..=last` of services A, B and C for today in `core`'s
+/// store, as the platform would grant it.
+pub fn grant(core: &mut Core, cfg: &TicketingSection, first: u32, last: u32) {
+    let date = ticketing::hall_date(Timestamp::now()).to_string();
+    for s in ["A", "B", "C"] {
+        let req = TicketLeaseRequest {
+            hall: cfg.hall.clone(),
+            service: s.into(),
+            date: date.clone(),
+            count: last - first + 1,
+            daily_cap: 999,
+        };
+        let lease = TicketLease {
+            hall: req.hall.clone(),
+            service: s.into(),
+            date: date.clone(),
+            first,
+            last,
+        };
+        ticketing::record_lease(&mut core.store, &req, &lease, Timestamp::now()).unwrap();
     }
 }
 

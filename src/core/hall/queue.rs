@@ -1,13 +1,14 @@
 //! The hall queue on the hall database: [`Hall`] implements [`HallQueue`] with the embedded
-//! queue's decisions (`plan_issue`, `call_order`, `next_state`, the announcement and the
+//! queue's decisions (`plan_issue`, the call order, `next_state`, the announcement and the
 //! events' bodies) and the database's guarantees:
 //!
 //! - every window action first locks its window's row (`FOR UPDATE`), so one window's actions
 //!   from two processes take turns, and the partial unique index keeps one called ticket per
 //!   window;
-//! - call-next reads the waiting tickets, orders them by `call_order` and takes the first it
-//!   can lock with `FOR UPDATE SKIP LOCKED` that is still waiting: two windows never get the
-//!   same ticket, and neither waits for the other;
+//! - call-next takes, in one statement, the first waiting ticket in call order
+//!   (`CALL_ORDER_SQL`, the embedded queue's `pick_next` order in SQL) that it can lock with
+//!   `FOR UPDATE SKIP LOCKED`: two windows never get the same ticket, and neither waits for
+//!   the other;
 //! - a number comes from this terminal's lease (its own store) and is unique in the hall
 //!   (`hall_number_once`); a repeated tap returns its ticket (`hall_one_ticket_per_tap`);
 //! - each change writes its supervision event into `hall_outbox` and `NOTIFY ykb_hall` in the
@@ -23,11 +24,11 @@ use crate::core::config::TicketingSection;
 use crate::core::domain::EvaluationLevel;
 use crate::core::store::Store;
 use crate::core::ticketing::{
-    ahead_of, call_order, event_body, finish_event_extra, finish_event_kind, hall_date, hall_time,
-    label, lease_remaining, next_state, plan_issue, qr_payload, service, take_number, window_cfg,
-    Action, Called, Candidate, Finished, HallQueue, HallStatus, IssueRequest, IssuedTicket, Row,
+    ahead_of, event_body, finish_event_extra, finish_event_kind, hall_date, hall_time, label,
+    lease_remaining, next_state, plan_issue, qr_payload, service, take_number, window_cfg, Action,
+    Called, Candidate, Finished, HallQueue, HallStatus, IssueRequest, IssuedTicket, Row,
     ServiceStatus, TicketError, TicketKind, TicketNumber, TicketRef, TicketState, Transfer,
-    WindowStatus, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_WITHDRAWN,
+    WindowStatus, CALL_ORDER_SQL, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_WITHDRAWN,
 };
 
 /// The hall's queue as one terminal sees it: the hall database, this terminal's store (its
@@ -219,14 +220,13 @@ fn queue_of(
 /// Locks the window's row for this transaction (creating it closed) and says whether it is
 /// open.
 fn lock_window(tx: &mut Tx<'_>, hall: &str, window: u16) -> Result<bool, TicketError> {
-    let w = i32::from(window);
-    pg(tx.execute(
-        "INSERT INTO hall_windows (hall, number) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        &[&hall, &w],
-    ))?;
+    // One round trip: the upsert's no-op update locks the row like `FOR UPDATE` and returns
+    // it, whether it was there or has just been made.
     let r = pg(tx.query_one(
-        "SELECT open FROM hall_windows WHERE hall = $1 AND number = $2 FOR UPDATE",
-        &[&hall, &w],
+        "INSERT INTO hall_windows (hall, number) VALUES ($1, $2)
+         ON CONFLICT (hall, number) DO UPDATE SET open = hall_windows.open
+         RETURNING open",
+        &[&hall, &i32::from(window)],
     ))?;
     Ok(r.get(0))
 }
@@ -474,34 +474,24 @@ impl HallQueue for Hall<'_> {
         let today = hall_date(now).to_string();
         let mut tx = self.begin()?;
         free_window(&mut tx, &cfg.hall, window, &today)?;
-        let rows = pg(tx.query(
-            "SELECT id::text, transferred, priority, queue_seq FROM hall_tickets
-             WHERE hall = $1 AND day = $2::text::date AND state = 'waiting'
-               AND (target_window = $3 OR (target_window IS NULL AND queue_service = ANY($4)))",
+        // One statement: the first waiting ticket in call order that no other window holds.
+        // A ticket another window called since this statement's snapshot is re-checked on
+        // locking (`state = 'waiting'` no longer holds) and passed over.
+        let next = pg(tx.query_opt(
+            &format!(
+                "SELECT {COLS} FROM hall_tickets
+                 WHERE hall = $1 AND day = $2::text::date AND state = 'waiting'
+                   AND (target_window = $3 OR (target_window IS NULL AND queue_service = ANY($4)))
+                 ORDER BY {CALL_ORDER_SQL}
+                 LIMIT 1
+                 FOR UPDATE SKIP LOCKED"
+            ),
             &[&cfg.hall, &today, &i32::from(window), &services],
         ))?;
-        let candidates: Vec<Candidate> = rows
-            .iter()
-            .map(|r| Candidate {
-                transferred: r.get(1),
-                priority: r.get::<_, i16>(2) as u8,
-                queue_seq: r.get::<_, i64>(3) as u64,
-            })
-            .collect();
-        for i in call_order(&candidates) {
-            let id: String = rows[i].get(0);
-            let locked = pg(tx.query_opt(
-                &format!(
-                    "SELECT {COLS} FROM hall_tickets WHERE id = $1::text::uuid AND state = 'waiting'
-                     FOR UPDATE SKIP LOCKED"
-                ),
-                &[&id],
-            ))?;
-            if let Some(r) = locked {
-                let called = do_call(&mut tx, cfg, window, row_of(&r), now)?;
-                pg(tx.commit())?;
-                return Ok(called);
-            }
+        if let Some(r) = next {
+            let called = do_call(&mut tx, cfg, window, row_of(&r), now)?;
+            pg(tx.commit())?;
+            return Ok(called);
         }
         Err(TicketError::NobodyWaiting(window))
     }

@@ -2,8 +2,8 @@
 //! through. Two queues implement it: [`Embedded`], the terminal's own SQLite store (today's
 //! single-terminal sites and the demo), and `core::hall::HallDb`, the hall's PostgreSQL
 //! database shared by every kiosk, counter and display of a hall. Both take their decisions
-//! from [`super::rules`] (`plan_issue`, `pick_next`/`call_order`, `next_state`, the
-//! announcement); only where the rows live differs.
+//! from [`super::rules`] (`plan_issue`, `pick_next` and its SQL twin `CALL_ORDER_SQL`,
+//! `next_state`, the announcement); only where the rows live differs.
 
 use jiff::Timestamp;
 use uuid::Uuid;

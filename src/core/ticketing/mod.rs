@@ -51,9 +51,9 @@ pub use lease::{lease_remaining, lease_requests, record_lease, top_up, LeaseRang
 pub use queue::{evaluate, issue, set_window_open};
 pub(crate) use queue::{take_number, window_cfg};
 pub use rules::{
-    ahead_of, announcement, call_order, green_reason, is_issuing, next_state, pick_next,
-    plan_issue, qr_payload, Action, Announcement, Candidate, GreenReason, IssuePlan, TicketKind,
-    TicketNumber, TicketRef, TicketState,
+    ahead_of, announcement, green_reason, is_issuing, next_state, pick_next, plan_issue,
+    qr_payload, Action, Announcement, Candidate, GreenReason, IssuePlan, TicketKind, TicketNumber,
+    TicketRef, TicketState, CALL_ORDER_SQL,
 };
 pub use status::{latest_call, status, HallStatus, ServiceStatus, WindowStatus};
 

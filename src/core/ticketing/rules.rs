@@ -277,6 +277,12 @@ impl Candidate {
     }
 }
 
+/// [`Candidate`]'s order as an SQL `ORDER BY` over the columns `transferred`, `priority` and
+/// `queue_seq`: for a queue that picks in the database in one statement (the hall's call-next,
+/// `ORDER BY … LIMIT 1 FOR UPDATE SKIP LOCKED`). Keep the two in step; `tests/hall.rs` runs
+/// the same mixed queue through both and compares the calling order.
+pub const CALL_ORDER_SQL: &str = "transferred DESC, priority DESC, queue_seq";
+
 /// Which of the waiting tickets a window calls next: transferred ones first, then by priority
 /// (green channel, appointments, as configured), then first come, first served.
 pub fn pick_next(waiting: &[Candidate]) -> Option<usize> {
@@ -290,14 +296,6 @@ pub fn pick_next(waiting: &[Candidate]) -> Option<usize> {
 /// How many of `waiting` are called before `me` (the "前面还有 N 人" on the printed ticket).
 pub fn ahead_of(waiting: &[Candidate], me: &Candidate) -> u32 {
     waiting.iter().filter(|c| c.order() < me.order()).count() as u32
-}
-
-/// The order in which a window calls `waiting`: indices, the one [`pick_next`] picks first.
-/// The hall database tries them in this order, skipping rows another window holds locked.
-pub fn call_order(waiting: &[Candidate]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..waiting.len()).collect();
-    order.sort_by_key(|&i| waiting[i].order());
-    order
 }
 
 /// What an issue request becomes once checked: the service, the ticket's kind and priority and
