@@ -9,12 +9,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::hall::{json, Terminal};
+use common::pg_server::{append, free_port, pg, run, server_dir, Server};
 use jiff::Timestamp;
 use ykb_terminal::core::config::Profile;
 use ykb_terminal::core::hall::listen::{Change, Listener};
@@ -22,111 +22,13 @@ use ykb_terminal::core::hall::{Hall, HallLink};
 use ykb_terminal::core::ticketing::{Desk, TicketError};
 use ykb_terminal::core::Core;
 
-/// The PostgreSQL binaries, or a failure saying how to get them.
-fn pg_bin() -> PathBuf {
-    PathBuf::from(std::env::var("YKB_TEST_PG_BIN").unwrap_or_else(|_| {
-        panic!(
-            "the failover test needs PostgreSQL's binaries: run it with scripts/test (it \
-             installs Debian's postgresql when missing and sets YKB_TEST_PG_BIN)"
-        )
-    }))
-}
-
-/// Runs a PostgreSQL tool as the cluster's owner (`postgres` when the tests run as root, as
-/// in CI: the server refuses to run as root).
-fn pg(tool: &str) -> Command {
-    let path = pg_bin().join(tool);
-    if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(path);
-        c
-    } else {
-        Command::new(path)
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-#[track_caller]
-fn run(c: &mut Command) {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{c:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A server of the pair: its data directory and port; stopped when dropped.
-struct Server {
-    data: PathBuf,
-    port: u16,
-}
-
-impl Server {
-    fn start(&self, log: &Path) {
-        run(pg("pg_ctl")
-            .arg("-D")
-            .arg(&self.data)
-            .arg("-l")
-            .arg(log)
-            .args(["-w", "-t", "60", "start"]));
-    }
-
-    fn admin(&self) -> postgres::Client {
-        postgres::Client::connect(
-            &format!("postgresql://ykb_test@127.0.0.1:{}/postgres", self.port),
-            postgres::NoTls,
-        )
-        .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = pg("pg_ctl")
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "immediate", "stop"])
-            .output();
-    }
-}
-
 /// A primary and its synchronous hot standby, the hall database `ykb_hall` on both.
 fn pair(dir: &Path) -> (Server, Server) {
-    let primary = Server {
-        data: dir.join("primary"),
-        port: free_port(),
-    };
-    run(pg("initdb").arg("-D").arg(&primary.data).args([
-        "-U",
-        "ykb_test",
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-    ]));
-    let conf = format!(
-        "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
-         wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\nfsync = off\n",
-        primary.port,
-        dir.display()
+    let primary = Server::init(
+        dir.join("primary"),
+        dir,
+        "wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n",
     );
-    append(&primary.data.join("postgresql.conf"), &conf);
     primary.start(&dir.join("primary.log"));
     primary
         .admin()
@@ -183,12 +85,6 @@ fn pair(dir: &Path) -> (Server, Server) {
     (primary, standby)
 }
 
-fn append(path: &Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
 /// A counter's window as the counter app holds it: one lasting [`HallLink`], a desk built
 /// over it for each action (as `counter::State::desk` does).
 struct Window {
@@ -231,10 +127,7 @@ impl Window {
 #[test]
 fn after_the_standby_is_promoted_terminals_carry_on_without_a_restart_and_nothing_is_called_twice()
 {
-    let dir = tempfile::tempdir().unwrap();
-    if is_root() {
-        run(Command::new("chown").arg("postgres:").arg(dir.path()));
-    }
+    let dir = server_dir();
     let (primary, standby) = pair(dir.path());
     let uri = format!(
         "postgresql://ykb_test@127.0.0.1:{},127.0.0.1:{}/ykb_hall?target_session_attrs=read-write&connect_timeout=2",

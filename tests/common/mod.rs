@@ -6,6 +6,7 @@ pub mod cups;
 pub mod gateway;
 pub mod hall;
 pub mod link;
+pub mod pg_server;
 pub mod sim;
 
 use std::path::{Path, PathBuf};

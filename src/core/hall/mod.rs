@@ -1,6 +1,7 @@
 //! The hall database: the queue every kiosk, counter and calling display of a hall shares, on
 //! the hall's PostgreSQL server (`ticketing.queue`, a libpq URI; the password in
-//! `ticketing.queue_password_file`).
+//! `ticketing.queue_password_file`; TLS with `sslmode=verify-full&sslrootcert=HALL_CA` in the
+//! URI, [`tls`]).
 //!
 //! It is a second store of the core, beside the terminal's SQLite file, and like it holds SQL
 //! only here: [`schema`] (numbered migrations, applied by `hall init` only — a terminal never
@@ -28,6 +29,7 @@ pub mod listen;
 pub mod offline;
 pub mod queue;
 pub mod schema;
+pub mod tls;
 
 pub use queue::Hall;
 
@@ -46,7 +48,8 @@ pub fn check_uri(uri: &str) -> Result<(), String> {
             "应为大厅数据库的连接地址（postgresql://主机1,主机2/数据库?target_session_attrs=read-write），现为 {u:?}"
         ));
     }
-    let cfg = postgres::Config::from_str(u).map_err(|e| {
+    let (u, _) = tls::split(u)?;
+    let cfg = postgres::Config::from_str(&u).map_err(|e| {
         format!("连接地址无法解析（{e}），应如 postgresql://hall-db-1,hall-db-2/ykb_hall")
     })?;
     if cfg.get_password().is_some() {
@@ -101,7 +104,10 @@ impl HallDb {
                 )
             })
             .map_err(refused)?;
-        let mut pg = postgres::Config::from_str(uri.trim())
+        let (uri, root) = tls::split(uri.trim())
+            .map_err(TicketError::Hall)
+            .map_err(refused)?;
+        let mut pg = postgres::Config::from_str(&uri)
             .map_err(|e| {
                 TicketError::Hall(format!(
                     "ticketing.queue 无法解析（{e}）：请运行 ykb-terminal check-config 查看"
@@ -117,9 +123,21 @@ impl HallDb {
         if let Some(path) = &cfg.queue_password_file {
             pg.password(read_password(path).map_err(refused)?);
         }
-        let client = pg
-            .connect(postgres::NoTls)
-            .map_err(|e| (describe(&e), e.as_db_error().is_none()))?;
+        let client = match root {
+            Some(root) => {
+                let tls = tls::Connector::new(&root)
+                    .map_err(TicketError::Hall)
+                    .map_err(refused)?;
+                pg.ssl_mode(postgres::config::SslMode::Require);
+                pg.connect(tls)
+            }
+            None => pg.connect(postgres::NoTls),
+        }
+        .map_err(|e| {
+            // A certificate the hall CA did not sign is a refusal, not an outage.
+            let tls = tls::is_tls_failure(&e);
+            (describe(&e), e.as_db_error().is_none() && !tls)
+        })?;
         Ok(Self { client })
     }
 }
@@ -232,6 +250,13 @@ pub(crate) fn describe(e: &postgres::Error) -> TicketError {
         "大厅数据库拒绝登录（ticketing.queue 中的用户名或 ticketing.queue_password_file 中的密码不对）：请向大厅信息员核对后重试".to_owned()
     } else if code == Some(&SqlState::INVALID_CATALOG_NAME) {
         "ticketing.queue 指向的数据库不存在：请在大厅数据库服务器上创建它（createdb），再运行 ykb-terminal hall init --config 配置文件".to_owned()
+    } else if tls::is_tls_failure(e) {
+        let detail = std::error::Error::source(e)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string());
+        format!(
+            "与大厅数据库的加密连接未建立（{detail}）：请确认 ticketing.queue 的 sslrootcert 是大厅的 CA 证书、地址中的主机名与服务器证书一致，且服务器已开启 TLS"
+        )
     } else if let Some(db) = e.as_db_error() {
         format!(
             "大厅数据库（ticketing.queue）出错：{}：请联系大厅信息员",

@@ -1,0 +1,135 @@
+//! A PostgreSQL server of a test's own (the failover pair, the TLS server), started from the
+//! binaries `scripts/test` names (`YKB_TEST_PG_BIN`) as the cluster's owner, stopped when
+//! dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The PostgreSQL binaries, or a failure saying how to get them.
+pub fn pg_bin() -> PathBuf {
+    PathBuf::from(std::env::var("YKB_TEST_PG_BIN").unwrap_or_else(|_| {
+        panic!(
+            "the test needs PostgreSQL's binaries: run it with scripts/test (it \
+             installs Debian's postgresql when missing and sets YKB_TEST_PG_BIN)"
+        )
+    }))
+}
+
+/// Runs a PostgreSQL tool as the cluster's owner (`postgres` when the tests run as root, as
+/// in CI: the server refuses to run as root).
+pub fn pg(tool: &str) -> Command {
+    let path = pg_bin().join(tool);
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(path);
+        c
+    } else {
+        Command::new(path)
+    }
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[track_caller]
+pub fn run(c: &mut Command) {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server of the pair: its data directory and port; stopped when dropped.
+pub struct Server {
+    pub data: PathBuf,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start(&self, log: &Path) {
+        run(pg("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(log)
+            .args(["-w", "-t", "60", "start"]));
+    }
+
+    pub fn admin(&self) -> postgres::Client {
+        postgres::Client::connect(
+            &format!("postgresql://ykb_test@127.0.0.1:{}/postgres", self.port),
+            postgres::NoTls,
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = pg("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+impl Server {
+    /// A new cluster in `data` (superuser `ykb_test`, trust), listening on 127.0.0.1 and a
+    /// socket in `sockets`, with `conf` appended to its `postgresql.conf`; not started.
+    pub fn init(data: PathBuf, sockets: &Path, conf: &str) -> Self {
+        let server = Self {
+            data,
+            port: free_port(),
+        };
+        run(pg("initdb").arg("-D").arg(&server.data).args([
+            "-U",
+            "ykb_test",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]));
+        append(
+            &server.data.join("postgresql.conf"),
+            &format!(
+                "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
+                 fsync = off\n{conf}",
+                server.port,
+                sockets.display()
+            ),
+        );
+        server
+    }
+}
+
+/// Appends `text` to the file at `path`.
+pub fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// A temporary directory the servers' user may write in (its sockets, its clusters).
+pub fn server_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if is_root() {
+        run(Command::new("chown").arg("postgres:").arg(dir.path()));
+    }
+    dir
+}
