@@ -527,6 +527,28 @@ fn cases_commit_while_a_large_snapshot_goes_in_and_readers_never_see_half_a_cata
         )
         .unwrap();
     assert_eq!(leftovers, 0);
+    // The retired catalogue's pages were freed without zeroing (public data); the store's
+    // secure_delete is on again for everything else.
+    let secure: i64 = store
+        .conn()
+        .query_row("PRAGMA secure_delete", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(secure, 1);
+    // The report names the longest hold of the write lock, a step of the staged apply.
+    assert!(
+        report.longest_write_ms <= report.elapsed_ms
+            && [
+                "create stage",
+                "stage matters",
+                "stage search index",
+                "stage bundles",
+                "swap",
+                "retire rows",
+                "retire drop",
+            ]
+            .contains(&report.longest_write_step),
+        "{report:?}"
+    );
     rt.block_on(h.shutdown());
 }
 

@@ -80,6 +80,10 @@ pub struct SyncReport {
     pub district_overrides: usize,
     /// Wall time.
     pub elapsed_ms: u64,
+    /// The longest the sync held the store's write lock in one transaction, and in which
+    /// step: what a case commit may have waited for meanwhile.
+    pub longest_write_ms: u64,
+    pub longest_write_step: &'static str,
 }
 
 /// Where the terminal's catalogue stands, for the status line and technicians.
@@ -425,6 +429,7 @@ pub fn apply_in_one_transaction(
     store.conn().pragma_update(None, "cache_size", cache)?;
     let mut report = result?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report.longest_write_ms = report.elapsed_ms;
     progress(SyncProgress {
         phase: SyncPhase::Done,
         done: report.matters_written as u64,
@@ -676,6 +681,8 @@ fn apply_snapshot(
         matters_removed: 0,
         district_overrides: 0,
         elapsed_ms: 0,
+        longest_write_ms: 0,
+        longest_write_step: "one transaction",
     })
 }
 
@@ -875,6 +882,8 @@ fn apply_delta(
         matters_removed: d.removals.len(),
         district_overrides: 0,
         elapsed_ms: 0,
+        longest_write_ms: 0,
+        longest_write_step: "one transaction",
     })
 }
 

@@ -61,6 +61,19 @@ impl StageLock {
     }
 }
 
+/// Runs `f` with `secure_delete` off: it frees only catalogue pages, which are public, so
+/// overwriting each freed page with zeros (and writing it to the WAL once more) would only
+/// hold the write lock longer. The store's setting is back on afterwards, whatever `f` did.
+fn public_pages<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("PRAGMA secure_delete=OFF")?;
+    let r = f(conn);
+    conn.execute_batch("PRAGMA secure_delete=ON")?;
+    r
+}
+
 fn exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
     Ok(conn.query_row(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -70,9 +83,11 @@ fn exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
 }
 
 /// Drops the tables with `prefix` (staged or retired ones).
-fn drop_all(conn: &Connection, prefix: &str) -> Result<(), StoreError> {
+fn drop_all(conn: &Connection, longest: &mut Longest, prefix: &str) -> Result<(), StoreError> {
     for t in TABLES {
-        conn.execute_batch(&format!("DROP TABLE IF EXISTS {prefix}{t}"))?;
+        longest.time("drop tables", || {
+            conn.execute_batch(&format!("DROP TABLE IF EXISTS {prefix}{t}"))
+        })?;
     }
     Ok(())
 }
@@ -98,14 +113,47 @@ fn create_stage(conn: &mut Connection) -> Result<(), SyncError> {
     Ok(())
 }
 
+/// The longest write transaction of a staged apply, and its step.
+#[derive(Debug, Clone, Copy)]
+struct Longest {
+    took: std::time::Duration,
+    step: &'static str,
+}
+
+impl Longest {
+    fn new() -> Self {
+        Self {
+            took: std::time::Duration::ZERO,
+            step: "none",
+        }
+    }
+
+    /// Runs `f` (one write transaction, or a statement that is one) and keeps its time if it
+    /// is the longest yet.
+    fn time<T>(&mut self, step: &'static str, f: impl FnOnce() -> T) -> T {
+        let t = std::time::Instant::now();
+        let r = f();
+        let took = t.elapsed();
+        if took > self.took {
+            *self = Self { took, step };
+        }
+        r
+    }
+}
+
 /// Runs `f` in its own short write transaction.
 fn batch(
     conn: &mut Connection,
+    longest: &mut Longest,
+    step: &'static str,
     f: impl FnOnce(&Connection) -> Result<(), SyncError>,
 ) -> Result<(), SyncError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    f(&tx)?;
-    tx.commit()?;
+    longest.time(step, || -> Result<(), SyncError> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        f(&tx)?;
+        tx.commit()?;
+        Ok(())
+    })?;
     // A breath between batches: a case commit waiting on the lock (it polls every
     // millisecond, see `Store::open`) gets in here instead of waiting for the whole snapshot.
     std::thread::sleep(BATCH_PAUSE);
@@ -124,20 +172,26 @@ pub(super) fn apply_snapshot(
 ) -> Result<SyncReport, SyncError> {
     let _lock = StageLock::acquire(store)?;
     let conn = store.conn();
-    drop_all(conn, STAGE)?;
-    retire(conn)?;
-    create_stage(conn)?;
-    let result = stage_and_swap(conn, region, s, progress);
+    let mut longest = Longest::new();
+    public_pages(conn, |conn| {
+        drop_all(conn, &mut longest, STAGE)?;
+        retire(conn, &mut longest)
+    })?;
+    longest.time("create stage", || create_stage(conn))?;
+    let result = stage_and_swap(conn, &mut longest, region, s, progress);
     if result.is_err() {
-        let _ = drop_all(conn, STAGE);
+        let _ = public_pages(conn, |conn| drop_all(conn, &mut longest, STAGE));
     }
-    let report = result?;
-    retire(conn)?;
+    let mut report = result?;
+    public_pages(conn, |conn| retire(conn, &mut longest))?;
+    report.longest_write_ms = longest.took.as_millis() as u64;
+    report.longest_write_step = longest.step;
     Ok(report)
 }
 
 fn stage_and_swap(
     conn: &mut Connection,
+    longest: &mut Longest,
     region: RegionCode,
     s: VerifiedSnapshot,
     progress: super::ProgressFn<'_>,
@@ -165,7 +219,7 @@ fn stage_and_swap(
     let docs = std::thread::scope(|sc| -> Result<_, SyncError> {
         let docs = sc.spawn(|| search::prepare_docs(&matters));
         for (n, chunk) in matters.chunks(BATCH).enumerate() {
-            batch(conn, |tx| {
+            batch(conn, longest, "stage matters", |tx| {
                 for (j, m) in chunk.iter().enumerate() {
                     let i = n * BATCH + j;
                     match district.get(m.task_code.as_str()) {
@@ -191,12 +245,12 @@ fn stage_and_swap(
         .enumerate()
         .map(|(i, ((m, d), p))| (m, d, *p, i as i64));
     for _ in (0..matters.len()).step_by(BATCH) {
-        batch(conn, |tx| {
+        batch(conn, longest, "stage search index", |tx| {
             search::index_prepared_into(tx, STAGE, rows.by_ref().take(BATCH))?;
             Ok(())
         })?;
     }
-    batch(conn, |tx| {
+    batch(conn, longest, "stage bundles", |tx| {
         for (i, b) in bundles.iter().enumerate() {
             write_bundle(tx, STAGE, b, i as i64)?;
             report_every(matters.len() + i + 1, total, progress);
@@ -205,6 +259,7 @@ fn stage_and_swap(
     })?;
 
     // The swap: short, and the only moment readers' catalogue changes.
+    let swap_started = std::time::Instant::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     check_version(&tx, version)?;
     // The version held again: only the same catalogue may come with it.
@@ -249,6 +304,12 @@ fn stage_and_swap(
         r.get::<_, i64>(0)
     })? as usize;
     tx.commit()?;
+    if swap_started.elapsed() > longest.took {
+        *longest = Longest {
+            took: swap_started.elapsed(),
+            step: "swap",
+        };
+    }
     Ok(SyncReport {
         kind: SyncKind::Full,
         version,
@@ -257,6 +318,8 @@ fn stage_and_swap(
         matters_removed: 0,
         district_overrides,
         elapsed_ms: 0,
+        longest_write_ms: 0,
+        longest_write_step: "none",
     })
 }
 
@@ -273,7 +336,7 @@ fn check_version(conn: &Connection, version: u64) -> Result<(), SyncError> {
 }
 
 /// Deletes the retired tables' rows in batches, then drops the emptied tables.
-fn retire(conn: &mut Connection) -> Result<(), StoreError> {
+fn retire(conn: &mut Connection, longest: &mut Longest) -> Result<(), StoreError> {
     for t in TABLES {
         let name = format!("{RETIRED}{t}");
         if !exists(conn, &name)? {
@@ -281,20 +344,25 @@ fn retire(conn: &mut Connection) -> Result<(), StoreError> {
         }
         if t != "search_fts" {
             loop {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let n = tx.execute(
-                    &format!(
-                        "DELETE FROM {name} WHERE rowid IN (SELECT rowid FROM {name} LIMIT {BATCH})"
-                    ),
-                    [],
-                )?;
-                tx.commit()?;
+                let n = longest.time("retire rows", || -> Result<usize, StoreError> {
+                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let n = tx.execute(
+                        &format!(
+                            "DELETE FROM {name} WHERE rowid IN (SELECT rowid FROM {name} LIMIT {BATCH})"
+                        ),
+                        [],
+                    )?;
+                    tx.commit()?;
+                    Ok(n)
+                })?;
                 if n == 0 {
                     break;
                 }
             }
         }
-        conn.execute_batch(&format!("DROP TABLE {name}"))?;
+        longest.time("retire drop", || {
+            conn.execute_batch(&format!("DROP TABLE {name}"))
+        })?;
     }
     Ok(())
 }
