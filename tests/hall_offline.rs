@@ -116,16 +116,27 @@ fn a_kiosk_cut_off_from_the_hall_issues_offline_and_replays_once_in_order() {
         .unwrap()
         .get(0);
     assert_eq!(offline_events, 4);
-    // And they are called like any other.
+    // And they are called like any other, in the order their citizens took them: the
+    // offline ones before the ticket the other terminal issued while the link was cut.
     it.ok(&["ticket", "open", "1"]);
     let mut called = Vec::new();
     for _ in 0..expected.len() {
-        called.push(json(&it.ok(&["ticket", "call", "1", "--json"]))["number"].clone());
+        called.push(
+            json(&it.ok(&["ticket", "call", "1", "--json"]))["number"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
         it.ok(&["ticket", "served", "1"]);
     }
     let (code, _, err) = it.run(&["ticket", "call", "1"]);
     assert_eq!(code, 1, "{err}");
-    assert_eq!(called.len(), expected.len());
+    let mut in_issue_order = vec![online["number"].as_str().unwrap()];
+    in_issue_order.extend(offline_numbers.iter().map(String::as_str));
+    in_issue_order.push("B001");
+    in_issue_order.push(other["number"].as_str().unwrap());
+    in_issue_order.push(after["number"].as_str().unwrap());
+    assert_eq!(called, in_issue_order);
 }
 
 #[test]

@@ -159,6 +159,7 @@ impl Hall<'_> {
         let me = Candidate {
             transferred: false,
             priority: r.get::<_, i16>(12) as u8,
+            issued_ms: ticket.issued_ms,
             queue_seq: r.get::<_, i64>(13) as u64,
         };
         let queue = queue_of(&mut self.db.client, &cfg.hall, &ticket.day, &ticket.service)?;
@@ -202,7 +203,7 @@ fn queue_of(
     service: &str,
 ) -> Result<Vec<Candidate>, TicketError> {
     let rows = pg(c.query(
-        "SELECT transferred, priority, queue_seq FROM hall_tickets
+        "SELECT transferred, priority, queue_seq, issued_ms FROM hall_tickets
          WHERE hall = $1 AND day = $2::text::date AND state = 'waiting' AND queue_service = $3
            AND target_window IS NULL",
         &[&hall, &day, &service],
@@ -213,6 +214,7 @@ fn queue_of(
             transferred: r.get(0),
             priority: r.get::<_, i16>(1) as u8,
             queue_seq: r.get::<_, i64>(2) as u64,
+            issued_ms: r.get(3),
         })
         .collect())
 }
@@ -383,6 +385,7 @@ impl HallQueue for Hall<'_> {
         let me = Candidate {
             transferred: false,
             priority: plan.priority,
+            issued_ms: now.as_millisecond(),
             queue_seq: queue_seq as u64,
         };
         let waiting_before = ahead_of(&queue_of(&mut tx, &hall, &day, &svc.prefix)?, &me);

@@ -75,6 +75,7 @@ pub fn issue(
     let me = Candidate {
         transferred: false,
         priority,
+        issued_ms: now.as_millisecond(),
         queue_seq,
     };
     let waiting_before = ahead_of(&queue_of(&tx, &day, &svc.prefix)?, &me);
@@ -148,7 +149,7 @@ pub(crate) fn take_number(
 /// Waiting tickets of a service's own queue (not those sent to a particular window).
 fn queue_of(tx: &Transaction<'_>, day: &str, service: &str) -> Result<Vec<Candidate>, TicketError> {
     let mut stmt = tx.prepare_cached(
-        "SELECT transferred, priority, queue_seq FROM tickets
+        "SELECT transferred, priority, queue_seq, issued_ms FROM tickets
          WHERE day = ?1 AND state = 'waiting' AND queue_service = ?2 AND target_window IS NULL",
     )?;
     let rows = stmt.query_map(params![day, service], |r| {
@@ -156,6 +157,7 @@ fn queue_of(tx: &Transaction<'_>, day: &str, service: &str) -> Result<Vec<Candid
             transferred: r.get(0)?,
             priority: r.get(1)?,
             queue_seq: r.get::<_, i64>(2)? as u64,
+            issued_ms: r.get(3)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -280,8 +282,8 @@ impl Embedded<'_> {
         let tx = free_window(self.store, cfg, window, &today)?;
         let rows: Vec<(String, Candidate)> = {
             let mut stmt = tx.prepare_cached(
-            "SELECT id, transferred, priority, queue_seq, target_window, queue_service FROM tickets
-             WHERE day = ?1 AND state = 'waiting'",
+            "SELECT id, transferred, priority, queue_seq, target_window, queue_service, issued_ms
+             FROM tickets WHERE day = ?1 AND state = 'waiting'",
         )?;
             let rows = stmt.query_map([&today], |r| {
                 Ok((
@@ -290,6 +292,7 @@ impl Embedded<'_> {
                         transferred: r.get(1)?,
                         priority: r.get(2)?,
                         queue_seq: r.get::<_, i64>(3)? as u64,
+                        issued_ms: r.get(6)?,
                     },
                     r.get::<_, Option<u16>>(4)?,
                     r.get::<_, String>(5)?,

@@ -262,29 +262,35 @@ pub struct Candidate {
     pub transferred: bool,
     /// From its kind and the configuration.
     pub priority: u8,
-    /// Order of arrival in the queue (FIFO within a priority).
+    /// When the ticket was issued (Unix ms, the issuing terminal's clock): first come, first
+    /// served within a priority — also for a ticket issued offline and replayed into the
+    /// hall later, which keeps the place its citizen took.
+    pub issued_ms: i64,
+    /// Order of arrival in the queue: breaks ties of the same millisecond.
     pub queue_seq: u64,
 }
 
 impl Candidate {
     /// Smaller is called earlier.
-    fn order(&self) -> (bool, std::cmp::Reverse<u8>, u64) {
+    fn order(&self) -> (bool, std::cmp::Reverse<u8>, i64, u64) {
         (
             !self.transferred,
             std::cmp::Reverse(self.priority),
+            self.issued_ms,
             self.queue_seq,
         )
     }
 }
 
-/// [`Candidate`]'s order as an SQL `ORDER BY` over the columns `transferred`, `priority` and
-/// `queue_seq`: for a queue that picks in the database in one statement (the hall's call-next,
+/// [`Candidate`]'s order as an SQL `ORDER BY` over the columns `transferred`, `priority`,
+/// `issued_ms` and `queue_seq`: for a queue that picks in the database in one statement (the hall's call-next,
 /// `ORDER BY … LIMIT 1 FOR UPDATE SKIP LOCKED`). Keep the two in step; `tests/hall.rs` runs
 /// the same mixed queue through both and compares the calling order.
-pub const CALL_ORDER_SQL: &str = "transferred DESC, priority DESC, queue_seq";
+pub const CALL_ORDER_SQL: &str = "transferred DESC, priority DESC, issued_ms, queue_seq";
 
 /// Which of the waiting tickets a window calls next: transferred ones first, then by priority
-/// (green channel, appointments, as configured), then first come, first served.
+/// (green channel, appointments, as configured), then first come, first served (by the time
+/// of issue).
 pub fn pick_next(waiting: &[Candidate]) -> Option<usize> {
     waiting
         .iter()

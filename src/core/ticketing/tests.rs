@@ -273,6 +273,7 @@ fn call_order_is_transferred_then_priority_then_arrival() {
     let c = |transferred, priority, queue_seq| Candidate {
         transferred,
         priority,
+        issued_ms: 1_000 * queue_seq as i64,
         queue_seq,
     };
     let waiting = [
@@ -291,6 +292,29 @@ fn call_order_is_transferred_then_priority_then_arrival() {
     assert_eq!(ahead_of(&waiting, &waiting[0]), 4);
     assert_eq!(ahead_of(&waiting, &waiting[4]), 0);
     assert_eq!(pick_next(&[]), None);
+}
+
+/// A ticket issued offline and replayed into the hall later has a later `queue_seq` but an
+/// earlier time of issue: it keeps the place its citizen took.
+#[test]
+fn first_come_first_served_is_by_the_time_of_issue_not_of_arrival_in_the_queue() {
+    let c = |issued_ms, queue_seq| Candidate {
+        transferred: false,
+        priority: 0,
+        issued_ms,
+        queue_seq,
+    };
+    // Online at 9:00:10 and 9:00:30; replayed at 9:31 but issued offline at 9:00:20.
+    let waiting = [c(10_000, 1), c(30_000, 2), c(20_000, 3)];
+    let mut left = waiting.to_vec();
+    let mut order = Vec::new();
+    while let Some(i) = pick_next(&left) {
+        order.push(left.remove(i).queue_seq);
+    }
+    assert_eq!(order, vec![1, 3, 2]);
+    assert_eq!(ahead_of(&waiting, &waiting[2]), 1);
+    // The same millisecond: arrival decides.
+    assert_eq!(pick_next(&[c(5, 9), c(5, 4)]), Some(1));
 }
 
 #[test]
