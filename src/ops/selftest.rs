@@ -396,6 +396,30 @@ fn scanner(dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
                 )
             }
         }
+        ScannerSlot::Xfs4Iot(uri) => {
+            match ykb_drivers::xfs4iot::Xfs4IotBarcodeReader::connect(&uri, Default::default()) {
+                Ok(_) => (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Pass,
+                        format!("XFS4IoT 扫码服务 {uri} 可连接；请扫一个二维码确认读码"),
+                        None,
+                    ),
+                    online,
+                ),
+                Err(e) => (
+                    t.check(
+                        ID,
+                        TITLE,
+                        Outcome::Fail,
+                        format!("XFS4IoT 扫码服务 {uri} 无法连接：{}", e.describe_zh()),
+                        None,
+                    ),
+                    offline,
+                ),
+            }
+        }
         ScannerSlot::Evdev(_) => {
             if let Some(c) = missing_path(ID, TITLE, &dev.path) {
                 return (c, offline);

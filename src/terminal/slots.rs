@@ -97,6 +97,11 @@ pub fn printer(
     }
 }
 
+/// Whether a slot is the host's XFS4IoT service (its `path` the service URI).
+pub fn is_xfs4iot(dev: &DeviceSection) -> bool {
+    dev.driver == DriverKind::Xfs4iot
+}
+
 /// The QR scanner a slot names.
 pub enum ScannerSlot {
     /// A serial scanner (for `simulated`, the emulator's pseudo-terminal, kept here).
@@ -106,6 +111,8 @@ pub enum ScannerSlot {
     },
     /// A keyboard-wedge scanner read through evdev.
     Evdev(EvdevConfig),
+    /// The host's XFS4IoT BarcodeReader service at this URI.
+    Xfs4Iot(String),
 }
 
 /// The scanner of `dev`: `Ok(None)` for `none` (or a driver that is not a scanner's).
@@ -134,6 +141,7 @@ pub fn scanner(dev: &DeviceSection) -> Result<Option<ScannerSlot>, String> {
                 max_len: SplitterConfig::default().max_len,
             })))
         }
+        DriverKind::Xfs4iot => Ok(Some(ScannerSlot::Xfs4Iot(dev.path.clone()))),
         _ => Ok(None),
     }
 }

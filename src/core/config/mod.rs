@@ -137,6 +137,10 @@ pub enum DriverKind {
     /// A4 document printer: a queue of the local CUPS scheduler, spoken to in IPP; `path` is
     /// the queue's name, or `NAME@SERVER` (SERVER the scheduler's socket or `host:port`).
     Cups,
+    /// A peripheral the host terminal lends through its XFS4IoT service (bank and post
+    /// office terminals); `path` is the service URI, e.g.
+    /// `ws://127.0.0.1:5846/xfs4iot/v1.0/BarcodeReader`.
+    Xfs4iot,
 }
 
 /// One device slot.
@@ -803,17 +807,29 @@ impl Profile {
                 &d.id_reader,
                 &[DriverKind::SamSerial][..],
             ),
-            ("devices.printer", &d.printer, &[DriverKind::Escpos][..]),
+            (
+                "devices.printer",
+                &d.printer,
+                &[DriverKind::Escpos, DriverKind::Xfs4iot][..],
+            ),
             (
                 "devices.scanner",
                 &d.scanner,
-                &[DriverKind::SerialScanner, DriverKind::Evdev][..],
+                &[
+                    DriverKind::SerialScanner,
+                    DriverKind::Evdev,
+                    DriverKind::Xfs4iot,
+                ][..],
             ),
-            ("devices.camera", &d.camera, &[DriverKind::V4l2][..]),
+            (
+                "devices.camera",
+                &d.camera,
+                &[DriverKind::V4l2, DriverKind::Xfs4iot][..],
+            ),
             (
                 "devices.document_camera",
                 &d.document_camera,
-                &[DriverKind::V4l2][..],
+                &[DriverKind::V4l2, DriverKind::Xfs4iot][..],
             ),
             (
                 "devices.document_printer",
@@ -850,6 +866,17 @@ impl Profile {
                 return err(
                     &format!("{key}.path"),
                     "使用真实设备时必须填写端口、地址或设备路径".into(),
+                );
+            }
+            if dev.driver == DriverKind::Xfs4iot
+                && !(dev.path.starts_with("ws://") || dev.path.starts_with("wss://"))
+            {
+                return err(
+                    &format!("{key}.path"),
+                    format!(
+                        "XFS4IoT 外设的地址应是服务地址，如 ws://127.0.0.1:5846/xfs4iot/v1.0/Printer，现为 {:?}",
+                        dev.path
+                    ),
                 );
             }
             if let Some(b) = dev.baud {

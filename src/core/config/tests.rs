@@ -256,3 +256,37 @@ fn out_of_range_names_the_key() {
     let e = Profile::parse(&text, "x.toml").unwrap_err();
     assert_eq!(e.key, "terminal.idle_timeout_secs");
 }
+
+#[test]
+fn hosted_profiles_take_their_devices_from_the_hosts_xfs4iot_services() {
+    for (name, text) in [
+        (
+            "bank-terminal.toml",
+            include_str!("../../../kiosk-config/bank-terminal.toml"),
+        ),
+        (
+            "post-terminal.toml",
+            include_str!("../../../kiosk-config/post-terminal.toml"),
+        ),
+    ] {
+        let p = Profile::parse(text, name).unwrap();
+        for dev in [
+            &p.devices.printer,
+            &p.devices.scanner,
+            &p.devices.document_camera,
+        ] {
+            assert_eq!(dev.driver, DriverKind::Xfs4iot, "{name}");
+            assert!(dev.path.starts_with("ws://"), "{name}: {}", dev.path);
+        }
+        // A device path is no service URI.
+        let bad = text.replace("ws://127.0.0.1:5846/xfs4iot/v1.0/Printer", "/dev/usb/lp0");
+        let e = Profile::parse(&bad, name).unwrap_err();
+        assert_eq!(e.key, "devices.printer.path", "{e}");
+        assert!(e.message.contains("XFS4IoT"), "{e}");
+    }
+    // Not for the ID-card reader: the host lends no GA/T 467 reader.
+    let text = include_str!("../../../kiosk-config/bank-terminal.toml")
+        .replace("driver = \"sam-serial\"", "driver = \"xfs4iot\"");
+    let e = Profile::parse(&text, "bank-terminal.toml").unwrap_err();
+    assert_eq!(e.key, "devices.id_reader.driver", "{e}");
+}
