@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::domain::RegionCode;
 
+pub mod screen;
+
 /// The embedded default profile (the demo).
 pub const DEMO_PROFILE: &str = include_str!("../../../kiosk-config/demo.toml");
 /// The name the embedded default is reported under.
@@ -65,6 +67,24 @@ pub struct TerminalSection {
     pub large_text: bool,
     pub idle_timeout_secs: u32,
     pub fullscreen: bool,
+    /// The panel: `"1920x1080"`, `"1080x1920"`, `"1280x1024"`, `"1280x800"` … or `"auto"`
+    /// (optional; `auto` when absent). See [`screen`].
+    #[serde(default = "default_screen")]
+    pub screen: String,
+    /// The panel's diagonal in inches (optional for the four known panels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_diagonal_in: Option<f32>,
+}
+
+fn default_screen() -> String {
+    "auto".into()
+}
+
+impl TerminalSection {
+    /// The checked screen (the profile was validated when it was loaded).
+    pub fn panel(&self) -> screen::Screen {
+        screen::parse(&self.screen, self.screen_diagonal_in).unwrap_or(screen::Screen::Auto)
+    }
 }
 
 /// Where the catalogue comes from.
@@ -729,6 +749,9 @@ impl Profile {
                 "terminal.idle_timeout_secs",
                 format!("应在 15 到 900 之间，现为 {}", t.idle_timeout_secs),
             );
+        }
+        if let Err((key, m)) = screen::parse(&t.screen, t.screen_diagonal_in) {
+            return err(key, m);
         }
         if !(1..=1_000_000).contains(&self.data.outbox_quota_mb) {
             return err(

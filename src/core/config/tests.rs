@@ -290,3 +290,86 @@ fn hosted_profiles_take_their_devices_from_the_hosts_xfs4iot_services() {
     let e = Profile::parse(&text, "bank-terminal.toml").unwrap_err();
     assert_eq!(e.key, "devices.id_reader.driver", "{e}");
 }
+
+/// The demo profile with `lines` added to `[terminal]`.
+fn with_screen(lines: &str) -> String {
+    DEMO_PROFILE.replacen(
+        "fullscreen = false",
+        &format!("fullscreen = false\n{lines}"),
+        1,
+    )
+}
+
+#[test]
+fn the_screen_names_the_panel_and_its_scale() {
+    assert_eq!(Profile::demo().terminal.panel(), screen::Screen::Auto);
+    for (size, w, h) in [
+        ("1920x1080", 1920, 1080),
+        ("1080x1920", 1080, 1920),
+        ("1280x1024", 1280, 1024),
+        ("1280x800", 1280, 800),
+    ] {
+        let p = Profile::parse(&with_screen(&format!("screen = \"{size}\"")), "x.toml").unwrap();
+        let screen::Screen::Fixed(g) = p.terminal.panel() else {
+            panic!("{size} is a fixed panel");
+        };
+        assert_eq!((g.width, g.height), (w, h));
+        // Between 2.5 and 4.5 px per mm: 15 mm is 40–70 px on these panels.
+        assert!((2.5..4.5).contains(&g.px_per_mm), "{size}: {}", g.px_per_mm);
+    }
+    // 1920x1080 on a 21.5" panel: 102.5 ppi.
+    let g = screen::Geometry::known(1920, 1080).unwrap();
+    assert!((g.px_per_mm * 25.4 - 102.46).abs() < 0.1, "{}", g.px_per_mm);
+    // A named diagonal changes the scale.
+    let p = Profile::parse(
+        &with_screen("screen = \"1920x1080\"\nscreen_diagonal_in = 43.0"),
+        "x.toml",
+    )
+    .unwrap();
+    assert!(p.terminal.panel().px_per_mm() < g.px_per_mm / 1.9);
+}
+
+#[test]
+fn an_unknown_or_impossible_screen_is_refused_naming_the_key() {
+    for (lines, key) in [
+        ("screen = \"big\"", "terminal.screen"),
+        ("screen = \"1920*1080\"", "terminal.screen"),
+        ("screen = \"1920x\"", "terminal.screen"),
+        ("screen = \"0x0\"", "terminal.screen"),
+        ("screen = \"100000x1080\"", "terminal.screen"),
+        ("screen = \"1920x100\"", "terminal.screen"),
+        // Not one of the four panels and no diagonal: the scale is unknown.
+        ("screen = \"1600x900\"", "terminal.screen_diagonal_in"),
+        (
+            "screen = \"1920x1080\"\nscreen_diagonal_in = 0.5",
+            "terminal.screen_diagonal_in",
+        ),
+        (
+            "screen = \"1920x1080\"\nscreen_diagonal_in = 3000.0",
+            "terminal.screen_diagonal_in",
+        ),
+        // 3840 pixels across 7 inches is no panel (> 400 ppi).
+        (
+            "screen = \"3840x2160\"\nscreen_diagonal_in = 7.0",
+            "terminal.screen_diagonal_in",
+        ),
+        (
+            "screen = \"auto\"\nscreen_diagonal_in = 21.5",
+            "terminal.screen_diagonal_in",
+        ),
+        ("screen = 1920", "terminal.screen"),
+    ] {
+        let e = Profile::parse(&with_screen(lines), "x.toml").unwrap_err();
+        assert_eq!(e.key, key, "{lines}: {e}");
+        assert!(!e.message.is_empty());
+    }
+    let e = Profile::parse(&with_screen("screen = \"big\""), "x.toml").unwrap_err();
+    assert!(e.message.contains("1920x1080"), "{e}");
+    // An unknown size with its diagonal is fine.
+    let ok = Profile::parse(
+        &with_screen("screen = \"1600x900\"\nscreen_diagonal_in = 19.0"),
+        "x.toml",
+    )
+    .unwrap();
+    assert_eq!(ok.terminal.panel().size(), Some((1600, 900)));
+}
