@@ -1,5 +1,5 @@
-//! The receipt printer (80 mm ESC/POS, or its emulator for `simulated`): print jobs on a
-//! worker thread with progress.
+//! The receipt printer (80 mm ESC/POS, the host terminal's XFS4IoT `Printer` service, or the
+//! ESC/POS emulator for `simulated`): print jobs on a worker thread with progress.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -153,8 +153,12 @@ impl ReceiptPrinter {
                     Target::EscPos(uri) => uri,
                     Target::Xfs4Iot(uri) => {
                         let result = print_xfs4iot(&uri, &receipt, &renderer, &mut health);
-                        if let (Ok(um), Some(path)) = (&result, &paper_store) {
-                            count_job(path, *um);
+                        if let Ok(um) = &result {
+                            // The host's completion covers the whole job at once.
+                            progress(PrintProgress::Sending { sent: 1, total: 1 });
+                            if let Some(path) = &paper_store {
+                                count_job(path, *um);
+                            }
                         }
                         done(result.map(|_| ()), health);
                         return;
