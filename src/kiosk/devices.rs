@@ -49,14 +49,16 @@ impl Kiosk {
     }
 
     /// Asks the receipt printer how it is, every `DEVICE_CHECK` while nobody is being served
-    /// (a job in progress reports by itself), so 取号 closes when the paper runs out and
-    /// opens again when it is back.
+    /// and the host terminal (if any) is not in vendor mode (a job in progress reports by
+    /// itself), so 取号 closes when the paper runs out and opens again when it is back.
     pub(super) fn probe_printer(&self, now: Instant) {
         let mut st = self.state.borrow_mut();
         if now.saturating_duration_since(st.devices_checked) < DEVICE_CHECK
             || st.probing
             || st.printing_receipt
             || !st.session.between_citizens()
+            // The host's staff have the devices: not ours to ask.
+            || st.session.in_vendor_mode()
         {
             return;
         }
