@@ -304,3 +304,25 @@ fn a_credential_the_platform_no_longer_knows_is_reported_as_such() {
     assert!(p["detail"].as_str().unwrap().contains("401"), "{p:#}");
     assert!(p["advice"].as_str().unwrap().contains("凭据"), "{p:#}");
 }
+
+#[test]
+fn the_bank_terminal_demo_checks_the_hosts_printer_scanner_and_camera_on_its_own_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-config/bank-terminal-demo.toml");
+    let (_, r) = selftest(dir.path(), Some(&profile));
+    for id in ["printer", "scanner", "document_camera"] {
+        let c = check(&r, id);
+        assert_eq!(c["outcome"], "pass", "{id}: {c:#}");
+        assert!(
+            c["detail"].as_str().unwrap().contains("ws://127.0.0.1:"),
+            "{id}: {c:#}"
+        );
+    }
+    assert!(check(&r, "printer")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("XFS4IoT 打印服务"));
+    assert_eq!(r["health"]["devices"]["printer"]["paper"], "full");
+    assert_eq!(check(&r, "camera")["outcome"], "skipped");
+}

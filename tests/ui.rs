@@ -1728,3 +1728,161 @@ fn case_numbers_are_typed_on_a_number_pad_with_the_letters_one_key_away() {
     press(&window, "数字");
     assert!(!has_control(&window, "q"));
 }
+
+/// The bank-terminal demo (`kiosk-config/bank-terminal-demo.toml`) at home: its printer,
+/// scanner, document camera, lights and vendor mode are the services of the XFS4IoT host
+/// emulator the kiosk started itself; the ID card stays on our reader (its emulator).
+fn bank_terminal_home() -> (Demo, ykb_drivers::sim::Xfs4IotShared) {
+    let profile = Profile::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/kiosk-config/bank-terminal-demo.toml"
+    )))
+    .unwrap();
+    let demo = demo_home_with(profile);
+    let kiosk = &demo.1;
+    kiosk.start_scanner();
+    kiosk.start_host_services();
+    kiosk.start_demo_card_reader();
+    let host = kiosk
+        .xfs4iot_host()
+        .expect("the demo starts its host terminal");
+    // The vendor-mode watch has registered with the host.
+    wait_for("the kiosk registered for vendor mode", || {
+        host.vendor_apps().iter().any(|a| a == "ykb-terminal")
+    });
+    (demo, host)
+}
+
+/// How the host's guidance light `light` flashes now (`off`, `quick` …).
+fn flash_rate(host: &ykb_drivers::sim::Xfs4IotShared, light: &str) -> String {
+    host.lights()
+        .get(light)
+        .and_then(|l| l["center"]["flashRate"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn the_bank_terminal_runs_an_errand_on_the_hosts_xfs4iot_printer_scanner_camera_and_lights() {
+    let ((window, kiosk, platform, _dir), host) = bank_terminal_home();
+    let adapter = window.global::<KioskAdapter>();
+    let session = window.global::<SessionAdapter>();
+    let apply = window.global::<ApplyAdapter>();
+    // Asking for the card lights the card reader's guide.
+    press(&window, "刷身份证");
+    assert_eq!(adapter.get_page(), Page::Identify);
+    wait_until(&kiosk, "the card reader's light", || {
+        flash_rate(&host, "cardReader") == "quick"
+    });
+    assert_eq!(flash_rate(&host, "receiptPrinter"), "off");
+    // A 渝快码 read by the host's barcode reader (through the real XFS4IoT driver).
+    assert!(window.global::<IdentifyAdapter>().get_ykm_demo());
+    press(&window, "演示：出示渝快码");
+    wait_until(&kiosk, "the 渝快码 person", || {
+        session.get_person_name() != ""
+    });
+    assert_eq!(session.get_person_name(), "李喆");
+    wait_until(&kiosk, "the card reader's light off", || {
+        flash_rate(&host, "cardReader") == "off"
+    });
+    press(&window, "确认，继续办理");
+    guide_id_card_renewal(&window, &kiosk, "已满16周岁", "邮寄到家");
+    assert_eq!(adapter.get_page(), Page::Checklist);
+    // The material is photographed by the host's camera (live preview, then the still).
+    fill_capture_and_review(&window, &kiosk);
+    // The host's printer is slow: its light flashes while the receipt prints.
+    host.set_fault(
+        "Printer.PrintRaw",
+        ykb_drivers::sim::Fault::Slow(std::time::Duration::from_millis(1500)),
+    );
+    press(&window, "确认提交");
+    wait_until(&kiosk, "已提交", || apply.get_done_title() == "已提交");
+    wait_until(&kiosk, "the receipt light", || {
+        flash_rate(&host, "receiptPrinter") == "quick"
+    });
+    wait_until(&kiosk, "the receipt", || {
+        apply.get_print_status() == "回执已打印，请取走回执"
+    });
+    host.clear();
+    assert_eq!(progress_of(&window, "打印回执").as_deref(), Some("100%"));
+    assert_eq!(platform.sim().unwrap().cases().len(), 1, "delivered once");
+    // The host printed our ESC/POS receipt: once, with the case's number on it.
+    let jobs = host.jobs();
+    assert_eq!(jobs.len(), 1);
+    let text = encoding_rs::GB18030.decode(&jobs[0]).0.to_string();
+    let number = apply.get_done_number().to_string();
+    assert!(
+        !number.is_empty() && text.contains(&number),
+        "{number}: {text}"
+    );
+    assert!(
+        !text.contains("500105198511220024"),
+        "the ID number is masked"
+    );
+    wait_until(&kiosk, "every light off after printing", || {
+        host.lights()
+            .values()
+            .all(|l| l["center"]["flashRate"] == "off")
+    });
+    // The receipt's own code, held to the host's scanner at home, finds the case.
+    let at = text.find("ykb:case:").expect("the receipt's progress code");
+    let code: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-'))
+        .collect();
+    press(&window, "返回");
+    assert_eq!(adapter.get_page(), Page::Home);
+    assert_eq!(session.get_person_name(), "");
+    kiosk.demo_scan(&code);
+    wait_until(&kiosk, "the progress page", || {
+        adapter.get_page() == Page::Progress
+    });
+    let services = window.global::<ServicesAdapter>();
+    wait_until(&kiosk, "the case's progress", || {
+        !services.get_progress_title().is_empty()
+    });
+    assert_ne!(services.get_progress_title(), "没有找到这个编号");
+}
+
+#[test]
+fn the_hosts_vendor_mode_ends_the_session_says_so_and_the_kiosk_resumes_after_it() {
+    let ((window, kiosk, _platform, _dir), host) = bank_terminal_home();
+    let adapter = window.global::<KioskAdapter>();
+    let session = window.global::<SessionAdapter>();
+    read_the_demo_card(&window, &kiosk);
+    press(&window, "查找事项");
+    assert_eq!(adapter.get_page(), Page::Find);
+    assert_eq!(session.get_person_name(), "李喆");
+    assert!(!has_control(&window, "设备维护中"));
+
+    // The host's staff take the devices: our session ends first, then the host enters.
+    host.vendor_request(true);
+    wait_until(&kiosk, "the maintenance screen", || {
+        adapter.get_maintenance() == "设备维护中"
+    });
+    assert!(has_control(&window, "设备维护中"));
+    assert_eq!(adapter.get_page(), Page::Home);
+    assert_eq!(session.get_person_name(), "");
+    assert_eq!(session.get_person_id(), "");
+    wait_for(
+        "the host entered vendor mode after our acknowledgement",
+        || host.vendor_state() == "active",
+    );
+    // Nothing is offered while it lasts.
+    press(&window, "查找事项");
+    assert_eq!(adapter.get_page(), Page::Home);
+    assert_eq!(flash_rate(&host, "cardReader"), "off");
+
+    // They give the devices back: the kiosk resumes at home.
+    host.vendor_request(false);
+    wait_until(&kiosk, "the maintenance screen gone", || {
+        adapter.get_maintenance().is_empty()
+    });
+    wait_for("the host left vendor mode", || {
+        host.vendor_state() == "inactive"
+    });
+    assert!(!has_control(&window, "设备维护中"));
+    assert_eq!(adapter.get_page(), Page::Home);
+    press(&window, "查找事项");
+    assert_eq!(adapter.get_page(), Page::Find);
+}

@@ -107,8 +107,10 @@ impl Counter {
                 ) => {}
                 Report::PinChecked { staff, ok } => self.pin_checked(&staff, ok),
                 Report::HallChanged => self.state.borrow_mut().queue.stale = true,
-                // The counter starts no camera, scanner, search or self-test worker.
-                Report::Face(..)
+                // The counter starts no camera, scanner, search, self-test or vendor-mode
+                // worker.
+                Report::VendorMode(_)
+                | Report::Face(..)
                 | Report::LicenceCopy { .. }
                 | Report::Found { .. }
                 | Report::Selftest(_)

@@ -49,14 +49,16 @@ impl Kiosk {
     }
 
     /// Asks the receipt printer how it is, every `DEVICE_CHECK` while nobody is being served
-    /// (a job in progress reports by itself), so 取号 closes when the paper runs out and
-    /// opens again when it is back.
+    /// and the host terminal (if any) is not in vendor mode (a job in progress reports by
+    /// itself), so 取号 closes when the paper runs out and opens again when it is back.
     pub(super) fn probe_printer(&self, now: Instant) {
         let mut st = self.state.borrow_mut();
         if now.saturating_duration_since(st.devices_checked) < DEVICE_CHECK
             || st.probing
             || st.printing_receipt
             || !st.session.between_citizens()
+            // The host's staff have the devices: not ours to ask.
+            || st.session.in_vendor_mode()
         {
             return;
         }
@@ -200,8 +202,10 @@ impl Kiosk {
             inbox.post(Report::Scanned(s))
         }) {
             Ok(s) => {
+                let host = super::host::host_scanner(&self.state.borrow()).is_some();
                 if let (Some(w), Some(s)) = (self.window.upgrade(), &s) {
-                    w.global::<IdentifyAdapter>().set_ykm_demo(s.is_demo());
+                    w.global::<IdentifyAdapter>()
+                        .set_ykm_demo(s.is_demo() || host);
                 }
                 self.state.borrow_mut().scanner = s;
             }
@@ -215,21 +219,27 @@ impl Kiosk {
     /// Demo: the platform simulator issues a 渝快码 for the demo citizen and the emulated
     /// scanner reads it (through the real serial driver).
     pub(super) fn demo_ykm(&self) {
-        let st = self.state.borrow();
-        let (Some(platform), Some(scanner)) = (&st.terminal.platform, &st.scanner) else {
-            return;
+        let token = {
+            let st = self.state.borrow();
+            let (Some(platform), Some(_)) = (&st.terminal.platform, &st.scanner) else {
+                return;
+            };
+            let (Some(sim), Some(person)) = (platform.sim(), crate::terminal::cards::demo_person())
+            else {
+                return;
+            };
+            sim.issue_ykm_token(person, 120)
         };
-        let (Some(sim), Some(person)) = (platform.sim(), crate::terminal::cards::demo_person())
-        else {
-            return;
-        };
-        let token = sim.issue_ykm_token(person, 120);
-        scanner.demo_scan(&token);
+        self.demo_scan(&token);
     }
 
-    /// Demo and tests: the emulated scanner reads `code` (through the real serial driver).
+    /// Demo and tests: the emulated scanner reads `code` (through the real serial driver),
+    /// or the demo host's barcode reader does (through the real XFS4IoT driver).
     pub fn demo_scan(&self, code: &str) {
-        if let Some(s) = &self.state.borrow().scanner {
+        let st = self.state.borrow();
+        if let Some(host) = super::host::host_scanner(&st) {
+            host.scan(code);
+        } else if let Some(s) = &st.scanner {
             s.demo_scan(code);
         }
     }

@@ -19,6 +19,8 @@ const EN: &[(&str, &str)] = &[
     ("身份证阅读器故障，请用渝快码或到服务台", "The ID card reader is out of order: use a Yukuaiban code or go to the service desk"),
     ("设备故障，暂不能办理，请到服务台", "A device is out of order: please go to the service desk"),
     ("本机正在维护，暂停办理业务，请到服务台或其他终端办理", "This terminal is under maintenance and offers no services now; please go to the service desk or another terminal"),
+    ("设备维护中", "Devices under maintenance"),
+    ("本机设备正在由工作人员维护，暂停办理业务，请稍候或到柜台办理", "Staff are servicing this terminal's devices: no services for now, please wait or go to a counter"),
     // Find.
     ("没有找到与“{}”相关的事项，可以换个说法或按部门浏览", "Nothing found for “{}”; try other letters or browse by department"),
     ("找到 {} 项，点事项开始办理", "{} found; tap one to start"),

@@ -234,6 +234,7 @@ impl Kiosk {
                 Report::PinChecked { staff, ok } => {
                     self.event(Event::TechnicianPinChecked { id: staff, ok });
                 }
+                Report::VendorMode(change) => self.event(Event::VendorMode(change)),
             }
         }
     }

@@ -8,6 +8,7 @@
 mod devices;
 mod effects;
 mod hall;
+mod host;
 pub mod i18n;
 pub mod ime;
 mod inbox;
@@ -80,6 +81,7 @@ pub fn run(cli: &Cli, profile: crate::core::config::Profile) -> ExitCode {
     kiosk.start_card_reader();
     kiosk.start_scanner();
     kiosk.start_printer();
+    kiosk.start_host_services();
     match Espeak::find() {
         Some(e) => kiosk.set_speaker(Box::new(e)),
         None => tracing::info!("espeak-ng not installed: no voice prompts"),
@@ -160,6 +162,11 @@ struct State {
     hall: crate::core::hall::HallLink,
     /// The ticket whose 取号凭条 is printing: withdrawn if the print fails.
     printing_ticket: Option<uuid::Uuid>,
+    /// The host terminal's guidance lights and the light last asked of them.
+    lights: Option<crate::terminal::lights::GuideLights>,
+    lit: Option<Option<ykb_drivers::xfs4iot::Guide>>,
+    /// The watch on the host terminal's vendor mode.
+    vendor: Option<crate::terminal::vendor::VendorService>,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
@@ -250,8 +257,13 @@ impl Kiosk {
                 // waiting out a connect timeout on every tap.
                 hall: crate::core::hall::HallLink::pausing(Duration::from_secs(30)),
                 printing_ticket: None,
+                lights: None,
+                lit: None,
+                vendor: None,
             })),
         };
+        // The demo's host terminal first: the slots name its services from here on.
+        kiosk.state.borrow_mut().terminal.start_xfs4iot_host();
         pages::connect(&kiosk, window);
         kiosk.start_searcher();
         kiosk.refresh_alerts();
@@ -418,6 +430,7 @@ impl Kiosk {
             Effect::ExportDiagnostics => self.technician_export(),
             Effect::ReplacePaperRoll => self.technician_replace_paper(),
             Effect::Restart => self.restart_now(),
+            Effect::AcknowledgeVendorMode { enter } => self.acknowledge_vendor_mode(enter),
         }
     }
 
@@ -495,6 +508,7 @@ impl Kiosk {
         };
         pages::handwriting::render(&window, st);
         window.global::<KioskAdapter>().set_page(page);
+        host::sync_lights(st);
         let session = &st.session;
         let lang = st.lang;
         // 大字模式 reads each new screen aloud.

@@ -180,6 +180,8 @@ mod tests {
             camera: dev(DriverKind::Simulated, ""),
             document_camera: dev(DriverKind::V4l2, &present.display().to_string()),
             document_printer: DeviceSection::none(),
+            lights: DeviceSection::none(),
+            vendor_mode: DeviceSection::none(),
         };
         let mut known = BTreeMap::new();
         let fault = DeviceHealth {

@@ -198,6 +198,51 @@ fn id_reader(dev: &DeviceSection, card_timeout: Duration) -> (Check, Option<Devi
     }
 }
 
+/// The host's XFS4IoT printer: its status through the real driver (no test page: the paper
+/// is the host's).
+fn xfs4iot_printer(uri: &str, t: Timer) -> (Check, Option<DeviceHealth>) {
+    const ID: &str = "printer";
+    const TITLE: &str = "回执打印机状态与测试页";
+    let status = ykb_drivers::xfs4iot::Xfs4IotPrinter::connect(uri, Default::default())
+        .and_then(|p| p.status());
+    match status {
+        Ok(s) => (
+            t.check(
+                ID,
+                TITLE,
+                if s.can_print() {
+                    Outcome::Pass
+                } else {
+                    Outcome::Fail
+                },
+                format!(
+                    "XFS4IoT 打印服务 {uri}：{}，{}（纸张属宿主终端，不打测试页）",
+                    s.state.describe_zh(),
+                    s.paper.describe_zh()
+                ),
+                None,
+            ),
+            Some(DeviceHealth {
+                state: s.state,
+                paper: Some(s.paper),
+            }),
+        ),
+        Err(e) => (
+            t.check(
+                ID,
+                TITLE,
+                Outcome::Fail,
+                format!("XFS4IoT 打印服务 {uri} 无法使用：{}", e.describe_zh()),
+                Some("请确认宿主终端的 XFS4IoT 服务已启动，地址（devices.printer.path）正确"),
+            ),
+            Some(DeviceHealth {
+                state: DeviceState::Offline,
+                paper: Some(PaperState::Unknown),
+            }),
+        ),
+    }
+}
+
 fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<DeviceHealth>) {
     const ID: &str = "printer";
     const TITLE: &str = "回执打印机状态与测试页";
@@ -209,6 +254,9 @@ fn printer(dev: &DeviceSection, opts: &SelftestOptions) -> (Check, Option<Device
         Ok(Some(slot)) => slot,
         Err(e) => return (t.check(ID, TITLE, Outcome::Fail, e, None), None),
     };
+    if slots::is_xfs4iot(dev) {
+        return xfs4iot_printer(&slot.uri, t);
+    }
     if slot.sim.is_none() {
         if let Some(c) = missing_path(ID, TITLE, &dev.path) {
             let h = DeviceHealth {
@@ -331,6 +379,11 @@ fn scanner(dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
         state: DeviceState::Offline,
         paper: None,
     });
+    // A scanner that could be opened (what was seen), or why not and what to do.
+    let opened = |result: Result<String, (String, Option<&'static str>)>| match result {
+        Ok(detail) => (t.check(ID, TITLE, Outcome::Pass, detail, None), online),
+        Err((detail, advice)) => (t.check(ID, TITLE, Outcome::Fail, detail, advice), offline),
+    };
     let slot = match slots::scanner(dev) {
         Ok(None) => return (skipped(ID, TITLE), None),
         Ok(Some(slot)) => slot,
@@ -396,32 +449,32 @@ fn scanner(dev: &DeviceSection) -> (Check, Option<DeviceHealth>) {
                 )
             }
         }
+        ScannerSlot::Xfs4Iot(uri) => opened(
+            ykb_drivers::xfs4iot::Xfs4IotBarcodeReader::connect(&uri, Default::default())
+                .map(|_| format!("XFS4IoT 扫码服务 {uri} 可连接；请扫一个二维码确认读码"))
+                .map_err(|e| {
+                    (
+                        format!("XFS4IoT 扫码服务 {uri} 无法连接：{}", e.describe_zh()),
+                        Some(
+                            "请确认宿主终端的 XFS4IoT 服务已启动，地址（devices.scanner.path）正确",
+                        ),
+                    )
+                }),
+        ),
         ScannerSlot::Evdev(_) => {
             if let Some(c) = missing_path(ID, TITLE, &dev.path) {
                 return (c, offline);
             }
-            match std::fs::File::open(&dev.path) {
-                Ok(_) => (
-                    t.check(
-                        ID,
-                        TITLE,
-                        Outcome::Pass,
-                        format!("{} 可打开；请扫一个二维码确认读码", dev.path),
-                        None,
-                    ),
-                    online,
-                ),
-                Err(e) => (
-                    t.check(
-                        ID,
-                        TITLE,
-                        Outcome::Fail,
-                        format!("{} 无法打开（{e}）", dev.path),
-                        Some("请确认服务账户在 input 组，或检查 udev 规则中的权限"),
-                    ),
-                    offline,
-                ),
-            }
+            opened(
+                std::fs::File::open(&dev.path)
+                    .map(|_| format!("{} 可打开；请扫一个二维码确认读码", dev.path))
+                    .map_err(|e| {
+                        (
+                            format!("{} 无法打开（{e}）", dev.path),
+                            Some("请确认服务账户在 input 组，或检查 udev 规则中的权限"),
+                        )
+                    }),
+            )
         }
         ScannerSlot::Serial { sim: None, .. } => {
             if let Some(c) = missing_path(ID, TITLE, &dev.path) {
@@ -771,6 +824,14 @@ async fn deliver(conn: Option<&Connection>, report: &SelftestReport) -> Delivery
 /// recorded in the store as the last known ones (the agent's heartbeat carries them).
 pub fn run(core: &mut Core, opts: &SelftestOptions) -> SelftestReport {
     let at = jiff::Timestamp::now().to_string();
+    // The demo's host terminal (XFS4IoT emulator), for the slots that ask for it.
+    let _host = match slots::xfs4iot_host(&mut core.profile.devices) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "XFS4IoT host emulator not started");
+            None
+        }
+    };
     let d = core.profile.devices.clone();
     let mut checks = Vec::new();
     let mut devices = BTreeMap::new();

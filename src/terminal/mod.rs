@@ -14,6 +14,7 @@ pub mod document_printer;
 pub mod handwriting;
 pub mod inbox;
 pub mod licences;
+pub mod lights;
 pub mod link;
 pub mod printer;
 pub mod scan;
@@ -21,6 +22,7 @@ pub mod search;
 pub mod slots;
 pub mod speech;
 pub mod thread;
+pub mod vendor;
 
 use std::sync::Arc;
 
@@ -48,6 +50,8 @@ pub struct Terminal {
     pub cards: Option<cards::CardService>,
     /// Where every worker thread's result comes back.
     pub inbox: inbox::Inbox,
+    /// The demo's host terminal: the XFS4IoT emulator the `simulated` XFS4IoT slots use.
+    pub xfs4iot_host: Option<ykb_drivers::sim::Xfs4IotSim>,
 }
 
 impl Terminal {
@@ -61,6 +65,18 @@ impl Terminal {
             document_printer: None,
             cards: None,
             inbox,
+            xfs4iot_host: None,
+        }
+    }
+
+    /// Starts the demo's host terminal when a slot asks for it (`driver = "xfs4iot"`,
+    /// `path = "simulated"`; see [`slots::xfs4iot_host`]): from then on the profile names
+    /// the emulator's service URIs. Call it before starting any device. A failure is logged
+    /// (the slots then fail to connect, each saying so).
+    pub fn start_xfs4iot_host(&mut self) {
+        match slots::xfs4iot_host(&mut self.core.profile.devices) {
+            Ok(host) => self.xfs4iot_host = host,
+            Err(e) => tracing::warn!(error = %e, "XFS4IoT host emulator not started"),
         }
     }
 

@@ -1,5 +1,5 @@
-//! The receipt printer (80 mm ESC/POS, or its emulator for `simulated`): print jobs on a
-//! worker thread with progress.
+//! The receipt printer (80 mm ESC/POS, the host terminal's XFS4IoT `Printer` service, or the
+//! ESC/POS emulator for `simulated`): print jobs on a worker thread with progress.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -33,10 +33,19 @@ impl PrintProgress {
     }
 }
 
-/// The receipt printer: the configured ESC/POS printer, or for `simulated` the drivers'
+/// Where receipts go.
+#[derive(Clone)]
+enum Target {
+    /// An ESC/POS printer we drive ourselves.
+    EscPos(PrinterUri),
+    /// The host's XFS4IoT Printer service at this URI (the ESC/POS bytes as PrintRaw).
+    Xfs4Iot(String),
+}
+
+/// The receipt printer: the configured ESC/POS printer, the host's XFS4IoT printer, or for `simulated` the drivers'
 /// printer emulator on TCP loopback, which writes each job as a PNG under `sim_dir`.
 pub struct ReceiptPrinter {
-    uri: PrinterUri,
+    uri: Target,
     _sim: Option<PrinterSim>,
     renderer: Arc<ReceiptRenderer>,
     /// Serialises jobs: one receipt at a time.
@@ -52,7 +61,11 @@ impl ReceiptPrinter {
         let Some(slot) = super::slots::printer(dev, sim_dir, font.clone())? else {
             return Ok(None);
         };
-        let uri = slot.parsed()?;
+        let uri = if super::slots::is_xfs4iot(dev) {
+            Target::Xfs4Iot(slot.uri.clone())
+        } else {
+            Target::EscPos(slot.parsed()?)
+        };
         Ok(Some(Self {
             uri,
             _sim: slot.sim,
@@ -83,12 +96,16 @@ impl ReceiptPrinter {
             .name("kiosk-printer-probe".into())
             .spawn(move || {
                 let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
-                let health = match Printer::open(&uri).and_then(|mut p| p.status()) {
-                    Ok(s) => DeviceHealth {
+                let status = match &uri {
+                    Target::EscPos(uri) => Printer::open(uri).and_then(|mut p| p.status()).ok(),
+                    Target::Xfs4Iot(uri) => xfs_printer(uri).and_then(|p| p.status()).ok(),
+                };
+                let health = match status {
+                    Some(s) => DeviceHealth {
                         state: s.state,
                         paper: Some(s.paper),
                     },
-                    Err(_) => DeviceHealth {
+                    None => DeviceHealth {
                         state: ykb_drivers::DeviceState::Offline,
                         paper: None,
                     },
@@ -132,6 +149,21 @@ impl ReceiptPrinter {
                 progress(PrintProgress::Preparing);
                 let mut last = None;
                 let mut printed_um = 0;
+                let uri = match uri {
+                    Target::EscPos(uri) => uri,
+                    Target::Xfs4Iot(uri) => {
+                        let result = print_xfs4iot(&uri, &receipt, &renderer, &mut health);
+                        if let Ok(um) = &result {
+                            // The host's completion covers the whole job at once.
+                            progress(PrintProgress::Sending { sent: 1, total: 1 });
+                            if let Some(path) = &paper_store {
+                                count_job(path, *um);
+                            }
+                        }
+                        done(result.map(|_| ()), health);
+                        return;
+                    }
+                };
                 let result = Printer::open(&uri)
                     .and_then(|mut p| {
                         let printed =
@@ -166,11 +198,7 @@ impl ReceiptPrinter {
                         e.describe_zh().to_owned()
                     });
                 if let (Ok(()), Some(path)) = (&result, &paper_store) {
-                    let counted = crate::core::store::Store::open(path)
-                        .and_then(|mut s| crate::core::consumables::record_job(&mut s, printed_um));
-                    if let Err(e) = counted {
-                        tracing::warn!(error = %e, "paper use not counted");
-                    }
+                    count_job(path, printed_um);
                 }
                 done(result, health);
             });
@@ -178,4 +206,49 @@ impl ReceiptPrinter {
             tracing::warn!(error = %e, "print thread not started");
         }
     }
+}
+
+/// Counts one finished job's paper in the store at `path`.
+fn count_job(path: &Path, printed_um: u64) {
+    let counted = crate::core::store::Store::open(path)
+        .and_then(|mut s| crate::core::consumables::record_job(&mut s, printed_um));
+    if let Err(e) = counted {
+        tracing::warn!(error = %e, "paper use not counted");
+    }
+}
+
+/// The host's printer service at `uri`.
+fn xfs_printer(
+    uri: &str,
+) -> Result<ykb_drivers::xfs4iot::Xfs4IotPrinter, ykb_drivers::xfs4iot::Xfs4IotError> {
+    ykb_drivers::xfs4iot::Xfs4IotPrinter::connect(uri, Default::default())
+}
+
+/// One receipt through the host's printer service: the paper it took, or what to tell the
+/// citizen; `health` as the service said after the job (offline when it could not be asked).
+fn print_xfs4iot(
+    uri: &str,
+    receipt: &Receipt,
+    renderer: &ReceiptRenderer,
+    health: &mut Option<DeviceHealth>,
+) -> Result<u64, String> {
+    let printer = xfs_printer(uri).map_err(|e| {
+        tracing::warn!(kind = ?e.kind(), "XFS4IoT printer unreachable");
+        e.describe_zh().to_owned()
+    })?;
+    let result = printer.print_receipt(receipt, renderer).map_err(|e| {
+        tracing::warn!(kind = ?e.kind(), "receipt not printed on the XFS4IoT printer");
+        e.describe_zh().to_owned()
+    });
+    *health = Some(match printer.status() {
+        Ok(s) => DeviceHealth {
+            state: s.state,
+            paper: Some(s.paper),
+        },
+        Err(_) => DeviceHealth {
+            state: ykb_drivers::DeviceState::Offline,
+            paper: None,
+        },
+    });
+    result
 }

@@ -51,6 +51,7 @@ pub fn classify(text: &str) -> Scanned {
 enum Source {
     Serial(SerialConnector),
     Evdev(EvdevConfig),
+    Xfs4Iot(String),
 }
 
 /// A running scanner (and, in the demo, its emulator).
@@ -72,6 +73,7 @@ impl ScanService {
             None => return Ok(None),
             Some(ScannerSlot::Serial { connector, sim }) => (sim, Source::Serial(connector)),
             Some(ScannerSlot::Evdev(cfg)) => (None, Source::Evdev(cfg)),
+            Some(ScannerSlot::Xfs4Iot(uri)) => (None, Source::Xfs4Iot(uri)),
         };
         let thread = crate::terminal::thread::DeviceThread::spawn("kiosk-scanner", move |stop| {
             // Either driver feeds the same event stream; its handle lives as long as the loop.
@@ -84,19 +86,15 @@ impl ScanService {
                     let (s, rx) = EvdevScanner::spawn(cfg);
                     (None, Some(s), rx)
                 }
+                Source::Xfs4Iot(uri) => return read_xfs4iot(&uri, stop, &report),
             };
             while !stop.load(Ordering::Relaxed) {
                 match events.recv_timeout(Duration::from_millis(500)) {
-                    Ok(ScanEvent::Code(p)) => report(classify(&p.text)),
-                    Ok(ScanEvent::Rejected(e)) => {
-                        tracing::info!(error = %e, "scanned code refused");
-                        report(Scanned::Unusable("无法识别这个码，请换一个码".into()));
+                    Ok(ev) => {
+                        if let Some(s) = scanned(ev) {
+                            report(s);
+                        }
                     }
-                    Ok(ScanEvent::Oversize(n)) => {
-                        tracing::info!(bytes = n, "scanned code too long");
-                        report(Scanned::Unusable("这个码太长，无法识别".into()));
-                    }
-                    Ok(ScanEvent::Status(s)) => tracing::debug!(?s, "scanner status"),
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                     Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
                 }
@@ -117,6 +115,61 @@ impl ScanService {
     pub fn demo_scan(&self, code: &str) {
         if let Some(sim) = &self.sim {
             sim.device().scan(code);
+        }
+    }
+}
+
+/// One code's words for the kiosk: the same for every scanner driver.
+fn scanned(event: ScanEvent) -> Option<Scanned> {
+    match event {
+        ScanEvent::Code(p) => Some(classify(&p.text)),
+        ScanEvent::Rejected(e) => {
+            tracing::info!(error = %e, "scanned code refused");
+            Some(Scanned::Unusable("无法识别这个码，请换一个码".into()))
+        }
+        ScanEvent::Oversize(n) => {
+            tracing::info!(bytes = n, "scanned code too long");
+            Some(Scanned::Unusable("这个码太长，无法识别".into()))
+        }
+        ScanEvent::Status(s) => {
+            tracing::debug!(?s, "scanner status");
+            None
+        }
+    }
+}
+
+/// How long one `BarcodeReader.Read` waits: short, so stopping never waits long.
+const XFS_READ_WAIT: Duration = Duration::from_secs(2);
+
+/// The host's barcode reader: one read after another until stopped. A failed read (the
+/// service gone, silent or failing) is logged by kind and retried after a pause; the client
+/// reconnects by itself.
+fn read_xfs4iot(uri: &str, stop: &std::sync::atomic::AtomicBool, report: &impl Fn(Scanned)) {
+    use ykb_drivers::xfs4iot::{ClientConfig, Xfs4IotBarcodeReader};
+    let mut reader = None;
+    while !stop.load(Ordering::Relaxed) {
+        let r = match &reader {
+            Some(r) => r,
+            None => match Xfs4IotBarcodeReader::connect(uri, ClientConfig::default()) {
+                Ok(r) => reader.insert(r),
+                Err(e) => {
+                    tracing::warn!(kind = ?e.kind(), "XFS4IoT barcode reader unreachable");
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            },
+        };
+        match r.read(XFS_READ_WAIT) {
+            Ok(Some(ev)) => {
+                if let Some(s) = scanned(ev) {
+                    report(s);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(kind = ?e.kind(), "XFS4IoT barcode read failed");
+                std::thread::sleep(Duration::from_millis(500));
+            }
         }
     }
 }

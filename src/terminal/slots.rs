@@ -10,9 +10,9 @@ use ykb_drivers::link::SerialConnector;
 use ykb_drivers::scanner::splitter::SplitterConfig;
 use ykb_drivers::scanner::EvdevConfig;
 use ykb_drivers::sim::idcard::{CardFile, IdCardSim};
-use ykb_drivers::sim::{PrinterSim, PrinterSimConfig, ScannerSim};
+use ykb_drivers::sim::{PrinterSim, PrinterSimConfig, ScannerSim, Xfs4IotSim};
 
-use crate::core::config::{DeviceSection, DriverKind};
+use crate::core::config::{DeviceSection, DevicesSection, DriverKind, XFS4IOT_SIMULATED};
 
 /// The ID-card reader a slot names: the serial port to open and, for `simulated`, the
 /// emulator behind it (its card lifted until placed).
@@ -97,6 +97,41 @@ pub fn printer(
     }
 }
 
+/// Whether a slot is the host's XFS4IoT service (its `path` the service URI).
+pub fn is_xfs4iot(dev: &DeviceSection) -> bool {
+    dev.driver == DriverKind::Xfs4iot
+}
+
+/// The host terminal of the demo: the drivers' XFS4IoT emulator (one for every slot of
+/// `devices` with `driver = "xfs4iot"` and `path = "simulated"`, on a free loopback port),
+/// each such path replaced by its service's URI there, so every user of the slot — kiosk,
+/// self-test, technician page — reaches it as it would a bank terminal's. `Ok(None)` when no
+/// slot asks for it. The emulator stops when the value is dropped.
+pub fn xfs4iot_host(devices: &mut DevicesSection) -> Result<Option<Xfs4IotSim>, String> {
+    let mut slots = [
+        ("Printer", &mut devices.printer),
+        ("BarcodeReader", &mut devices.scanner),
+        ("Camera", &mut devices.camera),
+        ("Camera", &mut devices.document_camera),
+        ("Lights", &mut devices.lights),
+        ("VendorMode", &mut devices.vendor_mode),
+    ];
+    fn wanted(d: &DeviceSection) -> bool {
+        is_xfs4iot(d) && d.path.trim() == XFS4IOT_SIMULATED
+    }
+    if !slots.iter().any(|(_, d)| wanted(d)) {
+        return Ok(None);
+    }
+    let sim =
+        Xfs4IotSim::start("127.0.0.1:0").map_err(|e| format!("XFS4IoT 模拟器无法启动：{e}"))?;
+    for (service, dev) in slots.iter_mut() {
+        if wanted(dev) {
+            dev.path = sim.service_uri(service);
+        }
+    }
+    Ok(Some(sim))
+}
+
 /// The QR scanner a slot names.
 pub enum ScannerSlot {
     /// A serial scanner (for `simulated`, the emulator's pseudo-terminal, kept here).
@@ -106,6 +141,8 @@ pub enum ScannerSlot {
     },
     /// A keyboard-wedge scanner read through evdev.
     Evdev(EvdevConfig),
+    /// The host's XFS4IoT BarcodeReader service at this URI.
+    Xfs4Iot(String),
 }
 
 /// The scanner of `dev`: `Ok(None)` for `none` (or a driver that is not a scanner's).
@@ -134,6 +171,7 @@ pub fn scanner(dev: &DeviceSection) -> Result<Option<ScannerSlot>, String> {
                 max_len: SplitterConfig::default().max_len,
             })))
         }
+        DriverKind::Xfs4iot => Ok(Some(ScannerSlot::Xfs4Iot(dev.path.clone()))),
         _ => Ok(None),
     }
 }
@@ -163,5 +201,46 @@ pub fn document_printer(dev: &DeviceSection) -> Result<Option<ykb_drivers::cups:
         other => Err(format!(
             "A4 文书打印机只能经 CUPS 打印（driver = \"cups\"），不能用 {other:?}"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xfs(path: &str) -> DeviceSection {
+        DeviceSection {
+            driver: DriverKind::Xfs4iot,
+            path: path.into(),
+            baud: None,
+            roll_length_mm: None,
+        }
+    }
+
+    #[test]
+    fn simulated_xfs4iot_slots_share_one_emulator_and_name_its_services() {
+        let mut d = crate::core::config::Profile::demo().devices;
+        assert!(
+            xfs4iot_host(&mut d).unwrap().is_none(),
+            "no slot asks for it"
+        );
+        d.printer = xfs("simulated");
+        d.scanner = xfs("simulated");
+        d.vendor_mode = xfs("simulated");
+        d.lights = xfs("ws://10.0.0.1:5846/xfs4iot/v1.0/Lights");
+        let host = xfs4iot_host(&mut d).unwrap().expect("started");
+        assert_eq!(d.printer.path, host.service_uri("Printer"));
+        assert_eq!(d.scanner.path, host.service_uri("BarcodeReader"));
+        assert_eq!(d.vendor_mode.path, host.service_uri("VendorMode"));
+        // A real host's URI stays as configured.
+        assert_eq!(d.lights.path, "ws://10.0.0.1:5846/xfs4iot/v1.0/Lights");
+        // The emulator answers there, through the real driver.
+        let printer = ykb_drivers::xfs4iot::Xfs4IotPrinter::connect(
+            &d.printer.path,
+            ykb_drivers::xfs4iot::ClientConfig::default(),
+        )
+        .unwrap();
+        printer.print_raw(b"\x1b@hello").unwrap();
+        assert_eq!(host.shared().jobs(), vec![b"\x1b@hello".to_vec()]);
     }
 }

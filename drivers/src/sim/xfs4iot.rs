@@ -70,6 +70,8 @@ struct State {
     vendor_acks: usize,
     nonce: Option<String>,
     nonce_counter: u64,
+    /// Pictures taken so far (each one differs, as a live camera's would).
+    pictures: u64,
     /// Per-connection outboxes of unsolicited events, by service.
     listeners: Vec<(String, Sender<String>)>,
 }
@@ -823,7 +825,12 @@ impl Conn {
                         json!({"errorCode": "cameraNotSupported"}),
                     ));
                 }
-                ok(json!({ "pictureFile": b64.encode(test_picture()) }))
+                let n = {
+                    let mut s = self.shared.lock();
+                    s.pictures += 1;
+                    s.pictures
+                };
+                ok(json!({ "pictureFile": b64.encode(test_picture(n)) }))
             }
             "Lights.SetLight" => {
                 let Some(obj) = payload.as_object() else {
@@ -885,9 +892,13 @@ impl Conn {
     }
 }
 
-/// A small PNG for `Camera.TakePicture` (a grey ramp).
-fn test_picture() -> Vec<u8> {
-    let img = image::GrayImage::from_fn(64, 48, |x, y| image::Luma([((x * 4 + y) % 256) as u8]));
+/// A small PNG for the `n`-th `Camera.TakePicture` (a grey ramp, shifted by `n`, so no two
+/// pictures in a row are the same).
+fn test_picture(n: u64) -> Vec<u8> {
+    let shift = (n % 256) as u32;
+    let img = image::GrayImage::from_fn(64, 48, |x, y| {
+        image::Luma([((x * 4 + y + shift) % 256) as u8])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
     let _ = img.write_to(&mut out, image::ImageFormat::Png);
     out.into_inner()

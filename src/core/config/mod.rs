@@ -157,6 +157,11 @@ pub enum DriverKind {
     /// A4 document printer: a queue of the local CUPS scheduler, spoken to in IPP; `path` is
     /// the queue's name, or `NAME@SERVER` (SERVER the scheduler's socket or `host:port`).
     Cups,
+    /// A peripheral the host terminal lends through its XFS4IoT service (bank and post
+    /// office terminals); `path` is the service URI, e.g.
+    /// `ws://127.0.0.1:5846/xfs4iot/v1.0/BarcodeReader`, or [`XFS4IOT_SIMULATED`] for the
+    /// drivers' XFS4IoT emulator started inside the app (the bank-terminal demo).
+    Xfs4iot,
 }
 
 /// One device slot.
@@ -201,6 +206,43 @@ pub struct DevicesSection {
     /// The A4 document printer (证照打印 on A4, 证明开具); absent means none.
     #[serde(default = "DeviceSection::none")]
     pub document_printer: DeviceSection,
+    /// The guidance lights of the slots a citizen uses (card reader, receipt exit, scanner,
+    /// document camera): the host's XFS4IoT `Lights` service; absent means none.
+    #[serde(default = "DeviceSection::none")]
+    pub lights: DeviceSection,
+    /// The host terminal's XFS4IoT `VendorMode` service: while the host's maintenance
+    /// application has the devices, the kiosk ends its session and says so; absent means none.
+    #[serde(default = "DeviceSection::none")]
+    pub vendor_mode: DeviceSection,
+}
+
+/// The `path` of a `driver = "xfs4iot"` slot served by the XFS4IoT emulator the app starts
+/// itself (every such slot of a profile shares one emulator).
+pub const XFS4IOT_SIMULATED: &str = "simulated";
+
+/// Whether `path` is a service URI an XFS4IoT slot can use: `ws://` or `wss://`, a host, and
+/// a path under `/xfs4iot/` (or [`XFS4IOT_SIMULATED`]); `Err` says what is wrong.
+fn check_xfs4iot_uri(path: &str) -> Result<(), String> {
+    if path == XFS4IOT_SIMULATED {
+        return Ok(());
+    }
+    let example = "如 ws://127.0.0.1:5846/xfs4iot/v1.0/Printer（演示用 \"simulated\"）";
+    let parsed = reqwest::Url::parse(path)
+        .map_err(|_| format!("XFS4IoT 外设的地址应是服务地址，{example}，现为 {path:?}"))?;
+    if !matches!(parsed.scheme(), "ws" | "wss") {
+        return Err(format!(
+            "XFS4IoT 服务地址应以 ws:// 或 wss:// 开头，{example}，现为 {path:?}"
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("XFS4IoT 服务地址 {path:?} 没有主机名，{example}"));
+    }
+    if parsed.path_segments().and_then(|mut s| s.next()) != Some("xfs4iot") {
+        return Err(format!(
+            "XFS4IoT 服务地址的路径应为 /xfs4iot/v1.0/服务名，{example}，现为 {path:?}"
+        ));
+    }
+    Ok(())
 }
 
 impl DeviceSection {
@@ -826,22 +868,40 @@ impl Profile {
                 &d.id_reader,
                 &[DriverKind::SamSerial][..],
             ),
-            ("devices.printer", &d.printer, &[DriverKind::Escpos][..]),
+            (
+                "devices.printer",
+                &d.printer,
+                &[DriverKind::Escpos, DriverKind::Xfs4iot][..],
+            ),
             (
                 "devices.scanner",
                 &d.scanner,
-                &[DriverKind::SerialScanner, DriverKind::Evdev][..],
+                &[
+                    DriverKind::SerialScanner,
+                    DriverKind::Evdev,
+                    DriverKind::Xfs4iot,
+                ][..],
             ),
-            ("devices.camera", &d.camera, &[DriverKind::V4l2][..]),
+            (
+                "devices.camera",
+                &d.camera,
+                &[DriverKind::V4l2, DriverKind::Xfs4iot][..],
+            ),
             (
                 "devices.document_camera",
                 &d.document_camera,
-                &[DriverKind::V4l2][..],
+                &[DriverKind::V4l2, DriverKind::Xfs4iot][..],
             ),
             (
                 "devices.document_printer",
                 &d.document_printer,
                 &[DriverKind::Cups][..],
+            ),
+            ("devices.lights", &d.lights, &[DriverKind::Xfs4iot][..]),
+            (
+                "devices.vendor_mode",
+                &d.vendor_mode,
+                &[DriverKind::Xfs4iot][..],
             ),
         ] {
             if let Some(mm) = dev.roll_length_mm {
@@ -873,6 +933,19 @@ impl Profile {
                 return err(
                     &format!("{key}.path"),
                     "使用真实设备时必须填写端口、地址或设备路径".into(),
+                );
+            }
+            if dev.driver == DriverKind::Xfs4iot {
+                if let Err(message) = check_xfs4iot_uri(dev.path.trim()) {
+                    return err(&format!("{key}.path"), message);
+                }
+            }
+            if dev.driver == DriverKind::Simulated
+                && matches!(key, "devices.lights" | "devices.vendor_mode")
+            {
+                return err(
+                    &format!("{key}.driver"),
+                    format!("{key} 只经宿主终端的 XFS4IoT 服务：请用 driver = \"xfs4iot\"，演示时 path = \"simulated\"（内置 XFS4IoT 模拟器）"),
                 );
             }
             if let Some(b) = dev.baud {

@@ -257,6 +257,40 @@ fn out_of_range_names_the_key() {
     assert_eq!(e.key, "terminal.idle_timeout_secs");
 }
 
+#[test]
+fn hosted_profiles_take_their_devices_from_the_hosts_xfs4iot_services() {
+    for (name, text) in [
+        (
+            "bank-terminal.toml",
+            include_str!("../../../kiosk-config/bank-terminal.toml"),
+        ),
+        (
+            "post-terminal.toml",
+            include_str!("../../../kiosk-config/post-terminal.toml"),
+        ),
+    ] {
+        let p = Profile::parse(text, name).unwrap();
+        for dev in [
+            &p.devices.printer,
+            &p.devices.scanner,
+            &p.devices.document_camera,
+        ] {
+            assert_eq!(dev.driver, DriverKind::Xfs4iot, "{name}");
+            assert!(dev.path.starts_with("ws://"), "{name}: {}", dev.path);
+        }
+        // A device path is no service URI.
+        let bad = text.replace("ws://127.0.0.1:5846/xfs4iot/v1.0/Printer", "/dev/usb/lp0");
+        let e = Profile::parse(&bad, name).unwrap_err();
+        assert_eq!(e.key, "devices.printer.path", "{e}");
+        assert!(e.message.contains("XFS4IoT"), "{e}");
+    }
+    // Not for the ID-card reader: the host lends no GA/T 467 reader.
+    let text = include_str!("../../../kiosk-config/bank-terminal.toml")
+        .replace("driver = \"sam-serial\"", "driver = \"xfs4iot\"");
+    let e = Profile::parse(&text, "bank-terminal.toml").unwrap_err();
+    assert_eq!(e.key, "devices.id_reader.driver", "{e}");
+}
+
 /// The demo profile with `lines` added to `[terminal]`.
 fn with_screen(lines: &str) -> String {
     DEMO_PROFILE.replacen(
@@ -338,4 +372,83 @@ fn an_unknown_or_impossible_screen_is_refused_naming_the_key() {
     )
     .unwrap();
     assert_eq!(ok.terminal.panel().size(), Some((1600, 900)));
+}
+
+#[test]
+fn xfs4iot_slots_refuse_a_bad_service_uri_or_a_driver_they_cannot_use_naming_the_key() {
+    let bank = include_str!("../../../kiosk-config/bank-terminal.toml");
+    let scanner = "ws://127.0.0.1:5846/xfs4iot/v1.0/BarcodeReader";
+    for bad in [
+        "http://127.0.0.1:5846/xfs4iot/v1.0/BarcodeReader",
+        "ws://:5846/xfs4iot/v1.0/BarcodeReader",
+        "ws://127.0.0.1:5846/other/BarcodeReader",
+        "ws://127.0.0.1:5846",
+        "BarcodeReader",
+        "simulatedd",
+    ] {
+        let e = Profile::parse(&bank.replace(scanner, bad), "b.toml").unwrap_err();
+        assert_eq!(e.key, "devices.scanner.path", "{bad}: {e}");
+        assert!(e.message.contains("XFS4IoT"), "{bad}: {e}");
+    }
+    // wss:// and the demo's emulator are fine.
+    for good in [
+        "wss://host.bank.example:5846/xfs4iot/v1.0/BarcodeReader",
+        "simulated",
+    ] {
+        Profile::parse(&bank.replace(scanner, good), "b.toml").unwrap();
+    }
+    // Lights and vendor mode are the host's services only.
+    let block = |section: &str, service: &str| {
+        format!(
+            "[devices.{section}]\ndriver = \"xfs4iot\"\npath = \"ws://127.0.0.1:5846/xfs4iot/v1.0/{service}\""
+        )
+    };
+    for (section, service, driver, path, key) in [
+        (
+            "lights",
+            "Lights",
+            "escpos",
+            "/dev/x",
+            "devices.lights.driver",
+        ),
+        (
+            "vendor_mode",
+            "VendorMode",
+            "v4l2",
+            "/dev/x",
+            "devices.vendor_mode.driver",
+        ),
+        ("lights", "Lights", "simulated", "", "devices.lights.driver"),
+        (
+            "vendor_mode",
+            "VendorMode",
+            "simulated",
+            "",
+            "devices.vendor_mode.driver",
+        ),
+        (
+            "lights",
+            "Lights",
+            "xfs4iot",
+            "/dev/x",
+            "devices.lights.path",
+        ),
+    ] {
+        let old = block(section, service);
+        assert!(bank.contains(&old), "{section}");
+        let text = bank.replace(
+            &old,
+            &format!("[devices.{section}]\ndriver = \"{driver}\"\npath = \"{path}\""),
+        );
+        let e = Profile::parse(&text, "b.toml").unwrap_err();
+        assert_eq!(e.key, key, "{section} {driver}: {e}");
+    }
+    // An unknown driver name is refused naming the slot.
+    let e = Profile::parse(
+        &bank.replacen("driver = \"xfs4iot\"", "driver = \"xfs5\"", 1),
+        "b.toml",
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "devices.printer.driver", "{e}");
+    assert!(e.message.contains("xfs5"), "{e}");
 }

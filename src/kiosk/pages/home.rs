@@ -105,6 +105,17 @@ pub(in crate::kiosk) fn render_shell(window: &AppWindow, st: &State) {
     };
     adapter.set_banner(lang.t(&banner).into());
     adapter.set_banner_warning(warning);
+    // The host terminal's staff have the devices: the whole screen says so.
+    let (title, detail) = if session.in_vendor_mode() {
+        (
+            lang.t(session::VENDOR_TITLE),
+            lang.t(session::VENDOR_DETAIL),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    adapter.set_maintenance(title.into());
+    adapter.set_maintenance_detail(detail.into());
 }
 
 /// Shows the home page and the browse pages (departments, matters, bundles, a guide).

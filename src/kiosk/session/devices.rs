@@ -94,3 +94,24 @@ impl Session {
         Service::of(screen).is_some_and(|s| self.blocked(s).is_some())
     }
 }
+
+impl Session {
+    /// The guidance light that should flash now (the host's `Lights`), given whether a job
+    /// is at the receipt printer: the receipt exit while printing, the card reader while
+    /// the identify page waits for a card, the document camera while a material is
+    /// photographed; none otherwise (and none while the host has the devices).
+    pub fn guide_light(&self, printing: bool) -> Option<ykb_drivers::xfs4iot::Guide> {
+        use ykb_drivers::xfs4iot::Guide;
+        if self.in_vendor_mode() {
+            return None;
+        }
+        if printing {
+            return Some(Guide::Receipt);
+        }
+        match self.current() {
+            Screen::Identify if self.person.is_none() => Some(Guide::CardReader),
+            Screen::Capture if self.camera_wanted() => Some(Guide::Camera),
+            _ => None,
+        }
+    }
+}

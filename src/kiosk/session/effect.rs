@@ -107,4 +107,7 @@ pub enum Effect {
     /// Operations asked for a restart and nobody is being served: the app exits (systemd
     /// starts it again).
     Restart,
+    /// The host asked to enter (`enter`) or leave its vendor mode and the session is ready
+    /// (ended, or about to resume): tell the host's `VendorMode` service so.
+    AcknowledgeVendorMode { enter: bool },
 }

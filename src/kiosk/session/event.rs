@@ -175,6 +175,8 @@ pub enum IdentifyNote {
 /// Something that happened: a touch, a device result, the clock.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// The host terminal's vendor mode changed (XFS4IoT `VendorMode`; see `vendor`).
+    VendorMode(ykb_drivers::xfs4iot::VendorModeEvent),
     /// Any touch on the screen.
     Touch,
     /// The clock; drives the idle countdown and the wipe.
@@ -407,6 +409,7 @@ impl Event {
                 | Event::ProgressAnswer { .. }
                 | Event::Operations { .. }
                 | Event::DeviceHealth { .. }
+                | Event::VendorMode(_)
         )
     }
 }

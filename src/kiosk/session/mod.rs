@@ -42,6 +42,7 @@ mod operations;
 mod technician;
 #[cfg(test)]
 mod tests;
+mod vendor;
 
 pub use crate::core::domain::CardError;
 pub use devices::Service;
@@ -53,6 +54,7 @@ pub use event::{
 pub use hall::CHECKIN_CODE_MAX;
 pub use input::{Ink, PAD_MAX_POINTS, PAD_MAX_STROKES};
 pub use technician::{PinEntry, TapGesture, GESTURE_TAPS, GESTURE_WINDOW, PIN_PAD_MAX};
+pub use vendor::{VendorPhase, VENDOR_DETAIL, VENDOR_TITLE};
 
 /// How long the "are you still there?" countdown runs before the session is wiped.
 pub const COUNTDOWN: Duration = Duration::from_secs(20);
@@ -197,6 +199,8 @@ pub struct Session {
     restart_due: bool,
     /// The last state of each device slot (see `devices`): kept by every wipe.
     devices: devices::DeviceStates,
+    /// The host's vendor mode (see `vendor`): kept by every wipe.
+    vendor: VendorPhase,
 }
 
 impl Session {
@@ -249,6 +253,7 @@ impl Session {
             out_of_service: false,
             restart_due: false,
             devices: devices::DeviceStates::new(),
+            vendor: VendorPhase::Off,
         }
     }
 
@@ -481,8 +486,12 @@ impl Session {
     }
 
     fn dispatch(&mut self, event: Event, was_counting: bool) -> Outcome {
+        if !self.passes_vendor_mode(&event) {
+            return Outcome::None;
+        }
         match event {
             Event::Tick => self.tick(),
+            Event::VendorMode(change) => self.on_vendor_mode(change),
             Event::Touch | Event::KeepSession => {
                 if was_counting {
                     Outcome::Changed
@@ -686,7 +695,8 @@ impl Session {
     }
 
     /// The only wipe: drops everything the session held (the effects not yet polled too)
-    /// and returns home. What outlives it is not personal: the idle timeout and 维护模式's
+    /// and returns home. What outlives it is not personal: the device states, the host's
+    /// vendor mode, operations' switches, the idle timeout and 维护模式's
     /// gate (accounts, the throttle — a wipe must not lift a pause, since the hidden gesture
     /// itself wipes — and the gesture). A technician still signed in is signed out, for the
     /// audit log.
@@ -696,8 +706,10 @@ impl Session {
         let signed_out = self.technician.take();
         let (out_of_service, restart_due) = (self.out_of_service, self.restart_due);
         let devices = std::mem::take(&mut self.devices);
+        let vendor = self.vendor;
         *self = Session::new(timeout, now);
         self.devices = devices;
+        self.vendor = vendor;
         self.gate = gate;
         self.out_of_service = out_of_service;
         self.restart_due = restart_due;

@@ -666,6 +666,7 @@ mod hall;
 mod input;
 mod operations;
 mod technician;
+mod vendor;
 mod wipe;
 
 #[test]
