@@ -7,8 +7,9 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::agent::{run_agent, wait_for};
 use ykb_terminal::core::config::{PlatformMode, Profile};
 use ykb_terminal::core::platform::wire;
 use ykb_terminal::core::store::Store;
@@ -32,35 +33,6 @@ fn terminal(sim: &common::sim::Sim, dir: &Path) -> (Core, String) {
     let client = sim.block_on(common::registered_client(&mut core, &sim.url(), "ops-e2e"));
     let device = client.credentials().unwrap().device_id;
     (core, device)
-}
-
-/// Runs the real agent loop, beating every `every`, for `beats` heartbeats on a thread of
-/// its own.
-fn run_agent(core: Core, every: Duration, beats: u64) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(ykb_terminal::ops::agent::run(
-            core,
-            ykb_terminal::ops::agent::AgentOptions {
-                on_metrics: None,
-                max_beats: Some(beats),
-                beat_every: Some(every),
-            },
-        ))
-        .unwrap();
-    })
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while !ok() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn outcome<'a>(records: &'a [CommandRecord], id: &str) -> Vec<(&'a str, &'a str)> {

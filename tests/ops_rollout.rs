@@ -11,8 +11,9 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::agent::{run_agent, wait_for};
 use common::apt::*;
 use ykb_terminal::core::config::{PlatformMode, Profile, UpdateSection};
 use ykb_terminal::core::platform::wire;
@@ -61,33 +62,6 @@ fn terminal(
     ));
     let device = client.credentials().unwrap().device_id;
     (core, device)
-}
-
-fn run_agent(core: Core, every: Duration, beats: u64) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(ykb_terminal::ops::agent::run(
-            core,
-            ykb_terminal::ops::agent::AgentOptions {
-                on_metrics: None,
-                max_beats: Some(beats),
-                beat_every: Some(every),
-            },
-        ))
-        .unwrap();
-    })
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while !ok() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn rollout(version: &str, percent: Option<u8>, terminals: &[&str]) -> Option<Rollout> {
