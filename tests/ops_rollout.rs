@@ -256,4 +256,58 @@ fn the_agent_installs_a_rollout_rolls_back_a_broken_one_and_waits_for_the_citize
     // What the heartbeat carried went through the contract's type.
     let beats: Vec<wire::Heartbeat> = h.heartbeats();
     assert!(beats.iter().any(|b| b.update.is_some()));
+
+    // The technician's view, through the binary with the same profile.
+    let profile = dir.join("terminal.toml");
+    let base = ykb_terminal::core::config::DEMO_PROFILE
+        .split("\n[update]")
+        .next()
+        .unwrap()
+        .replace("mode = \"simulator\"", "mode = \"remote\"")
+        .replace("base_url = \"\"", &format!("base_url = \"{}\"", sim.url()))
+        .replace(
+            "metrics_listen = \"127.0.0.1:9464\"",
+            "metrics_listen = \"\"",
+        );
+    std::fs::write(
+        &profile,
+        format!(
+            "{base}\n[update]\nenabled = true\npackage = \"{PKG}\"\nrepository = \"http://127.0.0.1:9/\"\n\
+             suite = \"./\"\ncomponents = []\nkeyring = \"{}\"\nhealth_command = [\"{}\"]\nroot = \"{}\"\n",
+            keyring.display(),
+            health_script(&root).display(),
+            root.display()
+        ),
+    )
+    .unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(common::BIN)
+            .arg("--config")
+            .arg(&profile)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["update", "status", "--json"]);
+    common::assert_success(&out);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["installed"], "4.0.0", "{status}");
+    assert_eq!(status["last"]["to"], "2.0.0", "{status}");
+    assert_eq!(status["last"]["outcome"], "refused", "{status}");
+    assert!(status["requested"]["at"].is_i64(), "{status}");
+    let text = String::from_utf8(cli(&["update", "status"]).stdout).unwrap();
+    assert!(text.contains("已安装版本：4.0.0"), "{text}");
+    assert!(text.contains("拒绝降级"), "{text}");
+    // One decision now, nothing installed without --apply.
+    h.set_rollout(rollout("9.0.0", Some(100), &[]));
+    let out = cli(&["update", "check", "--platform", &sim.url()]);
+    common::assert_success(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("将安装 9.0.0") && text.contains("未加 --apply"),
+        "{text}"
+    );
+    assert_eq!(installed_file(&root), "4.0.0");
 }
