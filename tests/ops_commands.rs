@@ -10,8 +10,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::agent::{run_agent, wait_for};
-use ykb_terminal::core::config::{PlatformMode, Profile};
-use ykb_terminal::core::platform::wire;
 use ykb_terminal::core::store::Store;
 use ykb_terminal::core::{audit, commands, Core, STORE_FILE};
 use ykb_terminal::sim::platform::{CommandRecord, IssueCommand};
@@ -19,20 +17,7 @@ use ykb_terminal::sim::platform::{CommandRecord, IssueCommand};
 /// A remote-mode terminal in `dir` for the simulator at `url`, registered there; returns its
 /// core and device id.
 fn terminal(sim: &common::sim::Sim, dir: &Path) -> (Core, String) {
-    ykb_terminal::core::crypto::DataKey::create(&dir.join("data.key")).unwrap();
-    std::fs::write(
-        dir.join("platform-catalog.pub"),
-        hex::encode(wire::demo_verifying_key().as_bytes()),
-    )
-    .unwrap();
-    let mut profile = Profile::demo();
-    profile.platform.mode = PlatformMode::Remote;
-    profile.platform.base_url = sim.url();
-    profile.health.metrics_listen = String::new();
-    let mut core = Core::start(profile, dir).unwrap();
-    let client = sim.block_on(common::registered_client(&mut core, &sim.url(), "ops-e2e"));
-    let device = client.credentials().unwrap().device_id;
-    (core, device)
+    common::agent::registered(sim, dir, common::agent::remote_profile(sim, dir), "ops-e2e")
 }
 
 fn outcome<'a>(records: &'a [CommandRecord], id: &str) -> Vec<(&'a str, &'a str)> {

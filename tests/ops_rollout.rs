@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::agent::{run_agent, wait_for};
 use common::apt::*;
-use ykb_terminal::core::config::{PlatformMode, Profile, UpdateSection};
+use ykb_terminal::core::config::UpdateSection;
 use ykb_terminal::core::platform::wire;
 use ykb_terminal::core::store::Store;
 use ykb_terminal::core::update::{Activity, Outcome, Rollout, UpdateReport};
@@ -31,16 +31,7 @@ fn terminal(
     url: String,
     keyring: &Path,
 ) -> (Core, String) {
-    ykb_terminal::core::crypto::DataKey::create(&dir.join("data.key")).unwrap();
-    std::fs::write(
-        dir.join("platform-catalog.pub"),
-        hex::encode(wire::demo_verifying_key().as_bytes()),
-    )
-    .unwrap();
-    let mut profile = Profile::demo();
-    profile.platform.mode = PlatformMode::Remote;
-    profile.platform.base_url = sim.url();
-    profile.health.metrics_listen = String::new();
+    let mut profile = common::agent::remote_profile(sim, dir);
     profile.update = Some(UpdateSection {
         enabled: true,
         package: PKG.into(),
@@ -54,14 +45,7 @@ fn terminal(
         min_free_mb: 0,
         root: root.display().to_string(),
     });
-    let mut core = Core::start(profile, dir).unwrap();
-    let client = sim.block_on(common::registered_client(
-        &mut core,
-        &sim.url(),
-        "rollout-e2e",
-    ));
-    let device = client.credentials().unwrap().device_id;
-    (core, device)
+    common::agent::registered(sim, dir, profile, "rollout-e2e")
 }
 
 fn rollout(version: &str, percent: Option<u8>, terminals: &[&str]) -> Option<Rollout> {

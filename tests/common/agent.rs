@@ -33,3 +33,35 @@ pub fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A remote-mode demo profile for the simulator `sim` (no metrics), with the key files a
+/// terminal in `dir` needs (the data key, the platform's catalogue key).
+pub fn remote_profile(
+    sim: &super::sim::Sim,
+    dir: &std::path::Path,
+) -> ykb_terminal::core::config::Profile {
+    ykb_terminal::core::crypto::DataKey::create(&dir.join("data.key")).unwrap();
+    std::fs::write(
+        dir.join("platform-catalog.pub"),
+        hex::encode(ykb_terminal::core::platform::wire::demo_verifying_key().as_bytes()),
+    )
+    .unwrap();
+    let mut profile = ykb_terminal::core::config::Profile::demo();
+    profile.platform.mode = ykb_terminal::core::config::PlatformMode::Remote;
+    profile.platform.base_url = sim.url();
+    profile.health.metrics_listen = String::new();
+    profile
+}
+
+/// The core of `profile` in `dir`, registered with `sim` as `name`; and its device id.
+pub fn registered(
+    sim: &super::sim::Sim,
+    dir: &std::path::Path,
+    profile: ykb_terminal::core::config::Profile,
+    name: &str,
+) -> (Core, String) {
+    let mut core = Core::start(profile, dir).unwrap();
+    let client = sim.block_on(super::registered_client(&mut core, &sim.url(), name));
+    let device = client.credentials().unwrap().device_id;
+    (core, device)
+}
