@@ -16,6 +16,7 @@ pub mod ops;
 pub mod platform;
 pub mod queue;
 pub mod ticket;
+pub mod update;
 
 use crate::core::config::{Profile, DEMO_PROFILE_NAME};
 use crate::core::Core;
@@ -118,6 +119,9 @@ pub enum Command {
     Audit(ops::AuditCommand),
     /// The service loop for systemd: heartbeats, loopback metrics, READY/WATCHDOG.
     Agent(ops::AgentArgs),
+    /// Software updates from the signed APT repository: status, check [--apply].
+    #[command(subcommand)]
+    Update(update::UpdateCommand),
     /// Handwriting recognition (手写输入) on this terminal: check the recogniser on strokes.
     #[command(subcommand)]
     Handwriting(handwriting::HandwritingCommand),

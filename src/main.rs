@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Some(Command::Selftest(a)) => cli::ops::run_selftest(&cli, a),
         Some(Command::Audit(c)) => cli::ops::run_audit(&cli, c),
         Some(Command::Agent(a)) => cli::ops::run_agent(&cli, a),
+        Some(Command::Update(u)) => cli::update::run_update(&cli, u),
         Some(Command::Handwriting(c)) => cli::handwriting::run_handwriting(c),
         Some(Command::FleetSim(a)) => cli::fleet::run_fleet_sim(a),
         Some(Command::Screenshots { out }) => ykb_terminal::app::run_screenshots(out),

@@ -7,10 +7,9 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ykb_terminal::core::config::{PlatformMode, Profile};
-use ykb_terminal::core::platform::wire;
+use common::agent::{run_agent, wait_for};
 use ykb_terminal::core::store::Store;
 use ykb_terminal::core::{audit, commands, Core, STORE_FILE};
 use ykb_terminal::sim::platform::{CommandRecord, IssueCommand};
@@ -18,49 +17,7 @@ use ykb_terminal::sim::platform::{CommandRecord, IssueCommand};
 /// A remote-mode terminal in `dir` for the simulator at `url`, registered there; returns its
 /// core and device id.
 fn terminal(sim: &common::sim::Sim, dir: &Path) -> (Core, String) {
-    ykb_terminal::core::crypto::DataKey::create(&dir.join("data.key")).unwrap();
-    std::fs::write(
-        dir.join("platform-catalog.pub"),
-        hex::encode(wire::demo_verifying_key().as_bytes()),
-    )
-    .unwrap();
-    let mut profile = Profile::demo();
-    profile.platform.mode = PlatformMode::Remote;
-    profile.platform.base_url = sim.url();
-    profile.health.metrics_listen = String::new();
-    let mut core = Core::start(profile, dir).unwrap();
-    let client = sim.block_on(common::registered_client(&mut core, &sim.url(), "ops-e2e"));
-    let device = client.credentials().unwrap().device_id;
-    (core, device)
-}
-
-/// Runs the real agent loop, beating every `every`, for `beats` heartbeats on a thread of
-/// its own.
-fn run_agent(core: Core, every: Duration, beats: u64) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(ykb_terminal::ops::agent::run(
-            core,
-            ykb_terminal::ops::agent::AgentOptions {
-                on_metrics: None,
-                max_beats: Some(beats),
-                beat_every: Some(every),
-            },
-        ))
-        .unwrap();
-    })
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while !ok() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::agent::registered(sim, dir, common::agent::remote_profile(sim, dir), "ops-e2e")
 }
 
 fn outcome<'a>(records: &'a [CommandRecord], id: &str) -> Vec<(&'a str, &'a str)> {

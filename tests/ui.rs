@@ -227,6 +227,22 @@ fn guide_asks_the_situation_questions_and_shows_the_checklist() {
 }
 
 #[test]
+fn the_kiosk_tells_the_store_when_a_citizen_is_served_so_updates_wait() {
+    use ykb_terminal::core::commands::activity;
+    let (window, kiosk, _catalog, dir) = start();
+    let now = || jiff::Timestamp::now().as_second();
+    let start_at = std::time::Instant::now();
+    kiosk.tick(start_at + std::time::Duration::from_secs(3));
+    let mut store = open_store(&dir);
+    assert!(activity(&mut store, now()).unwrap().idle());
+    press(&window, "查找事项");
+    search_for(&window, &kiosk, &["s", "f", "z"]);
+    kiosk.tick(start_at + std::time::Duration::from_secs(6));
+    let a = activity(&mut store, now()).unwrap();
+    assert!(a.citizen_present && !a.submitting, "{a:?}");
+}
+
+#[test]
 fn walking_away_shows_a_countdown_then_wipes_the_session_from_the_ui() {
     let (window, kiosk, _catalog, _dir) = start();
     let adapter = window.global::<KioskAdapter>();

@@ -167,6 +167,9 @@ pub enum AuditAction {
     RemoteCommandRefused,
     /// A technician reset the receipt paper counter (a new roll).
     PaperReplaced,
+    /// A step of a software update: started, installed, health check failed, rolled back,
+    /// refused (the detail names package, versions and why; never personal data).
+    SoftwareUpdate,
 }
 
 impl AuditAction {
@@ -190,6 +193,7 @@ impl AuditAction {
             Self::RemoteCommand => "remote_command",
             Self::RemoteCommandRefused => "remote_command_refused",
             Self::PaperReplaced => "paper_replaced",
+            Self::SoftwareUpdate => "software_update",
         }
     }
 }

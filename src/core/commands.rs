@@ -375,6 +375,55 @@ pub fn restart_requested(store: &mut Store) -> Result<Option<i64>, CommandError>
         .map(|(_, at)| at))
 }
 
+/// Switch name prefix: what an app says it is doing (`activity.kiosk`, `activity.counter`),
+/// read by the agent before a software update (`activity`).
+pub const SWITCH_ACTIVITY: &str = "activity";
+/// An app's activity older than this (seconds) is from an app no longer running: it counts
+/// as idle (an app refreshes its entry at least every [`ACTIVITY_REFRESH_SECS`]).
+pub const ACTIVITY_STALE_SECS: i64 = 90;
+/// How often a running app rewrites its activity even when it did not change.
+pub const ACTIVITY_REFRESH_SECS: i64 = 30;
+
+/// An app (`kiosk`, `counter`) says what it is doing: `idle`, `citizen` (a citizen is being
+/// served) or `submitting` (a case is being submitted).
+pub fn report_activity(
+    store: &mut Store,
+    app: &str,
+    activity: crate::core::update::Activity,
+    now: i64,
+) -> Result<(), CommandError> {
+    let value = if activity.submitting {
+        "submitting"
+    } else if activity.citizen_present {
+        "citizen"
+    } else {
+        "idle"
+    };
+    set_switch(store, &format!("{SWITCH_ACTIVITY}.{app}"), value, None, now)
+}
+
+/// What the apps on this terminal are doing, as far as they said within
+/// [`ACTIVITY_STALE_SECS`] (an app that stopped saying so is not running, so serves nobody).
+pub fn activity(
+    store: &mut Store,
+    now: i64,
+) -> Result<crate::core::update::Activity, CommandError> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT value, set_at FROM ops_switches WHERE name LIKE 'activity.%'")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut a = crate::core::update::Activity::default();
+    for row in rows {
+        let (value, at) = row?;
+        if now - at > ACTIVITY_STALE_SECS || at > now + ACTIVITY_STALE_SECS {
+            continue;
+        }
+        a.submitting |= value == "submitting";
+        a.citizen_present |= value == "submitting" || value == "citizen";
+    }
+    Ok(a)
+}
+
 /// The app is about to restart as asked: the request is taken (so the new process does not
 /// restart again), audited.
 pub fn take_restart(store: &mut Store, now: i64) -> Result<bool, CommandError> {
@@ -591,6 +640,33 @@ mod tests {
             receive(&mut store, &c, &vk, "dev-1", NOW + 6).unwrap(),
             Err(Refusal::Replayed)
         );
+    }
+
+    #[test]
+    fn apps_report_their_activity_and_a_silent_app_counts_as_idle() {
+        use crate::core::update::Activity;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        assert!(activity(&mut store, NOW).unwrap().idle());
+        let serving = Activity {
+            citizen_present: true,
+            submitting: false,
+        };
+        report_activity(&mut store, "kiosk", serving, NOW).unwrap();
+        assert_eq!(activity(&mut store, NOW + 10).unwrap(), serving);
+        let submitting = Activity {
+            citizen_present: true,
+            submitting: true,
+        };
+        report_activity(&mut store, "counter", submitting, NOW).unwrap();
+        assert_eq!(activity(&mut store, NOW + 10).unwrap(), submitting);
+        // Neither app said anything for longer than the stale limit: nobody is served.
+        assert!(activity(&mut store, NOW + ACTIVITY_STALE_SECS + 1)
+            .unwrap()
+            .idle());
+        report_activity(&mut store, "kiosk", Activity::default(), NOW + 20).unwrap();
+        report_activity(&mut store, "counter", Activity::default(), NOW + 20).unwrap();
+        assert!(activity(&mut store, NOW + 21).unwrap().idle());
     }
 
     #[test]

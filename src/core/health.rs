@@ -137,6 +137,7 @@ impl HealthSnapshot {
             // The agent adds these (it knows the commands and the roll length).
             command_results: Vec::new(),
             paper: None,
+            update: None,
         }
     }
 }

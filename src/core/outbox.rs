@@ -38,7 +38,7 @@ pub mod space;
 use super::domain::{Applicant, Case, CaseMaterial, CaseStatus, Code, StatusEvent};
 use super::platform::{Platform, PlatformError};
 use super::store::{next_sequence_in, Store, StoreError};
-pub use head::CLAIM_TTL;
+pub use head::{case_in_flight, CLAIM_TTL};
 pub use queue::*;
 
 /// Version of the case payload format this build writes (outbox.schema_version).

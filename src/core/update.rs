@@ -18,7 +18,9 @@
 //! upstream, revision; `~` sorts before everything, even the end).
 //!
 //! The signature of the packages is apt's business (`ops::update` runs apt against a
-//! `signed-by` keyring); this file only decides.
+//! `signed-by` keyring); this file only decides, and names what became of an update
+//! ([`UpdateReport`], kept as `last-update.json`) and what the heartbeat tells the platform
+//! about it ([`UpdateState`]).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -95,6 +97,119 @@ pub enum Decision {
     Defer(Reason),
     /// Will not install this version.
     Refuse(Reason),
+}
+
+/// How an update ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The new version is installed and healthy.
+    Installed,
+    /// The new version failed its health check; the previous one is back.
+    RolledBack {
+        reason: String,
+        /// Whether the restored version passed the health check again.
+        restored_healthy: bool,
+    },
+    /// The new version failed its health check and there was nothing to go back to.
+    Unhealthy { reason: String },
+    /// Not installed, by rule: a downgrade not pinned, a version that is no Debian version,
+    /// a version that failed its health check here before.
+    Refused { reason: String },
+    /// Tried and not installed; the installed version is unchanged: the repository's
+    /// signature, no way back, the disk, the install itself.
+    Failed { reason: String },
+}
+
+impl Outcome {
+    /// `installed`, `rolled_back`, `unhealthy`, `refused`, `failed`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Installed => "installed",
+            Outcome::RolledBack { .. } => "rolled_back",
+            Outcome::Unhealthy { .. } => "unhealthy",
+            Outcome::Refused { .. } => "refused",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+
+    /// What happened, in words (zh-CN).
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Installed => "已安装，健康检查通过".into(),
+            Outcome::RolledBack {
+                reason,
+                restored_healthy,
+            } => format!(
+                "健康检查未通过（{reason}），已恢复原版本{}",
+                if *restored_healthy {
+                    ""
+                } else {
+                    "，但原版本的健康检查也未通过"
+                }
+            ),
+            Outcome::Unhealthy { reason } => {
+                format!("健康检查未通过（{reason}），没有可恢复的原版本")
+            }
+            Outcome::Refused { reason } => format!("拒绝更新：{reason}"),
+            Outcome::Failed { reason } => format!("未能更新：{reason}"),
+        }
+    }
+
+    /// Whether the version was tried and found broken (installing it again would only fail
+    /// again): not retried until the platform rolls out another version.
+    pub fn broken(&self) -> bool {
+        matches!(self, Outcome::RolledBack { .. } | Outcome::Unhealthy { .. })
+    }
+}
+
+/// What one update did, kept for the heartbeat and the technician (`last-update.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateReport {
+    pub package: String,
+    /// The version before (None: not installed).
+    pub from: Option<String>,
+    /// The version the platform asked for.
+    pub to: String,
+    /// The version installed now.
+    pub now: Option<String>,
+    /// Unix seconds when it ended (0 in reports written before this field existed).
+    #[serde(default)]
+    pub at: i64,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl UpdateReport {
+    /// One line for logs, the audit log and the technician.
+    pub fn line(&self) -> String {
+        format!(
+            "{} {} → {}：{}（现为 {}）",
+            self.package,
+            self.from.as_deref().unwrap_or("未安装"),
+            self.to,
+            self.outcome.describe(),
+            self.now.as_deref().unwrap_or("未安装")
+        )
+    }
+}
+
+/// What a heartbeat tells the platform about updates (`Heartbeat::update`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateState {
+    /// The package kept up to date.
+    pub package: String,
+    /// Its installed version (None: not installed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed: Option<String>,
+    /// The last update's outcome, sent on every beat (the platform keeps each distinct one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<UpdateReport>,
+    /// Why the rollout's version is not being installed right now (a citizen is served, a
+    /// case is being submitted), if it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 /// Decide what to do about `rollout` on terminal `device_id`, which runs `installed` (None:

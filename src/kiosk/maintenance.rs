@@ -118,6 +118,7 @@ impl Kiosk {
                 return;
             }
             st.ops_checked = now;
+            say_activity(&mut st, now);
             let store = &mut st.terminal.core.store;
             match (
                 crate::core::commands::maintenance_requested(store),
@@ -159,6 +160,32 @@ impl Kiosk {
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "restart request not taken"),
         }
+    }
+}
+
+/// Tells the store what the kiosk is doing (a citizen past the home screen, a case being
+/// submitted) when it changed, and every `ACTIVITY_REFRESH_SECS` anyway: the agent installs
+/// updates only while it says idle (`core::commands::activity`).
+fn say_activity(st: &mut State, now: Instant) {
+    let activity = crate::core::update::Activity {
+        citizen_present: !st.session.between_citizens(),
+        submitting: st.session.submitting(),
+    };
+    let refresh = Duration::from_secs(crate::core::commands::ACTIVITY_REFRESH_SECS as u64);
+    let fresh = st
+        .activity_said
+        .is_some_and(|(said, at)| said == activity && now.saturating_duration_since(at) < refresh);
+    if fresh {
+        return;
+    }
+    match crate::core::commands::report_activity(
+        &mut st.terminal.core.store,
+        "kiosk",
+        activity,
+        jiff::Timestamp::now().as_second(),
+    ) {
+        Ok(()) => st.activity_said = Some((activity, now)),
+        Err(e) => tracing::warn!(error = %e, "kiosk activity not recorded"),
     }
 }
 

@@ -117,6 +117,8 @@ struct State {
     hall_replayed: Instant,
     /// When the operations switches were last read (`maintenance::follow_operations`).
     ops_checked: Instant,
+    /// What the store was last told this kiosk is doing, and when (for the agent's updates).
+    activity_said: Option<(crate::core::update::Activity, Instant)>,
     /// When the printer was last asked, and whether the answer is still awaited.
     devices_checked: Instant,
     probing: bool,
@@ -230,6 +232,7 @@ impl Kiosk {
                 catalog_checked: Instant::now(),
                 hall_replayed: Instant::now(),
                 ops_checked: Instant::now(),
+                activity_said: None,
                 devices_checked: Instant::now(),
                 probing: false,
                 camera: None,

@@ -15,6 +15,10 @@
 //! `DLE EOT` status, device files present), records what it saw itself, and sends the last
 //! known state of every fitted slot (the self-test's, the kiosk's or its own).
 //!
+//! With `[update] enabled`, the rollout each heartbeat answer carries goes to the update duty
+//! (`rollout::UpdateDuty`): installed only between citizens on a thread of its own, with its
+//! outcome on the following heartbeats (`Heartbeat::update`).
+//!
 //! When the platform refuses the device credential (expired or revoked), the agent logs what
 //! the technician must do (`credentials::CREDENTIAL_REFUSED_ADVICE`), shows it in the metrics
 //! (`ykb_platform_credentials_refused`) and, on every refused beat, looks in the store for a
@@ -139,6 +143,8 @@ struct Beater {
     base_url: String,
     /// Runs the remote commands a heartbeat answer carries.
     commands: super::commands::Executor,
+    /// Acts on the rollout a heartbeat answer carries (`[update] enabled`).
+    update: Option<Arc<super::rollout::UpdateDuty>>,
 }
 
 impl Beater {
@@ -187,6 +193,7 @@ impl Beater {
         );
         let mut top_up_tickets = false;
         let mut received = Vec::new();
+        let mut rollout = None;
         match snapshot {
             Ok(mut snap) => {
                 let mut hb = snap.heartbeat();
@@ -198,6 +205,7 @@ impl Beater {
                             Vec::new()
                         });
                 hb.paper = self.paper(store);
+                hb.update = self.update.as_ref().map(|u| u.state());
                 let result = self.client.heartbeat(&hb).await;
                 let now = jiff::Timestamp::now().as_second();
                 let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
@@ -213,6 +221,7 @@ impl Beater {
                         m.healthy_before = true;
                         top_up_tickets = self.ticketing.is_some();
                         received = ack.commands;
+                        rollout = Some(ack.rollout);
                         let acked = {
                             let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
                             commands::mark_acked(&mut st, &hb.command_results)
@@ -247,6 +256,13 @@ impl Beater {
             let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
             s.commands_executed += executed;
             s.commands_refused += refused;
+        }
+        // The platform answered: its rollout (or none) goes to the update duty, which
+        // installs only between citizens, on a thread of its own.
+        if let (Some(u), Some(r)) = (&self.update, rollout) {
+            if let Some(device) = self.client.credentials().map(|c| c.device_id) {
+                u.offer(r, device);
+            }
         }
         if m.last_refused {
             adopt_new_credentials(store, &self.key, &self.client, &self.base_url);
@@ -360,6 +376,9 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     let every = opts
         .beat_every
         .unwrap_or_else(|| Duration::from_secs(u64::from(core.profile.health.heartbeat_secs)));
+    let update =
+        super::rollout::UpdateDuty::from_profile(&core.profile, &core.data_dir, store.clone())
+            .map(Arc::new);
     let beater = Arc::new(Beater {
         store: store.clone(),
         key: key.clone(),
@@ -377,6 +396,7 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
             data_dir: core.data_dir.clone(),
             wake_outbox,
         },
+        update: update.clone(),
     });
     let deadline = beater.deadline();
     let mut beat = tokio::time::interval(every);
@@ -433,6 +453,9 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
     drop(watchdog);
     let _ = sdnotify::notify("STOPPING=1");
     let _ = stop_tx.send(true);
+    if let Some(u) = &update {
+        u.finish().await;
+    }
     if let Some(t) = server {
         let _ = t.await;
     }

@@ -16,6 +16,8 @@
 //! - [`cert`] — the expiry date of a PEM certificate, for the self-test.
 //! - [`update`] — signed, staged updates from the APT repository with a health check and
 //!   rollback (the decision is `core::update`).
+//! - [`rollout`] — the agent's update duty: the heartbeat's rollout, only between citizens,
+//!   audited, reported on the next heartbeat.
 //! - [`fleet_sim`] — many terminals against the platform simulator through an outage, in
 //!   virtual time (`ykb-terminal fleet-sim`).
 //!
@@ -30,6 +32,7 @@ pub mod hall_outbox;
 pub mod metrics;
 pub mod probe;
 pub mod provision;
+pub mod rollout;
 pub mod sdnotify;
 pub mod selftest;
 pub mod update;

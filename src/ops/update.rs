@@ -27,9 +27,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::core::update::{decide, Activity, Decision, Rollout};
+pub use crate::core::update::{Outcome, UpdateReport};
 
 /// The signed repository the terminal updates from.
 #[derive(Debug, Clone)]
@@ -63,36 +62,9 @@ pub struct Updater {
     /// apt's private state, the `.deb` cache and `last-update.json`.
     pub state_dir: PathBuf,
     pub health: HealthCheck,
-}
-
-/// How an update ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
-    /// The new version is installed and healthy.
-    Installed,
-    /// The new version failed its health check; the previous one is back.
-    RolledBack {
-        reason: String,
-        /// Whether the restored version passed the health check again.
-        restored_healthy: bool,
-    },
-    /// The new version failed its health check and there was nothing to go back to.
-    Unhealthy { reason: String },
-}
-
-/// What [`Updater::apply`] did, kept for the heartbeat and the technician.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpdateReport {
-    pub package: String,
-    /// The version before (None: not installed).
-    pub from: Option<String>,
-    /// The version tried.
-    pub to: String,
-    /// The version installed now.
-    pub now: Option<String>,
-    #[serde(flatten)]
-    pub outcome: Outcome,
+    /// Free space that must remain on the state directory's file system once both packages
+    /// (the one to install and the previous one, kept for the way back) are in the cache.
+    pub min_free_bytes: u64,
 }
 
 /// What one [`Updater::run`] did.
@@ -120,6 +92,10 @@ pub enum UpdateError {
     NoRollback(String),
     #[error("安装 {deb} 失败：{detail}")]
     Install { deb: String, detail: String },
+    #[error("磁盘空间不足，无法同时保留新旧两个版本的安装包（需要 {need_mb} MB，可用 {free_mb} MB），本次不更新")]
+    DiskFull { need_mb: u64, free_mb: u64 },
+    #[error("软件源的签名公钥 {0} 无法读取，拒绝更新")]
+    Keyring(String),
     #[error("无法运行 {program}：{detail}")]
     Tool { program: String, detail: String },
     #[error("更新状态目录 {path} 读写失败：{detail}")]
@@ -166,6 +142,7 @@ impl Updater {
     pub fn apply(&self, version: &str) -> Result<UpdateReport, UpdateError> {
         let from = self.installed()?;
         self.refresh()?;
+        self.check_space(from.as_deref(), version)?;
         let previous = match &from {
             Some(v) => Some(match self.cached(v) {
                 Some(deb) => deb,
@@ -179,7 +156,15 @@ impl Updater {
             Some(deb) => deb,
             None => self.download(version)?,
         };
-        self.dpkg_install(&deb)?;
+        if let Err(e) = self.dpkg_install(&deb) {
+            // dpkg may leave a half-installed package behind: the previous one goes back in.
+            if let Some(prev) = &previous {
+                if let Err(again) = self.dpkg_install(prev) {
+                    tracing::error!(error = %again, "update: the previous version could not be reinstalled");
+                }
+            }
+            return Err(e);
+        }
         let outcome = match self.check_health() {
             Ok(()) => Outcome::Installed,
             Err(reason) => match &previous {
@@ -202,6 +187,7 @@ impl Updater {
             from,
             to: version.to_string(),
             now: self.installed()?,
+            at: jiff::Timestamp::now().as_second(),
             outcome,
         };
         self.save_report(&report)?;
@@ -226,7 +212,9 @@ impl Updater {
         }
     }
 
-    fn save_report(&self, report: &UpdateReport) -> Result<(), UpdateError> {
+    /// Keeps `report` as the last one (the agent's refusals and failures, too).
+    pub fn save_report(&self, report: &UpdateReport) -> Result<(), UpdateError> {
+        mkdir(&self.state_dir)?;
         let path = self.state_dir.join(REPORT_FILE);
         let tmp = path.with_extension("json.tmp");
         let body = serde_json::to_vec_pretty(report).map_err(|e| state_err(&path, e))?;
@@ -273,6 +261,11 @@ impl Updater {
 
     /// Write the private apt setup and fetch the repository's signed index.
     fn refresh(&self) -> Result<(), UpdateError> {
+        if !fs::metadata(&self.repo.keyring).is_ok_and(|m| m.is_file() && m.len() > 0) {
+            return Err(UpdateError::Keyring(
+                self.repo.keyring.display().to_string(),
+            ));
+        }
         let a = self.apt_dir();
         for d in ["lists/partial", "cache/archives/partial", "empty"] {
             mkdir(&a.join(d))?;
@@ -313,6 +306,43 @@ impl Updater {
             return Err(UpdateError::Repo(last_lines(&text)));
         }
         Ok(())
+    }
+
+    /// Refuses the update when the cache cannot hold the new package and the previous one
+    /// (the way back) with [`Updater::min_free_bytes`] to spare. Sizes are the repository
+    /// index's; a package already cached needs no more room.
+    fn check_space(&self, from: Option<&str>, version: &str) -> Result<(), UpdateError> {
+        let mut need = self.min_free_bytes;
+        for v in from.into_iter().chain([version]) {
+            if self.cached(v).is_none() {
+                need = need.saturating_add(self.index_size(v).unwrap_or(0));
+            }
+        }
+        let free = crate::core::health::disk_space(&self.cache_dir())
+            .map_err(|e| state_err(&self.cache_dir(), e))?
+            .free_bytes;
+        if free < need {
+            let mb = |b: u64| b.div_ceil(1 << 20);
+            return Err(UpdateError::DiskFull {
+                need_mb: mb(need),
+                free_mb: free >> 20,
+            });
+        }
+        Ok(())
+    }
+
+    /// The `Size:` of `version` in the repository's index, if it is there.
+    fn index_size(&self, version: &str) -> Option<u64> {
+        let out = tool(
+            Command::new("apt-cache")
+                .args(self.apt_options())
+                .args(["show", &format!("{}={version}", self.package)]),
+        )
+        .ok()?;
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Size:"))
+            .and_then(|n| n.trim().parse().ok())
     }
 
     /// The cached `.deb` of `version`, if there.

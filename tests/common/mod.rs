@@ -2,6 +2,8 @@
 //! image, the argument lists of `case submit`, and runs of the real binary.
 #![allow(dead_code)]
 
+pub mod agent;
+pub mod apt;
 pub mod cups;
 pub mod gateway;
 pub mod hall;

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::domain::RegionCode;
 
 pub mod screen;
+pub mod update;
+
+pub use update::UpdateSection;
 
 /// The embedded default profile (the demo).
 pub const DEMO_PROFILE: &str = include_str!("../../../kiosk-config/demo.toml");
@@ -666,6 +669,9 @@ pub struct Profile {
     /// Optional: the counter terminal's window and staff (profiles of kind `counter`).
     #[serde(default)]
     pub counter: Option<CounterSection>,
+    /// Optional: signed, staged software updates; absent, the terminal never updates itself.
+    #[serde(default)]
+    pub update: Option<UpdateSection>,
 }
 
 /// `[technician]`: technician accounts for 维护模式 (the hidden gesture, then id and PIN).
@@ -858,6 +864,11 @@ impl Profile {
         }
         if let Some(c) = &self.counter {
             if let Err((key, message)) = c.validate(self.ticketing.as_ref()) {
+                return err(&key, message);
+            }
+        }
+        if let Some(u) = &self.update {
+            if let Err((key, message)) = u.validate() {
                 return err(&key, message);
             }
         }

@@ -452,3 +452,64 @@ fn xfs4iot_slots_refuse_a_bad_service_uri_or_a_driver_they_cannot_use_naming_the
     assert_eq!(e.key, "devices.printer.driver", "{e}");
     assert!(e.message.contains("xfs5"), "{e}");
 }
+
+#[test]
+fn updates_are_off_in_the_demo_and_bad_update_keys_are_refused_by_name() {
+    let demo = Profile::demo();
+    assert!(demo.update.as_ref().is_some_and(|u| !u.enabled));
+    let with = |body: &str| {
+        let base = DEMO_PROFILE.split("\n[update]").next().unwrap();
+        Profile::parse(&format!("{base}\n[update]\n{body}\n"), "x.toml")
+    };
+    let good = "enabled = true\nrepository = \"https://repo.example/ykb\"\n\
+                keyring = \"/usr/share/keyrings/ykb.gpg\"\n\
+                health_command = [\"/usr/local/sbin/ykb-health\"]";
+    let u = with(good).unwrap().update.unwrap();
+    assert_eq!(
+        (u.package.as_str(), u.suite.as_str()),
+        ("ykb-terminal", "stable")
+    );
+    assert_eq!(u.health_deadline_secs, 180);
+    for (body, key) in [
+        ("enabled = true", "update.repository"),
+        (
+            &good.replace("https://repo.example/ykb", "ftp://x/y") as &str,
+            "update.repository",
+        ),
+        (
+            &good.replace("/usr/share/keyrings/ykb.gpg", "ykb.gpg"),
+            "update.keyring",
+        ),
+        (
+            &good.replace("[\"/usr/local/sbin/ykb-health\"]", "[]"),
+            "update.health_command",
+        ),
+        (
+            &format!("{good}\nhealth_deadline_secs = 1"),
+            "update.health_deadline_secs",
+        ),
+        (
+            &format!("{good}\ncheck_interval_secs = 5"),
+            "update.check_interval_secs",
+        ),
+        (
+            &format!("{good}\npackage = \"Ykb Terminal\""),
+            "update.package",
+        ),
+        (&format!("{good}\nsuite = \"./\""), "update.components"),
+        (&format!("{good}\nroot = \"chroot\""), "update.root"),
+        (&format!("{good}\nenabeld = true"), "update"),
+    ] {
+        let e = with(body).unwrap_err();
+        assert!(e.key.starts_with(key), "{body}: {e}");
+        assert!(!e.message.is_empty());
+    }
+    // Off, the repository need not be filled in, but ranges still hold.
+    assert!(with("enabled = false").is_ok());
+    assert_eq!(
+        with("enabled = false\nmin_free_mb = 200000")
+            .unwrap_err()
+            .key,
+        "update.min_free_mb"
+    );
+}

@@ -316,3 +316,15 @@ pub(super) fn quarantine(store: &mut Store, row: &Row, reason: &str) -> Result<(
     tracing::warn!(id = %row.id, %reason, "outbox item cannot be read; set aside (quarantined), delivery goes on");
     Ok(())
 }
+
+/// Whether a case is being sent right now: a pending case under a live claim (whoever holds
+/// it — the kiosk's worker, the agent's, the sync timer's). Software updates wait for it.
+pub fn case_in_flight(store: &mut Store, now_ms: i64) -> Result<bool, OutboxError> {
+    let latest = now_ms + CLAIM_TTL.as_millis() as i64 + CLOCK_SLACK_MS;
+    Ok(store.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND kind = ?1
+             AND claimed_by IS NOT NULL AND claimed_until > ?2 AND claimed_until <= ?3)",
+        params![KIND_CASE, now_ms, latest],
+        |r| r.get(0),
+    )?)
+}

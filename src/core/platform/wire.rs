@@ -626,6 +626,10 @@ pub struct Heartbeat {
     /// terminal has no receipt printer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paper: Option<PaperUse>,
+    /// Software updates: the installed version, the last update's outcome and what a
+    /// rollout waits for (`None` when updates are off in the profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::core::update::UpdateState>,
 }
 
 /// Receipt paper use as the terminal estimates it from what it printed.

@@ -126,3 +126,35 @@ pub(super) async fn admin_rollout(
     s.lock().rollout = r;
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// What one device's heartbeats said about software updates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceUpdates {
+    /// The latest state (installed version, last outcome, what a rollout waits for).
+    pub current: Option<crate::core::update::UpdateState>,
+    /// Every distinct update outcome reported, oldest first.
+    pub history: Vec<crate::core::update::UpdateReport>,
+}
+
+/// Keeps what a heartbeat says about updates: the state, and its last outcome when new.
+pub(super) fn keep_update(
+    updates: &mut std::collections::BTreeMap<String, DeviceUpdates>,
+    device: &str,
+    state: Option<&crate::core::update::UpdateState>,
+) {
+    let Some(state) = state else { return };
+    let d = updates.entry(device.to_owned()).or_default();
+    if let Some(last) = &state.last {
+        if d.history.last() != Some(last) {
+            d.history.push(last.clone());
+        }
+    }
+    d.current = Some(state.clone());
+}
+
+/// `GET /admin/updates`: by device id, the latest update state and every distinct outcome.
+pub(super) async fn admin_updates(
+    State(s): State<Arc<Shared>>,
+) -> Json<std::collections::BTreeMap<String, DeviceUpdates>> {
+    Json(s.lock().updates.clone())
+}

@@ -200,6 +200,7 @@ pub(super) async fn heartbeat(
         let mut g = s.lock();
         anchor(&mut g, &device, hb.audit_head.as_ref());
         let commands = super::commands::exchange(&mut g, &device, &hb.command_results);
+        super::admin::keep_update(&mut g.updates, &device, hb.update.as_ref());
         if g.heartbeats.len() >= 100 {
             g.heartbeats.remove(0);
         }

@@ -46,6 +46,7 @@ use devices::*;
 use faults::*;
 use licences::*;
 
+pub use admin::DeviceUpdates;
 pub use cases::{CaseRecord, EventRecord, MaterialRecord, StatusRequest};
 pub use catalog::ChangeRequest;
 pub use certificates::{CertificateFault, CERTIFICATES};
@@ -102,6 +103,8 @@ struct Inner {
     diagnostics: Vec<DiagnosticsRecord>,
     /// The update rollout every heartbeat answer carries (`PUT /admin/rollout`).
     rollout: Option<crate::core::update::Rollout>,
+    /// What each device's heartbeats said about updates (`GET /admin/updates`).
+    updates: BTreeMap<String, DeviceUpdates>,
     /// Payment orders by order id.
     payments: BTreeMap<String, OrderRecord>,
     /// Payment idempotency key → order id.
@@ -206,6 +209,12 @@ impl SimHandle {
     /// The newest heartbeats received (at most 100), oldest first.
     pub fn heartbeats(&self) -> Vec<wire::Heartbeat> {
         self.shared.lock().heartbeats.clone()
+    }
+
+    /// What each device reported about updates: its latest state and every distinct
+    /// outcome, oldest first (what `GET /admin/updates` answers).
+    pub fn updates(&self) -> BTreeMap<String, DeviceUpdates> {
+        self.shared.lock().updates.clone()
     }
 
     /// The audit heads `device_id` sent, oldest first (what `GET /v1/devices/audit-anchors`
@@ -402,6 +411,7 @@ impl Inner {
             command_seq: 0,
             diagnostics: Vec::new(),
             rollout: None,
+            updates: BTreeMap::new(),
             payments: BTreeMap::new(),
             payment_keys: HashMap::new(),
             payment_seq: 0,
@@ -460,6 +470,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/cases/{code}/status", post(admin_case_status))
         .route("/admin/notices", post(admin_notice))
         .route("/admin/rollout", put(admin_rollout))
+        .route("/admin/updates", get(admin_updates))
         .route("/admin/payments", get(payments::admin_list))
         .route("/admin/payments/{id}/pay", post(payments::admin_pay))
         .with_state(shared)
