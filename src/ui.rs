@@ -41,3 +41,30 @@ pub fn rgb_image(img: &image::RgbImage) -> slint::Image {
         ),
     )
 }
+
+/// Sizes a window for the profile's panel (`terminal.screen`; a full-screen terminal takes
+/// the display's size) and returns the smallest touch target there, 15 mm, in logical
+/// pixels, for the window's `Theme.min-touch`.
+pub fn apply_screen(
+    window: &slint::Window,
+    terminal: &crate::core::config::TerminalSection,
+) -> f32 {
+    let screen = terminal.panel();
+    if let (Some((w, h)), false) = (screen.size(), terminal.fullscreen) {
+        window.set_size(slint::LogicalSize::new(w as f32, h as f32));
+    }
+    screen.px_per_mm() * crate::core::config::screen::MIN_TOUCH_MM
+}
+
+/// The size `ykb-terminal screenshots` draws at when none is asked for (a common 15.6" kiosk
+/// panel at 1280×800 logical pixels).
+pub const SCREENSHOT_SIZE: (u32, u32) = (1280, 800);
+
+/// A picture's name suffix for its size: `""` for [`SCREENSHOT_SIZE`], else `-WxH`.
+pub fn screenshot_suffix(size: (u32, u32)) -> String {
+    if size == SCREENSHOT_SIZE {
+        String::new()
+    } else {
+        format!("-{}x{}", size.0, size.1)
+    }
+}

@@ -265,6 +265,8 @@ impl Counter {
         let cfg = core.profile.counter.clone().ok_or(
             "窗口模式需要 [counter] 配置（本机窗口号与工作人员），见 kiosk-config/counter.toml",
         )?;
+        let min_touch = crate::ui::apply_screen(window.window(), &core.profile.terminal);
+        window.global::<crate::ui::Theme>().set_min_touch(min_touch);
         if let Err(e) = crate::core::search::ensure_index(&mut core.store) {
             tracing::warn!(error = %e, "search index could not be built");
         }

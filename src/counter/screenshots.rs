@@ -43,21 +43,27 @@ fn save(window: &slint::Window, size: (u32, u32), path: &Path) -> Result<(), Str
 }
 
 /// Renders the counter, the pad and the hall display into `out` (the platform must be set,
-/// as `kiosk::screenshots::render_all` leaves it).
-pub fn render_all(out: &Path) -> Result<Vec<PathBuf>, String> {
+/// as the kiosk's pictures leave it).
+/// `size` is the clerk's desk screen (the kiosk's default size draws the desk at today's
+/// 1366×860); the pad and the hall display keep their own panels.
+pub fn render_all(out: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>, String> {
     // A fresh demo store, removed afterwards.
     let data = out.join(".data-counter");
     let _ = std::fs::remove_dir_all(&data);
-    let result = render_in(out, &data);
+    let result = render_in(out, &data, size);
     let _ = std::fs::remove_dir_all(&data);
     result
 }
 
-fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
+fn render_in(out: &Path, data: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>, String> {
     // The clerk's screen in Chinese (the kiosk's pictures may have left English selected).
     slint::select_bundled_translation("").map_err(|e| e.to_string())?;
     let profile = Profile::parse(COUNTER_PROFILE, "kiosk-config/counter-demo.toml")
         .map_err(|e| e.to_string())?;
+    let mut profile = profile;
+    let default_size = size == crate::ui::SCREENSHOT_SIZE;
+    let desk = if default_size { (1366, 860) } else { size };
+    profile.terminal.screen = format!("{}x{}", desk.0, desk.1);
     let mut core = Core::start(profile, data).map_err(|e| e.to_string())?;
     let platform = crate::terminal::link::PlatformLink::start_demo(&mut core).map(Arc::new);
     let window = CounterWindow::new().map_err(|e| e.to_string())?;
@@ -70,15 +76,20 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
     window.show().map_err(|e| e.to_string())?;
     pad.show().map_err(|e| e.to_string())?;
     let mut written = Vec::new();
+    let name_suffix = crate::ui::screenshot_suffix(size);
     let mut shot = |w: &slint::Window, size, name: &str| -> Result<(), String> {
-        let path = out.join(format!("counter-{:02}-{name}-zh.png", written.len() + 1));
+        let path = out.join(format!(
+            "counter-{:02}-{name}-zh{}.png",
+            written.len() + 1,
+            name_suffix
+        ));
         save(w, size, &path)?;
         written.push(path);
         Ok(())
     };
-    const DESK: (u32, u32) = (1366, 860);
+    let desk_shot = desk;
     const PAD: (u32, u32) = (1024, 640);
-    shot(window.window(), DESK, "sign-in")?;
+    shot(window.window(), desk_shot, "sign-in")?;
 
     let a = window.global::<CounterAdapter>();
     a.set_staff_input("S0001".into());
@@ -116,7 +127,7 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
     for o in ["o_expiry", "o_minor_no", "o_pick_window"] {
         a.invoke_answer(o.into());
     }
-    shot(window.window(), DESK, "pre-review")?;
+    shot(window.window(), desk_shot, "pre-review")?;
     shot(pad.window(), PAD, "pad-serving")?;
     for m in ["m_photo_receipt", "m_hukou"] {
         let exempt = a
@@ -137,7 +148,7 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
         counter.process_device_events();
         counter.tick(Instant::now());
     }
-    shot(window.window(), DESK, "accepted")?;
+    shot(window.window(), desk_shot, "accepted")?;
     a.invoke_finish();
     pad.global::<PadAdapter>().invoke_choose(4);
     shot(pad.window(), PAD, "pad-evaluate")?;

@@ -5,6 +5,7 @@
 pub mod cups;
 pub mod gateway;
 pub mod hall;
+pub mod layout;
 pub mod link;
 pub mod sim;
 
