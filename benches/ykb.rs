@@ -41,6 +41,15 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
     t[t.len() / 2]
 }
 
+/// The `p` quantile (0–1) of ascending `sorted` values, nearest rank; NaN when there are none.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -992,6 +1001,8 @@ mod document_print;
 mod drivers;
 #[path = "ykb/fleet.rs"]
 mod fleet;
+#[path = "ykb/hall.rs"]
+mod hall;
 #[path = "ykb/handwriting.rs"]
 mod handwriting;
 #[path = "ykb/kiosk_scroll.rs"]
@@ -1022,6 +1033,7 @@ fn main() {
         ("platform", platform_sync_and_search),
         ("ticketing", ticketing_issue),
         ("ticketing", ticket_print::ticket_print),
+        ("hall", hall::hall),
         ("drivers", drivers::drivers),
         ("document-printer", document_print::document_print),
         ("drivers", xfs4iot::xfs4iot),

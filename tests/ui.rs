@@ -275,6 +275,17 @@ fn wait_until(kiosk: &Kiosk, what: &str, done: impl Fn() -> bool) {
     }
 }
 
+/// 进入维护模式 pressed: a PIN that is checked says so while a worker checks it (the UI
+/// thread never waits on the hash), then shows its outcome.
+fn press_sign_in(window: &AppWindow, kiosk: &Kiosk) {
+    press(window, "进入维护模式");
+    if kiosk.checking_technician_pin() {
+        let tech = window.global::<ykb_terminal::ui::TechAdapter>();
+        assert_eq!(tech.get_login_note(), "正在核验密码…");
+        wait_until(kiosk, "the PIN check", || !kiosk.checking_technician_pin());
+    }
+}
+
 #[test]
 fn the_demo_card_is_read_through_the_emulator_and_exempts_materials_covered_by_e_licences() {
     i_slint_backend_testing::init_no_event_loop();
@@ -879,16 +890,16 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
     type_in("工号", "t0001");
     type_in("密码", "111111");
     assert_eq!(tech.get_pin_dots(), "●●●●●●", "the PIN is never shown");
-    press(&window, "进入维护模式");
+    press_sign_in(&window, &kiosk);
     assert_eq!(tech.get_login_note(), "工号或密码不对，还可以再试 2 次");
     type_in("密码", "222222");
-    press(&window, "进入维护模式");
+    press_sign_in(&window, &kiosk);
     type_in("密码", "333333");
-    press(&window, "进入维护模式");
+    press_sign_in(&window, &kiosk);
     assert_eq!(tech.get_login_note(), "错误次数过多，请 60 秒后再试");
     // Paused: even the right PIN is not checked.
     type_in("密码", "246810");
-    press(&window, "进入维护模式");
+    press_sign_in(&window, &kiosk);
     assert!(tech.get_login_note().starts_with("错误次数过多"));
     assert_eq!(adapter.get_page(), Page::TechLogin);
     drop(window);
@@ -900,7 +911,7 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
     let kiosk = Kiosk::attach(&window, core);
     let adapter = window.global::<KioskAdapter>();
     let tech = window.global::<ykb_terminal::ui::TechAdapter>();
-    let sign_in = |window: &AppWindow, adapter: &KioskAdapter<'_>| {
+    let sign_in = |window: &AppWindow, kiosk: &Kiosk, adapter: &KioskAdapter<'_>| {
         for _ in 0..5 {
             adapter.invoke_title_tapped();
         }
@@ -908,9 +919,9 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
         type_keys(window, "t0001");
         press(window, "密码");
         type_keys(window, "246810");
-        press(window, "进入维护模式");
+        press_sign_in(window, kiosk);
     };
-    sign_in(&window, &adapter);
+    sign_in(&window, &kiosk, &adapter);
     assert_eq!(adapter.get_page(), Page::TechLogin);
     assert!(
         tech.get_login_note().starts_with("错误次数过多"),
@@ -938,7 +949,7 @@ fn technician_mode_is_behind_a_hidden_gesture_and_a_throttled_pin_and_every_step
     let kiosk = Kiosk::attach(&window, core);
     let adapter = window.global::<KioskAdapter>();
     let tech = window.global::<ykb_terminal::ui::TechAdapter>();
-    sign_in(&window, &adapter);
+    sign_in(&window, &kiosk, &adapter);
     assert_eq!(adapter.get_page(), Page::Technician);
     assert_eq!(tech.get_technician(), "T0001");
     let labels: Vec<String> = tech

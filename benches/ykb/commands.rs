@@ -19,7 +19,7 @@ use ykb_terminal::core::platform::wire;
 use ykb_terminal::core::Core;
 use ykb_terminal::sim::platform::{self as sim, IssueCommand, SimOptions};
 
-use super::{Baseline, Figure};
+use super::{percentile, Baseline, Figure};
 
 const GROUP: &str = "ops-commands";
 
@@ -34,11 +34,6 @@ pub fn commands(out: &mut Vec<Figure>) {
         60,
         "shortened interval 0.5 s",
     );
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn run(out: &mut Vec<Figure>, every: Duration, n: usize, label: &str) {

@@ -398,7 +398,7 @@ pub fn run_sim(args: &SimArgs) -> ExitCode {
             .map(|s| jiff::Timestamp::now().as_second() + s),
         clock_skew_secs: args.clock_skew,
         bad_signature: args.bad_signature,
-        certificate: Default::default(),
+        ..Default::default()
     };
     rt.block_on(async {
         let handle = match crate::sim::platform::start(

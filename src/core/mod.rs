@@ -16,6 +16,7 @@ pub mod domain;
 pub mod hall;
 pub mod health;
 pub mod outbox;
+pub mod payment;
 pub mod pin;
 pub mod platform;
 pub mod privacy;
@@ -24,6 +25,7 @@ pub mod selftest;
 pub mod store;
 pub mod sync;
 pub mod ticketing;
+pub mod update;
 
 use std::path::{Path, PathBuf};
 

@@ -304,6 +304,55 @@ pub fn check<'a>(
     }
 }
 
+/// A PIN check to run away from the UI thread (a memory-hard hash takes 0.1–0.3 s): the
+/// accounts (id, PIN hash), the id and the PIN typed. Its `Debug` never shows the PIN.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PinCheck {
+    accounts: Vec<(String, String)>,
+    id: String,
+    pin: String,
+}
+
+impl PinCheck {
+    pub fn new<'a>(
+        accounts: impl IntoIterator<Item = (&'a str, &'a str)>,
+        id: &str,
+        pin: String,
+    ) -> Self {
+        Self {
+            accounts: accounts
+                .into_iter()
+                .map(|(a, h)| (a.to_owned(), h.to_owned()))
+                .collect(),
+            id: id.to_owned(),
+            pin,
+        }
+    }
+
+    /// The id typed.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Runs the check ([`check`]); blocks for the hash's cost.
+    pub fn run(&self) -> bool {
+        check(
+            self.accounts.iter().map(|(a, h)| (a.as_str(), h.as_str())),
+            &self.id,
+            &self.pin,
+        )
+    }
+}
+
+impl std::fmt::Debug for PinCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinCheck")
+            .field("id", &self.id)
+            .field("pin", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a sign-in attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {

@@ -106,6 +106,7 @@ impl Counter {
                     | DeliveryNews::Progress { .. },
                 ) => {}
                 Report::PinChecked { staff, ok } => self.pin_checked(&staff, ok),
+                Report::HallChanged => self.state.borrow_mut().queue.stale = true,
                 // The counter starts no camera, scanner, search or self-test worker.
                 Report::Face(..)
                 | Report::LicenceCopy { .. }

@@ -150,6 +150,8 @@ struct State {
     /// The hall database when the profile names one (`ticketing.queue`), reconnected as
     /// needed.
     hall: crate::core::hall::HallLink,
+    /// The 本窗口等候 line as last read.
+    queue: render::QueueLine,
 }
 
 impl State {
@@ -211,6 +213,8 @@ impl State {
     /// This window's ticketing desk: every queue action goes through it.
     fn desk(&mut self) -> ticketing::Desk<'_> {
         let window = self.cfg.window;
+        // Whatever is done at the desk may change the queue shown.
+        self.queue.stale = true;
         if self.ticketing.queue.is_some() {
             // The hall's shared queue; while it cannot be reached every queue action says so
             // in words and the clerk goes on accepting cases.
@@ -315,8 +319,21 @@ impl Counter {
                 last_receipt: None,
                 awaiting: None,
                 hall: Default::default(),
+                queue: Default::default(),
             })),
         };
+        // On a hall database, a change any terminal commits is announced: the waiting line
+        // is read again then (and at least every 30 s), not every second.
+        let listener = {
+            let st = counter.state.borrow();
+            st.ticketing.queue.as_ref().map(|_| {
+                let inbox = st.terminal.inbox.clone();
+                crate::core::hall::listen::Listener::start(st.ticketing.clone(), move |_| {
+                    inbox.post(Report::HallChanged)
+                })
+            })
+        };
+        counter.state.borrow_mut().queue.listener = listener;
         counter.connect(window, pad);
         counter.render();
         Ok(counter)
@@ -472,22 +489,15 @@ impl Counter {
             clerk::SignInStart::Answered(result) => st.signed_in(&staff, result),
             clerk::SignInStart::Check => {
                 st.sign_in_note = "正在核验密码…".into();
-                let accounts = st.cfg.staff.clone();
-                let inbox = st.terminal.inbox.clone();
-                let who = staff.clone();
-                let spawned =
-                    std::thread::Builder::new()
-                        .name("pin-check".into())
-                        .spawn(move || {
-                            let ok = crate::core::pin::check(
-                                accounts
-                                    .iter()
-                                    .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
-                                &who,
-                                &pin,
-                            );
-                            inbox.post(Report::PinChecked { staff: who, ok });
-                        });
+                let check = crate::core::pin::PinCheck::new(
+                    st.cfg
+                        .staff
+                        .iter()
+                        .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
+                    &staff,
+                    pin,
+                );
+                let spawned = st.terminal.inbox.check_pin(check);
                 if let Err(e) = spawned {
                     tracing::error!(error = %e, "no thread for the PIN check");
                     drop(st);

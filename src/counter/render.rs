@@ -212,18 +212,55 @@ impl Counter {
     }
 }
 
-/// "本窗口等候 3 人（A 综合受理 2 · C 社保医保 1）"
+/// The 本窗口等候 line as last read, and when to read it again.
+#[derive(Debug, Default)]
+pub(super) struct QueueLine {
+    text: String,
+    read_at: Option<Instant>,
+    failed: bool,
+    /// Something changed (a desk action here, or the hall's announcement): read again.
+    pub(super) stale: bool,
+    /// The hall database's change listener (`None` on the embedded queue).
+    pub(super) listener: Option<crate::core::hall::listen::Listener>,
+}
+
+/// On a hall database the line is read when a change is announced, and at least this often.
+const SAFETY_READ: Duration = Duration::from_secs(30);
+/// After a failed read, the next one waits this long (the hall may be down).
+const RETRY_READ: Duration = Duration::from_secs(5);
+
+/// "本窗口业务等候 3 人（A 综合受理 2 · C 社保医保 1）", read again when due: always on the
+/// embedded queue (a local read), on a hall database only when something changed.
 pub(super) fn queue_line(st: &mut State) -> String {
+    let now = Instant::now();
+    let q = &st.queue;
+    let due = st.ticketing.queue.is_none()
+        || q.read_at.is_none_or(|t| {
+            let age = now.duration_since(t);
+            age >= if q.failed { RETRY_READ } else { SAFETY_READ } || (q.stale && !q.failed)
+        });
+    if due {
+        let (text, failed) = read_queue_line(st);
+        st.queue.text = text;
+        st.queue.failed = failed;
+        st.queue.read_at = Some(now);
+        st.queue.stale = false;
+    }
+    st.queue.text.clone()
+}
+
+/// Reads the line through the window's desk (the hall database when the profile names one).
+fn read_queue_line(st: &mut State) -> (String, bool) {
     let Some(w) = st
         .ticketing
         .windows
         .iter()
         .find(|w| w.number == st.cfg.window)
     else {
-        return String::new();
+        return (String::new(), false);
     };
     let services = w.services.clone();
-    match ticketing::status(&mut st.terminal.core.store, &st.ticketing, Timestamp::now()) {
+    match st.desk().status(Timestamp::now()) {
         Ok(s) => {
             let mine: Vec<_> = s
                 .services
@@ -235,11 +272,15 @@ pub(super) fn queue_line(st: &mut State) -> String {
                 .iter()
                 .map(|x| format!("{} {} {}", x.prefix, x.name, x.waiting))
                 .collect();
-            format!("本窗口业务等候 {total} 人（{}）", parts.join(" · "))
+            (
+                format!("本窗口业务等候 {total} 人（{}）", parts.join(" · ")),
+                false,
+            )
         }
+        // Never "0 人" because a read failed.
         Err(e) => {
             tracing::warn!(error = %e, "queue status");
-            String::new()
+            ("本窗口等候人数暂不可知（叫号服务中断）".to_owned(), true)
         }
     }
 }

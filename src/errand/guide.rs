@@ -84,14 +84,7 @@ pub fn matter_guide(m: &Matter) -> Vec<GuideSection> {
     } else {
         m.fees
             .iter()
-            .map(|f| {
-                format!(
-                    "{} {}.{:02} 元",
-                    f.name,
-                    f.amount_fen / 100,
-                    f.amount_fen % 100
-                )
-            })
+            .map(|f| format!("{} {} 元", f.name, crate::core::payment::yuan(f.amount_fen)))
             .collect::<Vec<_>>()
             .join("\n")
     };

@@ -229,8 +229,11 @@ impl Kiosk {
                         self.camera_news(news);
                     }
                 }
-                // 维护模式's PIN is checked by the session itself (see `session::technician`).
-                Report::PinChecked { .. } => {}
+                // The kiosk follows no hall listener (it reads the queue when it issues).
+                Report::HallChanged => {}
+                Report::PinChecked { staff, ok } => {
+                    self.event(Event::TechnicianPinChecked { id: staff, ok });
+                }
             }
         }
     }

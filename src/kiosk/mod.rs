@@ -390,6 +390,14 @@ impl Kiosk {
                 action,
                 &detail,
             ),
+            Effect::CheckTechnicianPin(check) => {
+                let id = check.id().to_owned();
+                let spawned = self.state.borrow().terminal.inbox.check_pin(check);
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "no thread for the PIN check");
+                    self.event(Event::TechnicianPinChecked { id, ok: false });
+                }
+            }
             Effect::StoreTechnicianThrottle => {
                 let mut st = self.state.borrow_mut();
                 let state = st
@@ -413,6 +421,11 @@ impl Kiosk {
             Effect::ReplacePaperRoll => self.technician_replace_paper(),
             Effect::Restart => self.restart_now(),
         }
+    }
+
+    /// Whether a 维护模式 PIN check is running on a worker (tests wait for its outcome).
+    pub fn checking_technician_pin(&self) -> bool {
+        self.state.borrow().session.checking_technician_pin()
     }
 
     /// Advances the session's clock to `now` (the idle timer calls this every second; tests

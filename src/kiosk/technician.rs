@@ -1,7 +1,7 @@
 //! 维护模式 — technician mode on the kiosk. Never reachable by a citizen: a hidden gesture
 //! (five taps on the 渝快办 title within three seconds) opens a PIN pad; a configured
-//! technician account (`[[technician.accounts]]`, PBKDF2 PIN hashes) opens the page; wrong
-//! PINs pause entry, doubling; every entry, refusal, self-test, export and exit is audited.
+//! technician account (`[[technician.accounts]]`, Argon2id PIN hashes, checked on a worker
+//! thread) opens the page; wrong PINs pause entry, doubling; every entry, refusal, self-test, export and exit is audited.
 //! The page shows devices, catalogue, queue and network, runs the self-test through the real
 //! drivers off the UI thread, and exports a diagnostics file with no personal data.
 //!

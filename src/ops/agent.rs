@@ -338,6 +338,21 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
         None,
     ));
 
+    // On a hall of several machines, the hall's supervision events (whichever agent holds
+    // the hall's delivery lock sends them).
+    let hall = core
+        .profile
+        .ticketing
+        .clone()
+        .filter(|t| t.queue.is_some())
+        .map(|cfg| {
+            tokio::spawn(super::hall_outbox::run(
+                cfg,
+                client.clone(),
+                stop_rx.clone(),
+            ))
+        });
+
     let _ = sdnotify::notify("READY=1\nSTATUS=运行中");
     // The watchdog pings from its own thread while this loop turns; the loop never awaits a
     // platform call itself (each heartbeat round is a task of its own).
@@ -422,6 +437,9 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
         let _ = t.await;
     }
     let _ = worker.await;
+    if let Some(h) = hall {
+        let _ = h.await;
+    }
     if let Some(s) = sim {
         s.shutdown().await;
     }

@@ -14,6 +14,8 @@
 //!   recorded by `core::commands`).
 //! - [`diagnostics`] — the diagnostics export (no personal data).
 //! - [`cert`] — the expiry date of a PEM certificate, for the self-test.
+//! - [`update`] — signed, staged updates from the APT repository with a health check and
+//!   rollback (the decision is `core::update`).
 //! - [`fleet_sim`] — many terminals against the platform simulator through an outage, in
 //!   virtual time (`ykb-terminal fleet-sim`).
 //!
@@ -24,8 +26,10 @@ pub mod cert;
 pub mod commands;
 pub mod diagnostics;
 pub mod fleet_sim;
+pub mod hall_outbox;
 pub mod metrics;
 pub mod probe;
 pub mod provision;
 pub mod sdnotify;
 pub mod selftest;
+pub mod update;

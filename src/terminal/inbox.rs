@@ -59,6 +59,9 @@ pub enum Report {
     /// A staff or technician PIN checked off the UI thread (`core::pin::check`): for whom
     /// (the id typed), and whether it matched. The PIN itself never comes back.
     PinChecked { staff: String, ok: bool },
+    /// The hall database announced a queue change, or its listener (re)connected: what is
+    /// shown of the queue is read again.
+    HallChanged,
 }
 
 /// The reports waiting for the UI thread, and how to wake it. Cheap to clone: every worker
@@ -85,6 +88,22 @@ impl Inbox {
             .unwrap_or_else(|e| e.into_inner())
             .push(report);
         (self.wake)();
+    }
+
+    /// Runs `check` on its own thread and posts its [`Report::PinChecked`]. `Err` when no
+    /// thread could be started (nothing is posted then; the caller counts it as a failure).
+    pub fn check_pin(&self, check: crate::core::pin::PinCheck) -> std::io::Result<()> {
+        let inbox = self.clone();
+        std::thread::Builder::new()
+            .name("pin-check".into())
+            .spawn(move || {
+                let ok = check.run();
+                inbox.post(Report::PinChecked {
+                    staff: check.id().to_owned(),
+                    ok,
+                });
+            })
+            .map(drop)
     }
 
     /// Everything queued so far, oldest first.

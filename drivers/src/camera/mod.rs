@@ -69,7 +69,8 @@ impl CameraError {
 
 /// Opens a frame source from a device string:
 /// `pattern` or `pattern:WxH` (test pattern), a folder (its images in turn), an image file,
-/// or `/dev/videoN` (V4L2; needs the `v4l2` feature).
+/// `/dev/videoN` (V4L2; needs the `v4l2` feature), or `ws://…/Camera` (the host's XFS4IoT
+/// camera service, one picture a frame).
 pub fn open_source(device: &str) -> Result<Box<dyn FrameSource>, CameraError> {
     if let Some(rest) = device.strip_prefix("pattern") {
         let (w, h) = match rest.strip_prefix(':') {
@@ -84,6 +85,16 @@ pub fn open_source(device: &str) -> Result<Box<dyn FrameSource>, CameraError> {
             None => return Err(CameraError::Unsupported(device.to_string())),
         };
         return Ok(Box::new(TestPattern::new(w, h)));
+    }
+    if device.starts_with("ws://") || device.starts_with("wss://") {
+        let cam =
+            crate::xfs4iot::Xfs4IotCamera::connect(device, Default::default()).map_err(|e| {
+                CameraError::Offline {
+                    device: device.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+        return Ok(Box::new(cam));
     }
     let path = Path::new(device);
     if device.starts_with("/dev/video") {

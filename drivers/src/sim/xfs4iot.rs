@@ -416,7 +416,8 @@ struct Conn {
     shared: Xfs4IotShared,
     due: Vec<Due>,
     /// Waiting `BarcodeReader.Read`s: (id, deadline).
-    reads: Vec<(u64, Instant)>,
+    /// Barcode reads waiting: request id, not answered before, service timeout.
+    reads: Vec<(u64, Instant, Instant)>,
     active: Vec<u64>,
 }
 
@@ -519,7 +520,10 @@ impl Conn {
             }
         }
         while !self.reads.is_empty() {
-            let (id, deadline) = self.reads[0];
+            let (id, not_before, deadline) = self.reads[0];
+            if now < not_before {
+                break;
+            }
             let code = self.shared.lock().scans.pop_front();
             let text = match code {
                 Some(code) => completion(
@@ -635,6 +639,11 @@ impl Conn {
         let result = match self.execute(&name, id, &payload, timeout, ws) {
             Reply::Now(text) => text,
             Reply::Later => {
+                // A slow reader answers (a code or its timeout) no earlier than the delay.
+                if let (Some(Fault::Slow(d)), Some(read)) = (&fault, self.reads.last_mut()) {
+                    read.1 = Instant::now() + *d;
+                    read.2 = read.2.max(read.1);
+                }
                 self.active.push(id);
                 return true;
             }
@@ -735,7 +744,7 @@ impl Conn {
                     }
                     keep
                 });
-                self.reads.retain(|(rid, _)| {
+                self.reads.retain(|(rid, _, _)| {
                     let keep = !hit(*rid);
                     if !keep {
                         cancelled.push((*rid, "BarcodeReader.Read".into()));
@@ -798,8 +807,9 @@ impl Conn {
             }
             "BarcodeReader.Read" => {
                 let wait = if timeout_ms == 0 { 60_000 } else { timeout_ms };
+                let now = Instant::now();
                 self.reads
-                    .push((id, Instant::now() + Duration::from_millis(wait)));
+                    .push((id, now, now + Duration::from_millis(wait)));
                 Reply::Later
             }
             "Camera.TakePicture" => {

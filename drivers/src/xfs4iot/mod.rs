@@ -10,10 +10,12 @@
 //! Sans-IO: [`message`] (the envelope codec, with a size cap), [`tracker`] (the request state
 //! machine: timeouts from the caller's clock, cancel, status snapshot, bounded memory).
 //! IO: [`client`] (one thread per service over `tungstenite`, discovery through the publisher).
-//! Drivers: [`printer`] (our receipts as `Printer.PrintRaw`), [`vendor`] (the host's vendor mode).
+//! Drivers: [`printer`] (our receipts as `Printer.PrintRaw`), [`devices`] (barcode reader,
+//! camera, guidance lights), [`vendor`] (the host's vendor mode).
 //! Errors: [`Xfs4IotError`], one per failed command, with `kind()` and `describe_zh()`.
 
 pub mod client;
+pub mod devices;
 pub mod error;
 pub mod message;
 pub mod printer;
@@ -23,6 +25,9 @@ pub mod vendor;
 pub use client::{
     discover, find_publisher, get_services, Canceller, ClientConfig, ClientStats, CommandUpdate,
     PendingCommand, Publisher, ServiceClient, ServiceEvent, ServiceInfo,
+};
+pub use devices::{
+    light_payload, Guide, Picture, Xfs4IotBarcodeReader, Xfs4IotCamera, Xfs4IotLights,
 };
 pub use error::{Stage, Xfs4IotError};
 pub use message::{CompletionCode, Header, Message, MessageType};

@@ -116,13 +116,15 @@ impl Xfs4IotPrinter {
         self.client.call(cmd).map(|_| ())
     }
 
-    /// Renders `receipt` to ESC/POS and prints it.
+    /// Renders `receipt` to ESC/POS and prints it; `Ok` is the paper it took in micrometres
+    /// (estimated from the bytes, as the ESC/POS driver counts it).
     pub fn print_receipt(
         &self,
         receipt: &Receipt,
         renderer: &ReceiptRenderer,
-    ) -> Result<(), Xfs4IotPrintError> {
+    ) -> Result<u64, Xfs4IotPrintError> {
         let (bytes, _) = renderer.to_escpos(receipt)?;
-        Ok(self.print_raw(&bytes)?)
+        self.print_raw(&bytes)?;
+        Ok(crate::escpos::paper_length_um(&bytes))
     }
 }

@@ -113,7 +113,7 @@ pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let h: u32 = h.trim().parse().map_err(|_| bad())?;
     // Smaller than 800×480 nothing of the kiosk fits; larger than 8K is no panel.
     let (short, long) = (w.min(h), w.max(h));
-    if short < 480 || long < 800 || long > 7680 || short > 4320 {
+    if !(480..=4320).contains(&short) || !(800..=7680).contains(&long) {
         return Err(format!(
             "屏幕尺寸 {w}x{h} 不可能：短边应在 480 到 4320 像素之间，长边在 800 到 7680 之间"
         ));

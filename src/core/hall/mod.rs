@@ -23,6 +23,7 @@ use postgres::error::SqlState;
 use super::config::TicketingSection;
 use super::ticketing::TicketError;
 
+pub mod deliver;
 pub mod listen;
 pub mod offline;
 pub mod queue;

@@ -448,6 +448,56 @@ impl PlatformClient {
             .await
     }
 
+    /// Asks for the payment order of a submitted case's fee items (公共支付). `key` is the
+    /// idempotency key (`core::payment::order_key`): a retry gets the same order, and while
+    /// an order of the case is pending or paid the platform answers with that one.
+    pub async fn create_payment_order(
+        &self,
+        key: Uuid,
+        request: &wire::PaymentOrderRequest,
+    ) -> Result<wire::PaymentOrder, PlatformError> {
+        let body =
+            serde_json::to_vec(request).map_err(|e| PlatformError::Protocol(e.to_string()))?;
+        let a = self
+            .call(
+                Method::POST,
+                "/payments/orders",
+                body,
+                &[(wire::H_IDEMPOTENCY_KEY, key.to_string())],
+                MAX_ANSWER_BYTES,
+                true,
+                None,
+            )
+            .await?;
+        decode(&a.body)
+    }
+
+    /// A payment order's state; while it is pending the platform holds the answer up to
+    /// `wait` (long-poll; capped at [`wire::MAX_PAYMENT_WAIT_SECS`] and below the request
+    /// timeout).
+    pub async fn payment_order(
+        &self,
+        order_id: &str,
+        wait: Duration,
+    ) -> Result<wire::PaymentOrder, PlatformError> {
+        let wait = wait
+            .min(self.config.timeout.saturating_sub(Duration::from_secs(1)))
+            .as_secs()
+            .min(wire::MAX_PAYMENT_WAIT_SECS);
+        let path = format!("/payments/orders/{}?wait={wait}", encode(order_id));
+        self.signed_json(Method::GET, &path, None::<&()>).await
+    }
+
+    /// Withdraws a pending order; the answer is the order's state after it (`paid` when
+    /// the phone was faster).
+    pub async fn cancel_payment_order(
+        &self,
+        order_id: &str,
+    ) -> Result<wire::PaymentOrder, PlatformError> {
+        let path = format!("/payments/orders/{}/cancel", encode(order_id));
+        self.signed_json(Method::POST, &path, None::<&()>).await
+    }
+
     /// A signed call with an optional JSON body and a JSON answer read under the usual cap.
     async fn signed_json<Q: serde::Serialize, A: DeserializeOwned>(
         &self,

@@ -488,7 +488,86 @@ pub struct CaseProgress {
     pub updated_at: String,
     /// Status history, oldest first.
     pub history: Vec<ProgressStep>,
+    /// The fee (公共支付): `unpaid` (待缴费) or `paid` (已缴费); absent for a free matter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_status: Option<FeeStatus>,
 }
+
+/// Whether a case's fee has been paid, by the platform's own record of its payment orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeStatus {
+    /// 待缴费: no order of the case was paid (yet).
+    Unpaid,
+    /// 已缴费.
+    Paid,
+}
+
+/// One fee item of a payment order: the catalogue's name and amount in fen (分), never a
+/// float.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentItem {
+    /// The catalogue's 收费项目 name.
+    pub name: String,
+    /// Amount in fen.
+    pub amount_fen: u64,
+}
+
+/// `POST /v1/payments/orders` request (with an `Idempotency-Key`): an order for a submitted
+/// case's fee items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentOrderRequest {
+    /// The case's 统一办件编码.
+    pub case_code: String,
+    /// The fee items, as the catalogue names them.
+    pub items: Vec<PaymentItem>,
+}
+
+/// The state of a payment order. `pending` is the only state that changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// Waiting for the citizen's phone to pay.
+    Pending,
+    /// Paid: `payment_no` and `fiscal_receipt_url` are set.
+    Paid,
+    /// Not paid before `expires_at`.
+    Expired,
+    /// Withdrawn by the terminal before it was paid.
+    Cancelled,
+}
+
+/// A payment order as the platform holds it. Nothing of the payer's account is in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentOrder {
+    /// The platform's order id.
+    pub order_id: String,
+    /// The case it is for (统一办件编码).
+    pub case_code: String,
+    /// The items it charges.
+    pub items: Vec<PaymentItem>,
+    /// Their total, in fen.
+    pub amount_fen: u64,
+    /// 收款单位.
+    pub payee: String,
+    /// What the payment QR carries: an https URL of the platform.
+    pub qr_url: String,
+    /// RFC 3339 time after which a pending order expires.
+    pub expires_at: String,
+    pub state: PaymentState,
+    /// 支付流水号, once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_no: Option<String>,
+    /// What the QR of the 财政电子票据 carries, once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiscal_receipt_url: Option<String>,
+}
+
+/// Longest long-poll a terminal asks for on `GET /v1/payments/orders/{id}?wait=`.
+pub const MAX_PAYMENT_WAIT_SECS: u64 = 25;
 
 /// One step of a case's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -673,9 +752,9 @@ pub struct AuditAnchor {
     pub received_at: String,
 }
 
-/// `POST /v1/heartbeat` answer.
+/// `POST /v1/heartbeat` answer. Unknown fields are ignored (not refused), so the platform can
+/// add to its answer without breaking terminals in the field (`api/openapi.yaml` says so).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HeartbeatAck {
     /// Platform clock, Unix seconds.
     pub server_time: i64,
@@ -684,6 +763,9 @@ pub struct HeartbeatAck {
     /// Commands for this terminal not yet acknowledged, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<OpsCommand>,
+    /// The version this terminal should run (`core::update::decide`); absent: no rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::core::update::Rollout>,
 }
 
 /// One check of a self-test report, as the platform receives it.

@@ -90,6 +90,9 @@ pub enum Effect {
         action: AuditAction,
         detail: String,
     },
+    /// Check a PIN typed at 维护模式's pad on a worker (the hash takes 0.1–0.3 s); its
+    /// outcome comes back as [`super::Event::TechnicianPinChecked`].
+    CheckTechnicianPin(crate::core::pin::PinCheck),
     /// A PIN was checked at 维护模式's pad: keep the throttle's count and pause in the store
     /// ([`Session::technician_throttle`]), so a restart does not lift them.
     StoreTechnicianThrottle,

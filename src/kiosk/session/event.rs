@@ -351,6 +351,11 @@ pub enum Event {
     TechKey(Key),
     /// 进入维护模式: the id and PIN typed are checked (throttled).
     TechSignIn,
+    /// The worker's outcome of a 维护模式 PIN check for the id typed.
+    TechnicianPinChecked {
+        id: String,
+        ok: bool,
+    },
     /// 刷新 on the technician's page.
     RefreshTechnician,
     /// 运行自检.

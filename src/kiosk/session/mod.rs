@@ -610,6 +610,7 @@ impl Session {
             Event::TechField(field) => self.on_tech_field(field),
             Event::TechKey(key) => self.on_tech_key(key),
             Event::TechSignIn => self.on_tech_sign_in(),
+            Event::TechnicianPinChecked { id, ok } => self.on_tech_pin_checked(&id, ok),
             Event::RefreshTechnician => self.on_technician_action(Effect::ReadTechnicianOverview),
             Event::RunSelftest => self.on_technician_action(Effect::RunSelftest),
             Event::ExportDiagnostics => self.on_technician_action(Effect::ExportDiagnostics),

@@ -55,6 +55,9 @@ pub(super) struct Gate {
     accounts: Vec<PinAccount>,
     throttle: Throttle,
     gesture: TapGesture,
+    /// The id whose PIN is being checked on a worker: its outcome counts against the
+    /// throttle even when the pad was left meanwhile (leaving must not buy a free guess).
+    checking: Option<String>,
 }
 
 impl Default for Gate {
@@ -77,6 +80,7 @@ impl Gate {
             accounts,
             throttle: Throttle::new(max, Duration::from_secs(secs)),
             gesture: TapGesture::default(),
+            checking: None,
         }
     }
 }
@@ -201,27 +205,51 @@ impl Session {
         Outcome::Changed
     }
 
-    /// 进入维护模式: the id and PIN typed against the accounts, unless sign-in is paused;
-    /// every checked attempt is audited under the id typed.
+    /// 进入维护模式: unless sign-in is paused, the id and PIN typed go to a worker to be
+    /// checked against the accounts ([`Effect::CheckTechnicianPin`]); its outcome comes back
+    /// as [`Event::TechnicianPinChecked`].
     pub(super) fn on_tech_sign_in(&mut self) -> Outcome {
-        if self.current() != &Screen::TechLogin {
+        if self.current() != &Screen::TechLogin || self.gate.checking.is_some() {
             return Outcome::None;
         }
         let pin = std::mem::take(&mut self.pin_entry.pin);
         let id = self.pin_entry.id.trim().to_uppercase();
-        let accounts = &self.gate.accounts;
-        let result = self.gate.throttle.attempt(self.now, || {
-            crate::core::pin::check(
-                accounts
-                    .iter()
-                    .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
-                &id,
-                &pin,
-            )
-        });
+        if let Err(paused) = self.gate.throttle.begin(self.now) {
+            self.pin_entry.note = paused.message();
+            return Outcome::Changed;
+        }
+        let check = crate::core::pin::PinCheck::new(
+            self.gate
+                .accounts
+                .iter()
+                .map(|a| (a.id.as_str(), a.pin_hash.as_str())),
+            &id,
+            pin,
+        );
+        self.gate.checking = Some(id);
+        self.effects.push_back(Effect::CheckTechnicianPin(check));
+        self.pin_entry.note = "正在核验密码…".into();
+        Outcome::Changed
+    }
+
+    /// Whether a technician PIN is being checked on a worker.
+    pub fn checking_technician_pin(&self) -> bool {
+        self.gate.checking.is_some()
+    }
+
+    /// The worker's outcome for the id `id`: counted against the throttle, audited under the
+    /// id typed, and — when right and the pad is still open — 维护模式 opens.
+    pub(super) fn on_tech_pin_checked(&mut self, id: &str, ok: bool) -> Outcome {
+        if self.gate.checking.as_deref() != Some(id) {
+            return Outcome::None;
+        }
+        self.gate.checking = None;
+        let result = self.gate.throttle.record(ok, self.now);
+        // A checked PIN moved the throttle: keep it across restarts.
+        self.effects.push_back(Effect::StoreTechnicianThrottle);
         // The audit log names the id typed only when an account could have it.
-        let technician = if Actor::technician(&id).is_ok() {
-            id
+        let technician = if Actor::technician(id).is_ok() {
+            id.to_owned()
         } else {
             "unknown".to_owned()
         };
@@ -230,12 +258,9 @@ impl Session {
             action,
             detail: detail.to_owned(),
         };
-        // A checked PIN moved the throttle: keep it across restarts.
-        if !matches!(result, SignIn::StillPaused { .. }) {
-            self.effects.push_back(Effect::StoreTechnicianThrottle);
-        }
+        let on_pad = self.current() == &Screen::TechLogin;
         match result {
-            SignIn::Ok => {
+            SignIn::Ok if on_pad => {
                 tracing::info!("technician mode entered");
                 self.effects
                     .push_back(audit(AuditAction::TechnicianLogin, "进入维护模式"));
@@ -244,14 +269,19 @@ impl Session {
                 self.technician = Some(technician);
                 self.stack.truncate(1);
                 self.open(Screen::Technician);
+                return Outcome::Changed;
             }
+            // Right, but the pad was left meanwhile: nobody is signed in.
+            SignIn::Ok => return Outcome::None,
             SignIn::StillPaused { .. } => {}
             SignIn::Wrong { .. } | SignIn::Paused { .. } => self.effects.push_back(audit(
                 AuditAction::TechnicianLoginFailed,
                 "维护模式密码错误",
             )),
         }
-
+        if !on_pad {
+            return Outcome::None;
+        }
         self.pin_entry.note = result.message();
         Outcome::Changed
     }

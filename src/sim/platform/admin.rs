@@ -1,5 +1,5 @@
 //! The admin API tests and the demo use: what the simulator received, faults, catalogue
-//! changes, revocations, 渝快码 tokens, case progress and notices.
+//! changes, revocations, 渝快码 tokens, case progress, notices and the update rollout.
 
 use std::sync::Arc;
 
@@ -114,5 +114,15 @@ pub(super) async fn admin_notice(
     Json(n): Json<wire::Notice>,
 ) -> Response {
     s.lock().notices.push(n);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `PUT /admin/rollout`: the version terminals should run (`null` ends the rollout); every
+/// heartbeat answer carries it from then on.
+pub(super) async fn admin_rollout(
+    State(s): State<Arc<Shared>>,
+    Json(r): Json<Option<crate::core::update::Rollout>>,
+) -> Response {
+    s.lock().rollout = r;
     StatusCode::NO_CONTENT.into_response()
 }

@@ -75,7 +75,7 @@ pub struct StatusRequest {
     pub note: String,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String, Box<Response>> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<String, Box<Response>> {
     headers
         .get(wire::H_IDEMPOTENCY_KEY)
         .and_then(|v| v.to_str().ok())
@@ -307,13 +307,14 @@ pub(super) async fn case_status(
     let g = s.lock();
     match g.cases.values().find(|c| c.ack.unified_code == code) {
         Some(c) => Json(wire::CaseProgress {
-            unified_code: code,
+            unified_code: code.clone(),
             status: c
                 .history
                 .last()
                 .map_or_else(String::new, |h| h.status.clone()),
             updated_at: c.history.last().map_or_else(String::new, |h| h.at.clone()),
             history: c.history.clone(),
+            fee_status: super::payments::fee_status(&g, &code, &c.body),
         })
         .into_response(),
         None => error(

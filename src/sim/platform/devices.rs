@@ -196,7 +196,7 @@ pub(super) async fn heartbeat(
     Json(hb): Json<wire::Heartbeat>,
 ) -> Response {
     let device = device_of(&headers);
-    let (v, commands) = {
+    let (v, commands, rollout) = {
         let mut g = s.lock();
         anchor(&mut g, &device, hb.audit_head.as_ref());
         let commands = super::commands::exchange(&mut g, &device, &hb.command_results);
@@ -204,12 +204,13 @@ pub(super) async fn heartbeat(
             g.heartbeats.remove(0);
         }
         g.heartbeats.push(hb);
-        (g.catalog.version, commands)
+        (g.catalog.version, commands, g.rollout.clone())
     };
     Json(wire::HeartbeatAck {
         server_time: s.now(),
         catalog_version: v,
         commands,
+        rollout,
     })
     .into_response()
 }

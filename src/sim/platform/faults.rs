@@ -40,6 +40,12 @@ pub struct Faults {
     pub bad_signature: bool,
     /// What certificates (证明开具) come as: good, badly signed, not a PDF, or oversized.
     pub certificate: super::certificates::CertificateFault,
+    /// Seconds a new payment order stays payable (default 300).
+    pub payment_ttl_secs: Option<u64>,
+    /// A payment does not wake the long-polls waiting on its order (the next poll sees it).
+    pub payment_lost_notification: bool,
+    /// The phone's payment lands even on an order that expired or was cancelled.
+    pub payment_after_expiry: bool,
 }
 
 /// Accepts connections, resetting a fraction of them (fault `reset_rate`) before any answer.

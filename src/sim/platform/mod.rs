@@ -9,7 +9,7 @@
 //! catalogue, [`cases`] takes cases, materials and events, [`licences`] answers e-licence
 //! and 渝快码 look-ups, [`devices`] registers and authenticates terminals and takes their
 //! heartbeats, self-tests and ticket lease requests, [`commands`] issues remote commands
-//! and keeps diagnostics uploads, [`admin`] is the admin API. This file
+//! and keeps diagnostics uploads, [`payments`] holds 公共支付 orders, [`admin`] is the admin API. This file
 //! holds the shared state, the router and the running server's handle.
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use ed25519_dalek::SigningKey;
 
@@ -35,6 +35,7 @@ mod commands;
 mod devices;
 mod faults;
 mod licences;
+mod payments;
 
 use admin::*;
 use cases::*;
@@ -52,6 +53,7 @@ pub use commands::{CommandRecord, DiagnosticsRecord, IssueCommand};
 pub use devices::{RevokeReason, RevokeRequest, SelftestRecord};
 pub use faults::Faults;
 pub use licences::{licence_document_for, licences_for, platform_licence_types, TokenRequest};
+pub use payments::{OrderRecord, PAYEE};
 
 /// Largest request body the simulator reads (an upload chunk plus room).
 const MAX_REQUEST_BYTES: usize = 2 * 1024 * 1024;
@@ -98,6 +100,14 @@ struct Inner {
     command_seq: u64,
     /// Diagnostics exports received, in order.
     diagnostics: Vec<DiagnosticsRecord>,
+    /// The update rollout every heartbeat answer carries (`PUT /admin/rollout`).
+    rollout: Option<crate::core::update::Rollout>,
+    /// Payment orders by order id.
+    payments: BTreeMap<String, OrderRecord>,
+    /// Payment idempotency key → order id.
+    payment_keys: HashMap<String, String>,
+    /// Orders created so far (the next id's number).
+    payment_seq: u64,
 }
 
 /// What every handler shares: the state, the faults in force, the fault dice and the
@@ -110,6 +120,8 @@ struct Shared {
     /// Requests that reached the platform: every `/v1` request, and every connection reset
     /// on accept (a refused attempt is load too).
     requests: std::sync::atomic::AtomicU64,
+    /// Woken when a payment order changes (what a long-poll waits on).
+    payment_news: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -285,9 +297,25 @@ impl SimHandle {
         self.shared.lock().notices.push(notice);
     }
 
+    /// Sets the update rollout every heartbeat answer carries (as `PUT /admin/rollout`).
+    pub fn set_rollout(&self, rollout: Option<crate::core::update::Rollout>) {
+        self.shared.lock().rollout = rollout;
+    }
+
     /// Issues a 渝快码 token for `person`, valid for `ttl_secs`.
     pub fn issue_ykm_token(&self, person: Person, ttl_secs: i64) -> String {
         issue_token(&self.shared, person, ttl_secs)
+    }
+
+    /// Plays the citizen's phone paying order `id` (as `POST /admin/payments/{id}/pay`):
+    /// the paid order, or why nothing was charged.
+    pub fn pay_order(&self, id: &str) -> Result<wire::PaymentOrder, String> {
+        payments::pay(&self.shared, id)
+    }
+
+    /// Every payment order held, by order id.
+    pub fn payment_orders(&self) -> Vec<OrderRecord> {
+        self.shared.lock().payments.values().cloned().collect()
     }
 
     /// Stops the server and waits for it.
@@ -318,6 +346,7 @@ pub async fn start(listen: SocketAddr, options: SimOptions) -> std::io::Result<S
         rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
         key: wire::demo_signing_key(),
         requests: std::sync::atomic::AtomicU64::new(0),
+        payment_news: tokio::sync::Notify::new(),
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
@@ -372,6 +401,10 @@ impl Inner {
             commands: Vec::new(),
             command_seq: 0,
             diagnostics: Vec::new(),
+            rollout: None,
+            payments: BTreeMap::new(),
+            payment_keys: HashMap::new(),
+            payment_seq: 0,
         }
     }
 }
@@ -394,6 +427,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/certificates", get(certificate_types))
         .route("/v1/certificates/issue", post(certificates::issue))
         .route("/v1/certificates/verify", get(certificates::verify))
+        .route("/v1/payments/orders", post(payments::create))
+        .route("/v1/payments/orders/{id}", get(payments::get))
+        .route("/v1/payments/orders/{id}/cancel", post(payments::cancel))
         .route("/v1/heartbeat", post(heartbeat))
         .route("/v1/notices", get(notices))
         .route("/v1/devices/selftest", post(selftest))
@@ -423,6 +459,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/ykm/tokens", post(admin_token))
         .route("/admin/cases/{code}/status", post(admin_case_status))
         .route("/admin/notices", post(admin_notice))
+        .route("/admin/rollout", put(admin_rollout))
+        .route("/admin/payments", get(payments::admin_list))
+        .route("/admin/payments/{id}/pay", post(payments::admin_pay))
         .with_state(shared)
 }
 
@@ -460,5 +499,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/certificates"),
     ("post", "/v1/certificates/issue"),
     ("get", "/v1/certificates/verify"),
+    ("post", "/v1/payments/orders"),
+    ("get", "/v1/payments/orders/{id}"),
+    ("post", "/v1/payments/orders/{id}/cancel"),
     ("get", "/health"),
 ];

@@ -36,7 +36,39 @@ pub(super) fn type_in(s: &mut Session, field: TechField, text: &str, t: Instant)
 pub(super) fn try_pin(s: &mut Session, pin: &str, t: Instant) -> Outcome {
     type_in(s, TechField::Id, "t0001", t);
     type_in(s, TechField::Pin, pin, t);
-    s.handle(Event::TechSignIn, t)
+    sign_in(s, t)
+}
+
+/// The PIN check asked for, taken out of the session's effects (a worker's job).
+fn take_check(s: &mut Session) -> Option<crate::core::pin::PinCheck> {
+    let at = s
+        .effects
+        .iter()
+        .position(|e| matches!(e, Effect::CheckTechnicianPin(_)))?;
+    match s.effects.remove(at) {
+        Some(Effect::CheckTechnicianPin(check)) => Some(check),
+        _ => None,
+    }
+}
+
+/// 进入维护模式, with the PIN check run as the kiosk's worker would and its outcome fed back.
+pub(super) fn sign_in(s: &mut Session, t: Instant) -> Outcome {
+    let pressed = s.handle(Event::TechSignIn, t);
+    match take_check(s) {
+        Some(check) => {
+            assert!(s.checking_technician_pin());
+            assert_eq!(s.pin_entry().note(), "正在核验密码…");
+            let ok = check.run();
+            s.handle(
+                Event::TechnicianPinChecked {
+                    id: check.id().to_owned(),
+                    ok,
+                },
+                t,
+            )
+        }
+        None => pressed,
+    }
 }
 
 fn audited(effects: &[Effect]) -> Vec<(String, AuditAction)> {
@@ -105,6 +137,16 @@ fn the_pin_pad_shows_dots_keeps_the_pin_out_of_debug_and_drops_it_after_each_try
     s.handle(Event::TechKey(Key::Backspace), t);
     assert_eq!(s.pin_entry().pin_chars(), PIN_PAD_MAX - 1);
     s.handle(Event::TechSignIn, t);
+    let check = take_check(&mut s).expect("the PIN goes to a worker");
+    assert!(!format!("{check:?}").contains("9999"), "not even there");
+    assert_eq!(s.pin_entry().pin_chars(), 0, "dropped when sent");
+    s.handle(
+        Event::TechnicianPinChecked {
+            id: check.id().to_owned(),
+            ok: check.run(),
+        },
+        t,
+    );
     assert_eq!(s.pin_entry().pin_chars(), 0, "dropped after the try");
     assert_eq!(s.pin_entry().id(), "t0001", "the id stays for the next try");
     assert_eq!(s.pin_entry().note(), "工号或密码不对，还可以再试 2 次");
@@ -167,7 +209,7 @@ fn signing_in_audits_reads_the_page_and_signing_out_is_audited_by_the_wipe() {
     closed.handle(Event::OpenTechLogin, t);
     type_in(&mut closed, TechField::Id, "not an id!", t);
     type_in(&mut closed, TechField::Pin, "2468", t);
-    closed.handle(Event::TechSignIn, t);
+    sign_in(&mut closed, t);
     assert_eq!(
         audited(&drain(&mut closed)),
         [("unknown".to_owned(), AuditAction::TechnicianLoginFailed)]
@@ -215,5 +257,69 @@ fn signing_in_audits_reads_the_page_and_signing_out_is_audited_by_the_wipe() {
     assert_eq!(
         audited(&drain(&mut s)),
         [("T0001".to_owned(), AuditAction::TechnicianLogout)]
+    );
+}
+
+#[test]
+fn a_pin_being_checked_counts_even_when_the_pad_is_left_and_a_second_press_waits() {
+    let t = Instant::now();
+    let mut s = Session::new(Duration::from_secs(60), t).with_technicians(Some(&section()));
+    s.handle(Event::OpenTechLogin, t);
+    type_in(&mut s, TechField::Id, "t0001", t);
+    type_in(&mut s, TechField::Pin, "1111", t);
+    s.handle(Event::TechSignIn, t);
+    let check = take_check(&mut s).expect("the PIN goes to a worker");
+    // A second press while it runs starts no second check.
+    type_in(&mut s, TechField::Pin, "2222", t);
+    assert_eq!(s.handle(Event::TechSignIn, t), Outcome::None);
+    assert!(take_check(&mut s).is_none());
+    // The pad is left before the answer: the wrong PIN still counts and is audited.
+    assert_eq!(s.handle(Event::Home, t), Outcome::Wiped);
+    drain(&mut s);
+    assert_eq!(
+        s.handle(
+            Event::TechnicianPinChecked {
+                id: check.id().to_owned(),
+                ok: check.run(),
+            },
+            t,
+        ),
+        Outcome::None
+    );
+    let effects = drain(&mut s);
+    assert!(effects.contains(&Effect::StoreTechnicianThrottle));
+    assert_eq!(
+        audited(&effects),
+        [("T0001".to_owned(), AuditAction::TechnicianLoginFailed)]
+    );
+    s.handle(Event::OpenTechLogin, t);
+    try_pin(&mut s, "3333", t);
+    assert_eq!(s.pin_entry().note(), "工号或密码不对，还可以再试 1 次");
+    // A right PIN whose answer comes after the pad was left signs nobody in.
+    type_in(&mut s, TechField::Pin, "2468", t);
+    s.handle(Event::TechSignIn, t);
+    let check = take_check(&mut s).unwrap();
+    s.handle(Event::Home, t);
+    let ok = check.run();
+    assert!(ok);
+    s.handle(
+        Event::TechnicianPinChecked {
+            id: check.id().to_owned(),
+            ok,
+        },
+        t,
+    );
+    assert_eq!(s.technician(), None);
+    assert_eq!(s.current(), &Screen::Home);
+    // An answer nobody asked for is ignored.
+    assert_eq!(
+        s.handle(
+            Event::TechnicianPinChecked {
+                id: "T0001".into(),
+                ok: true
+            },
+            t
+        ),
+        Outcome::None
     );
 }
