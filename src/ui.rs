@@ -42,18 +42,28 @@ pub fn rgb_image(img: &image::RgbImage) -> slint::Image {
     )
 }
 
+/// What a window's `Theme` takes from the panel: the smallest touch target (15 mm) in
+/// logical pixels, and whether the panel stands upright (keyboards go below the field).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScreenFit {
+    pub min_touch: f32,
+    pub portrait: bool,
+}
+
 /// Sizes a window for the profile's panel (`terminal.screen`; a full-screen terminal takes
-/// the display's size) and returns the smallest touch target there, 15 mm, in logical
-/// pixels, for the window's `Theme.min-touch`.
+/// the display's size, and the window itself follows it into `Theme.portrait`).
 pub fn apply_screen(
     window: &slint::Window,
     terminal: &crate::core::config::TerminalSection,
-) -> f32 {
+) -> ScreenFit {
     let screen = terminal.panel();
     if let (Some((w, h)), false) = (screen.size(), terminal.fullscreen) {
         window.set_size(slint::LogicalSize::new(w as f32, h as f32));
     }
-    screen.px_per_mm() * crate::core::config::screen::MIN_TOUCH_MM
+    ScreenFit {
+        min_touch: screen.px_per_mm() * crate::core::config::screen::MIN_TOUCH_MM,
+        portrait: screen.size().is_some_and(|(w, h)| h > w),
+    }
 }
 
 /// The size `ykb-terminal screenshots` draws at when none is asked for (a common 15.6" kiosk

@@ -57,6 +57,16 @@ impl Rect {
     fn meets(&self, o: &Rect) -> bool {
         self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
     }
+    /// The part of `self` inside `o` (empty when they do not meet).
+    fn clip(&self, o: &Rect) -> Rect {
+        let (x, y) = (self.x.max(o.x), self.y.max(o.y));
+        Rect {
+            x,
+            y,
+            w: ((self.x + self.w).min(o.x + o.w) - x).max(0.0),
+            h: ((self.y + self.h).min(o.y + o.h) - y).max(0.0),
+        }
+    }
     fn empty(&self) -> bool {
         self.w <= SLACK || self.h <= SLACK
     }
@@ -117,6 +127,8 @@ fn key(e: &ElementHandle) -> (String, String, [u32; 4]) {
 pub fn lay_out(root: &impl ElementRoot) {
     let mut count = 0;
     for _ in 0..8 {
+        // `changed` handlers (a field scrolled into view) run here, as before a frame.
+        slint::platform::update_timers_and_animations();
         let all = ElementQuery::from_root(root).find_all();
         for e in &all {
             let _ = e.size();
@@ -182,15 +194,18 @@ pub fn check(root: &impl ElementRoot, geometry: &Geometry, active: Option<&str>)
             }
             None => window,
         };
-        if view.is_none() && !r.inside(&window) {
+        // A scroll area clips what it holds: what shows of an element is its part inside
+        // the viewport, and that part must lie inside the window.
+        let shown = view.map_or(r, |v| r.clip(&v));
+        if !shown.inside(&window) {
             problems.push(format!(
-                "outside: {} at {r} lies outside the window",
-                name(e)
-            ));
-        } else if view.is_some() && !r.inside(&window) {
-            problems.push(format!(
-                "outside: {} at {r} (in a scroll area) lies outside the window",
-                name(e)
+                "outside: {} at {r}{} lies outside the window",
+                name(e),
+                if view.is_some() {
+                    " (in a scroll area)"
+                } else {
+                    ""
+                }
             ));
         }
         if control {
