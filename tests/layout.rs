@@ -1,6 +1,7 @@
 //! The layout check (issue 15): every kiosk screen, in zh/en × normal/大字, at each of the
 //! four panels (1920×1080, 1080×1920, 1280×1024, 1280×800), walked through the real kiosk on
-//! Slint's testing backend the way `ykb-terminal screenshots` walks it, and checked by
+//! Slint's testing backend the way `ykb-terminal screenshots` walks it — and counter mode
+//! (the clerk's desk at each panel, the evaluation pad, the hall display) — and checked by
 //! `common::layout::check` (texts clipped out of their controls, controls under 15 mm,
 //! elements outside the window, the field being typed into out of view).
 //!
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 
 use ykb_terminal::core::config::screen::Geometry;
 use ykb_terminal::core::config::Language;
+use ykb_terminal::counter::screenshots::{self as counter_walk, PAD_SIZE};
 use ykb_terminal::kiosk::screenshots::{walk, Variant, Visit};
 use ykb_terminal::ui::AppWindow;
 
@@ -86,6 +88,55 @@ fn run(geometry: Geometry, variants: &[Variant]) -> (BTreeMap<String, Vec<String
     (found, screens)
 }
 
+/// Checks each window of one counter walk, keyed `counter-PANEL WINDOW SCREEN`: the clerk's
+/// desk (a mouse: controls at least 40 px, issue 15 item 6), the evaluation pad (touch:
+/// 15 mm on its 10.1″ panel) and the hall display.
+struct CounterChecker {
+    desk: Geometry,
+    found: BTreeMap<String, Vec<String>>,
+    screens: usize,
+}
+
+/// The smallest control of the clerk's desk (a mouse), in pixels.
+const DESK_MIN_CONTROL: f32 = 40.0;
+
+impl counter_walk::Visit for CounterChecker {
+    fn screen(
+        &mut self,
+        shown: counter_walk::Shown<'_>,
+        size: (u32, u32),
+        name: &str,
+    ) -> Result<(), String> {
+        use counter_walk::Shown;
+        self.screens += 1;
+        shown
+            .window()
+            .set_size(slint::PhysicalSize::new(size.0, size.1));
+        let pad = Geometry::new(PAD_SIZE.0, PAD_SIZE.1, 10.1);
+        let (window, problems) = match shown {
+            Shown::Desk(w) => (
+                "desk",
+                common::layout::check_with(w, size, DESK_MIN_CONTROL, None),
+            ),
+            Shown::Pad(w) => (
+                "pad",
+                common::layout::check_with(w, size, pad.px(15.0), None),
+            ),
+            Shown::Hall(w) => (
+                "hall",
+                common::layout::check_with(w, size, pad.px(15.0), None),
+            ),
+        };
+        if !problems.is_empty() {
+            self.found.insert(
+                format!("counter-{} {window} {name}", self.desk.name()),
+                problems,
+            );
+        }
+        Ok(())
+    }
+}
+
 #[test]
 fn every_kiosk_screen_holds_at_every_panel_size_or_is_a_listed_known_failure() {
     i_slint_backend_testing::init_no_event_loop();
@@ -95,6 +146,21 @@ fn every_kiosk_screen_holds_at_every_panel_size_or_is_a_listed_known_failure() {
         let (f, n) = run(g, &variants((g.width, g.height)));
         found.extend(f);
         screens += n;
+        // Counter mode, the clerk's desk at the same panel.
+        let dir = tempfile::tempdir().unwrap();
+        let mut checker = CounterChecker {
+            desk: g,
+            found: BTreeMap::new(),
+            screens: 0,
+        };
+        counter_walk::walk((g.width, g.height), dir.path(), &mut checker).unwrap();
+        assert!(
+            checker.screens >= 7,
+            "counter: only {} screens",
+            checker.screens
+        );
+        screens += checker.screens;
+        found.extend(checker.found);
     }
     let known: Vec<&str> = KNOWN
         .lines()

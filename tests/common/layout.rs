@@ -140,15 +140,32 @@ pub fn lay_out(root: &impl ElementRoot) {
     }
 }
 
-/// Every problem of what `root` shows now, at `geometry`; `active` is the accessible label
-/// of the field being typed into, if any. Empty when the screen holds.
+/// Every problem of what `root` shows now, at `geometry` (controls at least 15 mm);
+/// `active` is the accessible label of the field being typed into, if any. Empty when the
+/// screen holds.
 pub fn check(root: &impl ElementRoot, geometry: &Geometry, active: Option<&str>) -> Vec<String> {
+    check_with(
+        root,
+        (geometry.width, geometry.height),
+        geometry.px(MIN_TOUCH_MM),
+        active,
+    )
+}
+
+/// [`check`] for a window of `size` whose controls must be at least `min_control` px either
+/// way (a clerk's desk worked with a mouse has no 15 mm rule).
+pub fn check_with(
+    root: &impl ElementRoot,
+    size: (u32, u32),
+    min_control: f32,
+    active: Option<&str>,
+) -> Vec<String> {
     lay_out(root);
     let window = Rect {
         x: 0.0,
         y: 0.0,
-        w: geometry.width as f32,
-        h: geometry.height as f32,
+        w: size.0 as f32,
+        h: size.1 as f32,
     };
     let all = ElementQuery::from_root(root).find_all();
     // Scroll areas and what they hold: (viewport, keys of its elements).
@@ -171,7 +188,7 @@ pub fn check(root: &impl ElementRoot, geometry: &Geometry, active: Option<&str>)
             .map(|(r, _)| *r)
             .min_by(|a, b| (a.w * a.h).total_cmp(&(b.w * b.h)))
     };
-    let min_touch = geometry.px(MIN_TOUCH_MM);
+    let min_touch = min_control;
     let mut problems = Vec::new();
     for e in &all {
         let r = Rect::of(e);
@@ -211,7 +228,7 @@ pub fn check(root: &impl ElementRoot, geometry: &Geometry, active: Option<&str>)
         if control {
             if (r.w.min(r.h)) + SLACK < min_touch && r.meets(&visible) {
                 problems.push(format!(
-                    "small: {} at {r} is under the 15 mm touch target ({min_touch:.0} px)",
+                    "small: {} at {r} is under the {min_touch:.0} px target",
                     name(e)
                 ));
             }
