@@ -430,6 +430,22 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
             licences.invoke_finish();
         }
     }
+    // 手写输入, where the recogniser is installed: one stroke (一) on the search's pad.
+    let hw = window.global::<crate::ui::HandwritingAdapter>();
+    if hw.get_available() {
+        ka.invoke_open_find();
+        hw.invoke_use_handwriting(true);
+        hw.invoke_pen_down(200.0, 512.0);
+        for x in (240..=820).step_by(40) {
+            hw.invoke_pen_move(x as f32, 512.0);
+        }
+        hw.invoke_pen_up();
+        // The candidates come from the recogniser's thread; a pad without them is drawn too.
+        let _ = s.wait("手写候选", || hw.get_candidates().row_count() > 0);
+        s.shot("find-handwriting")?;
+        hw.invoke_use_handwriting(false);
+        ka.invoke_go_home();
+    }
     Ok(())
 }
 
