@@ -35,11 +35,11 @@ pub fn run_from_cli(cli: &Cli) -> ExitCode {
     }
 }
 
-/// `ykb-terminal screenshots --out DIR`: every kiosk, counter and hall picture.
-pub fn run_screenshots(out: &std::path::Path) -> ExitCode {
+/// `ykb-terminal screenshots --out DIR [--size WxH]`: every kiosk, counter and hall picture.
+pub fn run_screenshots(out: &std::path::Path, size: (u32, u32)) -> ExitCode {
     // The counter's windows are drawn on the platform the kiosk's pictures set up.
-    match crate::kiosk::screenshots::render_all(out).and_then(|mut files| {
-        files.extend(crate::counter::screenshots::render_all(out)?);
+    match crate::kiosk::screenshots::render_all(out, size).and_then(|mut files| {
+        files.extend(crate::counter::screenshots::render_all(out, size)?);
         Ok(files)
     }) {
         Ok(files) => {

@@ -134,7 +134,16 @@ pub enum Command {
         /// Folder for the PNG files (created if missing).
         #[arg(long)]
         out: std::path::PathBuf,
+        /// Screen size to draw at, WxH in logical pixels (e.g. 1920x1080, or 1080x1920 for a
+        /// portrait standing unit); default 1280x800. Other sizes are named in the files.
+        #[arg(long, value_parser = parse_screen_size)]
+        size: Option<(u32, u32)>,
     },
+}
+
+/// `--size WxH`, checked as `terminal.screen` is.
+fn parse_screen_size(text: &str) -> Result<(u32, u32), String> {
+    crate::core::config::screen::parse_size(text)
 }
 
 /// `catalog …`

@@ -40,7 +40,10 @@ fn main() -> ExitCode {
         Some(Command::Update(u)) => cli::update::run_update(&cli, u),
         Some(Command::Handwriting(c)) => cli::handwriting::run_handwriting(c),
         Some(Command::FleetSim(a)) => cli::fleet::run_fleet_sim(a),
-        Some(Command::Screenshots { out }) => ykb_terminal::app::run_screenshots(out),
+        Some(Command::Screenshots { out, size }) => ykb_terminal::app::run_screenshots(
+            out,
+            size.unwrap_or(ykb_terminal::ui::SCREENSHOT_SIZE),
+        ),
         Some(Command::Reregister(a)) => cli::ops::run_reregister(&cli, a),
         None => ykb_terminal::app::run_from_cli(&cli),
     }

@@ -41,3 +41,40 @@ pub fn rgb_image(img: &image::RgbImage) -> slint::Image {
         ),
     )
 }
+
+/// What a window's `Theme` takes from the panel: the smallest touch target (15 mm) in
+/// logical pixels, and whether the panel stands upright (keyboards go below the field).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScreenFit {
+    pub min_touch: f32,
+    pub portrait: bool,
+}
+
+/// Sizes a window for the profile's panel (`terminal.screen`; a full-screen terminal takes
+/// the display's size, and the window itself follows it into `Theme.portrait`).
+pub fn apply_screen(
+    window: &slint::Window,
+    terminal: &crate::core::config::TerminalSection,
+) -> ScreenFit {
+    let screen = terminal.panel();
+    if let (Some((w, h)), false) = (screen.size(), terminal.fullscreen) {
+        window.set_size(slint::LogicalSize::new(w as f32, h as f32));
+    }
+    ScreenFit {
+        min_touch: screen.px_per_mm() * crate::core::config::screen::MIN_TOUCH_MM,
+        portrait: screen.size().is_some_and(|(w, h)| h > w),
+    }
+}
+
+/// The size `ykb-terminal screenshots` draws at when none is asked for (a common 15.6" kiosk
+/// panel at 1280×800 logical pixels).
+pub const SCREENSHOT_SIZE: (u32, u32) = (1280, 800);
+
+/// A picture's name suffix for its size: `""` for [`SCREENSHOT_SIZE`], else `-WxH`.
+pub fn screenshot_suffix(size: (u32, u32)) -> String {
+    if size == SCREENSHOT_SIZE {
+        String::new()
+    } else {
+        format!("-{}x{}", size.0, size.1)
+    }
+}

@@ -269,6 +269,13 @@ impl Counter {
         let cfg = core.profile.counter.clone().ok_or(
             "窗口模式需要 [counter] 配置（本机窗口号与工作人员），见 kiosk-config/counter.toml",
         )?;
+        let fit = crate::ui::apply_screen(window.window(), &core.profile.terminal);
+        window
+            .global::<crate::ui::Theme>()
+            .set_min_touch(fit.min_touch);
+        window
+            .global::<crate::ui::Theme>()
+            .set_portrait(fit.portrait);
         if let Err(e) = crate::core::search::ensure_index(&mut core.store) {
             tracing::warn!(error = %e, "search index could not be built");
         }

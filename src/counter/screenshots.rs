@@ -42,22 +42,96 @@ fn save(window: &slint::Window, size: (u32, u32), path: &Path) -> Result<(), Str
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// One window of counter mode as a walk shows it.
+pub enum Shown<'a> {
+    /// The clerk's window.
+    Desk(&'a CounterWindow),
+    /// The evaluation pad facing the citizen.
+    Pad(&'a EvaluationPadWindow),
+    /// The hall's calling display.
+    Hall(&'a HallDisplayWindow),
+}
+
+impl Shown<'_> {
+    pub fn window(&self) -> &slint::Window {
+        match self {
+            Self::Desk(w) => w.window(),
+            Self::Pad(w) => w.window(),
+            Self::Hall(w) => w.window(),
+        }
+    }
+}
+
+/// What a walk through counter mode calls at each screen (drawn at `size`) and for the
+/// printed receipt: `screenshots` draws, the layout test (`tests/layout.rs`) checks.
+pub trait Visit {
+    fn screen(&mut self, shown: Shown<'_>, size: (u32, u32), name: &str) -> Result<(), String>;
+    fn printed(&mut self, _name: &str, _job: &Path) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The evaluation pad's panel (a 10.1″ tablet).
+pub const PAD_SIZE: (u32, u32) = (1024, 640);
+
+struct Shooter<'a> {
+    out: &'a Path,
+    suffix: String,
+    written: Vec<PathBuf>,
+}
+
+impl Visit for Shooter<'_> {
+    fn screen(&mut self, shown: Shown<'_>, size: (u32, u32), name: &str) -> Result<(), String> {
+        let path = self.out.join(format!(
+            "counter-{:02}-{name}-zh{}.png",
+            self.written.len() + 1,
+            self.suffix
+        ));
+        save(shown.window(), size, &path)?;
+        self.written.push(path);
+        Ok(())
+    }
+
+    fn printed(&mut self, name: &str, job: &Path) -> Result<(), String> {
+        let path = self.out.join(format!("{name}-zh.png"));
+        std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.written.push(path);
+        Ok(())
+    }
+}
+
 /// Renders the counter, the pad and the hall display into `out` (the platform must be set,
-/// as `kiosk::screenshots::render_all` leaves it).
-pub fn render_all(out: &Path) -> Result<Vec<PathBuf>, String> {
+/// as the kiosk's pictures leave it).
+/// `size` is the clerk's desk screen (the kiosk's default size draws the desk at today's
+/// 1366×860); the pad and the hall display keep their own panels.
+pub fn render_all(out: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>, String> {
     // A fresh demo store, removed afterwards.
     let data = out.join(".data-counter");
     let _ = std::fs::remove_dir_all(&data);
-    let result = render_in(out, &data);
+    let desk = if size == crate::ui::SCREENSHOT_SIZE {
+        (1366, 860)
+    } else {
+        size
+    };
+    let mut shooter = Shooter {
+        out,
+        suffix: crate::ui::screenshot_suffix(size),
+        written: Vec::new(),
+    };
+    let result = walk(desk, &data, &mut shooter);
     let _ = std::fs::remove_dir_all(&data);
-    result
+    result.map(|()| shooter.written)
 }
 
-fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
+/// Walks counter mode on its demo profile (store in `data`), the clerk's desk at `desk`:
+/// sign-in, pre-review, accepted, the pad serving and asking for 好差评, the hall display
+/// (connected, and marked disconnected in landscape and portrait), then the 受理回执.
+pub fn walk(desk: (u32, u32), data: &Path, visit: &mut dyn Visit) -> Result<(), String> {
     // The clerk's screen in Chinese (the kiosk's pictures may have left English selected).
     slint::select_bundled_translation("").map_err(|e| e.to_string())?;
-    let profile = Profile::parse(COUNTER_PROFILE, "kiosk-config/counter-demo.toml")
+    let mut profile = Profile::parse(COUNTER_PROFILE, "kiosk-config/counter-demo.toml")
         .map_err(|e| e.to_string())?;
+    profile.terminal.screen = format!("{}x{}", desk.0, desk.1);
     let mut core = Core::start(profile, data).map_err(|e| e.to_string())?;
     let platform = crate::terminal::link::PlatformLink::start_demo(&mut core).map(Arc::new);
     let window = CounterWindow::new().map_err(|e| e.to_string())?;
@@ -69,17 +143,7 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
     counter.start_devices();
     window.show().map_err(|e| e.to_string())?;
     pad.show().map_err(|e| e.to_string())?;
-    let mut written = Vec::new();
-    let mut shot = |w: &slint::Window, size, name: &str| -> Result<(), String> {
-        let path = out.join(format!("counter-{:02}-{name}-zh.png", written.len() + 1));
-        save(w, size, &path)?;
-        written.push(path);
-        Ok(())
-    };
-    const DESK: (u32, u32) = (1366, 860);
-    const PAD: (u32, u32) = (1024, 640);
-    shot(window.window(), DESK, "sign-in")?;
-
+    visit.screen(Shown::Desk(&window), desk, "sign-in")?;
     let a = window.global::<CounterAdapter>();
     a.set_staff_input("S0001".into());
     a.set_pin_input("123456".into());
@@ -116,8 +180,8 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
     for o in ["o_expiry", "o_minor_no", "o_pick_window"] {
         a.invoke_answer(o.into());
     }
-    shot(window.window(), DESK, "pre-review")?;
-    shot(pad.window(), PAD, "pad-serving")?;
+    visit.screen(Shown::Desk(&window), desk, "pre-review")?;
+    visit.screen(Shown::Pad(&pad), PAD_SIZE, "pad-serving")?;
     for m in ["m_photo_receipt", "m_hukou"] {
         let exempt = a
             .get_checks()
@@ -137,10 +201,10 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
         counter.process_device_events();
         counter.tick(Instant::now());
     }
-    shot(window.window(), DESK, "accepted")?;
+    visit.screen(Shown::Desk(&window), desk, "accepted")?;
     a.invoke_finish();
     pad.global::<PadAdapter>().invoke_choose(4);
-    shot(pad.window(), PAD, "pad-evaluate")?;
+    visit.screen(Shown::Pad(&pad), PAD_SIZE, "pad-evaluate")?;
 
     let hall_profile = Profile::parse(HALL_PROFILE, "kiosk-config/hall-display-demo.toml")
         .map_err(|e| e.to_string())?;
@@ -148,21 +212,23 @@ fn render_in(out: &Path, data: &Path) -> Result<Vec<PathBuf>, String> {
     let hall = HallDisplayWindow::new().map_err(|e| e.to_string())?;
     let _display = HallDisplay::attach(&hall, hall_core, Box::new(Silent));
     hall.show().map_err(|e| e.to_string())?;
-    shot(hall.window(), (1920, 1080), "hall-display")?;
+    visit.screen(Shown::Hall(&hall), (1920, 1080), "hall-display")?;
     // The mark a failed read leaves over the last good state (what `render` writes then).
     hall.global::<crate::ui::HallAdapter>()
         .set_link_notice("连接中断，显示的是 09:30 的状态".into());
-    shot(hall.window(), (1920, 1080), "hall-display-disconnected")?;
-    shot(
-        hall.window(),
+    visit.screen(
+        Shown::Hall(&hall),
+        (1920, 1080),
+        "hall-display-disconnected",
+    )?;
+    visit.screen(
+        Shown::Hall(&hall),
         (1080, 1920),
         "hall-display-disconnected-portrait",
     )?;
     // The acceptance receipt, as the emulator printed it.
     if let Some(job) = counter.printed_jobs().last() {
-        let path = out.join("counter-receipt-zh.png");
-        std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
-        written.push(path);
+        visit.printed("counter-receipt", job)?;
     }
-    Ok(written)
+    Ok(())
 }

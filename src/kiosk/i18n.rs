@@ -44,8 +44,8 @@ const EN: &[(&str, &str)] = &[
     ("简介", "Overview"),
     ("一次办好以下事项", "Done together"),
     // Form.
-    ("带“已从身份证读取”的内容不能修改；点其他框，用右侧键盘输入", "Fields read from your ID card cannot be changed; tap another field and type on the keyboard"),
-    ("点输入框，用右侧键盘输入", "Tap a field and type on the keyboard"),
+    ("带“已从身份证读取”的内容不能修改；点其他框，用屏幕上的键盘输入", "Fields read from your ID card cannot be changed; tap another field and type on the keyboard"),
+    ("点输入框，用屏幕上的键盘输入", "Tap a field and type on the keyboard"),
     ("请填写{}", "Please fill in: {}"),
     ("请选择{}", "Please choose: {}"),
     ("{}最多 {} 个字，请删去一些", "{}: at most {} characters"),

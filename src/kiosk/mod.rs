@@ -195,6 +195,9 @@ impl Kiosk {
         window
             .global::<Theme>()
             .set_large_text(core.profile.terminal.large_text);
+        let fit = crate::ui::apply_screen(window.window(), &core.profile.terminal);
+        window.global::<Theme>().set_min_touch(fit.min_touch);
+        window.global::<Theme>().set_portrait(fit.portrait);
         let language = core.profile.terminal.language;
         let mut session =
             Session::new(idle, Instant::now()).with_technicians(core.profile.technician.as_ref());

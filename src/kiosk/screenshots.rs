@@ -22,8 +22,7 @@ use super::{
 use crate::core::config::{Language, Profile};
 use crate::core::Core;
 
-/// The screen size of the pictures (a common 15.6" kiosk panel at 1280×800 logical pixels).
-const SIZE: (u32, u32) = (1280, 800);
+use crate::ui::screenshot_suffix as size_suffix;
 
 /// A platform whose windows draw into memory.
 struct ShotPlatform {
@@ -43,28 +42,31 @@ impl Platform for ShotPlatform {
     }
 }
 
-/// One variant of the set: language and text size.
+/// One variant of the set: language, text size and screen size.
 #[derive(Debug, Clone, Copy)]
-struct Variant {
-    lang: Language,
-    large: bool,
+pub struct Variant {
+    pub lang: Language,
+    pub large: bool,
+    pub size: (u32, u32),
 }
 
 impl Variant {
-    fn suffix(self) -> String {
+    /// `zh`, `en-large`; a size other than the default is named too (`zh-1080x1920`).
+    pub fn suffix(self) -> String {
         format!(
-            "{}{}",
+            "{}{}{}",
             match self.lang {
                 Language::ZhCn => "zh",
                 Language::En => "en",
             },
-            if self.large { "-large" } else { "" }
+            if self.large { "-large" } else { "" },
+            size_suffix(self.size)
         )
     }
 }
 
-/// Renders every screen into `out`; returns the files written.
-pub fn render_all(out: &Path) -> Result<Vec<PathBuf>, String> {
+/// Renders every screen into `out` at `size` (logical pixels); returns the files written.
+pub fn render_all(out: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let platform = Rc::new(ShotPlatform {
         windows: RefCell::new(Vec::new()),
@@ -77,18 +79,22 @@ pub fn render_all(out: &Path) -> Result<Vec<PathBuf>, String> {
         Variant {
             lang: Language::ZhCn,
             large: false,
+            size,
         },
         Variant {
             lang: Language::ZhCn,
             large: true,
+            size,
         },
         Variant {
             lang: Language::En,
             large: false,
+            size,
         },
         Variant {
             lang: Language::En,
             large: true,
+            size,
         },
     ] {
         written.extend(render_variant(&platform, out, variant)?);
@@ -108,26 +114,61 @@ impl Platform for PlatformRef {
     }
 }
 
-struct Shooter<'a> {
-    window: &'a AppWindow,
-    soft: Rc<MinimalSoftwareWindow>,
-    kiosk: &'a Kiosk,
-    out: &'a Path,
-    suffix: String,
-    written: Vec<PathBuf>,
+/// What a walk through the screens calls: once the window is made, at each screen, and for
+/// each printed paper. `screenshots` draws; the layout test (`tests/layout.rs`) checks.
+pub trait Visit {
+    /// The window exists and is about to be shown.
+    fn attached(&mut self, _window: &AppWindow) -> Result<(), String> {
+        Ok(())
+    }
+    /// The window shows screen `name`; `active` is the label of the field being typed into.
+    fn screen(
+        &mut self,
+        window: &AppWindow,
+        name: &str,
+        active: Option<&str>,
+    ) -> Result<(), String>;
+    /// The printer emulator wrote `job` (a PNG) for paper `name`.
+    fn printed(&mut self, _name: &str, _job: &Path) -> Result<(), String> {
+        Ok(())
+    }
 }
 
-impl Shooter<'_> {
+struct Shooter<'a> {
+    platform: &'a ShotPlatform,
+    soft: Option<Rc<MinimalSoftwareWindow>>,
+    out: &'a Path,
+    suffix: String,
+    size: (u32, u32),
+    written: Vec<PathBuf>,
+    receipts: Vec<PathBuf>,
+}
+
+impl Visit for Shooter<'_> {
+    fn attached(&mut self, _window: &AppWindow) -> Result<(), String> {
+        let soft = self
+            .platform
+            .windows
+            .borrow()
+            .last()
+            .cloned()
+            .ok_or("离屏窗口未创建")?;
+        soft.set_size(PhysicalSize::new(self.size.0, self.size.1));
+        self.soft = Some(soft);
+        Ok(())
+    }
+
     /// Draws the window as it is now into `NN-name-<variant>.png`.
-    fn shot(&mut self, name: &str) -> Result<(), String> {
-        let (w, h) = SIZE;
+    fn screen(&mut self, _: &AppWindow, name: &str, _: Option<&str>) -> Result<(), String> {
+        let soft = self.soft.as_ref().ok_or("离屏窗口未创建")?;
+        let (w, h) = self.size;
         let mut buf = vec![Rgb8Pixel::default(); (w * h) as usize];
         // Conditional and repeated elements come into being as the first frame is laid out;
         // the second frame shows them.
         for _ in 0..2 {
             slint::platform::update_timers_and_animations();
-            self.soft.request_redraw();
-            self.soft.draw_if_needed(|r| {
+            soft.request_redraw();
+            soft.draw_if_needed(|r| {
                 r.render(&mut buf, w as usize);
             });
         }
@@ -144,18 +185,25 @@ impl Shooter<'_> {
         Ok(())
     }
 
-    /// Runs what device threads posted until `done` holds (there is no event loop).
-    fn wait(&self, what: &str, done: impl Fn() -> bool) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !done() {
-            if Instant::now() > deadline {
-                return Err(format!("截图时等待超时：{what}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-            self.kiosk.process_device_events();
-        }
+    fn printed(&mut self, name: &str, job: &Path) -> Result<(), String> {
+        let path = self.out.join(format!("{name}-{}.png", self.suffix));
+        std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.receipts.push(path);
         Ok(())
     }
+}
+
+/// Runs what device threads posted until `done` holds (there is no event loop).
+fn wait(kiosk: &Kiosk, what: &str, done: impl Fn() -> bool) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        if Instant::now() > deadline {
+            return Err(format!("截图时等待超时：{what}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        kiosk.process_device_events();
+    }
+    Ok(())
 }
 
 fn render_variant(
@@ -166,31 +214,37 @@ fn render_variant(
     // A fresh demo store per variant, removed afterwards.
     let data = out.join(format!(".data-{}", variant.suffix()));
     let _ = std::fs::remove_dir_all(&data);
-    let result = render_in(platform, out, variant, &data);
+    let mut shooter = Shooter {
+        platform,
+        soft: None,
+        out,
+        suffix: variant.suffix(),
+        size: variant.size,
+        written: Vec::new(),
+        receipts: Vec::new(),
+    };
+    let result = walk(variant, &data, &mut shooter);
     let _ = std::fs::remove_dir_all(&data);
-    result
+    result?;
+    let mut written = shooter.written;
+    written.extend(shooter.receipts);
+    Ok(written)
 }
 
-fn render_in(
-    platform: &ShotPlatform,
-    out: &Path,
-    variant: Variant,
-    data: &Path,
-) -> Result<Vec<PathBuf>, String> {
+/// Walks every kiosk screen of `variant` on the demo profile (store in `data`), calling
+/// `visit` at each: home, guides, 取号, 办件进度, a whole errand with its receipt, 好差评,
+/// the idle countdown and 证照打印 (online and offline).
+pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), String> {
     let mut profile = Profile::demo();
     profile.terminal.language = variant.lang;
     profile.terminal.large_text = variant.large;
+    // The panel's scale (15 mm targets) follows the size drawn.
+    profile.terminal.screen = format!("{}x{}", variant.size.0, variant.size.1);
     let mut core = Core::start(profile, data).map_err(|e| e.to_string())?;
     let demo = crate::terminal::link::PlatformLink::start_demo(&mut core).map(Arc::new);
     let catalog = core.catalog.clone();
     let window = AppWindow::new().map_err(|e| e.to_string())?;
-    let soft = platform
-        .windows
-        .borrow()
-        .last()
-        .cloned()
-        .ok_or("离屏窗口未创建")?;
-    soft.set_size(PhysicalSize::new(SIZE.0, SIZE.1));
+    visit.attached(&window)?;
     window.show().map_err(|e| e.to_string())?;
     let kiosk = Kiosk::attach(&window, core);
     if let Some(d) = &demo {
@@ -200,15 +254,11 @@ fn render_in(
     kiosk.start_scanner();
     kiosk.start_printer();
     window.global::<Theme>().set_large_text(variant.large);
-    let mut s = Shooter {
+    let mut s = Walker {
         window: &window,
-        soft,
         kiosk: &kiosk,
-        out,
-        suffix: variant.suffix(),
-        written: Vec::new(),
+        visit,
     };
-    let mut receipts = Vec::new();
     let ka = window.global::<KioskAdapter>();
     s.shot("home")?;
     ka.invoke_open_departments();
@@ -282,7 +332,7 @@ fn render_in(
     for d in "1380000".chars() {
         apply.invoke_key(d.to_string().into());
     }
-    s.shot("form")?;
+    s.shot_typing("form", &field_label(&apply, "f_phone"))?;
     for d in "0000".chars() {
         apply.invoke_key(d.to_string().into());
     }
@@ -291,7 +341,7 @@ fn render_in(
     for k in "jiefangbei".chars() {
         apply.invoke_key(k.to_string().into());
     }
-    s.shot("form-pinyin")?;
+    s.shot_typing("form-pinyin", &field_label(&apply, "f_post_address"))?;
     apply.invoke_clear();
     let address = session_address(&apply);
     apply.invoke_pick("f_post_address".into(), address.into());
@@ -320,9 +370,7 @@ fn render_in(
     // The ticket was the first job; the case receipt is the second.
     s.wait("回执文件", || kiosk.printed_jobs().len() >= 2)?;
     if let Some(job) = kiosk.printed_jobs().last() {
-        let path = out.join(format!("receipt-{}.png", s.suffix));
-        std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
-        receipts.push(path);
+        s.visit.printed("receipt", job)?;
     }
     apply.invoke_evaluate();
     let eval = window.global::<EvaluateAdapter>();
@@ -366,9 +414,7 @@ fn render_in(
         s.shot("licence-printed")?;
         s.wait("打印件文件", || kiosk.printed_jobs().len() > jobs)?;
         if let Some(job) = kiosk.printed_jobs().last() {
-            let path = out.join(format!("licence-receipt-{}.png", s.suffix));
-            std::fs::copy(job, &path).map_err(|e| format!("{}: {e}", path.display()))?;
-            receipts.push(path);
+            s.visit.printed("licence-receipt", job)?;
         }
         licences.invoke_finish();
         if let Some(sim) = d.sim() {
@@ -384,9 +430,45 @@ fn render_in(
             licences.invoke_finish();
         }
     }
-    let _ = s.window;
-    s.written.extend(receipts);
-    Ok(s.written)
+    // 手写输入, where the recogniser is installed: one stroke (一) on the search's pad.
+    let hw = window.global::<crate::ui::HandwritingAdapter>();
+    if hw.get_available() {
+        ka.invoke_open_find();
+        hw.invoke_use_handwriting(true);
+        hw.invoke_pen_down(200.0, 512.0);
+        for x in (240..=820).step_by(40) {
+            hw.invoke_pen_move(x as f32, 512.0);
+        }
+        hw.invoke_pen_up();
+        // The candidates come from the recogniser's thread; a pad without them is drawn too.
+        let _ = s.wait("手写候选", || hw.get_candidates().row_count() > 0);
+        s.shot("find-handwriting")?;
+        hw.invoke_use_handwriting(false);
+        ka.invoke_go_home();
+    }
+    Ok(())
+}
+
+/// The walk's hands: the window, the kiosk and the visitor.
+struct Walker<'a> {
+    window: &'a AppWindow,
+    kiosk: &'a Kiosk,
+    visit: &'a mut dyn Visit,
+}
+
+impl Walker<'_> {
+    fn shot(&mut self, name: &str) -> Result<(), String> {
+        self.visit.screen(self.window, name, None)
+    }
+
+    /// A screen where the citizen types into the field labelled `active`.
+    fn shot_typing(&mut self, name: &str, active: &str) -> Result<(), String> {
+        self.visit.screen(self.window, name, Some(active))
+    }
+
+    fn wait(&self, what: &str, done: impl Fn() -> bool) -> Result<(), String> {
+        wait(self.kiosk, what, done)
+    }
 }
 
 /// The address field's one-touch fill (the ID card's address) as the form offers it.
@@ -396,5 +478,15 @@ fn session_address(apply: &ApplyAdapter<'_>) -> String {
         .iter()
         .find(|f| f.id == "f_post_address")
         .map(|f| f.quick_fill.to_string())
+        .unwrap_or_default()
+}
+
+/// A form field's label as the page shows it (its accessible label).
+fn field_label(apply: &ApplyAdapter<'_>, id: &str) -> String {
+    apply
+        .get_fields()
+        .iter()
+        .find(|f| f.id == id)
+        .map(|f| f.label.to_string())
         .unwrap_or_default()
 }

@@ -7,6 +7,7 @@ pub mod apt;
 pub mod cups;
 pub mod gateway;
 pub mod hall;
+pub mod layout;
 pub mod link;
 pub mod pg_server;
 pub mod sim;

@@ -104,9 +104,9 @@ fn render_form(window: &AppWindow, st: &State) {
     let lang = st.lang;
     a.set_form_note(
         lang.t(if views.iter().any(|f| f.locked) {
-            "带“已从身份证读取”的内容不能修改；点其他框，用右侧键盘输入"
+            "带“已从身份证读取”的内容不能修改；点其他框，用屏幕上的键盘输入"
         } else {
-            "点输入框，用右侧键盘输入"
+            "点输入框，用屏幕上的键盘输入"
         })
         .into(),
     );
