@@ -320,6 +320,8 @@ mod stage;
 
 /// Matters per write transaction when a snapshot is staged.
 pub const SNAPSHOT_BATCH: usize = stage::BATCH;
+/// Search documents per write transaction of a staged snapshot.
+pub const SNAPSHOT_INDEX_BATCH: usize = stage::INDEX_BATCH;
 
 /// The catalogue version held, read on `conn` (inside the caller's transaction).
 fn held_version(conn: &Connection) -> Result<Option<u64>, StoreError> {
