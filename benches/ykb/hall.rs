@@ -131,17 +131,18 @@ pub fn hall(out: &mut Vec<Figure>) {
     hall_day(out);
 }
 
-fn call_next_40_windows(out: &mut Vec<Figure>) {
-    const PER_WINDOW: usize = 25;
-    let cfg = hall_db("calls");
-    let (_kdir, mut kiosk) = terminal(&cfg, 1, 999);
-    let mut db = HallDb::connect(&cfg).expect("hall");
-    issue(&mut db, &mut kiosk, &cfg, WINDOWS as usize * PER_WINDOW);
-    let start = Arc::new(Barrier::new(WINDOWS as usize + 1));
-    let threads: Vec<_> = (1..=WINDOWS)
+/// The hall's windows 1..=WINDOWS, each on a thread with its own terminal and connection:
+/// opens, waits at `start`, then up to `calls` times pauses `pause(state)` (the state seeded
+/// by the window's number), calls next and serves; returns each call's time in ms.
+fn windows(
+    cfg: &TicketingSection,
+    start: &Arc<Barrier>,
+    calls: usize,
+    pause: fn(&mut u64) -> Duration,
+) -> Vec<std::thread::JoinHandle<Vec<f64>>> {
+    (1..=WINDOWS)
         .map(|w| {
-            let cfg = cfg.clone();
-            let start = start.clone();
+            let (cfg, start) = (cfg.clone(), start.clone());
             std::thread::spawn(move || {
                 let (_dir, mut core) = terminal(&cfg, 1, 1);
                 let mut db = HallDb::connect(&cfg).expect("hall");
@@ -149,9 +150,14 @@ fn call_next_40_windows(out: &mut Vec<Figure>) {
                     d.set_open(true, Timestamp::now())
                 })
                 .expect("open");
+                let mut state = 0x9E37_79B9_7F4A_7C15_u64 ^ u64::from(w);
                 start.wait();
                 let mut took = Vec::new();
-                loop {
+                for _ in 0..calls {
+                    let p = pause(&mut state);
+                    if !p.is_zero() {
+                        std::thread::sleep(p);
+                    }
                     let t = Instant::now();
                     let called = desk(&mut db, &mut core, &cfg, w, |d| {
                         d.call_next(Timestamp::now())
@@ -167,7 +173,17 @@ fn call_next_40_windows(out: &mut Vec<Figure>) {
                 took
             })
         })
-        .collect();
+        .collect()
+}
+
+fn call_next_40_windows(out: &mut Vec<Figure>) {
+    const PER_WINDOW: usize = 25;
+    let cfg = hall_db("calls");
+    let (_kdir, mut kiosk) = terminal(&cfg, 1, 999);
+    let mut db = HallDb::connect(&cfg).expect("hall");
+    issue(&mut db, &mut kiosk, &cfg, WINDOWS as usize * PER_WINDOW);
+    let start = Arc::new(Barrier::new(WINDOWS as usize + 1));
+    let threads = windows(&cfg, &start, usize::MAX, |_| Duration::ZERO);
     start.wait();
     let wall = Instant::now();
     let mut took: Vec<f64> = threads
@@ -245,41 +261,13 @@ fn call_next_paced(out: &mut Vec<Figure>) {
     let mut db = HallDb::connect(&cfg).expect("hall");
     issue(&mut db, &mut kiosk, &cfg, WINDOWS as usize * PER_WINDOW);
     let start = Arc::new(Barrier::new(WINDOWS as usize));
-    let threads: Vec<_> = (1..=WINDOWS)
-        .map(|w| {
-            let (cfg, start) = (cfg.clone(), start.clone());
-            std::thread::spawn(move || {
-                let (_dir, mut core) = terminal(&cfg, 1, 1);
-                let mut db = HallDb::connect(&cfg).expect("hall");
-                desk(&mut db, &mut core, &cfg, w, |d| {
-                    d.set_open(true, Timestamp::now())
-                })
-                .expect("open");
-                // xorshift, seeded by the window: the same pauses in every run.
-                let mut x = 0x9E37_79B9_7F4A_7C15_u64 ^ u64::from(w);
-                start.wait();
-                let mut took = Vec::new();
-                for _ in 0..PER_WINDOW {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    std::thread::sleep(Duration::from_millis(x % 4_000));
-                    let t = Instant::now();
-                    let called = desk(&mut db, &mut core, &cfg, w, |d| {
-                        d.call_next(Timestamp::now())
-                    });
-                    let dt = t.elapsed();
-                    if called.is_err() {
-                        break;
-                    }
-                    took.push(ms(dt));
-                    desk(&mut db, &mut core, &cfg, w, |d| d.serve(Timestamp::now()))
-                        .expect("serve");
-                }
-                took
-            })
-        })
-        .collect();
+    // xorshift, seeded by the window: the same pauses in every run.
+    let threads = windows(&cfg, &start, PER_WINDOW, |x| {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        Duration::from_millis(*x % 4_000)
+    });
     let mut took: Vec<f64> = threads
         .into_iter()
         .flat_map(|t| t.join().expect("window"))

@@ -66,6 +66,14 @@ impl PlatformArgs {
         )
     }
 
+    /// [`PlatformArgs::client`] and the [`runtime`] to call it on.
+    pub(crate) fn client_and_runtime(
+        &self,
+        core: &Core,
+    ) -> Result<(PlatformClient, tokio::runtime::Runtime), ExitCode> {
+        Ok((self.client(core)?, runtime()?))
+    }
+
     /// Gives `client` this terminal's credentials: those stored for its platform, or new ones
     /// from registering with `--enrolment-code` (the demo's own code for a simulator profile).
     /// Unregistered with no code: says so, with `retry` telling how to run again (exit 2).

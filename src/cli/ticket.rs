@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use jiff::Timestamp;
 
-use super::common::{fail, open_core, print_json, runtime, PlatformArgs};
+use super::common::{fail, open_core, print_json, PlatformArgs};
 use super::{Cli, EXIT_CONFIG, EXIT_FAILURE};
 use crate::core::config::{PlatformMode, TicketingSection};
 use crate::core::domain::{EvaluationLevel, IdNumber};
@@ -419,12 +419,8 @@ fn lease(mut core: Core, cfg: &TicketingSection, args: &LeaseArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     }
-    let client = match args.link.client(&core) {
+    let (client, rt) = match args.link.client_and_runtime(&core) {
         Ok(c) => c,
-        Err(c) => return c,
-    };
-    let rt = match runtime() {
-        Ok(r) => r,
         Err(c) => return c,
     };
     rt.block_on(async {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Args, Subcommand};
 
-use super::common::{fail, open_core, print_json, runtime, PlatformArgs};
+use super::common::{fail, open_core, print_json, PlatformArgs};
 use super::{Cli, EXIT_CONFIG, EXIT_FAILURE};
 use crate::core::config::PlatformMode;
 use crate::core::{health, update::UpdateReport};
@@ -152,12 +152,8 @@ fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
         eprintln!("演示配置没有真实平台：请用 --platform 指定平台地址");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let client = match args.link.client(&core) {
+    let (client, rt) = match args.link.client_and_runtime(&core) {
         Ok(c) => c,
-        Err(c) => return c,
-    };
-    let rt = match runtime() {
-        Ok(r) => r,
         Err(c) => return c,
     };
     let retry = "请先完成终端注册（ykb-terminal provision），或加 --enrolment-code 注册码";
