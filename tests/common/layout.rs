@@ -112,8 +112,11 @@ fn name(e: &ElementHandle) -> String {
     }
 }
 
+/// An element as the check tells it apart: its type, its label and its rectangle.
+type ElementKey = (String, String, [u32; 4]);
+
 /// A stable key for an element between two queries (the API has no identity).
-fn key(e: &ElementHandle) -> (String, String, [u32; 4]) {
+fn key(e: &ElementHandle) -> ElementKey {
     let r = Rect::of(e);
     (
         e.type_name().unwrap_or_default().to_string(),
@@ -169,8 +172,7 @@ pub fn check_with(
     };
     let all = ElementQuery::from_root(root).find_all();
     // Scroll areas and what they hold: (viewport, keys of its elements).
-    let mut scrolled: Vec<(Rect, std::collections::HashSet<(String, String, [u32; 4])>)> =
-        Vec::new();
+    let mut scrolled: Vec<(Rect, std::collections::HashSet<ElementKey>)> = Vec::new();
     for e in all.iter().filter(|e| is_scroll_area(e)) {
         let mut held = std::collections::HashSet::new();
         e.visit_descendants(|d| {
