@@ -455,6 +455,9 @@ fn the_same_ticket_called_from_two_windows_at_once_goes_to_one() {
     assert_eq!(calls, 15);
 }
 
+/// What a script does at the window's desk.
+type OnDesk<'a> = &'a mut dyn FnMut(&mut Desk<'_>);
+
 /// The same mixed queue, run through the embedded queue and the hall database: the hall picks
 /// in SQL (`CALL_ORDER_SQL`), the embedded queue in Rust (`pick_next`); both must call in
 /// the same order — transferred first, then green channel, then first come, first served.
@@ -463,7 +466,7 @@ fn the_hall_calls_in_the_order_the_embedded_queue_calls() {
     let (_db, it) = hall();
     let profile = Profile::load(&it.profile).unwrap();
     let cfg = profile.ticketing.clone().unwrap();
-    let script = |desk: &mut dyn FnMut(&mut dyn FnMut(&mut Desk<'_>))| -> Vec<String> {
+    let script = |desk: &mut dyn FnMut(OnDesk<'_>)| -> Vec<String> {
         let mut order = Vec::new();
         desk(&mut |d| d.set_open(true, Timestamp::now()).unwrap());
         for (service, green) in [
