@@ -2,15 +2,18 @@
 //! submission, resumable uploads, error classification under injected faults, request
 //! signing (replay, skew, bad signatures), and the rest of the contract.
 
+mod common;
+
 use std::time::Duration;
+
+use common::sim::{demo_client, register_demo};
 
 use uuid::Uuid;
 use ykb_terminal::core::domain::{IdNumber, Person};
-use ykb_terminal::core::platform::wire::{self, RegisterRequest};
+use ykb_terminal::core::platform::wire;
 use ykb_terminal::core::platform::{
     ClientConfig, LicenceDocumentError, Platform, PlatformClient, PlatformError,
 };
-use ykb_terminal::core::sync::DEMO_ENROLMENT_CODE;
 use ykb_terminal::sim::platform::{self as sim, Faults, SimHandle, SimOptions};
 
 async fn start_sim() -> SimHandle {
@@ -19,28 +22,9 @@ async fn start_sim() -> SimHandle {
         .unwrap()
 }
 
-fn client_with_timeout(h: &SimHandle, timeout: Duration) -> PlatformClient {
-    PlatformClient::new(ClientConfig {
-        base_url: h.base_url(),
-        ca_file: None,
-        proxy: None,
-        timeout,
-        catalog_key: wire::demo_verifying_key(),
-        max_catalog_bytes: 64 * 1024 * 1024,
-    })
-    .unwrap()
-}
-
 async fn registered(h: &SimHandle) -> PlatformClient {
-    let c = client_with_timeout(h, Duration::from_secs(5));
-    c.register(&RegisterRequest {
-        enrolment_code: DEMO_ENROLMENT_CODE.into(),
-        region_code: "500103".into(),
-        terminal_kind: "kiosk".into(),
-        name: "测试终端".into(),
-    })
-    .await
-    .unwrap();
+    let c = demo_client(h, Duration::from_secs(5));
+    register_demo(&c).await;
     c
 }
 
@@ -252,7 +236,7 @@ async fn answers_are_classified_for_the_outbox() {
         latency_ms: 1500,
         ..Default::default()
     });
-    let slow = client_with_timeout(&h, Duration::from_millis(500));
+    let slow = demo_client(&h, Duration::from_millis(500));
     slow.set_credentials(c.credentials().unwrap());
     let err = slow.submit_case(Uuid::now_v7(), body).await.unwrap_err();
     assert_eq!(err, PlatformError::Timeout);
@@ -467,7 +451,7 @@ async fn a_licence_document_is_masked_verifiable_and_refusals_are_told_apart() {
         latency_ms: 1500,
         ..Default::default()
     });
-    let slow = client_with_timeout(&h, Duration::from_millis(500));
+    let slow = demo_client(&h, Duration::from_millis(500));
     slow.set_credentials(c.credentials().unwrap());
     let err = slow.licence_document(id, "居民身份证").await.unwrap_err();
     assert_eq!(

@@ -4,39 +4,24 @@
 //! platform), expiry and cancellation, a payment after expiry reconciled by the platform's
 //! state without a second charge, and 办件进度查询 showing 待缴费/已缴费.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::sim::{demo_client, register_demo};
 use uuid::Uuid;
 use ykb_terminal::core::domain::Matter;
 use ykb_terminal::core::payment::{self, check_order, fee_items, order_key};
-use ykb_terminal::core::platform::wire::{
-    self, FeeStatus, PaymentOrderRequest, PaymentState, RegisterRequest,
-};
-use ykb_terminal::core::platform::{ClientConfig, Platform, PlatformClient, PlatformError};
-use ykb_terminal::core::sync::DEMO_ENROLMENT_CODE;
+use ykb_terminal::core::platform::wire::{self, FeeStatus, PaymentOrderRequest, PaymentState};
+use ykb_terminal::core::platform::{Platform, PlatformClient, PlatformError};
 use ykb_terminal::sim::platform::{self as sim, Faults, SimHandle, SimOptions};
 
 async fn registered_at_a_new_sim() -> (SimHandle, PlatformClient) {
     let h = sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default())
         .await
         .unwrap();
-    let c = PlatformClient::new(ClientConfig {
-        base_url: h.base_url(),
-        ca_file: None,
-        proxy: None,
-        timeout: Duration::from_secs(8),
-        catalog_key: wire::demo_verifying_key(),
-        max_catalog_bytes: 64 * 1024 * 1024,
-    })
-    .unwrap();
-    c.register(&RegisterRequest {
-        enrolment_code: DEMO_ENROLMENT_CODE.into(),
-        region_code: "500103".into(),
-        terminal_kind: "kiosk".into(),
-        name: "测试终端".into(),
-    })
-    .await
-    .unwrap();
+    let c = demo_client(&h, Duration::from_secs(8));
+    register_demo(&c).await;
     (h, c)
 }
 

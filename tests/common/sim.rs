@@ -67,3 +67,32 @@ impl Drop for Sim {
         }
     }
 }
+
+/// A client of the simulator `h` (the demo catalogue key, 64 MiB catalogue cap).
+pub fn demo_client(
+    h: &SimHandle,
+    timeout: std::time::Duration,
+) -> ykb_terminal::core::platform::PlatformClient {
+    use ykb_terminal::core::platform::{wire, ClientConfig, PlatformClient};
+    PlatformClient::new(ClientConfig {
+        base_url: h.base_url(),
+        ca_file: None,
+        proxy: None,
+        timeout,
+        catalog_key: wire::demo_verifying_key(),
+        max_catalog_bytes: 64 * 1024 * 1024,
+    })
+    .unwrap()
+}
+
+/// Registers `c` with the demo enrolment code as the kiosk 测试终端 of region 500103.
+pub async fn register_demo(c: &ykb_terminal::core::platform::PlatformClient) {
+    c.register(&ykb_terminal::core::platform::wire::RegisterRequest {
+        enrolment_code: ykb_terminal::core::sync::DEMO_ENROLMENT_CODE.into(),
+        region_code: "500103".into(),
+        terminal_kind: "kiosk".into(),
+        name: "测试终端".into(),
+    })
+    .await
+    .unwrap();
+}
