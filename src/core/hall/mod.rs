@@ -244,6 +244,12 @@ fn read_password(path: &std::path::Path) -> Result<String, TicketError> {
 /// what to do.
 pub(crate) fn describe(e: &postgres::Error) -> TicketError {
     let code = e.code();
+    // What the client library says went wrong underneath (the cause, not its wrapper).
+    let detail = || {
+        std::error::Error::source(e)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string())
+    };
     let msg = if code == Some(&SqlState::INVALID_PASSWORD)
         || code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
     {
@@ -251,11 +257,9 @@ pub(crate) fn describe(e: &postgres::Error) -> TicketError {
     } else if code == Some(&SqlState::INVALID_CATALOG_NAME) {
         "ticketing.queue 指向的数据库不存在：请在大厅数据库服务器上创建它（createdb），再运行 ykb-terminal hall init --config 配置文件".to_owned()
     } else if tls::is_tls_failure(e) {
-        let detail = std::error::Error::source(e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| e.to_string());
         format!(
-            "与大厅数据库的加密连接未建立（{detail}）：请确认 ticketing.queue 的 sslrootcert 是大厅的 CA 证书、地址中的主机名与服务器证书一致，且服务器已开启 TLS"
+            "与大厅数据库的加密连接未建立（{}）：请确认 ticketing.queue 的 sslrootcert 是大厅的 CA 证书、地址中的主机名与服务器证书一致，且服务器已开启 TLS",
+            detail()
         )
     } else if let Some(db) = e.as_db_error() {
         format!(
@@ -263,11 +267,9 @@ pub(crate) fn describe(e: &postgres::Error) -> TicketError {
             db.message()
         )
     } else {
-        let detail = std::error::Error::source(e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| e.to_string());
         format!(
-            "连接不上大厅数据库（ticketing.queue）：{detail}：请检查地址、端口与网络，或请大厅信息员检查数据库服务器"
+            "连接不上大厅数据库（ticketing.queue）：{}：请检查地址、端口与网络，或请大厅信息员检查数据库服务器",
+            detail()
         )
     };
     TicketError::Hall(msg)
