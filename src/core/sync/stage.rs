@@ -263,57 +263,54 @@ fn stage_and_swap(
     })?;
 
     // The swap: short, and the only moment readers' catalogue changes.
-    let swap_started = std::time::Instant::now();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    check_version(&tx, version)?;
-    // The version held again: only the same catalogue may come with it.
-    if super::holds_platform_version(&tx, version)? && !super::same_content(&tx, "", STAGE)? {
-        return Err(super::same_version_other_content(version));
-    }
-    let mut indexes = Vec::new();
-    {
-        let mut q = tx.prepare(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-             AND tbl_name = ?1",
-        )?;
-        for t in TABLES {
-            for row in q.query_map([t], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })? {
-                indexes.push(row?);
+    let district_overrides = longest.time("swap", || -> Result<usize, SyncError> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        check_version(&tx, version)?;
+        // The version held again: only the same catalogue may come with it.
+        if super::holds_platform_version(&tx, version)? && !super::same_content(&tx, "", STAGE)? {
+            return Err(super::same_version_other_content(version));
+        }
+        let mut indexes = Vec::new();
+        {
+            let mut q = tx.prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+                 AND tbl_name = ?1",
+            )?;
+            for t in TABLES {
+                for row in q.query_map([t], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })? {
+                    indexes.push(row?);
+                }
             }
         }
-    }
-    for (name, _) in &indexes {
-        tx.execute_batch(&format!("DROP INDEX {name}"))?;
-    }
-    for t in TABLES {
-        tx.execute_batch(&format!(
-            "ALTER TABLE {t} RENAME TO {RETIRED}{t}; ALTER TABLE {STAGE}{t} RENAME TO {t};"
-        ))?;
-    }
-    for (_, sql) in &indexes {
-        tx.execute_batch(sql)?;
-    }
-    write_meta(&tx, version, region, &published_at)?;
-    let now = jiff::Timestamp::now().to_string();
-    tx.execute(
-        "INSERT INTO sync_state (id, cursor, synced_at, attempted_at, last_error)
-         VALUES (1, ?1, ?2, ?2, NULL)
-         ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor, synced_at = excluded.synced_at,
-            attempted_at = excluded.attempted_at, last_error = NULL",
-        params![cursor, now],
-    )?;
-    let district_overrides = tx.query_row("SELECT count(*) FROM district_overrides", [], |r| {
-        r.get::<_, i64>(0)
-    })? as usize;
-    tx.commit()?;
-    if swap_started.elapsed() > longest.took {
-        *longest = Longest {
-            took: swap_started.elapsed(),
-            step: "swap",
-        };
-    }
+        for (name, _) in &indexes {
+            tx.execute_batch(&format!("DROP INDEX {name}"))?;
+        }
+        for t in TABLES {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {t} RENAME TO {RETIRED}{t}; ALTER TABLE {STAGE}{t} RENAME TO {t};"
+            ))?;
+        }
+        for (_, sql) in &indexes {
+            tx.execute_batch(sql)?;
+        }
+        write_meta(&tx, version, region, &published_at)?;
+        let now = jiff::Timestamp::now().to_string();
+        tx.execute(
+            "INSERT INTO sync_state (id, cursor, synced_at, attempted_at, last_error)
+             VALUES (1, ?1, ?2, ?2, NULL)
+             ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor, synced_at = excluded.synced_at,
+                attempted_at = excluded.attempted_at, last_error = NULL",
+            params![cursor, now],
+        )?;
+        let district_overrides =
+            tx.query_row("SELECT count(*) FROM district_overrides", [], |r| {
+                r.get::<_, i64>(0)
+            })? as usize;
+        tx.commit()?;
+        Ok(district_overrides)
+    })?;
     Ok(SyncReport {
         kind: SyncKind::Full,
         version,
