@@ -316,7 +316,10 @@ fn replay_one(hall: &mut Hall<'_>, p: &Pending, now: Timestamp) -> Result<(), Ti
             "issued_at": Timestamp::from_millisecond(p.issued_ms).ok(),
             "at": now,
         });
-        super::queue::event(&mut tx, cfg, EVENT_ISSUED, &body, now)?;
+        super::queue::event(&mut tx, EVENT_ISSUED, &body, now)?;
+        pg(tx.commit())?;
+        super::queue::announce(&mut hall.db.client, cfg);
+        return Ok(());
     }
     pg(tx.commit())?;
     Ok(())

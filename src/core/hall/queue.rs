@@ -118,10 +118,10 @@ pub(super) fn insert_ticket(
     Ok(row.map(|r| r.get(0)))
 }
 
-/// Writes a supervision event into the hall outbox and announces the change.
+/// Writes a supervision event into the hall outbox (the caller announces the change after
+/// its commit, [`announce`]).
 pub(super) fn event(
     tx: &mut Tx<'_>,
-    cfg: &TicketingSection,
     kind: &str,
     body: &serde_json::Value,
     now: Timestamp,
@@ -131,13 +131,25 @@ pub(super) fn event(
         "INSERT INTO hall_outbox (id, kind, body, created_ms) VALUES ($1::text::uuid, $2, $3::text::jsonb, $4)",
         &[&id.to_string(), &kind, &body.to_string(), &now.as_millisecond()],
     ))?;
-    notify(tx, cfg)?;
     Ok(id)
 }
 
-fn notify(tx: &mut impl GenericClient, cfg: &TicketingSection) -> Result<(), TicketError> {
-    pg(tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &cfg.hall]))?;
-    Ok(())
+/// Tells every listener of the hall (displays, counters) that its queue changed: called
+/// after the change committed, in a transaction of its own.
+///
+/// Not inside the change's transaction: PostgreSQL serialises the commits of all notifying
+/// transactions of a database behind one lock, held while the commit is flushed (and, with a
+/// synchronous standby, until the standby confirmed). Sent alone, with `synchronous_commit`
+/// off for that one tiny transaction, the lock is held for microseconds and the changes
+/// themselves commit side by side. A notification lost with the connection is made up for by
+/// the listeners' periodic re-read; the change itself is already committed and is not undone.
+pub(super) fn announce(client: &mut postgres::Client, cfg: &TicketingSection) {
+    if let Err(e) = client.execute(
+        "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)",
+        &[&CHANNEL, &cfg.hall],
+    ) {
+        tracing::warn!(error = %e, "hall change committed but not announced");
+    }
 }
 
 impl Hall<'_> {
@@ -300,7 +312,7 @@ fn do_call(
         b["calls"] = calls.into();
         b["wait_secs"] = wait_secs.into();
     });
-    event(tx, cfg, EVENT_CALLED, &body, now)?;
+    event(tx, EVENT_CALLED, &body, now)?;
     Ok(row.called(window, calls))
 }
 
@@ -400,8 +412,9 @@ impl HallQueue for Hall<'_> {
             "waiting_before": waiting_before,
             "at": now,
         });
-        event(&mut tx, cfg, EVENT_ISSUED, &body, now)?;
+        event(&mut tx, EVENT_ISSUED, &body, now)?;
         pg(tx.commit())?;
+        announce(&mut self.db.client, cfg);
         Ok(IssuedTicket {
             id,
             number: number_t.to_string(),
@@ -436,8 +449,9 @@ impl HallQueue for Hall<'_> {
             &[&row.id, &state.as_str(), &now.as_millisecond()],
         ))?;
         let body = event_body(cfg, &row, 0, now, |_| {});
-        event(&mut tx, cfg, EVENT_WITHDRAWN, &body, now)?;
+        event(&mut tx, EVENT_WITHDRAWN, &body, now)?;
         pg(tx.commit())?;
+        announce(&mut self.db.client, cfg);
         Ok(Finished {
             id: row.uuid(),
             number: row.label(),
@@ -466,8 +480,8 @@ impl HallQueue for Hall<'_> {
             "UPDATE hall_windows SET open = $3 WHERE hall = $1 AND number = $2",
             &[&cfg.hall, &i32::from(window), &open],
         ))?;
-        notify(&mut tx, cfg)?;
         pg(tx.commit())?;
+        announce(&mut self.db.client, cfg);
         Ok(())
     }
 
@@ -494,6 +508,7 @@ impl HallQueue for Hall<'_> {
         if let Some(r) = next {
             let called = do_call(&mut tx, cfg, window, row_of(&r), now)?;
             pg(tx.commit())?;
+            announce(&mut self.db.client, cfg);
             return Ok(called);
         }
         Err(TicketError::NobodyWaiting(window))
@@ -534,6 +549,7 @@ impl HallQueue for Hall<'_> {
             .ok_or_else(|| TicketError::UnknownTicket(reference.number.to_string()))?;
         let called = do_call(&mut tx, cfg, window, row, now)?;
         pg(tx.commit())?;
+        announce(&mut self.db.client, cfg);
         Ok(called)
     }
 
@@ -551,8 +567,9 @@ impl HallQueue for Hall<'_> {
             &[&row.id, &(calls as i32), &now.as_millisecond()],
         ))?;
         let body = event_body(cfg, &row, window, now, |b| b["calls"] = calls.into());
-        event(&mut tx, cfg, EVENT_CALLED, &body, now)?;
+        event(&mut tx, EVENT_CALLED, &body, now)?;
         pg(tx.commit())?;
+        announce(&mut self.db.client, cfg);
         Ok(row.called(window, calls))
     }
 
@@ -615,11 +632,10 @@ impl HallQueue for Hall<'_> {
             let body = event_body(cfg, &row, window, now, |b| {
                 finish_event_extra(b, action, to, wait_secs, service_secs)
             });
-            event(&mut tx, cfg, kind, &body, now)?;
-        } else {
-            notify(&mut tx, cfg)?;
+            event(&mut tx, kind, &body, now)?;
         }
         pg(tx.commit())?;
+        announce(&mut self.db.client, cfg);
         Ok(Finished {
             id: row.uuid(),
             number: row.label(),
@@ -690,7 +706,7 @@ impl HallQueue for Hall<'_> {
             "reasons": reasons,
             "at": now,
         });
-        let id = event(&mut tx, cfg, EVENT_EVALUATION, &body, now)?;
+        let id = event(&mut tx, EVENT_EVALUATION, &body, now)?;
         pg(tx.commit())?;
         Ok(id)
     }
