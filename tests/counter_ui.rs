@@ -179,7 +179,19 @@ fn open_counter(
     Counter,
     Arc<ykb_terminal::terminal::link::PlatformLink>,
 ) {
-    let mut core = Core::start(profile(), dir).unwrap();
+    open_counter_on(dir, profile())
+}
+
+fn open_counter_on(
+    dir: &Path,
+    profile: Profile,
+) -> (
+    CounterWindow,
+    EvaluationPadWindow,
+    Counter,
+    Arc<ykb_terminal::terminal::link::PlatformLink>,
+) {
+    let mut core = Core::start(profile, dir).unwrap();
     let platform =
         Arc::new(ykb_terminal::terminal::link::PlatformLink::start_demo(&mut core).expect("demo"));
     let window = CounterWindow::new().unwrap();
@@ -653,4 +665,126 @@ fn the_hall_display_on_its_own_machine_follows_the_hall_database_and_marks_a_los
     display.refresh(Timestamp::now());
     assert_eq!(h.get_link_notice(), "");
     assert_eq!(h.get_now_number(), "A001");
+}
+
+#[test]
+fn a_counter_on_the_hall_database_calls_off_its_screen_thread_and_shows_the_hall_waiting_line() {
+    use ykb_terminal::core::hall::{Hall, HallDb};
+    use ykb_terminal::core::ticketing::HallQueue;
+    i_slint_backend_testing::init_no_event_loop();
+    let db = common::hall::TestDb::new();
+    let counter_profile = on_hall("kiosk-config/counter-demo.toml", &db.uri);
+    let cfg = counter_profile.ticketing.clone().unwrap();
+    HallDb::connect_unchecked(&cfg).unwrap().init().unwrap();
+
+    // A kiosk of the hall, on its own machine, issues three tickets into the hall database.
+    let kiosk_dir = tempfile::tempdir().unwrap();
+    let mut kiosk = Core::start(
+        on_hall("kiosk-config/counter-demo.toml", &db.uri),
+        kiosk_dir.path(),
+    )
+    .unwrap();
+    lease_numbers(&mut kiosk);
+    let mut link = HallDb::connect(&cfg).unwrap();
+    let mut q = Hall {
+        db: &mut link,
+        store: &mut kiosk.store,
+        cfg: &cfg,
+        terminal: "kiosk-1",
+    };
+    for _ in 0..3 {
+        q.issue(
+            &IssueRequest {
+                service: "A".into(),
+                ..Default::default()
+            },
+            Timestamp::now(),
+        )
+        .unwrap();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let (window, _pad, counter, _platform) = open_counter_on(dir.path(), counter_profile);
+    let a = window.global::<CounterAdapter>();
+    sign_in(&counter, &window, "S0001", "123456");
+    assert_eq!(a.get_auth(), 2, "{}", a.get_sign_in_note());
+    // Opening the window for calls is a job for the hall desk's thread, like every call.
+    wait_until(&counter, "the window opened", || {
+        a.get_message() == "3 号窗口已开放叫号"
+    });
+    // The waiting line comes from the hall database, not from this terminal's store.
+    wait_until(&counter, "the hall's waiting line", || {
+        a.get_queue_line().starts_with("本窗口业务等候 3 人")
+    });
+
+    // 叫号: the press returns before the hall answers — the screen says what is being done
+    // and the call's outcome arrives through the inbox.
+    press(&window, "叫号");
+    assert_eq!(a.get_message(), "正在叫号…");
+    assert_eq!(
+        a.get_ticket(),
+        "",
+        "nothing is shown as called before the hall says so"
+    );
+    wait_until(&counter, "the call", || a.get_ticket() == "A001");
+    assert!(
+        a.get_message().contains("请A001号到3号窗口办理"),
+        "{}",
+        a.get_message()
+    );
+    wait_until(&counter, "the line after the call", || {
+        a.get_queue_line().starts_with("本窗口业务等候 2 人")
+    });
+
+    // One queue action at a time: 叫号 pressed while 办结 is with the hall is refused in
+    // words, and 办结 still completes.
+    press(&window, "办结");
+    assert_eq!(a.get_message(), "正在办结…");
+    a.invoke_call_next();
+    assert_eq!(a.get_message(), "上一个叫号操作还在进行，请稍候");
+    assert!(a.get_message_error());
+    wait_until(&counter, "the ticket served", || {
+        a.get_message().starts_with("A001 号已办结")
+    });
+    assert_eq!(a.get_ticket(), "");
+
+    // The hall database goes away: the press still returns at once, and the clerk is told
+    // in words; the line never reads "0 人".
+    db.admin()
+        .batch_execute(&format!(
+            "ALTER DATABASE {0} ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = '{0}' AND pid <> pg_backend_pid()",
+            db.name
+        ))
+        .unwrap();
+    press(&window, "叫号");
+    assert_eq!(a.get_message(), "正在叫号…");
+    wait_until(&counter, "the refusal", || a.get_message() != "正在叫号…");
+    assert!(
+        a.get_message().contains("大厅数据库"),
+        "{}",
+        a.get_message()
+    );
+    assert!(a.get_message_error());
+    wait_until(&counter, "the line marked unknown", || {
+        a.get_queue_line() == "本窗口等候人数暂不可知（叫号服务中断）"
+    });
+
+    // Back: the next call works without a restart.
+    db.admin()
+        .batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            db.name
+        ))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a.get_ticket() != "A002" {
+        assert!(Instant::now() < deadline, "{}", a.get_message());
+        if a.get_message() != "正在叫号…" {
+            press(&window, "叫号");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        counter.process_device_events();
+    }
 }

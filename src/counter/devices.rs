@@ -107,6 +107,7 @@ impl Counter {
                 ) => {}
                 Report::PinChecked { staff, ok } => self.pin_checked(&staff, ok),
                 Report::HallChanged => self.state.borrow_mut().queue.stale = true,
+                Report::Desk(outcome) => self.desk_done(outcome),
                 // The counter starts no camera, scanner, search, self-test or vendor-mode
                 // worker.
                 Report::VendorMode(_)

@@ -8,6 +8,7 @@
 //! and network threads post into the terminal's one inbox and wake the UI, as in the kiosk.
 
 pub mod clerk;
+mod desk;
 mod devices;
 pub mod hall;
 pub mod prereview;
@@ -31,10 +32,11 @@ use crate::core::config::{CounterSection, Profile, TicketingSection};
 use crate::core::domain::CardExpiry;
 use crate::core::domain::EvaluationLevel;
 use crate::core::pin::SignIn;
-use crate::core::ticketing::{self, IssueRequest, TicketError, TicketRef, Transfer};
+use crate::core::ticketing::{self, IssueRequest, TicketRef, Transfer};
 use crate::core::Core;
 use crate::terminal::cards::{CardOutcome, CardService};
 use crate::terminal::delivery::{Awaiting, DeliveryNews, SUBMIT_GRACE};
+use crate::terminal::desk::DeskJob;
 use crate::terminal::inbox::{Inbox, Report};
 use crate::terminal::link::PlatformLink;
 use crate::terminal::printer::ReceiptPrinter;
@@ -47,10 +49,6 @@ use crate::ui::{
 use clerk::{Auth, Clerk, Decision, Pad};
 use devices::lease_from;
 use prereview::{Status, Subject};
-
-/// `Desk::skip` or `Desk::hold`: the ticket leaves the window unserved.
-type EndTicket =
-    fn(&mut ticketing::Desk<'_>, Timestamp) -> Result<ticketing::Finished, TicketError>;
 
 /// Outbox kind of a 不予受理 decision (supervision: the matter, window, staff id, ticket and
 /// the reason as the clerk wrote it; no applicant data).
@@ -152,20 +150,23 @@ struct State {
     hall: crate::core::hall::HallLink,
     /// The 本窗口等候 line as last read.
     queue: render::QueueLine,
+    /// This window's desk on its own thread when the queue is the hall's database
+    /// (`ticketing.queue`); `None` on the embedded queue, whose actions run at once.
+    hall_desk: Option<crate::terminal::desk::HallDesk>,
+    /// A clerk's queue action is with the hall desk's thread.
+    desk_busy: bool,
 }
 
 impl State {
-    /// Shows, audits and acts on what a sign-in came to.
-    fn signed_in(&mut self, staff: &str, result: SignIn) {
+    /// Shows and audits what a sign-in came to; `true` when the clerk is in and the window
+    /// is to be opened for calls.
+    #[must_use]
+    fn signed_in(&mut self, staff: &str, result: SignIn) -> bool {
         match result {
             SignIn::Ok => {
                 self.sign_in_note.clear();
                 self.audit(staff, AuditAction::StaffSignIn);
-                let r = self.desk().set_open(true, Timestamp::now());
-                match r {
-                    Ok(()) => self.say(format!("{} 号窗口已开放叫号", self.cfg.window)),
-                    Err(e) => self.fail(e.to_string()),
-                }
+                return true;
             }
             SignIn::Wrong { left } => {
                 self.sign_in_note = format!("工号或密码错误，还可再试 {left} 次");
@@ -179,6 +180,7 @@ impl State {
                 self.sign_in_note = format!("错误次数过多，请 {secs} 秒后再试");
             }
         }
+        false
     }
 
     fn say(&mut self, text: impl Into<String>) {
@@ -325,6 +327,8 @@ impl Counter {
                 awaiting: None,
                 hall: Default::default(),
                 queue: Default::default(),
+                hall_desk: None,
+                desk_busy: false,
             })),
         };
         // On a hall database, a change any terminal commits is announced: the waiting line
@@ -339,6 +343,24 @@ impl Counter {
             })
         };
         counter.state.borrow_mut().queue.listener = listener;
+        // On a hall database the window's queue actions run on a thread of their own.
+        let hall_desk = {
+            let st = counter.state.borrow();
+            st.ticketing.queue.as_ref().map(|_| {
+                crate::terminal::desk::HallDesk::start(
+                    st.ticketing.clone(),
+                    st.terminal.core.store.path().to_owned(),
+                    st.terminal.core.profile.terminal.name.clone(),
+                    st.cfg.window,
+                    st.terminal.inbox.clone(),
+                )
+            })
+        };
+        match hall_desk {
+            Some(Err(e)) => return Err(format!("叫号线程无法启动：{e}")),
+            Some(Ok(d)) => counter.state.borrow_mut().hall_desk = Some(d),
+            None => {}
+        }
         counter.connect(window, pad);
         counter.render();
         Ok(counter)
@@ -381,20 +403,9 @@ impl Counter {
         }));
         a.on_sign_out(on(Counter::sign_out));
         a.on_call_next(on(Counter::call_next));
-        a.on_recall(on(|c| {
-            let mut guard = c.state.borrow_mut();
-            let st = &mut *guard;
-            let r = st.desk().recall(Timestamp::now());
-            match r {
-                Ok(called) => st.say(format!("已重呼：{}", called.announcement.zh)),
-                Err(e) => st.fail(e.to_string()),
-            }
-            st.wake_delivery();
-        }));
-        a.on_skip(on(|c| c.end_ticket(|d, now| d.skip(now), "已过号")));
-        a.on_hold(on(|c| {
-            c.end_ticket(|d, now| d.hold(now), "已暂挂，可凭号码回到本窗口")
-        }));
+        a.on_recall(on(|c| c.run_desk(DeskJob::Recall)));
+        a.on_skip(on(|c| c.run_desk(DeskJob::Skip)));
+        a.on_hold(on(|c| c.run_desk(DeskJob::Hold)));
         a.on_finish(on(Counter::finish));
         let c = self.handle();
         a.on_transfer(move |w, s| {
@@ -403,7 +414,7 @@ impl Counter {
                 Ok(w) if w > 0 => Transfer::Window(w),
                 _ => Transfer::Service(s.to_string()),
             };
-            c.transfer(&to);
+            c.run_desk(DeskJob::Transfer(to));
             c.render();
         });
         let c = self.handle();
@@ -491,7 +502,12 @@ impl Counter {
         let mut st = self.state.borrow_mut();
         match st.clerk.begin_sign_in(&staff, Instant::now()) {
             clerk::SignInStart::Busy => {}
-            clerk::SignInStart::Answered(result) => st.signed_in(&staff, result),
+            clerk::SignInStart::Answered(result) => {
+                if st.signed_in(&staff, result) {
+                    drop(st);
+                    self.run_desk(DeskJob::Open(true));
+                }
+            }
             clerk::SignInStart::Check => {
                 st.sign_in_note = "正在核验密码…".into();
                 let check = crate::core::pin::PinCheck::new(
@@ -529,7 +545,10 @@ impl Counter {
         {
             tracing::error!(error = %e, "sign-in throttle not stored");
         }
-        st.signed_in(staff, result);
+        if st.signed_in(staff, result) {
+            drop(st);
+            self.run_desk(DeskJob::Open(true));
+        }
     }
 
     /// Whether a PIN check is running (tests wait for its outcome).
@@ -538,16 +557,21 @@ impl Counter {
     }
 
     fn sign_out(&self) {
+        {
+            let mut st = self.state.borrow_mut();
+            if let Some(t) = st.clerk.work().ticket.clone() {
+                st.fail(format!("{t} 号还在本窗口，请先办结、过号、暂挂或转出"));
+                return;
+            }
+            if st.desk_busy {
+                // A call in flight could still give this window a ticket.
+                st.fail("叫号操作还在进行，请稍候再签退");
+                return;
+            }
+        }
+        self.run_desk(DeskJob::Open(false));
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
-        if let Some(t) = st.clerk.work().ticket.clone() {
-            st.fail(format!("{t} 号还在本窗口，请先办结、过号、暂挂或转出"));
-            return;
-        }
-        let r = st.desk().set_open(false, Timestamp::now());
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "window not closed");
-        }
         if let Some(staff) = st.clerk.sign_out() {
             st.audit(&staff, AuditAction::StaffSignOut);
         }
@@ -562,69 +586,23 @@ impl Counter {
     }
 
     fn call_next(&self) {
-        let mut st = self.state.borrow_mut();
-        let st = &mut *st;
-        let r = st.desk().call_next(Timestamp::now());
-        match r {
-            Ok(called) => {
-                st.clerk.called(&called.number);
-                st.print_status.clear();
-                st.last_receipt = None;
-                if let Some(c) = &st.terminal.cards {
-                    c.lift_demo_card();
-                }
-                st.say(format!("已叫号：{}", called.announcement.zh));
-            }
-            Err(e) => st.fail(e.to_string()),
-        }
-        st.wake_delivery();
-    }
-
-    fn end_ticket(&self, f: EndTicket, what: &str) {
-        let mut st = self.state.borrow_mut();
-        let st = &mut *st;
-        let r = f(&mut st.desk(), Timestamp::now());
-        match r {
-            Ok(done) => {
-                st.clerk.ticket_gone();
-                st.print_status.clear();
-                st.say(format!("{} 号{what}", done.number));
-            }
-            Err(e) => st.fail(e.to_string()),
-        }
-        st.wake_delivery();
-    }
-
-    fn transfer(&self, to: &Transfer) {
-        let mut st = self.state.borrow_mut();
-        let st = &mut *st;
-        let r = st.desk().transfer(to, Timestamp::now());
-        match r {
-            Ok(done) => {
-                st.clerk.ticket_gone();
-                st.print_status.clear();
-                let dest = match to {
-                    Transfer::Window(w) => format!("{w} 号窗口"),
-                    Transfer::Service(s) => format!("{s} 类业务队列"),
-                };
-                st.say(format!("{} 号已转至 {dest}", done.number));
-            }
-            Err(e) => st.fail(e.to_string()),
-        }
-        st.wake_delivery();
+        self.run_desk(DeskJob::CallNext);
     }
 
     /// 办结: the ticket is served and the pad asks the citizen for 好差评.
     fn finish(&self) {
+        if self.state.borrow().clerk.work().ticket.is_some() {
+            // Served at the desk first; [`Counter::finished`] when that is done.
+            self.run_desk(DeskJob::Serve);
+        } else {
+            self.finished();
+        }
+    }
+
+    /// The rest of 办结, once the ticket (if any) is served.
+    fn finished(&self) {
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
-        if st.clerk.work().ticket.is_some() {
-            let r = st.desk().serve(Timestamp::now());
-            if let Err(e) = r {
-                st.fail(e.to_string());
-                return;
-            }
-        }
         let number = st.clerk.finish();
         if let Some(c) = &st.terminal.cards {
             c.lift_demo_card();
@@ -642,27 +620,14 @@ impl Counter {
     /// Demo: a citizen takes a ticket at the hall's kiosk (numbers leased from the simulator
     /// on first use).
     fn demo_issue(&self, service: &str) {
-        let mut st = self.state.borrow_mut();
-        let st = &mut *st;
         let req = IssueRequest {
             service: service.to_owned(),
             ..IssueRequest::default()
         };
-        let mut r = st.desk().issue(&req, Timestamp::now());
-        if matches!(r, Err(TicketError::LeaseExhausted { .. })) {
-            if let Some(p) = st.terminal.platform.clone() {
-                lease_from(&p, st);
-                r = st.desk().issue(&req, Timestamp::now());
-            }
-        }
-        match r {
-            Ok(t) => st.say(format!(
-                "演示：市民取得 {} 号（{}），前面还有 {} 人",
-                t.number, t.service_name, t.waiting_before
-            )),
-            Err(e) => st.fail(e.to_string()),
-        }
-        st.wake_delivery();
+        self.run_desk(DeskJob::Issue {
+            req,
+            retried: false,
+        });
     }
 
     fn search(&self, q: &str) {
@@ -905,37 +870,47 @@ impl Counter {
     }
 
     fn send_evaluation(&self) {
-        let mut st = self.state.borrow_mut();
-        let st = &mut *st;
-        let Some(e) = st.clerk.evaluation_ready() else {
-            return;
-        };
-        let Some(level) = e.level else { return };
-        let now = Timestamp::now();
-        let stored = match e.ticket.as_deref().map(TicketRef::parse) {
-            Some(Ok(reference)) => st
-                .desk()
-                .evaluate(&reference, level, &e.reasons, now)
-                .map_err(|e| e.to_string()),
-            _ => {
-                let body = crate::errand::case::evaluation_event(
-                    e.case_id.as_deref(),
-                    e.task_code.as_deref(),
+        let job = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            let Some(e) = st.clerk.evaluation_ready() else {
+                return;
+            };
+            let Some(level) = e.level else { return };
+            let now = Timestamp::now();
+            let job = match e.ticket.as_deref().map(TicketRef::parse) {
+                // For a ticket: through the desk (the hall's outbox on a hall database).
+                Some(Ok(reference)) => Some(DeskJob::Evaluate {
+                    reference,
                     level,
-                    &e.reasons,
-                    st.terminal.core.profile.terminal.kind.as_str(),
-                    now,
-                );
-                st.terminal
-                    .enqueue_event(ticketing::EVENT_EVALUATION, &body, now)
-                    .map_err(|e| e.to_string())
-            }
+                    reasons: e.reasons.clone(),
+                }),
+                _ => {
+                    let body = crate::errand::case::evaluation_event(
+                        e.case_id.as_deref(),
+                        e.task_code.as_deref(),
+                        level,
+                        &e.reasons,
+                        st.terminal.core.profile.terminal.kind.as_str(),
+                        now,
+                    );
+                    // An evaluation that cannot be stored is not worth keeping the citizen
+                    // for.
+                    if let Err(e) =
+                        st.terminal
+                            .enqueue_event(ticketing::EVENT_EVALUATION, &body, now)
+                    {
+                        tracing::warn!(error = %e, "evaluation not stored");
+                    }
+                    st.wake_delivery();
+                    None
+                }
+            };
+            st.clerk.evaluated(Instant::now());
+            job
         };
-        // An evaluation that cannot be stored is not worth keeping the citizen for.
-        if let Err(e) = stored {
-            tracing::warn!(error = %e, "evaluation not stored");
+        if let Some(job) = job {
+            self.run_desk(job);
         }
-        st.wake_delivery();
-        st.clerk.evaluated(Instant::now());
     }
 }

@@ -222,6 +222,8 @@ pub(super) struct QueueLine {
     pub(super) stale: bool,
     /// The hall database's change listener (`None` on the embedded queue).
     pub(super) listener: Option<crate::core::hall::listen::Listener>,
+    /// A read is with the hall desk's thread.
+    pub(super) status_pending: bool,
 }
 
 /// On a hall database the line is read when a change is announced, and at least this often.
@@ -240,17 +242,39 @@ pub(super) fn queue_line(st: &mut State) -> String {
             age >= if q.failed { RETRY_READ } else { SAFETY_READ } || (q.stale && !q.failed)
         });
     if due {
-        let (text, failed) = read_queue_line(st);
-        st.queue.text = text;
-        st.queue.failed = failed;
-        st.queue.read_at = Some(now);
-        st.queue.stale = false;
+        if let Some(hall) = &st.hall_desk {
+            // Read on the hall desk's thread; the line changes when it answers.
+            if !st.queue.status_pending {
+                st.queue.status_pending = true;
+                st.queue.read_at = Some(now);
+                st.queue.stale = false;
+                hall.send(crate::terminal::desk::DeskJob::Status);
+            }
+        } else {
+            let r = st.desk().status(Timestamp::now());
+            queue_read(st, r);
+            st.queue.stale = false;
+        }
     }
     st.queue.text.clone()
 }
 
-/// Reads the line through the window's desk (the hall database when the profile names one).
-fn read_queue_line(st: &mut State) -> (String, bool) {
+/// Shows what a read of the queue came to.
+pub(super) fn queue_read(
+    st: &mut State,
+    status: Result<crate::core::ticketing::HallStatus, crate::core::ticketing::TicketError>,
+) {
+    let (text, failed) = line_of(st, status);
+    st.queue.text = text;
+    st.queue.failed = failed;
+    st.queue.read_at = Some(Instant::now());
+}
+
+/// The line for this window's services, or what to say when the read failed.
+fn line_of(
+    st: &State,
+    status: Result<crate::core::ticketing::HallStatus, crate::core::ticketing::TicketError>,
+) -> (String, bool) {
     let Some(w) = st
         .ticketing
         .windows
@@ -259,8 +283,8 @@ fn read_queue_line(st: &mut State) -> (String, bool) {
     else {
         return (String::new(), false);
     };
-    let services = w.services.clone();
-    match st.desk().status(Timestamp::now()) {
+    let services = &w.services;
+    match status {
         Ok(s) => {
             let mine: Vec<_> = s
                 .services

@@ -229,8 +229,9 @@ impl Kiosk {
                         self.camera_news(news);
                     }
                 }
-                // The kiosk follows no hall listener (it reads the queue when it issues).
-                Report::HallChanged => {}
+                // The kiosk follows no hall listener (it reads the queue when it issues) and
+                // runs no window desk.
+                Report::HallChanged | Report::Desk(_) => {}
                 Report::PinChecked { staff, ok } => {
                     self.event(Event::TechnicianPinChecked { id: staff, ok });
                 }

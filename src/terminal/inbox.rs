@@ -62,6 +62,8 @@ pub enum Report {
     /// The hall database announced a queue change, or its listener (re)connected: what is
     /// shown of the queue is read again.
     HallChanged,
+    /// What came of a queue action run on the hall desk's thread.
+    Desk(super::desk::DeskOutcome),
     /// The host terminal's vendor mode changed (XFS4IoT `VendorMode`).
     VendorMode(ykb_drivers::xfs4iot::VendorModeEvent),
 }
