@@ -177,3 +177,40 @@ fn hall_events_reach_the_platform_once_by_the_agent_holding_the_lock_and_survive
     assert!(err.to_string().contains("政务服务平台"), "{err}");
     assert_eq!(outbox_ids(&db, true).len(), 3);
 }
+
+/// The agent's own loop (`ops::hall_outbox::run`, started by `ops::agent::run` when the
+/// profile names a hall database) delivers the hall's events by itself: at once when it
+/// starts, and what the hall writes later on its next round.
+#[test]
+fn the_agent_delivers_the_hall_outbox_on_its_own_rounds() {
+    let (db, it) = hall();
+    it.grant(1, 100);
+    queue_actions(&it, 2);
+    let first = outbox_ids(&db, false);
+    assert!(first.len() >= 6, "{first:?}");
+
+    let sim = common::sim::Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut profile = common::agent::remote_profile(&sim, dir.path());
+    profile.ticketing = Some(ticketing(&it));
+    let (core, _) = common::agent::registered(&sim, dir.path(), profile, "hall-agent");
+    // Beats every 200 ms: 75 beats keep the agent up for about 15 s, past its second round
+    // (every 10 s).
+    let agent = common::agent::run_agent(core, Duration::from_millis(200), 75);
+    common::agent::wait_for("the first round", Duration::from_secs(20), || {
+        outbox_ids(&db, true).is_empty()
+    });
+
+    // Later in the day: the next round sends what was written since.
+    queue_actions(&it, 1);
+    let all = outbox_ids(&db, false);
+    assert!(all.len() > first.len());
+    common::agent::wait_for("the next round", Duration::from_secs(20), || {
+        outbox_ids(&db, true).is_empty()
+    });
+    agent.join().unwrap();
+    let events = sim.handle().events();
+    let keys: BTreeSet<String> = events.iter().map(|e| e.key.clone()).collect();
+    assert_eq!(keys, all, "every hall event, under its own id");
+    assert!(events.iter().all(|e| e.count == 1), "one POST per event");
+}
