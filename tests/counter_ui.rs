@@ -788,3 +788,72 @@ fn a_counter_on_the_hall_database_calls_off_its_screen_thread_and_shows_the_hall
         counter.process_device_events();
     }
 }
+
+/// Remote operations at the counter (issue 19): the agent sets the store's switches; the
+/// counter tells the clerk about maintenance and calls nobody new, serves the citizen at the
+/// window to the end, says what it is doing for the update rollout, and takes a restart only
+/// between citizens.
+#[test]
+fn operations_hold_the_counter_in_maintenance_and_restart_it_only_between_citizens() {
+    use ykb_terminal::core::commands;
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (window, pad, counter, _platform) = open_counter(dir.path());
+    let a = window.global::<CounterAdapter>();
+    sign_in(&counter, &window, "S0001", "123456");
+    let mut kiosk = Core::start(profile(), dir.path()).unwrap();
+    lease_numbers(&mut kiosk);
+    let mut t = Instant::now();
+    let secs = || Timestamp::now().as_second();
+
+    counter.tick(t);
+    assert!(commands::activity(&mut kiosk.store, secs()).unwrap().idle());
+
+    // A citizen is called; then operations ask for maintenance and a restart.
+    assert_eq!(issue(&mut kiosk, "A"), "A001");
+    press(&window, "叫号");
+    assert_eq!(a.get_ticket(), "A001");
+    commands::set_switch(&mut kiosk.store, "maintenance", "on", Some("c1"), secs()).unwrap();
+    commands::set_switch(&mut kiosk.store, "restart", "requested", Some("c2"), secs()).unwrap();
+    t += Duration::from_secs(3);
+    counter.tick(t);
+    assert!(a.get_ops_notice().starts_with("运维已将本机设为维护状态"));
+    assert!(
+        shows(&window, a.get_ops_notice().as_str()),
+        "on the clerk's screen"
+    );
+    assert!(!counter.restarting(), "not while the citizen is served");
+    let busy = commands::activity(&mut kiosk.store, secs()).unwrap();
+    assert!(busy.citizen_present && !busy.idle(), "{busy:?}");
+
+    // The citizen is served to the end; nobody new is called meanwhile.
+    press(&window, "办结");
+    assert_eq!(issue(&mut kiosk, "A"), "A002");
+    a.invoke_call_next();
+    assert!(
+        a.get_message().starts_with("本机维护中，暂停叫号"),
+        "{}",
+        a.get_message()
+    );
+    assert_eq!(a.get_ticket(), "");
+    t += Duration::from_secs(3);
+    counter.tick(t);
+    assert!(!counter.restarting(), "the citizen is still at the pad");
+    press(&pad, "满意");
+    press(&pad, "提交评价");
+
+    // Between citizens: the restart is taken, once.
+    t += Duration::from_secs(3);
+    counter.tick(t);
+    assert!(counter.restarting());
+    assert_eq!(commands::restart_requested(&mut kiosk.store).unwrap(), None);
+    assert!(commands::activity(&mut kiosk.store, secs()).unwrap().idle());
+
+    // Maintenance off: the strip goes and calls resume.
+    commands::set_switch(&mut kiosk.store, "maintenance", "off", Some("c3"), secs()).unwrap();
+    t += Duration::from_secs(3);
+    counter.tick(t);
+    assert_eq!(a.get_ops_notice(), "");
+    press(&window, "叫号");
+    assert_eq!(a.get_ticket(), "A002", "{}", a.get_message());
+}

@@ -402,6 +402,28 @@ pub fn report_activity(
     set_switch(store, &format!("{SWITCH_ACTIVITY}.{app}"), value, None, now)
 }
 
+/// Says `activity` for `app` when it changed since `said` (what was last said, and when),
+/// and every [`ACTIVITY_REFRESH_SECS`] anyway, so the agent sees a running app as fresh.
+/// A failure is logged; the next check tries again.
+pub fn keep_activity_said(
+    store: &mut Store,
+    app: &str,
+    said: &mut Option<(crate::core::update::Activity, std::time::Instant)>,
+    activity: crate::core::update::Activity,
+    now: std::time::Instant,
+) {
+    let refresh = std::time::Duration::from_secs(ACTIVITY_REFRESH_SECS as u64);
+    let fresh = said
+        .is_some_and(|(was, at)| was == activity && now.saturating_duration_since(at) < refresh);
+    if fresh {
+        return;
+    }
+    match report_activity(store, app, activity, jiff::Timestamp::now().as_second()) {
+        Ok(()) => *said = Some((activity, now)),
+        Err(e) => tracing::warn!(error = %e, app, "activity not recorded"),
+    }
+}
+
 /// What the apps on this terminal are doing, as far as they said within
 /// [`ACTIVITY_STALE_SECS`] (an app that stopped saying so is not running, so serves nobody).
 pub fn activity(

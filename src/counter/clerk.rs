@@ -180,6 +180,16 @@ impl Clerk {
         &self.pad
     }
 
+    /// Whether a citizen is being served at this window: a ticket called here, a person or
+    /// a matter on the desk, or the pad asking for 好差评. A software update or a restart
+    /// asked by operations waits until this ends.
+    pub fn serving(&self) -> bool {
+        self.work.ticket.is_some()
+            || self.work.person.is_some()
+            || self.work.matter.is_some()
+            || matches!(self.pad, Pad::Evaluate(_))
+    }
+
     pub fn throttle(&self) -> &Throttle {
         &self.throttle
     }
@@ -542,6 +552,22 @@ mod tests {
 
     fn renewal() -> Matter {
         crate::core::catalog::demo_matter("居民身份证换领")
+    }
+
+    #[test]
+    fn a_citizen_is_served_from_the_call_until_the_evaluation_is_given() {
+        let t = Instant::now();
+        let mut k = signed_in(t);
+        assert!(!k.serving(), "signed in, nobody called");
+        k.called("A001");
+        assert!(k.serving(), "a ticket at the window");
+        k.finish();
+        assert!(matches!(k.pad(), Pad::Evaluate(_)));
+        assert!(k.serving(), "the citizen is still at the pad");
+        k.evaluated(t);
+        assert!(!k.serving());
+        k.card_read(person(), None);
+        assert!(k.serving(), "a walk-in's card on the desk");
     }
 
     #[test]

@@ -159,6 +159,7 @@ impl Counter {
         if let Some(a) = overdue {
             self.print_acceptance(&a.case_id, &format!("{}（本机编号）", a.local_number));
         }
+        self.follow_operations(now);
         self.render();
     }
 

@@ -11,6 +11,7 @@ pub mod clerk;
 mod desk;
 mod devices;
 pub mod hall;
+mod operations;
 pub mod prereview;
 pub mod receipts;
 mod render;
@@ -155,6 +156,14 @@ struct State {
     hall_desk: Option<crate::terminal::desk::HallDesk>,
     /// A clerk's queue action is with the hall desk's thread.
     desk_busy: bool,
+    /// Operations hold the terminal in maintenance (`operations`): no further calls.
+    maintenance: bool,
+    /// When the switches were last read.
+    ops_checked: Option<Instant>,
+    /// What the counter last told the agent it is doing, and when.
+    activity_said: Option<(crate::core::update::Activity, Instant)>,
+    /// A restart asked by operations was taken; the event loop is ending.
+    restarting: bool,
 }
 
 impl State {
@@ -329,6 +338,10 @@ impl Counter {
                 queue: Default::default(),
                 hall_desk: None,
                 desk_busy: false,
+                maintenance: false,
+                ops_checked: None,
+                activity_said: None,
+                restarting: false,
             })),
         };
         // On a hall database, a change any terminal commits is announced: the waiting line
@@ -586,6 +599,13 @@ impl Counter {
     }
 
     fn call_next(&self) {
+        {
+            let mut st = self.state.borrow_mut();
+            if st.maintenance {
+                st.fail("本机维护中，暂停叫号（当前市民可继续办完）");
+                return;
+            }
+        }
         self.run_desk(DeskJob::CallNext);
     }
 

@@ -36,6 +36,11 @@ impl Counter {
         let ticket = work.ticket.clone().unwrap_or_default();
         a.set_ticket(ticket.clone().into());
         a.set_queue_line(queue_line(st).into());
+        a.set_ops_notice(if st.maintenance {
+            super::operations::MAINTENANCE_ZH.into()
+        } else {
+            SharedString::new()
+        });
         a.set_targets(model(targets(st)));
         a.set_card_status(
             if st.terminal.cards.is_some() {

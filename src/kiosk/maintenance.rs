@@ -171,22 +171,13 @@ fn say_activity(st: &mut State, now: Instant) {
         citizen_present: !st.session.between_citizens(),
         submitting: st.session.submitting(),
     };
-    let refresh = Duration::from_secs(crate::core::commands::ACTIVITY_REFRESH_SECS as u64);
-    let fresh = st
-        .activity_said
-        .is_some_and(|(said, at)| said == activity && now.saturating_duration_since(at) < refresh);
-    if fresh {
-        return;
-    }
-    match crate::core::commands::report_activity(
+    crate::core::commands::keep_activity_said(
         &mut st.terminal.core.store,
         "kiosk",
+        &mut st.activity_said,
         activity,
-        jiff::Timestamp::now().as_second(),
-    ) {
-        Ok(()) => st.activity_said = Some((activity, now)),
-        Err(e) => tracing::warn!(error = %e, "kiosk activity not recorded"),
-    }
+        now,
+    );
 }
 
 /// Appends a technician entry to the audit log (a failure is logged, never shown).
