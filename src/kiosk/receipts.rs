@@ -79,6 +79,32 @@ pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option
         }
         SubmitResult::Failed { .. } => return None,
     }
+    let fees = session.fee_items();
+    if !fees.is_empty() {
+        let amount = crate::core::payment::yuan(crate::core::payment::total_fen(&fees));
+        match session.paid_order() {
+            Some(order) => {
+                items.push(ReceiptItem::Row {
+                    label: "缴费".into(),
+                    value: format!("已缴费 {amount} 元"),
+                });
+                items.push(ReceiptItem::Row {
+                    label: "支付流水号".into(),
+                    value: order.payment_no.clone().unwrap_or_default(),
+                });
+                if let Some(url) = &order.fiscal_receipt_url {
+                    items.push(ReceiptItem::Qr {
+                        data: url.clone(),
+                        caption: Some("扫码查看财政电子票据".into()),
+                    });
+                }
+            }
+            None => items.push(ReceiptItem::Row {
+                label: "缴费".into(),
+                value: format!("待缴费 {amount} 元，可在渝快办App缴费"),
+            }),
+        }
+    }
     let bring: Vec<String> = session
         .checklist()
         .into_iter()
@@ -197,6 +223,7 @@ mod tests {
             "nothing stored yet"
         );
         s.handle(Event::CaptureDone, t);
+        s.sign_for_test(t);
         s.handle(Event::Submit, t);
         s.handle(Event::stored("0190-abc", "12", None), t);
         let r = case_receipt(&s, "渝中区 24小时自助区", Timestamp::now()).unwrap();
@@ -228,6 +255,7 @@ mod tests {
             t,
         );
         s.handle(Event::CaptureDone, t);
+        s.sign_for_test(t);
         s.handle(Event::Submit, t);
         s.handle(Event::stored("c2", "13", None), t);
         let text =
