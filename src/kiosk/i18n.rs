@@ -98,7 +98,7 @@ const EN: &[(&str, &str)] = &[
     ("正在确认缴费结果…", "Checking the payment…"),
     ("支付完成后本页自动显示结果，请勿重复支付", "Once you have paid, this page shows it by itself; please do not pay twice"),
     ("缴费成功", "Paid"),
-    ("回执已重新打印，上面有支付流水号和财政电子票据二维码", "The receipt is printed again with the payment number and the QR code of the official e-receipt"),
+    ("回执上有支付流水号和财政电子票据二维码", "The receipt carries the payment number and the QR code of the official e-receipt"),
     ("缴费订单已取消", "The payment order was cancelled"),
     ("缴费订单已过期", "The payment order has expired"),
     ("未扣款。可点「重新缴费」重新生成二维码，或稍后在渝快办App缴费；办件已提交", "Nothing was charged. Tap “Pay again” for a new code, or pay later in the Yukuaiban app; your application is submitted"),

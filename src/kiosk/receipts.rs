@@ -264,6 +264,57 @@ mod tests {
         assert!(text.contains("原居民身份证"));
     }
 
+    /// 缴费: unpaid, the receipt says so; paid, it carries the 支付流水号 and the QR of the
+    /// 财政电子票据.
+    #[test]
+    fn the_receipt_says_the_fee_is_due_until_paid_then_carries_the_payment() {
+        use crate::core::platform::wire::{PaymentOrder, PaymentState};
+        let t = Instant::now();
+        let mut s = session_at_review();
+        s.handle(Event::CaptureDone, t);
+        s.sign_for_test(t);
+        s.handle(Event::Submit, t);
+        s.handle(Event::stored("c3", "14", None), t);
+        s.handle(
+            Event::Delivered {
+                case_id: "c3".into(),
+                unified_code: "U-3".into(),
+            },
+            t,
+        );
+        let text =
+            serde_json::to_string(&case_receipt(&s, "T", Timestamp::now()).unwrap()).unwrap();
+        assert!(text.contains("待缴费 20.00 元"), "{text}");
+        s.handle(Event::OpenPayment, t);
+        let items = s.fee_items();
+        s.handle(
+            Event::PaymentOrdered(Ok(Box::new(PaymentOrder {
+                order_id: "PO1".into(),
+                case_code: "U-3".into(),
+                amount_fen: 2000,
+                items,
+                payee: "收款单位".into(),
+                qr_url: "https://h/pay/PO1".into(),
+                expires_at: "2099-01-01T00:00:00Z".into(),
+                state: PaymentState::Paid,
+                payment_no: Some("ZF20261202ABC".into()),
+                fiscal_receipt_url: Some("https://pjcy.example/e?code=9".into()),
+            }))),
+            t,
+        );
+        let r = case_receipt(&s, "T", Timestamp::now()).unwrap();
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(
+            text.contains("已缴费 20.00 元") && text.contains("ZF20261202ABC"),
+            "{text}"
+        );
+        assert!(!text.contains("待缴费"));
+        assert!(r.items.contains(&ReceiptItem::Qr {
+            data: "https://pjcy.example/e?code=9".into(),
+            caption: Some("扫码查看财政电子票据".into()),
+        }));
+    }
+
     /// 新生儿出生一件事 at the kiosk: one case for every member the answers include, each
     /// shared material once, and a receipt that names what was applied for.
     #[test]

@@ -70,7 +70,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
             (
                 "paid",
                 "缴费成功",
-                "回执已重新打印，上面有支付流水号和财政电子票据二维码".to_owned(),
+                "回执上有支付流水号和财政电子票据二维码".to_owned(),
             )
         }
         Some(PaymentStage::Ended(o)) => (
