@@ -1015,6 +1015,8 @@ mod kiosk_scroll;
 mod kiosk_startup;
 #[path = "ykb/outbox_disk.rs"]
 mod outbox_disk;
+#[path = "ykb/payment.rs"]
+mod payment;
 #[path = "ykb/ticket_print.rs"]
 mod ticket_print;
 #[path = "ykb/xfs4iot.rs"]
@@ -1047,6 +1049,7 @@ fn main() {
         ("kiosk-scroll", kiosk_scroll::kiosk_scroll),
         ("ops-commands", commands::commands),
         ("handwriting", handwriting::handwriting),
+        ("payment", payment::payment),
     ];
     for &(name, run) in groups {
         if filter.as_deref().is_none_or(|f| name.contains(f)) {

@@ -2,7 +2,8 @@
 //! case's catalogue fees, idempotent by its key and never a second one while one is
 //! pending, long-polled to paid (also when the notification is lost, and through a slow
 //! platform), expiry and cancellation, a payment after expiry reconciled by the platform's
-//! state without a second charge, and 办件进度查询 showing 待缴费/已缴费.
+//! state without a second charge, and 办件进度查询 showing 待缴费/已缴费 (and the waybill of a
+//! case posted to a mailing address).
 
 mod common;
 
@@ -291,4 +292,36 @@ async fn the_citizen_leaving_stops_following_at_once() {
     let seen = payment::follow(&c, order, Duration::from_secs(5), || true).await;
     assert_eq!(seen.state, PaymentState::Pending);
     assert!(started.elapsed() < Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn a_case_posted_to_a_mailing_address_shows_its_waybill_and_one_collected_at_a_window_none() {
+    let (_h, c) = registered_at_a_new_sim().await;
+    let (m, _) = fee_and_free_matters(&c).await;
+    let posted = serde_json::json!({
+        "matters": [m.task_code.as_str()],
+        "form": { "f_post_address": "重庆市渝中区解放碑街道1号" },
+    });
+    let code = c
+        .submit_case(Uuid::now_v7(), posted.to_string().as_bytes())
+        .await
+        .unwrap()
+        .unified_code;
+    let waybill = c
+        .case_status(&code)
+        .await
+        .unwrap()
+        .waybill
+        .expect("a waybill");
+    assert!(
+        waybill.starts_with("EMS") && waybill.len() == 14,
+        "{waybill}"
+    );
+    assert_eq!(
+        c.case_status(&code).await.unwrap().waybill.as_deref(),
+        Some(waybill.as_str()),
+        "the same waybill every time"
+    );
+    let collected = submitted(&c, &m).await;
+    assert_eq!(c.case_status(&collected).await.unwrap().waybill, None);
 }

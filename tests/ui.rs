@@ -8,7 +8,8 @@ use ykb_terminal::core::Core;
 use ykb_terminal::kiosk::Kiosk;
 use ykb_terminal::ui::{
     AppWindow, ApplyAdapter, EvaluateAdapter, FindAdapter, GuideAdapter, IdentifyAdapter,
-    KioskAdapter, LicenceAdapter, Page, ServicesAdapter, SessionAdapter,
+    KioskAdapter, LicenceAdapter, Page, PaymentAdapter, ServicesAdapter, SessionAdapter,
+    SignatureAdapter,
 };
 
 fn press(window: &AppWindow, label: &str) {
@@ -581,6 +582,32 @@ fn fill_capture_and_review(window: &AppWindow, kiosk: &Kiosk) {
     assert!(
         !review.iter().any(|(_, v)| v.contains("198511")),
         "identifiers masked: {review:?}"
+    );
+    sign(window);
+}
+
+/// The review page's 承诺 and signature: unsigned, 确认提交 is refused with the reason; then
+/// the citizen signs with a finger.
+fn sign(window: &AppWindow) {
+    let signature = window.global::<SignatureAdapter>();
+    assert!(signature.get_required(), "居民身份证换领 must be signed");
+    assert!(has_control(window, "签名板"));
+    press(window, "确认提交");
+    assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Review);
+    assert!(signature.get_refusal().contains("需要本人签名"));
+    assert!(!window.global::<ApplyAdapter>().get_submitting());
+    write_on(
+        window,
+        "签名板",
+        &[
+            vec![[80.0, 600.0], [300.0, 300.0], [520.0, 700.0]],
+            vec![[600.0, 400.0], [900.0, 450.0]],
+        ],
+    );
+    assert_eq!(signature.get_refusal(), "");
+    assert!(
+        signature.get_ink().starts_with("M "),
+        "the strokes are drawn back"
     );
 }
 
@@ -1644,11 +1671,16 @@ fn a_newer_synced_catalogue_is_taken_up_between_citizens() {
 /// Writes `strokes` (in the pad's 1024 box) on the handwriting pad as a finger would: the
 /// window gets pointer presses, moves and releases at the pad's place on screen.
 fn write_on_pad(window: &AppWindow, strokes: &[Vec<[f32; 2]>]) {
+    write_on(window, "手写板", strokes);
+}
+
+/// Draws `strokes` (in the pad's 1024 box) with a finger on the pad labelled `label`.
+fn write_on(window: &AppWindow, label: &str, strokes: &[Vec<[f32; 2]>]) {
     use slint::platform::{PointerEventButton, WindowEvent};
     lay_out(window);
-    let pad = ElementHandle::find_by_accessible_label(window, "手写板")
+    let pad = ElementHandle::find_by_accessible_label(window, label)
         .next()
-        .expect("a handwriting pad (手写板)");
+        .unwrap_or_else(|| panic!("a pad labelled {label:?}"));
     let (origin, size) = (pad.absolute_position(), pad.size());
     assert!(size.width > 100.0 && size.height > 100.0, "{size:?}");
     let at = |[x, y]: [f32; 2]| {
@@ -1901,4 +1933,177 @@ fn the_hosts_vendor_mode_ends_the_session_says_so_and_the_kiosk_resumes_after_it
     assert_eq!(adapter.get_page(), Page::Home);
     press(&window, "查找事项");
     assert_eq!(adapter.get_page(), Page::Find);
+}
+
+/// The text of the printer emulator's `n`-th job (raw ESC/POS decoded from GB18030).
+fn job_text(kiosk: &Kiosk, n: usize) -> String {
+    let mut jobs = kiosk.printed_jobs();
+    jobs.sort();
+    let raw = std::fs::read(jobs[n].with_extension("bin")).unwrap();
+    encoding_rs::GB18030.decode(&raw).0.to_string()
+}
+
+/// What the QR codes in an image property carry.
+fn qr_in(image: &slint::Image) -> Vec<String> {
+    let buf = image.to_rgb8().expect("an image");
+    let rgb = image::RgbImage::from_raw(buf.width(), buf.height(), buf.as_bytes().to_vec())
+        .expect("rgb pixels");
+    ykb_drivers::scanner::decode_qr_rgb(&rgb)
+}
+
+/// Submits 居民身份证换领 (by post) at the demo kiosk until it has its unified code.
+fn renewal_submitted() -> Demo {
+    let demo = demo_at_checklist();
+    let (window, kiosk) = (&demo.0, &demo.1);
+    let apply = window.global::<ApplyAdapter>();
+    fill_capture_and_review(window, kiosk);
+    press(window, "确认提交");
+    wait_until(kiosk, "已提交", || apply.get_done_title() == "已提交");
+    wait_until(kiosk, "the receipt", || {
+        apply.get_print_status() == "回执已打印，请取走回执"
+    });
+    wait_for_the_job(kiosk);
+    demo
+}
+
+#[test]
+fn a_citizen_pays_the_fee_by_the_on_screen_qr_and_the_receipt_carries_the_payment_number() {
+    let (window, kiosk, platform, _dir) = renewal_submitted();
+    let adapter = window.global::<KioskAdapter>();
+    let apply = window.global::<ApplyAdapter>();
+    let pay = window.global::<PaymentAdapter>();
+    let sim = platform.sim().unwrap();
+    // The signature reached the platform with the case: its PNG and its strokes.
+    let png = sim
+        .materials()
+        .into_iter()
+        .find(|m| m.material_id == "signature")
+        .expect("the signature uploaded");
+    let bytes = sim.material_bytes(&png.case_id, "signature").unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    let case = serde_json::to_string(&sim.cases()[0]).unwrap();
+    assert!(case.contains("signature.strokes"), "{case}");
+    // The first receipt says the fee is still to pay.
+    assert!(job_text(&kiosk, 0).contains("待缴费 20.00 元"));
+    assert!(apply.get_fee_note().contains("需缴费 20.00 元"));
+    press(&window, "缴费");
+    assert_eq!(adapter.get_page(), Page::Payment);
+    wait_until(&kiosk, "the order", || pay.get_stage() == "pending");
+    assert_eq!(value_of(&window, "缴费金额"), "20.00 元");
+    assert_eq!(pay.get_payee(), ykb_terminal::sim::platform::PAYEE);
+    assert!(pay
+        .get_items()
+        .iter()
+        .any(|i| i.contains("居民身份证工本费")));
+    assert!(value_of(&window, "剩余时间").starts_with("请在 "));
+    // One order at the platform; the QR on screen is the one it made, on its own host.
+    let orders = sim.payment_orders();
+    assert_eq!(orders.len(), 1);
+    let order = &orders[0].order;
+    assert_eq!(order.amount_fen, 2000);
+    assert_eq!(qr_in(&pay.get_qr()), vec![order.qr_url.clone()]);
+    assert!(order
+        .qr_url
+        .starts_with(&format!("https://{}/", sim.addr())));
+    // The citizen's phone pays: the page follows the platform's state to 缴费成功.
+    sim.pay_order(&order.order_id).unwrap();
+    wait_until(&kiosk, "paid", || pay.get_stage() == "paid");
+    let paid = &sim.payment_orders()[0].order;
+    let number = paid.payment_no.clone().unwrap();
+    assert_eq!(value_of(&window, "支付流水号"), number);
+    assert_eq!(
+        qr_in(&pay.get_fiscal_qr()),
+        vec![paid.fiscal_receipt_url.clone().unwrap()]
+    );
+    // The receipt again, now with the payment number and the fiscal receipt's QR.
+    wait_until(&kiosk, "the paid receipt", || {
+        kiosk.printed_jobs().len() == 2
+    });
+    let text = job_text(&kiosk, 1);
+    assert!(
+        text.contains("支付流水号") && text.contains(&number),
+        "{text}"
+    );
+    assert!(text.contains("已缴费 20.00 元"), "{text}");
+    assert!(text.contains("财政电子票据"), "{text}");
+    assert_eq!(sim.payment_orders()[0].charges, 1, "charged once");
+    press(&window, "查看办件回执");
+    assert_eq!(adapter.get_page(), Page::Done);
+    assert!(apply.get_fee_note().contains("已缴费 20.00 元"));
+    assert!(!has_control(&window, "缴费"), "paid: no second payment");
+    // 办件进度查询 (the first case of this terminal: local number 1) shows the platform's
+    // 已缴费.
+    let unified = apply.get_done_number().to_string();
+    press(&window, "完成");
+    press(&window, "办件进度查询");
+    type_keys(&window, "1");
+    press(&window, "查询");
+    let services = window.global::<ServicesAdapter>();
+    assert_eq!(services.get_progress_title(), format!("办件编号 {unified}"));
+    wait_until(&kiosk, "the platform's fee state", || {
+        services.get_progress_detail().contains("缴费：已缴费")
+    });
+    // 邮寄到家: the platform posted the result, and the waybill is shown.
+    let posted = sim.cases()[0].ack.unified_code.clone();
+    assert_eq!(posted, unified);
+    assert!(
+        services.get_progress_detail().contains("寄递运单号：EMS"),
+        "{}",
+        services.get_progress_detail()
+    );
+}
+
+#[test]
+fn an_expired_order_can_be_made_again_or_left_for_the_app_and_the_case_stays_unpaid() {
+    let (window, kiosk, platform, _dir) = renewal_submitted();
+    let adapter = window.global::<KioskAdapter>();
+    let apply = window.global::<ApplyAdapter>();
+    let pay = window.global::<PaymentAdapter>();
+    let sim = platform.sim().unwrap();
+    sim.set_faults(ykb_terminal::sim::platform::Faults {
+        payment_ttl_secs: Some(1),
+        ..Default::default()
+    });
+    press(&window, "缴费");
+    wait_until(&kiosk, "the order", || pay.get_stage() != "creating");
+    // Nobody pays: the platform lets it expire, and the page says so.
+    wait_until(&kiosk, "expiry", || pay.get_stage() == "ended");
+    assert_eq!(pay.get_title(), "缴费订单已过期");
+    assert!(
+        !has_control(&window, "支付二维码"),
+        "no QR for an order that cannot be paid"
+    );
+    // 重新缴费: a second order (a new key), pending and followed again.
+    sim.set_faults(Default::default());
+    press(&window, "重新缴费");
+    wait_until(&kiosk, "the second order", || pay.get_stage() == "pending");
+    let orders = sim.payment_orders();
+    assert_eq!(orders.len(), 2);
+    let second = orders
+        .iter()
+        .find(|o| o.order.state == ykb_terminal::core::platform::wire::PaymentState::Pending)
+        .unwrap();
+    assert_eq!(qr_in(&pay.get_qr()), vec![second.order.qr_url.clone()]);
+    // 稍后在渝快办App缴费: the order is withdrawn and the case stays submitted, unpaid.
+    press(&window, "稍后在渝快办App缴费");
+    assert_eq!(adapter.get_page(), Page::Done);
+    assert_eq!(apply.get_done_title(), "已提交");
+    assert!(has_control(&window, "缴费"));
+    let id = second.order.order_id.clone();
+    wait_for("the order withdrawn", || {
+        sim.payment_orders().iter().any(|o| {
+            o.order.order_id == id
+                && o.order.state == ykb_terminal::core::platform::wire::PaymentState::Cancelled
+        })
+    });
+    assert!(sim.payment_orders().iter().all(|o| o.charges == 0));
+    assert!(sim.pay_order(&id).is_err(), "a withdrawn QR takes no money");
+    press(&window, "完成");
+    press(&window, "办件进度查询");
+    type_keys(&window, "1");
+    press(&window, "查询");
+    let services = window.global::<ServicesAdapter>();
+    wait_until(&kiosk, "the platform's fee state", || {
+        services.get_progress_detail().contains("缴费：待缴费")
+    });
 }

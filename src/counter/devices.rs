@@ -122,7 +122,8 @@ impl Counter {
                 | Report::DeviceProbed(..)
                 | Report::Certificates(_)
                 | Report::Certificate { .. }
-                | Report::DocumentProgress(_) => {}
+                | Report::DocumentProgress(_)
+                | Report::Payment(_) => {}
             }
         }
         self.render();

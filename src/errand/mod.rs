@@ -5,5 +5,6 @@
 pub mod case;
 pub mod form;
 pub mod guide;
+pub mod signature;
 
 pub use case::{new_case, Errand, CASE_QR_PREFIX};

@@ -273,11 +273,12 @@ impl Kiosk {
         let (result, delivering) = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
-            let result = match st
-                .session
-                .errand()
-                .map(|e| crate::errand::case::new_case(&e, st.terminal.core.catalog.version))
-            {
+            let result = match st.session.errand().map(|e| {
+                let mut case = crate::errand::case::new_case(&e, st.terminal.core.catalog.version);
+                // 手写签名: its PNG and strokes ride the case, sealed with the rest.
+                crate::errand::signature::attach(&mut case, st.session.signature_strokes());
+                case
+            }) {
                 None => Err("申请信息不完整，请重新办理".to_owned()),
                 Some(case) => st
                     .terminal

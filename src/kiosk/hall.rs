@@ -176,10 +176,14 @@ impl Kiosk {
 
     /// 办件进度查询: the case stub this terminal keeps for `number`.
     pub(super) fn look_up_progress(&self, number: &str) {
+        let mut delivered = None;
         let (title, detail) = {
             let mut st = self.state.borrow_mut();
             match outbox::case_stub(&mut st.terminal.core.store, number) {
-                Ok(Some(stub)) => progress_text(&stub),
+                Ok(Some(stub)) => {
+                    delivered = stub.unified_code.clone();
+                    progress_text(&stub)
+                }
                 Ok(None) => (
                     "没有找到这个编号".to_owned(),
                     "本机只能查到在本机提交的办件；其他办件请在渝快办APP或到窗口查询".to_owned(),
@@ -188,6 +192,10 @@ impl Kiosk {
             }
         };
         self.event(Event::ProgressAnswer { title, detail });
+        // The platform knows the rest (待缴费 / 已缴费): asked off the UI thread.
+        if let Some(code) = delivered {
+            self.look_up_case_progress(code);
+        }
     }
 
     /// 呼叫工作人员: an event to the platform (and the hall's staff); the session says so to

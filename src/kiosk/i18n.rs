@@ -88,6 +88,37 @@ const EN: &[(&str, &str)] = &[
     ("回执已打印，请取走回执", "Receipt printed: please take it"),
     ("回执未能打印（{}），请记下上面的编号", "The receipt could not be printed ({}); please note the number above"),
     ("本机没有回执打印机，请记下上面的编号", "This terminal has no printer; please note the number above"),
+    // 手写签名.
+    ("本事项需要本人签名：请在下面的签名框内签名后再提交", "This service needs your signature: sign in the box below, then submit"),
+    // 缴费.
+    ("正在生成缴费订单…", "Creating the payment order…"),
+    ("请用手机扫码缴费", "Scan the code with your phone to pay"),
+    ("请用手机扫描屏幕上的二维码缴费", "Scan the code on the screen with your phone to pay"),
+    ("请在 {} 内完成支付", "Please pay within {}"),
+    ("正在确认缴费结果…", "Checking the payment…"),
+    ("支付完成后本页自动显示结果，请勿重复支付", "Once you have paid, this page shows it by itself; please do not pay twice"),
+    ("缴费成功", "Paid"),
+    ("回执上有支付流水号和财政电子票据二维码", "The receipt carries the payment number and the QR code of the official e-receipt"),
+    ("缴费订单已取消", "The payment order was cancelled"),
+    ("缴费订单已过期", "The payment order has expired"),
+    ("未扣款。可点「重新缴费」重新生成二维码，或稍后在渝快办App缴费；办件已提交", "Nothing was charged. Tap “Pay again” for a new code, or pay later in the Yukuaiban app; your application is submitted"),
+    ("暂时无法确认缴费结果", "The payment cannot be confirmed now"),
+    ("如已支付，无需再付：请稍后在“办件进度查询”中查看缴费状态", "If you paid, do not pay again: check the payment later under “Track an application”"),
+    ("暂时不能缴费", "Payment is not possible now"),
+    ("稍后缴费", "Pay later"),
+    ("已缴费 {} 元", "CNY {} paid"),
+    ("需缴费 {} 元，请点「缴费」扫码支付", "Fee CNY {}: tap “Pay” to pay by QR"),
+    ("需缴费 {} 元：联网提交后可在渝快办App缴费", "Fee CNY {}: pay in the Yukuaiban app once sent"),
+    ("暂时连不上政务服务平台，缴费需要联网；办件已提交，可稍后在渝快办App缴费", "The platform cannot be reached and paying needs the network; your application is submitted, pay later in the Yukuaiban app"),
+    ("平台返回的缴费订单不属于本办件，已停止缴费，请到窗口咨询", "The platform's payment order is not for this application; payment stopped, please ask at a window"),
+    ("平台返回的缴费金额（{} 元）与收费标准（{} 元）不符，已停止缴费，请到窗口咨询", "The platform asked for CNY {} but the fee is CNY {}; payment stopped, please ask at a window"),
+    ("平台返回的支付二维码地址不可信，本机不予显示，请稍后在渝快办App缴费", "The platform's payment code does not point to the platform and is not shown; please pay later in the Yukuaiban app"),
+    ("缴费：待缴费（可在渝快办App缴费）", "Fee: not paid yet (pay in the Yukuaiban app)"),
+    ("缴费：已缴费", "Fee: paid"),
+    ("寄递运单号：{}", "Posted, waybill {}"),
+    ("缴费和寄递情况暂时查不到（需联网），请稍后再查", "The fee and delivery cannot be looked up now (network needed); please try later"),
+    ("本事项收费 {} 元，提交后可在本机扫码缴费", "This service costs CNY {}; after submitting you can pay here by QR code"),
+    ("本事项需联网缴费（收费 {} 元）：现在网络不通，可先提交，网络恢复后在渝快办App缴费", "Paying this service's fee (CNY {}) needs the network, which is down: you can submit now and pay in the Yukuaiban app later"),
     // 取号, progress, staff.
     ("{} 人等候", "{} waiting"),
     ("前面还有 {} 人", "{} ahead of you"),
@@ -180,6 +211,8 @@ const EN: &[(&str, &str)] = &[
     ("材料少", "Few materials"),
     ("速度快", "Fast"),
     ("指引清楚", "Clear guidance"),
+    // Last: any amount in 元 not said by a longer text above.
+    ("{} 元", "CNY {}"),
 ];
 
 /// The language the session shows.

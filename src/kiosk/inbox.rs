@@ -236,6 +236,7 @@ impl Kiosk {
                     self.event(Event::TechnicianPinChecked { id: staff, ok });
                 }
                 Report::VendorMode(change) => self.event(Event::VendorMode(change)),
+                Report::Payment(news) => self.payment_news(news),
             }
         }
     }

@@ -15,6 +15,7 @@ mod inbox;
 pub mod licence;
 mod maintenance;
 mod pages;
+mod payment;
 pub mod receipts;
 pub mod screenshots;
 pub mod session;
@@ -169,6 +170,8 @@ struct State {
     lit: Option<Option<ykb_drivers::xfs4iot::Guide>>,
     /// The watch on the host terminal's vendor mode.
     vendor: Option<crate::terminal::vendor::VendorService>,
+    /// The worker following the fee order shown (dropped: it stops).
+    payment_follower: Option<crate::terminal::payment::Follower>,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
@@ -266,6 +269,7 @@ impl Kiosk {
                 lights: None,
                 lit: None,
                 vendor: None,
+                payment_follower: None,
             })),
         };
         // The demo's host terminal first: the slots name its services from here on.
@@ -342,6 +346,8 @@ impl Kiosk {
                 st.licence_print_failed = false;
                 st.tech_lines.clear();
                 st.tech_status.clear();
+                // Nobody is paying any more: the platform settles the order by itself.
+                st.payment_follower = None;
             }
             (outcome, effects)
         };
@@ -374,6 +380,13 @@ impl Kiosk {
             Effect::Search { query } => self.search(query),
             Effect::StoreCase => self.store_case(now),
             Effect::PrintCaseReceipt => self.print_receipt(),
+            Effect::CreatePaymentOrder {
+                case_code,
+                items,
+                attempt,
+            } => self.create_payment_order(case_code, items, attempt),
+            Effect::FollowPayment { order } => self.follow_payment(*order),
+            Effect::CancelPayment { order_id } => self.cancel_payment(order_id),
             Effect::Shoot { .. } => self.shoot(),
             Effect::VerifyYkm { token } => self.verify_ykm(token),
             Effect::FetchLicenceCopy { .. } => self.fetch_licence_copy(),
@@ -495,6 +508,7 @@ impl Kiosk {
             Screen::Licences | Screen::LicenceConfirm | Screen::LicencePrinted => {
                 pages::licences::render(&window, st)
             }
+            Screen::Payment => pages::payment::render(&window, st),
             Screen::TechLogin | Screen::Technician => pages::technician::render(&window, st),
             Screen::Evaluate => pages::evaluate::render(&window, st),
             Screen::Tickets | Screen::TicketIssued | Screen::Progress | Screen::CallStaff => {

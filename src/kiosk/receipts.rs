@@ -79,6 +79,32 @@ pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option
         }
         SubmitResult::Failed { .. } => return None,
     }
+    let fees = session.fee_items();
+    if !fees.is_empty() {
+        let amount = crate::core::payment::yuan(crate::core::payment::total_fen(&fees));
+        match session.paid_order() {
+            Some(order) => {
+                items.push(ReceiptItem::Row {
+                    label: "缴费".into(),
+                    value: format!("已缴费 {amount} 元"),
+                });
+                items.push(ReceiptItem::Row {
+                    label: "支付流水号".into(),
+                    value: order.payment_no.clone().unwrap_or_default(),
+                });
+                if let Some(url) = &order.fiscal_receipt_url {
+                    items.push(ReceiptItem::Qr {
+                        data: url.clone(),
+                        caption: Some("扫码查看财政电子票据".into()),
+                    });
+                }
+            }
+            None => items.push(ReceiptItem::Row {
+                label: "缴费".into(),
+                value: format!("待缴费 {amount} 元，可在渝快办App缴费"),
+            }),
+        }
+    }
     let bring: Vec<String> = session
         .checklist()
         .into_iter()
@@ -197,6 +223,7 @@ mod tests {
             "nothing stored yet"
         );
         s.handle(Event::CaptureDone, t);
+        s.sign_for_test(t);
         s.handle(Event::Submit, t);
         s.handle(Event::stored("0190-abc", "12", None), t);
         let r = case_receipt(&s, "渝中区 24小时自助区", Timestamp::now()).unwrap();
@@ -228,12 +255,64 @@ mod tests {
             t,
         );
         s.handle(Event::CaptureDone, t);
+        s.sign_for_test(t);
         s.handle(Event::Submit, t);
         s.handle(Event::stored("c2", "13", None), t);
         let text =
             serde_json::to_string(&case_receipt(&s, "T", Timestamp::now()).unwrap()).unwrap();
         assert!(!text.contains("数码相片回执"), "{text}");
         assert!(text.contains("原居民身份证"));
+    }
+
+    /// 缴费: unpaid, the receipt says so; paid, it carries the 支付流水号 and the QR of the
+    /// 财政电子票据.
+    #[test]
+    fn the_receipt_says_the_fee_is_due_until_paid_then_carries_the_payment() {
+        use crate::core::platform::wire::{PaymentOrder, PaymentState};
+        let t = Instant::now();
+        let mut s = session_at_review();
+        s.handle(Event::CaptureDone, t);
+        s.sign_for_test(t);
+        s.handle(Event::Submit, t);
+        s.handle(Event::stored("c3", "14", None), t);
+        s.handle(
+            Event::Delivered {
+                case_id: "c3".into(),
+                unified_code: "U-3".into(),
+            },
+            t,
+        );
+        let text =
+            serde_json::to_string(&case_receipt(&s, "T", Timestamp::now()).unwrap()).unwrap();
+        assert!(text.contains("待缴费 20.00 元"), "{text}");
+        s.handle(Event::OpenPayment, t);
+        let items = s.fee_items();
+        s.handle(
+            Event::PaymentOrdered(Ok(Box::new(PaymentOrder {
+                order_id: "PO1".into(),
+                case_code: "U-3".into(),
+                amount_fen: 2000,
+                items,
+                payee: "收款单位".into(),
+                qr_url: "https://h/pay/PO1".into(),
+                expires_at: "2099-01-01T00:00:00Z".into(),
+                state: PaymentState::Paid,
+                payment_no: Some("ZF20261202ABC".into()),
+                fiscal_receipt_url: Some("https://pjcy.example/e?code=9".into()),
+            }))),
+            t,
+        );
+        let r = case_receipt(&s, "T", Timestamp::now()).unwrap();
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(
+            text.contains("已缴费 20.00 元") && text.contains("ZF20261202ABC"),
+            "{text}"
+        );
+        assert!(!text.contains("待缴费"));
+        assert!(r.items.contains(&ReceiptItem::Qr {
+            data: "https://pjcy.example/e?code=9".into(),
+            caption: Some("扫码查看财政电子票据".into()),
+        }));
     }
 
     /// 新生儿出生一件事 at the kiosk: one case for every member the answers include, each

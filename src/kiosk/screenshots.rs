@@ -354,6 +354,28 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
     s.shot("capture")?;
     apply.invoke_use_photo();
     apply.invoke_capture_done();
+    // 手写签名: a few strokes on the pad, as a finger writes them.
+    let pad = window.global::<super::SignatureAdapter>();
+    for stroke in [
+        &[
+            [90.0, 640.0],
+            [200.0, 260.0],
+            [330.0, 700.0],
+            [420.0, 380.0],
+        ][..],
+        &[
+            [480.0, 560.0],
+            [640.0, 420.0],
+            [760.0, 600.0],
+            [930.0, 380.0],
+        ][..],
+    ] {
+        pad.invoke_pen_down(stroke[0][0], stroke[0][1]);
+        for p in &stroke[1..] {
+            pad.invoke_pen_move(p[0], p[1]);
+        }
+        pad.invoke_pen_up();
+    }
     s.shot("review")?;
     apply.invoke_submit();
     // The demo platform answers at once; otherwise the grace period ends it.
@@ -371,6 +393,29 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
     s.wait("回执文件", || kiosk.printed_jobs().len() >= 2)?;
     if let Some(job) = kiosk.printed_jobs().last() {
         s.visit.printed("receipt", job)?;
+    }
+    // 缴费: the fee order's QR, then paid (the simulator's admin call plays the phone).
+    if let Some(sim) = demo.as_ref().and_then(|d| d.sim()) {
+        if apply.get_can_pay() {
+            apply.invoke_pay();
+            let pay = window.global::<super::PaymentAdapter>();
+            s.wait("缴费订单", || pay.get_stage() == "pending")?;
+            s.shot("payment")?;
+            let order = sim
+                .payment_orders()
+                .into_iter()
+                .map(|r| r.order)
+                .find(|o| o.state == crate::core::platform::wire::PaymentState::Pending)
+                .ok_or("缴费订单未生成")?;
+            sim.pay_order(&order.order_id)?;
+            s.wait("已缴费", || pay.get_stage() == "paid")?;
+            s.shot("payment-paid")?;
+            s.wait("缴费回执", || kiosk.printed_jobs().len() >= 3)?;
+            if let Some(job) = kiosk.printed_jobs().last() {
+                s.visit.printed("receipt-paid", job)?;
+            }
+            pay.invoke_back();
+        }
     }
     apply.invoke_evaluate();
     let eval = window.global::<EvaluateAdapter>();

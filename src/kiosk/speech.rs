@@ -16,6 +16,7 @@ pub fn prompt(screen: &super::session::Screen, detail: &str) -> String {
         Screen::Form => "请填写申请信息",
         Screen::Capture => "请把材料平放在高拍仪下",
         Screen::Review => "请核对后提交",
+        Screen::Payment => "请用手机扫描屏幕上的二维码缴费",
         Screen::Evaluate => "请为本次服务评价",
         Screen::Tickets => "请选择要办理的业务，取号排队",
         Screen::Progress => "请输入回执上的编号",

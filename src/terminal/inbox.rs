@@ -66,6 +66,8 @@ pub enum Report {
     Desk(super::desk::DeskOutcome),
     /// The host terminal's vendor mode changed (XFS4IoT `VendorMode`).
     VendorMode(ykb_drivers::xfs4iot::VendorModeEvent),
+    /// 公共支付: an order made or followed, or a case's state for 办件进度查询.
+    Payment(super::payment::PaymentNews),
 }
 
 /// The reports waiting for the UI thread, and how to wake it. Cheap to clone: every worker

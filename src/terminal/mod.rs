@@ -17,6 +17,7 @@ pub mod inbox;
 pub mod licences;
 pub mod lights;
 pub mod link;
+pub mod payment;
 pub mod printer;
 pub mod scan;
 pub mod search;

@@ -246,6 +246,9 @@ pub struct Matter {
     pub local: LocalElements,
     /// 是否支持自助终端办理
     pub self_service: bool,
+    /// 手写签名: the application must carry the applicant's signature (承诺) to be submitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requires_signature: bool,
     /// 到现场次数
     pub visits: u8,
     #[serde(default)]

@@ -491,6 +491,9 @@ pub struct CaseProgress {
     /// The fee (公共支付): `unpaid` (待缴费) or `paid` (已缴费); absent for a free matter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_status: Option<FeeStatus>,
+    /// 寄递运单号: the result was posted (邮寄到家) and this is its waybill; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waybill: Option<String>,
 }
 
 /// Whether a case's fee has been paid, by the platform's own record of its payment orders.

@@ -37,6 +37,7 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     apply.on_evaluate(go(|| Event::OpenEvaluate));
     apply.on_finish(go(|| Event::Home));
     apply.on_reprint(go(|| Event::ReprintReceipt));
+    apply.on_pay(go(|| Event::OpenPayment));
 }
 
 /// Shows the form, capture, review or done page.
@@ -263,6 +264,7 @@ fn render_review(window: &AppWindow, st: &State) {
     a.set_review_materials(model(materials));
     a.set_submitting(session.submitting());
     render_upload(&a, st);
+    super::signature::render(window, st);
 }
 
 /// 已提交 / 已暂存 / 未能保存, and the receipt's state.
@@ -299,6 +301,8 @@ fn render_done(window: &AppWindow, st: &State) {
     render_upload(&a, st);
     a.set_has_print_progress(st.print_progress.is_some());
     a.set_print_progress(st.print_progress.map_or(0.0, |p| p.fraction()));
+    a.set_fee_note(lang.t(&super::payment::fee_note(st)).into());
+    a.set_can_pay(st.session.can_pay());
 }
 
 /// Empties `ApplyAdapter` (the session was wiped).
@@ -328,4 +332,6 @@ pub(in crate::kiosk) fn clear(window: &AppWindow) {
     apply.set_done_detail(SharedString::new());
     apply.set_done_number(SharedString::new());
     apply.set_print_status(SharedString::new());
+    apply.set_fee_note(SharedString::new());
+    apply.set_can_pay(false);
 }

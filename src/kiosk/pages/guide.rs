@@ -59,14 +59,23 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                 let rows = session.checklist();
                 g.set_matter_name(m.name.clone().into());
                 g.set_can_apply(m.self_service && m.serves_people());
-                g.set_checklist_note(
-                    lang.t(if session.person().is_some() {
-                        "“免提交”的材料已由您的电子证照代替，无需携带"
+                let mut note = lang.t(if session.person().is_some() {
+                    "“免提交”的材料已由您的电子证照代替，无需携带"
+                } else {
+                    "刷身份证后，已有电子证照的材料可以免提交"
+                });
+                // A fee is paid online: said before the citizen starts.
+                let fees = session.fee_items();
+                if !fees.is_empty() {
+                    let amount = crate::core::payment::yuan(crate::core::payment::total_fen(&fees));
+                    let fee = if st.offline || st.terminal.platform.is_none() {
+                        format!("本事项需联网缴费（收费 {amount} 元）：现在网络不通，可先提交，网络恢复后在渝快办App缴费")
                     } else {
-                        "刷身份证后，已有电子证照的材料可以免提交"
-                    })
-                    .into(),
-                );
+                        format!("本事项收费 {amount} 元，提交后可在本机扫码缴费")
+                    };
+                    note = format!("{}\n{note}", lang.t(&fee));
+                }
+                g.set_checklist_note(note.into());
                 g.set_checklist(model(
                     rows.into_iter()
                         .map(|r| MaterialRow {

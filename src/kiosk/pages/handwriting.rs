@@ -63,7 +63,7 @@ pub(in crate::kiosk) fn clear(window: &AppWindow) {
 }
 
 /// Path commands for strokes ("M x y L x y …"); a lone point is drawn as a dot.
-fn path<'a>(strokes: impl Iterator<Item = &'a Vec<[i32; 2]>>) -> String {
+pub(super) fn path<'a>(strokes: impl Iterator<Item = &'a Vec<[i32; 2]>>) -> String {
     let mut out = String::new();
     for s in strokes {
         for (i, [x, y]) in s.iter().enumerate() {

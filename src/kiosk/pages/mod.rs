@@ -14,7 +14,9 @@ pub(super) mod handwriting;
 pub(super) mod home;
 pub(super) mod identify;
 pub(super) mod licences;
+pub(super) mod payment;
 pub(super) mod services;
+pub(super) mod signature;
 pub(super) mod technician;
 
 use super::session::Event;
@@ -38,6 +40,8 @@ pub(super) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     apply::connect(kiosk, window);
     evaluate::connect(kiosk, window);
     licences::connect(kiosk, window);
+    payment::connect(kiosk, window);
+    signature::connect(kiosk, window);
     handwriting::connect(kiosk, window);
 }
 
@@ -51,5 +55,7 @@ pub(super) fn clear(window: &AppWindow) {
     services::clear(window);
     evaluate::clear(window);
     licences::clear(window);
+    payment::clear(window);
+    signature::clear(window);
     handwriting::clear(window);
 }

@@ -101,7 +101,9 @@ pub(in crate::kiosk) fn render(
             services.set_progress_query(session.progress_query().into());
             let (title, detail) = session.progress().unwrap_or_default();
             services.set_progress_title(lang.t(title).into());
-            services.set_progress_detail(lang.t(detail).into());
+            // Line by line: the platform's lines (缴费, 寄递) follow the local status.
+            let detail: Vec<String> = detail.lines().map(|l| lang.t(l)).collect();
+            services.set_progress_detail(detail.join("\n").into());
             Page::Progress
         }
         _ => {

@@ -223,6 +223,9 @@ impl Session {
         if self.current() != &Screen::Review || self.submitting || self.submit.is_some() {
             return Outcome::None;
         }
+        if !self.signed_enough() {
+            return Outcome::Changed;
+        }
         self.submitting = true;
         self.effects.push_back(Effect::StoreCase);
         Outcome::Changed

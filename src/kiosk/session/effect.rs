@@ -33,6 +33,23 @@ pub enum Effect {
     StoreCase,
     /// The citizen's case is settled (已提交 or 已暂存), or 重新打印回执: print its receipt.
     PrintCaseReceipt,
+    /// 缴费 (or 重新缴费): ask the platform for the order of `items` for the case
+    /// `case_code` under the key of `attempt` (`core::payment::order_key`), check it
+    /// (`check_order`), then answer with [`Event::PaymentOrdered`](super::Event::PaymentOrdered).
+    CreatePaymentOrder {
+        case_code: String,
+        items: Vec<crate::core::platform::wire::PaymentItem>,
+        attempt: u32,
+    },
+    /// Follow the pending `order` off the UI thread (long-poll) until it leaves `pending`
+    /// or its time is up, then answer with [`Event::PaymentUpdate`](super::Event::PaymentUpdate).
+    /// A follower of an earlier order stops.
+    FollowPayment {
+        order: Box<crate::core::platform::wire::PaymentOrder>,
+    },
+    /// 稍后在渝快办App缴费 with an order pending: withdraw it at the platform (whatever it
+    /// answers, the platform's state is the truth).
+    CancelPayment { order_id: String },
     /// "拍照" was accepted: take the still of `material`, then answer with
     /// [`Event::Captured`](super::Event::Captured) or
     /// [`Event::CaptureFailed`](super::Event::CaptureFailed).

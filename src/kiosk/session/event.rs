@@ -283,6 +283,10 @@ pub enum Event {
     UsePhoto,
     /// "下一步" on the capture page.
     CaptureDone,
+    /// The finger on the review page's signature pad (its 1024 × 1024 box, y down).
+    SignPen(Pen),
+    /// 重签: the signature pad is wiped.
+    ClearSignature,
     /// "确认提交" on the review page (the loop stores the case, then answers with
     /// `CaseStored` or `CaseNotStored`).
     Submit,
@@ -310,6 +314,17 @@ pub enum Event {
     },
     /// 重新打印回执 on the done page.
     ReprintReceipt,
+    /// 缴费 on the done page: the fee order's QR (the loop asks the platform for it).
+    OpenPayment,
+    /// The platform's order for the case's fee, checked against the case and the
+    /// catalogue's fee (`core::payment::check_order`), or why there is none.
+    PaymentOrdered(Result<Box<crate::core::platform::wire::PaymentOrder>, String>),
+    /// The order as the platform last answered while it was followed.
+    PaymentUpdate(Box<crate::core::platform::wire::PaymentOrder>),
+    /// 重新缴费: a new order after one expired or was cancelled.
+    RetryPayment,
+    /// 稍后在渝快办App缴费: the case stays submitted and unpaid.
+    PayLater,
     /// "评价本次服务" on the done page, or 好差评 on the home screen.
     OpenEvaluate,
     /// One of the five faces.
@@ -401,6 +416,8 @@ impl Event {
                 | Event::CaseStored { .. }
                 | Event::CaseNotStored { .. }
                 | Event::Delivered { .. }
+                | Event::PaymentOrdered(_)
+                | Event::PaymentUpdate(_)
                 | Event::Captured { .. }
                 | Event::CaptureFailed
                 | Event::UploadProgress { .. }

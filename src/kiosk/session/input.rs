@@ -195,7 +195,7 @@ impl Ink {
     }
 
     /// Applies a pen event; whether anything changed.
-    fn apply(&mut self, pen: Pen) -> bool {
+    pub(super) fn apply(&mut self, pen: Pen) -> bool {
         let clamp = |x: i32, y: i32| {
             [
                 x.clamp(0, handwriting::BOX - 1),

@@ -39,6 +39,8 @@ mod identify;
 mod input;
 mod licences;
 mod operations;
+mod payment;
+mod signature;
 mod technician;
 #[cfg(test)]
 mod tests;
@@ -53,6 +55,7 @@ pub use event::{
 };
 pub use hall::CHECKIN_CODE_MAX;
 pub use input::{Ink, PAD_MAX_POINTS, PAD_MAX_STROKES};
+pub use payment::PaymentStage;
 pub use technician::{PinEntry, TapGesture, GESTURE_TAPS, GESTURE_WINDOW, PIN_PAD_MAX};
 pub use vendor::{VendorPhase, VENDOR_DETAIL, VENDOR_TITLE};
 
@@ -99,6 +102,8 @@ pub enum Screen {
     Review,
     /// 已提交 / 已暂存, and the receipt.
     Done,
+    /// 缴费: the fee order's QR, amount, payee and countdown, then how it ended.
+    Payment,
     /// 好差评 (after an errand, or from the home screen).
     Evaluate,
     /// 取号: the hall's services.
@@ -180,6 +185,11 @@ pub struct Session {
     /// The stored case whose unified code is awaited (briefly) before 已暂存 is shown.
     awaiting: Option<apply::Awaiting>,
     submit: Option<SubmitResult>,
+    /// 手写签名 on the review page (see `signature`), and why 确认提交 was refused.
+    signature: input::Ink,
+    submit_refusal: String,
+    /// 缴费 of the submitted case (see `payment`).
+    payment: Option<payment::Payment>,
     /// 取号: the 绿色通道 box, 预约签到 and its code, the last refusal, the ticket issued.
     tickets: hall::Tickets,
     /// 好差评 being given: the level, the reasons ticked, what is missing.
@@ -243,6 +253,9 @@ impl Session {
             submitting: false,
             awaiting: None,
             submit: None,
+            signature: input::Ink::default(),
+            submit_refusal: String::new(),
+            payment: None,
             tickets: hall::Tickets::default(),
             evaluation: evaluate::Choice::default(),
             pin_entry: PinEntry::default(),
@@ -435,6 +448,7 @@ impl Session {
     pub fn holds_personal_data(&self) -> bool {
         self.person.is_some()
             || !self.fields.is_empty()
+            || !self.signature.strokes.is_empty()
             || !self.images.is_empty()
             || !self.licences.is_empty()
             || self.licence_copy.is_some()
@@ -556,6 +570,8 @@ impl Session {
             Event::Retake => self.on_retake(),
             Event::UsePhoto => self.on_use_photo(),
             Event::CaptureDone => self.on_capture_done(),
+            Event::SignPen(pen) => self.on_sign_pen(pen),
+            Event::ClearSignature => self.on_clear_signature(),
             Event::Submit => self.on_submit(),
             Event::CaseStored {
                 case_id,
@@ -575,6 +591,12 @@ impl Session {
                 unified_code,
             } => self.on_delivered(case_id, unified_code),
             Event::ReprintReceipt => self.on_reprint_receipt(),
+            // 缴费 (`payment`).
+            Event::OpenPayment => self.on_open_payment(),
+            Event::PaymentOrdered(result) => self.on_payment_ordered(result),
+            Event::PaymentUpdate(order) => self.on_payment_update(order),
+            Event::RetryPayment => self.on_retry_payment(),
+            Event::PayLater => self.on_pay_later(),
             // 证照打印 (`licences`).
             Event::OpenLicencePrint => self.on_open_licence_print(),
             Event::Licences(names) => self.on_licences(names),
@@ -667,6 +689,9 @@ impl Session {
     fn tick(&mut self) -> Outcome {
         if let Some(settled) = self.settle_overdue() {
             return settled;
+        }
+        if let Some(paying) = self.payment_tick() {
+            return paying;
         }
         if self.current() == &Screen::Evaluate
             && self.now.saturating_duration_since(self.shown_at) >= EVALUATE_TIMEOUT

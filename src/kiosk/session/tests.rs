@@ -278,6 +278,7 @@ fn apply_identifies_first_then_checks_the_form_captures_and_submits_once() {
     // A result nobody asked for is ignored; a second press while submitting is too.
     let stored = || Event::stored("c1", "7", None);
     assert_eq!(s.handle(stored(), t), Outcome::None);
+    s.sign_for_test(t);
     assert_eq!(s.handle(Event::Submit, t), Outcome::Changed);
     assert!(s.submitting());
     assert_eq!(s.handle(Event::Submit, t), Outcome::None);
@@ -456,6 +457,7 @@ fn evaluating_ends_the_session_and_so_does_not_answering() {
         to_checklist(s, t);
         s.handle(Event::StartApply, t);
         s.handle(Event::Open(Screen::Review), t);
+        s.sign_for_test(t);
         s.handle(Event::Submit, t);
         s.handle(Event::stored("c", "1", None), t);
         assert_eq!(s.current(), &Screen::Done);
@@ -636,6 +638,7 @@ fn upload_progress_counts_only_this_citizens_case() {
     // Nothing submitted: a delivery in the background is not this citizen's.
     assert_eq!(s.handle(progress("other", 10), t), Outcome::None);
     s.handle(Event::CaptureDone, t);
+    s.sign_for_test(t);
     s.handle(Event::Submit, t);
     // Stored, its unified code awaited: only that case counts.
     s.handle(

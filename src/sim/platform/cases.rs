@@ -315,6 +315,7 @@ pub(super) async fn case_status(
             updated_at: c.history.last().map_or_else(String::new, |h| h.at.clone()),
             history: c.history.clone(),
             fee_status: super::payments::fee_status(&g, &code, &c.body),
+            waybill: waybill(&code, &c.body),
         })
         .into_response(),
         None => error(
@@ -323,6 +324,28 @@ pub(super) async fn case_status(
             "未找到该办件，请核对统一办件编码",
         ),
     }
+}
+
+/// The simulator's stand-in for the post: a case whose form names a mailing address (a
+/// `…post_address` field, 邮寄到家) is posted at once, under a waybill derived from its code.
+fn waybill(code: &str, body: &serde_json::Value) -> Option<String> {
+    let posted = body
+        .get("form")
+        .and_then(|f| f.as_object())
+        .is_some_and(|f| {
+            f.iter().any(|(k, v)| {
+                k.ends_with("post_address") && v.as_str().is_some_and(|a| !a.trim().is_empty())
+            })
+        });
+    posted.then(|| {
+        let h = wire::sha256_hex(format!("waybill|{code}").as_bytes());
+        let digits: String = h
+            .bytes()
+            .map(|b| char::from(b'0' + b % 10))
+            .take(11)
+            .collect();
+        format!("EMS{digits}")
+    })
 }
 
 pub(super) async fn submit_event(

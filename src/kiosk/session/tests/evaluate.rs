@@ -16,6 +16,7 @@ fn at_evaluate(t: Instant) -> Session {
     to_checklist(&mut s, t);
     s.handle(Event::StartApply, t);
     s.handle(Event::Open(Screen::Review), t);
+    s.sign_for_test(t);
     s.handle(Event::Submit, t);
     s.handle(Event::stored("c7", "7", None), t);
     s.handle(Event::OpenEvaluate, t);

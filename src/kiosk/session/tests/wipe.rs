@@ -112,6 +112,7 @@ fn filled(t: Instant) -> Session {
         t,
     );
     s.handle(Event::Open(Screen::Review), t);
+    s.sign_for_test(t);
     s.handle(Event::Submit, t);
     s.handle(
         Event::stored("c1", "1", Some(t + Duration::from_secs(86_400))),
