@@ -82,6 +82,7 @@ pub fn run(cli: &Cli, profile: crate::core::config::Profile) -> ExitCode {
     kiosk.start_scanner();
     kiosk.start_printer();
     kiosk.start_host_services();
+    kiosk.start_local_device_service();
     match Espeak::find() {
         Some(e) => kiosk.set_speaker(Box::new(e)),
         None => tracing::info!("espeak-ng not installed: no voice prompts"),
@@ -169,6 +170,8 @@ struct State {
     lit: Option<Option<ykb_drivers::xfs4iot::Guide>>,
     /// The watch on the host terminal's vendor mode.
     vendor: Option<crate::terminal::vendor::VendorService>,
+    /// The local device service, when the profile has one (`host`).
+    devservice: Option<crate::terminal::devservice::LocalDeviceService>,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
@@ -266,6 +269,7 @@ impl Kiosk {
                 lights: None,
                 lit: None,
                 vendor: None,
+                devservice: None,
             })),
         };
         // The demo's host terminal first: the slots name its services from here on.
@@ -437,6 +441,7 @@ impl Kiosk {
             Effect::ReplacePaperRoll => self.technician_replace_paper(),
             Effect::Restart => self.restart_now(),
             Effect::AcknowledgeVendorMode { enter } => self.acknowledge_vendor_mode(enter),
+            Effect::AnswerHost { ticket, answer } => self.answer_host(ticket, answer),
         }
     }
 
@@ -513,6 +518,7 @@ impl Kiosk {
             _ => pages::home::render(&window, st),
         };
         pages::handwriting::render(&window, st);
+        pages::consent::render(&window, st);
         window.global::<KioskAdapter>().set_page(page);
         host::sync_lights(st);
         let session = &st.session;

@@ -10,6 +10,7 @@
 pub mod camera;
 pub mod cards;
 pub mod delivery;
+pub mod devservice;
 pub mod document_printer;
 pub mod handwriting;
 pub mod inbox;

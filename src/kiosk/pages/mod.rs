@@ -7,6 +7,7 @@
 //! them the loop (`kiosk/mod.rs`) reads first and hands in.
 
 pub(super) mod apply;
+pub(super) mod consent;
 pub(super) mod evaluate;
 pub(super) mod find;
 pub(super) mod guide;
@@ -39,6 +40,7 @@ pub(super) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     evaluate::connect(kiosk, window);
     licences::connect(kiosk, window);
     handwriting::connect(kiosk, window);
+    consent::connect(kiosk, window);
 }
 
 /// Empties every page's personal properties (the session was wiped).
@@ -52,4 +54,5 @@ pub(super) fn clear(window: &AppWindow) {
     evaluate::clear(window);
     licences::clear(window);
     handwriting::clear(window);
+    consent::clear(window);
 }
