@@ -12,13 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// The services the local device service offers, by their path name.
-pub const SERVICES: [&str; 5] = [
-    "YkbIdCard",
-    "Printer",
-    "Lights",
-    "BarcodeReader",
-    "YkbErrand",
-];
+pub const SERVICES: [&str; 3] = ["YkbIdCard", "Printer", "YkbErrand"];
 
 /// `[local_device_service]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +149,35 @@ pub fn load_token(path: &Path, data_dir: &Path) -> Result<String, String> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    fn with_section(section: &str) -> Result<crate::core::config::Profile, String> {
+        let text = format!("{}\n{section}", crate::core::config::DEMO_PROFILE);
+        crate::core::config::Profile::parse(&text, "t.toml").map_err(|e| e.to_string())
+    }
+
+    const CLIENT: &str = "[[local_device_service.clients]]\nid = \"bank-app\"\nname = \"银行自助服务\"\ntoken_file = \"t/bank.token\"\n";
+
+    #[test]
+    fn the_section_is_checked_key_by_key() {
+        let ok =
+            format!("[local_device_service]\nport = 5846\n{CLIENT}services = [\"YkbIdCard\"]\n");
+        assert!(with_section(&ok).unwrap().local_device_service.is_some());
+        assert!(crate::core::config::Profile::demo()
+            .local_device_service
+            .is_none());
+        let cases = [
+            (format!("[local_device_service]\nport = 8080\n{CLIENT}services = [\"YkbIdCard\"]\n"), "local_device_service.port"),
+            (format!("[local_device_service]\nport = 5846\n{CLIENT}services = [\"Camera\"]\n"), "clients[0].services"),
+            (format!("[local_device_service]\nport = 5846\n{CLIENT}services = []\n"), "clients[0].services"),
+            (format!("[local_device_service]\nport = 5846\n{CLIENT}services = [\"Printer\"]\n{CLIENT}services = [\"Printer\"]\n"), "clients[1].id"),
+            ("[local_device_service]\nport = 5846\nclients = []\n".to_owned(), "local_device_service.clients"),
+            (format!("[local_device_service]\nport = 5846\n{}services = [\"Printer\"]\n", CLIENT.replace("bank-app", "张三")), "clients[0].id"),
+        ];
+        for (text, key) in cases {
+            let e = with_section(&text).unwrap_err();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+    }
 
     #[test]
     fn a_missing_token_file_is_created_private_and_read_back() {

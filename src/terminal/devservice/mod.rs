@@ -39,8 +39,8 @@ use crate::core::audit::AuditAction;
 use crate::core::config::LocalDeviceServiceSection;
 use crate::core::domain::{IdNumber, Person};
 
-/// The services offered, by path name.
-pub const SERVICES: [&str; 3] = ["YkbIdCard", "Printer", "YkbErrand"];
+/// The services offered, by path name (the profile's `services` name them).
+pub use crate::core::config::devservice::SERVICES;
 
 /// How long a card read may wait (consent and card) when the client sets no timeout.
 const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
