@@ -78,6 +78,10 @@ fn token_file(dir: &std::path::Path, name: &str, token: &str) -> std::path::Path
 /// The demo kiosk at home with the card emulator, its local device service on a free port,
 /// and two clients: `bank-app` (ID card, printer, errands) and `post-app` (ID card only).
 fn kiosk() -> Kiosked {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("warn")
+        .try_init();
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let mut profile = Profile::demo();
@@ -204,7 +208,16 @@ fn audit(k: &Kiosked) -> Vec<(String, String, String)> {
 }
 
 fn wait_for_audit(k: &Kiosked, what: &str, want: impl Fn(&(String, String, String)) -> bool) {
-    wait_until(&k.kiosk, what, || audit(k).iter().any(&want));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !audit(k).iter().any(&want) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {:?}",
+            audit(k)
+        );
+        std::thread::sleep(Duration::from_millis(30));
+        k.kiosk.process_device_events();
+    }
 }
 
 #[test]

@@ -285,7 +285,12 @@ pub fn append(
     action: AuditAction,
     detail: &str,
 ) -> Result<AuditEntry, AuditError> {
-    let tx = store.conn().transaction()?;
+    // Immediate: the write lock is taken (waiting through the busy handler) before the head
+    // is read, so a writer on another connection never makes it fail with `database is
+    // locked` half-way (a deferred read upgraded to a write is not retried by SQLite).
+    let tx = store
+        .conn()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let e = append_in(&tx, actor, action, detail)?;
     tx.commit()?;
     Ok(e)

@@ -420,6 +420,7 @@ impl Event {
                 | Event::Operations { .. }
                 | Event::DeviceHealth { .. }
                 | Event::VendorMode(_)
+                | Event::HostAsked { .. }
                 | Event::HostWithdrawn(_)
         )
     }
