@@ -73,6 +73,8 @@ pub enum Role {
     Staff,
     /// The terminal itself (scheduled jobs).
     System,
+    /// A client application of the local device service (by its id in the profile).
+    Client,
 }
 
 impl Role {
@@ -81,6 +83,7 @@ impl Role {
             Self::Technician => "technician",
             Self::Staff => "staff",
             Self::System => "system",
+            Self::Client => "client",
         }
     }
 }
@@ -94,6 +97,11 @@ impl Actor {
     /// Window staff by id; the id is checked.
     pub fn staff(id: &str) -> Result<Self, AuditError> {
         Self::new(Role::Staff, id)
+    }
+
+    /// A client application of the local device service; the id is checked.
+    pub fn client(id: &str) -> Result<Self, AuditError> {
+        Self::new(Role::Client, id)
     }
 
     /// The terminal itself.
@@ -170,6 +178,12 @@ pub enum AuditAction {
     /// A step of a software update: started, installed, health check failed, rolled back,
     /// refused (the detail names package, versions and why; never personal data).
     SoftwareUpdate,
+    /// A client application used one of our devices through the local device service (the
+    /// detail names the service, command and outcome; never what was read or printed).
+    DeviceServiceUse,
+    /// The local device service refused a connection or command (no or wrong token, not
+    /// loopback, a service not allowed, busy, consent refused, a malformed message).
+    DeviceServiceRefused,
 }
 
 impl AuditAction {
@@ -194,6 +208,8 @@ impl AuditAction {
             Self::RemoteCommandRefused => "remote_command_refused",
             Self::PaperReplaced => "paper_replaced",
             Self::SoftwareUpdate => "software_update",
+            Self::DeviceServiceUse => "device_service_use",
+            Self::DeviceServiceRefused => "device_service_refused",
         }
     }
 }
@@ -269,7 +285,12 @@ pub fn append(
     action: AuditAction,
     detail: &str,
 ) -> Result<AuditEntry, AuditError> {
-    let tx = store.conn().transaction()?;
+    // Immediate: the write lock is taken (waiting through the busy handler) before the head
+    // is read, so a writer on another connection never makes it fail with `database is
+    // locked` half-way (a deferred read upgraded to a write is not retried by SQLite).
+    let tx = store
+        .conn()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let e = append_in(&tx, actor, action, detail)?;
     tx.commit()?;
     Ok(e)

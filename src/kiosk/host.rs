@@ -3,8 +3,16 @@
 //! vendor mode, whose changes go to the session as events and whose acknowledgements come
 //! back from it as effects. For the demo, the host itself is the drivers' XFS4IoT emulator
 //! (`Terminal::start_xfs4iot_host`).
+//!
+//! The other direction too: our own devices for other services through the local device
+//! service (`terminal::devservice`). Its clients' requests go to the session as
+//! [`Event::HostAsked`] (the consent, a host's errand), the session's answers come back as
+//! `Effect::AnswerHost`; print jobs go to our receipt printer; every audit line it reports
+//! is written here, on the UI thread's store.
 
 use super::*;
+use crate::core::audit::Actor;
+use crate::terminal::devservice::{Asked, DeviceServiceNews, HostAnswer, LocalDeviceService};
 use crate::terminal::lights::GuideLights;
 use crate::terminal::vendor::VendorService;
 
@@ -32,6 +40,85 @@ impl Kiosk {
             Err(e) => tracing::warn!(error = %e, "vendor mode watch not started"),
         }
         self.render();
+    }
+
+    /// Starts the local device service when the profile has one (`[local_device_service]`).
+    pub fn start_local_device_service(&self) {
+        let (section, data_dir, inbox) = {
+            let st = self.state.borrow();
+            let core = &st.terminal.core;
+            (
+                core.profile.local_device_service.clone(),
+                core.data_dir.clone(),
+                st.terminal.inbox.clone(),
+            )
+        };
+        match LocalDeviceService::start(section.as_ref(), &data_dir, move |news| {
+            inbox.post_device_service(news)
+        }) {
+            Ok(service) => self.state.borrow_mut().devservice = service,
+            Err(e) => tracing::error!(error = %e, "local device service not started"),
+        }
+    }
+
+    /// Where the local device service listens, once started.
+    pub fn local_device_service_addr(&self) -> Option<std::net::SocketAddr> {
+        let st = self.state.borrow();
+        st.devservice.as_ref().map(|d| d.local_addr())
+    }
+
+    /// What the local device service reported.
+    pub(super) fn device_service_news(&self, news: DeviceServiceNews) {
+        match news {
+            DeviceServiceNews::Audit {
+                client,
+                action,
+                detail,
+            } => {
+                let actor = client
+                    .as_deref()
+                    .and_then(|c| Actor::client(c).ok())
+                    .unwrap_or_else(|| Actor::client("unknown").expect("a valid id"));
+                self.state
+                    .borrow_mut()
+                    .terminal
+                    .audit(&actor, action, &detail);
+            }
+            DeviceServiceNews::Asked(ask) => {
+                let matter = match &ask.what {
+                    Asked::StartErrand {
+                        matter: Some(code), ..
+                    } => {
+                        let st = self.state.borrow();
+                        st.terminal.core.catalog.matter(code).cloned().map(Box::new)
+                    }
+                    _ => None,
+                };
+                self.event(Event::HostAsked {
+                    ask: Box::new(ask),
+                    matter,
+                });
+            }
+            DeviceServiceNews::Withdrawn(ticket) => self.event(Event::HostWithdrawn(ticket)),
+            DeviceServiceNews::Print { ticket, receipt } => {
+                let st = self.state.borrow();
+                let Some(service) = st.devservice.as_ref().map(|d| d.handle()) else {
+                    return;
+                };
+                match &st.terminal.printer {
+                    Some(p) => p.print(receipt, move |result, _| service.printed(ticket, result)),
+                    None => service.printed(ticket, Err("本机没有收据打印机".into())),
+                }
+            }
+        }
+    }
+
+    /// The session's answer to a client.
+    pub(super) fn answer_host(&self, ticket: u64, answer: HostAnswer) {
+        match &self.state.borrow().devservice {
+            Some(d) => d.handle().answer(ticket, answer),
+            None => tracing::warn!("an answer for the local device service without one"),
+        }
     }
 
     /// The demo's host terminal (the XFS4IoT emulator), when the profile's slots use it:

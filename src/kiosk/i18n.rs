@@ -21,6 +21,11 @@ const EN: &[(&str, &str)] = &[
     ("本机正在维护，暂停办理业务，请到服务台或其他终端办理", "This terminal is under maintenance and offers no services now; please go to the service desk or another terminal"),
     ("设备维护中", "Devices under maintenance"),
     ("本机设备正在由工作人员维护，暂停办理业务，请稍候或到柜台办理", "Staff are servicing this terminal's devices: no services for now, please wait or go to a counter"),
+    // The local device service's consent (session::host).
+    ("{} 服务请求读取您的身份证信息", "{} asks to read your ID card"),
+    ("{} 请求使用其已核验的您的身份信息办理业务", "{} asks to use the identity it checked to start your application"),
+    ("同意后请将身份证放在读卡区；您的姓名、身份号码和住址将提供给该服务，本机不保存", "If you agree, place your ID card on the reader: your name, ID number and address go to that service; this terminal keeps none of it"),
+    ("同意后将以您的姓名和身份号码办理；拒绝也可刷身份证自行办理", "If you agree, your application starts with your name and ID number; if you refuse, you can still scan your ID card yourself"),
     // Find.
     ("没有找到与“{}”相关的事项，可以换个说法或按部门浏览", "Nothing found for “{}”; try other letters or browse by department"),
     ("找到 {} 项，点事项开始办理", "{} found; tap one to start"),

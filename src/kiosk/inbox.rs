@@ -9,6 +9,10 @@ impl Kiosk {
     /// Applies what device and network threads posted (the UI thread runs this when woken by
     /// `upgrade_in_event_loop`; tests call it directly).
     pub fn process_device_events(&self) {
+        let news = self.state.borrow().terminal.inbox.drain_device_service();
+        for n in news {
+            self.device_service_news(n);
+        }
         let items = self.state.borrow().terminal.inbox.drain();
         for item in items {
             match item {

@@ -83,6 +83,7 @@ pub fn run(cli: &Cli, profile: crate::core::config::Profile) -> ExitCode {
     kiosk.start_scanner();
     kiosk.start_printer();
     kiosk.start_host_services();
+    kiosk.start_local_device_service();
     match Espeak::find() {
         Some(e) => kiosk.set_speaker(Box::new(e)),
         None => tracing::info!("espeak-ng not installed: no voice prompts"),
@@ -172,6 +173,8 @@ struct State {
     vendor: Option<crate::terminal::vendor::VendorService>,
     /// The worker following the fee order shown (dropped: it stops).
     payment_follower: Option<crate::terminal::payment::Follower>,
+    /// The local device service, when the profile has one (`host`).
+    devservice: Option<crate::terminal::devservice::LocalDeviceService>,
 }
 
 /// How often a kiosk at rest looks for a newer catalogue in the store.
@@ -270,6 +273,7 @@ impl Kiosk {
                 lit: None,
                 vendor: None,
                 payment_follower: None,
+                devservice: None,
             })),
         };
         // The demo's host terminal first: the slots name its services from here on.
@@ -450,6 +454,7 @@ impl Kiosk {
             Effect::ReplacePaperRoll => self.technician_replace_paper(),
             Effect::Restart => self.restart_now(),
             Effect::AcknowledgeVendorMode { enter } => self.acknowledge_vendor_mode(enter),
+            Effect::AnswerHost { ticket, answer } => self.answer_host(ticket, answer),
         }
     }
 
@@ -527,6 +532,7 @@ impl Kiosk {
             _ => pages::home::render(&window, st),
         };
         pages::handwriting::render(&window, st);
+        pages::consent::render(&window, st);
         window.global::<KioskAdapter>().set_page(page);
         host::sync_lights(st);
         let session = &st.session;

@@ -1,5 +1,8 @@
 //! The one inbox of a UI terminal: every worker thread's result comes back to the UI thread
-//! as a [`Report`] (one closed enum), queued here, and the UI is woken to drain it.
+//! as a [`Report`] (one closed enum), queued here, and the UI is woken to drain it. The
+//! local device service's news (`devservice::DeviceServiceNews`, only the kiosk runs it)
+//! has a lane of its own beside it, woken the same way, so apps without the service need
+//! not name it.
 
 use std::sync::{Arc, Mutex};
 
@@ -75,6 +78,7 @@ pub enum Report {
 #[derive(Clone)]
 pub struct Inbox {
     items: Arc<Mutex<Vec<Report>>>,
+    device_service: Arc<Mutex<Vec<super::devservice::DeviceServiceNews>>>,
     wake: Arc<dyn Fn() + Send + Sync>,
 }
 
@@ -83,6 +87,7 @@ impl Inbox {
     pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Self {
         Self {
             items: Arc::new(Mutex::new(Vec::new())),
+            device_service: Arc::new(Mutex::new(Vec::new())),
             wake: Arc::new(wake),
         }
     }
@@ -115,5 +120,24 @@ impl Inbox {
     /// Everything queued so far, oldest first.
     pub fn drain(&self) -> Vec<Report> {
         std::mem::take(&mut *self.items.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Queues news of the local device service and wakes the UI thread.
+    pub fn post_device_service(&self, news: super::devservice::DeviceServiceNews) {
+        self.device_service
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(news);
+        (self.wake)();
+    }
+
+    /// The local device service's news so far, oldest first.
+    pub fn drain_device_service(&self) -> Vec<super::devservice::DeviceServiceNews> {
+        std::mem::take(
+            &mut *self
+                .device_service
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 }

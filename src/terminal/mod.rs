@@ -11,6 +11,7 @@ pub mod camera;
 pub mod cards;
 pub mod delivery;
 pub mod desk;
+pub mod devservice;
 pub mod document_printer;
 pub mod handwriting;
 pub mod inbox;

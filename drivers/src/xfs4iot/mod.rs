@@ -13,12 +13,18 @@
 //! Drivers: [`printer`] (our receipts as `Printer.PrintRaw`), [`devices`] (barcode reader,
 //! camera, guidance lights), [`vendor`] (the host's vendor mode).
 //! Errors: [`Xfs4IotError`], one per failed command, with `kind()` and `describe_zh()`.
+//!
+//! The other side, for a device service of our own (the kiosk's local device service):
+//! [`server`] (sans-IO: acknowledge, events, exactly one completion per request; one client
+//! per device) and [`listener`] (its loopback WebSocket transport).
 
 pub mod client;
 pub mod devices;
 pub mod error;
+pub mod listener;
 pub mod message;
 pub mod printer;
+pub mod server;
 pub mod tracker;
 pub mod vendor;
 

@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::domain::RegionCode;
 
+pub mod devservice;
 pub mod screen;
 pub mod update;
+
+pub use devservice::LocalDeviceServiceSection;
 
 pub use update::UpdateSection;
 
@@ -672,6 +675,10 @@ pub struct Profile {
     /// Optional: signed, staged software updates; absent, the terminal never updates itself.
     #[serde(default)]
     pub update: Option<UpdateSection>,
+    /// Optional: our devices for other services on loopback (`terminal::devservice`);
+    /// absent, nothing listens.
+    #[serde(default)]
+    pub local_device_service: Option<LocalDeviceServiceSection>,
 }
 
 /// `[technician]`: technician accounts for 维护模式 (the hidden gesture, then id and PIN).
@@ -869,6 +876,11 @@ impl Profile {
         }
         if let Some(u) = &self.update {
             if let Err((key, message)) = u.validate() {
+                return err(&key, message);
+            }
+        }
+        if let Some(l) = &self.local_device_service {
+            if let Err((key, message)) = l.validate() {
                 return err(&key, message);
             }
         }

@@ -7,6 +7,7 @@
 //! them the loop (`kiosk/mod.rs`) reads first and hands in.
 
 pub(super) mod apply;
+pub(super) mod consent;
 pub(super) mod evaluate;
 pub(super) mod find;
 pub(super) mod guide;
@@ -43,6 +44,7 @@ pub(super) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     payment::connect(kiosk, window);
     signature::connect(kiosk, window);
     handwriting::connect(kiosk, window);
+    consent::connect(kiosk, window);
 }
 
 /// Empties every page's personal properties (the session was wiped).
@@ -58,4 +60,5 @@ pub(super) fn clear(window: &AppWindow) {
     payment::clear(window);
     signature::clear(window);
     handwriting::clear(window);
+    consent::clear(window);
 }

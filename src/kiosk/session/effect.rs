@@ -127,4 +127,10 @@ pub enum Effect {
     /// The host asked to enter (`enter`) or leave its vendor mode and the session is ready
     /// (ended, or about to resume): tell the host's `VendorMode` service so.
     AcknowledgeVendorMode { enter: bool },
+    /// Answer a local device service client's request (the consent, the card read, the
+    /// errand's start or end, a refusal).
+    AnswerHost {
+        ticket: u64,
+        answer: crate::terminal::devservice::HostAnswer,
+    },
 }

@@ -175,6 +175,16 @@ pub enum IdentifyNote {
 /// Something that happened: a touch, a device result, the clock.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// A local device service client asks (see `host`); `matter` is the catalogue's matter
+    /// for the task code an errand names (`None`: none named, or not in the catalogue).
+    HostAsked {
+        ask: Box<crate::terminal::devservice::HostAsk>,
+        matter: Option<Box<Matter>>,
+    },
+    /// 同意 (`true`) or 拒绝 on the consent screen.
+    HostConsent(bool),
+    /// A client's request is gone (closed or timed out): forget it.
+    HostWithdrawn(u64),
     /// The host terminal's vendor mode changed (XFS4IoT `VendorMode`; see `vendor`).
     VendorMode(ykb_drivers::xfs4iot::VendorModeEvent),
     /// Any touch on the screen.
@@ -427,6 +437,8 @@ impl Event {
                 | Event::Operations { .. }
                 | Event::DeviceHealth { .. }
                 | Event::VendorMode(_)
+                | Event::HostAsked { .. }
+                | Event::HostWithdrawn(_)
         )
     }
 }

@@ -35,6 +35,7 @@ mod effect;
 mod evaluate;
 mod event;
 mod hall;
+mod host;
 mod identify;
 mod input;
 mod licences;
@@ -54,6 +55,7 @@ pub use event::{
     SubmitResult, TechField, UploadProgress,
 };
 pub use hall::CHECKIN_CODE_MAX;
+pub use host::{consent_detail, consent_title, ConsentKind};
 pub use input::{Ink, PAD_MAX_POINTS, PAD_MAX_STROKES};
 pub use payment::PaymentStage;
 pub use technician::{PinEntry, TapGesture, GESTURE_TAPS, GESTURE_WINDOW, PIN_PAD_MAX};
@@ -211,6 +213,8 @@ pub struct Session {
     devices: devices::DeviceStates,
     /// The host's vendor mode (see `vendor`): kept by every wipe.
     vendor: VendorPhase,
+    /// What local device service clients asked of this session (see `host`).
+    host: host::HostRequests,
 }
 
 impl Session {
@@ -267,6 +271,7 @@ impl Session {
             restart_due: false,
             devices: devices::DeviceStates::new(),
             vendor: VendorPhase::Off,
+            host: host::HostRequests::default(),
         }
     }
 
@@ -442,6 +447,7 @@ impl Session {
             || !self.progress_query.is_empty()
             || self.matter.is_some()
             || !self.fields.is_empty()
+            || self.host.is_active()
     }
 
     /// Whether the session holds anything that identifies a person.
@@ -500,6 +506,10 @@ impl Session {
     }
 
     fn dispatch(&mut self, event: Event, was_counting: bool) -> Outcome {
+        // A client's request is answered even in vendor mode (busy), so it never hangs.
+        if let Event::HostAsked { ask, matter } = event {
+            return self.on_host_asked(*ask, matter.map(|m| *m));
+        }
         if !self.passes_vendor_mode(&event) {
             return Outcome::None;
         }
@@ -524,12 +534,21 @@ impl Session {
                 maintenance,
                 restart,
             } => self.on_operations(maintenance, restart),
+            // 返回 while a client's card is awaited cancels that read (`host`).
+            Event::Back if self.host_card_waiting() && self.current() == &Screen::Identify => {
+                self.cancel_host_card()
+            }
             Event::Back => self.on_back(),
             // Leaving for home ends the errand: what it held goes with it.
             Event::Home => {
                 self.wipe();
                 Outcome::Wiped
             }
+            // The local device service's clients (`host`; a request came in above).
+            Event::HostAsked { .. } => Outcome::None,
+            Event::HostConsent(agreed) => self.on_host_consent(agreed),
+            Event::HostWithdrawn(ticket) => self.on_host_withdrawn(ticket),
+            Event::CardRead(person) if self.host_card_waiting() => self.on_host_card(person),
             // Identification (`identify`).
             Event::CardRead(person) => self.on_card_read(person),
             Event::CardError(e) => {
@@ -727,6 +746,8 @@ impl Session {
     /// audit log.
     fn wipe(&mut self) {
         let (timeout, now) = (self.idle_timeout, self.now);
+        // What the host's requests are told (the errand's outcome, cancels) outlives it.
+        let host_answers = self.host_answers_at_wipe();
         let gate = std::mem::take(&mut self.gate);
         let signed_out = self.technician.take();
         let (out_of_service, restart_due) = (self.out_of_service, self.restart_due);
@@ -738,6 +759,7 @@ impl Session {
         self.gate = gate;
         self.out_of_service = out_of_service;
         self.restart_due = restart_due;
+        self.effects.extend(host_answers);
         if let Some(technician) = signed_out {
             self.effects.push_back(Effect::AuditTechnician {
                 technician,
