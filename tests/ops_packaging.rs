@@ -147,6 +147,9 @@ fn systemd_analyze_verifies_the_units_where_installed() {
         "ykb-kiosk.service",
         "ykb-terminal-sync.service",
         "ykb-terminal-sync.timer",
+        "ykb-terminal-update.service",
+        "ykb-terminal-update.timer",
+        "ykb-terminal-update.path",
     ] {
         let text = std::fs::read_to_string(root().join("packaging/systemd").join(name))
             .unwrap()
@@ -210,6 +213,16 @@ fn the_deb_metadata_is_complete_and_its_assets_exist() {
     assert!(installed.contains(&"/lib/systemd/system/ykb-kiosk.service".to_owned()));
     assert!(installed.contains(&"/lib/systemd/system/ykb-terminal-sync.service".to_owned()));
     assert!(installed.contains(&"/lib/systemd/system/ykb-terminal-sync.timer".to_owned()));
+    for unit in [
+        "ykb-terminal-update.service",
+        "ykb-terminal-update.timer",
+        "ykb-terminal-update.path",
+    ] {
+        assert!(
+            installed.contains(&format!("/lib/systemd/system/{unit}")),
+            "{unit} is not installed"
+        );
+    }
     // Handwriting: the model where the terminal looks for it, its licence, and zinnia.
     assert!(installed.contains(&ykb_terminal::terminal::handwriting::INSTALLED_MODEL.to_owned()));
     assert!(installed.contains(&"/usr/share/doc/ykb-terminal/handwriting/ARPHICPL.TXT".to_owned()));
@@ -334,6 +347,93 @@ fn the_sync_timer_drains_the_outbox_with_a_randomized_delay() {
     assert!(exec.ends_with("sync --drain"), "{exec}");
     assert_eq!(one(&svc, "Service", "User"), "ykb");
     let timer = parse_unit(&root().join("packaging/systemd/ykb-terminal-sync.timer"));
+    assert!(!one(&timer, "Timer", "RandomizedDelaySec").is_empty());
+    assert_eq!(one(&timer, "Install", "WantedBy"), "timers.target");
+}
+
+#[test]
+fn the_update_unit_runs_as_root_in_a_sandbox_that_lets_dpkg_write_only_where_packages_go() {
+    let u = parse_unit(&root().join("packaging/systemd/ykb-terminal-update.service"));
+    assert_eq!(one(&u, "Service", "Type"), "oneshot");
+    assert_eq!(one(&u, "Service", "User"), "root");
+    let exec = one(&u, "Service", "ExecStart");
+    assert!(
+        exec.starts_with("/usr/bin/ykb-terminal --config /etc/ykb-terminal/terminal.toml ")
+            && exec.ends_with(" update check --apply"),
+        "{exec}"
+    );
+    // What it leaves in the data directory stays the agent's to read and write.
+    assert_eq!(one(&u, "Service", "Group"), "ykb");
+    assert_eq!(one(&u, "Service", "UMask"), "0007");
+    for (k, v) in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateDevices", "yes"),
+        ("ProtectKernelModules", "yes"),
+        ("ProtectClock", "yes"),
+        ("RestrictNamespaces", "yes"),
+        ("RestrictSUIDSGID", "yes"),
+        ("MemoryDenyWriteExecute", "yes"),
+        ("SystemCallArchitectures", "native"),
+        ("AmbientCapabilities", ""),
+    ] {
+        assert_eq!(one(&u, "Service", k), v, "{k}");
+    }
+    // dpkg writes the package's files, its database and its log; nothing else is writable.
+    let rw: Vec<&str> = one(&u, "Service", "ReadWritePaths")
+        .split_whitespace()
+        .collect();
+    for p in ["/usr", "/etc", "/var/lib/dpkg", "/var/lib/ykb-terminal"] {
+        assert!(rw.contains(&p), "{p} not writable: {rw:?}");
+    }
+    assert!(!rw.contains(&"/") && !rw.contains(&"/home"), "{rw:?}");
+    // Root, but with only the capabilities installing files needs.
+    let caps: Vec<&str> = one(&u, "Service", "CapabilityBoundingSet")
+        .split_whitespace()
+        .collect();
+    assert!(
+        caps.contains(&"CAP_CHOWN") && caps.contains(&"CAP_FOWNER"),
+        "{caps:?}"
+    );
+    for never in [
+        "CAP_SYS_ADMIN",
+        "CAP_NET_ADMIN",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_PTRACE",
+    ] {
+        assert!(!caps.contains(&never), "{never} in {caps:?}");
+    }
+    let filters = &u["Service"]["SystemCallFilter"];
+    assert!(
+        filters.iter().any(|f| f == "@system-service"),
+        "{filters:?}"
+    );
+    assert!(
+        filters
+            .iter()
+            .any(|f| f.starts_with('~') && f.contains("@module") && f.contains("@mount")),
+        "{filters:?}"
+    );
+    assert_eq!(
+        one(&u, "Unit", "ConditionPathExists"),
+        "/etc/ykb-terminal/terminal.toml"
+    );
+
+    // Started by the agent's request file and, as a backstop, by a randomised timer.
+    let path = parse_unit(&root().join("packaging/systemd/ykb-terminal-update.path"));
+    assert_eq!(
+        one(&path, "Path", "PathExists"),
+        format!(
+            "/var/lib/ykb-terminal/update/{}",
+            ykb_terminal::ops::rollout::APPLY_REQUEST_FILE
+        )
+    );
+    assert_eq!(one(&path, "Path", "Unit"), "ykb-terminal-update.service");
+    assert_eq!(one(&path, "Install", "WantedBy"), "paths.target");
+    let timer = parse_unit(&root().join("packaging/systemd/ykb-terminal-update.timer"));
+    assert_eq!(one(&timer, "Timer", "Unit"), "ykb-terminal-update.service");
     assert!(!one(&timer, "Timer", "RandomizedDelaySec").is_empty());
     assert_eq!(one(&timer, "Install", "WantedBy"), "timers.target");
 }

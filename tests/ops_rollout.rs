@@ -295,3 +295,93 @@ fn the_agent_installs_a_rollout_rolls_back_a_broken_one_and_waits_for_the_citize
     );
     assert_eq!(installed_file(&root), "4.0.0");
 }
+
+/// The built-in health check (`update health`, the default without `health_command`): it
+/// asks the kiosk to restart, and passes only once the kiosk has drawn a first frame of this
+/// version since it began and the real agent has had a heartbeat acknowledged by the
+/// platform; an old frame and no agent fail it within its deadline, saying what is missing.
+#[test]
+fn the_built_in_health_check_waits_for_a_new_kiosk_frame_and_an_acknowledged_heartbeat() {
+    use ykb_terminal::core::update::markers;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sim = common::sim::Sim::start();
+    let mut profile = common::agent::remote_profile(&sim, dir);
+    // Without health_command the updater runs the installed binary's own check.
+    profile.update = Some(UpdateSection {
+        enabled: true,
+        package: "ykb-terminal".into(),
+        repository: "http://127.0.0.1:9/".into(),
+        suite: "./".into(),
+        components: vec![],
+        keyring: "/usr/share/keyrings/ykb-archive.gpg".into(),
+        health_command: vec![],
+        health_deadline_secs: 60,
+        check_interval_secs: 60,
+        min_free_mb: 0,
+        root: "/".into(),
+    });
+    let u = ykb_terminal::ops::rollout::updater(&profile, dir).unwrap();
+    assert_eq!(u.health.program, Path::new("/usr/bin/ykb-terminal"));
+    let data = dir.display().to_string();
+    assert_eq!(
+        u.health.args,
+        [
+            "--data-dir",
+            &data,
+            "update",
+            "health",
+            "--wait-ui",
+            "57",
+            "--app",
+            "kiosk"
+        ]
+    );
+    let (core, _device) = common::agent::registered(&sim, dir, profile, "health-check");
+    let health = |secs: &str| {
+        std::process::Command::new(common::BIN)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["update", "health", "--wait-ui", secs, "--app", "kiosk"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // A frame drawn before the update, no agent running: refused at the deadline.
+    let now = jiff::Timestamp::now().as_second();
+    {
+        let mut store = Store::open(&dir.join(STORE_FILE)).unwrap();
+        markers::mark(&mut store, "kiosk", now - 100).unwrap();
+    }
+    let out = health("2").wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 秒内未通过健康检查")
+            && stderr.contains("kiosk 界面自更新后尚未重新绘出首帧"),
+        "{stderr}"
+    );
+    // It asked the kiosk to restart between citizens (the new binary draws the frame).
+    let mut store = Store::open(&dir.join(STORE_FILE)).unwrap();
+    assert!(commands::restart_requested(&mut store).unwrap().is_some());
+
+    // The agent beating and the kiosk's first frame after the check began: passed.
+    let check = health("30");
+    std::thread::sleep(Duration::from_millis(1200));
+    let agent = run_agent(core, Duration::from_millis(250), 8);
+    std::thread::sleep(Duration::from_millis(500));
+    // What the kiosk writes at its first redraw (`Kiosk::mark_first_frame`).
+    markers::mark(&mut store, "kiosk", jiff::Timestamp::now().as_second()).unwrap();
+    let out = check.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("健康检查通过"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let agent_marker = markers::read(&mut store, "agent").unwrap().unwrap();
+    assert_eq!(agent_marker.version, markers::VERSION);
+    agent.join().unwrap();
+}

@@ -26,6 +26,24 @@ pub enum UpdateCommand {
     /// Ask the platform now (one heartbeat) and print what this terminal would do; installs
     /// nothing unless --apply (then only between citizens, as the agent would).
     Check(CheckArgs),
+    /// The built-in health check after an install (the default when `[update]
+    /// health_command` is absent): asks the kiosk to restart between citizens, then exits 0
+    /// once this version's kiosk has drawn its first frame and the agent has had a heartbeat
+    /// acknowledged since; 1 with what is missing when SECS pass first.
+    Health(HealthArgs),
+}
+
+/// `update health`
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Seconds to wait for the first frame and the heartbeat.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub wait_ui: u64,
+    /// The app whose first frame is awaited: `kiosk`, or `none` (counter and hall display
+    /// write no start marker yet; only the agent is checked). Default: by the profile's
+    /// terminal.kind.
+    #[arg(long, value_parser = ["kiosk", "none"])]
+    pub app: Option<String>,
 }
 
 /// `update check`
@@ -43,6 +61,46 @@ pub fn run_update(cli: &Cli, cmd: &UpdateCommand) -> ExitCode {
     match cmd {
         UpdateCommand::Status { json } => status(cli, *json),
         UpdateCommand::Check(args) => check(cli, args),
+        UpdateCommand::Health(args) => health(cli, args),
+    }
+}
+
+fn health(cli: &Cli, args: &HealthArgs) -> ExitCode {
+    // Only the store is read: with --data-dir and --app the profile is not needed.
+    let (data_dir, app) = match (&cli.data_dir, &args.app) {
+        (Some(d), Some(a)) => (d.clone(), a.clone()),
+        _ => match super::load_profile(cli) {
+            Ok(p) => (
+                cli.data_dir.clone().unwrap_or_else(|| p.data_dir()),
+                args.app.clone().unwrap_or_else(|| {
+                    crate::core::update::markers::app_for(p.terminal.kind)
+                        .unwrap_or("none")
+                        .to_owned()
+                }),
+            ),
+            Err(c) => return c,
+        },
+    };
+    let ui = (app != "none").then_some(app.as_str());
+    let store = data_dir.join(crate::core::STORE_FILE);
+    match crate::ops::update_health::wait(&store, ui, std::time::Duration::from_secs(args.wait_ui))
+    {
+        Ok(()) => {
+            println!(
+                "健康检查通过：版本 {}{}，代理程序的心跳已被平台确认",
+                crate::core::update::markers::VERSION,
+                if ui.is_some() {
+                    " 的界面已绘出首帧"
+                } else {
+                    ""
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("{why}");
+            ExitCode::from(EXIT_FAILURE)
+        }
     }
 }
 
@@ -191,6 +249,13 @@ fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
         Some(r) => println!("平台要求：{}", describe_rollout(r)),
     }
     let now = jiff::Timestamp::now().as_second();
+    if args.apply {
+        // The agent's request (ykb-terminal-update.path) is answered by this run, whatever
+        // it decides: taken first, so a run that fails is not started again at once.
+        if let Some(v) = rollout::take_apply_request(&duty.updater.state_dir) {
+            println!("代理程序请求安装：{v}");
+        }
+    }
     if !args.apply {
         let plan = duty.plan(rollout.as_ref(), &device, now);
         println!("决定：{}（未加 --apply，不安装）", plan.describe());

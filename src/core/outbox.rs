@@ -152,6 +152,19 @@ impl Backoff {
     }
 }
 
+/// After the platform comes back, a terminal catches up on its backlog at about one item a
+/// second (each pause uniform in [`CATCH_UP_PACE`]/2 … 3/2·[`CATCH_UP_PACE`]) instead of
+/// sending it all back to back: a fleet whose backlogs resume close together then loads the
+/// platform evenly, not in bursts of whole backlogs (the fleet simulation's peak second was
+/// such bursts).
+pub const CATCH_UP_PACE: Duration = Duration::from_secs(1);
+
+/// The pause between two deliveries while catching up (see [`CATCH_UP_PACE`]).
+pub fn catch_up_pause(random: u64) -> Duration {
+    let ms = CATCH_UP_PACE.as_millis() as u64;
+    Duration::from_millis(ms / 2 + random % (ms + 1))
+}
+
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
@@ -686,6 +699,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_catch_up_pause_is_half_to_one_and_a_half_paces() {
+        let pauses: Vec<_> = (0..500).map(|_| catch_up_pause(random_u64())).collect();
+        let (lo, hi) = (CATCH_UP_PACE / 2, CATCH_UP_PACE * 3 / 2);
+        assert!(pauses.iter().all(|p| (lo..=hi).contains(p)), "{pauses:?}");
+        // Jittered: terminals resuming together do not stay in step.
+        assert!(pauses.iter().any(|p| *p < CATCH_UP_PACE * 3 / 4));
+        assert!(pauses.iter().any(|p| *p > CATCH_UP_PACE * 5 / 4));
+    }
+
+    #[test]
     fn backoff_is_bounded_by_the_exponential_ceiling_and_the_cap() {
         let b = Backoff {
             base: Duration::from_secs(2),
@@ -723,7 +746,8 @@ pub enum WorkerEvent {
     Error(String),
 }
 
-/// The delivery worker: delivers due items in order, sleeps until the head is due, wakes
+/// The delivery worker: delivers due items in order (after a failed attempt, until the queue
+/// is empty again, one about every [`CATCH_UP_PACE`]), sleeps until the head is due, wakes
 /// early when `wake` is notified (a new submission, a retry, the network coming back), and
 /// stops when `stop` turns true. Times come from the system clock; see
 /// [`run_worker_with_clock`].
@@ -768,6 +792,8 @@ pub async fn run_worker_with_clock<P: Platform>(
     clock: Clock,
 ) {
     let mut since_checkpoint = 0u32;
+    // Since a delivery failed and until the queue is empty again: deliveries are paced.
+    let mut catching_up = false;
     let report = |e: WorkerEvent| {
         if let Some(tx) = &events {
             let _ = tx.send(e);
@@ -797,9 +823,13 @@ pub async fn run_worker_with_clock<P: Platform>(
                     let _ = checkpoint(&mut store.lock().unwrap_or_else(|p| p.into_inner()));
                 }
                 report(WorkerEvent::Step(step.expect("matched Ok")));
-                continue;
+                if !catching_up {
+                    continue;
+                }
+                catch_up_pause(random_u64())
             }
             Ok(Step::Idle) => {
+                catching_up = false;
                 let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
                 if let Err(e) = purge_stubs(&mut s, retention_days, clock.now()) {
                     tracing::warn!(error = %e, "could not purge old case stubs");
@@ -826,6 +856,7 @@ pub async fn run_worker_with_clock<P: Platform>(
                 until(until_ms)
             }
             Ok(s @ Step::Retry { next_ms, .. }) => {
+                catching_up = true;
                 report(WorkerEvent::Step(s));
                 until(next_ms)
             }

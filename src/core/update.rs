@@ -20,10 +20,13 @@
 //! The signature of the packages is apt's business (`ops::update` runs apt against a
 //! `signed-by` keyring); this file only decides, and names what became of an update
 //! ([`UpdateReport`], kept as `last-update.json`) and what the heartbeat tells the platform
-//! about it ([`UpdateState`]).
+//! about it ([`UpdateState`]). [`markers`] holds what the health check after an install
+//! waits for (the apps' start markers in the store) and its pure verdict.
 
 use std::cmp::Ordering;
 use std::fmt;
+
+pub mod markers;
 
 use serde::{Deserialize, Serialize};
 

@@ -74,6 +74,7 @@ pub fn run(cli: &Cli, profile: crate::core::config::Profile) -> ExitCode {
         }
     };
     let kiosk = Kiosk::attach(&window, core);
+    kiosk.mark_first_frame(&window);
     // Measuring aid for the bench (YKB_BENCH_FIRST_FRAME): see `startup`.
     startup::exit_after_first_frame_if_asked(&window);
     if let Some(p) = &platform {
@@ -191,6 +192,27 @@ const RESULT_LIMIT: usize = 50;
 const TECHNICIAN_THROTTLE: &str = "technician";
 
 impl Kiosk {
+    /// Once the first frame is drawn (winit's first redraw), writes the start marker
+    /// `ykb-terminal update health` waits for after an install (`core::update::markers`).
+    fn mark_first_frame(&self, window: &AppWindow) {
+        use slint::winit_030::{winit::event::WindowEvent, EventResult, WinitWindowAccessor};
+        let (state, mut done) = (self.state.clone(), false);
+        window.window().on_winit_window_event(move |_, event| {
+            if matches!(event, WindowEvent::RedrawRequested) && !std::mem::replace(&mut done, true)
+            {
+                let state = state.clone();
+                slint::Timer::single_shot(Duration::ZERO, move || {
+                    let store = &mut state.borrow_mut().terminal.core.store;
+                    let now = jiff::Timestamp::now().as_second();
+                    if let Err(e) = crate::core::update::markers::mark(store, "kiosk", now) {
+                        tracing::warn!(error = %e, "first-frame marker not recorded");
+                    }
+                });
+            }
+            EventResult::Propagate
+        });
+    }
+
     /// Wires a window to a started core and shows the home screen.
     pub fn attach(window: &AppWindow, mut core: Core) -> Self {
         let idle = Duration::from_secs(u64::from(core.profile.terminal.idle_timeout_secs));

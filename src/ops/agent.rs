@@ -33,6 +33,7 @@ use crate::core::config::PlatformMode;
 use crate::core::health;
 use crate::core::outbox;
 use crate::core::platform::PlatformClient;
+use crate::core::update::markers;
 use crate::core::{commands, consumables, credentials, sync, ticketing, Core};
 
 /// Why the agent stopped.
@@ -226,6 +227,8 @@ impl Beater {
                             let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
                             commands::mark_acked(&mut st, &hb.command_results)
                                 .and_then(|()| commands::prune(&mut st, now))
+                                // What the health check after an update waits for.
+                                .and_then(|_| markers::mark(&mut st, "agent", now))
                         };
                         if let Err(e) = acked {
                             tracing::warn!(error = %e, "remote command acknowledgements not recorded");

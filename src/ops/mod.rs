@@ -16,6 +16,8 @@
 //! - [`cert`] — the expiry date of a PEM certificate, for the self-test.
 //! - [`update`] — signed, staged updates from the APT repository with a health check and
 //!   rollback (the decision is `core::update`).
+//! - [`update_health`] — the built-in health check after an install (`update health`): the
+//!   kiosk's first frame of the new version and an acknowledged heartbeat.
 //! - [`rollout`] — the agent's update duty: the heartbeat's rollout, only between citizens,
 //!   audited, reported on the next heartbeat.
 //! - [`fleet_sim`] — many terminals against the platform simulator through an outage, in
@@ -36,3 +38,4 @@ pub mod rollout;
 pub mod sdnotify;
 pub mod selftest;
 pub mod update;
+pub mod update_health;

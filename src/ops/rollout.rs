@@ -17,6 +17,12 @@
 //! 4. installs through `ops::update::Updater::apply` (health check, rollback) or records a
 //!    refusal or failure as the last report (`last-update.json`).
 //!
+//! An agent that cannot install (not root, installing into `/`: the shipped
+//! `ykb-terminal.service` runs as `ykb`) does not try dpkg at step 4: it writes the request
+//! file [`APPLY_REQUEST_FILE`] into the state directory instead, and
+//! `ykb-terminal-update.path` starts the root `ykb-terminal-update.service`
+//! (`update check --apply`), which takes the request away before it decides again itself.
+//!
 //! Every step that changes something is audited (`software_update`): the start of an
 //! install, its outcome, each refusal and failure, and the first time a rollout waits for a
 //! citizen. The heartbeat carries [`UpdateState`]: installed version, last report, and what a
@@ -47,6 +53,36 @@ pub struct SeenRollout {
 }
 
 const ROLLOUT_FILE: &str = "rollout.json";
+
+/// The file an agent that cannot install writes into the update state directory when a
+/// version is due and the terminal is idle (its content: the version); the root update
+/// service's path unit watches for it.
+pub const APPLY_REQUEST_FILE: &str = "apply-requested";
+
+/// Asks the root update service to install `version` (writes [`APPLY_REQUEST_FILE`]).
+pub fn request_apply(state_dir: &std::path::Path, version: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(state_dir)?;
+    let path = state_dir.join(APPLY_REQUEST_FILE);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, version)?;
+    std::fs::rename(&tmp, &path)
+}
+
+/// Takes the agent's request away (the root update service, before it acts, so a run that
+/// fails is not started again and again by the path unit); the version asked for, if any.
+pub fn take_apply_request(state_dir: &std::path::Path) -> Option<String> {
+    let path = state_dir.join(APPLY_REQUEST_FILE);
+    let version = std::fs::read_to_string(&path).ok()?;
+    let _ = std::fs::remove_file(&path);
+    Some(version.trim().to_owned())
+}
+
+/// Whether this process can install into `root` itself: as root, or into a root of its own
+/// (the tests' chroot-like directory).
+fn can_install(root: &std::path::Path) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    root != std::path::Path::new("/") || unsafe { libc::geteuid() } == 0
+}
 
 /// What this terminal would do about a rollout now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +124,9 @@ pub struct UpdateDuty {
     pub store: Arc<Mutex<Store>>,
     /// A failed attempt is repeated after this long.
     pub retry_after: Duration,
+    /// Installing is the root update service's job: a due version is asked for through
+    /// [`APPLY_REQUEST_FILE`] instead of installed here.
+    pub delegate: bool,
     state: Mutex<Memory>,
     running: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -108,7 +147,16 @@ fn lock(store: &Arc<Mutex<Store>>) -> std::sync::MutexGuard<'_, Store> {
 /// The updater a profile describes (`[update]`), for a terminal whose data is in `data_dir`.
 pub fn updater(profile: &Profile, data_dir: &std::path::Path) -> Option<Updater> {
     let u = profile.update.as_ref()?;
-    let mut cmd = u.health_command.iter();
+    let health = if u.health_command.is_empty() {
+        default_health(profile, u, data_dir)
+    } else {
+        let mut cmd = u.health_command.iter();
+        HealthCheck {
+            program: cmd.next().map(PathBuf::from).unwrap_or_default(),
+            args: cmd.cloned().collect(),
+            deadline: Duration::from_secs(u64::from(u.health_deadline_secs)),
+        }
+    };
     Some(Updater {
         package: u.package.clone(),
         repo: Repo {
@@ -119,13 +167,35 @@ pub fn updater(profile: &Profile, data_dir: &std::path::Path) -> Option<Updater>
         },
         root: PathBuf::from(&u.root),
         state_dir: u.state_dir(data_dir),
-        health: HealthCheck {
-            program: cmd.next().map(PathBuf::from).unwrap_or_default(),
-            args: cmd.cloned().collect(),
-            deadline: Duration::from_secs(u64::from(u.health_deadline_secs)),
-        },
+        health,
         min_free_bytes: u64::from(u.min_free_mb) << 20,
     })
+}
+
+/// Without `health_command`: the installed binary's own check (`update health`), waiting
+/// for the profile's app a little less than the deadline, so it answers before it is killed.
+fn default_health(
+    profile: &Profile,
+    u: &crate::core::config::UpdateSection,
+    data_dir: &std::path::Path,
+) -> HealthCheck {
+    let wait = u64::from(u.health_deadline_secs).saturating_sub(3).max(1);
+    HealthCheck {
+        program: PathBuf::from(&u.root).join("usr/bin/ykb-terminal"),
+        args: vec![
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "update".into(),
+            "health".into(),
+            "--wait-ui".into(),
+            wait.to_string(),
+            "--app".into(),
+            crate::core::update::markers::app_for(profile.terminal.kind)
+                .unwrap_or("none")
+                .into(),
+        ],
+        deadline: Duration::from_secs(u64::from(u.health_deadline_secs)),
+    }
 }
 
 impl UpdateDuty {
@@ -139,6 +209,7 @@ impl UpdateDuty {
         let updater = updater(profile, data_dir)?;
         let duty = Self {
             retry_after: Duration::from_secs(u64::from(section.check_interval_secs)),
+            delegate: !can_install(&updater.root),
             updater,
             store,
             state: Mutex::new(Memory::default()),
@@ -304,13 +375,35 @@ impl UpdateDuty {
                 },
                 now,
             ),
+            Plan::Install(v) if self.delegate => {
+                self.ask_root_service(v);
+                None
+            }
             Plan::Install(v) => Some(self.install(v, now)),
         };
-        if matches!(plan, Plan::Install(_) | Plan::Refuse(_)) {
+        if matches!(plan, Plan::Refuse(_)) || matches!(plan, Plan::Install(_) if !self.delegate) {
             self.memory().waiting = None;
         }
         self.refresh_memory();
         (plan, report)
+    }
+
+    /// A due version this process cannot install: the root update service is asked (once
+    /// per version audited; the request is written again at each answer while it stays due).
+    fn ask_root_service(&self, version: &str) {
+        let why =
+            format!("{version}：已请求以 root 运行的更新服务（ykb-terminal-update.service）安装");
+        let first = {
+            let mut m = self.memory();
+            let first = m.waiting.as_deref() != Some(why.as_str());
+            m.waiting = Some(why.clone());
+            first
+        };
+        match request_apply(&self.updater.state_dir, version) {
+            Ok(()) if first => self.audit(&format!("{} {why}", self.updater.package)),
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "update: install request not written"),
+        }
     }
 
     fn install(&self, version: &str, now: i64) -> UpdateReport {
@@ -410,4 +503,29 @@ impl UpdateDuty {
 pub fn seen_rollout(updater: &Updater) -> Option<SeenRollout> {
     let bytes = std::fs::read(updater.state_dir.join(ROLLOUT_FILE)).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_install_request_is_taken_once_with_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("update");
+        assert_eq!(take_apply_request(&state), None);
+        request_apply(&state, "1.4.0-1").unwrap();
+        request_apply(&state, "1.5.0-1").unwrap();
+        assert!(state.join(APPLY_REQUEST_FILE).is_file());
+        assert_eq!(take_apply_request(&state).as_deref(), Some("1.5.0-1"));
+        assert_eq!(take_apply_request(&state), None);
+    }
+
+    #[test]
+    fn only_root_installs_into_the_system_but_anyone_into_a_root_of_its_own() {
+        assert!(can_install(std::path::Path::new("/tmp/some-root")));
+        // SAFETY: as in `can_install`.
+        let root = unsafe { libc::geteuid() } == 0;
+        assert_eq!(can_install(std::path::Path::new("/")), root);
+    }
 }

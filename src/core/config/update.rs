@@ -30,8 +30,10 @@ pub struct UpdateSection {
     #[serde(default)]
     pub keyring: String,
     /// The health check after an install: a program and its arguments, which must exit 0
-    /// within `health_deadline_secs` (a site's script that waits for the kiosk's first frame,
-    /// runs the self-test and reaches the platform). `YKB_UPDATE_ROOT` tells it the root.
+    /// within `health_deadline_secs`. `YKB_UPDATE_ROOT` tells it the root. Absent (empty):
+    /// the installed binary's own `ykb-terminal update health` — the kiosk restarted between
+    /// citizens and drawing its first frame as the new version, the agent's heartbeat
+    /// acknowledged (`ops::update_health`).
     #[serde(default)]
     pub health_command: Vec<String>,
     /// Seconds the health check may take (5–3600; default 180).

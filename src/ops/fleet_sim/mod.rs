@@ -5,7 +5,7 @@
 //! Each simulated terminal is the real agent logic minus devices and UI: its own SQLite store
 //! (a copy of one synced catalogue, its own data key), its own registered `PlatformClient`,
 //! the real outbox worker (`outbox::run_worker_with_clock`: claims, backoff with full jitter,
-//! breaker, Retry-After), heartbeats every `health.heartbeat_secs` from `health::collect`,
+//! the paced catch-up after a failure, breaker, Retry-After), heartbeats every `health.heartbeat_secs` from `health::collect`,
 //! and catalogue sync checks (`sync::sync_once`) as the sync timer runs them (every 5 min plus
 //! up to 2 min of randomised delay). While the platform is down (the simulator resets every
 //! connection) citizens keep submitting: each terminal queues its backlog of real sealed
@@ -40,7 +40,7 @@ use crate::core::platform::wire;
 use crate::core::platform::PlatformClient;
 use crate::core::store::Store;
 use crate::core::sync;
-use crate::sim::platform::{self as sim, Faults, SimHandle, SimOptions};
+use crate::sim::platform::{self as sim, Faults, RequestKind, SimHandle, SimOptions};
 
 /// How a terminal retries a delivery that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -153,6 +153,39 @@ impl Errors {
     }
 }
 
+/// Requests of one simulated second by what they were for (they add up to its rate).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ByKind {
+    pub heartbeat: u64,
+    /// Catalogue sync checks (delta or snapshot).
+    pub catalog: u64,
+    /// Outbox deliveries: cases, material uploads, events.
+    pub delivery: u64,
+    pub other: u64,
+    /// Connections reset on accept (the outage).
+    pub refused: u64,
+}
+
+impl ByKind {
+    fn from_counts(c: [u64; RequestKind::ALL.len()]) -> Self {
+        let mut k = Self::default();
+        for (kind, n) in RequestKind::ALL.into_iter().zip(c) {
+            *match kind {
+                RequestKind::Heartbeat => &mut k.heartbeat,
+                RequestKind::Catalog => &mut k.catalog,
+                RequestKind::Delivery => &mut k.delivery,
+                RequestKind::Other => &mut k.other,
+                RequestKind::Refused => &mut k.refused,
+            } += n;
+        }
+        k
+    }
+    /// Every request of the second.
+    pub fn total(&self) -> u64 {
+        self.heartbeat + self.catalog + self.delivery + self.other + self.refused
+    }
+}
+
 /// The platform's load over one simulated minute.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Minute {
@@ -162,6 +195,8 @@ pub struct Minute {
     pub mean_rps: f64,
     /// The busiest second of the minute.
     pub max_rps: u64,
+    /// What that second's requests were for.
+    pub max_by_kind: ByKind,
 }
 
 /// The outcome of one run.
@@ -175,6 +210,8 @@ pub struct FleetReport {
     pub peak_requests_per_s: u64,
     /// When it was, simulated seconds relative to the end of the outage.
     pub peak_at_s: i64,
+    /// What the peak second's requests were for.
+    pub peak_by_kind: ByKind,
     /// Mean request rate over the lead-in (normal running).
     pub steady_requests_per_s: f64,
     /// Mean request rate while the platform was down (refused attempts).
@@ -429,7 +466,7 @@ async fn run_in(opts: &FleetOptions, root: &Path) -> Result<FleetReport, FleetEr
     }
 
     // The platform's request rate, one sample per simulated second.
-    let series = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let series = Arc::new(Mutex::new(Vec::<ByKind>::new()));
     let sampler = {
         let (sim, series, mut stop) = (sim.clone(), series.clone(), stop_rx.clone());
         tokio::spawn(async move {
@@ -437,17 +474,17 @@ async fn run_in(opts: &FleetOptions, root: &Path) -> Result<FleetReport, FleetEr
                 window.start + Duration::from_secs(1),
                 Duration::from_secs(1),
             );
-            let mut last = sim.requests();
+            let mut last = sim.requests_by_kind();
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = stop.changed() => return,
                 }
-                let n = sim.requests();
+                let n = sim.requests_by_kind();
                 series
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(n - last);
+                    .push(ByKind::from_counts(std::array::from_fn(|i| n[i] - last[i])));
                 last = n;
             }
         })
@@ -554,7 +591,7 @@ async fn run_in(opts: &FleetOptions, root: &Path) -> Result<FleetReport, FleetEr
 fn summarise(
     opts: &FleetOptions,
     window: Window,
-    series: &[u64],
+    by_kind: &[ByKind],
     tally: Tally,
     received: u64,
     replays: u64,
@@ -563,6 +600,7 @@ fn summarise(
     real_secs: f64,
 ) -> FleetReport {
     let end = window.outage_to;
+    let series: Vec<u64> = by_kind.iter().map(ByKind::total).collect();
     // Sample i counts the requests of second (i, i + 1].
     let mean = |from: f64, to: f64| {
         let (a, b) = (
@@ -600,13 +638,21 @@ fn summarise(
     };
     let all_drained_after_s = (errors.undrained_terminals == 0 && queued > 0)
         .then(|| drains.last().copied().unwrap_or(0.0));
-    let timeline = series
+    let timeline = by_kind
         .chunks(60)
         .enumerate()
-        .map(|(m, c)| Minute {
-            from_s: (m * 60) as i64 - end as i64,
-            mean_rps: c.iter().sum::<u64>() as f64 / c.len() as f64,
-            max_rps: c.iter().copied().max().unwrap_or(0),
+        .map(|(m, c)| {
+            let max = c
+                .iter()
+                .copied()
+                .max_by_key(ByKind::total)
+                .unwrap_or_default();
+            Minute {
+                from_s: (m * 60) as i64 - end as i64,
+                mean_rps: c.iter().map(ByKind::total).sum::<u64>() as f64 / c.len() as f64,
+                max_rps: max.total(),
+                max_by_kind: max,
+            }
         })
         .collect();
     FleetReport {
@@ -616,6 +662,7 @@ fn summarise(
         backlog_per_terminal: opts.backlog,
         peak_requests_per_s: peak,
         peak_at_s: peak_i as i64 - end as i64,
+        peak_by_kind: by_kind.get(peak_i).copied().unwrap_or_default(),
         steady_requests_per_s: mean(0.0, window.outage_from),
         outage_requests_per_s: mean(window.outage_from, end),
         first_10s_after_outage_requests_per_s: mean(end, end + 10.0),
@@ -693,6 +740,12 @@ pub fn describe(c: &FleetComparison) -> String {
             secs(r.drain_p90_s),
             r.errors,
             r.real_secs
+        );
+        let k = r.peak_by_kind;
+        let _ = writeln!(
+            s,
+            "  峰值那一秒：心跳 {}，目录同步 {}，业务投递 {}，其他 {}，被拒连接 {}",
+            k.heartbeat, k.catalog, k.delivery, k.other, k.refused
         );
     }
     let _ = writeln!(s, "每分钟请求率（恢复后秒数: 平均/最高 次/秒）：");

@@ -63,9 +63,7 @@ impl axum::serve::Listener for FaultyListener {
             match self.inner.accept().await {
                 Ok((stream, addr)) => {
                     if self.shared.chance(self.shared.faults().reset_rate) {
-                        self.shared
-                            .requests
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.shared.count(super::RequestKind::Refused);
                         // SO_LINGER 0: closing sends RST instead of FIN.
                         let _ = stream.set_zero_linger();
                         drop(stream);
@@ -86,8 +84,7 @@ impl axum::serve::Listener for FaultyListener {
 /// Fault injection, then request authentication, then the handler; stamps the platform
 /// clock on every answer.
 pub(super) async fn guard(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    s.requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.count(super::RequestKind::of_path(req.uri().path()));
     let faults = s.faults();
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;

@@ -123,11 +123,64 @@ struct Shared {
     /// Requests that reached the platform: every `/v1` request, and every connection reset
     /// on accept (a refused attempt is load too).
     requests: std::sync::atomic::AtomicU64,
+    /// The same requests by kind (indexed by [`RequestKind::index`]).
+    by_kind: [std::sync::atomic::AtomicU64; RequestKind::ALL.len()],
     /// Woken when a payment order changes (what a long-poll waits on).
     payment_news: tokio::sync::Notify,
 }
 
+/// What a request was for, as the platform's load is told apart (`SimHandle::requests_by_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// `POST /v1/heartbeat`.
+    Heartbeat,
+    /// Catalogue snapshot and delta.
+    Catalog,
+    /// Outbox deliveries: cases, material uploads, events.
+    Delivery,
+    /// Everything else under `/v1` (registration, look-ups, self-tests, …).
+    Other,
+    /// A connection reset on accept (the path is never read).
+    Refused,
+}
+
+impl RequestKind {
+    /// Every kind, in the order of `requests_by_kind`.
+    pub const ALL: [RequestKind; 5] = [
+        RequestKind::Heartbeat,
+        RequestKind::Catalog,
+        RequestKind::Delivery,
+        RequestKind::Other,
+        RequestKind::Refused,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The kind of a `/v1` request by its path.
+    fn of_path(path: &str) -> Self {
+        let rest = path.strip_prefix("/v1/").unwrap_or(path);
+        if rest == "heartbeat" {
+            RequestKind::Heartbeat
+        } else if rest.starts_with("catalog/") {
+            RequestKind::Catalog
+        } else if rest == "cases" || rest.starts_with("events/") || rest.contains("/materials/") {
+            RequestKind::Delivery
+        } else {
+            RequestKind::Other
+        }
+    }
+}
+
 impl Shared {
+    /// Counts one request of `kind` (the total and its kind).
+    fn count(&self, kind: RequestKind) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.requests.fetch_add(1, Relaxed);
+        self.by_kind[kind.index()].fetch_add(1, Relaxed);
+    }
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -189,6 +242,12 @@ impl SimHandle {
         self.shared
             .requests
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Requests received so far by kind, in [`RequestKind::ALL`] order (they add up to
+    /// [`SimHandle::requests`]).
+    pub fn requests_by_kind(&self) -> [u64; RequestKind::ALL.len()] {
+        std::array::from_fn(|i| self.shared.by_kind[i].load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Replaces the faults in force (takes effect for the next request).
@@ -355,6 +414,7 @@ pub async fn start(listen: SocketAddr, options: SimOptions) -> std::io::Result<S
         rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
         key: wire::demo_signing_key(),
         requests: std::sync::atomic::AtomicU64::new(0),
+        by_kind: Default::default(),
         payment_news: tokio::sync::Notify::new(),
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
