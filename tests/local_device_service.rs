@@ -550,6 +550,31 @@ fn malformed_or_oversized_messages_get_one_clear_close_and_the_kiosk_carries_on(
     assert!(!format!("{:?}", audit(&k)).contains("500105"));
 }
 
+/// The applicant signs on the review page's pad with one finger stroke.
+fn sign(window: &AppWindow) {
+    use slint::platform::{PointerEventButton, WindowEvent};
+    lay_out(window);
+    let pad = ElementHandle::find_by_accessible_label(window, "签名板")
+        .next()
+        .expect("the signature pad");
+    let (o, size) = (pad.absolute_position(), pad.size());
+    let at =
+        |x: f32, y: f32| slint::LogicalPosition::new(o.x + x * size.width, o.y + y * size.height);
+    let w = window.window();
+    let button = PointerEventButton::Left;
+    w.dispatch_event(WindowEvent::PointerPressed {
+        position: at(0.1, 0.6),
+        button,
+    });
+    for (x, y) in [(0.3, 0.3), (0.5, 0.7), (0.8, 0.4)] {
+        w.dispatch_event(WindowEvent::PointerMoved { position: at(x, y) });
+    }
+    w.dispatch_event(WindowEvent::PointerReleased {
+        position: at(0.8, 0.4),
+        button,
+    });
+}
+
 fn renewal_code(k: &Kiosked) -> String {
     k.renewal.clone()
 }
@@ -601,6 +626,8 @@ fn a_host_starts_an_errand_with_its_person_after_consent_and_is_told_submitted_w
     press(&k.window, "使用这张");
     press(&k.window, "下一步");
     assert_eq!(adapter.get_page(), Page::Review);
+    // 居民身份证换领 is signed by the applicant on the review page.
+    sign(&k.window);
     press(&k.window, "确认提交");
     // 已提交 with the unified code, or 已暂存 with the local number when the platform is slow
     // to answer (the host is told whichever the citizen was given).
