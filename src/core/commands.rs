@@ -446,6 +446,26 @@ pub fn activity(
     Ok(a)
 }
 
+/// An app between citizens takes operations' restart request (if one is pending) and says
+/// so in the log: `true` when the app is to end its event loop now (systemd's
+/// `Restart=always` starts it again). A failure is logged and the app carries on.
+pub fn restart_between_citizens(store: &mut Store, app: &str) -> bool {
+    match take_restart(store, jiff::Timestamp::now().as_second()) {
+        Ok(true) => {
+            tracing::info!(
+                app,
+                "restarting as operations asked (no citizen being served)"
+            );
+            true
+        }
+        Ok(false) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, app, "restart request not taken");
+            false
+        }
+    }
+}
+
 /// The app is about to restart as asked: the request is taken (so the new process does not
 /// restart again), audited.
 pub fn take_restart(store: &mut Store, now: i64) -> Result<bool, CommandError> {

@@ -67,21 +67,11 @@ impl Counter {
     /// Operations asked for a restart and nobody is being served: the request is taken (so
     /// the new process does not restart again) and the event loop ends.
     fn restart_now(&self) {
-        let taken = {
-            let mut st = self.state.borrow_mut();
-            crate::core::commands::take_restart(
-                &mut st.terminal.core.store,
-                jiff::Timestamp::now().as_second(),
-            )
-        };
-        match taken {
-            Ok(true) => {
-                tracing::info!("restarting as operations asked (no citizen being served)");
-                self.state.borrow_mut().restarting = true;
-                let _ = slint::quit_event_loop();
-            }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "restart request not taken"),
+        let mut st = self.state.borrow_mut();
+        if crate::core::commands::restart_between_citizens(&mut st.terminal.core.store, "counter") {
+            st.restarting = true;
+            drop(st);
+            let _ = slint::quit_event_loop();
         }
     }
 

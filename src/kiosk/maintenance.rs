@@ -145,20 +145,12 @@ impl Kiosk {
     /// Operations asked for a restart and nobody is being served: the request is taken and
     /// the event loop ends (systemd's `Restart=always` starts the kiosk again).
     pub(super) fn restart_now(&self) {
-        let taken = {
-            let mut st = self.state.borrow_mut();
-            crate::core::commands::take_restart(
-                &mut st.terminal.core.store,
-                jiff::Timestamp::now().as_second(),
-            )
-        };
-        match taken {
-            Ok(true) => {
-                tracing::info!("restarting as operations asked (no citizen being served)");
-                let _ = slint::quit_event_loop();
-            }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "restart request not taken"),
+        let go = crate::core::commands::restart_between_citizens(
+            &mut self.state.borrow_mut().terminal.core.store,
+            "kiosk",
+        );
+        if go {
+            let _ = slint::quit_event_loop();
         }
     }
 }
