@@ -1,7 +1,8 @@
 //! `LISTEN ykb_hall`: a thread with a connection of its own that tells its owner when the
 //! hall's queue changed, so the calling display and the counters re-read it when a change is
-//! committed instead of polling. Every queue change is announced (`pg_notify`) in the
-//! transaction that makes it, with the hall's id as payload; a burst is told once.
+//! committed instead of polling. Every queue change is announced (`pg_notify`) just
+//! after the transaction that makes it commits, with the hall's id as payload; a burst is told
+//! once.
 //!
 //! It also tells when the link is lost and when it is back (what changed meanwhile was never
 //! announced, so the owner re-reads then too). It reconnects by itself, every second at first

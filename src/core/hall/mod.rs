@@ -27,6 +27,7 @@ use super::ticketing::TicketError;
 pub mod deliver;
 pub mod listen;
 pub mod offline;
+pub mod prepared;
 pub mod queue;
 pub mod schema;
 pub mod tls;
@@ -70,6 +71,8 @@ pub fn check_uri(uri: &str) -> Result<(), String> {
 /// A connection to the hall database, its schema checked.
 pub struct HallDb {
     pub(crate) client: postgres::Client,
+    /// This connection's prepared statements ([`prepared`]).
+    pub(crate) stmts: prepared::Statements,
 }
 
 impl std::fmt::Debug for HallDb {
@@ -138,7 +141,10 @@ impl HallDb {
             let tls = tls::is_tls_failure(&e);
             (describe(&e), e.as_db_error().is_none() && !tls)
         })?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            stmts: prepared::Statements::default(),
+        })
     }
 }
 

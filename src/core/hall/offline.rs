@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
+use super::prepared::{Cached, Tx};
 use super::queue::{insert_ticket, pg, NewTicket};
 use super::{Hall, HallLink};
 use crate::core::config::TicketingSection;
@@ -232,8 +233,7 @@ pub fn replay(hall: &mut Hall<'_>, now: Timestamp) -> Result<u64, TicketError> {
 
 fn replay_one(hall: &mut Hall<'_>, p: &Pending, now: Timestamp) -> Result<(), TicketError> {
     let cfg = hall.cfg;
-    let client = &mut hall.db.client;
-    let known: bool = pg(client.query_one(
+    let known: bool = pg(hall.db.query_one(
         "SELECT EXISTS (SELECT 1 FROM hall_tickets WHERE id = $1::text::uuid)",
         &[&p.id],
     ))?
@@ -241,7 +241,7 @@ fn replay_one(hall: &mut Hall<'_>, p: &Pending, now: Timestamp) -> Result<(), Ti
     if known {
         return Ok(());
     }
-    let mut tx = pg(client.transaction())?;
+    let mut tx = pg(Tx::begin(&mut hall.db.client, &mut hall.db.stmts))?;
     // The same tap under another id: an online issue that committed as the link broke. Nobody
     // holds that ticket's paper; the offline one is the citizen's.
     let mut tap = p.tap.clone();
@@ -318,7 +318,7 @@ fn replay_one(hall: &mut Hall<'_>, p: &Pending, now: Timestamp) -> Result<(), Ti
         });
         super::queue::event(&mut tx, EVENT_ISSUED, &body, now)?;
         pg(tx.commit())?;
-        super::queue::announce(&mut hall.db.client, cfg);
+        super::queue::announce(hall.db, cfg);
         return Ok(());
     }
     pg(tx.commit())?;

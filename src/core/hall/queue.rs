@@ -11,24 +11,26 @@
 //!   the other;
 //! - a number comes from this terminal's lease (its own store) and is unique in the hall
 //!   (`hall_number_once`); a repeated tap returns its ticket (`hall_one_ticket_per_tap`);
-//! - each change writes its supervision event into `hall_outbox` and `NOTIFY ykb_hall` in the
-//!   same transaction.
+//! - each change writes its supervision event into `hall_outbox` in the same transaction and is
+//!   announced (`NOTIFY ykb_hall`) just after its commit ([`announce`]);
+//! - every statement is prepared once per connection ([`super::prepared`]).
 
 use jiff::Timestamp;
 use postgres::error::SqlState;
-use postgres::{GenericClient, Transaction};
 use uuid::Uuid;
 
+use super::prepared::{Cached, Tx};
 use super::{describe, HallDb, CHANNEL};
 use crate::core::config::TicketingSection;
 use crate::core::domain::EvaluationLevel;
 use crate::core::store::Store;
 use crate::core::ticketing::{
-    ahead_of, event_body, finish_event_extra, finish_event_kind, hall_date, hall_time, label,
-    lease_remaining, next_state, plan_issue, qr_payload, service, take_number, window_cfg, Action,
-    Called, Candidate, Finished, HallQueue, HallStatus, IssueRequest, IssuedTicket, Row,
-    ServiceStatus, TicketError, TicketKind, TicketNumber, TicketRef, TicketState, Transfer,
-    WindowStatus, CALL_ORDER_SQL, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED, EVENT_WITHDRAWN,
+    ahead_of, evaluation_body, evaluation_day, event_body, finish_event_extra, finish_event_kind,
+    hall_date, hall_time, label, lease_remaining, next_state, plan_issue, qr_payload, service,
+    take_number, window_cfg, Action, Called, Candidate, Finished, HallQueue, HallStatus,
+    IssueRequest, IssuedTicket, Row, ServiceStatus, TicketError, TicketKind, TicketNumber,
+    TicketRef, TicketState, Transfer, WindowStatus, CALL_ORDER_SQL, EVENT_CALLED, EVENT_EVALUATION,
+    EVENT_ISSUED, EVENT_WITHDRAWN,
 };
 
 /// The hall's queue as one terminal sees it: the hall database, this terminal's store (its
@@ -60,8 +62,6 @@ fn row_of(r: &postgres::Row) -> Row {
         evaluated: r.get(11),
     }
 }
-
-type Tx<'t> = Transaction<'t>;
 
 pub(super) fn pg<T>(r: Result<T, postgres::Error>) -> Result<T, TicketError> {
     r.map_err(|e| describe(&e))
@@ -143,8 +143,8 @@ pub(super) fn event(
 /// off for that one tiny transaction, the lock is held for microseconds and the changes
 /// themselves commit side by side. A notification lost with the connection is made up for by
 /// the listeners' periodic re-read; the change itself is already committed and is not undone.
-pub(super) fn announce(client: &mut postgres::Client, cfg: &TicketingSection) {
-    if let Err(e) = client.execute(
+pub(super) fn announce(db: &mut HallDb, cfg: &TicketingSection) {
+    if let Err(e) = db.execute(
         "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)",
         &[&CHANNEL, &cfg.hall],
     ) {
@@ -154,13 +154,13 @@ pub(super) fn announce(client: &mut postgres::Client, cfg: &TicketingSection) {
 
 impl Hall<'_> {
     fn begin(&mut self) -> Result<Tx<'_>, TicketError> {
-        pg(self.db.client.transaction())
+        pg(Tx::begin(&mut self.db.client, &mut self.db.stmts))
     }
 
     /// The ticket issued for `tap`, if it was.
     fn by_tap(&mut self, tap: Uuid) -> Result<Option<IssuedTicket>, TicketError> {
         let cfg = self.cfg;
-        let row = pg(self.db.client.query_opt(
+        let row = pg(self.db.query_opt(
             &format!(
                 "SELECT {COLS}, priority, queue_seq FROM hall_tickets WHERE tap = $1::text::uuid"
             ),
@@ -174,7 +174,7 @@ impl Hall<'_> {
             issued_ms: ticket.issued_ms,
             queue_seq: r.get::<_, i64>(13) as u64,
         };
-        let queue = queue_of(&mut self.db.client, &cfg.hall, &ticket.day, &ticket.service)?;
+        let queue = queue_of(self.db, &cfg.hall, &ticket.day, &ticket.service)?;
         Ok(Some(issued(cfg, &ticket, ahead_of(&queue, &me))?))
     }
 }
@@ -209,7 +209,7 @@ fn issued(
 
 /// Waiting tickets of a service's own queue (not those sent to a particular window).
 fn queue_of(
-    c: &mut impl GenericClient,
+    c: &mut impl Cached,
     hall: &str,
     day: &str,
     service: &str,
@@ -328,7 +328,7 @@ impl HallQueue for Hall<'_> {
         let day = plan.today.to_string();
         let svc = &plan.service;
         if let Some(code) = &plan.appointment {
-            let r = pg(self.db.client.query_opt(
+            let r = pg(self.db.query_opt(
                 "SELECT service, number FROM hall_tickets WHERE hall = $1 AND day = $2::text::date AND appointment = $3",
                 &[&cfg.hall, &day, code],
             ))?;
@@ -414,7 +414,7 @@ impl HallQueue for Hall<'_> {
         });
         event(&mut tx, EVENT_ISSUED, &body, now)?;
         pg(tx.commit())?;
-        announce(&mut self.db.client, cfg);
+        announce(self.db, cfg);
         Ok(IssuedTicket {
             id,
             number: number_t.to_string(),
@@ -451,7 +451,7 @@ impl HallQueue for Hall<'_> {
         let body = event_body(cfg, &row, 0, now, |_| {});
         event(&mut tx, EVENT_WITHDRAWN, &body, now)?;
         pg(tx.commit())?;
-        announce(&mut self.db.client, cfg);
+        announce(self.db, cfg);
         Ok(Finished {
             id: row.uuid(),
             number: row.label(),
@@ -481,7 +481,7 @@ impl HallQueue for Hall<'_> {
             &[&cfg.hall, &i32::from(window), &open],
         ))?;
         pg(tx.commit())?;
-        announce(&mut self.db.client, cfg);
+        announce(self.db, cfg);
         Ok(())
     }
 
@@ -508,7 +508,7 @@ impl HallQueue for Hall<'_> {
         if let Some(r) = next {
             let called = do_call(&mut tx, cfg, window, row_of(&r), now)?;
             pg(tx.commit())?;
-            announce(&mut self.db.client, cfg);
+            announce(self.db, cfg);
             return Ok(called);
         }
         Err(TicketError::NobodyWaiting(window))
@@ -549,7 +549,7 @@ impl HallQueue for Hall<'_> {
             .ok_or_else(|| TicketError::UnknownTicket(reference.number.to_string()))?;
         let called = do_call(&mut tx, cfg, window, row, now)?;
         pg(tx.commit())?;
-        announce(&mut self.db.client, cfg);
+        announce(self.db, cfg);
         Ok(called)
     }
 
@@ -569,7 +569,7 @@ impl HallQueue for Hall<'_> {
         let body = event_body(cfg, &row, window, now, |b| b["calls"] = calls.into());
         event(&mut tx, EVENT_CALLED, &body, now)?;
         pg(tx.commit())?;
-        announce(&mut self.db.client, cfg);
+        announce(self.db, cfg);
         Ok(row.called(window, calls))
     }
 
@@ -635,7 +635,7 @@ impl HallQueue for Hall<'_> {
             event(&mut tx, kind, &body, now)?;
         }
         pg(tx.commit())?;
-        announce(&mut self.db.client, cfg);
+        announce(self.db, cfg);
         Ok(Finished {
             id: row.uuid(),
             number: row.label(),
@@ -654,17 +654,7 @@ impl HallQueue for Hall<'_> {
         now: Timestamp,
     ) -> Result<Uuid, TicketError> {
         let cfg = self.cfg;
-        if level.is_negative() && reasons.iter().all(|r| r.trim().is_empty()) {
-            return Err(TicketError::ReasonRequired(level.name_zh()));
-        }
-        let today = hall_date(now);
-        let day = reference.date.unwrap_or(today);
-        if day != today {
-            return Err(TicketError::Stale {
-                number: reference.number.to_string(),
-                date: day,
-            });
-        }
+        let day = evaluation_day(reference, level, reasons, now)?;
         let mut tx = self.begin()?;
         let r = pg(tx.query_opt(
             &format!(
@@ -681,31 +671,12 @@ impl HallQueue for Hall<'_> {
         let row = r
             .map(|r| row_of(&r))
             .ok_or_else(|| TicketError::UnknownTicket(reference.number.to_string()))?;
-        if row.state != TicketState::Served {
-            return Err(TicketError::NotServed {
-                number: row.label(),
-            });
-        }
-        if row.evaluated {
-            return Err(TicketError::AlreadyEvaluated {
-                number: row.label(),
-            });
-        }
+        row.evaluable()?;
         pg(tx.execute(
             "UPDATE hall_tickets SET evaluated = true WHERE id = $1::text::uuid",
             &[&row.id],
         ))?;
-        let body = serde_json::json!({
-            "subject": row.id,
-            "subject_kind": "ticket",
-            "hall": cfg.hall,
-            "service": row.service,
-            "window": row.window,
-            "level": level,
-            "score": level.score(),
-            "reasons": reasons,
-            "at": now,
-        });
+        let body = evaluation_body(cfg, &row, level, reasons, now);
         let id = event(&mut tx, EVENT_EVALUATION, &body, now)?;
         pg(tx.commit())?;
         Ok(id)
@@ -717,13 +688,14 @@ impl HallQueue for Hall<'_> {
         let day = date.to_string();
         let t = hall_time(now);
         // One snapshot for the whole picture.
-        let mut tx = pg(self
-            .db
+        let db = &mut *self.db;
+        let mut tx = pg(db
             .client
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
-            .start())?;
+            .start())
+        .map(|tx| Tx::wrap(tx, &mut db.stmts))?;
         let counts = pg(tx.query(
             "SELECT service, count(*), count(*) FILTER (WHERE state = 'served')
              FROM hall_tickets WHERE hall = $1 AND day = $2::text::date GROUP BY service",
@@ -806,7 +778,7 @@ impl HallQueue for Hall<'_> {
 
     fn latest_call(&mut self, now: Timestamp) -> Result<Option<Called>, TicketError> {
         let day = hall_date(now).to_string();
-        let r = pg(self.db.client.query_opt(
+        let r = pg(self.db.query_opt(
             &format!(
                 "SELECT {COLS} FROM hall_tickets
                  WHERE hall = $1 AND day = $2::text::date AND called_ms IS NOT NULL AND at_window IS NOT NULL

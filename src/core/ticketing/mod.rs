@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::config::{HallService, TicketingSection};
-use super::domain::IdNumber;
+use super::domain::{EvaluationLevel, IdNumber};
 use super::outbox::OutboxError;
 use super::store::{Store, StoreError};
 
@@ -332,6 +332,21 @@ impl Row {
             },
         })
     }
+    /// Whether the ticket may be evaluated now: served, and not yet (both queues refuse
+    /// alike).
+    pub(crate) fn evaluable(&self) -> Result<(), TicketError> {
+        if self.state != TicketState::Served {
+            return Err(TicketError::NotServed {
+                number: self.label(),
+            });
+        }
+        if self.evaluated {
+            return Err(TicketError::AlreadyEvaluated {
+                number: self.label(),
+            });
+        }
+        Ok(())
+    }
     /// The ticket as called to `window` for the `calls`-th time.
     pub(crate) fn called(&self, window: u16, calls: u32) -> Called {
         Called {
@@ -366,6 +381,49 @@ pub(crate) fn event_body(
     });
     extra(&mut body);
     body
+}
+
+/// The day a 好差评 of `reference` is for: today's tickets only, and a negative level needs a
+/// reason (both queues refuse alike).
+pub(crate) fn evaluation_day(
+    reference: &TicketRef,
+    level: EvaluationLevel,
+    reasons: &[String],
+    now: Timestamp,
+) -> Result<Date, TicketError> {
+    if level.is_negative() && reasons.iter().all(|r| r.trim().is_empty()) {
+        return Err(TicketError::ReasonRequired(level.name_zh()));
+    }
+    let today = hall_date(now);
+    let day = reference.date.unwrap_or(today);
+    if day != today {
+        return Err(TicketError::Stale {
+            number: reference.number.to_string(),
+            date: day,
+        });
+    }
+    Ok(day)
+}
+
+/// The 好差评 event's body about `row` (both queues send the same).
+pub(crate) fn evaluation_body(
+    cfg: &TicketingSection,
+    row: &Row,
+    level: EvaluationLevel,
+    reasons: &[String],
+    now: Timestamp,
+) -> serde_json::Value {
+    serde_json::json!({
+        "subject": row.id,
+        "subject_kind": "ticket",
+        "hall": cfg.hall,
+        "service": row.service,
+        "window": row.window,
+        "level": level,
+        "score": level.score(),
+        "reasons": reasons,
+        "at": now,
+    })
 }
 
 /// The event a window's finishing action sends, if any (a hold sends none).

@@ -7,11 +7,11 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use super::{
-    ahead_of, event_body, finish_event_extra, finish_event_kind, hall_date, hall_time, immediate,
-    label, next_state, pick_next, plan_issue, qr_payload, read_row, service, Action, Called,
-    Candidate, Embedded, Finished, IssueRequest, IssuedTicket, Row, TicketError, TicketNumber,
-    TicketRef, TicketState, Transfer, EVENT_CALLED, EVENT_EVALUATION, EVENT_ISSUED,
-    EVENT_WITHDRAWN, ROW_COLUMNS,
+    ahead_of, evaluation_body, evaluation_day, event_body, finish_event_extra, finish_event_kind,
+    hall_date, hall_time, immediate, label, next_state, pick_next, plan_issue, qr_payload,
+    read_row, service, Action, Called, Candidate, Embedded, Finished, IssueRequest, IssuedTicket,
+    Row, TicketError, TicketNumber, TicketRef, Transfer, EVENT_CALLED, EVENT_EVALUATION,
+    EVENT_ISSUED, EVENT_WITHDRAWN, ROW_COLUMNS,
 };
 use crate::core::config::TicketingSection;
 use crate::core::crypto::DataKey;
@@ -560,17 +560,7 @@ pub fn evaluate(
     reasons: &[String],
     now: Timestamp,
 ) -> Result<Uuid, TicketError> {
-    if level.is_negative() && reasons.iter().all(|r| r.trim().is_empty()) {
-        return Err(TicketError::ReasonRequired(level.name_zh()));
-    }
-    let today = hall_date(now);
-    let day = reference.date.unwrap_or(today);
-    if day != today {
-        return Err(TicketError::Stale {
-            number: reference.number.to_string(),
-            date: day,
-        });
-    }
+    let day = evaluation_day(reference, level, reasons, now)?;
     let tx = immediate(store)?;
     let row = tx
         .query_row(
@@ -586,28 +576,9 @@ pub fn evaluate(
         )
         .optional()?
         .ok_or_else(|| TicketError::UnknownTicket(reference.number.to_string()))?;
-    if row.state != TicketState::Served {
-        return Err(TicketError::NotServed {
-            number: row.label(),
-        });
-    }
-    if row.evaluated {
-        return Err(TicketError::AlreadyEvaluated {
-            number: row.label(),
-        });
-    }
+    row.evaluable()?;
     tx.execute("UPDATE tickets SET evaluated = 1 WHERE id = ?1", [&row.id])?;
-    let body = serde_json::json!({
-        "subject": row.id,
-        "subject_kind": "ticket",
-        "hall": cfg.hall,
-        "service": row.service,
-        "window": row.window,
-        "level": level,
-        "score": level.score(),
-        "reasons": reasons,
-        "at": now,
-    });
+    let body = evaluation_body(cfg, &row, level, reasons, now);
     let id = enqueue_event_in(&tx, key, quota, EVENT_EVALUATION, &body, now)?;
     tx.commit()?;
     Ok(id)
