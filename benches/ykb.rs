@@ -1007,6 +1007,8 @@ mod drivers;
 mod fleet;
 #[path = "ykb/hall.rs"]
 mod hall;
+#[path = "ykb/hall_failover.rs"]
+mod hall_failover;
 #[path = "ykb/handwriting.rs"]
 mod handwriting;
 #[path = "ykb/kiosk_scroll.rs"]
@@ -1017,6 +1019,9 @@ mod kiosk_startup;
 mod outbox_disk;
 #[path = "ykb/payment.rs"]
 mod payment;
+#[allow(dead_code)]
+#[path = "../tests/common/pg_server.rs"]
+mod pg_server;
 #[path = "ykb/ticket_print.rs"]
 mod ticket_print;
 #[path = "ykb/xfs4iot.rs"]
@@ -1040,6 +1045,7 @@ fn main() {
         ("ticketing", ticketing_issue),
         ("ticketing", ticket_print::ticket_print),
         ("hall", hall::hall),
+        ("hall-failover", hall_failover::hall_failover),
         ("drivers", drivers::drivers),
         ("document-printer", document_print::document_print),
         ("drivers", xfs4iot::xfs4iot),

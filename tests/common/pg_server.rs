@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// The PostgreSQL binaries, or a failure saying how to get them.
 pub fn pg_bin() -> PathBuf {
@@ -132,4 +133,67 @@ pub fn server_dir() -> tempfile::TempDir {
         run(Command::new("chown").arg("postgres:").arg(dir.path()));
     }
     dir
+}
+
+/// A primary and its synchronous hot standby, the hall database `ykb_hall` on both.
+pub fn pair(dir: &Path) -> (Server, Server) {
+    let primary = Server::init(
+        dir.join("primary"),
+        dir,
+        "wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n",
+    );
+    primary.start(&dir.join("primary.log"));
+    primary
+        .admin()
+        .batch_execute("CREATE DATABASE ykb_hall")
+        .unwrap();
+
+    let standby = Server {
+        data: dir.join("standby"),
+        port: free_port(),
+    };
+    // -R writes the standby's primary_conninfo and standby.signal.
+    run(pg("pg_basebackup")
+        .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+        .args([
+            "-U",
+            "ykb_test",
+            "-X",
+            "stream",
+            "-R",
+            "--checkpoint=fast",
+            "-D",
+        ])
+        .arg(&standby.data));
+    append(
+        &standby.data.join("postgresql.conf"),
+        &format!("port = {}\ncluster_name = 'hall_standby'\n", standby.port),
+    );
+    standby.start(&dir.join("standby.log"));
+    // Synchronous: a call the primary committed is on the standby too (README, 大厅数据库).
+    let mut admin = primary.admin();
+    admin
+        .batch_execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        .unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let sync: i64 = primary
+            .admin()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if sync == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the standby never became synchronous"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (primary, standby)
 }
