@@ -64,7 +64,7 @@ impl Window {
 fn after_the_standby_is_promoted_terminals_carry_on_without_a_restart_and_nothing_is_called_twice()
 {
     let dir = server_dir();
-    let (primary, standby) = pair(dir.path());
+    let (primary, standby) = pair(dir.path(), false);
     let uri = format!(
         "postgresql://ykb_test@127.0.0.1:{},127.0.0.1:{}/ykb_hall?target_session_attrs=read-write&connect_timeout=2",
         primary.port, standby.port

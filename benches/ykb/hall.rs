@@ -234,7 +234,7 @@ fn call_next_40_windows(out: &mut Vec<Figure>) {
                 name: format!("embedded SQLite queue, one window, {name}"),
                 value: percentile(&etook, p),
             }),
-            note: "goal p99 ≤ 50 ms; each window its own connection".into(),
+            note: "goal p99 ≤ 50 ms; each window its own connection; server with fsync and synchronous_commit on (scripts/test bench)".into(),
         });
     }
     out.push(Figure {

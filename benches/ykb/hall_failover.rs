@@ -27,7 +27,7 @@ const ROUNDS: usize = 3;
 /// One round: (death → first successful call, promotion alone), in seconds.
 fn round() -> (f64, f64) {
     let dir = server_dir();
-    let (primary, standby) = pair(dir.path());
+    let (primary, standby) = pair(dir.path(), true);
     let uri = format!(
         "postgresql://ykb_test@127.0.0.1:{},127.0.0.1:{}/ykb_hall?target_session_attrs=read-write&connect_timeout=2",
         primary.port, standby.port
@@ -134,7 +134,7 @@ pub fn hall_failover(out: &mut Vec<Figure>) {
             value: percentile(&promote, 0.5),
         }),
         note: format!(
-            "goal ≤ 10 s; worst {:.2} s; promoted by hand at once (Patroni adds its TTL)",
+            "goal ≤ 10 s; worst {:.2} s; promoted by hand at once (Patroni adds its TTL); fsync on, synchronous standby",
             back.last().copied().unwrap_or(f64::NAN)
         ),
     });

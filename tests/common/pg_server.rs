@@ -135,12 +135,14 @@ pub fn server_dir() -> tempfile::TempDir {
     dir
 }
 
-/// A primary and its synchronous hot standby, the hall database `ykb_hall` on both.
-pub fn pair(dir: &Path) -> (Server, Server) {
+/// A primary and its synchronous hot standby, the hall database `ykb_hall` on both. `durable`:
+/// with `fsync` on, as a hall server runs (the bench); the tests keep it off, for speed.
+pub fn pair(dir: &Path, durable: bool) -> (Server, Server) {
+    let fsync = if durable { "fsync = on\n" } else { "" };
     let primary = Server::init(
         dir.join("primary"),
         dir,
-        "wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n",
+        &format!("wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n{fsync}"),
     );
     primary.start(&dir.join("primary.log"));
     primary
