@@ -66,6 +66,22 @@ pub fn apply_screen(
     }
 }
 
+/// Runs `f` once, just after the window's first frame is drawn (winit's first redraw, on
+/// the next turn of the event loop): where an app writes its start marker
+/// (`core::update::markers`) for the health check after an update.
+pub fn on_first_frame(window: &slint::Window, f: impl FnOnce() + 'static) {
+    use slint::winit_030::{winit::event::WindowEvent, EventResult, WinitWindowAccessor};
+    let mut f = Some(f);
+    window.on_winit_window_event(move |_, event| {
+        if matches!(event, WindowEvent::RedrawRequested) {
+            if let Some(f) = f.take() {
+                slint::Timer::single_shot(std::time::Duration::ZERO, f);
+            }
+        }
+        EventResult::Propagate
+    });
+}
+
 /// The size `ykb-terminal screenshots` draws at when none is asked for (a common 15.6" kiosk
 /// panel at 1280×800 logical pixels).
 pub const SCREENSHOT_SIZE: (u32, u32) = (1280, 800);

@@ -857,3 +857,36 @@ fn operations_hold_the_counter_in_maintenance_and_restart_it_only_between_citize
     press(&window, "叫号");
     assert_eq!(a.get_ticket(), "A002", "{}", a.get_message());
 }
+
+/// The health check after an update asks the app to restart (issue 19) so that the new binary
+/// draws its first frame: a hall display serves nobody, so it takes the request at its next
+/// tick, once, and audits it.
+#[test]
+fn the_hall_display_takes_operations_restart_at_its_next_tick_once() {
+    use ykb_terminal::core::commands;
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let hall_profile =
+        Profile::load(Path::new("kiosk-config/hall-display-demo.toml")).expect("hall profile");
+    let core = Core::start(hall_profile.clone(), dir.path()).unwrap();
+    let window = HallDisplayWindow::new().unwrap();
+    let display = HallDisplay::attach(&window, core, Box::new(Recorder::default()));
+    let mut ops = Core::start(hall_profile, dir.path()).unwrap();
+    let secs = || Timestamp::now().as_second();
+
+    display.tick(Timestamp::now());
+    assert!(!display.restarting(), "nothing asked");
+    commands::set_switch(&mut ops.store, "restart", "requested", Some("c1"), secs()).unwrap();
+    display.tick(Timestamp::now());
+    assert!(display.restarting());
+    assert_eq!(commands::restart_requested(&mut ops.store).unwrap(), None);
+    assert_eq!(
+        audit_actions(dir.path())
+            .iter()
+            .filter(|a| *a == "remote_command")
+            .count(),
+        1,
+        "{:?}",
+        audit_actions(dir.path())
+    );
+}

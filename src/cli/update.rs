@@ -27,8 +27,8 @@ pub enum UpdateCommand {
     /// nothing unless --apply (then only between citizens, as the agent would).
     Check(CheckArgs),
     /// The built-in health check after an install (the default when `[update]
-    /// health_command` is absent): asks the kiosk to restart between citizens, then exits 0
-    /// once this version's kiosk has drawn its first frame and the agent has had a heartbeat
+    /// health_command` is absent): asks the app to restart between citizens, then exits 0
+    /// once this version's app has drawn its first frame and the agent has had a heartbeat
     /// acknowledged since; 1 with what is missing when SECS pass first.
     Health(HealthArgs),
 }
@@ -39,10 +39,10 @@ pub struct HealthArgs {
     /// Seconds to wait for the first frame and the heartbeat.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub wait_ui: u64,
-    /// The app whose first frame is awaited: `kiosk`, or `none` (counter and hall display
-    /// write no start marker yet; only the agent is checked). Default: by the profile's
+    /// The app whose first frame is awaited: `kiosk`, `counter`, `hall-display`, or `none`
+    /// (a machine without a UI: only the agent is checked). Default: by the profile's
     /// terminal.kind.
-    #[arg(long, value_parser = ["kiosk", "none"])]
+    #[arg(long, value_parser = ["kiosk", "counter", "hall-display", "none"])]
     pub app: Option<String>,
 }
 
@@ -73,9 +73,7 @@ fn health(cli: &Cli, args: &HealthArgs) -> ExitCode {
             Ok(p) => (
                 cli.data_dir.clone().unwrap_or_else(|| p.data_dir()),
                 args.app.clone().unwrap_or_else(|| {
-                    crate::core::update::markers::app_for(p.terminal.kind)
-                        .unwrap_or("none")
-                        .to_owned()
+                    crate::core::update::markers::app_for(p.terminal.kind).to_owned()
                 }),
             ),
             Err(c) => return c,

@@ -82,6 +82,8 @@ struct State {
     listener: Option<crate::core::hall::listen::Listener>,
     /// The last read failed: read again every second until one succeeds.
     failing: bool,
+    /// Operations' restart was taken: the event loop is ending.
+    restarting: bool,
 }
 
 /// On a hall database with its listener, the queue is re-read at least this often anyway.
@@ -129,6 +131,7 @@ impl HallDisplay {
                 spoken,
                 listener,
                 failing: false,
+                restarting: false,
             })),
         };
         let again = Self {
@@ -140,8 +143,12 @@ impl HallDisplay {
         d
     }
 
-    /// The timer's turn: the clock, and a read when one is due (see the module doc).
+    /// The timer's turn: operations' restart (a display serves nobody, so it restarts at
+    /// once), the clock, and a read when one is due (see the module doc).
     pub fn tick(&self, now: Timestamp) {
+        if self.restart_if_asked() {
+            return;
+        }
         let due = {
             let st = self.state.borrow();
             st.listener.is_none()
@@ -155,6 +162,44 @@ impl HallDisplay {
         } else if let Some(w) = self.window.upgrade() {
             w.global::<HallAdapter>().set_clock(clock(now).into());
         }
+    }
+
+    /// Takes operations' restart request, if one is pending, and ends the event loop
+    /// (systemd starts the new binary: the health check after an update asks for this).
+    fn restart_if_asked(&self) -> bool {
+        use crate::core::commands::{restart_between_citizens, restart_requested};
+        let mut guard = self.state.borrow_mut();
+        let st = &mut *guard;
+        if st.restarting {
+            return true;
+        }
+        // Read first: the take is a write, and a display ticks every second.
+        if !matches!(restart_requested(&mut st.core.store), Ok(Some(_)))
+            || !restart_between_citizens(&mut st.core.store, "hall-display")
+        {
+            return false;
+        }
+        st.restarting = true;
+        drop(guard);
+        let _ = slint::quit_event_loop();
+        true
+    }
+
+    /// Whether the display took a restart request and is ending (tests check this).
+    pub fn restarting(&self) -> bool {
+        self.state.borrow().restarting
+    }
+
+    /// Once the window has drawn its first frame, writes the start marker the health check
+    /// after an update waits for (`core::update::markers`).
+    pub fn mark_first_frame(&self, window: &HallDisplayWindow) {
+        let state = self.state.clone();
+        crate::ui::on_first_frame(window.window(), move || {
+            crate::core::update::markers::mark_now(
+                &mut state.borrow_mut().core.store,
+                "hall-display",
+            );
+        });
     }
 
     /// Reads the queue and shows it; speaks a call not spoken yet.

@@ -89,6 +89,7 @@ pub fn run_counter(cli: &Cli, profile: Profile) -> ExitCode {
         counter.use_platform(p.clone());
     }
     counter.start_devices();
+    counter.mark_first_frame(&window);
     tracing::info!(profile = %cli.profile_name(), "counter UI started");
     let timer = counter.timer();
     if let Err(e) = pad.show() {
@@ -116,6 +117,7 @@ pub fn run_hall_display(cli: &Cli, profile: Profile) -> ExitCode {
         window.window().set_fullscreen(true);
     }
     let display = hall::HallDisplay::attach(&window, core, crate::terminal::speech::announcer());
+    display.mark_first_frame(&window);
     let timer = display.timer();
     tracing::info!(profile = %cli.profile_name(), "hall display started");
     let result = window.run();

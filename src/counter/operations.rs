@@ -64,6 +64,18 @@ impl Counter {
         }
     }
 
+    /// Once the clerk's window has drawn its first frame, writes the start marker the health
+    /// check after an update waits for (`core::update::markers`).
+    pub(super) fn mark_first_frame(&self, window: &crate::ui::CounterWindow) {
+        let state = self.state.clone();
+        crate::ui::on_first_frame(slint::ComponentHandle::window(window), move || {
+            crate::core::update::markers::mark_now(
+                &mut state.borrow_mut().terminal.core.store,
+                "counter",
+            );
+        });
+    }
+
     /// Operations asked for a restart and nobody is being served: the request is taken (so
     /// the new process does not restart again) and the event loop ends.
     fn restart_now(&self) {

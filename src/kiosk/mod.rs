@@ -192,24 +192,15 @@ const RESULT_LIMIT: usize = 50;
 const TECHNICIAN_THROTTLE: &str = "technician";
 
 impl Kiosk {
-    /// Once the first frame is drawn (winit's first redraw), writes the start marker
-    /// `ykb-terminal update health` waits for after an install (`core::update::markers`).
+    /// Once the first frame is drawn, writes the start marker `ykb-terminal update health`
+    /// waits for after an install (`core::update::markers`).
     fn mark_first_frame(&self, window: &AppWindow) {
-        use slint::winit_030::{winit::event::WindowEvent, EventResult, WinitWindowAccessor};
-        let (state, mut done) = (self.state.clone(), false);
-        window.window().on_winit_window_event(move |_, event| {
-            if matches!(event, WindowEvent::RedrawRequested) && !std::mem::replace(&mut done, true)
-            {
-                let state = state.clone();
-                slint::Timer::single_shot(Duration::ZERO, move || {
-                    let store = &mut state.borrow_mut().terminal.core.store;
-                    let now = jiff::Timestamp::now().as_second();
-                    if let Err(e) = crate::core::update::markers::mark(store, "kiosk", now) {
-                        tracing::warn!(error = %e, "first-frame marker not recorded");
-                    }
-                });
-            }
-            EventResult::Propagate
+        let state = self.state.clone();
+        crate::ui::on_first_frame(window.window(), move || {
+            crate::core::update::markers::mark_now(
+                &mut state.borrow_mut().terminal.core.store,
+                "kiosk",
+            );
         });
     }
 

@@ -190,9 +190,7 @@ fn default_health(
             "--wait-ui".into(),
             wait.to_string(),
             "--app".into(),
-            crate::core::update::markers::app_for(profile.terminal.kind)
-                .unwrap_or("none")
-                .into(),
+            crate::core::update::markers::app_for(profile.terminal.kind).into(),
         ],
         deadline: Duration::from_secs(u64::from(u.health_deadline_secs)),
     }

@@ -1,8 +1,8 @@
 //! The built-in health check after an install (`ykb-terminal update health`), the default
-//! when `[update] health_command` is absent: it asks the kiosk to restart between citizens
-//! (the `restart` switch the kiosk already follows; systemd starts the new binary), then
-//! waits until the store's start markers (`core::update::markers`) show this version's
-//! kiosk drew its first frame and the agent had a heartbeat acknowledged since the check
+//! when `[update] health_command` is absent: it asks the app (kiosk, counter or hall display)
+//! to restart between citizens (the `restart` switch the apps follow; systemd starts the new
+//! binary), then waits until the store's start markers (`core::update::markers`) show this
+//! version's app drew its first frame and the agent had a heartbeat acknowledged since the check
 //! began. Exit 0 only then; otherwise, at the deadline, one line saying what is missing.
 
 use std::path::Path;
@@ -16,8 +16,8 @@ use crate::core::update::markers;
 const POLL: Duration = Duration::from_millis(500);
 
 /// Waits up to `deadline` for `markers::verdict` to hold on the store at `store_path`.
-/// `ui` names the app whose first frame is awaited (`kiosk`), or none (the counter and the
-/// hall display write no marker yet: only the agent is checked). `Err` is the sentence.
+/// `ui` names the app whose first frame is awaited (`kiosk`, `counter`, `hall-display`), or
+/// none (a machine without a UI: only the agent is checked). `Err` is the sentence.
 pub fn wait(store_path: &Path, ui: Option<&str>, deadline: Duration) -> Result<(), String> {
     let mut store = Store::open(store_path)
         .map_err(|e| format!("无法打开本机数据库 {}：{e}", store_path.display()))?;

@@ -1,7 +1,7 @@
 //! Start markers — what the health check after an update (`ykb-terminal update health`) waits
-//! for: the kiosk writes `started.kiosk` once its first frame is drawn, the agent
-//! `started.agent` at each heartbeat the platform acknowledged, each with the version of the
-//! binary that wrote it (`ops_switches`, beside the apps' `activity.*`). [`verdict`] decides,
+//! for: each app (`started.kiosk`, `started.counter`, `started.hall-display`) once its first
+//! frame is drawn, the agent `started.agent` at each heartbeat the platform acknowledged, each
+//! with the version of the binary that wrote it (`ops_switches`, beside the apps' `activity.*`). [`verdict`] decides,
 //! without I/O, whether the markers show this version up and delivering.
 
 use rusqlite::OptionalExtension;
@@ -15,14 +15,18 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Switch name prefix of the start markers (`started.kiosk`, `started.agent`).
 pub const PREFIX: &str = "started";
 
+/// The apps that write a start marker at their first frame, as `update health --app` names
+/// them.
+pub const APPS: [&str; 3] = ["kiosk", "counter", "hall-display"];
+
 /// The app whose first frame the health check awaits on a terminal of `kind`: the kiosk
-/// (also on bank and post terminals); none for the counter and the hall display, which
-/// write no start marker yet.
-pub fn app_for(kind: crate::core::config::TerminalKind) -> Option<&'static str> {
+/// (also on bank and post terminals), the counter, or the hall display.
+pub fn app_for(kind: crate::core::config::TerminalKind) -> &'static str {
     use crate::core::config::TerminalKind as K;
     match kind {
-        K::Kiosk | K::Bank | K::Post => Some("kiosk"),
-        K::Counter | K::HallDisplay => None,
+        K::Kiosk | K::Bank | K::Post => "kiosk",
+        K::Counter => "counter",
+        K::HallDisplay => "hall-display",
     }
 }
 
@@ -36,6 +40,14 @@ pub struct Marker {
 /// Records that `who` (`kiosk`, `agent`) of this version is up now.
 pub fn mark(store: &mut Store, who: &str, now: i64) -> Result<(), CommandError> {
     commands::set_switch(store, &format!("{PREFIX}.{who}"), VERSION, None, now)
+}
+
+/// [`mark`] now, from an app's UI thread: a failure is logged and the app carries on (the
+/// health check then says the first frame is missing).
+pub fn mark_now(store: &mut Store, who: &str) {
+    if let Err(e) = mark(store, who, jiff::Timestamp::now().as_second()) {
+        tracing::warn!(error = %e, app = who, "first-frame marker not recorded");
+    }
 }
 
 /// The marker `who` last wrote, if any.
