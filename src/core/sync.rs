@@ -318,10 +318,12 @@ pub fn record_failure(store: &mut Store, error: &SyncError) -> Result<(), StoreE
 
 mod stage;
 
-/// Matters per write transaction when a snapshot is staged.
+/// Matters per write transaction when a snapshot is staged, at most.
 pub const SNAPSHOT_BATCH: usize = stage::BATCH;
-/// Search documents per write transaction of a staged snapshot.
+/// Search documents per write transaction of a staged snapshot, at most.
 pub const SNAPSHOT_INDEX_BATCH: usize = stage::INDEX_BATCH;
+/// How long a staging transaction writes before it commits.
+pub const SNAPSHOT_BATCH_TIME: std::time::Duration = stage::BATCH_TIME;
 
 /// The catalogue version held, read on `conn` (inside the caller's transaction).
 fn held_version(conn: &Connection) -> Result<Option<u64>, StoreError> {

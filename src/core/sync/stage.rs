@@ -1,5 +1,6 @@
 //! A snapshot applied in short transactions, still atomic for readers: the new catalogue is
-//! written in batches of [`BATCH`] into staging tables beside the live ones (`stage_matters`,
+//! written in batches of at most [`BATCH_TIME`] (and [`BATCH`] matters or [`INDEX_BATCH`]
+//! search documents) into staging tables beside the live ones (`stage_matters`,
 //! `stage_search_fts` …, made from the live tables' own schema), which no reader looks at;
 //! one short transaction then checks the held version again (an equal version must bring
 //! the same rows), renames the live tables to `retired_*` and the staged ones into their
@@ -7,7 +8,9 @@
 //! one batch, so a citizen's case commits while a 20,000-matter snapshot goes in.
 //!
 //! One stager at a time (an advisory lock file beside the store); tables left by an
-//! interrupted run are dropped at the next.
+//! interrupted run are dropped at the next. The staging and retiring commits are not synced
+//! one by one (`synchronous=NORMAL`: a power cut may undo the last of them, which the next
+//! run redoes or drops); the swap is synced as every other commit of the store.
 
 use std::os::fd::AsRawFd;
 
@@ -33,12 +36,18 @@ const TABLES: [&str; 6] = [
 ];
 const STAGE: &str = "stage_";
 const RETIRED: &str = "retired_";
-/// Matters (or retired rows) per write transaction.
-pub const BATCH: usize = 500;
-/// Search documents per write transaction: a document costs several times a matter (seven
-/// tokenised columns into the full-text index, whose segments merge as they grow), and a
-/// batch of 500 held the write lock 465 ms in the release bench, the longest of the apply.
-pub const INDEX_BATCH: usize = 100;
+/// Matters per write transaction, at most.
+pub const BATCH: usize = 2000;
+/// Retired rows deleted per write transaction.
+const RETIRE_BATCH: usize = 500;
+/// Search documents per write transaction, at most: a document costs several times a matter
+/// (seven tokenised columns into the full-text index, whose segments merge as they grow).
+pub const INDEX_BATCH: usize = 1000;
+/// A staging transaction takes rows until it has written this long, then commits: the write
+/// lock is never held much longer, on a fast machine or a slow one, and a fast one commits
+/// (and pauses, [`BATCH_PAUSE`]) fewer times. Fixed batches of 500 documents held the lock
+/// 465 ms on a loaded machine; of 100, 241 commits cost 0.7 s of pauses alone.
+pub const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(80);
 
 /// Holds the stager's lock file (released when dropped: the descriptor closes).
 struct StageLock {
@@ -75,6 +84,26 @@ fn public_pages<T>(
     conn.execute_batch("PRAGMA secure_delete=OFF")?;
     let r = f(conn);
     conn.execute_batch("PRAGMA secure_delete=ON")?;
+    r
+}
+
+/// Runs `f` with this connection's commits not synced one by one (`synchronous=NORMAL`; in WAL
+/// mode the store stays consistent, a power cut may only undo the last commits): for staging
+/// and retiring, whose work an interrupted run redoes or drops. The store's `FULL` is back on
+/// afterwards, whatever `f` did; the swap turns it on itself before committing.
+fn unsynced<T, E: From<StoreError>>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch(
+        "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096; PRAGMA cache_size=-32768",
+    )
+    .map_err(StoreError::from)?;
+    let r = f(conn);
+    conn.execute_batch(
+        "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=256; PRAGMA cache_size=-2000",
+    )
+    .map_err(StoreError::from)?;
     r
 }
 
@@ -145,6 +174,33 @@ impl Longest {
     }
 }
 
+/// Writes `items` in short write transactions ([`batch`]), each taking items until it has
+/// written for [`BATCH_TIME`] or taken `most`.
+fn batched<T>(
+    conn: &mut Connection,
+    longest: &mut Longest,
+    step: &'static str,
+    most: usize,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&Connection, &mut dyn Iterator<Item = T>) -> Result<(), SyncError>,
+) -> Result<(), SyncError> {
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        batch(conn, longest, step, |tx| {
+            let started = std::time::Instant::now();
+            let mut taken = 0;
+            let mut until = std::iter::from_fn(|| {
+                (taken < most && started.elapsed() < BATCH_TIME)
+                    .then(|| items.next())
+                    .flatten()
+                    .inspect(|_| taken += 1)
+            });
+            write(tx, &mut until)
+        })?;
+    }
+    Ok(())
+}
+
 /// Runs `f` in its own short write transaction.
 fn batch(
     conn: &mut Connection,
@@ -177,17 +233,23 @@ pub(super) fn apply_snapshot(
     let _lock = StageLock::acquire(store)?;
     let conn = store.conn();
     let mut longest = Longest::new();
-    public_pages(conn, |conn| {
-        drop_all(conn, &mut longest, STAGE)?;
-        retire(conn, &mut longest)
+    unsynced(conn, |conn| {
+        public_pages(conn, |conn| {
+            drop_all(conn, &mut longest, STAGE)?;
+            retire(conn, &mut longest)
+        })
     })?;
     longest.time("create stage", || create_stage(conn))?;
-    let result = stage_and_swap(conn, &mut longest, region, s, progress);
+    let result = unsynced(conn, |conn| {
+        stage_and_swap(conn, &mut longest, region, s, progress)
+    });
     if result.is_err() {
         let _ = public_pages(conn, |conn| drop_all(conn, &mut longest, STAGE));
     }
     let mut report = result?;
-    public_pages(conn, |conn| retire(conn, &mut longest))?;
+    unsynced(conn, |conn| {
+        public_pages(conn, |conn| retire(conn, &mut longest))
+    })?;
     report.longest_write_ms = longest.took.as_millis() as u64;
     report.longest_write_step = longest.step;
     Ok(report)
@@ -222,38 +284,41 @@ fn stage_and_swap(
     // while this one writes the matters.
     let docs = std::thread::scope(|sc| -> Result<_, SyncError> {
         let docs = sc.spawn(|| search::prepare_docs(&matters));
-        for (n, chunk) in matters.chunks(BATCH).enumerate() {
-            batch(conn, longest, "stage matters", |tx| {
-                for (j, m) in chunk.iter().enumerate() {
-                    let i = n * BATCH + j;
-                    match district.get(m.task_code.as_str()) {
-                        Some(d) => {
-                            let mut m = m.clone();
-                            override_local(tx, STAGE, &mut m, d)?;
-                            write_matter(tx, STAGE, &m, i as i64)?;
-                        }
-                        None => write_matter(tx, STAGE, m, i as i64)?,
+        let each = matters.iter().enumerate();
+        batched(conn, longest, "stage matters", BATCH, each, |tx, rows| {
+            for (i, m) in rows {
+                match district.get(m.task_code.as_str()) {
+                    Some(d) => {
+                        let mut m = m.clone();
+                        override_local(tx, STAGE, &mut m, d)?;
+                        write_matter(tx, STAGE, &m, i as i64)?;
                     }
-                    report_every(i + 1, total, progress);
+                    None => write_matter(tx, STAGE, m, i as i64)?,
                 }
-                Ok(())
-            })?;
-        }
+                report_every(i + 1, total, progress);
+            }
+            Ok(())
+        })?;
         docs.join()
             .map_err(|_| SyncError::Invalid("检索索引计算失败".into()))
     })?;
-    let mut rows = matters
+    let rows = matters
         .iter()
         .zip(docs)
         .zip(&popularity)
         .enumerate()
         .map(|(i, ((m, d), p))| (m, d, *p, i as i64));
-    for _ in (0..matters.len()).step_by(INDEX_BATCH) {
-        batch(conn, longest, "stage search index", |tx| {
-            search::index_prepared_into(tx, STAGE, rows.by_ref().take(INDEX_BATCH))?;
+    batched(
+        conn,
+        longest,
+        "stage search index",
+        INDEX_BATCH,
+        rows,
+        |tx, rows| {
+            search::index_prepared_into(tx, STAGE, rows)?;
             Ok(())
-        })?;
-    }
+        },
+    )?;
     batch(conn, longest, "stage bundles", |tx| {
         for (i, b) in bundles.iter().enumerate() {
             write_bundle(tx, STAGE, b, i as i64)?;
@@ -262,7 +327,9 @@ fn stage_and_swap(
         Ok(())
     })?;
 
-    // The swap: short, and the only moment readers' catalogue changes.
+    // The swap: short, and the only moment readers' catalogue changes; synced (it makes
+    // the unsynced staging commits before it durable too: the WAL is written in order).
+    conn.execute_batch("PRAGMA synchronous=FULL")?;
     let district_overrides = longest.time("swap", || -> Result<usize, SyncError> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         check_version(&tx, version)?;
@@ -349,7 +416,7 @@ fn retire(conn: &mut Connection, longest: &mut Longest) -> Result<(), StoreError
                     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                     let n = tx.execute(
                         &format!(
-                            "DELETE FROM {name} WHERE rowid IN (SELECT rowid FROM {name} LIMIT {BATCH})"
+                            "DELETE FROM {name} WHERE rowid IN (SELECT rowid FROM {name} LIMIT {RETIRE_BATCH})"
                         ),
                         [],
                     )?;
