@@ -138,3 +138,33 @@ fn signed_commands_run_once_are_acknowledged_and_bad_ones_are_refused_and_audite
     assert_eq!(all.len(), 9);
     assert!(audit::verify(&mut store).unwrap().is_intact());
 }
+
+/// Operations do not wait an interval for the answer: the beat that carries a command's
+/// result goes as soon as the command has run, not a heartbeat interval later.
+#[test]
+fn a_command_is_acknowledged_as_soon_as_it_has_run_not_an_interval_later() {
+    let sim = common::sim::Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (core, device) = terminal(&sim, dir.path());
+    let h = sim.handle();
+    // Waiting when the agent starts: its first beat (at once) receives it.
+    let id = h
+        .issue_command(&device, &IssueCommand::new("maintenance", Some("on")))
+        .unwrap()
+        .id;
+    let started = std::time::Instant::now();
+    let agent = run_agent(core, Duration::from_secs(30), 2);
+    wait_for(
+        "the command acknowledged well before the next interval",
+        Duration::from_secs(10),
+        || h.commands(&device).iter().all(|c| c.result.is_some()),
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(outcome(&h.commands(&device), &id)[0].0, "done");
+    agent.join().unwrap();
+    assert_eq!(
+        h.heartbeats().len(),
+        2,
+        "the command's beat and the result's"
+    );
+}

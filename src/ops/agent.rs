@@ -119,6 +119,9 @@ fn adopt_new_credentials(
 struct BeatMemory {
     healthy_before: bool,
     last_refused: bool,
+    /// The round ran (or refused) remote commands: the next beat, which carries their
+    /// results, goes at once instead of an interval later.
+    report_now: bool,
 }
 
 impl Default for BeatMemory {
@@ -126,6 +129,7 @@ impl Default for BeatMemory {
         Self {
             healthy_before: true,
             last_refused: false,
+            report_now: false,
         }
     }
 }
@@ -253,7 +257,8 @@ impl Beater {
             Err(e) => tracing::warn!(error = %e, "health snapshot failed"),
         }
         // Commands run after the beat's answer, each at most once; their results go with the
-        // next beat.
+        // next beat, sent at once (operations should not wait an interval for the answer).
+        m.report_now = !received.is_empty();
         if !received.is_empty() {
             let (executed, refused) = self.commands.run_all(&received).await;
             let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
@@ -427,6 +432,9 @@ pub async fn run(mut core: Core, opts: AgentOptions) -> Result<(), AgentError> {
                 match done {
                     Ok(m) => memory = m,
                     Err(e) => tracing::error!(error = %e, "heartbeat round failed"),
+                }
+                if std::mem::take(&mut memory.report_now) {
+                    beat.reset_immediately();
                 }
                 beats += 1;
                 if opts.max_beats.is_some_and(|m| beats >= m) {
