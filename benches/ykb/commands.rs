@@ -2,10 +2,10 @@
 //! API → acknowledged by the terminal, end to end: the real agent loop over loopback HTTP
 //! takes the command from a heartbeat answer, verifies, records and executes it
 //! (`maintenance on`, which sets a switch: the execution itself takes milliseconds) and
-//! acknowledges it on its next heartbeat. The simulator timestamps issue and
-//! acknowledgement. Commands are issued at evenly spread moments unrelated to the beat, so
-//! each waits a fraction of an interval for the answer that carries it, then one interval
-//! for the beat that acknowledges it: between one and two intervals.
+//! acknowledges it on a heartbeat sent as soon as it has run. The simulator timestamps issue
+//! and acknowledgement. Commands are issued at evenly spread moments unrelated to the beat,
+//! so each waits a fraction of an interval for the answer that carries it, then the time it
+//! takes to run and one more round trip: at most about one interval.
 //!
 //! Two runs: the default interval (`health.heartbeat_secs` = 60 s; 12 commands over two
 //! minutes, so the run takes about four minutes and its p99 is the largest of 12), and a
