@@ -152,14 +152,12 @@ fn a_command_is_acknowledged_as_soon_as_it_has_run_not_an_interval_later() {
         .issue_command(&device, &IssueCommand::new("maintenance", Some("on")))
         .unwrap()
         .id;
-    let started = std::time::Instant::now();
     let agent = run_agent(core, Duration::from_secs(30), 2);
     wait_for(
         "the command acknowledged well before the next interval",
         Duration::from_secs(10),
         || h.commands(&device).iter().all(|c| c.result.is_some()),
     );
-    assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(outcome(&h.commands(&device), &id)[0].0, "done");
     agent.join().unwrap();
     assert_eq!(

@@ -90,6 +90,22 @@ async fn full_then_delta_sync_applies_changes_and_moves_the_cursor() {
     assert_eq!(r.kind, SyncKind::Full);
     assert_eq!(r.matters_written, 72);
     assert_eq!(matter_count(&mut store), 72);
+    // The snapshot was staged unsynced; the store's own settings are back after it.
+    let pragma = |store: &mut Store, name: &str| -> i64 {
+        store
+            .conn()
+            .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let (_d, mut fresh) = temp_store();
+    for name in [
+        "synchronous",
+        "wal_autocheckpoint",
+        "cache_size",
+        "secure_delete",
+    ] {
+        assert_eq!(pragma(&mut store, name), pragma(&mut fresh, name), "{name}");
+    }
     let last_apply = seen
         .lock()
         .unwrap()

@@ -15,10 +15,6 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Switch name prefix of the start markers (`started.kiosk`, `started.agent`).
 pub const PREFIX: &str = "started";
 
-/// The apps that write a start marker at their first frame, as `update health --app` names
-/// them.
-pub const APPS: [&str; 3] = ["kiosk", "counter", "hall-display"];
-
 /// The app whose first frame the health check awaits on a terminal of `kind`: the kiosk
 /// (also on bank and post terminals), the counter, or the hall display.
 pub fn app_for(kind: crate::core::config::TerminalKind) -> &'static str {
