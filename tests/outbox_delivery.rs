@@ -325,6 +325,8 @@ async fn cases_queued_by_the_first_schema_are_delivered_by_this_build() {
                         address: String::new(),
                     },
                 },
+                agent: None,
+                delivery: None,
                 answers: Default::default(),
                 materials: Vec::new(),
                 form: Default::default(),

@@ -482,6 +482,8 @@ async fn the_heartbeat_carries_backlog_age_disk_version_and_devices() {
                 address: String::new(),
             },
         },
+        agent: None,
+        delivery: None,
         answers: Default::default(),
         materials: Vec::new(),
         form: Default::default(),

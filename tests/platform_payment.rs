@@ -50,7 +50,7 @@ async fn submitted(c: &PlatformClient, matter: &Matter) -> String {
 fn request(case: &str, m: &Matter) -> PaymentOrderRequest {
     PaymentOrderRequest {
         case_code: case.into(),
-        items: fee_items([m]),
+        items: fee_items([m], &[]),
     }
 }
 

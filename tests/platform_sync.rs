@@ -436,6 +436,8 @@ fn cases_commit_while_a_large_snapshot_goes_in_and_readers_never_see_half_a_cata
                 address: "重庆市渝中区解放碑街道民族路188号".into(),
             },
         },
+        agent: None,
+        delivery: None,
         answers: Default::default(),
         materials: Vec::new(),
         form: Default::default(),

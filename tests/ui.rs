@@ -616,6 +616,11 @@ fn a_citizen_applies_online_gets_the_unified_code_a_receipt_and_evaluates() {
     let (window, kiosk, platform, _dir) = demo_at_checklist();
     let adapter = window.global::<KioskAdapter>();
     let apply = window.global::<ApplyAdapter>();
+    // The renewal has no 代办 answer: in person only, said before the citizen starts.
+    assert!(window
+        .global::<GuideAdapter>()
+        .get_checklist_note()
+        .contains("本事项需本人办理"));
     fill_capture_and_review(&window, &kiosk);
     press(&window, "确认提交");
     wait_until(&kiosk, "已提交", || apply.get_done_title() == "已提交");
@@ -623,6 +628,10 @@ fn a_citizen_applies_online_gets_the_unified_code_a_receipt_and_evaluates() {
     let sim = platform.sim().unwrap();
     let cases = sim.cases();
     assert_eq!(cases.len(), 1, "delivered once");
+    // 邮寄到家 is the case's delivery, with the address and phone typed.
+    assert_eq!(cases[0].body["delivery"]["method"], "post");
+    assert_eq!(cases[0].body["delivery"]["phone"], "13800000000");
+    assert!(cases[0].body.get("agent").is_none());
     assert_eq!(apply.get_done_number_label(), "办件编号");
     assert!(!apply.get_done_number().is_empty());
     // The photo reached the platform too, and the upload bar says all of it.
@@ -2106,4 +2115,142 @@ fn an_expired_order_can_be_made_again_or_left_for_the_app_and_the_case_stays_unp
     wait_until(&kiosk, "the platform's fee state", || {
         services.get_progress_detail().contains("缴费：待缴费")
     });
+}
+
+/// Types `pinyin` on the form's keyboard and taps the candidate `word`.
+fn type_pinyin(window: &AppWindow, pinyin: &str, word: &str) {
+    type_keys(window, pinyin);
+    ElementHandle::find_by_accessible_label(window, word)
+        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+        .unwrap_or_else(|| panic!("a {word} candidate for {pinyin}"))
+        .invoke_accessible_default_action();
+}
+
+/// 帮办代办, done when: an adult child applies for an elderly parent who cannot come — the
+/// child's own card first, then the relationship, the parent named on the form, the card
+/// posted home; the case and the receipt name both, masked on paper.
+#[test]
+fn an_adult_child_applies_for_a_parent_who_cannot_come_and_has_the_result_posted() {
+    use ykb_terminal::ui::AgentAdapter;
+    let (window, kiosk, platform, _dir) = demo_home_with_card_reader();
+    let adapter = window.global::<KioskAdapter>();
+    let apply = window.global::<ApplyAdapter>();
+    let agent = window.global::<AgentAdapter>();
+    press(&window, "查找事项");
+    search_for(&window, &kiosk, &["l", "n", "r"]);
+    press(&window, "老年人优待证申领");
+    press(&window, "本市户籍");
+    press(&window, "家属代办");
+    press(&window, "邮寄到家");
+    assert_eq!(adapter.get_page(), Page::Checklist);
+    assert!(window
+        .global::<GuideAdapter>()
+        .get_checklist_note()
+        .contains("先刷代办人本人的身份证"));
+    // The agent identifies first, with their own card.
+    press(&window, "开始申请");
+    assert_eq!(adapter.get_page(), Page::Identify);
+    assert!(window.global::<IdentifyAdapter>().get_agent_first());
+    press(&window, "放置演示身份证");
+    wait_until(&kiosk, "the agent's card", || {
+        adapter.get_page() == Page::Agent
+    });
+    assert!(
+        agent.get_agent().starts_with("李*"),
+        "{}",
+        agent.get_agent()
+    );
+    assert_eq!(agent.get_applicant(), "");
+    press(&window, "下一步");
+    assert_eq!(adapter.get_page(), Page::Agent);
+    assert_eq!(agent.get_note(), "请先选择您与被代办人的关系");
+    press(&window, "子女");
+    // The agent's own card again is not the applicant's.
+    press(&window, "放置演示身份证");
+    wait_until(&kiosk, "the refusal", || {
+        agent.get_note().contains("代办人本人")
+    });
+    assert_eq!(agent.get_applicant(), "");
+    // The parent cannot come: named on the form.
+    press(&window, "被代办人未到场");
+    assert_eq!(adapter.get_page(), Page::Form);
+    let agent_name = field(&window, "f_agent_name");
+    assert!(agent_name.locked);
+    assert_eq!(agent_name.value, "李喆");
+    assert!(field(&window, "f_agent_id").value.contains("****"));
+    assert!(!field(&window, "f_name").locked);
+    press(&window, "姓名");
+    type_pinyin(&window, "wang", "王");
+    type_pinyin(&window, "xiu", "秀");
+    type_pinyin(&window, "ying", "英");
+    assert_eq!(field(&window, "f_name").value, "王秀英");
+    let parent = ykb_terminal::core::domain::IdNumber::complete("50010319500307001").unwrap();
+    apply.invoke_edit("f_id".into());
+    apply.invoke_key(parent.expose().into());
+    // The number fills the birth date the card would have.
+    assert_eq!(field(&window, "f_birth").value, "1950-03-07");
+    press(&window, "联系电话");
+    type_keys(&window, "13800000000");
+    press(&window, "同时制作实体卡");
+    // Posted to the agent's address (they live together): one touch.
+    press(&window, "邮寄地址");
+    press(&window, "使用身份证住址");
+    assert!(!field(&window, "f_post_address").value.is_empty());
+    press(&window, "下一步");
+    assert!(
+        matches!(adapter.get_page(), Page::Capture | Page::Review),
+        "{:?}",
+        apply
+            .get_fields()
+            .iter()
+            .map(|f| (f.id.to_string(), f.error.to_string()))
+            .collect::<Vec<_>>()
+    );
+    if adapter.get_page() == Page::Capture {
+        press(&window, "下一步");
+    }
+    assert_eq!(adapter.get_page(), Page::Review);
+    let review = label_values(apply.get_review());
+    assert!(
+        review.contains(&("申请人".into(), "王秀英".into())),
+        "{review:?}"
+    );
+    assert!(
+        review.contains(&("代办人".into(), "李*（子女）".into())),
+        "{review:?}"
+    );
+    let signature = window.global::<SignatureAdapter>();
+    assert!(signature.get_by_agent(), "the agent promises and signs");
+    write_on(
+        &window,
+        "签名板",
+        &[vec![[80.0, 600.0], [300.0, 300.0], [520.0, 700.0]]],
+    );
+    press(&window, "确认提交");
+    wait_until(&kiosk, "已提交", || apply.get_done_title() == "已提交");
+    // The platform got both people and the delivery, once.
+    let sim = platform.sim().unwrap();
+    let cases = sim.cases();
+    assert_eq!(cases.len(), 1);
+    let body = &cases[0].body;
+    assert_eq!(body["applicant"]["person"]["name"], "王秀英");
+    assert_eq!(body["applicant"]["person"]["id_number"], parent.expose());
+    assert_eq!(body["agent"]["person"]["name"], "李喆");
+    assert_eq!(body["agent"]["relationship"], "child");
+    assert_eq!(body["delivery"]["method"], "post");
+    assert_eq!(body["delivery"]["phone"], "13800000000");
+    // The receipt names both, masked.
+    wait_for_the_job(&kiosk);
+    let (_, text) = first_job(&kiosk);
+    assert!(text.contains("王*"), "{text}");
+    assert!(
+        text.contains("代办人") && text.contains("李*（子女）"),
+        "{text}"
+    );
+    assert!(text.contains("邮寄到家"), "{text}");
+    assert!(
+        !text.contains(parent.expose()) && !text.contains("王秀英"),
+        "{text}"
+    );
+    assert!(!text.contains("500105198511220024"), "{text}");
 }

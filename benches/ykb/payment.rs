@@ -37,7 +37,7 @@ pub fn payment(out: &mut Vec<Figure>) {
         .find(|m| m.name == "居民身份证换领")
         .expect("居民身份证换领")
         .clone();
-    let items = fee_items([&matter]);
+    let items = fee_items([&matter], &[]);
     let base = link.base_url();
     let (mut made, mut replayed) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {

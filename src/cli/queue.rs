@@ -248,6 +248,8 @@ fn submit(
                 address: file.address,
             },
         },
+        agent: None,
+        delivery: None,
         answers: Default::default(),
         materials: Vec::new(),
         form: Default::default(),

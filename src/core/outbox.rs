@@ -35,7 +35,9 @@ mod head;
 mod queue;
 pub mod space;
 
-use super::domain::{Applicant, Case, CaseMaterial, CaseStatus, Code, StatusEvent};
+use super::domain::{
+    Agent, Applicant, Case, CaseMaterial, CaseStatus, Code, Delivery, StatusEvent,
+};
 use super::platform::{Platform, PlatformError};
 use super::store::{next_sequence_in, Store, StoreError};
 pub use head::{case_in_flight, CLAIM_TTL};
@@ -93,6 +95,10 @@ pub struct NewCase {
     pub bundle: Option<Code>,
     pub catalog_version: u64,
     pub applicant: Applicant,
+    /// 帮办代办: who applied for the applicant.
+    pub agent: Option<Agent>,
+    /// 取件方式, for a matter whose result can be posted.
+    pub delivery: Option<Delivery>,
     pub answers: BTreeMap<String, Vec<String>>,
     pub materials: Vec<CaseMaterial>,
     pub form: BTreeMap<String, String>,
@@ -222,6 +228,8 @@ pub fn enqueue_case(
         bundle: new.bundle,
         catalog_version: new.catalog_version,
         applicant: new.applicant,
+        agent: new.agent,
+        delivery: new.delivery,
         answers: new.answers,
         materials: new.materials,
         form: new.form,

@@ -37,11 +37,15 @@ pub fn yuan(fen: u64) -> String {
     format!("{}.{:02}", fen / 100, fen % 100)
 }
 
-/// The fee items of `matters` as a payment order names them, in a stable order.
-pub fn fee_items<'a>(matters: impl IntoIterator<Item = &'a Matter>) -> Vec<PaymentItem> {
+/// The fee items of `matters` for the `chosen` answers (a matter's own fees and those an
+/// answer adds, such as 邮寄费) as a payment order names them, in a stable order.
+pub fn fee_items<'a>(
+    matters: impl IntoIterator<Item = &'a Matter>,
+    chosen: &[String],
+) -> Vec<PaymentItem> {
     let mut items: Vec<PaymentItem> = matters
         .into_iter()
-        .flat_map(|m| m.fees.iter())
+        .flat_map(|m| m.fees_for(chosen))
         .map(|f| PaymentItem {
             name: f.name.clone(),
             amount_fen: f.amount_fen,

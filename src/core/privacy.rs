@@ -24,6 +24,17 @@ pub fn mask_name(name: &str) -> String {
 }
 
 /// Phone numbers on the review page and receipts: 138****0000.
+/// An address as paper shows it: the first 6 characters (the city and district), the rest
+/// hidden — "重庆市渝中区****".
+pub fn mask_address(address: &str) -> String {
+    let shown: String = address.chars().take(6).collect();
+    if address.chars().count() <= 6 {
+        shown
+    } else {
+        format!("{shown}****")
+    }
+}
+
 pub fn mask_phone(v: &str) -> String {
     let chars: Vec<char> = v.chars().collect();
     if chars.len() < 7 {
@@ -86,5 +97,14 @@ mod tests {
     #[test]
     fn an_id_number_keeps_its_first_three_and_last_four() {
         assert_eq!(mask_id("500103199003070017"), "500***********0017");
+    }
+
+    #[test]
+    fn an_address_shows_its_district_only() {
+        assert_eq!(
+            mask_address("重庆市渝中区解放碑街道1号"),
+            "重庆市渝中区****"
+        );
+        assert_eq!(mask_address("渝中区"), "渝中区");
     }
 }

@@ -85,6 +85,7 @@ impl Work {
             chosen: self.chosen.clone(),
             answers,
             person: self.person.as_ref()?,
+            agent: None,
             licences: &self.licences,
             fields: &NOTHING_TYPED,
             images: &NO_PHOTOS,

@@ -9,7 +9,8 @@ use jiff::Timestamp;
 use super::form;
 use super::guide::{self, MaterialStatus};
 use crate::core::domain::{
-    Applicant, BundleApplication, CaseMaterial, EvaluationLevel, MaterialOutcome, Matter, Person,
+    Agent, Applicant, BundleApplication, CaseMaterial, Delivery, EvaluationLevel, FieldKind,
+    MaterialOutcome, Matter, Person,
 };
 use crate::core::outbox::NewCase;
 
@@ -28,8 +29,10 @@ pub struct Errand<'a> {
     pub chosen: Vec<String>,
     /// Each answered question's chosen options.
     pub answers: BTreeMap<String, Vec<String>>,
-    /// The identified applicant.
+    /// The applicant (for 帮办代办: the person applied for, not the agent).
     pub person: &'a Person,
+    /// 帮办代办: the agent who applies for `person`, identified here.
+    pub agent: Option<Agent>,
     /// The names of the e-licences the applicant holds.
     pub licences: &'a [String],
     /// What was typed into the form's fields (prefilled fields come from `person`).
@@ -87,6 +90,11 @@ pub fn new_case(errand: &Errand<'_>, catalog_version: u64) -> NewCase {
         ),
         None => (vec![matter.task_code.clone()], None),
     };
+    let known = form::Known {
+        person: Some(errand.person),
+        agent: errand.agent.as_ref().map(|a| &a.person),
+    };
+    let form = form::values(matter, &errand.chosen, known, errand.fields);
     NewCase {
         matters,
         bundle,
@@ -94,11 +102,40 @@ pub fn new_case(errand: &Errand<'_>, catalog_version: u64) -> NewCase {
         applicant: Applicant::Person {
             person: errand.person.clone(),
         },
+        agent: errand.agent.clone(),
+        delivery: delivery(matter, &errand.chosen, &form),
         answers: errand.answers.clone(),
         materials,
-        form: form::values(matter, &errand.chosen, Some(errand.person), errand.fields),
+        form,
         images,
     }
+}
+
+/// 取件方式 of a matter whose result can be posted: 邮寄到家 to the first text field the
+/// chosen 邮寄 answer requires, with the phone it (or else the form) asks for; `None` when the
+/// matter cannot be posted.
+pub fn delivery(
+    matter: &Matter,
+    chosen: &[String],
+    form: &BTreeMap<String, String>,
+) -> Option<Delivery> {
+    if !matter.can_post() {
+        return None;
+    }
+    let Some(choice) = matter.post_choice(chosen) else {
+        return Some(Delivery::Window);
+    };
+    let value = |kind: FieldKind, among: &mut dyn Iterator<Item = &String>| {
+        among
+            .filter_map(|id| matter.form_fields.iter().find(|f| &f.id == id))
+            .filter(|f| f.kind == kind)
+            .find_map(|f| form.get(&f.id).filter(|v| !v.trim().is_empty()).cloned())
+    };
+    let address = value(FieldKind::Text, &mut choice.fields.iter()).unwrap_or_default();
+    let phone = value(FieldKind::Phone, &mut choice.fields.iter())
+        .or_else(|| value(FieldKind::Phone, &mut form.keys()))
+        .unwrap_or_default();
+    Some(Delivery::Post { address, phone })
 }
 
 fn licence_of(matter: &Matter, material: &str) -> String {
@@ -178,6 +215,7 @@ mod tests {
             chosen,
             answers: answers.clone(),
             person: &person,
+            agent: None,
             licences: &licences,
             fields: &fields,
             images: &images,
@@ -198,6 +236,57 @@ mod tests {
         }
         assert_eq!(case.form["f_name"], "李哲");
         assert_eq!(case.answers, answers);
+        assert_eq!(
+            case.delivery,
+            Some(Delivery::Window),
+            "the card can be posted"
+        );
+        assert_eq!(case.agent, None);
+    }
+
+    #[test]
+    fn posting_takes_the_address_and_phone_typed_and_a_free_matter_has_no_delivery() {
+        let catalog = crate::core::catalog::Catalog::demo().unwrap();
+        let m = |name: &str| catalog.matters.iter().find(|m| m.name == name).unwrap();
+        let card = m("居民身份证换领");
+        let form = BTreeMap::from([
+            (
+                "f_post_address".to_owned(),
+                "重庆市渝北区龙溪街道1号".to_owned(),
+            ),
+            ("f_phone".to_owned(), "13800000000".to_owned()),
+            ("f_name".to_owned(), "李哲".to_owned()),
+        ]);
+        let chosen = ["o_damaged", "o_pick_post"].map(String::from);
+        assert_eq!(
+            delivery(card, &chosen, &form),
+            Some(Delivery::Post {
+                address: "重庆市渝北区龙溪街道1号".into(),
+                phone: "13800000000".into()
+            })
+        );
+        assert_eq!(
+            delivery(card, &["o_pick_window".to_owned()], &form),
+            Some(Delivery::Window)
+        );
+        let never_posted = catalog.matters.iter().find(|m| !m.can_post()).unwrap();
+        assert_eq!(delivery(never_posted, &chosen, &form), None);
+    }
+
+    /// The 邮寄费 an answer adds is paid with the matter's own fee, in fen.
+    #[test]
+    fn posting_a_driving_licence_adds_its_postage_to_the_fee() {
+        let catalog = crate::core::catalog::Catalog::demo().unwrap();
+        let m = catalog
+            .matters
+            .iter()
+            .find(|m| m.name == "机动车驾驶证换证")
+            .unwrap();
+        let at_window = crate::core::payment::fee_items([m], &["o_pick_now".to_owned()]);
+        let posted = crate::core::payment::fee_items([m], &["o_pick_post".to_owned()]);
+        assert_eq!(crate::core::payment::total_fen(&at_window), 1000);
+        assert_eq!(crate::core::payment::total_fen(&posted), 2200);
+        assert!(posted.iter().any(|i| i.name == "邮寄费（EMS）"));
     }
 
     #[test]

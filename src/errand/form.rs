@@ -39,12 +39,51 @@ pub fn prefill(field: &FormField, person: &Person) -> Option<String> {
     })
 }
 
+/// Who the prefilled fields come from: the applicant's ID card, and for 帮办代办 the agent's
+/// (the agent's name and number fill the 代办 answer's first text and ID-number fields).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known<'a> {
+    pub person: Option<&'a Person>,
+    pub agent: Option<&'a Person>,
+}
+
+impl<'a> Known<'a> {
+    /// The applicant alone (no agent).
+    pub fn person(person: Option<&'a Person>) -> Self {
+        Self {
+            person,
+            agent: None,
+        }
+    }
+
+    /// The value `field` takes without typing, if any.
+    fn prefill(&self, matter: &Matter, chosen: &[String], field: &FormField) -> Option<String> {
+        if let (Some(agent), Some(choice)) = (self.agent, matter.agent_choice(chosen)) {
+            let first_of = |kind: FieldKind| {
+                choice
+                    .fields
+                    .iter()
+                    .filter_map(|id| matter.form_fields.iter().find(|f| &f.id == id))
+                    .find(|f| f.kind == kind)
+                    .is_some_and(|f| f.id == field.id)
+            };
+            if first_of(FieldKind::Text) {
+                return Some(agent.name.clone());
+            }
+            if first_of(FieldKind::IdNumber) {
+                return Some(agent.id_number.expose().to_owned());
+            }
+        }
+        self.person.and_then(|p| prefill(field, p))
+    }
+}
+
 /// The fields of `matter` for the chosen options, with values typed so far and prefilled
-/// ones from `person`; `errors` from the last [`validate`].
+/// ones from the cards `known`; `errors` from the last [`validate`].
 pub fn view(
     matter: &Matter,
     chosen: &[String],
-    person: Option<&Person>,
+    known: Known<'_>,
     values: &BTreeMap<String, String>,
     errors: &BTreeMap<String, String>,
 ) -> Vec<FieldView> {
@@ -52,7 +91,7 @@ pub fn view(
         .fields_for(chosen)
         .into_iter()
         .map(|f| {
-            let from_card = person.and_then(|p| prefill(f, p));
+            let from_card = known.prefill(matter, chosen, f);
             let locked = from_card.is_some();
             let value = from_card
                 .or_else(|| values.get(&f.id).cloned())
@@ -99,15 +138,15 @@ fn hint(f: &FormField) -> String {
 pub fn values(
     matter: &Matter,
     chosen: &[String],
-    person: Option<&Person>,
+    known: Known<'_>,
     typed: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
     matter
         .fields_for(chosen)
         .into_iter()
         .filter_map(|f| {
-            let v = person
-                .and_then(|p| prefill(f, p))
+            let v = known
+                .prefill(matter, chosen, f)
                 .or_else(|| typed.get(&f.id).cloned())?;
             Some((f.id.clone(), v))
         })
@@ -118,10 +157,10 @@ pub fn values(
 pub fn validate(
     matter: &Matter,
     chosen: &[String],
-    person: Option<&Person>,
+    known: Known<'_>,
     typed: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
-    let filled = values(matter, chosen, person, typed);
+    let filled = values(matter, chosen, known, typed);
     matter
         .fields_for(chosen)
         .into_iter()
@@ -229,7 +268,13 @@ mod tests {
     fn card_fields_are_prefilled_locked_and_the_id_number_is_masked() {
         let m = renewal();
         let p = person();
-        let v = view(&m, &[], Some(&p), &BTreeMap::new(), &BTreeMap::new());
+        let v = view(
+            &m,
+            &[],
+            Known::person(Some(&p)),
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+        );
         let name = v.iter().find(|f| f.id == "f_name").unwrap();
         assert!(name.locked);
         assert_eq!(name.shown, "李哲");
@@ -238,7 +283,7 @@ mod tests {
         assert_eq!(id.shown, p.id_number.masked());
         assert!(!id.shown.contains(&p.id_number.expose()[6..14]));
         // The full number is still what is submitted.
-        let vals = values(&m, &[], Some(&p), &BTreeMap::new());
+        let vals = values(&m, &[], Known::person(Some(&p)), &BTreeMap::new());
         assert_eq!(vals["f_id"], p.id_number.expose());
     }
 
@@ -247,7 +292,10 @@ mod tests {
         let m = renewal();
         let p = person();
         let typed = BTreeMap::from([("f_name".to_owned(), "别人".to_owned())]);
-        assert_eq!(values(&m, &[], Some(&p), &typed)["f_name"], "李哲");
+        assert_eq!(
+            values(&m, &[], Known::person(Some(&p)), &typed)["f_name"],
+            "李哲"
+        );
     }
 
     #[test]
@@ -283,7 +331,7 @@ mod tests {
         let m = renewal();
         let p = person();
         // No answers: only the required (prefilled) fields; nothing to complain about.
-        assert!(validate(&m, &[], Some(&p), &BTreeMap::new()).is_empty());
+        assert!(validate(&m, &[], Known::person(Some(&p)), &BTreeMap::new()).is_empty());
         // An answer that brings in the phone field makes it required.
         let (choice, field) = m
             .questions
@@ -294,7 +342,7 @@ mod tests {
         let errs = validate(
             &m,
             std::slice::from_ref(&choice),
-            Some(&p),
+            Known::person(Some(&p)),
             &BTreeMap::new(),
         );
         assert!(errs.contains_key(&field), "{errs:?}");
@@ -310,5 +358,39 @@ mod tests {
         let n = IdNumber::complete("50010319800101123").unwrap();
         assert_eq!(shown_on_review(FieldKind::IdNumber, n.expose()), n.masked());
         assert_eq!(shown_on_review(FieldKind::Text, "渝中区"), "渝中区");
+    }
+
+    /// 帮办代办: the applicant's fields come from the applicant's card, the 代办 answer's
+    /// name and number fields from the agent's, both locked.
+    #[test]
+    fn an_agent_fills_the_agent_fields_and_the_applicant_their_own() {
+        let m = crate::core::catalog::demo_matter("老年人优待证申领");
+        let parent = Person {
+            name: "王秀英".into(),
+            id_number: IdNumber::complete("50010319500307001").unwrap(),
+            address: "重庆市渝中区解放碑街道民族路188号".into(),
+        };
+        let child = Person {
+            name: "李哲".into(),
+            id_number: IdNumber::complete("50010319800101123").unwrap(),
+            address: String::new(),
+        };
+        let chosen = vec!["o_agent".to_owned()];
+        let known = Known {
+            person: Some(&parent),
+            agent: Some(&child),
+        };
+        let vals = values(&m, &chosen, known, &BTreeMap::new());
+        assert_eq!(vals["f_name"], "王秀英");
+        assert_eq!(vals["f_agent_name"], "李哲");
+        assert_eq!(vals["f_agent_id"], child.id_number.expose());
+        assert_eq!(vals["f_id"], parent.id_number.expose());
+        let shown = view(&m, &chosen, known, &BTreeMap::new(), &BTreeMap::new());
+        let agent_id = shown.iter().find(|f| f.id == "f_agent_id").unwrap();
+        assert!(agent_id.locked);
+        assert_eq!(agent_id.shown, child.id_number.masked());
+        // Without the 代办 answer the agent's fields are not asked, nor filled.
+        let alone = values(&m, &[], known, &BTreeMap::new());
+        assert!(!alone.contains_key("f_agent_name"));
     }
 }

@@ -520,6 +520,7 @@ impl Kiosk {
             Screen::Find => pages::find::render(&window, st),
             Screen::Guide { .. } | Screen::Checklist => pages::guide::render(&window, st),
             Screen::Identify => pages::identify::render(&window, st),
+            Screen::Agent => pages::agent::render(&window, st),
             Screen::Form | Screen::Capture | Screen::Review | Screen::Done => {
                 pages::apply::render(&window, st)
             }

@@ -48,6 +48,35 @@ pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option
             value: person.id_number.masked(),
         },
     ]);
+    // 帮办代办: the agent is named too, masked, with how they stand to the applicant.
+    if let Some(agent) = session.agent() {
+        items.extend([
+            ReceiptItem::Row {
+                label: "代办人".into(),
+                value: format!(
+                    "{}（{}）",
+                    mask_name(&agent.person.name),
+                    agent.relationship.name_zh()
+                ),
+            },
+            ReceiptItem::Row {
+                label: "代办人证件".into(),
+                value: agent.person.id_number.masked(),
+            },
+        ]);
+    }
+    if let Some(delivery) = session.delivery() {
+        items.push(ReceiptItem::Row {
+            label: "取件方式".into(),
+            value: match delivery {
+                crate::core::domain::Delivery::Window => "窗口领取".into(),
+                crate::core::domain::Delivery::Post { address, .. } => format!(
+                    "邮寄到家（{}）",
+                    crate::core::privacy::mask_address(&address)
+                ),
+            },
+        });
+    }
     match result {
         SubmitResult::Submitted {
             unified_code,

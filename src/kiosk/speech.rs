@@ -7,6 +7,7 @@ pub fn prompt(screen: &super::session::Screen, detail: &str) -> String {
     let fixed = match screen {
         Screen::Home => "您好，请选择要办理的业务",
         Screen::Identify => "请将身份证放在读卡区",
+        Screen::Agent => "请选择您与被代办人的关系，再放置被代办人的身份证",
         Screen::Find => "请用屏幕上的键盘输入拼音首字母",
         Screen::Departments => "请选择部门",
         Screen::Matters { .. } | Screen::Bundles => "请选择要办理的事项",

@@ -235,6 +235,8 @@ pub fn new_case(
                 address: address.into(),
             },
         },
+        agent: None,
+        delivery: None,
         answers: Default::default(),
         materials: Vec::new(),
         form: [("f_phone".to_owned(), "13800000000".to_owned())].into(),

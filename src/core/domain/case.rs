@@ -22,6 +22,78 @@ pub enum Applicant {
     },
 }
 
+/// 取件方式 — how the citizen receives the result: at the window, or posted (邮寄到家) to the
+/// address and phone typed on the form. A case without one collects at the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum Delivery {
+    /// 窗口领取 (or 当场领取): the matter can be posted, and the citizen chose not to.
+    Window,
+    /// 邮寄到家: the recipient is the applicant; `phone` may be empty when the form has none.
+    Post { address: String, phone: String },
+}
+
+/// 帮办代办 — who applies for the applicant, in what relation to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    /// 子女: the agent is the applicant's son or daughter.
+    Child,
+    /// 配偶
+    Spouse,
+    /// 父母: the agent is the applicant's parent (e.g. for a minor).
+    Parent,
+    /// 监护人
+    Guardian,
+    /// 委托: anyone the applicant has authorised in writing.
+    Entrusted,
+}
+
+impl Relationship {
+    /// Every relationship, in the order the screen offers them.
+    pub const ALL: [Self; 5] = [
+        Self::Child,
+        Self::Spouse,
+        Self::Parent,
+        Self::Guardian,
+        Self::Entrusted,
+    ];
+
+    /// How the agent stands to the applicant, as the screen and the receipt say it.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Child => "子女",
+            Self::Spouse => "配偶",
+            Self::Parent => "父母",
+            Self::Guardian => "监护人",
+            Self::Entrusted => "委托",
+        }
+    }
+
+    /// The contract's name (`child`, `spouse`, …), as serialised.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Child => "child",
+            Self::Spouse => "spouse",
+            Self::Parent => "parent",
+            Self::Guardian => "guardian",
+            Self::Entrusted => "entrusted",
+        }
+    }
+
+    /// The inverse of [`Self::name_zh`].
+    pub fn from_zh(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name_zh() == name)
+    }
+}
+
+/// 代办人 — the person who applies for the applicant, identified at the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    pub person: Person,
+    pub relationship: Relationship,
+}
+
 /// What happened to one required material.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
@@ -107,6 +179,12 @@ pub struct Case {
     /// The catalogue version the case was filled against.
     pub catalog_version: u64,
     pub applicant: Applicant,
+    /// 帮办代办: the agent who applied for the applicant (absent: the applicant in person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    /// 取件方式, for matters whose result can be posted (absent: collect at the window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
     /// Situation answers: question id → chosen option ids.
     pub answers: BTreeMap<String, Vec<String>>,
     pub materials: Vec<CaseMaterial>,
@@ -245,6 +323,31 @@ mod tests {
                 format!("\"{}\"", s.as_str())
             );
         }
+    }
+
+    #[test]
+    fn relationships_and_deliveries_serialise_as_the_contract_names_them() {
+        for r in Relationship::ALL {
+            assert_eq!(Relationship::from_zh(r.name_zh()), Some(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!(r.id()));
+        }
+        assert_eq!(Relationship::from_zh("朋友"), None);
+        assert_eq!(
+            serde_json::to_value(Relationship::Child).unwrap(),
+            serde_json::json!("child")
+        );
+        let post = Delivery::Post {
+            address: "重庆市渝中区解放碑街道1号".into(),
+            phone: "13800000000".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&post).unwrap(),
+            serde_json::json!({"method": "post", "address": "重庆市渝中区解放碑街道1号", "phone": "13800000000"})
+        );
+        assert_eq!(
+            serde_json::to_value(Delivery::Window).unwrap(),
+            serde_json::json!({"method": "window"})
+        );
     }
 
     #[test]

@@ -303,6 +303,18 @@ pub struct Choice {
     /// In a bundle: the matters (task codes) this answer includes.
     #[serde(default)]
     pub matters: Vec<Code>,
+    /// 邮寄到家: choosing this answer has the result posted to the address typed into the
+    /// first text field it requires (the case's `delivery`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post: bool,
+    /// 帮办代办: this answer has an agent apply for the applicant (子女, 配偶, 父母, 监护人 or
+    /// someone authorised); the first text and ID-number fields it requires are the agent's
+    /// name and number. A matter with no such answer is 本人办理 only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub agent: bool,
+    /// Fees this answer adds to the matter's (e.g. the 邮寄费 of posting), paid with them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<FeeItem>,
 }
 
 /// 材料形式
@@ -458,6 +470,48 @@ impl Matter {
     }
 
     /// The form fields needed for the chosen option ids.
+    /// Whether the result can be posted (some answer is 邮寄到家).
+    pub fn can_post(&self) -> bool {
+        self.questions
+            .iter()
+            .flat_map(|q| q.options.iter())
+            .any(|o| o.post)
+    }
+
+    /// The 邮寄到家 answer among `chosen`, if the citizen chose one.
+    pub fn post_choice(&self, chosen: &[String]) -> Option<&Choice> {
+        let id = self.chosen_choices(chosen).find(|c| c.post)?.id.clone();
+        self.option(&id)
+    }
+
+    fn option(&self, id: &str) -> Option<&Choice> {
+        self.questions
+            .iter()
+            .flat_map(|q| q.options.iter())
+            .find(|o| o.id == id)
+    }
+
+    /// Whether someone else may apply for the applicant (some answer is 代办).
+    pub fn allows_agent(&self) -> bool {
+        self.questions
+            .iter()
+            .flat_map(|q| q.options.iter())
+            .any(|o| o.agent)
+    }
+
+    /// The 代办 answer among `chosen`, if the citizen chose one.
+    pub fn agent_choice(&self, chosen: &[String]) -> Option<&Choice> {
+        let id = self.chosen_choices(chosen).find(|c| c.agent)?.id.clone();
+        self.option(&id)
+    }
+
+    /// The fees due for the chosen situation: the matter's own and those its answers add.
+    pub fn fees_for<'a>(&'a self, chosen: &'a [String]) -> impl Iterator<Item = &'a FeeItem> + 'a {
+        self.fees
+            .iter()
+            .chain(self.chosen_choices(chosen).flat_map(|c| c.fees.iter()))
+    }
+
     pub fn fields_for(&self, chosen: &[String]) -> Vec<&FormField> {
         let wanted = self
             .chosen_choices(chosen)

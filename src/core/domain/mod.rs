@@ -8,8 +8,8 @@ mod person;
 
 pub use bundle::{BundleApplication, BundleError};
 pub use case::{
-    Applicant, Case, CaseMaterial, CaseStatus, DeviceStatus, Evaluation, EvaluationLevel,
-    MaterialOutcome, StatusEvent, Ticket,
+    Agent, Applicant, Case, CaseMaterial, CaseStatus, Delivery, DeviceStatus, Evaluation,
+    EvaluationLevel, MaterialOutcome, Relationship, StatusEvent, Ticket,
 };
 pub use matter::{
     Audience, Bundle, Choice, Contacts, CrossRegion, FeeItem, FieldKind, FormField, HandlingForm,

@@ -91,6 +91,7 @@ pub const ITEM_REJECTION_CODES: &[&str] = &[
     "checksum_mismatch",
     "chunk_too_large",
     "material_conflict",
+    "proxy_not_allowed",
 ];
 
 /// Why an e-licence's printable copy could not be had, in words a citizen can act on.

@@ -70,11 +70,12 @@ fn render_form(window: &AppWindow, st: &State) {
     let Some(m) = session.matter() else {
         return;
     };
-    let person = session.person();
+    // The one-touch address: the applicant's card, or (applicant typed) the agent's.
+    let person = session.known().person.or(session.agent_person());
     let views = form::view(
         m,
         &session.chosen(),
-        person,
+        session.known(),
         session.fields(),
         session.form_errors(),
     );
@@ -103,14 +104,21 @@ fn render_form(window: &AppWindow, st: &State) {
     a.set_candidates(model(words));
     a.set_candidates_more(model(more));
     let lang = st.lang;
-    a.set_form_note(
-        lang.t(if views.iter().any(|f| f.locked) {
-            "带“已从身份证读取”的内容不能修改；点其他框，用屏幕上的键盘输入"
-        } else {
-            "点输入框，用屏幕上的键盘输入"
-        })
-        .into(),
-    );
+    let mut note = lang.t(if views.iter().any(|f| f.locked) {
+        "带“已从身份证读取”的内容不能修改；点其他框，用屏幕上的键盘输入"
+    } else {
+        "点输入框，用屏幕上的键盘输入"
+    });
+    if session.applicant_typed() {
+        note = format!(
+            "{}\n{note}",
+            lang.t("被代办人未到场：请填写被代办人的姓名和身份证号码")
+        );
+    }
+    if !session.agent_note().is_empty() {
+        note = format!("{}\n{note}", lang.t(session.agent_note()));
+    }
+    a.set_form_note(note.into());
     a.set_fields(model(
         views
             .into_iter()
@@ -231,8 +239,30 @@ fn render_review(window: &AppWindow, st: &State) {
         row("申请人", p.name.clone()),
         row("身份证号", p.id_number.masked()),
     ];
-    let values = form::values(m, &session.chosen(), Some(p), session.fields());
-    for f in m.fields_for(&session.chosen()) {
+    let agent = session.agent();
+    if let Some(a) = &agent {
+        rows.push(row(
+            "代办人",
+            format!(
+                "{}（{}）",
+                crate::core::privacy::mask_name(&a.person.name),
+                lang.t(a.relationship.name_zh())
+            ),
+        ));
+        rows.push(row("代办人身份证号", a.person.id_number.masked()));
+    }
+    let chosen = session.chosen();
+    let agent_fields: Vec<&String> = m
+        .agent_choice(&chosen)
+        .filter(|_| agent.is_some())
+        .map(|c| c.fields.iter().collect())
+        .unwrap_or_default();
+    let values = form::values(m, &chosen, session.known(), session.fields());
+    for f in m.fields_for(&chosen) {
+        // The agent's name and number are said above, from their card.
+        if agent_fields.contains(&&f.id) {
+            continue;
+        }
         if matches!(
             f.prefill,
             Some(

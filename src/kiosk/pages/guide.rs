@@ -75,6 +75,17 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
                     };
                     note = format!("{}\n{note}", lang.t(&fee));
                 }
+                // 帮办代办: who may apply, said before the citizen starts.
+                let who = if session.by_agent() {
+                    "帮他人办理：开始申请后先刷代办人本人的身份证，再刷被代办人的身份证（未到场的可输入其身份证号码）"
+                } else if m.allows_agent() {
+                    "本事项可由家人等代办"
+                } else {
+                    "本事项需本人办理，不能由他人代办"
+                };
+                if m.self_service && m.serves_people() {
+                    note = format!("{note}\n{}", lang.t(who));
+                }
                 g.set_checklist_note(note.into());
                 g.set_checklist(model(
                     rows.into_iter()

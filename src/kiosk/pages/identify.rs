@@ -32,6 +32,9 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) -> Page {
         .set_note(lang.t(session.identify_note()).into());
     window
         .global::<IdentifyAdapter>()
+        .set_agent_first(session.identifying_agent());
+    window
+        .global::<IdentifyAdapter>()
         .set_status(match session.card_status() {
             CardStatus::Waiting => 0,
             CardStatus::Error(CardError::Replace) => 1,

@@ -6,6 +6,7 @@
 //! Invariant: a page controller never touches the store or a device; what it needs from
 //! them the loop (`kiosk/mod.rs`) reads first and hands in.
 
+pub(super) mod agent;
 pub(super) mod apply;
 pub(super) mod consent;
 pub(super) mod evaluate;
@@ -36,6 +37,7 @@ pub(super) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     technician::connect(kiosk, window);
     services::connect(kiosk, window);
     identify::connect(kiosk, window);
+    agent::connect(kiosk, window);
     find::connect(kiosk, window);
     guide::connect(kiosk, window);
     apply::connect(kiosk, window);
@@ -52,6 +54,7 @@ pub(super) fn clear(window: &AppWindow) {
     home::clear(window);
     find::clear(window);
     guide::clear(window);
+    agent::clear(window);
     apply::clear(window);
     technician::clear(window);
     services::clear(window);

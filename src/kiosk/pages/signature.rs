@@ -25,6 +25,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) {
     let session = &st.session;
     a.set_wanted(session.matter().is_some());
     a.set_required(session.wants_signature());
+    a.set_by_agent(session.agent().is_some());
     a.set_ink(super::handwriting::path(session.signature()).into());
     a.set_refusal(st.lang.t(session.submit_refusal()).into());
 }
@@ -34,6 +35,7 @@ pub(in crate::kiosk) fn clear(window: &AppWindow) {
     let a = window.global::<SignatureAdapter>();
     a.set_wanted(false);
     a.set_required(false);
+    a.set_by_agent(false);
     a.set_ink(SharedString::new());
     a.set_refusal(SharedString::new());
 }

@@ -78,10 +78,23 @@ impl Session {
         }
     }
 
+    /// 取件方式 as the form stands (`None`: the matter's result cannot be posted).
+    pub fn delivery(&self) -> Option<crate::core::domain::Delivery> {
+        let m = self.matter.as_ref()?;
+        let chosen = self.chosen();
+        let values = form::values(m, &chosen, self.known(), &self.fields);
+        crate::errand::case::delivery(m, &chosen, &values)
+    }
+
     pub(super) fn on_start_apply(&mut self) -> Outcome {
         if self.matter.is_none() {
             return Outcome::None;
         }
+        if self.by_agent() {
+            self.start_by_agent();
+            return Outcome::Changed;
+        }
+        self.drop_agent();
         if self.person.is_some() {
             self.open(Screen::Form);
         } else {
@@ -93,7 +106,8 @@ impl Session {
 
     pub(super) fn on_field_input(&mut self, field: String, value: String) -> Outcome {
         self.form_errors.remove(&field);
-        self.fields.insert(field, value);
+        self.fields.insert(field.clone(), value);
+        self.fill_from_typed_number(&field);
         Outcome::Changed
     }
 
@@ -106,8 +120,8 @@ impl Session {
         let (Some(m), Screen::Form) = (&self.matter, self.current()) else {
             return;
         };
-        self.form_errors = form::validate(m, &self.chosen(), self.person.as_ref(), &self.fields);
-        if !self.form_errors.is_empty() {
+        self.form_errors = form::validate(m, &self.chosen(), self.known(), &self.fields);
+        if !self.form_errors.is_empty() || !self.applicant_from_form() {
             return;
         }
         if self.to_capture().is_empty() {

@@ -110,6 +110,7 @@ impl Session {
         }
         match self.current() {
             Screen::Identify if self.person.is_none() => Some(Guide::CardReader),
+            Screen::Agent if self.person.is_none() => Some(Guide::CardReader),
             Screen::Capture if self.camera_wanted() => Some(Guide::Camera),
             _ => None,
         }

@@ -254,6 +254,12 @@ pub enum Event {
     PrintLicence,
     /// "开始申请" on the checklist: the form, after identification if needed.
     StartApply,
+    /// 帮办代办: how the agent stands to the applicant.
+    ChooseRelationship(crate::core::domain::Relationship),
+    /// "被代办人未到场": the applicant's name and number are typed on the form.
+    TypeApplicant,
+    /// 下一步 on the 代办 page.
+    AgentNext,
     /// A form field's whole value (a choice picked, or a test typing at once).
     FieldInput {
         field: String,

@@ -29,6 +29,7 @@ use crate::core::domain::{BundleApplication, Matter, Person};
 use crate::core::search::SearchHit;
 use crate::errand::{guide, Errand};
 
+mod agent;
 mod apply;
 mod devices;
 mod effect;
@@ -122,6 +123,8 @@ pub enum Screen {
     LicenceConfirm,
     /// 证照打印: the copy is printing or printed.
     LicencePrinted,
+    /// 帮办代办: the agent is identified; how they stand to the applicant, and who that is.
+    Agent,
     /// 维护模式's PIN pad (after the hidden gesture).
     TechLogin,
     /// 维护模式: devices, queue, self-test, export.
@@ -215,6 +218,8 @@ pub struct Session {
     vendor: VendorPhase,
     /// What local device service clients asked of this session (see `host`).
     host: host::HostRequests,
+    /// 帮办代办: the agent, the relationship, how the applicant is named (see `agent`).
+    proxy: Option<agent::Proxy>,
 }
 
 impl Session {
@@ -272,6 +277,7 @@ impl Session {
             devices: devices::DeviceStates::new(),
             vendor: VendorPhase::Off,
             host: host::HostRequests::default(),
+            proxy: None,
         }
     }
 
@@ -417,6 +423,12 @@ impl Session {
                 .map(|a| (a.question.clone(), a.choices.clone()))
                 .collect(),
             person: self.person.as_ref()?,
+            agent: match (self.by_agent(), self.agent()) {
+                (false, _) => None,
+                (true, Some(agent)) => Some(agent),
+                // A 代办 errand is never built without its agent.
+                (true, None) => return None,
+            },
             licences: &self.licences,
             fields: &self.fields,
             images: &self.images,
@@ -443,6 +455,7 @@ impl Session {
     pub fn is_active(&self) -> bool {
         self.stack.len() > 1
             || self.person.is_some()
+            || self.proxy.is_some()
             || !self.query.is_empty()
             || !self.progress_query.is_empty()
             || self.matter.is_some()
@@ -453,6 +466,7 @@ impl Session {
     /// Whether the session holds anything that identifies a person.
     pub fn holds_personal_data(&self) -> bool {
         self.person.is_some()
+            || self.agent_person().is_some()
             || !self.fields.is_empty()
             || !self.signature.strokes.is_empty()
             || !self.images.is_empty()
@@ -550,6 +564,7 @@ impl Session {
             Event::HostWithdrawn(ticket) => self.on_host_withdrawn(ticket),
             Event::CardRead(person) if self.host_card_waiting() => self.on_host_card(person),
             // Identification (`identify`).
+            Event::CardRead(person) if self.awaits_agent_card() => self.agent_card(person),
             Event::CardRead(person) => self.on_card_read(person),
             Event::CardError(e) => {
                 self.card = CardStatus::Error(e);
@@ -580,6 +595,10 @@ impl Session {
             Event::ChooseBundle(bundle) => self.on_choose_bundle(*bundle),
             Event::Answer(choices) => self.on_answer(choices),
             Event::StartApply => self.on_start_apply(),
+            // 帮办代办 (`agent`).
+            Event::ChooseRelationship(r) => self.on_choose_relationship(r),
+            Event::TypeApplicant => self.on_type_applicant(),
+            Event::AgentNext => self.on_agent_next(),
             Event::FieldInput { field, value } => self.on_field_input(field, value),
             Event::FormNext => self.on_form_next(),
             Event::CaptureSelect(material) => self.on_capture_select(material),

@@ -48,7 +48,7 @@ impl Session {
     pub fn fee_items(&self) -> Vec<PaymentItem> {
         self.matter
             .as_ref()
-            .map(|m| payment::fee_items([m]))
+            .map(|m| payment::fee_items([m], &self.chosen()))
             .unwrap_or_default()
     }
 
@@ -274,8 +274,10 @@ mod tests {
     }
 
     fn order(id: &str, state: PaymentState) -> Box<PaymentOrder> {
-        let items =
-            crate::core::payment::fee_items([&crate::core::catalog::demo_matter("居民身份证换领")]);
+        let items = crate::core::payment::fee_items(
+            [&crate::core::catalog::demo_matter("居民身份证换领")],
+            &[],
+        );
         let paid = state == PaymentState::Paid;
         Box::new(PaymentOrder {
             order_id: id.into(),

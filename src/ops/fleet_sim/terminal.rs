@@ -390,6 +390,8 @@ fn sample_case(terminal: usize, n: usize, catalog_version: u64) -> outbox::NewCa
                 address: "重庆市渝中区解放碑街道民族路188号".into(),
             },
         },
+        agent: None,
+        delivery: None,
         answers: Default::default(),
         materials: Vec::new(),
         form: [("f_phone".to_owned(), "13800000000".to_owned())].into(),

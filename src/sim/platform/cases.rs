@@ -130,6 +130,22 @@ pub(super) async fn submit_case(
         }
         return (StatusCode::OK, Json(rec.ack.clone())).into_response();
     }
+    // 帮办代办 only where the catalogue has a 代办 answer: the terminal asks first, this holds it.
+    if json.get("agent").is_some_and(|a| !a.is_null()) {
+        let by_proxy = |c: &serde_json::Value| {
+            c.as_str()
+                .and_then(|c| g.catalog.matters.get(c))
+                .is_some_and(|e| e.value.allows_agent())
+        };
+        let matters = json.get("matters").and_then(|m| m.as_array());
+        if !matters.is_some_and(|m| !m.is_empty() && m.iter().all(by_proxy)) {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "proxy_not_allowed",
+                "本事项需本人办理，不能由他人代办",
+            );
+        }
+    }
     g.case_seq += 1;
     let at = jiff::Timestamp::from_second(now)
         .unwrap_or_else(|_| jiff::Timestamp::now())
@@ -326,17 +342,18 @@ pub(super) async fn case_status(
     }
 }
 
-/// The simulator's stand-in for the post: a case whose form names a mailing address (a
-/// `…post_address` field, 邮寄到家) is posted at once, under a waybill derived from its code.
+/// The simulator's stand-in for the post: a case whose `delivery` is 邮寄到家 (`method`
+/// `post`, with an address) is posted at once, under a waybill derived from its code.
 fn waybill(code: &str, body: &serde_json::Value) -> Option<String> {
-    let posted = body
-        .get("form")
-        .and_then(|f| f.as_object())
-        .is_some_and(|f| {
-            f.iter().any(|(k, v)| {
-                k.ends_with("post_address") && v.as_str().is_some_and(|a| !a.trim().is_empty())
-            })
-        });
+    let delivery = body.get("delivery");
+    let posted = delivery
+        .and_then(|d| d.get("method"))
+        .and_then(|m| m.as_str())
+        == Some("post")
+        && delivery
+            .and_then(|d| d.get("address"))
+            .and_then(|a| a.as_str())
+            .is_some_and(|a| !a.trim().is_empty());
     posted.then(|| {
         let h = wire::sha256_hex(format!("waybill|{code}").as_bytes());
         let digits: String = h

@@ -56,7 +56,17 @@ fn catalogue_items(g: &Inner, body: &serde_json::Value) -> Vec<PaymentItem> {
         .filter_map(|c| c.as_str())
         .filter_map(|c| g.catalog.matters.get(c))
         .map(|e| &e.value);
-    crate::core::payment::fee_items(matters)
+    // The answers' own fees (邮寄费) count with the matters'.
+    let chosen: Vec<String> = body
+        .get("answers")
+        .and_then(|a| a.as_object())
+        .into_iter()
+        .flat_map(|a| a.values())
+        .filter_map(|v| v.as_array())
+        .flatten()
+        .filter_map(|c| c.as_str().map(str::to_owned))
+        .collect();
+    crate::core::payment::fee_items(matters, &chosen)
 }
 
 /// What `GET /v1/cases/{code}/status` says of the fee: `None` for a free matter.
