@@ -94,3 +94,142 @@ pub fn screenshot_suffix(size: (u32, u32)) -> String {
         format!("-{}x{}", size.0, size.1)
     }
 }
+
+/// Path commands for a pad's strokes ("M x y L x y …", in the pad's 1024 box) for a Slint
+/// `Path`; a lone point is drawn as a dot. The kiosk's handwriting and signature pads and the
+/// counter's evaluation pad draw their ink with it.
+pub fn ink_path<'a>(strokes: impl Iterator<Item = &'a Vec<[i32; 2]>>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for s in strokes {
+        for (i, [x, y]) in s.iter().enumerate() {
+            let _ = write!(out, "{} {x} {y} ", if i == 0 { "M" } else { "L" });
+        }
+        if let [[x, y]] = s.as_slice() {
+            let _ = write!(out, "L {} {y} ", x + 1);
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod ink_tests {
+    #[test]
+    fn strokes_become_path_commands() {
+        let strokes = [vec![[1, 2], [3, 4]], vec![[5, 6]]];
+        assert_eq!(super::ink_path(strokes.iter()), "M 1 2 L 3 4 M 5 6 L 6 6");
+        assert_eq!(super::ink_path([].iter()), "");
+    }
+}
+
+/// `data` as a QR image for the screen (black on white, quiet zone included), drawn as the
+/// receipt printer draws it; an empty image when it does not fit a symbol.
+pub fn qr_image(data: &str) -> slint::Image {
+    use ykb_drivers::escpos::canvas::qr_bitmap;
+    use ykb_drivers::escpos::encode::QrEcLevel;
+    match qr_bitmap(data.as_bytes(), 8, QrEcLevel::M) {
+        Some(bmp) => rgb_image(&image::DynamicImage::ImageLuma8(bmp.to_gray()).to_rgb8()),
+        None => slint::Image::default(),
+    }
+}
+
+/// Fills a `PaymentAdapter` (`ui/pages/payment.slint`) with a case's fee and where its
+/// payment stands (`errand::payment`): the amount, items, payee, the QR while pending and
+/// its countdown at `now`, then how it ended. The kiosk's 缴费 page and the counter's pad
+/// both show it; `t` translates what is said (the counter passes the Chinese through).
+pub fn show_payment(
+    a: &PaymentAdapter<'_>,
+    stage: Option<&crate::errand::payment::PaymentStage>,
+    items: &[crate::core::platform::wire::PaymentItem],
+    now: jiff::Timestamp,
+    t: &dyn Fn(&str) -> String,
+) {
+    use crate::core::payment::{seconds_left, total_fen, yuan};
+    use crate::errand::payment::PaymentStage;
+    // The page renders every second for the countdown: the QR is drawn only when it changed.
+    let set_qr = |data: &str| {
+        if a.get_qr_text() != data {
+            a.set_qr(qr_image(data));
+            a.set_qr_text(data.into());
+        }
+    };
+    a.set_amount(t(&format!("{} 元", yuan(total_fen(items)))).into());
+    a.set_items(model(
+        items
+            .iter()
+            .map(|i| SharedString::from(format!("{}　{} 元", i.name, yuan(i.amount_fen))))
+            .collect::<Vec<_>>(),
+    ));
+    let (key, title, note) = match stage {
+        None | Some(PaymentStage::Creating) => ("creating", "正在生成缴费订单…", String::new()),
+        Some(PaymentStage::Pending(o)) => {
+            a.set_payee(o.payee.clone().into());
+            set_qr(&o.qr_url);
+            let left = seconds_left(o, now);
+            a.set_countdown(
+                if left == 0 {
+                    t("正在确认缴费结果…")
+                } else {
+                    t(&format!(
+                        "请在 {} 内完成支付",
+                        format_args!("{}:{:02}", left / 60, left % 60)
+                    ))
+                }
+                .into(),
+            );
+            (
+                "pending",
+                "请用手机扫码缴费",
+                "支付完成后本页自动显示结果，请勿重复支付".to_owned(),
+            )
+        }
+        Some(PaymentStage::Paid(o)) => {
+            a.set_payee(o.payee.clone().into());
+            a.set_payment_no(o.payment_no.clone().unwrap_or_default().into());
+            if let Some(url) = &o.fiscal_receipt_url {
+                a.set_fiscal_qr(qr_image(url));
+            }
+            (
+                "paid",
+                "缴费成功",
+                "回执上有支付流水号和财政电子票据二维码".to_owned(),
+            )
+        }
+        Some(PaymentStage::Ended(o)) => (
+            "ended",
+            match o.state {
+                crate::core::platform::wire::PaymentState::Cancelled => "缴费订单已取消",
+                _ => "缴费订单已过期",
+            },
+            "未扣款。可点「重新缴费」重新生成二维码，或稍后在渝快办App缴费；办件已提交".to_owned(),
+        ),
+        Some(PaymentStage::Unknown(_)) => (
+            "unknown",
+            "暂时无法确认缴费结果",
+            "如已支付，无需再付：请稍后在“办件进度查询”中查看缴费状态".to_owned(),
+        ),
+        Some(PaymentStage::Refused(reason)) => ("refused", "暂时不能缴费", reason.clone()),
+        Some(PaymentStage::Later) => ("ended", "稍后缴费", String::new()),
+    };
+    if key != "pending" {
+        a.set_countdown(SharedString::new());
+    }
+    a.set_stage(key.into());
+    a.set_title(t(title).into());
+    a.set_note(t(&note).into());
+}
+
+/// Empties a `PaymentAdapter` (the session or the work it showed ended).
+pub fn clear_payment(a: &PaymentAdapter<'_>) {
+    a.set_stage(SharedString::new());
+    a.set_title(SharedString::new());
+    a.set_amount(SharedString::new());
+    a.set_payee(SharedString::new());
+    a.set_items(ModelRc::default());
+    a.set_qr(slint::Image::default());
+    a.set_qr_text(SharedString::new());
+    a.set_countdown(SharedString::new());
+    a.set_note(SharedString::new());
+    a.set_payment_no(SharedString::new());
+    a.set_fiscal_qr(slint::Image::default());
+}

@@ -16,7 +16,7 @@ pub const STROKES_KEY: &str = "signature.strokes";
 pub const IMAGE_KEY: &str = "signature.image";
 
 /// The pad's box, as the handwriting pad's.
-const BOX: i32 = 1024;
+use super::ink::BOX;
 /// The PNG's size: the pad's aspect on the review page (wide and low).
 const WIDTH: u32 = 768;
 const HEIGHT: u32 = 256;

@@ -116,17 +116,6 @@ impl Kiosk {
     }
 }
 
-/// `data` as a QR image for the screen (black on white, quiet zone included), drawn as the
-/// receipt printer draws it; an empty image when it does not fit a symbol.
-pub(super) fn qr_image(data: &str) -> slint::Image {
-    use ykb_drivers::escpos::canvas::qr_bitmap;
-    use ykb_drivers::escpos::encode::QrEcLevel;
-    match qr_bitmap(data.as_bytes(), 8, QrEcLevel::M) {
-        Some(bmp) => rgb_image(&image::DynamicImage::ImageLuma8(bmp.to_gray()).to_rgb8()),
-        None => slint::Image::default(),
-    }
-}
-
 /// What 办件进度查询 adds from the platform's answer: the fee's state and the waybill.
 fn platform_lines(p: &CaseProgress) -> Vec<String> {
     let mut lines = Vec::new();

@@ -2,8 +2,6 @@
 //! search: the finger on the pad becomes `Event::Pen`, the session keeps the strokes, and
 //! each render draws them and offers what they may be (`ime::written`).
 
-use std::fmt::Write;
-
 use slint::{ComponentHandle, ModelRc, SharedString};
 
 use crate::kiosk::session::Pen;
@@ -44,7 +42,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) {
         hw.set_candidates(ModelRc::default());
         return;
     }
-    hw.set_ink(path(ink.strokes.iter().chain(ink.pen.iter())).into());
+    hw.set_ink(crate::ui::ink_path(ink.all()).into());
     // Candidates for the strokes finished; the one being drawn counts once lifted.
     let words: Vec<SharedString> = ime::written(&ink.strokes, SHOWN)
         .into_iter()
@@ -60,28 +58,4 @@ pub(in crate::kiosk) fn clear(window: &AppWindow) {
     hw.set_ink(SharedString::new());
     hw.set_candidates(ModelRc::default());
     ime::forget_written();
-}
-
-/// Path commands for strokes ("M x y L x y …"); a lone point is drawn as a dot.
-pub(super) fn path<'a>(strokes: impl Iterator<Item = &'a Vec<[i32; 2]>>) -> String {
-    let mut out = String::new();
-    for s in strokes {
-        for (i, [x, y]) in s.iter().enumerate() {
-            let _ = write!(out, "{} {x} {y} ", if i == 0 { "M" } else { "L" });
-        }
-        if let [[x, y]] = s.as_slice() {
-            let _ = write!(out, "L {} {y} ", x + 1);
-        }
-    }
-    out.trim_end().to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn strokes_become_path_commands() {
-        let strokes = [vec![[1, 2], [3, 4]], vec![[5, 6]]];
-        assert_eq!(super::path(strokes.iter()), "M 1 2 L 3 4 M 5 6 L 6 6");
-        assert_eq!(super::path([].iter()), "");
-    }
 }

@@ -26,7 +26,7 @@ pub(in crate::kiosk) fn render(window: &AppWindow, st: &State) {
     a.set_wanted(session.matter().is_some());
     a.set_required(session.wants_signature());
     a.set_by_agent(session.agent().is_some());
-    a.set_ink(super::handwriting::path(session.signature()).into());
+    a.set_ink(crate::ui::ink_path(session.signature()).into());
     a.set_refusal(st.lang.t(session.submit_refusal()).into());
 }
 

@@ -137,16 +137,8 @@ pub enum Key {
     Clear,
 }
 
-/// The finger on the handwriting pad, in the pad's 1024 × 1024 box (y down).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pen {
-    /// Touched down: a stroke starts.
-    Down(i32, i32),
-    /// Moved while down.
-    Move(i32, i32),
-    /// Lifted (or the touch was cancelled): the stroke is done.
-    Up,
-}
+/// The finger on the handwriting or signature pad (shared with the counter's pad).
+pub use crate::errand::ink::Pen;
 
 /// Which box of 维护模式's sign-in the PIN pad types into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,10 @@
 use crate::core::domain::{FieldKind, QuestionKind};
 use crate::core::search::SearchHit;
 use crate::kiosk::ime;
-use crate::terminal::handwriting;
 
 use super::{Effect, Key, Outcome, Pen, Screen, Session};
+
+pub use crate::errand::ink::{Ink, PAD_MAX_POINTS, PAD_MAX_STROKES};
 
 impl Session {
     /// The search's answer for the query typed: `None` while the search works on it (the
@@ -167,77 +168,6 @@ impl Session {
     }
 }
 
-/// The most strokes the handwriting pad keeps (more than any character has).
-pub const PAD_MAX_STROKES: usize = 40;
-/// The most points the pad keeps in all; a finger dragged on past this draws nothing more.
-pub const PAD_MAX_POINTS: usize = 4000;
-/// A move closer than this to the last point kept adds nothing (units of the 1024 box).
-const PAD_MIN_STEP: i32 = 6;
-
-/// 手写输入: whether the pad replaces the letters, the strokes written so far and the stroke
-/// under the finger.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ink {
-    pub writing: bool,
-    pub strokes: Vec<Vec<[i32; 2]>>,
-    pub pen: Option<Vec<[i32; 2]>>,
-}
-
-impl Ink {
-    /// 重写: nothing written.
-    pub(super) fn rewrite(&mut self) {
-        self.strokes.clear();
-        self.pen = None;
-    }
-
-    fn points(&self) -> usize {
-        self.strokes.iter().map(Vec::len).sum::<usize>() + self.pen.as_ref().map_or(0, Vec::len)
-    }
-
-    /// Applies a pen event; whether anything changed.
-    pub(super) fn apply(&mut self, pen: Pen) -> bool {
-        let clamp = |x: i32, y: i32| {
-            [
-                x.clamp(0, handwriting::BOX - 1),
-                y.clamp(0, handwriting::BOX - 1),
-            ]
-        };
-        let room = self.points() < PAD_MAX_POINTS;
-        match pen {
-            Pen::Down(x, y) => {
-                if self.strokes.len() >= PAD_MAX_STROKES || !room {
-                    return false;
-                }
-                if let Some(open) = self.pen.take().filter(|s| !s.is_empty()) {
-                    self.strokes.push(open);
-                }
-                self.pen = Some(vec![clamp(x, y)]);
-                true
-            }
-            Pen::Move(x, y) => {
-                let Some(stroke) = self.pen.as_mut().filter(|_| room) else {
-                    return false;
-                };
-                let p = clamp(x, y);
-                let far = stroke
-                    .last()
-                    .is_none_or(|l| (l[0] - p[0]).abs().max((l[1] - p[1]).abs()) >= PAD_MIN_STEP);
-                if far {
-                    stroke.push(p);
-                }
-                far
-            }
-            Pen::Up => match self.pen.take() {
-                Some(stroke) if !stroke.is_empty() => {
-                    self.strokes.push(stroke);
-                    true
-                }
-                _ => false,
-            },
-        }
-    }
-}
-
 impl Session {
     /// What is written on the handwriting pad (the strokes done, the one being drawn).
     pub fn ink(&self) -> &Ink {
@@ -256,14 +186,14 @@ impl Session {
 
     /// Whether the pad is shown instead of the letters (here, and chosen).
     pub fn writing(&self) -> bool {
-        self.ink.writing && self.handwriting_here()
+        self.writing_on && self.handwriting_here()
     }
 
     pub(super) fn on_use_handwriting(&mut self, on: bool) -> Outcome {
-        if !self.handwriting_here() || self.ink.writing == on {
+        if !self.handwriting_here() || self.writing_on == on {
             return Outcome::None;
         }
-        self.ink.writing = on;
+        self.writing_on = on;
         self.ink.rewrite();
         self.composing.clear();
         Outcome::Changed

@@ -167,7 +167,8 @@ pub struct Session {
     /// The form field the keyboard types into, and the pinyin being composed for it.
     editing: String,
     composing: String,
-    /// 手写输入: the pad instead of the letters, and what is written on it.
+    /// 手写输入: the pad instead of the letters (chosen), and what is written on it.
+    writing_on: bool,
     ink: input::Ink,
     licences: Vec<String>,
     licence_lookup: LicenceLookup,
@@ -194,7 +195,7 @@ pub struct Session {
     signature: input::Ink,
     submit_refusal: String,
     /// 缴费 of the submitted case (see `payment`).
-    payment: Option<payment::Payment>,
+    payment: Option<crate::errand::payment::Payment>,
     /// 取号: the 绿色通道 box, 预约签到 and its code, the last refusal, the ticket issued.
     tickets: hall::Tickets,
     /// 好差评 being given: the level, the reasons ticked, what is missing.
@@ -247,6 +248,7 @@ impl Session {
             form_errors: BTreeMap::new(),
             editing: String::new(),
             composing: String::new(),
+            writing_on: false,
             ink: input::Ink::default(),
             licences: Vec::new(),
             licence_lookup: LicenceLookup::Waiting,

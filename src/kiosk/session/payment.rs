@@ -4,44 +4,18 @@
 //! on what the platform says: paid (the receipt is printed again with the 支付流水号 and the
 //! 财政电子票据's QR), expired or cancelled (重新缴费 asks for a new attempt, or
 //! 稍后在渝快办App缴费). The case stays submitted whatever happens here; 办件进度查询 shows the
-//! platform's 待缴费 / 已缴费.
+//! platform's 待缴费 / 已缴费. The state machine is `errand::payment`'s, shared with the
+//! counter's 收费; here its steps become the session's effects.
 //!
 //! Nothing of the payer's account is here: the order, its state, the payment number and
 //! the fiscal receipt's QR.
 
 use crate::core::payment;
-use crate::core::platform::wire::{PaymentItem, PaymentOrder, PaymentState};
+use crate::core::platform::wire::{PaymentItem, PaymentOrder};
+pub use crate::errand::payment::PaymentStage;
+use crate::errand::payment::{Payment, Step};
 
 use super::{Effect, Outcome, Screen, Session, SubmitResult};
-
-/// Where the payment of the citizen's case stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PaymentStage {
-    /// The order is being asked for.
-    Creating,
-    /// The order is pending: its QR is shown and the loop follows it.
-    Pending(Box<PaymentOrder>),
-    /// Paid: the 支付流水号 and the 财政电子票据.
-    Paid(Box<PaymentOrder>),
-    /// Expired or cancelled before it was paid.
-    Ended(Box<PaymentOrder>),
-    /// The platform stopped answering before the order left `pending`: the platform settles
-    /// it, and 办件进度查询 shows what it decided.
-    Unknown(Box<PaymentOrder>),
-    /// No order to show; why, in the citizen's words (no network, an order refused by
-    /// `core::payment::check_order`).
-    Refused(String),
-    /// The citizen chose 稍后在渝快办App缴费.
-    Later,
-}
-
-/// The payment of the case on the done page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Payment {
-    /// Orders asked for before this one (the idempotency key's attempt).
-    attempt: u32,
-    stage: PaymentStage,
-}
 
 impl Session {
     /// The fee items of the errand's matter (empty for a free matter).
@@ -54,15 +28,12 @@ impl Session {
 
     /// Where the payment stands; `None` before 缴费 was tapped.
     pub fn payment(&self) -> Option<&PaymentStage> {
-        self.payment.as_ref().map(|p| &p.stage)
+        self.payment.as_ref().map(Payment::stage)
     }
 
     /// The order paid for the citizen's case, if any.
     pub fn paid_order(&self) -> Option<&PaymentOrder> {
-        match self.payment() {
-            Some(PaymentStage::Paid(o)) => Some(o),
-            _ => None,
-        }
+        self.payment.as_ref().and_then(Payment::paid_order)
     }
 
     /// Whether the done page offers 缴费: the case has its unified code, the matter has a
@@ -76,11 +47,7 @@ impl Session {
     /// Whether an order is shown and followed now (the idle countdown waits for it: the
     /// citizen is paying on the phone, not touching the screen).
     pub(super) fn paying(&self) -> bool {
-        self.current() == &Screen::Payment
-            && matches!(
-                self.payment(),
-                Some(PaymentStage::Pending(_) | PaymentStage::Creating)
-            )
+        self.current() == &Screen::Payment && self.payment.as_ref().is_some_and(Payment::busy)
     }
 
     /// 缴费 on the done page: the order is asked for (again after one ended); a pending one
@@ -89,16 +56,8 @@ impl Session {
         if self.current() != &Screen::Done || !self.can_pay() {
             return Outcome::None;
         }
-        let attempt = match &self.payment {
-            None => Some(0),
-            Some(Payment {
-                stage: PaymentStage::Pending(_) | PaymentStage::Creating,
-                ..
-            }) => None,
-            Some(p) => Some(p.attempt + 1),
-        };
-        if let Some(attempt) = attempt {
-            self.ask_for_order(attempt);
+        if let Some(step) = Payment::open(&mut self.payment) {
+            self.payment_step(step);
         }
         self.open(Screen::Payment);
         Outcome::Changed
@@ -106,34 +65,37 @@ impl Session {
 
     /// 重新缴费 after an order ended or none could be had: a new attempt, a new key.
     pub(super) fn on_retry_payment(&mut self) -> Outcome {
-        let Some(p) = &self.payment else {
-            return Outcome::None;
-        };
-        let retry = matches!(
-            p.stage,
-            PaymentStage::Ended(_) | PaymentStage::Refused(_) | PaymentStage::Unknown(_)
-        );
-        if self.current() != &Screen::Payment || !retry {
+        if self.current() != &Screen::Payment {
             return Outcome::None;
         }
-        let attempt = p.attempt + 1;
-        self.ask_for_order(attempt);
-        Outcome::Changed
+        match self.payment.as_mut().and_then(Payment::retry) {
+            Some(step) => {
+                self.payment_step(step);
+                Outcome::Changed
+            }
+            None => Outcome::None,
+        }
     }
 
-    fn ask_for_order(&mut self, attempt: u32) {
-        let Some(SubmitResult::Submitted { unified_code, .. }) = &self.submit else {
-            return;
+    /// What the shared state machine asks for, as the session's effects.
+    fn payment_step(&mut self, step: Step) {
+        let effect = match step {
+            Step::Create { attempt } => {
+                let Some(SubmitResult::Submitted { unified_code, .. }) = &self.submit else {
+                    return;
+                };
+                Effect::CreatePaymentOrder {
+                    case_code: unified_code.clone(),
+                    items: self.fee_items(),
+                    attempt,
+                }
+            }
+            Step::Follow(order) => Effect::FollowPayment { order },
+            // The receipt again, now with the payment number and the fiscal receipt.
+            Step::Receipt => Effect::PrintCaseReceipt,
+            Step::Cancel { order_id } => Effect::CancelPayment { order_id },
         };
-        self.effects.push_back(Effect::CreatePaymentOrder {
-            case_code: unified_code.clone(),
-            items: self.fee_items(),
-            attempt,
-        });
-        self.payment = Some(Payment {
-            attempt,
-            stage: PaymentStage::Creating,
-        });
+        self.effects.push_back(effect);
     }
 
     /// The platform's order (checked by the loop against the case and the catalogue's fee),
@@ -142,16 +104,11 @@ impl Session {
         &mut self,
         result: Result<Box<PaymentOrder>, String>,
     ) -> Outcome {
-        let Some(p) = self
-            .payment
-            .as_mut()
-            .filter(|p| p.stage == PaymentStage::Creating)
-        else {
+        let Some(changed) = self.payment.as_mut().and_then(|p| p.ordered(result)) else {
             return Outcome::None;
         };
-        match result {
-            Err(reason) => p.stage = PaymentStage::Refused(reason),
-            Ok(order) => return self.settle_payment(order),
+        if let Some(step) = changed {
+            self.payment_step(step);
         }
         Outcome::Changed
     }
@@ -159,36 +116,12 @@ impl Session {
     /// The order as the platform last answered (the loop's follower, or the order just
     /// made): only the order shown counts.
     pub(super) fn on_payment_update(&mut self, order: Box<PaymentOrder>) -> Outcome {
-        let ours = match self.payment() {
-            Some(PaymentStage::Pending(o)) => o.order_id == order.order_id,
-            _ => false,
-        };
-        if !ours {
+        let Some(changed) = self.payment.as_mut().and_then(|p| p.update(order)) else {
             return Outcome::None;
+        };
+        if let Some(step) = changed {
+            self.payment_step(step);
         }
-        self.settle_payment(order)
-    }
-
-    fn settle_payment(&mut self, order: Box<PaymentOrder>) -> Outcome {
-        let following = matches!(self.payment(), Some(PaymentStage::Pending(_)));
-        let Some(p) = self.payment.as_mut() else {
-            return Outcome::None;
-        };
-        p.stage = match order.state {
-            PaymentState::Pending if following => PaymentStage::Unknown(order),
-            PaymentState::Pending => {
-                self.effects.push_back(Effect::FollowPayment {
-                    order: order.clone(),
-                });
-                PaymentStage::Pending(order)
-            }
-            PaymentState::Paid => {
-                // The receipt again, now with the payment number and the fiscal receipt.
-                self.effects.push_back(Effect::PrintCaseReceipt);
-                PaymentStage::Paid(order)
-            }
-            PaymentState::Expired | PaymentState::Cancelled => PaymentStage::Ended(order),
-        };
         Outcome::Changed
     }
 
@@ -198,17 +131,8 @@ impl Session {
         if self.current() != &Screen::Payment {
             return Outcome::None;
         }
-        if let Some(p) = self.payment.as_mut() {
-            match &p.stage {
-                PaymentStage::Paid(_) => {}
-                PaymentStage::Pending(o) => {
-                    self.effects.push_back(Effect::CancelPayment {
-                        order_id: o.order_id.clone(),
-                    });
-                    p.stage = PaymentStage::Later;
-                }
-                _ => p.stage = PaymentStage::Later,
-            }
+        if let Some(step) = self.payment.as_mut().and_then(Payment::later) {
+            self.payment_step(step);
         }
         self.stack.pop();
         Outcome::Changed
@@ -230,6 +154,7 @@ mod tests {
 
     use super::*;
     use crate::core::domain::{IdNumber, Person};
+    use crate::core::platform::wire::PaymentState;
     use crate::kiosk::session::Event;
 
     fn effects(s: &mut Session) -> Vec<Effect> {
