@@ -91,6 +91,85 @@ fn press_checked(counter: &Counter, window: &CounterWindow, label: &str) {
     wait_until(counter, "the PIN check", || !counter.checking_pin());
 }
 
+/// Writes `strokes` with a finger on the pad labelled `label` (positions in its 1024 box).
+fn write_on(window: &impl ComponentHandle, label: &str, strokes: &[Vec<[f32; 2]>]) {
+    use slint::platform::{PointerEventButton, WindowEvent};
+    let pad = find(window, label);
+    let (origin, size) = (pad.absolute_position(), pad.size());
+    assert!(size.width > 100.0 && size.height > 100.0, "{size:?}");
+    let at = |[x, y]: [f32; 2]| {
+        slint::LogicalPosition::new(
+            origin.x + x / 1024.0 * size.width,
+            origin.y + y / 1024.0 * size.height,
+        )
+    };
+    let w = window.window();
+    for stroke in strokes {
+        let button = PointerEventButton::Left;
+        w.dispatch_event(WindowEvent::PointerPressed {
+            position: at(stroke[0]),
+            button,
+        });
+        for &p in &stroke[1..] {
+            w.dispatch_event(WindowEvent::PointerMoved { position: at(p) });
+        }
+        w.dispatch_event(WindowEvent::PointerReleased {
+            position: at(*stroke.last().unwrap()),
+            button,
+        });
+    }
+}
+
+/// A signature: two strokes across the pad.
+fn signature() -> Vec<Vec<[f32; 2]>> {
+    vec![
+        vec![[80.0, 600.0], [300.0, 300.0], [520.0, 700.0]],
+        vec![[600.0, 400.0], [900.0, 450.0]],
+    ]
+}
+
+/// 居民身份证换领 needs the applicant's signature: 受理 is refused in words until the
+/// applicant signs on the pad, which the clerk asks for; 重签 wipes the pad.
+fn sign_on_the_pad(window: &CounterWindow, pad: &EvaluationPadWindow) {
+    let a = window.global::<CounterAdapter>();
+    let p = pad.global::<PadAdapter>();
+    assert_eq!(
+        a.get_signature_status(),
+        "申请人签名：未签名（本事项必须签名）"
+    );
+    press(window, "受理");
+    assert!(a.get_message_error());
+    assert!(
+        a.get_message().contains("需要申请人本人签名"),
+        "{}",
+        a.get_message()
+    );
+    assert_eq!(a.get_decision(), "", "nothing accepted unsigned");
+    assert!(
+        !shows(pad, "签名板"),
+        "the pad asks only when the clerk does"
+    );
+    press(window, "请申请人签名");
+    assert_eq!(p.get_mode(), 3);
+    assert!(shows(pad, "签名板"));
+    assert!(shows(pad, "本人承诺所填信息真实有效"));
+    assert_eq!(
+        a.get_signature_status(),
+        "申请人签名：请申请人在评价器上签名"
+    );
+    // A tap is a dot, no signature.
+    write_on(pad, "签名板", &[vec![[500.0, 500.0]]]);
+    assert!(!a.get_signed());
+    write_on(pad, "签名板", &signature());
+    assert!(a.get_signed());
+    assert_eq!(a.get_signature_status(), "申请人签名：已签名");
+    // The citizen's 重签 on the pad wipes it; then the signature for good.
+    press(pad, "重签");
+    assert!(!a.get_signed());
+    write_on(pad, "签名板", &signature());
+    assert!(a.get_signed());
+}
+
 fn shows(window: &impl ComponentHandle, label: &str) -> bool {
     lay_out(window);
     ElementHandle::find_by_accessible_label(window, label)
@@ -319,9 +398,10 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     assert!(!list.contains("李喆") && !list.contains("500105198511220024"));
     assert_eq!(p.get_status(), "材料不齐，请按补正清单补齐后再来办理");
 
-    // The citizen brings it: the clerk ticks it, pre-review passes, 受理.
+    // The citizen brings it: the clerk ticks it, pre-review passes; the applicant signs; 受理.
     press(&window, "已收：数码相片回执");
     assert!(a.get_can_accept());
+    sign_on_the_pad(&window, &pad);
     press(&window, "受理");
     assert!(
         a.get_decision().starts_with("已受理"),
@@ -338,7 +418,25 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
         .find(|t| t.contains("受理回执"))
         .expect("the acceptance receipt");
     assert!(receipt.contains(&cases[0].ack.unified_code), "{receipt}");
+    assert!(
+        receipt.contains("取件方式") && receipt.contains("窗口领取"),
+        "{receipt}"
+    );
     assert_eq!(p.get_status(), "已受理，请取走受理回执");
+    assert_eq!(p.get_mode(), 0, "the pad shows the service again");
+    // The signature reached the platform with the case, as the kiosk's does: its PNG and
+    // its strokes.
+    let png = sim
+        .materials()
+        .into_iter()
+        .find(|m| m.material_id == "signature")
+        .expect("the signature uploaded");
+    assert_eq!(png.case_id, cases[0].key);
+    let bytes = sim.material_bytes(&png.case_id, "signature").unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    let case = serde_json::to_string(&cases[0]).unwrap();
+    assert!(case.contains("signature.strokes"), "{case}");
+    assert_eq!(cases[0].body["delivery"]["method"], "window");
 
     // 办结: the ticket is served and the pad asks the citizen for 好差评.
     press(&window, "办结");
@@ -399,6 +497,203 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
         actions.contains(&"staff_sign_out".to_owned()),
         "{actions:?}"
     );
+}
+
+#[test]
+fn a_renewal_posted_home_takes_the_card_address_and_a_phone_and_its_receipt_says_how() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (window, pad, counter, platform) = open_counter(dir.path());
+    let a = window.global::<CounterAdapter>();
+    let sim = platform.sim().unwrap();
+    sign_in(&counter, &window, "S0001", "123456");
+    assert_eq!(a.get_auth(), 2, "{}", a.get_sign_in_note());
+    // A walk-in: the card, the matter, 邮寄到家.
+    press(&window, "放置演示身份证");
+    wait_until(&counter, "the card", || a.get_person_name() != "");
+    type_into(&window, "查找事项", "sfz");
+    press(&window, "居民身份证换领");
+    for option in ["有效期满", "已满16周岁", "到窗口领取"] {
+        press(&window, option);
+    }
+    assert!(!a.get_posting(), "nothing to post to at the window");
+    assert!(!shows(&window, "邮寄地址"));
+    press(&window, "邮寄到家");
+    assert!(a.get_posting());
+    // The address starts as the card's; the clerk corrects it and types the phone.
+    assert_eq!(a.get_post_address(), "重庆市南岸区南坪街道江南大道8号");
+    let held = ykb_terminal::sim::platform::licences_for("500105198511220024");
+    if !held.iter().any(|l| l.licence_type == "居民户口簿") {
+        press(&window, "已收：居民户口簿");
+    }
+    press(&window, "已收：数码相片回执");
+    assert!(a.get_can_accept(), "pre-review passes");
+    press(&window, "请申请人签名");
+    write_on(&pad, "签名板", &signature());
+    assert!(a.get_signed());
+    press(&window, "受理");
+    assert!(a.get_message_error());
+    assert_eq!(a.get_message(), "邮寄到家：请填写联系电话");
+    type_into(&window, "收件人电话", "1380000");
+    press(&window, "受理");
+    assert_eq!(a.get_message(), "邮寄到家：手机号应为11位数字，以1开头");
+    type_into(&window, "收件人电话", "13800000000");
+    type_into(&window, "邮寄地址", "重庆市江北区观音桥步行街8号");
+    assert_eq!(a.get_decision(), "");
+    press(&window, "受理");
+    assert!(
+        a.get_decision().starts_with("已受理"),
+        "{} / {}",
+        a.get_decision(),
+        a.get_message()
+    );
+    wait_printed(&counter, &a, "the acceptance receipt", 1);
+    let receipt = job_text(&counter.printed_jobs()[0]);
+    assert!(
+        receipt.contains("取件方式") && receipt.contains("邮寄到家（重庆市江北区****）"),
+        "{receipt}"
+    );
+    assert!(
+        !receipt.contains("观音桥") && !receipt.contains("13800000000"),
+        "{receipt}"
+    );
+    // The case carries the delivery the clerk entered.
+    let cases = sim.cases();
+    assert_eq!(cases.len(), 1);
+    let delivery = &cases[0].body["delivery"];
+    assert_eq!(delivery["method"], "post", "{delivery}");
+    assert_eq!(delivery["address"], "重庆市江北区观音桥步行街8号");
+    assert_eq!(delivery["phone"], "13800000000");
+}
+
+/// What a QR image on screen carries.
+fn qr_in(image: &slint::Image) -> Vec<String> {
+    let buf = image.to_rgb8().expect("an image");
+    let rgb = image::RgbImage::from_raw(buf.width(), buf.height(), buf.as_bytes().to_vec())
+        .expect("rgb pixels");
+    ykb_drivers::scanner::decode_qr_rgb(&rgb)
+}
+
+#[test]
+fn the_fee_is_paid_by_the_qr_on_the_pad_offered_again_after_expiry_and_the_receipt_has_the_payment_number(
+) {
+    use ykb_terminal::core::platform::wire::PaymentState;
+    use ykb_terminal::ui::PaymentAdapter;
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (window, pad, counter, platform) = open_counter(dir.path());
+    let a = window.global::<CounterAdapter>();
+    let p = pad.global::<PadAdapter>();
+    let pay = pad.global::<PaymentAdapter>();
+    let sim = platform.sim().unwrap();
+    sign_in(&counter, &window, "S0001", "123456");
+    // A walk-in's 居民身份证换领, signed and accepted.
+    press(&window, "放置演示身份证");
+    wait_until(&counter, "the card", || a.get_person_name() != "");
+    type_into(&window, "查找事项", "sfz");
+    press(&window, "居民身份证换领");
+    for option in ["有效期满", "已满16周岁", "到窗口领取"] {
+        press(&window, option);
+    }
+    let held = ykb_terminal::sim::platform::licences_for("500105198511220024");
+    if !held.iter().any(|l| l.licence_type == "居民户口簿") {
+        press(&window, "已收：居民户口簿");
+    }
+    press(&window, "已收：数码相片回执");
+    press(&window, "请申请人签名");
+    write_on(&pad, "签名板", &signature());
+    press(&window, "受理");
+    wait_printed(&counter, &a, "the acceptance receipt", 1);
+    assert!(
+        a.get_payment_status().contains("需缴费 20.00 元"),
+        "{}",
+        a.get_payment_status()
+    );
+
+    // 收费: nobody pays, the platform lets the order expire; the clerk is offered it again.
+    sim.set_faults(ykb_terminal::sim::platform::Faults {
+        payment_ttl_secs: Some(1),
+        ..Default::default()
+    });
+    press(&window, "收费");
+    assert_eq!(p.get_mode(), 4, "the pad shows the order");
+    wait_until(&counter, "the order", || pay.get_stage() != "creating");
+    wait_until(&counter, "expiry", || pay.get_stage() == "ended");
+    assert_eq!(pay.get_title(), "缴费订单已过期");
+    assert!(
+        !shows(&pad, "支付二维码"),
+        "no QR for an order that cannot be paid"
+    );
+    assert!(
+        a.get_payment_status().contains("已过期"),
+        "{}",
+        a.get_payment_status()
+    );
+    sim.set_faults(Default::default());
+    press(&window, "重新收费");
+    wait_until(&counter, "the second order", || {
+        pay.get_stage() == "pending"
+    });
+    let orders = sim.payment_orders();
+    assert_eq!(orders.len(), 2, "a new attempt, a new order");
+    let order = orders
+        .iter()
+        .find(|o| o.order.state == PaymentState::Pending)
+        .unwrap()
+        .order
+        .clone();
+    assert_eq!(order.case_code, sim.cases()[0].ack.unified_code);
+    // The citizen sees the QR the platform made, the amount, the payee and the countdown.
+    assert_eq!(qr_in(&pay.get_qr()), vec![order.qr_url.clone()]);
+    assert!(shows(&pad, "支付二维码"));
+    assert_eq!(pay.get_amount(), "20.00 元");
+    assert_eq!(pay.get_payee(), ykb_terminal::sim::platform::PAYEE);
+    assert!(
+        pay.get_countdown().starts_with("请在 "),
+        "{}",
+        pay.get_countdown()
+    );
+    assert!(
+        !shows(&pad, "稍后在渝快办App缴费"),
+        "the clerk, not the pad, decides"
+    );
+    assert!(a.get_payment_status().contains("待市民扫码支付"));
+    assert!(
+        !a.get_can_charge(),
+        "never a second order while one is pending"
+    );
+
+    // The phone pays: the pad says so and the counter prints the 缴费凭证.
+    sim.pay_order(&order.order_id).unwrap();
+    wait_until(&counter, "paid", || pay.get_stage() == "paid");
+    let paid = sim
+        .payment_orders()
+        .into_iter()
+        .find(|o| o.order.order_id == order.order_id)
+        .unwrap();
+    assert_eq!(paid.charges, 1, "charged once");
+    let number = paid.order.payment_no.clone().unwrap();
+    assert_eq!(pay.get_payment_no(), number.as_str());
+    wait_printed(&counter, &a, "the payment receipt", 2);
+    let text = job_text(&counter.printed_jobs()[1]);
+    assert!(text.contains("缴费凭证"), "{text}");
+    assert!(
+        text.contains("支付流水号") && text.contains(&number),
+        "{text}"
+    );
+    assert!(
+        text.contains("已缴费 20.00 元") && text.contains("财政电子票据"),
+        "{text}"
+    );
+    assert!(
+        a.get_payment_status().starts_with("已缴费 20.00 元"),
+        "{}",
+        a.get_payment_status()
+    );
+    assert!(!a.get_can_charge(), "paid: nothing more to charge");
+    press(&window, "办结");
+    assert_eq!(p.get_mode(), 1, "then 好差评");
+    assert!(sim.payment_orders().iter().all(|o| o.charges <= 1));
 }
 
 #[test]

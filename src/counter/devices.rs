@@ -44,10 +44,12 @@ impl Counter {
         for item in items {
             match item {
                 Report::Card(CardOutcome::Read(person), expiry) => {
-                    let mut st = self.state.borrow_mut();
-                    if st.clerk.staff().is_none() {
+                    if self.state.borrow().clerk.staff().is_none() {
                         continue;
                     }
+                    // A new card starts new work: a fee order still shown is withdrawn.
+                    self.withdraw_payment();
+                    let mut st = self.state.borrow_mut();
                     if let Some(c) = &st.terminal.cards {
                         c.lift_demo_card();
                     }
@@ -89,6 +91,10 @@ impl Counter {
                 Report::Delivery(DeliveryNews::Delivered { id, unified_code }) => {
                     let awaited = {
                         let mut st = self.state.borrow_mut();
+                        // 收费 needs the accepted case's unified code, however late it comes.
+                        if let Some(code) = &unified_code {
+                            st.clerk.coded(&id, code);
+                        }
                         let ours = st.awaiting.as_ref().is_some_and(|a| a.case_id == id);
                         if ours {
                             st.awaiting.take()
@@ -122,8 +128,8 @@ impl Counter {
                 | Report::DeviceProbed(..)
                 | Report::Certificates(_)
                 | Report::Certificate { .. }
-                | Report::DocumentProgress(_)
-                | Report::Payment(_) => {}
+                | Report::DocumentProgress(_) => {}
+                Report::Payment(news) => self.payment_news(news),
             }
         }
         self.render();

@@ -12,6 +12,7 @@ mod desk;
 mod devices;
 pub mod hall;
 mod operations;
+mod payment;
 pub mod prereview;
 pub mod receipts;
 mod render;
@@ -32,9 +33,12 @@ use crate::core::audit::{Actor, AuditAction};
 use crate::core::config::{CounterSection, Profile, TicketingSection};
 use crate::core::domain::CardExpiry;
 use crate::core::domain::EvaluationLevel;
+use crate::core::domain::FieldKind;
 use crate::core::pin::SignIn;
 use crate::core::ticketing::{self, IssueRequest, TicketRef, Transfer};
 use crate::core::Core;
+use crate::errand::ink::Pen;
+use crate::errand::payment::PaymentStage;
 use crate::terminal::cards::{CardOutcome, CardService};
 use crate::terminal::delivery::{Awaiting, DeliveryNews, SUBMIT_GRACE};
 use crate::terminal::desk::DeskJob;
@@ -45,7 +49,7 @@ use crate::terminal::Terminal;
 use crate::ui::{
     model, Chip, CounterAdapter, CounterCheck, CounterMatter, CounterOption, CounterQuestion,
     CounterTarget, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
-    NO_DISPLAY_MESSAGE,
+    PaymentAdapter, SignatureAdapter, NO_DISPLAY_MESSAGE,
 };
 use clerk::{Auth, Clerk, Decision, Pad};
 use devices::lease_from;
@@ -166,6 +170,8 @@ struct State {
     activity_said: Option<(crate::core::update::Activity, Instant)>,
     /// A restart asked by operations was taken; the event loop is ending.
     restarting: bool,
+    /// The follower of the fee's pending order (收费), if one is shown.
+    payment_follower: Option<crate::terminal::payment::Follower>,
 }
 
 impl State {
@@ -344,6 +350,7 @@ impl Counter {
                 ops_checked: None,
                 activity_said: None,
                 restarting: false,
+                payment_follower: None,
             })),
         };
         // On a hall database, a change any terminal commits is announced: the waiting line
@@ -444,6 +451,7 @@ impl Counter {
         }));
         a.on_search(on_text(Counter::search));
         a.on_choose_matter(on_text(|c, code| {
+            c.withdraw_payment();
             {
                 let mut st = c.state.borrow_mut();
                 if let Some(m) = st.terminal.core.catalog.matter(code).cloned() {
@@ -462,7 +470,20 @@ impl Counter {
         a.on_toggle_material(on_text(|c, id| {
             c.state.borrow_mut().clerk.toggle_brought(id)
         }));
+        a.on_edit_post_address(on_text(|c, v| {
+            c.state.borrow_mut().clerk.type_post(FieldKind::Text, v);
+        }));
+        a.on_edit_post_phone(on_text(|c, v| {
+            c.state.borrow_mut().clerk.type_post(FieldKind::Phone, v);
+        }));
+        a.on_ask_signature(on(|c| {
+            let mut st = c.state.borrow_mut();
+            if st.clerk.ask_signature() {
+                st.say("请申请人在评价器上签名");
+            }
+        }));
         a.on_accept(on(Counter::accept));
+        a.on_charge(on(Counter::charge));
         a.on_reject(on(Counter::reject));
         a.on_supplement(on(Counter::supplement));
         a.on_reprint(on(|c| {
@@ -475,6 +496,21 @@ impl Counter {
         a.on_touched(move || c.state.borrow_mut().clerk.touch(Instant::now()));
         let c = self.handle();
         a.on_inbox_ready(move || c.process_device_events());
+
+        // 手写签名: the applicant's finger on the pad (positions in its 1024 box).
+        let s = pad.global::<SignatureAdapter>();
+        let c = self.handle();
+        s.on_pen_down(move |x, y| c.sign_pen(Pen::Down(x as i32, y as i32)));
+        let c = self.handle();
+        s.on_pen_move(move |x, y| c.sign_pen(Pen::Move(x as i32, y as i32)));
+        let c = self.handle();
+        s.on_pen_up(move || c.sign_pen(Pen::Up));
+        let c = self.handle();
+        s.on_clear(move || {
+            if c.state.borrow_mut().clerk.clear_signature() {
+                c.render();
+            }
+        });
 
         let p = pad.global::<PadAdapter>();
         let c = self.handle();
@@ -502,6 +538,15 @@ impl Counter {
             c.state.borrow_mut().clerk.evaluated(Instant::now());
             c.render();
         });
+    }
+
+    /// A pen event on the pad's signature box: only the ink and the signed line are drawn
+    /// again while the finger moves.
+    fn sign_pen(&self, pen: Pen) {
+        let changed = self.state.borrow_mut().clerk.sign_pen(pen);
+        if changed {
+            self.render_signature();
+        }
     }
 
     /// 登录 / 解锁: the PIN is checked on a worker thread (Argon2id takes a tenth of a second
@@ -585,8 +630,10 @@ impl Counter {
             }
         }
         self.run_desk(DeskJob::Open(false));
+        self.withdraw_payment();
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
+        st.payment_follower = None;
         if let Some(staff) = st.clerk.sign_out() {
             st.audit(&staff, AuditAction::StaffSignOut);
         }
@@ -623,8 +670,10 @@ impl Counter {
 
     /// The rest of 办结, once the ticket (if any) is served.
     fn finished(&self) {
+        self.withdraw_payment();
         let mut st = self.state.borrow_mut();
         let st = &mut *st;
+        st.payment_follower = None;
         let number = st.clerk.finish();
         if let Some(c) = &st.terminal.cards {
             c.lift_demo_card();
@@ -705,8 +754,14 @@ impl Counter {
             st.fail("预审未通过，不能受理：请补齐缺少的项目，或出具补齐补正告知");
             return None;
         }
+        if let Some(why) = st.clerk.acceptance_refusal() {
+            st.fail(why);
+            return None;
+        }
         let errand = st.clerk.work().errand()?;
-        let case = crate::errand::new_case(&errand, st.terminal.core.catalog.version);
+        let mut case = crate::errand::new_case(&errand, st.terminal.core.catalog.version);
+        // 手写签名: its PNG and strokes ride the case, sealed with the rest (as the kiosk's).
+        crate::errand::signature::attach(&mut case, &st.clerk.work().signature.strokes);
         match st.terminal.enqueue_case(case, Timestamp::now()) {
             Ok(acc) => {
                 let case_id = acc.id.to_string();
@@ -745,6 +800,7 @@ impl Counter {
                 (Some(m), Some(p)) => Some(receipts::acceptance(
                     m,
                     p,
+                    w.delivery().as_ref(),
                     &receipts::Desk {
                         terminal: &st.terminal.core.profile.terminal.name,
                         window: st.cfg.window,

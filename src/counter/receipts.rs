@@ -1,11 +1,13 @@
 //! What the counter prints: the acceptance receipt (受理回执) with the case number, the
-//! supplement list (补齐补正告知) of what is missing, and the rejection notice (不予受理告知).
+//! payment receipt (缴费凭证) once the fee is paid, the supplement list (补齐补正告知) of what is missing, and the rejection notice (不予受理告知).
 //! Pure functions; the applicant appears masked, as on every receipt.
 
 use jiff::Timestamp;
 use ykb_drivers::escpos::receipt::{Receipt, ReceiptItem};
 
-use crate::core::domain::{mask_name, Material, Matter, Person};
+use crate::core::domain::{mask_name, Delivery, Material, Matter, Person};
+use crate::core::payment::yuan;
+use crate::core::platform::wire::PaymentOrder;
 use crate::errand::CASE_QR_PREFIX;
 
 use super::prereview::copies_text;
@@ -55,6 +57,7 @@ fn time_row(now: Timestamp) -> ReceiptItem {
 pub fn acceptance(
     matter: &Matter,
     person: &Person,
+    delivery: Option<&Delivery>,
     desk: &Desk<'_>,
     case_id: &str,
     case_number: &str,
@@ -69,6 +72,20 @@ pub fn acceptance(
         label: "承诺时限".into(),
         value: matter.promised_time_limit.display_zh(),
     });
+    if let Some(d) = delivery {
+        items.push(ReceiptItem::Row {
+            label: "取件方式".into(),
+            value: match d {
+                Delivery::Window => "窗口领取".into(),
+                Delivery::Post { address, .. } => {
+                    format!(
+                        "邮寄到家（{}）",
+                        crate::core::privacy::mask_address(address)
+                    )
+                }
+            },
+        });
+    }
     items.push(ReceiptItem::Separator);
     items.push(ReceiptItem::Text(
         "您的申请已受理，材料齐全。请凭本回执查询办理进度。".into(),
@@ -82,6 +99,54 @@ pub fn acceptance(
         title: "渝快办 受理回执".into(),
         items,
         footer: vec![desk.terminal.to_owned(), "请妥善保管本回执".into()],
+    }
+}
+
+/// 缴费凭证: the accepted case's fee is paid — the items, the amount, the payee, the
+/// 支付流水号 and the QR of the 财政电子票据.
+pub fn payment(
+    matter: &Matter,
+    person: &Person,
+    desk: &Desk<'_>,
+    unified_code: &str,
+    order: &PaymentOrder,
+    now: Timestamp,
+) -> Receipt {
+    let mut items = head(matter, Some(person), desk);
+    items.push(ReceiptItem::Row {
+        label: "受理编号".into(),
+        value: unified_code.to_owned(),
+    });
+    items.push(ReceiptItem::Separator);
+    for i in &order.items {
+        items.push(ReceiptItem::Row {
+            label: i.name.clone(),
+            value: format!("{} 元", yuan(i.amount_fen)),
+        });
+    }
+    items.push(ReceiptItem::Row {
+        label: "缴费".into(),
+        value: format!("已缴费 {} 元", yuan(order.amount_fen)),
+    });
+    items.push(ReceiptItem::Row {
+        label: "收款单位".into(),
+        value: order.payee.clone(),
+    });
+    items.push(ReceiptItem::Row {
+        label: "支付流水号".into(),
+        value: order.payment_no.clone().unwrap_or_default(),
+    });
+    if let Some(url) = &order.fiscal_receipt_url {
+        items.push(ReceiptItem::Qr {
+            data: url.clone(),
+            caption: Some("扫码查看财政电子票据".into()),
+        });
+    }
+    items.push(time_row(now));
+    Receipt {
+        title: "渝快办 缴费凭证".into(),
+        items,
+        footer: vec![desk.terminal.to_owned(), "请妥善保管本凭证".into()],
     }
 }
 
@@ -187,6 +252,7 @@ mod tests {
         let a = acceptance(
             &m,
             &p,
+            None,
             &desk,
             "c1",
             "500000202611270001",
@@ -194,5 +260,33 @@ mod tests {
         );
         let text = serde_json::to_string(&a).unwrap();
         assert!(text.contains("500000202611270001") && text.contains("ykb:case:c1"));
+        assert!(
+            !text.contains("取件方式"),
+            "no delivery for a matter never posted"
+        );
+        let post = Delivery::Post {
+            address: "重庆市江北区观音桥步行街8号".into(),
+            phone: "13800000000".into(),
+        };
+        let a = acceptance(&m, &p, Some(&post), &desk, "c1", "1", Timestamp::UNIX_EPOCH);
+        let text = serde_json::to_string(&a).unwrap();
+        assert!(
+            text.contains("取件方式") && text.contains("邮寄到家（重庆市江北区****）"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("观音桥") && !text.contains("13800000000"),
+            "{text}"
+        );
+        let a = acceptance(
+            &m,
+            &p,
+            Some(&Delivery::Window),
+            &desk,
+            "c1",
+            "1",
+            Timestamp::UNIX_EPOCH,
+        );
+        assert!(serde_json::to_string(&a).unwrap().contains("窗口领取"));
     }
 }

@@ -13,8 +13,8 @@ impl Counter {
         };
         let a = w.global::<CounterAdapter>();
         let p = pw.global::<PadAdapter>();
-        let mut st = self.state.borrow_mut();
-        let st = &mut *st;
+        let mut guard = self.state.borrow_mut();
+        let st = &mut *guard;
         let signed_in = st.clerk.staff().is_some();
         a.set_auth(match st.clerk.auth() {
             Auth::SignedOut => 0,
@@ -177,6 +177,31 @@ impl Counter {
         a.set_decision(decision.into());
         a.set_print_status(st.print_status.clone().into());
 
+        // 邮寄到家: the address and phone the clerk fills in.
+        let post = if signed_in {
+            work.post_fields()
+        } else {
+            Vec::new()
+        };
+        let value_of = |kind: FieldKind| -> SharedString {
+            post.iter()
+                .find(|f| f.kind == kind)
+                .and_then(|f| work.fields.get(&f.id))
+                .map(|v| v.as_str().into())
+                .unwrap_or_default()
+        };
+        a.set_posting(!post.is_empty());
+        // 收费: the clerk sees where the fee stands.
+        a.set_payment_status(if signed_in {
+            st.clerk.payment_status().into()
+        } else {
+            SharedString::new()
+        });
+        a.set_can_charge(signed_in && st.clerk.can_charge());
+        a.set_charged_before(work.payment.is_some());
+        a.set_post_address(value_of(FieldKind::Text));
+        a.set_post_phone(value_of(FieldKind::Phone));
+
         // The pad: what the clerk is doing, then 好差评.
         p.set_staff(staff.into());
         p.set_ticket(ticket.into());
@@ -190,6 +215,8 @@ impl Counter {
         p.set_status(st.clerk.pad_status().into());
         match st.clerk.pad() {
             Pad::Showing => p.set_mode(0),
+            Pad::Sign => p.set_mode(3),
+            Pad::Pay => p.set_mode(4),
             Pad::Thanks { .. } => p.set_mode(2),
             Pad::Evaluate(e) => {
                 p.set_mode(1);
@@ -214,6 +241,47 @@ impl Counter {
             p.set_note(SharedString::new());
             p.set_reasons(ModelRc::default());
         }
+        // The fee's order on the pad: its QR, amount, payee and countdown.
+        let pay = pw.global::<PaymentAdapter>();
+        if st.clerk.pad() == &Pad::Pay {
+            let stage = work.payment.as_ref().map(|p| p.stage());
+            crate::ui::show_payment(&pay, stage, &work.fee_items(), Timestamp::now(), &|zh| {
+                zh.to_owned()
+            });
+            if matches!(stage, Some(PaymentStage::Ended(_))) {
+                // The clerk, not the citizen, asks again here.
+                pay.set_note("未扣款。如需缴费，请工作人员重新收费，或稍后在渝快办App缴费".into());
+            }
+        } else {
+            crate::ui::clear_payment(&pay);
+        }
+        drop(guard);
+        self.render_signature();
+    }
+
+    /// 手写签名: the ink on the pad and the signed line on the clerk's screen. The strokes are
+    /// personal: they leave both screens with the work.
+    pub(super) fn render_signature(&self) {
+        let (Some(w), Some(pw)) = (self.window.upgrade(), self.pad.upgrade()) else {
+            return;
+        };
+        let a = w.global::<CounterAdapter>();
+        let s = pw.global::<SignatureAdapter>();
+        let st = self.state.borrow();
+        let work = st.clerk.work();
+        let signed_in = st.clerk.staff().is_some();
+        a.set_signing(st.clerk.pad() == &Pad::Sign);
+        a.set_signed(work.signed());
+        a.set_signature_status(if signed_in {
+            st.clerk.signature_status().into()
+        } else {
+            SharedString::new()
+        });
+        s.set_wanted(st.clerk.pad() == &Pad::Sign);
+        s.set_required(work.signature_required());
+        s.set_by_agent(false);
+        s.set_ink(crate::ui::ink_path(work.signature.all()).into());
+        s.set_refusal(SharedString::new());
     }
 }
 

@@ -9,9 +9,15 @@ use std::time::{Duration, Instant};
 
 use crate::core::config::CounterSection;
 use crate::core::domain::CardExpiry;
-use crate::core::domain::{EvaluationLevel, Matter, Person, QuestionKind};
+use crate::core::domain::{
+    Delivery, EvaluationLevel, FieldKind, FormField, Matter, Person, QuestionKind,
+};
 use crate::core::pin::{SignIn, Throttle};
-use crate::errand::Errand;
+use crate::core::platform::wire::{PaymentItem, PaymentOrder};
+use crate::errand::ink::{Ink, Pen};
+use crate::errand::payment::{Payment, PaymentStage, Step};
+use crate::errand::signature::is_signature;
+use crate::errand::{form, Errand};
 
 use super::prereview::{self, Review};
 
@@ -55,12 +61,24 @@ pub struct Work {
     pub chosen: Vec<String>,
     /// Materials ticked as brought.
     pub brought: BTreeSet<String>,
+    /// What the clerk typed for the form (field id → value): the 邮寄到家 address and phone;
+    /// the rest of the counter's form is the card.
+    pub fields: BTreeMap<String, String>,
+    /// 手写签名: what the applicant wrote on the pad (personal: dropped with the work).
+    pub signature: Ink,
     pub decision: Option<Decision>,
+    /// The platform's unified code of the accepted case (统一受理编号), once delivered.
+    pub unified_code: Option<String>,
+    /// 收费 of the accepted case (the state machine the kiosk's 缴费 uses too).
+    pub payment: Option<Payment>,
 }
 
-/// Nothing typed or photographed: the counter's form is the card, its papers are handed over.
-static NOTHING_TYPED: BTreeMap<String, String> = BTreeMap::new();
+/// Nothing photographed: the counter's papers are handed over.
 static NO_PHOTOS: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+
+/// Why 受理 is refused while a matter that needs the applicant's signature is unsigned.
+pub const UNSIGNED: &str =
+    "本事项需要申请人本人签名：请点“请申请人签名”，待申请人在评价器上签名后再受理";
 
 impl Work {
     /// The accepted errand as a plain value for the case builder; `None` without a matter or
@@ -87,9 +105,69 @@ impl Work {
             person: self.person.as_ref()?,
             agent: None,
             licences: &self.licences,
-            fields: &NOTHING_TYPED,
+            fields: &self.fields,
             images: &NO_PHOTOS,
         })
+    }
+
+    /// The fields the chosen 邮寄到家 answer asks the clerk to fill (address, phone), in the
+    /// answer's order; empty when the result is collected at the window.
+    pub fn post_fields(&self) -> Vec<&FormField> {
+        let Some(m) = &self.matter else {
+            return Vec::new();
+        };
+        m.post_choice(&self.chosen)
+            .map(|c| {
+                c.fields
+                    .iter()
+                    .filter_map(|id| m.form_fields.iter().find(|f| &f.id == id))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// 取件方式 as the clerk has it (`None`: the matter's result cannot be posted).
+    pub fn delivery(&self) -> Option<Delivery> {
+        let m = self.matter.as_ref()?;
+        let known = form::Known {
+            person: self.person.as_ref(),
+            agent: None,
+        };
+        let values = form::values(m, &self.chosen, known, &self.fields);
+        crate::errand::case::delivery(m, &self.chosen, &values)
+    }
+
+    /// The fee items of the matter as answered (an answer's fees, e.g. 邮寄费, count).
+    pub fn fee_items(&self) -> Vec<PaymentItem> {
+        self.matter
+            .as_ref()
+            .map(|m| crate::core::payment::fee_items([m], &self.chosen))
+            .unwrap_or_default()
+    }
+
+    /// Whether the pad holds a signature (an empty pad or a dot is none).
+    pub fn signed(&self) -> bool {
+        is_signature(&self.signature.strokes)
+    }
+
+    /// Whether the matter asks for the applicant's signature.
+    pub fn signature_required(&self) -> bool {
+        self.matter.as_ref().is_some_and(|m| m.requires_signature)
+    }
+
+    /// 邮寄到家: the address starts as the card's (the clerk may change it).
+    fn prefill_post(&mut self) {
+        let Some(address) = self.person.as_ref().map(|p| p.address.clone()) else {
+            return;
+        };
+        let first_text = self
+            .post_fields()
+            .into_iter()
+            .find(|f| f.kind == FieldKind::Text)
+            .map(|f| f.id.clone());
+        if let Some(id) = first_text {
+            self.fields.entry(id).or_insert(address);
+        }
     }
 }
 
@@ -98,6 +176,10 @@ impl Work {
 pub enum Pad {
     /// Shows what the clerk is doing.
     Showing,
+    /// 手写签名: the 承诺 line and the signature box, asked for by the clerk.
+    Sign,
+    /// 收费: the fee's order — its QR, amount, payee and countdown, then how it ended.
+    Pay,
     /// 好差评 for the service just finished.
     Evaluate(Evaluation),
     /// 感谢您的评价, until the instant.
@@ -266,6 +348,7 @@ impl Clerk {
                 ticket,
                 ..Work::default()
             };
+            self.leave_pad();
         }
         self.auth = Auth::SignedIn {
             staff: staff_id.to_owned(),
@@ -325,6 +408,7 @@ impl Clerk {
     /// The ticket left the window without service (过号, 暂挂, 转出): the work goes with it.
     pub fn ticket_gone(&mut self) {
         self.work = Work::default();
+        self.leave_pad();
     }
 
     /// An ID card was read at the window.
@@ -333,6 +417,14 @@ impl Clerk {
         self.work.expiry = expiry;
         self.work.licences.clear();
         self.work.decision = None;
+        // Someone else's card: nothing typed, signed or charged for the one before carries
+        // over (a pending order is withdrawn first, see `withdraw_payment`).
+        self.work.fields.clear();
+        self.work.signature.rewrite();
+        self.work.unified_code = None;
+        self.work.payment = None;
+        self.leave_pad();
+        self.work.prefill_post();
     }
 
     /// The platform's e-licences for `id_number`, if it is still the person at the window.
@@ -353,7 +445,12 @@ impl Clerk {
         self.work.matter = Some(matter);
         self.work.chosen.clear();
         self.work.brought.clear();
+        self.work.fields.clear();
+        self.work.signature.rewrite();
         self.work.decision = None;
+        self.work.unified_code = None;
+        self.work.payment = None;
+        self.leave_pad();
     }
 
     /// An option of a situation question was picked: single questions take one answer, multi
@@ -399,6 +496,181 @@ impl Clerk {
             }
         }
         self.work.decision = None;
+        self.work.prefill_post();
+    }
+
+    /// The clerk typed into a field the chosen answers ask for (the 邮寄到家 address or
+    /// phone); anything else is not the counter's to type.
+    pub fn type_field(&mut self, id: &str, value: &str) -> bool {
+        if !self.work.post_fields().iter().any(|f| f.id == id) {
+            return false;
+        }
+        self.work.fields.insert(id.to_owned(), value.to_owned());
+        self.work.decision = None;
+        true
+    }
+
+    /// The clerk typed the 邮寄到家 address (`FieldKind::Text`) or phone (`FieldKind::Phone`):
+    /// into the first such field the chosen answer asks for.
+    pub fn type_post(&mut self, kind: FieldKind, value: &str) -> bool {
+        let id = self
+            .work
+            .post_fields()
+            .into_iter()
+            .find(|f| f.kind == kind)
+            .map(|f| f.id.clone());
+        id.is_some_and(|id| self.type_field(&id, value))
+    }
+
+    /// What the clerk's screen says of the applicant's signature (zh-CN).
+    pub fn signature_status(&self) -> &'static str {
+        match (self.work.signed(), self.pad == Pad::Sign) {
+            (true, _) => "申请人签名：已签名",
+            (false, true) => "申请人签名：请申请人在评价器上签名",
+            (false, false) if self.work.signature_required() => {
+                "申请人签名：未签名（本事项必须签名）"
+            }
+            (false, false) => "申请人签名：未签名",
+        }
+    }
+
+    /// 请申请人签名 / 重签: the pad wipes what was written and asks the applicant to sign,
+    /// once a person and a matter are at the desk and nothing is decided yet.
+    pub fn ask_signature(&mut self) -> bool {
+        let w = &self.work;
+        if w.person.is_none() || w.matter.is_none() || w.decision.is_some() {
+            return false;
+        }
+        self.work.signature.rewrite();
+        self.pad = Pad::Sign;
+        true
+    }
+
+    /// The applicant's finger on the pad's signature box; whether anything changed. Ink is
+    /// taken only while the pad asks for it.
+    pub fn sign_pen(&mut self, pen: Pen) -> bool {
+        self.pad == Pad::Sign && self.work.decision.is_none() && self.work.signature.apply(pen)
+    }
+
+    /// 重签 pressed on the pad by the applicant.
+    pub fn clear_signature(&mut self) -> bool {
+        if self.pad != Pad::Sign || self.work.decision.is_some() {
+            return false;
+        }
+        self.work.signature.rewrite();
+        true
+    }
+
+    /// The pad stops asking for a signature or showing the fee (the work it was for changed
+    /// or ended).
+    fn leave_pad(&mut self) {
+        if matches!(self.pad, Pad::Sign | Pad::Pay) {
+            self.pad = Pad::Showing;
+        }
+    }
+
+    /// The platform gave the case `case_id` its unified code: kept when it is the case
+    /// accepted here (收费 needs it).
+    pub fn coded(&mut self, case_id: &str, unified_code: &str) -> bool {
+        let ours = matches!(&self.work.decision,
+            Some(Decision::Accepted { case_id: id, .. }) if id == case_id);
+        if ours {
+            self.work.unified_code = Some(unified_code.to_owned());
+        }
+        ours
+    }
+
+    /// Whether 收费 may ask for an order now: the accepted case has its unified code and a
+    /// fee, it is not paid, and no order is being made or shown.
+    pub fn can_charge(&self) -> bool {
+        let w = &self.work;
+        matches!(w.decision, Some(Decision::Accepted { .. }))
+            && w.unified_code.is_some()
+            && !w.fee_items().is_empty()
+            && w.payment
+                .as_ref()
+                .is_none_or(|p| !p.busy() && p.paid_order().is_none())
+    }
+
+    /// 收费 (or 重新收费 after an order ended): the pad shows the order; the loop asks the
+    /// platform for it with the returned attempt. `None` when there is nothing to charge.
+    pub fn charge(&mut self) -> Option<Step> {
+        if !self.can_charge() {
+            return None;
+        }
+        let step = Payment::open(&mut self.work.payment)?;
+        self.pad = Pad::Pay;
+        Some(step)
+    }
+
+    /// The order the loop asked for, checked (`core::payment::check_order`), or why there is
+    /// none; the step to run next, if any.
+    pub fn payment_ordered(&mut self, result: Result<Box<PaymentOrder>, String>) -> Option<Step> {
+        self.work.payment.as_mut()?.ordered(result).flatten()
+    }
+
+    /// The followed order as the platform last answered; the step to run next, if any.
+    pub fn payment_update(&mut self, order: Box<PaymentOrder>) -> Option<Step> {
+        self.work.payment.as_mut()?.update(order).flatten()
+    }
+
+    /// 办结 or a new citizen while an order is pending: it is withdrawn (its QR can no
+    /// longer be paid); returns the step that does it.
+    pub fn withdraw_payment(&mut self) -> Option<Step> {
+        let p = self.work.payment.as_mut().filter(|p| p.busy())?;
+        p.later()
+    }
+
+    /// What the clerk's screen says of the fee (zh-CN); empty when nothing is due.
+    pub fn payment_status(&self) -> String {
+        let w = &self.work;
+        let items = w.fee_items();
+        if items.is_empty() || !matches!(w.decision, Some(Decision::Accepted { .. })) {
+            return String::new();
+        }
+        let amount = crate::core::payment::yuan(crate::core::payment::total_fen(&items));
+        match (
+            w.unified_code.as_ref(),
+            w.payment.as_ref().map(Payment::stage),
+        ) {
+            (None, _) => format!("需缴费 {amount} 元：取得统一受理编号后可收费"),
+            (Some(_), None) => format!("需缴费 {amount} 元，请点“收费”，市民在评价器上扫码支付"),
+            (Some(_), Some(PaymentStage::Creating)) => "正在生成缴费订单…".into(),
+            (Some(_), Some(PaymentStage::Pending(_))) => {
+                format!("待市民扫码支付 {amount} 元（二维码在评价器上）")
+            }
+            (Some(_), Some(PaymentStage::Paid(o))) => format!(
+                "已缴费 {amount} 元，支付流水号 {}",
+                o.payment_no.as_deref().unwrap_or("")
+            ),
+            (Some(_), Some(PaymentStage::Ended(_))) => {
+                "缴费订单已过期或已取消，未扣款：可点“重新收费”".into()
+            }
+            (Some(_), Some(PaymentStage::Unknown(_))) => {
+                "暂时无法确认缴费结果：如市民已支付，请勿重复收费；可稍后在办件进度中查看".into()
+            }
+            (Some(_), Some(PaymentStage::Refused(why))) => format!("暂时不能收费：{why}"),
+            (Some(_), Some(PaymentStage::Later)) => {
+                format!("未缴费 {amount} 元：可在渝快办App缴费，或点“重新收费”")
+            }
+        }
+    }
+
+    /// Why 受理 cannot store the case yet, in words for the clerk; `None` when it can: the
+    /// 邮寄到家 address and phone must be good, and a matter that requires the applicant's
+    /// signature (`Matter::requires_signature`) must be signed on the pad.
+    pub fn acceptance_refusal(&self) -> Option<String> {
+        let w = &self.work;
+        for f in w.post_fields() {
+            let v = w.fields.get(&f.id).map_or("", |v| v.trim());
+            if let Err(e) = form::check(f, v) {
+                return Some(format!("邮寄到家：{e}"));
+            }
+        }
+        if w.signature_required() && !w.signed() {
+            return Some(UNSIGNED.to_owned());
+        }
+        None
     }
 
     /// The clerk ticked (or unticked) a material as brought.
@@ -427,12 +699,14 @@ impl Clerk {
     /// Records the decision (after the outbox took it).
     pub fn decided(&mut self, d: Decision) {
         self.work.decision = Some(d);
+        self.leave_pad();
     }
 
     /// 办结: the citizen's work ends and the pad asks for 好差评. Returns the ticket that was
     /// at the window, to be marked served.
     pub fn finish(&mut self) -> Option<String> {
         let work = std::mem::take(&mut self.work);
+        self.leave_pad();
         let case_id = match &work.decision {
             Some(Decision::Accepted { case_id, .. }) => Some(case_id.clone()),
             _ => None,
@@ -513,218 +787,4 @@ impl Clerk {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::config::PinAccount;
-    use crate::core::domain::IdNumber;
-
-    fn cfg() -> CounterSection {
-        CounterSection {
-            window: 3,
-            lock_after_secs: 60,
-            max_failures: 3,
-            lockout_secs: 30,
-            staff: vec![PinAccount {
-                id: "S0001".into(),
-                pin_hash: crate::core::pin::PinHash::new(
-                    "123456",
-                    b"saltsalt",
-                    crate::core::pin::MIN_ITERATIONS,
-                )
-                .to_string(),
-            }],
-        }
-    }
-
-    fn signed_in(t: Instant) -> Clerk {
-        let c = cfg();
-        let mut k = Clerk::new(&c, t);
-        assert_eq!(k.sign_in("S0001", "123456", &c.staff, t), SignIn::Ok);
-        k
-    }
-
-    fn person() -> Person {
-        Person {
-            name: "李喆".into(),
-            id_number: IdNumber::parse("500105198511220024").unwrap(),
-            address: String::new(),
-        }
-    }
-
-    fn renewal() -> Matter {
-        crate::core::catalog::demo_matter("居民身份证换领")
-    }
-
-    #[test]
-    fn a_citizen_is_served_from_the_call_until_the_evaluation_is_given() {
-        let t = Instant::now();
-        let mut k = signed_in(t);
-        assert!(!k.serving(), "signed in, nobody called");
-        k.called("A001");
-        assert!(k.serving(), "a ticket at the window");
-        k.finish();
-        assert!(matches!(k.pad(), Pad::Evaluate(_)));
-        assert!(k.serving(), "the citizen is still at the pad");
-        k.evaluated(t);
-        assert!(!k.serving());
-        k.card_read(person(), None);
-        assert!(k.serving(), "a walk-in's card on the desk");
-    }
-
-    #[test]
-    fn wrong_pins_pause_sign_in_and_the_pause_doubles() {
-        let c = cfg();
-        let t = Instant::now();
-        let mut k = Clerk::new(&c, t);
-        assert_eq!(
-            k.sign_in("S0001", "1", &c.staff, t),
-            SignIn::Wrong { left: 2 }
-        );
-        assert_eq!(
-            k.sign_in("nobody", "123456", &c.staff, t),
-            SignIn::Wrong { left: 1 }
-        );
-        assert_eq!(
-            k.sign_in("S0001", "2", &c.staff, t),
-            SignIn::Paused { secs: 30 }
-        );
-        // Even the right PIN is not checked while paused.
-        assert_eq!(
-            k.sign_in("S0001", "123456", &c.staff, t + Duration::from_secs(10)),
-            SignIn::StillPaused { secs: 20 }
-        );
-        assert_eq!(k.auth(), &Auth::SignedOut);
-        let later = t + Duration::from_secs(31);
-        assert_eq!(
-            k.sign_in("S0001", "3", &c.staff, later),
-            SignIn::Paused { secs: 60 }
-        );
-        let later = later + Duration::from_secs(61);
-        assert!(matches!(
-            k.sign_in("S0001", "123456", &c.staff, later),
-            SignIn::Ok
-        ));
-        assert_eq!(k.staff(), Some("S0001"));
-        // Success forgets the failures.
-        k.sign_out();
-        assert_eq!(
-            k.sign_in("S0001", "9", &c.staff, later),
-            SignIn::Wrong { left: 2 }
-        );
-    }
-
-    #[test]
-    fn a_check_off_the_ui_thread_admits_no_second_press_and_takes_only_its_own_outcome() {
-        let c = cfg();
-        let t = Instant::now();
-        let mut k = Clerk::new(&c, t);
-        assert_eq!(k.begin_sign_in(" S0001 ", t), SignInStart::Check);
-        assert!(k.checking());
-        // A second press while the worker hashes starts no second guess.
-        assert_eq!(k.begin_sign_in("S0001", t), SignInStart::Busy);
-        // An outcome for someone else's check (a stale report) changes nothing.
-        assert_eq!(k.finish_sign_in("S0002", true, t), None);
-        assert_eq!(k.auth(), &Auth::SignedOut);
-        assert_eq!(
-            k.finish_sign_in("S0001", false, t),
-            Some(SignIn::Wrong { left: 2 })
-        );
-        assert!(!k.checking());
-        for _ in 0..2 {
-            assert_eq!(k.begin_sign_in("S0001", t), SignInStart::Check);
-            k.finish_sign_in("S0001", false, t);
-        }
-        // Paused: answered at once, nothing to check.
-        assert_eq!(
-            k.begin_sign_in("S0001", t + Duration::from_secs(1)),
-            SignInStart::Answered(SignIn::StillPaused { secs: 29 })
-        );
-        assert!(!k.checking());
-        let later = t + Duration::from_secs(31);
-        assert_eq!(k.begin_sign_in("S0001", later), SignInStart::Check);
-        assert_eq!(k.finish_sign_in("S0001", true, later), Some(SignIn::Ok));
-        assert_eq!(k.staff(), Some("S0001"));
-    }
-
-    #[test]
-    fn the_session_locks_when_idle_and_the_same_clerk_keeps_the_work() {
-        let t = Instant::now();
-        let mut k = signed_in(t);
-        k.called("A001");
-        k.card_read(person(), None);
-        assert_eq!(k.tick(t + Duration::from_secs(59)), None);
-        k.touch(t + Duration::from_secs(30));
-        assert_eq!(k.tick(t + Duration::from_secs(89)), None);
-        assert_eq!(k.tick(t + Duration::from_secs(90)), Some("S0001".into()));
-        assert_eq!(
-            k.auth(),
-            &Auth::Locked {
-                staff: "S0001".into()
-            }
-        );
-        assert_eq!(k.staff(), None);
-        let c = cfg();
-        let now = t + Duration::from_secs(100);
-        assert!(matches!(
-            k.sign_in("S0001", "123456", &c.staff, now),
-            SignIn::Ok
-        ));
-        assert!(k.work().person.is_some(), "the same clerk carries on");
-        // Signing out forgets everything personal.
-        assert_eq!(k.sign_out(), Some("S0001".into()));
-        assert!(k.work().person.is_none() && k.work().ticket.is_none());
-    }
-
-    #[test]
-    fn answers_ticks_and_the_review_follow_the_matter() {
-        let t = Instant::now();
-        let mut k = signed_in(t);
-        k.called("A001");
-        assert_eq!(k.pad_status(), "请出示身份证");
-        k.card_read(person(), Some(CardExpiry::LongTerm));
-        assert!(k.licences("500105198511220024", vec!["居民户口簿".into()]));
-        assert!(!k.licences("110105198501010028", vec![]));
-        k.choose_matter(renewal());
-        for o in ["o_damaged", "o_expiry", "o_minor_no", "o_pick_window"] {
-            k.answer(o);
-        }
-        assert_eq!(
-            k.work().chosen,
-            vec!["o_expiry", "o_minor_no", "o_pick_window"]
-        );
-        let today = jiff::civil::date(2026, 11, 27);
-        let r = k.review(today).unwrap();
-        assert!(!r.can_accept());
-        k.toggle_brought("m_photo_receipt");
-        assert!(k.review(today).unwrap().can_accept());
-        k.toggle_brought("m_photo_receipt");
-        assert!(!k.review(today).unwrap().can_accept());
-        assert_eq!(k.pad_status(), "工作人员正在预审您的材料");
-    }
-
-    #[test]
-    fn finishing_asks_the_pad_for_an_evaluation_that_needs_a_reason_when_bad() {
-        let t = Instant::now();
-        let mut k = signed_in(t);
-        k.called("A001");
-        k.decided(Decision::Accepted {
-            case_id: "c1".into(),
-            local_number: "1".into(),
-        });
-        assert_eq!(k.finish(), Some("A001".into()));
-        assert!(k.work().ticket.is_none());
-        assert!(k.evaluation_ready().is_none());
-        k.evaluate_level(EvaluationLevel::Dissatisfied);
-        assert!(k.evaluation_ready().is_none());
-        let Pad::Evaluate(e) = k.pad() else { panic!() };
-        assert_eq!(e.note, "请选择不满意的原因，以便我们改进");
-        k.toggle_reason("等候时间长");
-        let e = k.evaluation_ready().unwrap();
-        assert_eq!(e.ticket.as_deref(), Some("A001"));
-        assert_eq!(e.case_id.as_deref(), Some("c1"));
-        k.evaluated(t);
-        assert!(matches!(k.pad(), Pad::Thanks { .. }));
-        k.tick(t + THANKS);
-        assert_eq!(k.pad(), &Pad::Showing);
-    }
-}
+mod tests;
