@@ -112,16 +112,6 @@ pub fn ink_path<'a>(strokes: impl Iterator<Item = &'a Vec<[i32; 2]>>) -> String 
     out.trim_end().to_owned()
 }
 
-#[cfg(test)]
-mod ink_tests {
-    #[test]
-    fn strokes_become_path_commands() {
-        let strokes = [vec![[1, 2], [3, 4]], vec![[5, 6]]];
-        assert_eq!(super::ink_path(strokes.iter()), "M 1 2 L 3 4 M 5 6 L 6 6");
-        assert_eq!(super::ink_path([].iter()), "");
-    }
-}
-
 /// `data` as a QR image for the screen (black on white, quiet zone included), drawn as the
 /// receipt printer draws it; an empty image when it does not fit a symbol.
 pub fn qr_image(data: &str) -> slint::Image {
@@ -232,4 +222,14 @@ pub fn clear_payment(a: &PaymentAdapter<'_>) {
     a.set_note(SharedString::new());
     a.set_payment_no(SharedString::new());
     a.set_fiscal_qr(slint::Image::default());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strokes_become_path_commands() {
+        let strokes = [vec![[1, 2], [3, 4]], vec![[5, 6]]];
+        assert_eq!(super::ink_path(strokes.iter()), "M 1 2 L 3 4 M 5 6 L 6 6");
+        assert_eq!(super::ink_path([].iter()), "");
+    }
 }
