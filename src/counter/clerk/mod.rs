@@ -1,7 +1,9 @@
 //! The clerk's session at a counter terminal (一窗综办) as a plain state machine, unit-tested
 //! without Slint: sign-in with staff id and PIN (wrong PINs pause sign-in, doubling), the
 //! idle lock, and the citizen being served — ticket, ID card, matter, situation answers,
-//! materials ticked as brought, the decision — and what the citizen-facing pad shows.
+//! materials ticked as brought, the 邮寄到家 address and phone, the applicant's signature on
+//! the pad, the decision, 收费 of the accepted case's fee (`errand::payment`) — and what the
+//! citizen-facing pad shows.
 //! **Invariant: what the counter does next is decided here, not in `.slint` callbacks.**
 
 use std::collections::{BTreeMap, BTreeSet};
