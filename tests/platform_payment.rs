@@ -375,7 +375,10 @@ async fn the_platform_refuses_an_agent_for_a_matter_that_must_be_applied_for_in_
         .await
         .unwrap_err();
     assert!(!refused.is_retryable(), "{refused:?}");
-    assert!(refused.to_string().contains("本事项需本人办理"), "{refused}");
+    assert!(
+        refused.to_string().contains("本事项需本人办理"),
+        "{refused}"
+    );
     c.submit_case(
         Uuid::now_v7(),
         with_agent(by_agent.task_code.as_str()).as_bytes(),
