@@ -269,6 +269,12 @@ fn the_deb_metadata_is_complete_and_its_assets_exist() {
     );
     assert!(postinst.contains("dialout") && postinst.contains("video"));
     assert!(postinst.contains("/var/lib/ykb-terminal"));
+    // On an upgrade or a rollback the agent is restarted onto the installed binary (the
+    // health check refuses an agent still reporting the old version).
+    assert!(
+        postinst.contains("systemctl try-restart ykb-terminal.service"),
+        "postinst restarts the agent after an upgrade"
+    );
     use std::os::unix::fs::PermissionsExt;
     for s in ["postinst", "prerm", "postrm"] {
         let p = scripts.join(s);

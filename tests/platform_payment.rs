@@ -300,7 +300,8 @@ async fn a_case_posted_to_a_mailing_address_shows_its_waybill_and_one_collected_
     let (m, _) = fee_and_free_matters(&c).await;
     let posted = serde_json::json!({
         "matters": [m.task_code.as_str()],
-        "form": { "f_post_address": "重庆市渝中区解放碑街道1号" },
+        "form": { "f_post_address": "重庆市渝中区解放碑街道1号", "f_phone": "13800000000" },
+        "delivery": { "method": "post", "address": "重庆市渝中区解放碑街道1号", "phone": "13800000000" },
     });
     let code = c
         .submit_case(Uuid::now_v7(), posted.to_string().as_bytes())
@@ -324,4 +325,64 @@ async fn a_case_posted_to_a_mailing_address_shows_its_waybill_and_one_collected_
     );
     let collected = submitted(&c, &m).await;
     assert_eq!(c.case_status(&collected).await.unwrap().waybill, None);
+    // A mailing address typed with 窗口领取 chosen is not posted: the delivery decides.
+    let at_window = serde_json::json!({
+        "matters": [m.task_code.as_str()],
+        "form": { "f_post_address": "重庆市渝中区解放碑街道1号" },
+        "delivery": { "method": "window" },
+    });
+    let code = c
+        .submit_case(Uuid::now_v7(), at_window.to_string().as_bytes())
+        .await
+        .unwrap()
+        .unified_code;
+    assert_eq!(c.case_status(&code).await.unwrap().waybill, None);
+}
+
+/// 帮办代办 only where the catalogue has a 代办 answer: a case with an agent for an
+/// in-person matter is refused as an item (final, not retried); one for a matter that allows
+/// it is accepted.
+#[tokio::test]
+async fn the_platform_refuses_an_agent_for_a_matter_that_must_be_applied_for_in_person() {
+    let (_h, c) = registered_at_a_new_sim().await;
+    let catalog = ykb_terminal::core::catalog::Catalog::demo().unwrap();
+    let in_person = catalog
+        .matters
+        .iter()
+        .find(|m| m.name == "居民身份证换领")
+        .unwrap();
+    let by_agent = catalog
+        .matters
+        .iter()
+        .find(|m| m.name == "老年人优待证申领")
+        .unwrap();
+    assert!(!in_person.allows_agent() && by_agent.allows_agent());
+    let with_agent = |code: &str| {
+        serde_json::json!({
+            "matters": [code],
+            "agent": {
+                "person": { "name": "李喆", "id_number": "500105198511220024", "address": "" },
+                "relationship": "child"
+            },
+        })
+        .to_string()
+    };
+    let refused = c
+        .submit_case(
+            Uuid::now_v7(),
+            with_agent(in_person.task_code.as_str()).as_bytes(),
+        )
+        .await
+        .unwrap_err();
+    assert!(!refused.is_retryable(), "{refused:?}");
+    assert!(
+        refused.to_string().contains("本事项需本人办理"),
+        "{refused}"
+    );
+    c.submit_case(
+        Uuid::now_v7(),
+        with_agent(by_agent.task_code.as_str()).as_bytes(),
+    )
+    .await
+    .expect("an agent where the catalogue allows one");
 }

@@ -217,11 +217,11 @@ const EN: &[(&str, &str)] = &[
     ("速度快", "Fast"),
     ("指引清楚", "Clear guidance"),
     // 帮办代办 and 邮寄到家.
-    ("子女", "Son or daughter"),
+    ("子女", "Child"),
     ("配偶", "Spouse"),
     ("父母", "Parent"),
     ("监护人", "Guardian"),
-    ("委托", "Authorised by the applicant"),
+    ("委托", "Authorised"),
     ("这是代办人本人的身份证，请放置被代办人的身份证", "This is the agent's own ID card; please place the applicant's card"),
     ("请先选择您与被代办人的关系", "Please choose how you are related to the applicant first"),
     ("请放置被代办人的身份证，或点“被代办人未到场”输入其姓名和身份证号码", "Place the applicant's ID card, or tap \"The applicant is not here\" to type their name and ID number"),

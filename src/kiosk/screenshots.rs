@@ -491,6 +491,32 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
         hw.invoke_use_handwriting(false);
         ka.invoke_go_home();
     }
+    // 帮办代办: a child applies for a parent — the agent's own card first, then the
+    // relationship and who is applied for.
+    let elderly = catalog
+        .matters
+        .iter()
+        .find(|m| m.name == "老年人优待证申领")
+        .ok_or("演示目录中没有“老年人优待证申领”")?;
+    ka.invoke_open_find();
+    for k in ["l", "n", "r"] {
+        find.invoke_key(k.into());
+    }
+    s.wait("查找", || find.get_results().row_count() > 0)?;
+    find.invoke_choose(elderly.task_code.to_string().into());
+    for a in ["o_cq", "o_agent", "o_pick_post"] {
+        guide.invoke_choose(a.into());
+    }
+    guide.invoke_start_apply();
+    s.shot("identify-agent")?;
+    window.global::<IdentifyAdapter>().invoke_place_demo_card();
+    s.wait("代办人", || ka.get_page() == super::Page::Agent)?;
+    let agent = window.global::<super::AgentAdapter>();
+    agent.invoke_choose_relationship("child".into());
+    s.shot("agent")?;
+    agent.invoke_type_applicant();
+    s.shot("form-agent")?;
+    ka.invoke_go_home();
     Ok(())
 }
 

@@ -469,40 +469,35 @@ impl Matter {
             .collect()
     }
 
-    /// The form fields needed for the chosen option ids.
     /// Whether the result can be posted (some answer is 邮寄到家).
     pub fn can_post(&self) -> bool {
-        self.questions
-            .iter()
-            .flat_map(|q| q.options.iter())
-            .any(|o| o.post)
+        self.options().any(|o| o.post)
     }
 
     /// The 邮寄到家 answer among `chosen`, if the citizen chose one.
     pub fn post_choice(&self, chosen: &[String]) -> Option<&Choice> {
-        let id = self.chosen_choices(chosen).find(|c| c.post)?.id.clone();
-        self.option(&id)
-    }
-
-    fn option(&self, id: &str) -> Option<&Choice> {
-        self.questions
-            .iter()
-            .flat_map(|q| q.options.iter())
-            .find(|o| o.id == id)
+        self.chosen_where(chosen, |c| c.post)
     }
 
     /// Whether someone else may apply for the applicant (some answer is 代办).
     pub fn allows_agent(&self) -> bool {
-        self.questions
-            .iter()
-            .flat_map(|q| q.options.iter())
-            .any(|o| o.agent)
+        self.options().any(|o| o.agent)
     }
 
     /// The 代办 answer among `chosen`, if the citizen chose one.
     pub fn agent_choice(&self, chosen: &[String]) -> Option<&Choice> {
-        let id = self.chosen_choices(chosen).find(|c| c.agent)?.id.clone();
-        self.option(&id)
+        self.chosen_where(chosen, |c| c.agent)
+    }
+
+    /// Every answer of every question.
+    fn options(&self) -> impl Iterator<Item = &Choice> {
+        self.questions.iter().flat_map(|q| q.options.iter())
+    }
+
+    /// The first chosen answer that `is` holds for.
+    fn chosen_where(&self, chosen: &[String], is: fn(&Choice) -> bool) -> Option<&Choice> {
+        let id = self.chosen_choices(chosen).find(|c| is(c))?.id.clone();
+        self.options().find(|o| o.id == id)
     }
 
     /// The fees due for the chosen situation: the matter's own and those its answers add.
@@ -512,6 +507,7 @@ impl Matter {
             .chain(self.chosen_choices(chosen).flat_map(|c| c.fees.iter()))
     }
 
+    /// The form fields needed for the chosen option ids.
     pub fn fields_for(&self, chosen: &[String]) -> Vec<&FormField> {
         let wanted = self
             .chosen_choices(chosen)

@@ -86,6 +86,11 @@ pub fn verdict(
         }
     }
     match agent {
+        // The agent runs the old binary until the package restarts it (postinst).
+        Some(m) if m.version != version => Err(format!(
+            "代理程序仍在运行版本 {}，未重启到 {version}",
+            m.version
+        )),
         Some(m) if m.at >= since => Ok(()),
         _ => Err("代理程序自更新后尚无被平台确认的心跳".into()),
     }
@@ -105,7 +110,7 @@ mod tests {
     #[test]
     fn healthy_only_with_a_new_first_frame_of_this_version_and_a_heartbeat_since() {
         let (v, since) = ("1.4.0", 1000);
-        let agent = m("1.3.0", 1010);
+        let agent = m(v, 1010);
         assert_eq!(
             verdict(v, since, Some(("kiosk", Some(&m(v, 1005)))), Some(&agent)),
             Ok(())
@@ -138,5 +143,9 @@ mod tests {
         assert!(verdict(v, since, None, None).is_err());
         // No UI to check (a counter): the agent alone.
         assert_eq!(verdict(v, since, None, Some(&agent)), Ok(()));
+        // An agent still on the old binary (not restarted by the package) is not healthy.
+        assert!(verdict(v, since, None, Some(&m("1.3.0", 1010)))
+            .unwrap_err()
+            .contains("1.3.0"));
     }
 }

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
-use super::{error, Shared, SimOptions};
+use super::{error, QueryArgs, Shared, SimOptions};
 use crate::core::domain::{Bundle, LocalElements, Matter};
 use crate::core::platform::wire;
 use crate::sim::generate::{self, Seed};
@@ -287,7 +287,7 @@ fn published(c: &SimCatalog, code: &str) -> Option<wire::PublishedMatter> {
 
 pub(super) async fn snapshot(
     State(s): State<Arc<Shared>>,
-    Query(q): Query<CatalogQuery>,
+    QueryArgs(q): QueryArgs<CatalogQuery>,
     headers: HeaderMap,
 ) -> Response {
     let body = {
@@ -344,7 +344,7 @@ pub(super) async fn snapshot(
 
 pub(super) async fn delta(
     State(s): State<Arc<Shared>>,
-    Query(q): Query<CatalogQuery>,
+    QueryArgs(q): QueryArgs<CatalogQuery>,
     headers: HeaderMap,
 ) -> Response {
     let since = q

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use ykb_drivers::cups::pdf::{self, A4Document, Block};
 
-use super::{error, Shared};
+use super::{error, JsonBody, QueryArgs, Shared};
 use crate::core::platform::wire;
 
 /// A certificate the simulator can issue: its matter's 实施编码 and its name.
@@ -154,7 +154,7 @@ fn document(
 
 pub(super) async fn issue(
     State(s): State<Arc<Shared>>,
-    Json(q): Json<wire::CertificateRequest>,
+    JsonBody(q): JsonBody<wire::CertificateRequest>,
 ) -> Response {
     if crate::core::domain::IdNumber::parse(&q.id_number).is_err() {
         return error(StatusCode::BAD_REQUEST, "bad_id_number", "身份证号码无效");
@@ -237,7 +237,10 @@ pub(super) struct VerifyQuery {
     code: String,
 }
 
-pub(super) async fn verify(State(s): State<Arc<Shared>>, Query(q): Query<VerifyQuery>) -> Response {
+pub(super) async fn verify(
+    State(s): State<Arc<Shared>>,
+    QueryArgs(q): QueryArgs<VerifyQuery>,
+) -> Response {
     let found = s
         .lock()
         .certificates

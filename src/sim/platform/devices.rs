@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::{error, Inner, Shared};
+use super::{error, Inner, JsonBody, Shared};
 use crate::core::platform::wire;
 use crate::core::sync::DEMO_ENROLMENT_CODE;
 /// A self-test report the simulator received.
@@ -193,7 +193,7 @@ pub(super) async fn audit_anchors(State(s): State<Arc<Shared>>, headers: HeaderM
 pub(super) async fn heartbeat(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
-    Json(hb): Json<wire::Heartbeat>,
+    JsonBody(hb): JsonBody<wire::Heartbeat>,
 ) -> Response {
     let device = device_of(&headers);
     let (v, commands, rollout) = {
@@ -220,7 +220,7 @@ pub(super) async fn heartbeat(
 pub(super) async fn selftest(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
-    Json(report): Json<wire::SelftestReport>,
+    JsonBody(report): JsonBody<wire::SelftestReport>,
 ) -> Response {
     let device_id = headers
         .get(wire::H_DEVICE)
@@ -261,7 +261,7 @@ pub(super) fn revoke(s: &Shared, device_id: &str, reason: RevokeReason) -> bool 
 pub(super) async fn ticket_lease(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
-    Json(q): Json<wire::TicketLeaseRequest>,
+    JsonBody(q): JsonBody<wire::TicketLeaseRequest>,
 ) -> Response {
     let service_ok = q.service.len() == 1 && q.service.bytes().all(|b| b.is_ascii_uppercase());
     if !service_ok

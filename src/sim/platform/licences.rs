@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::{error, Shared};
+use super::{error, JsonBody, Shared};
 use crate::core::domain::Person;
 use crate::core::platform::wire;
 /// `POST /admin/ykm/tokens`: issue a 渝快码 token for a person.
@@ -62,7 +62,7 @@ pub fn licences_for(id_number: &str) -> Vec<wire::Licence> {
         .collect()
 }
 
-pub(super) async fn licences(Json(q): Json<wire::LicenceQuery>) -> Response {
+pub(super) async fn licences(JsonBody(q): JsonBody<wire::LicenceQuery>) -> Response {
     if crate::core::domain::IdNumber::parse(&q.id_number).is_err() {
         return error(StatusCode::BAD_REQUEST, "bad_id_number", "身份证号码无效");
     }
@@ -208,7 +208,7 @@ pub(super) fn holder_name(id_number: &str) -> String {
 
 pub(super) async fn licence_document(
     State(s): State<Arc<Shared>>,
-    Json(q): Json<wire::LicenceDocumentRequest>,
+    JsonBody(q): JsonBody<wire::LicenceDocumentRequest>,
 ) -> Response {
     if crate::core::domain::IdNumber::parse(&q.id_number).is_err() {
         return error(StatusCode::BAD_REQUEST, "bad_id_number", "身份证号码无效");
@@ -242,7 +242,7 @@ pub(super) fn issue_token(s: &Shared, person: Person, ttl_secs: i64) -> String {
 
 pub(super) async fn ykm_verify(
     State(s): State<Arc<Shared>>,
-    Json(q): Json<wire::YkmVerifyRequest>,
+    JsonBody(q): JsonBody<wire::YkmVerifyRequest>,
 ) -> Response {
     let now = s.now();
     let g = s.lock();

@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use axum::extract::{FromRequest, FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -545,6 +547,45 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
         }),
     )
         .into_response()
+}
+
+/// A JSON request body. A body that is not JSON, not of the expected shape or not sent as
+/// `application/json` is refused with 400 `bad_request` and the contract's error body (axum's
+/// own rejections are plain text with 400, 415 or 422).
+pub(super) struct JsonBody<T>(pub(super) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(e) => Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("请求内容无效：{}", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// A request's query parameters. Missing or malformed ones are refused with 400
+/// `bad_request` and the contract's error body (axum's own rejection is plain text).
+pub(super) struct QueryArgs<T>(pub(super) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for QueryArgs<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Self(v)),
+            Err(e) => Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("查询参数无效：{}", e.body_text()),
+            )),
+        }
+    }
 }
 
 /// The routes the simulator serves, as (method, OpenAPI path) pairs — what the contract test

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::{error, Inner, Shared};
+use super::{error, Inner, QueryArgs, Shared};
 use crate::core::platform::wire::{self, PaymentItem, PaymentOrder, PaymentState};
 
 /// 收款单位 of the simulator's orders.
@@ -222,7 +222,7 @@ fn current(s: &Shared, id: &str) -> Option<(PaymentOrder, i64)> {
 pub(super) async fn get(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-    Query(q): Query<WaitQuery>,
+    QueryArgs(q): QueryArgs<WaitQuery>,
 ) -> Response {
     let until = s.now() + q.wait.min(wire::MAX_PAYMENT_WAIT_SECS) as i64;
     loop {
