@@ -191,6 +191,20 @@ pub fn walk(desk: (u32, u32), data: &Path, visit: &mut dyn Visit) -> Result<(), 
             a.invoke_toggle_material(m.into());
         }
     }
+    // 居民身份证换领 is signed: the clerk asks, the applicant signs on the pad.
+    a.invoke_ask_signature();
+    let ink = pad.global::<crate::ui::SignatureAdapter>();
+    for stroke in [
+        &[[90.0, 640.0], [200.0, 260.0], [330.0, 700.0]][..],
+        &[[480.0, 560.0], [640.0, 420.0], [930.0, 380.0]][..],
+    ] {
+        ink.invoke_pen_down(stroke[0][0], stroke[0][1]);
+        for p in &stroke[1..] {
+            ink.invoke_pen_move(p[0], p[1]);
+        }
+        ink.invoke_pen_up();
+    }
+    visit.screen(Shown::Pad(&pad), PAD_SIZE, "pad-signature")?;
     a.invoke_accept();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !a.get_print_status().starts_with("已打印") {
