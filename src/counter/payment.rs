@@ -48,15 +48,6 @@ impl Counter {
                 let Some(platform) = st.terminal.platform.clone() else {
                     return;
                 };
-                if let Some(sim) = platform.sim() {
-                    // The demo: how to play the citizen's phone paying (an order id is not
-                    // personal).
-                    tracing::info!(
-                        "demo payment: curl -X POST http://{}/admin/payments/{}/pay",
-                        sim.addr(),
-                        order.order_id
-                    );
-                }
                 let inbox = st.terminal.inbox.clone();
                 st.payment_follower = Some(pay::follow_order(platform, *order, move |o| {
                     inbox.post(Report::Payment(PaymentNews::State(o)))

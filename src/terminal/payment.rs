@@ -102,6 +102,14 @@ pub fn follow_order(
     order: PaymentOrder,
     done: impl FnOnce(PaymentOrder) + Send + 'static,
 ) -> Follower {
+    if let Some(sim) = platform.sim() {
+        // The demo: how to play the citizen's phone paying (an order id is not personal).
+        tracing::info!(
+            "demo payment: curl -X POST http://{}/admin/payments/{}/pay",
+            sim.addr(),
+            order.order_id
+        );
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let spawned = std::thread::Builder::new()
