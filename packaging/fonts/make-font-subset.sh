@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make-font-subset.sh — regenerate assets/fonts/YKBSansSC-Regular.ttf, the CJK UI font
-# embedded in ykb-terminal.
+# embedded in ykb-terminal, and (with --bold) YKBSansSC-Bold.ttf, its bold weight for
+# headings and buttons.
 #
 # NOT part of the build: the generated font is committed. Run this only to change the
 # character set or to move to a newer source font, then commit the new .ttf.
@@ -33,7 +34,13 @@
 #      confused with a system-installed (full) Noto Sans CJK SC;
 #   6. prints a coverage report and fails if a required range is not covered.
 #
-# Usage: packaging/fonts/make-font-subset.sh [SOURCE.ttc] [OUTPUT.ttf]
+# The bold weight (--bold): the same steps on NotoSansCJK-Bold.ttc's "Noto Sans CJK SC"
+#   Bold face, with a smaller character set — everything above except CJK Ext A, the
+#   ideographs outside GB 2312 and the supplementary planes, but with every rare-name
+#   character — since bold is for the UI's own headings and buttons and for names; a
+#   character it lacks is drawn from the regular face.
+#
+# Usage: packaging/fonts/make-font-subset.sh [--bold] [SOURCE.ttc] [OUTPUT.ttf]
 #        packaging/fonts/make-font-subset.sh --check [FONT.ttf]   (only step 6)
 #   Needs: python3 with fontTools (pip install fonttools), fonts-noto-cjk installed
 #   (apt-get install fonts-noto-cjk). Run from anywhere; paths are relative to the repo.
@@ -43,14 +50,19 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 rare="$repo/tests/data/rare-name-chars.txt"
 check_only=0
+weight=Regular
+if [ "${1:-}" = "--bold" ]; then
+    weight=Bold
+    shift
+fi
 if [ "${1:-}" = "--check" ]; then
     check_only=1
     shift
     src=""
     out="${1:-$repo/assets/fonts/YKBSansSC-Regular.ttf}"
 else
-    src="${1:-/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc}"
-    out="${2:-$repo/assets/fonts/YKBSansSC-Regular.ttf}"
+    src="${1:-/usr/share/fonts/opentype/noto/NotoSansCJK-$weight.ttc}"
+    out="${2:-$repo/assets/fonts/YKBSansSC-$weight.ttf}"
 fi
 
 if [ "$check_only" = 0 ] && [ ! -f "$src" ]; then
@@ -62,7 +74,7 @@ python3 -c 'import fontTools' 2>/dev/null || {
     exit 1
 }
 
-[ "$check_only" = 1 ] || SRC="$src" OUT="$out" RARE="$rare" python3 - <<'PY'
+[ "$check_only" = 1 ] || SRC="$src" OUT="$out" RARE="$rare" WEIGHT="$weight" python3 - <<'PY'
 import os, sys, tempfile
 
 from fontTools import subset
@@ -72,9 +84,10 @@ from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 SRC, OUT, RARE = os.environ["SRC"], os.environ["OUT"], os.environ["RARE"]
+WEIGHT = os.environ.get("WEIGHT", "Regular")
 SOURCE_FAMILY = "Noto Sans CJK SC"
 NEW_FAMILY = "YKB Sans SC"
-NEW_PS_NAME = "YKBSansSC-Regular"
+NEW_PS_NAME = f"YKBSansSC-{WEIGHT}"
 MAX_ERR = 1.0  # cu2qu tolerance in font units (UPM 1000)
 
 
@@ -136,11 +149,11 @@ coll = TTCollection(SRC)
 face = None
 for f in coll.fonts:
     name = f["name"]
-    if name.getDebugName(1) == SOURCE_FAMILY and name.getDebugName(2) == "Regular":
+    if name.getDebugName(1) == SOURCE_FAMILY and name.getDebugName(2) == WEIGHT:
         face = f
         break
 if face is None:
-    sys.exit(f"error: no '{SOURCE_FAMILY}' Regular face in {SRC}")
+    sys.exit(f"error: no '{SOURCE_FAMILY}' {WEIGHT} face in {SRC}")
 src_version = face["name"].getDebugName(5)
 cmap = face.getBestCmap()
 
@@ -152,6 +165,9 @@ if missing_rare:
 
 supplementary_ideographs = {c for c in cmap if 0x20000 <= c <= 0x3FFFF}
 wanted = (RANGES | gb2312_chars() | supplementary_ideographs | {ord(c) for c in rare})
+if WEIGHT == "Bold":
+    ideographs = R(0x3400, 0x4DBF) | R(0x4E00, 0x9FFF) | R(0xFA0E, 0xFA29)
+    wanted = ((RANGES - ideographs) | gb2312_chars() | {ord(c) for c in rare})
 unicodes = sorted(c for c in wanted if c in cmap)
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -309,12 +325,12 @@ for rec in list(name.names):
     if rec.nameID in (1, 3, 4, 6, 16, 17, 21, 22, 25):
         name.removeNames(nameID=rec.nameID)
 name.setName(NEW_FAMILY, 1, 3, 1, 0x409)
-name.setName("Regular", 2, 3, 1, 0x409)
+name.setName(WEIGHT, 2, 3, 1, 0x409)
 name.setName(f"{src_version.split(';')[0]};ykb-terminal subset;{NEW_PS_NAME}", 3, 3, 1, 0x409)
-name.setName(f"{NEW_FAMILY} Regular", 4, 3, 1, 0x409)
+name.setName(f"{NEW_FAMILY} {WEIGHT}", 4, 3, 1, 0x409)
 name.setName(NEW_PS_NAME, 6, 3, 1, 0x409)
 name.setName(
-    f"Modified Version (SIL OFL 1.1) of Noto Sans CJK SC Regular ({src_version}): "
+    f"Modified Version (SIL OFL 1.1) of Noto Sans CJK SC {WEIGHT} ({src_version}): "
     "character subset for ykb-terminal, outlines converted from CFF to TrueType, "
     "hinting removed, glyphs for U+2714 U+2715 U+2717 added.", 10, 3, 1, 0x409)
 # keep only Windows-platform names (mac-roman duplicates just add bytes)
@@ -326,11 +342,12 @@ print(f"wrote {OUT}")
 PY
 
 # ---------------------------------------------------------------- 6. verify
-OUT="$out" RARE="$rare" python3 - <<'PY'
+OUT="$out" RARE="$rare" WEIGHT="$weight" python3 - <<'PY'
 import os, sys
 from fontTools.ttLib import TTFont
 
 OUT, RARE = os.environ["OUT"], os.environ["RARE"]
+BOLD = os.environ.get("WEIGHT") == "Bold" or "Bold" in os.path.basename(OUT)
 f = TTFont(OUT)
 cm = set(f.getBestCmap())
 
@@ -376,9 +393,9 @@ for label, want, total in (
         bad = True
         print("   missing:", " ".join(f"U+{c:04X}" for c in sorted(want - cm)))
 missing_exta = sorted(exta - cm)
-if missing_exta:
+if missing_exta and not BOLD:
     print("   Ext A not in source font:", " ".join(f"U+{c:04X}" for c in missing_exta))
-if len(missing_exta) > 10:  # U+4DB6..4DBF (Unicode 13) are absent from every candidate
+if len(missing_exta) > 10 and not BOLD:  # U+4DB6..4DBF (Unicode 13) are absent from every candidate
     bad = True
 sys.exit(1 if bad else 0)
 PY
