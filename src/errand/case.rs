@@ -44,7 +44,7 @@ pub struct Errand<'a> {
 impl Errand<'_> {
     /// The materials checklist for this errand (see [`guide::checklist`]).
     pub fn checklist(&self) -> Vec<guide::ChecklistItem> {
-        guide::checklist(self.matter, &self.chosen, self.licences)
+        guide::checklist(self.matter, &self.chosen, Some(self.licences))
     }
 }
 

@@ -33,14 +33,23 @@ pub fn matter_line(m: &Matter) -> String {
     parts.join(" · ")
 }
 
-/// How one material reads in the checklist.
+/// How one material reads in the guide.
 pub fn material_line(m: &Material) -> String {
+    let mut s = format!("• {}{}", m.name, material_terms(m));
+    if let Some(l) = &m.exempted_by_licence {
+        s.push_str(&format!(" 〔已有{l}电子证照的免提交〕"));
+    }
+    s
+}
+
+/// A material's form and counts, e.g. "（纸质，原件1份） 〔视情形提供〕".
+fn material_terms(m: &Material) -> String {
     let form = match m.form {
         MaterialForm::Paper => "纸质",
         MaterialForm::Electronic => "电子",
         MaterialForm::Both => "纸质或电子",
     };
-    let mut s = format!("• {}（{}", m.name, form);
+    let mut s = format!("（{form}");
     if m.originals > 0 {
         s.push_str(&format!("，原件{}份", m.originals));
     }
@@ -50,9 +59,6 @@ pub fn material_line(m: &Material) -> String {
     s.push('）');
     if m.necessity == Necessity::Conditional {
         s.push_str(" 〔视情形提供〕");
-    }
-    if let Some(l) = &m.exempted_by_licence {
-        s.push_str(&format!(" 〔已有{l}电子证照的免提交〕"));
     }
     s
 }
@@ -203,6 +209,9 @@ pub enum MaterialStatus {
     CaptureHere,
     /// 请带到窗口: must be brought to a service window.
     BringToWindow,
+    /// 持证可免: an e-licence would replace it, and whether the citizen holds one is not
+    /// known yet (not identified, or the look-up has not answered).
+    LicenceMayReplace,
 }
 
 impl MaterialStatus {
@@ -212,6 +221,7 @@ impl MaterialStatus {
             MaterialStatus::Exempt => "免提交",
             MaterialStatus::CaptureHere => "本机拍摄",
             MaterialStatus::BringToWindow => "请带到窗口",
+            MaterialStatus::LicenceMayReplace => "持证可免",
         }
     }
 }
@@ -227,25 +237,31 @@ pub struct ChecklistItem {
 }
 
 /// The materials the chosen situation options call for, each marked by what the citizen
-/// does about it; `licences` are the names of the e-licences (电子证照) the citizen holds.
-pub fn checklist(m: &Matter, chosen: &[String], licences: &[String]) -> Vec<ChecklistItem> {
+/// does about it; `licences` are the names of the e-licences (电子证照) the citizen holds,
+/// `None` while that is not known. A line never contradicts its badge: the guide's
+/// "〔已有…电子证照的免提交〕" becomes what it means for this citizen.
+pub fn checklist(m: &Matter, chosen: &[String], licences: Option<&[String]>) -> Vec<ChecklistItem> {
     m.materials_for(chosen)
         .into_iter()
         .map(|mat| {
-            let status = match &mat.exempted_by_licence {
-                Some(l) if licences.iter().any(|h| h == l) => MaterialStatus::Exempt,
+            let status = match (&mat.exempted_by_licence, licences) {
+                (Some(l), Some(held)) if held.iter().any(|h| h == l) => MaterialStatus::Exempt,
+                (Some(_), None) => MaterialStatus::LicenceMayReplace,
                 _ if mat.capturable => MaterialStatus::CaptureHere,
                 _ => MaterialStatus::BringToWindow,
             };
-            let mut detail = material_line(mat)
-                .trim_start_matches("• ")
-                .trim_start_matches(mat.name.as_str())
-                .to_owned();
-            if status == MaterialStatus::Exempt {
-                detail = format!(
-                    "已由您的{}电子证照代替",
-                    mat.exempted_by_licence.as_deref().unwrap_or_default()
-                );
+            let mut detail = material_terms(mat);
+            let licence = mat.exempted_by_licence.as_deref().unwrap_or_default();
+            match status {
+                MaterialStatus::Exempt => detail = format!("已由您的{licence}电子证照代替"),
+                MaterialStatus::LicenceMayReplace => {
+                    detail =
+                        format!("{detail}：有{licence}电子证照的刷身份证后免提交，没有的请带到窗口")
+                }
+                _ if !licence.is_empty() => {
+                    detail = format!("{detail}：未查到您的{licence}电子证照")
+                }
+                _ => {}
             }
             ChecklistItem {
                 id: mat.id.clone(),
@@ -255,6 +271,37 @@ pub fn checklist(m: &Matter, chosen: &[String], licences: &[String]) -> Vec<Chec
             }
         })
         .collect()
+}
+
+/// What comes after 已提交, for the done page: what to bring to the window and where, and
+/// when and how the result comes. `to_bring` are the materials not yet handed in.
+pub fn after_submission(
+    m: &Matter,
+    to_bring: &[String],
+    delivery: Option<&crate::core::domain::Delivery>,
+) -> Vec<String> {
+    use crate::core::domain::Delivery;
+    let mut out = Vec::new();
+    if to_bring.is_empty() {
+        out.push("材料已齐，无需再到窗口交材料".to_owned());
+    } else {
+        out.push(format!("请带{}到窗口", to_bring.join("、")));
+        if !m.local.address.is_empty() {
+            let hours = if m.local.hours.is_empty() {
+                String::new()
+            } else {
+                format!("（{}）", m.local.hours)
+            };
+            out.push(format!("办理地点：{}{hours}", m.local.address));
+        }
+    }
+    let limit = m.promised_time_limit.display_zh();
+    out.push(match delivery {
+        Some(Delivery::Post { .. }) => format!("承诺时限：{limit}，办结后邮寄到您填写的地址"),
+        Some(Delivery::Window) => format!("承诺时限：{limit}，办结后到窗口领取"),
+        None => format!("承诺时限：{limit}，可凭办件编号查询进度"),
+    });
+    out
 }
 
 fn numbered(items: &[String]) -> String {
@@ -302,7 +349,7 @@ mod tests {
             .name
             .clone();
         let status = |licences: &[String]| {
-            checklist(&m, &[], licences)
+            checklist(&m, &[], Some(licences))
                 .into_iter()
                 .find(|i| i.name == hukou)
                 .unwrap()
@@ -310,8 +357,67 @@ mod tests {
         };
         assert_eq!(status(&[]), MaterialStatus::BringToWindow);
         assert_eq!(status(&["居民户口簿".to_owned()]), MaterialStatus::Exempt);
-        assert!(checklist(&m, &[], &[])
+        assert!(checklist(&m, &[], Some(&[]))
             .iter()
             .any(|i| i.status == MaterialStatus::CaptureHere));
+    }
+
+    #[test]
+    fn after_submission_says_what_to_bring_where_and_when_the_result_comes() {
+        use crate::core::domain::Delivery;
+        let m = example();
+        let lines = after_submission(&m, &["居民户口簿".into()], Some(&Delivery::Window));
+        assert_eq!(lines[0], "请带居民户口簿到窗口");
+        assert!(lines[1].starts_with("办理地点：") && lines[1].contains(&m.local.address));
+        let limit = m.promised_time_limit.display_zh();
+        assert_eq!(lines[2], format!("承诺时限：{limit}，办结后到窗口领取"));
+        let posted = after_submission(
+            &m,
+            &[],
+            Some(&Delivery::Post {
+                address: "重庆市渝中区1号".into(),
+                phone: "13800000000".into(),
+            }),
+        );
+        assert_eq!(posted[0], "材料已齐，无需再到窗口交材料");
+        assert_eq!(posted.len(), 2, "no address to go to: {posted:?}");
+        assert!(posted[1].ends_with("办结后邮寄到您填写的地址"));
+    }
+
+    #[test]
+    fn a_checklist_line_never_contradicts_its_badge() {
+        let m = example();
+        let line = |licences: Option<&[String]>| {
+            checklist(&m, &[], licences)
+                .into_iter()
+                .find(|i| i.name == "居民户口簿")
+                .unwrap()
+        };
+        let unknown = line(None);
+        assert_eq!(unknown.status, MaterialStatus::LicenceMayReplace);
+        assert!(
+            unknown.detail.contains("刷身份证后免提交"),
+            "{}",
+            unknown.detail
+        );
+        let lacking = line(Some(&[]));
+        assert_eq!(lacking.status, MaterialStatus::BringToWindow);
+        assert!(!lacking.detail.contains("免提交"), "{}", lacking.detail);
+        assert!(lacking.detail.contains("未查到您的居民户口簿电子证照"));
+        let held = line(Some(&["居民户口簿".to_owned()]));
+        assert_eq!(held.status, MaterialStatus::Exempt);
+        // Every material's line: a 请带到窗口 badge is never beside "免提交".
+        for licences in [None, Some(&[][..])] {
+            for item in checklist(&m, &[], licences) {
+                if item.status == MaterialStatus::BringToWindow {
+                    assert!(
+                        !item.detail.contains("免提交"),
+                        "{}: {}",
+                        item.name,
+                        item.detail
+                    );
+                }
+            }
+        }
     }
 }

@@ -38,6 +38,28 @@ const EN: &[(&str, &str)] = &[
     ("本机拍摄", "Photograph here"),
     ("请带到窗口", "Bring to a window"),
     ("已由您的{}电子证照代替", "Covered by your e-licence: {}"),
+    ("持证可免", "Not needed with e-licence"),
+    ("{}：有{}电子证照的刷身份证后免提交，没有的请带到窗口", "{}: not needed if you hold the {} e-licence (scan your ID card to check); otherwise bring it to a window"),
+    ("{}：未查到您的{}电子证照", "{}: no {} e-licence was found for you"),
+    // The frame around the errand (session::shell).
+    ("问题", "Questions"),
+    ("材料", "Materials"),
+    ("填表", "Form"),
+    ("拍照", "Photos"),
+    ("核对", "Review"),
+    ("提交", "Submit"),
+    ("请取走您的身份证", "Please take your ID card"),
+    ("请取走您的身份证和打印的凭条", "Please take your ID card and your printout"),
+    ("离开前请取走您的身份证和回执", "Take your ID card and the receipt before you leave"),
+    // 已提交's 接下来 (errand::guide::after_submission).
+    ("材料已齐，无需再到窗口交材料", "All materials are in: nothing to bring to a window"),
+    ("请带{}到窗口", "Bring {} to a window"),
+    ("办理地点：{}", "Where: {}"),
+    ("承诺时限：{}，办结后邮寄到您填写的地址", "Promised within {}; the result is posted to the address you gave"),
+    ("承诺时限：{}，办结后到窗口领取", "Promised within {}; collect the result at a window"),
+    ("承诺时限：{}，可凭办件编号查询进度", "Promised within {}; follow it with your case number"),
+    ("点击“确认提交”即表示：本人承诺所填信息真实有效", "By tapping “Submit” you promise that what you entered is true"),
+    ("点击“确认提交”即表示：代办人承诺已获被代办人授权，所填信息真实有效", "By tapping “Submit” you, the agent, promise that the applicant authorised you and that what you entered is true"),
     ("基本信息", "About"),
     ("受理条件", "Conditions"),
     ("申请材料", "Materials"),
@@ -352,8 +374,23 @@ mod tests {
             crate::errand::guide::MaterialStatus::Exempt,
             crate::errand::guide::MaterialStatus::CaptureHere,
             crate::errand::guide::MaterialStatus::BringToWindow,
+            crate::errand::guide::MaterialStatus::LicenceMayReplace,
         ] {
             assert!(english(s.label()).is_some(), "{}", s.label());
+        }
+        use crate::kiosk::session::{Reminder, Step};
+        for s in [
+            Step::Questions,
+            Step::Materials,
+            Step::Form,
+            Step::Photos,
+            Step::Review,
+            Step::Submitted,
+        ] {
+            assert!(english(s.label()).is_some(), "{}", s.label());
+        }
+        for r in [Reminder::TakeCard, Reminder::TakeCardAndPaper] {
+            assert!(english(r.text()).is_some(), "{}", r.text());
         }
     }
 }

@@ -149,6 +149,9 @@ struct State {
     /// Voice prompts in 大字模式 (none: silent), and the screen last announced.
     speaker: Option<Box<dyn Speaker>>,
     spoken: Option<Screen>,
+    /// The screen's prompt said last (大字), and when: a reminder right after it follows it
+    /// rather than cutting it short.
+    prompt_said: Option<(String, Instant)>,
     /// 维护模式's page as the store and the self-test describe the terminal, the page's
     /// status line, and whether the self-test is running.
     tech_lines: Vec<technician::Line>,
@@ -271,6 +274,7 @@ impl Kiosk {
                 lang: Lang(language),
                 speaker: None,
                 spoken: None,
+                prompt_said: None,
                 tech_lines: Vec::new(),
                 tech_status: String::new(),
                 tech_busy: false,
@@ -394,6 +398,7 @@ impl Kiosk {
         match effect {
             // Done before the render.
             Effect::CameraLive => {}
+            Effect::Remind(reminder) => self.say_reminder(reminder),
             Effect::Search { query } => self.search(query),
             Effect::StoreCase => self.store_case(now),
             Effect::PrintCaseReceipt => self.print_receipt(),
@@ -468,6 +473,24 @@ impl Kiosk {
             Effect::Restart => self.restart_now(),
             Effect::AcknowledgeVendorMode { enter } => self.acknowledge_vendor_mode(enter),
             Effect::AnswerHost { ticket, answer } => self.answer_host(ticket, answer),
+        }
+    }
+
+    /// Says a reminder (请取走您的身份证) whether or not 大字 is on; the page shows it.
+    fn say_reminder(&self, reminder: session::Reminder) {
+        let mut st = self.state.borrow_mut();
+        let lang = st.lang;
+        let recent = st
+            .prompt_said
+            .take()
+            .filter(|(_, at)| at.elapsed() < Duration::from_secs(2));
+        let Some(speaker) = st.speaker.as_ref() else {
+            return;
+        };
+        let text = lang.t(reminder.text());
+        match recent {
+            Some((prompt, _)) => speaker.say(&format!("{prompt}。{text}"), lang.0),
+            None => speaker.say(&text, lang.0),
         }
     }
 
@@ -573,7 +596,9 @@ impl Kiosk {
                 };
                 let prompt = speech::prompt(&screen, &detail);
                 if !prompt.is_empty() {
-                    speaker.say(&lang.t(&prompt), lang.0);
+                    let said = lang.t(&prompt);
+                    speaker.say(&said, lang.0);
+                    st.prompt_said = Some((said, Instant::now()));
                 }
             }
             st.spoken = Some(screen);

@@ -8,7 +8,6 @@ use ykb_drivers::escpos::receipt::{Receipt, ReceiptItem};
 use super::session::{Session, SubmitResult};
 use crate::core::domain::mask_name;
 use crate::errand::case::CASE_QR_PREFIX;
-use crate::errand::guide::MaterialStatus;
 
 /// The receipt for a stored case: the matter, the applicant (masked), the number to quote,
 /// what to bring, and a QR code for progress queries. `None` when nothing was stored.
@@ -134,16 +133,7 @@ pub fn case_receipt(session: &Session, terminal: &str, now: Timestamp) -> Option
             }),
         }
     }
-    let bring: Vec<String> = session
-        .checklist()
-        .into_iter()
-        .filter(|c| {
-            c.status == MaterialStatus::BringToWindow
-                || (c.status == MaterialStatus::CaptureHere
-                    && !session.images().contains_key(&c.id))
-        })
-        .map(|c| c.name)
-        .collect();
+    let bring = session.to_bring();
     // The images were handed to the outbox; what was photographed is known from the case.
     items.push(ReceiptItem::Separator);
     if bring.is_empty() {

@@ -308,6 +308,8 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
     let session = window.global::<SessionAdapter>();
     s.wait("身份证", || session.get_person_name() != "")?;
     s.shot("identify-read")?;
+    // The citizen took the card: the reminder's time is up before the errand goes on.
+    kiosk.tick(Instant::now() + super::session::REMINDER_SHOWN);
     ka.invoke_open_find();
     let find = window.global::<FindAdapter>();
     for k in ["s", "f", "z"] {
@@ -516,7 +518,10 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
     s.shot("agent")?;
     agent.invoke_type_applicant();
     s.shot("form-agent")?;
+    // 首页 on the half-done errand asks first.
     ka.invoke_go_home();
+    s.shot("leave")?;
+    session.invoke_leave_answer(true);
     Ok(())
 }
 

@@ -171,6 +171,7 @@ fn render_capture(window: &AppWindow, st: &State) {
             })
             .collect::<Vec<_>>(),
     ));
+    a.set_captures_left(items.iter().filter(|c| !images.contains_key(&c.id)).count() as i32);
     a.set_capture_stage(
         match stage {
             None => "",
@@ -292,6 +293,13 @@ fn render_review(window: &AppWindow, st: &State) {
     a.set_matter_name(m.name.clone().into());
     a.set_review(model(rows));
     a.set_review_materials(model(materials));
+    // 承诺: the signature pad says it where the matter is signed.
+    let promise = if session.agent().is_some() {
+        "点击“确认提交”即表示：代办人承诺已获被代办人授权，所填信息真实有效"
+    } else {
+        "点击“确认提交”即表示：本人承诺所填信息真实有效"
+    };
+    a.set_promise(st.lang.t(promise).into());
     a.set_submitting(session.submitting());
     render_upload(&a, st);
     super::signature::render(window, st);
@@ -327,6 +335,9 @@ fn render_done(window: &AppWindow, st: &State) {
     a.set_done_number_label(lang.t(label).into());
     a.set_done_number(number.into());
     a.set_done_ok(ok);
+    a.set_next_steps(crate::ui::string_model(
+        st.session.next_steps().iter().map(|l| lang.t(l)),
+    ));
     a.set_print_status(lang.t(&st.print_status).into());
     render_upload(&a, st);
     a.set_has_print_progress(st.print_progress.is_some());
@@ -361,6 +372,9 @@ pub(in crate::kiosk) fn clear(window: &AppWindow) {
     apply.set_done_title(SharedString::new());
     apply.set_done_detail(SharedString::new());
     apply.set_done_number(SharedString::new());
+    apply.set_next_steps(ModelRc::default());
+    apply.set_promise(SharedString::new());
+    apply.set_captures_left(0);
     apply.set_print_status(SharedString::new());
     apply.set_fee_note(SharedString::new());
     apply.set_can_pay(false);

@@ -60,6 +60,8 @@ pub(in crate::kiosk) fn connect(kiosk: &Kiosk, window: &AppWindow) {
     let session = window.global::<SessionAdapter>();
     session.on_keep_session(go(|| Event::KeepSession));
     let k = kiosk.clone_handle();
+    session.on_leave_answer(move |leave| k.event(Event::LeaveAnswer(leave)));
+    let k = kiosk.clone_handle();
     session.on_inbox_ready(move || k.process_device_events());
 }
 
@@ -84,6 +86,19 @@ pub(in crate::kiosk) fn render_shell(window: &AppWindow, st: &State) {
         }
     }
     adapter.set_can_go_back(session.can_go_back());
+    let (steps, step) = session.steps().unwrap_or_default();
+    sa.set_steps(crate::ui::string_model(
+        steps.iter().map(|s| lang.t(s.label())),
+    ));
+    sa.set_step(step as i32);
+    sa.set_leave_asked(session.leave_asked());
+    sa.set_reminder(
+        session
+            .reminder()
+            .map(|r| lang.t(r.text()))
+            .unwrap_or_default()
+            .into(),
+    );
     let now = jiff::Timestamp::now();
     // Every notice whose downtime has not ended yet.
     let notices: Vec<String> = st

@@ -444,8 +444,9 @@ mod tests {
         let applicant = s.person().unwrap();
         assert_eq!(applicant.name, "王秀英");
         assert_eq!(applicant.id_number, parent().id_number);
-        // Walking away wipes both people.
+        // Leaving wipes both people.
         s.handle(Event::Home, t);
+        s.handle(Event::LeaveAnswer(true), t);
         assert!(s.person().is_none() && s.agent_person().is_none());
         assert!(!s.holds_personal_data());
     }

@@ -24,6 +24,9 @@ pub enum Outcome {
 /// technician's sign-out, the evaluation just given), queued after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
+    /// Show and say `Reminder` (aloud whether or not 大字 is on: a card left on the reader is
+    /// the citizen's loss).
+    Remind(super::Reminder),
     /// The query typed changed: search the catalogue for it, then answer with
     /// [`Event::Found`](super::Event::Found).
     Search { query: String },

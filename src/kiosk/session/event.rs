@@ -185,7 +185,10 @@ pub enum Event {
     Tick,
     Open(Screen),
     Back,
+    /// 首页 or 结束办理 (a half-done errand asks first: see [`Event::LeaveAnswer`]).
     Home,
+    /// The answer to "结束办理？": `true` 确定结束, `false` 继续办理.
+    LeaveAnswer(bool),
     CardRead(Person),
     CardError(CardError),
     /// The reader works again after a device error.

@@ -26,6 +26,7 @@ impl Session {
             self.effects.push_back(Effect::LookUpLicences);
         }
         self.person = Some(person);
+        self.note_identified(same);
         self.card = CardStatus::Waiting;
         self.identify_note.clear();
         if let Some(next) = self.resume.take() {
@@ -55,11 +56,18 @@ impl Session {
     /// A 渝快码 at the scanner: the platform is asked whom it names.
     pub(super) fn on_ykm_scanned(&mut self, token: String) -> Outcome {
         self.identify_note = "正在核验渝快码…".into();
+        self.shell.by_code = true;
         self.effects.push_back(Effect::VerifyYkm { token });
         Outcome::Changed
     }
 
     pub(super) fn on_identify_note(&mut self, note: IdentifyNote) -> Outcome {
+        if matches!(
+            note,
+            IdentifyNote::YkmUnavailable | IdentifyNote::YkmRefused(_)
+        ) {
+            self.shell.by_code = false;
+        }
         self.note_identify(match note {
             IdentifyNote::YkmUnavailable => "本机暂时无法核验渝快码，请刷身份证".into(),
             IdentifyNote::YkmRefused(why) => why,

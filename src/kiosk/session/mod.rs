@@ -42,6 +42,7 @@ mod input;
 mod licences;
 mod operations;
 mod payment;
+mod shell;
 mod signature;
 mod technician;
 #[cfg(test)]
@@ -59,6 +60,7 @@ pub use hall::CHECKIN_CODE_MAX;
 pub use host::{consent_detail, consent_title, ConsentKind};
 pub use input::{Ink, PAD_MAX_POINTS, PAD_MAX_STROKES};
 pub use payment::PaymentStage;
+pub use shell::{Reminder, Step, REMINDER_SHOWN};
 pub use technician::{PinEntry, TapGesture, GESTURE_TAPS, GESTURE_WINDOW, PIN_PAD_MAX};
 pub use vendor::{VendorPhase, VENDOR_DETAIL, VENDOR_TITLE};
 
@@ -221,6 +223,8 @@ pub struct Session {
     host: host::HostRequests,
     /// 帮办代办: the agent, the relationship, how the applicant is named (see `agent`).
     proxy: Option<agent::Proxy>,
+    /// The step indicator's, 结束办理's and the card reminder's state (see `shell`).
+    shell: shell::Shell,
 }
 
 impl Session {
@@ -280,6 +284,7 @@ impl Session {
             vendor: VendorPhase::Off,
             host: host::HostRequests::default(),
             proxy: None,
+            shell: shell::Shell::default(),
         }
     }
 
@@ -408,7 +413,7 @@ impl Session {
     pub fn checklist(&self) -> Vec<guide::ChecklistItem> {
         self.matter
             .as_ref()
-            .map(|m| guide::checklist(m, &self.chosen(), &self.licences))
+            .map(|m| guide::checklist(m, &self.chosen(), self.known_licences()))
             .unwrap_or_default()
     }
 
@@ -435,6 +440,44 @@ impl Session {
             fields: &self.fields,
             images: &self.images,
         })
+    }
+
+    /// The person's e-licences once known: identified and the look-up answered (a failed
+    /// look-up counts as none held).
+    fn known_licences(&self) -> Option<&[String]> {
+        let known = self.person.is_some() && self.licence_lookup != LicenceLookup::Waiting;
+        known.then_some(&self.licences[..])
+    }
+
+    /// The materials still to be handed in at a window: those to bring, and those to
+    /// photograph here that were not.
+    pub fn to_bring(&self) -> Vec<String> {
+        self.checklist()
+            .into_iter()
+            .filter(|c| match c.status {
+                guide::MaterialStatus::BringToWindow | guide::MaterialStatus::LicenceMayReplace => {
+                    true
+                }
+                guide::MaterialStatus::CaptureHere => !self.images.contains_key(&c.id),
+                guide::MaterialStatus::Exempt => false,
+            })
+            .map(|c| c.name)
+            .collect()
+    }
+
+    /// 已提交's "接下来": what to bring where, when the result comes, and (after a card
+    /// read) to take the card; empty before the case is settled.
+    pub fn next_steps(&self) -> Vec<String> {
+        let (Some(m), Some(SubmitResult::Submitted { .. } | SubmitResult::Queued { .. })) =
+            (&self.matter, &self.submit)
+        else {
+            return Vec::new();
+        };
+        let mut out = guide::after_submission(m, &self.to_bring(), self.delivery().as_ref());
+        if self.card_was_read() {
+            out.push("离开前请取走您的身份证和回执".to_owned());
+        }
+        out
     }
 
     /// The materials to photograph here.
@@ -513,6 +556,7 @@ impl Session {
             self.editing.clear();
             self.composing.clear();
             self.ink.rewrite();
+            self.on_screen_changed(&before);
         }
         if outcome != Outcome::None && self.licence_lookup_due() {
             self.licences_asked = true;
@@ -555,11 +599,10 @@ impl Session {
                 self.cancel_host_card()
             }
             Event::Back => self.on_back(),
-            // Leaving for home ends the errand: what it held goes with it.
-            Event::Home => {
-                self.wipe();
-                Outcome::Wiped
-            }
+            // Leaving for home ends the errand: what it held goes with it (a half-done one
+            // only after "确定结束", see `shell`).
+            Event::Home => self.on_home(),
+            Event::LeaveAnswer(leave) => self.on_leave_answer(leave),
             // The local device service's clients (`host`; a request came in above).
             Event::HostAsked { .. } => Outcome::None,
             Event::HostConsent(agreed) => self.on_host_consent(agreed),
@@ -727,6 +770,14 @@ impl Session {
     }
 
     fn tick(&mut self) -> Outcome {
+        // The reminder's time being up changes the screen, whatever else the tick does.
+        match self.tick_inner() {
+            Outcome::None if self.reminder_expired() => Outcome::Changed,
+            outcome => outcome,
+        }
+    }
+
+    fn tick_inner(&mut self) -> Outcome {
         if let Some(settled) = self.settle_overdue() {
             return settled;
         }

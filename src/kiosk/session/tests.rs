@@ -471,6 +471,8 @@ fn evaluating_ends_the_session_and_so_does_not_answering() {
 
     let mut s = Session::new(Duration::from_secs(600), t);
     done(&mut s);
+    // The card reminder's end is a change of its own.
+    s.handle(Event::Tick, t + REMINDER_SHOWN);
     assert_eq!(
         s.handle(Event::Tick, t + EVALUATE_TIMEOUT - Duration::from_secs(1)),
         Outcome::None
@@ -724,6 +726,10 @@ fn a_certificate_is_fetched_verified_printed_and_reprinted_once_after_a_failure(
     while s.poll_effect().is_some() {}
     assert_eq!(s.handle(Event::PrintLicence, t), Outcome::Changed);
     assert!(matches!(s.poll_effect(), Some(Effect::PrintLicence)));
+    assert_eq!(
+        s.poll_effect(),
+        Some(Effect::Remind(Reminder::TakeCardAndPaper))
+    );
     assert!(!s.can_reprint_licence(), "nothing failed yet");
     assert_eq!(s.handle(Event::ReprintLicence, t), Outcome::None);
     // Paper out: the one reprint is offered, and used once.

@@ -58,7 +58,7 @@ fn submit_stores_the_case_once_and_only_from_the_review_page() {
     assert!(!s.form_errors().is_empty());
     assert_eq!(
         drain(&mut s),
-        [Effect::LookUpLicences],
+        [Effect::LookUpLicences, Effect::Remind(Reminder::TakeCard)],
         "asked at the card read"
     );
     assert_eq!(s.handle(Event::Submit, t), Outcome::None);
@@ -73,7 +73,10 @@ fn submit_stores_the_case_once_and_only_from_the_review_page() {
     s.handle(Event::stored("c1", "1", None), t);
     assert_eq!(
         drain(&mut s),
-        [Effect::PrintCaseReceipt],
+        [
+            Effect::PrintCaseReceipt,
+            Effect::Remind(Reminder::TakeCardAndPaper)
+        ],
         "已暂存: the receipt"
     );
     assert_eq!(s.handle(Event::Submit, t), Outcome::None);
@@ -120,7 +123,13 @@ fn a_stored_case_waits_for_its_unified_code_then_prints_the_receipt_once() {
         Some(SubmitResult::Submitted { unified_code, .. }) if unified_code == "U-1"
     ));
     assert_eq!(s.current(), &Screen::Done);
-    assert_eq!(drain(&mut s), [Effect::PrintCaseReceipt]);
+    assert_eq!(
+        drain(&mut s),
+        [
+            Effect::PrintCaseReceipt,
+            Effect::Remind(Reminder::TakeCardAndPaper)
+        ]
+    );
     s.handle(Event::Tick, t + Duration::from_secs(5));
     assert_eq!(drain(&mut s), [], "printed once");
     // It does not: 已暂存 when the wait is over.
@@ -133,7 +142,13 @@ fn a_stored_case_waits_for_its_unified_code_then_prints_the_receipt_once() {
         s.submit_result(),
         Some(SubmitResult::Queued { local_number, .. }) if local_number == "1"
     ));
-    assert_eq!(drain(&mut s), [Effect::PrintCaseReceipt]);
+    assert_eq!(
+        drain(&mut s),
+        [
+            Effect::PrintCaseReceipt,
+            Effect::Remind(Reminder::TakeCardAndPaper)
+        ]
+    );
     // Not stored at all: said on the done page, nothing to print.
     let mut s = at_review(t);
     s.handle(Event::Submit, t);
@@ -148,7 +163,11 @@ fn a_stored_case_waits_for_its_unified_code_then_prints_the_receipt_once() {
         s.submit_result(),
         Some(SubmitResult::Failed { .. })
     ));
-    assert_eq!(drain(&mut s), []);
+    assert_eq!(
+        drain(&mut s),
+        [Effect::Remind(Reminder::TakeCard)],
+        "no paper to take"
+    );
     assert_eq!(s.handle(Event::ReprintReceipt, t), Outcome::None);
 }
 
@@ -268,7 +287,13 @@ fn choosing_a_licence_fetches_its_copy_and_confirming_prints_it_once() {
     );
     assert_eq!(drain(&mut s), []);
     assert_eq!(s.handle(Event::PrintLicence, t), Outcome::Changed);
-    assert_eq!(drain(&mut s), [Effect::PrintLicence]);
+    assert_eq!(
+        drain(&mut s),
+        [
+            Effect::PrintLicence,
+            Effect::Remind(Reminder::TakeCardAndPaper)
+        ]
+    );
     assert_eq!(s.handle(Event::PrintLicence, t), Outcome::None);
     assert_eq!(drain(&mut s), [], "one copy per tap");
 
@@ -294,7 +319,10 @@ fn licences_are_looked_up_while_licence_printing_waits_for_them() {
     assert_eq!(drain(&mut s), []);
     s.handle(Event::CardRead(person()), t);
     assert_eq!(s.current(), &Screen::Licences);
-    assert_eq!(drain(&mut s), [Effect::LookUpLicences]);
+    assert_eq!(
+        drain(&mut s),
+        [Effect::LookUpLicences, Effect::Remind(Reminder::TakeCard)]
+    );
     // Still waiting, with the look-up on its way: not asked twice.
     assert_eq!(s.handle(Event::Touch, t), Outcome::None);
     assert_eq!(
@@ -317,13 +345,19 @@ fn licences_are_looked_up_while_licence_printing_waits_for_them() {
     let mut other = person();
     other.id_number = crate::core::domain::IdNumber::complete("50010319900307123").unwrap();
     s.handle(Event::CardRead(other), t);
-    assert_eq!(drain(&mut s), [Effect::LookUpLicences]);
+    assert_eq!(
+        drain(&mut s),
+        [Effect::LookUpLicences, Effect::Remind(Reminder::TakeCard)]
+    );
     // Identified elsewhere: asked at once (the checklist's 免提交 needs them); 证照打印 then
     // waits for that answer, and a second read of the same card asks nothing more.
     let mut s = Session::new(Duration::from_secs(600), t);
     s.handle(Event::Open(Screen::Identify), t);
     s.handle(Event::CardRead(person()), t);
-    assert_eq!(drain(&mut s), [Effect::LookUpLicences]);
+    assert_eq!(
+        drain(&mut s),
+        [Effect::LookUpLicences, Effect::Remind(Reminder::TakeCard)]
+    );
     s.handle(Event::OpenLicencePrint, t);
     s.handle(Event::CardRead(person()), t);
     assert_eq!(drain(&mut s), []);
@@ -333,7 +367,10 @@ fn licences_are_looked_up_while_licence_printing_waits_for_them() {
     // "不是本人/更换" forgets the look-up; the next card has its own.
     s.handle(Event::ChangePerson, t);
     s.handle(Event::CardRead(person()), t);
-    assert_eq!(drain(&mut s), [Effect::LookUpLicences]);
+    assert_eq!(
+        drain(&mut s),
+        [Effect::LookUpLicences, Effect::Remind(Reminder::TakeCard)]
+    );
 }
 
 #[test]

@@ -254,6 +254,8 @@ fn the_handwriting_pad_writes_into_text_fields_and_the_search_and_caps_what_it_k
     s.handle(Event::Back, t);
     assert!(s.ink().strokes.is_empty());
     s.handle(Event::Home, t);
+    assert!(s.leave_asked(), "the form was half filled in");
+    s.handle(Event::LeaveAnswer(true), t);
     s.handle(Event::Open(Screen::Find), t);
     assert!(!s.writing());
     s.handle(Event::UseHandwriting(true), t);
