@@ -418,6 +418,16 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
         .find(|t| t.contains("受理回执"))
         .expect("the acceptance receipt");
     assert!(receipt.contains(&cases[0].ack.unified_code), "{receipt}");
+    // The screen shows the number the receipt carries, to read out to the citizen.
+    assert_eq!(
+        a.get_acceptance_number(),
+        cases[0].ack.unified_code.as_str()
+    );
+    assert!(!a.get_acceptance_local());
+    assert!(shows(
+        &window,
+        &format!("受理编号 {}", cases[0].ack.unified_code)
+    ));
     assert!(
         receipt.contains("取件方式") && receipt.contains("窗口领取"),
         "{receipt}"
@@ -441,6 +451,11 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     // 办结: the ticket is served and the pad asks the citizen for 好差评.
     press(&window, "办结");
     assert_eq!(a.get_ticket(), "");
+    assert_eq!(
+        a.get_acceptance_number(),
+        "",
+        "the number went with the citizen"
+    );
     assert_eq!(
         a.get_person_name(),
         "",
