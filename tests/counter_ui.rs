@@ -56,7 +56,11 @@ fn press(window: &impl ComponentHandle, label: &str) {
         .find(|e| {
             matches!(
                 e.accessible_role(),
-                Some(AccessibleRole::Button | AccessibleRole::Checkbox)
+                Some(
+                    AccessibleRole::Button
+                        | AccessibleRole::Checkbox
+                        | AccessibleRole::RadioButton
+                )
             )
         })
         .unwrap_or_else(|| panic!("no control labelled {label:?}"));
@@ -356,6 +360,17 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     assert_eq!(a.get_matters().row_count(), 0);
     for option in ["有效期满", "已满16周岁", "到窗口领取"] {
         press(&window, option);
+    }
+    // Each question takes one answer: radio buttons, the chosen one checked.
+    {
+        use i_slint_backend_testing::AccessibleRole;
+        let radio = |label: &str| {
+            ElementHandle::find_by_accessible_label(&window, label)
+                .find(|e| e.accessible_role() == Some(AccessibleRole::RadioButton))
+                .unwrap_or_else(|| panic!("no radio button {label:?}"))
+        };
+        assert_eq!(radio("到窗口领取").accessible_checked(), Some(true));
+        assert_eq!(radio("邮寄到家").accessible_checked(), Some(false));
     }
     assert_eq!(p.get_matter(), "居民身份证换领");
     assert_eq!(p.get_status(), "工作人员正在预审您的材料");

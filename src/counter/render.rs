@@ -4,6 +4,7 @@
 use slint::ComponentHandle;
 
 use super::*;
+use crate::core::domain::QuestionKind;
 
 impl Counter {
     /// Pushes the clerk's session into both windows.
@@ -105,6 +106,7 @@ impl Counter {
                     m.applicable_questions(&work.chosen)
                         .map(|q| CounterQuestion {
                             text: q.text.clone().into(),
+                            single: q.kind == QuestionKind::Single,
                             options: model(
                                 q.options
                                     .iter()
