@@ -56,7 +56,9 @@ fn press(window: &impl ComponentHandle, label: &str) {
         .find(|e| {
             matches!(
                 e.accessible_role(),
-                Some(AccessibleRole::Button | AccessibleRole::Checkbox)
+                Some(
+                    AccessibleRole::Button | AccessibleRole::Checkbox | AccessibleRole::RadioButton
+                )
             )
         })
         .unwrap_or_else(|| panic!("no control labelled {label:?}"));
@@ -70,6 +72,38 @@ fn press(window: &impl ComponentHandle, label: &str) {
 
 fn type_into(window: &impl ComponentHandle, label: &str, text: &str) {
     find(window, label).set_accessible_value(text);
+}
+
+/// Clicks the middle of the element labelled `label` with the mouse (a field takes the focus).
+fn click(window: &impl ComponentHandle, label: &str) {
+    use slint::platform::{PointerEventButton, WindowEvent};
+    let e = find(window, label);
+    let (origin, size) = (e.absolute_position(), e.size());
+    let position =
+        slint::LogicalPosition::new(origin.x + size.width / 2.0, origin.y + size.height / 2.0);
+    let button = PointerEventButton::Left;
+    let w = window.window();
+    w.dispatch_event(WindowEvent::PointerPressed { position, button });
+    w.dispatch_event(WindowEvent::PointerReleased { position, button });
+}
+
+/// Presses and releases one key on the clerk's keyboard, as the window gets it from the
+/// system. The window's `changed` handlers (the focus going back to the shortcuts) run first,
+/// as the event loop runs them between events.
+fn key(window: &impl ComponentHandle, text: impl Into<slint::SharedString>) {
+    use slint::platform::WindowEvent;
+    slint::platform::update_timers_and_animations();
+    let text = text.into();
+    let w = window.window();
+    w.dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
+    w.dispatch_event(WindowEvent::KeyReleased { text });
+}
+
+/// Types `text` key by key.
+fn type_keys(window: &impl ComponentHandle, text: &str) {
+    for c in text.chars() {
+        key(window, c.to_string());
+    }
 }
 
 /// Types the clerk's number and PIN on the sign-in panel and presses 登录.
@@ -357,6 +391,17 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     for option in ["有效期满", "已满16周岁", "到窗口领取"] {
         press(&window, option);
     }
+    // Each question takes one answer: radio buttons, the chosen one checked.
+    {
+        use i_slint_backend_testing::AccessibleRole;
+        let radio = |label: &str| {
+            ElementHandle::find_by_accessible_label(&window, label)
+                .find(|e| e.accessible_role() == Some(AccessibleRole::RadioButton))
+                .unwrap_or_else(|| panic!("no radio button {label:?}"))
+        };
+        assert_eq!(radio("到窗口领取").accessible_checked(), Some(true));
+        assert_eq!(radio("邮寄到家").accessible_checked(), Some(false));
+    }
     assert_eq!(p.get_matter(), "居民身份证换领");
     assert_eq!(p.get_status(), "工作人员正在预审您的材料");
 
@@ -418,6 +463,16 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
         .find(|t| t.contains("受理回执"))
         .expect("the acceptance receipt");
     assert!(receipt.contains(&cases[0].ack.unified_code), "{receipt}");
+    // The screen shows the number the receipt carries, to read out to the citizen.
+    assert_eq!(
+        a.get_acceptance_number(),
+        cases[0].ack.unified_code.as_str()
+    );
+    assert!(!a.get_acceptance_local());
+    assert!(shows(
+        &window,
+        &format!("受理编号 {}", cases[0].ack.unified_code)
+    ));
     assert!(
         receipt.contains("取件方式") && receipt.contains("窗口领取"),
         "{receipt}"
@@ -441,6 +496,11 @@ fn a_clerk_calls_reads_the_card_pre_reviews_asks_for_a_supplement_accepts_and_th
     // 办结: the ticket is served and the pad asks the citizen for 好差评.
     press(&window, "办结");
     assert_eq!(a.get_ticket(), "");
+    assert_eq!(
+        a.get_acceptance_number(),
+        "",
+        "the number went with the citizen"
+    );
     assert_eq!(
         a.get_person_name(),
         "",
@@ -694,6 +754,150 @@ fn the_fee_is_paid_by_the_qr_on_the_pad_offered_again_after_expiry_and_the_recei
     press(&window, "办结");
     assert_eq!(p.get_mode(), 1, "then 好差评");
     assert!(sim.payment_orders().iter().all(|o| o.charges <= 1));
+}
+
+#[test]
+fn the_desk_answers_its_function_keys_as_its_buttons_do_and_only_while_they_are_enabled() {
+    use slint::platform::Key;
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let (window, pad, counter, _platform) = open_counter(dir.path());
+    let a = window.global::<CounterAdapter>();
+    let p = pad.global::<PadAdapter>();
+    let pay = pad.global::<ykb_terminal::ui::PaymentAdapter>();
+
+    // Signed in on the keyboard: the sign-in card goes, and with it the field that had the
+    // focus; the shortcuts take the keys back.
+    click(&window, "工号");
+    type_keys(&window, "S0001");
+    click(&window, "密码");
+    type_keys(&window, "123456");
+    key(&window, Key::Return);
+    wait_until(&counter, "the PIN check", || !counter.checking_pin());
+    assert_eq!(a.get_auth(), 2, "{}", a.get_sign_in_note());
+
+    // Nobody at the window: F2, F3, F4, F5, F6, F7 and F8 do nothing, as their buttons are
+    // disabled.
+    let said = a.get_message();
+    for k in [
+        Key::F2,
+        Key::F3,
+        Key::F4,
+        Key::F5,
+        Key::F6,
+        Key::F7,
+        Key::F8,
+    ] {
+        key(&window, k);
+    }
+    assert_eq!(a.get_message(), said);
+    assert_eq!(p.get_mode(), 0, "no 好差评 asked");
+
+    // Two citizens take tickets. F1 calls (叫号), as the button does.
+    let mut kiosk = Core::start(profile(), dir.path()).unwrap();
+    lease_numbers(&mut kiosk);
+    assert_eq!(issue(&mut kiosk, "A"), "A001");
+    assert_eq!(issue(&mut kiosk, "A"), "A002");
+    counter.tick(Instant::now());
+    key(&window, Key::F1);
+    assert_eq!(a.get_ticket(), "A001", "{}", a.get_message());
+    assert!(a.get_message().contains("请A001号到3号窗口办理"));
+    // 叫号 is disabled with a ticket at the window: F1 again is not a second call (the
+    // invoked callback would be refused in red).
+    key(&window, Key::F1);
+    assert_eq!(a.get_ticket(), "A001");
+    assert!(!a.get_message_error(), "{}", a.get_message());
+    key(&window, Key::F2);
+    assert!(a.get_message().starts_with("已重呼"), "{}", a.get_message());
+    // F3 过号. A held F1 calls once: the system's repeats of it call nobody.
+    key(&window, Key::F3);
+    assert_eq!(a.get_ticket(), "");
+    assert_eq!(a.get_message(), "A001 号已过号");
+    window
+        .window()
+        .dispatch_event(slint::platform::WindowEvent::KeyPressRepeated {
+            text: Key::F1.into(),
+        });
+    assert_eq!(a.get_ticket(), "", "a repeat is not a press");
+    // F1 the next, F4 暂挂.
+    key(&window, Key::F1);
+    assert_eq!(a.get_ticket(), "A002");
+    key(&window, Key::F4);
+    assert_eq!(a.get_ticket(), "");
+    assert_eq!(a.get_message(), "A002 号已暂挂，可凭号码回到本窗口");
+
+    // A walk-in. Letters typed into the search field stay in the field; the function keys
+    // reach the desk while the field has the focus.
+    press(&window, "放置演示身份证");
+    wait_until(&counter, "the card", || a.get_person_name() != "");
+    click(&window, "查找事项");
+    type_keys(&window, "sfz");
+    assert_eq!(a.get_matter_query(), "sfz");
+    assert!(a.get_matters().row_count() > 0);
+    press(&window, "居民身份证换领");
+    for option in ["有效期满", "已满16周岁", "到窗口领取"] {
+        press(&window, option);
+    }
+    // Pre-review fails (the photo receipt is missing): F5 (受理) is disabled, F6 (补齐补正)
+    // prints the list.
+    assert!(!a.get_can_accept());
+    key(&window, Key::F5);
+    assert_eq!(a.get_decision(), "");
+    key(&window, Key::F6);
+    assert!(
+        a.get_decision().contains("数码相片回执"),
+        "{}",
+        a.get_decision()
+    );
+    assert_eq!(a.get_matter_query(), "", "no key typed into the field");
+    wait_printed(&counter, &a, "the supplement list", 1);
+    let held = ykb_terminal::sim::platform::licences_for("500105198511220024");
+    if !held.iter().any(|l| l.licence_type == "居民户口簿") {
+        press(&window, "已收：居民户口簿");
+    }
+    press(&window, "已收：数码相片回执");
+    assert!(a.get_can_accept());
+    press(&window, "请申请人签名");
+    write_on(&pad, "签名板", &signature());
+    key(&window, Key::F5);
+    assert!(
+        a.get_decision().starts_with("已受理"),
+        "{} / {}",
+        a.get_decision(),
+        a.get_message()
+    );
+    wait_printed(&counter, &a, "the acceptance receipt", 2);
+    assert_ne!(a.get_acceptance_number(), "");
+    // F7 收费 once the case has its code: the pad shows the order.
+    wait_until(&counter, "收费", || a.get_can_charge());
+    key(&window, Key::F7);
+    assert_eq!(p.get_mode(), 4, "the pad shows the order");
+    wait_until(&counter, "the order", || pay.get_stage() == "pending");
+    // F8 办结: the pad asks for 好差评; then nothing is left to finish.
+    key(&window, Key::F8);
+    assert_eq!(p.get_mode(), 1);
+    assert_eq!(a.get_person_name(), "");
+    key(&window, Key::F8);
+    assert_eq!(p.get_mode(), 1);
+    // With Ctrl held, a function key is not the desk's.
+    assert_eq!(issue(&mut kiosk, "A"), "A003");
+    counter.tick(Instant::now());
+    let w = window.window();
+    w.dispatch_event(slint::platform::WindowEvent::KeyPressed {
+        text: Key::Control.into(),
+    });
+    w.dispatch_event(slint::platform::WindowEvent::KeyPressed {
+        text: Key::F1.into(),
+    });
+    w.dispatch_event(slint::platform::WindowEvent::KeyReleased {
+        text: Key::F1.into(),
+    });
+    w.dispatch_event(slint::platform::WindowEvent::KeyReleased {
+        text: Key::Control.into(),
+    });
+    assert_eq!(a.get_ticket(), "", "Ctrl+F1 calls nobody");
+    key(&window, Key::F1);
+    assert_eq!(a.get_ticket(), "A003");
 }
 
 #[test]

@@ -103,7 +103,7 @@ impl Counter {
                         }
                     };
                     if let (Some(a), Some(code)) = (awaited, unified_code) {
-                        self.print_acceptance(&a.case_id, &code);
+                        self.print_acceptance(&a.case_id, ReceiptNumber::Unified(code));
                     }
                 }
                 Report::Delivery(
@@ -164,7 +164,7 @@ impl Counter {
             }
         };
         if let Some(a) = overdue {
-            self.print_acceptance(&a.case_id, &format!("{}（本机编号）", a.local_number));
+            self.print_acceptance(&a.case_id, ReceiptNumber::Local(a.local_number));
         }
         self.follow_operations(now);
         self.render();

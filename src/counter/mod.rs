@@ -51,7 +51,7 @@ use crate::ui::{
     CounterTarget, CounterWindow, EvaluationPadWindow, HallDisplayWindow, PadAdapter,
     PaymentAdapter, SignatureAdapter, NO_DISPLAY_MESSAGE,
 };
-use clerk::{Auth, Clerk, Decision, Pad};
+use clerk::{Auth, Clerk, Decision, Pad, ReceiptNumber};
 use devices::lease_from;
 use prereview::{Status, Subject};
 
@@ -739,13 +739,13 @@ impl Counter {
     /// number).
     fn accept(&self) {
         if let Some((case_id, number)) = self.store_acceptance() {
-            self.print_acceptance(&case_id, &number);
+            self.print_acceptance(&case_id, number);
         }
     }
 
     /// Stores the accepted case; returns what to print now when no delivery worker will
     /// bring the unified code.
-    fn store_acceptance(&self) -> Option<(String, String)> {
+    fn store_acceptance(&self) -> Option<(String, ReceiptNumber)> {
         let mut guard = self.state.borrow_mut();
         let st = &mut *guard;
         let today = ticketing::hall_date(Timestamp::now());
@@ -781,7 +781,7 @@ impl Counter {
                     st.print_status = "正在取得统一受理编号…".into();
                     None
                 } else {
-                    Some((case_id, format!("{local}（本机编号）")))
+                    Some((case_id, ReceiptNumber::Local(local)))
                 }
             }
             Err(e) => {
@@ -791,11 +791,15 @@ impl Counter {
         }
     }
 
-    fn print_acceptance(&self, case_id: &str, number: &str) {
+    /// Prints the 受理回执 of `case_id` with `number`, which the clerk's screen then shows.
+    fn print_acceptance(&self, case_id: &str, number: ReceiptNumber) {
         let receipt = {
-            let st = self.state.borrow();
+            let mut st = self.state.borrow_mut();
+            let printed = number.printed();
+            st.clerk.receipt_numbered(case_id, number);
+            let st = &*st;
             let w = st.clerk.work();
-            let (staff, ticket) = Self::desk_ticket(&st);
+            let (staff, ticket) = Self::desk_ticket(st);
             match (&w.matter, &w.person) {
                 (Some(m), Some(p)) => Some(receipts::acceptance(
                     m,
@@ -808,7 +812,7 @@ impl Counter {
                         ticket: ticket.as_deref(),
                     },
                     case_id,
-                    number,
+                    &printed,
                     Timestamp::now(),
                 )),
                 _ => None,

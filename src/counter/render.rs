@@ -4,6 +4,7 @@
 use slint::ComponentHandle;
 
 use super::*;
+use crate::core::domain::QuestionKind;
 
 impl Counter {
     /// Pushes the clerk's session into both windows.
@@ -105,6 +106,7 @@ impl Counter {
                     m.applicable_questions(&work.chosen)
                         .map(|q| CounterQuestion {
                             text: q.text.clone().into(),
+                            single: q.kind == QuestionKind::Single,
                             options: model(
                                 q.options
                                     .iter()
@@ -175,6 +177,20 @@ impl Counter {
             None => String::new(),
         };
         a.set_decision(decision.into());
+        // 受理编号: what the 受理回执 says, to read out to the citizen; a unified code that came
+        // after a receipt with the local number is shown under it.
+        let receipt_number = work.receipt_number.as_ref().filter(|_| signed_in);
+        a.set_acceptance_number(
+            receipt_number
+                .map(|n| n.number().to_owned())
+                .unwrap_or_default()
+                .into(),
+        );
+        a.set_acceptance_local(matches!(receipt_number, Some(ReceiptNumber::Local(_))));
+        a.set_acceptance_code_later(match (receipt_number, &work.unified_code) {
+            (Some(ReceiptNumber::Local(_)), Some(code)) => code.clone().into(),
+            _ => SharedString::new(),
+        });
         a.set_print_status(st.print_status.clone().into());
 
         // 邮寄到家: the address and phone the clerk fills in.

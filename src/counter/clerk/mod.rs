@@ -50,6 +50,31 @@ pub enum Decision {
     Supplement { missing: Vec<String> },
 }
 
+/// The number a 受理回执 carries (受理编号): the platform's unified code, or the local number
+/// when the code did not come in time (the receipt says so).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptNumber {
+    Unified(String),
+    Local(String),
+}
+
+impl ReceiptNumber {
+    /// The number itself, as the clerk reads it out.
+    pub fn number(&self) -> &str {
+        match self {
+            Self::Unified(n) | Self::Local(n) => n,
+        }
+    }
+
+    /// The 受理编号 line of the receipt.
+    pub fn printed(&self) -> String {
+        match self {
+            Self::Unified(n) => n.clone(),
+            Self::Local(n) => format!("{n}（本机编号）"),
+        }
+    }
+}
+
 /// The citizen being served: everything personal the counter holds, dropped at 办结.
 #[derive(Debug, Clone, Default)]
 pub struct Work {
@@ -71,6 +96,8 @@ pub struct Work {
     pub decision: Option<Decision>,
     /// The platform's unified code of the accepted case (统一受理编号), once delivered.
     pub unified_code: Option<String>,
+    /// The 受理编号 its 受理回执 was printed with: the screen shows the same.
+    pub receipt_number: Option<ReceiptNumber>,
     /// 收费 of the accepted case (the state machine the kiosk's 缴费 uses too).
     pub payment: Option<Payment>,
 }
@@ -424,6 +451,7 @@ impl Clerk {
         self.work.fields.clear();
         self.work.signature.rewrite();
         self.work.unified_code = None;
+        self.work.receipt_number = None;
         self.work.payment = None;
         self.leave_pad();
         self.work.prefill_post();
@@ -451,6 +479,7 @@ impl Clerk {
         self.work.signature.rewrite();
         self.work.decision = None;
         self.work.unified_code = None;
+        self.work.receipt_number = None;
         self.work.payment = None;
         self.leave_pad();
     }
@@ -578,6 +607,17 @@ impl Clerk {
             Some(Decision::Accepted { case_id: id, .. }) if id == case_id);
         if ours {
             self.work.unified_code = Some(unified_code.to_owned());
+        }
+        ours
+    }
+
+    /// The 受理回执 of the case `case_id` is printed with `number`: kept when it is the case
+    /// accepted here, so the screen shows what the citizen holds.
+    pub fn receipt_numbered(&mut self, case_id: &str, number: ReceiptNumber) -> bool {
+        let ours = matches!(&self.work.decision,
+            Some(Decision::Accepted { case_id: id, .. }) if id == case_id);
+        if ours {
+            self.work.receipt_number = Some(number);
         }
         ours
     }

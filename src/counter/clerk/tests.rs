@@ -412,3 +412,35 @@ fn a_fee_is_charged_once_the_case_has_its_code_one_order_at_a_time_and_again_aft
 fn k_items() -> Vec<PaymentItem> {
     crate::core::payment::fee_items([&renewal()], &[])
 }
+
+#[test]
+fn the_acceptance_number_shown_is_the_one_the_receipt_was_printed_with() {
+    let t = Instant::now();
+    let mut k = at_desk(t);
+    assert!(
+        !k.receipt_numbered("c1", ReceiptNumber::Unified("UC-1".into())),
+        "nothing accepted yet"
+    );
+    k.decided(Decision::Accepted {
+        case_id: "c1".into(),
+        local_number: "7".into(),
+    });
+    assert!(!k.receipt_numbered("c2", ReceiptNumber::Local("8".into())));
+    assert_eq!(k.work().receipt_number, None, "someone else's receipt");
+    // The code came too late for the receipt: the screen keeps the local number printed.
+    assert!(k.receipt_numbered("c1", ReceiptNumber::Local("7".into())));
+    assert!(k.coded("c1", "UC-1"));
+    let n = k.work().receipt_number.clone().unwrap();
+    assert_eq!((n.number(), n.printed().as_str()), ("7", "7（本机编号）"));
+    assert_eq!(ReceiptNumber::Unified("UC-1".into()).printed(), "UC-1");
+    // The next citizen's matter, or 办结, takes it off the screen.
+    k.choose_matter(renewal());
+    assert_eq!(k.work().receipt_number, None);
+    k.decided(Decision::Accepted {
+        case_id: "c3".into(),
+        local_number: "9".into(),
+    });
+    assert!(k.receipt_numbered("c3", ReceiptNumber::Unified("UC-3".into())));
+    k.finish();
+    assert_eq!(k.work().receipt_number, None);
+}
