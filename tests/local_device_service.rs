@@ -638,7 +638,8 @@ fn a_host_starts_an_errand_with_its_person_after_consent_and_is_told_submitted_w
     assert!(!case_number.is_empty());
     // Only when the session ends is the host told, and told nothing personal.
     assert!(errand.next(Duration::from_millis(100)).is_none());
-    press(&k.window, "首页");
+    // On the errand's pages the header's 首页 reads 结束办理.
+    press(&k.window, "结束办理");
     let outcome = done(&k, &mut errand, "the outcome").unwrap();
     assert_eq!(outcome["outcome"], "submitted");
     assert_eq!(outcome["caseNumber"], case_number.as_str());
@@ -681,8 +682,9 @@ fn a_host_errand_the_citizen_leaves_is_told_left_and_a_second_errand_meanwhile_i
         Some(CompletionCode::DeviceNotReady),
         "{r:?}"
     );
-    // A matter this terminal does not hold is refused once the screen is free.
-    press(&k.window, "首页");
+    // A matter this terminal does not hold is refused once the screen is free. Nothing was
+    // answered yet, so 结束办理 ends it without asking.
+    press(&k.window, "结束办理");
     let outcome = done(&k, &mut errand, "the outcome").unwrap();
     assert_eq!(outcome["outcome"], "left");
     let r = done(

@@ -214,12 +214,14 @@ fn guide_asks_the_situation_questions_and_shows_the_checklist() {
     let names: Vec<String> = rows.iter().map(|r| r.name.to_string()).collect();
     assert_eq!(names, expected);
     for (row, material) in rows.iter().zip(matter.materials_for(&chosen)) {
-        let want = if material.capturable {
+        // Not identified: nothing is exempt yet; what an e-licence would replace says so.
+        let want = if material.exempted_by_licence.is_some() {
+            "持证可免"
+        } else if material.capturable {
             "本机拍摄"
         } else {
             "请带到窗口"
         };
-        // Not identified: no e-licences, so nothing is exempt.
         assert_eq!(row.status, want, "{}", material.name);
         assert!(!row.exempt);
     }
@@ -1264,8 +1266,9 @@ fn a_bundle_is_applied_for_as_one_case() {
             .map(|f| (f.label.to_string(), f.error.to_string()))
             .collect::<Vec<_>>()
     );
+    // Nothing photographed: the capture page's way on says the originals go to the window.
     while adapter.get_page() == Page::Capture {
-        press(&window, "下一步");
+        press(&window, "跳过，原件带到窗口");
     }
     assert_eq!(adapter.get_page(), Page::Review);
     press(&window, "确认提交");
@@ -1354,7 +1357,7 @@ fn without_a_camera_the_citizen_is_told_in_plain_words_and_carries_on() {
             .is_none(),
         "no 拍照 without a camera"
     );
-    press(&window, "下一步");
+    press(&window, "跳过，原件带到窗口");
     assert_eq!(window.global::<KioskAdapter>().get_page(), Page::Review);
     let materials = label_values(apply.get_review_materials());
     assert!(
@@ -2207,7 +2210,7 @@ fn an_adult_child_applies_for_a_parent_who_cannot_come_and_has_the_result_posted
             .collect::<Vec<_>>()
     );
     if adapter.get_page() == Page::Capture {
-        press(&window, "下一步");
+        press(&window, "跳过，原件带到窗口");
     }
     assert_eq!(adapter.get_page(), Page::Review);
     let review = label_values(apply.get_review());
