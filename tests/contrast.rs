@@ -3,6 +3,9 @@
 //! its own text on white) is read. Read from the `.slint` sources, so a new page cannot bring
 //! back the old 3.17:1 orange.
 
+#[path = "common/slint_sources.rs"]
+mod slint_sources;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -52,17 +55,6 @@ fn theme() -> BTreeMap<String, String> {
             ))
         })
         .collect()
-}
-
-fn slint_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            slint_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "slint") {
-            out.push(p);
-        }
-    }
 }
 
 /// The colours a property's expression can take: `Theme.x` names and `#hex` literals.
@@ -125,8 +117,7 @@ fn the_theme_s_text_colours_read_at_aa_on_their_backgrounds() {
 #[test]
 fn every_button_tile_and_badge_tint_carries_its_text_at_aa() {
     let theme = theme();
-    let mut files = Vec::new();
-    slint_files(Path::new("ui"), &mut files);
+    let files = slint_sources::slint_files(Path::new("ui"));
     let sources: Vec<(PathBuf, String)> = files
         .into_iter()
         .map(|f| {

@@ -1,24 +1,15 @@
 //! Every `@tr` text of the UI has an English translation in the bundled `.po`, and the `.po`
 //! holds nothing the UI no longer says.
 
+#[path = "common/slint_sources.rs"]
+mod slint_sources;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn slint_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            slint_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "slint") {
-            out.push(p);
-        }
-    }
-}
-
 /// The first argument of every `@tr("…")`.
 fn tr_strings() -> Vec<String> {
-    let mut files = Vec::new();
-    slint_files(Path::new("ui"), &mut files);
+    let files = slint_sources::slint_files(Path::new("ui"));
     let mut out = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
