@@ -92,7 +92,13 @@ fn kiosk() -> Kiosked {
                 id: "bank-app".into(),
                 name: "银行自助服务".into(),
                 token_file: token_file(dir.path(), "bank.token", BANK_TOKEN),
-                services: vec!["YkbIdCard".into(), "Printer".into(), "YkbErrand".into()],
+                services: vec![
+                    "YkbIdCard".into(),
+                    "Printer".into(),
+                    "YkbErrand".into(),
+                    "BarcodeReader".into(),
+                    "Camera".into(),
+                ],
             },
             ClientApp {
                 id: "post-app".into(),
@@ -122,6 +128,7 @@ fn kiosk() -> Kiosked {
     kiosk.use_platform(platform.clone());
     kiosk.start_printer();
     kiosk.start_demo_card_reader();
+    kiosk.start_scanner();
     kiosk.start_local_device_service();
     let addr = kiosk
         .local_device_service_addr()
@@ -446,7 +453,7 @@ fn no_token_a_wrong_token_another_address_or_a_service_not_allowed_are_refused_a
     );
     assert!(
         status(&path(
-            "Camera",
+            "Lights",
             &format!("?client=bank-app&token={BANK_TOKEN}")
         ))
         .contains(" 404"),
@@ -740,4 +747,107 @@ fn a_client_prints_plain_text_on_our_receipt_printer() {
 fn base64_of(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// Our scanner and document camera for another service, through the drivers' own XFS4IoT
+/// clients for them (the ones the kiosk uses on a bank's terminal): nothing before 同意, a
+/// refusal releases nothing, and what is released never enters the citizen's session.
+#[test]
+fn a_service_reads_a_code_and_takes_a_picture_only_after_the_citizen_agrees() {
+    use ykb_drivers::scanner::ScanEvent;
+    use ykb_drivers::xfs4iot::devices::{read_outcome, Xfs4IotBarcodeReader, Xfs4IotCamera};
+    let k = kiosk();
+    let consent = k.window.global::<ConsentAdapter>();
+    let page = || k.window.global::<KioskAdapter>().get_page();
+
+    // A code: 拒绝 first, and the code shown meanwhile is the kiosk's own business.
+    let reader = Xfs4IotBarcodeReader::connect(
+        &uri(k.addr, "BarcodeReader", "bank-app", BANK_TOKEN),
+        ClientConfig::default(),
+    )
+    .unwrap();
+    let read = |secs| {
+        reader.client().send(
+            Command::new("BarcodeReader.Read")
+                .with("symbologies", vec!["qrCode"])
+                .timeout(Duration::from_secs(secs)),
+        )
+    };
+    let mut first = read(30);
+    wait_until(&k.kiosk, "the code consent", || {
+        consent.get_title() == "银行自助服务 服务请求扫描您出示的二维码"
+    });
+    press(&k.window, "拒绝");
+    let r = done(&k, &mut first, "the refusal");
+    assert_eq!(
+        failed_code(&r),
+        Some((
+            CompletionCode::CommandErrorCode,
+            Some("consentRefused".into())
+        )),
+        "{r:?}"
+    );
+    // 同意: the identify page waits, and the next code shown goes to the client.
+    let mut second = read(30);
+    wait_until(&k.kiosk, "the code consent again", || {
+        consent.get_title() != ""
+    });
+    press(&k.window, "同意");
+    assert_eq!(page(), Page::Identify);
+    k.kiosk.demo_scan("SB:500103:0042");
+    let got = loop {
+        match next_update(&k, &mut second, "the code") {
+            CommandUpdate::Done(r) => break read_outcome(r),
+            _ => continue,
+        }
+    };
+    match got {
+        Ok(Some(ScanEvent::Code(p))) => assert_eq!(p.text, "SB:500103:0042"),
+        other => panic!("{other:?}"),
+    }
+    k.kiosk.process_device_events();
+    assert_eq!(page(), Page::Home, "the identify page closes with the read");
+    // With no read waiting, the same code is the kiosk's, which cannot use it.
+    k.kiosk.demo_scan("SB:500103:0043");
+
+    // A picture: 同意 takes one still from our document camera and hands it over.
+    let camera = Xfs4IotCamera::connect(
+        &uri(k.addr, "Camera", "bank-app", BANK_TOKEN),
+        ClientConfig::default(),
+    )
+    .unwrap();
+    let mut shot = camera.client().send(
+        Command::new("Camera.TakePicture")
+            .with("camera", "person")
+            .timeout(Duration::from_secs(30)),
+    );
+    wait_until(&k.kiosk, "the picture consent", || {
+        consent.get_title() == "银行自助服务 服务请求拍摄您的材料"
+    });
+    assert!(shot
+        .next(Duration::from_millis(200))
+        .is_none_or(|u| matches!(u, CommandUpdate::Acknowledged)));
+    press(&k.window, "同意");
+    let picture = loop {
+        match next_update(&k, &mut shot, "the picture") {
+            CommandUpdate::Done(r) => {
+                break ykb_drivers::xfs4iot::devices::picture_outcome(r).expect("a picture")
+            }
+            _ => continue,
+        }
+    };
+    assert!(picture.bytes.starts_with(&[0xff, 0xd8]), "a JPEG");
+    assert!(picture.image.width() >= 640, "{}", picture.image.width());
+    assert_eq!(k.window.global::<SessionAdapter>().get_person_name(), "");
+    wait_for_audit(&k, "the picture audited", |(actor, action, detail)| {
+        actor == "client:bank-app"
+            && action == "device_service_use"
+            && detail.contains("Camera.TakePicture")
+    });
+    let rows = format!("{:?}", audit(&k));
+    assert!(rows.contains("BarcodeReader.Read"), "{rows}");
+    assert!(
+        !rows.contains("SB:500103"),
+        "what a code holds is never audited: {rows}"
+    );
 }

@@ -2,9 +2,14 @@
 //! first drawn frame, and its resident memory, beside Chromium loading the same home page as
 //! static HTML (`benches/data/home.html`) on the same X server in the same run.
 //!
-//! Both run on an Xvfb display this group starts (1280×800×24), each from a fresh data
-//! directory / browser profile per run, so every run is a first start ("cold" for the
-//! application; the OS file cache is warm after the warm-up run, for both alike).
+//! Both run on an Xvfb display this group starts (1920×1920×24, room for every panel), each
+//! from a fresh data directory / browser profile per run, so every run is a first start
+//! ("cold" for the application; the OS file cache is warm after the warm-up run, for both
+//! alike).
+//!
+//! Issue 15 adds the panels: the same kiosk start on the demo profile with `terminal.screen`
+//! set to 1920×1080 and to 1080×1920 (a profile written from `kiosk-config/demo.toml`), each
+//! beside the same start at 1280×800 measured in the same run; goal no worse than 1.2×.
 //!
 //! - Kiosk: the release-profile binary Cargo builds for the bench (`CARGO_BIN_EXE_…`), with
 //!   `YKB_BENCH_FIRST_FRAME=1` (see `src/kiosk/startup.rs`): it prints one line after its first
@@ -65,7 +70,7 @@ impl Xvfb {
                 &format!(":{n}"),
                 "-screen",
                 "0",
-                "1280x800x24",
+                "1920x1920x24",
                 "-nolisten",
                 "tcp",
             ])
@@ -183,10 +188,31 @@ struct KioskRun {
     processes: usize,
 }
 
-fn kiosk_once(display: &str) -> Result<KioskRun, String> {
+/// The demo profile drawn on a `w`×`h` panel (`terminal.screen`), as a file in `dir`.
+fn demo_profile_at(dir: &Path, (w, h): (u32, u32)) -> Result<PathBuf, String> {
+    let demo = include_str!("../../kiosk-config/demo.toml");
+    let commented = "# screen = \"1920x1080\"";
+    if !demo.contains(commented) {
+        return Err("kiosk-config/demo.toml no longer has its commented screen line".into());
+    }
+    let path = dir.join(format!("demo-{w}x{h}.toml"));
+    std::fs::write(
+        &path,
+        demo.replace(commented, &format!("screen = \"{w}x{h}\"")),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// One cold start; `profile` None is the embedded demo profile (1280×800 window).
+fn kiosk_once(display: &str, profile: Option<&Path>) -> Result<KioskRun, String> {
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ykb-terminal"));
+    if let Some(p) = profile {
+        child.arg("--config").arg(p);
+    }
+    let mut child = child
         .arg("--data-dir")
         .arg(data.path())
         .env("DISPLAY", display)
@@ -343,7 +369,7 @@ pub fn kiosk_startup(out: &mut Vec<Figure>) {
 
     let mut kiosk = Vec::new();
     for i in 0..=RUNS {
-        match kiosk_once(&x.display) {
+        match kiosk_once(&x.display, None) {
             // The first run warms the file cache and is not counted.
             Ok(r) if i > 0 => kiosk.push(r),
             Ok(_) => {}
@@ -353,6 +379,13 @@ pub fn kiosk_startup(out: &mut Vec<Figure>) {
             }
         }
     }
+    let panels = match panel_runs(&x.display) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("{GROUP}: panel runs failed: {e}");
+            None
+        }
+    };
     let chromium = on_path("chromium");
     let mut browser = Vec::new();
     let mut browser_note = String::new();
@@ -395,7 +428,7 @@ pub fn kiosk_startup(out: &mut Vec<Figure>) {
     let secs = k_wall.as_secs_f64();
     out.push(Figure {
         group: GROUP,
-        name: "kiosk cold start → first frame, demo profile, Xvfb 1280×800".into(),
+        name: "kiosk cold start → first frame, demo profile (1280×800 window), Xvfb".into(),
         value: secs * 1e3,
         unit: "ms",
         baseline: c_time.as_ref().map(|(t, _)| Baseline {
@@ -435,4 +468,76 @@ pub fn kiosk_startup(out: &mut Vec<Figure>) {
             _ => format!("median of {RUNS}; kiosk VmHWM ({k_procs} process){browser_note}"),
         },
     });
+    if let Some(mut panels) = panels {
+        panel_figures(&mut panels, out);
+    }
+}
+
+/// The panels of issue 15, the first being the baseline the others are set beside.
+const PANELS: [(u32, u32); 3] = [(1280, 800), (1920, 1080), (1080, 1920)];
+
+/// [`RUNS`] cold starts on each of [`PANELS`] (profiles with `terminal.screen`), taken in
+/// turn so that a change in the machine's load falls on all alike; one warm-up round.
+fn panel_runs(display: &str) -> Result<Vec<Vec<KioskRun>>, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let profiles = PANELS
+        .iter()
+        .map(|&p| demo_profile_at(dir.path(), p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut runs: Vec<Vec<KioskRun>> = PANELS.iter().map(|_| Vec::new()).collect();
+    for i in 0..=RUNS {
+        for (profile, got) in profiles.iter().zip(runs.iter_mut()) {
+            let r = kiosk_once(display, Some(profile))?;
+            if i > 0 {
+                got.push(r);
+            }
+        }
+    }
+    Ok(runs)
+}
+
+fn panel_figures(runs: &mut [Vec<KioskRun>], out: &mut Vec<Figure>) {
+    let medians: Vec<(f64, f64)> = runs
+        .iter_mut()
+        .map(|r| {
+            let t = median_by(r, |r| r.wall.as_secs_f64()).wall.as_secs_f64() * 1e3;
+            let m = median_by(r, |r| r.hwm_kib as f64).hwm_kib as f64 / 1024.0;
+            (t, m)
+        })
+        .collect();
+    let (w0, h0) = PANELS[0];
+    let (t0, m0) = medians[0];
+    let verdict = |r: f64| if r <= 1.2 { "met" } else { "NOT met" };
+    for (&(w, h), &(t, m)) in PANELS.iter().zip(&medians).skip(1) {
+        out.push(Figure {
+            group: GROUP,
+            name: format!("kiosk cold start → first frame, terminal.screen = {w}x{h}"),
+            value: t,
+            unit: "ms",
+            baseline: Some(Baseline {
+                name: format!("the same start at {w0}x{h0}"),
+                value: t0,
+            }),
+            note: format!(
+                "median of {RUNS}, panels taken in turn; {:.2}× (goal ≤ 1.2×: {})",
+                t / t0,
+                verdict(t / t0)
+            ),
+        });
+        out.push(Figure {
+            group: GROUP,
+            name: format!("kiosk peak resident memory at first frame, {w}x{h}"),
+            value: m,
+            unit: "MiB",
+            baseline: Some(Baseline {
+                name: format!("the same start at {w0}x{h0}"),
+                value: m0,
+            }),
+            note: format!(
+                "median VmHWM of {RUNS}; {:.2}× (goal ≤ 1.2×: {})",
+                m / m0,
+                verdict(m / m0)
+            ),
+        });
+    }
 }

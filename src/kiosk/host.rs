@@ -121,6 +121,44 @@ impl Kiosk {
         }
     }
 
+    /// The citizen agreed to a client's picture: one still from the document camera, on a
+    /// worker thread, goes straight to that client (this session never holds it).
+    pub(super) fn take_host_picture(&self, ticket: u64) {
+        let (service, source) = {
+            let st = self.state.borrow();
+            let d = &st.terminal.core.profile.devices;
+            (
+                st.devservice.as_ref().map(|d| d.handle()),
+                crate::terminal::camera::camera_source(&d.document_camera, &d.camera),
+            )
+        };
+        let Some(service) = service else {
+            return;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("host-picture".into())
+            .spawn({
+                let service = service.clone();
+                move || {
+                    let answer = match source.and_then(|s| crate::terminal::camera::take_still(&s))
+                    {
+                        Ok(jpeg) => HostAnswer::Picture(jpeg),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "picture for a device service client");
+                            HostAnswer::Refused(crate::terminal::devservice::Refused::DeviceFailed)
+                        }
+                    };
+                    service.answer(ticket, answer);
+                }
+            });
+        if spawned.is_err() {
+            service.answer(
+                ticket,
+                HostAnswer::Refused(crate::terminal::devservice::Refused::DeviceFailed),
+            );
+        }
+    }
+
     /// The demo's host terminal (the XFS4IoT emulator), when the profile's slots use it:
     /// tests and the demo read what it printed and make it scan or enter vendor mode.
     pub fn xfs4iot_host(&self) -> Option<ykb_drivers::sim::Xfs4IotShared> {

@@ -26,6 +26,10 @@ const EN: &[(&str, &str)] = &[
     ("{} 请求使用其已核验的您的身份信息办理业务", "{} asks to use the identity it checked to start your application"),
     ("同意后请将身份证放在读卡区；您的姓名、身份号码和住址将提供给该服务，本机不保存", "If you agree, place your ID card on the reader: your name, ID number and address go to that service; this terminal keeps none of it"),
     ("同意后将以您的姓名和身份号码办理；拒绝也可刷身份证自行办理", "If you agree, your application starts with your name and ID number; if you refuse, you can still scan your ID card yourself"),
+    ("{} 服务请求扫描您出示的二维码", "{} asks to read a QR code you show"),
+    ("{} 服务请求拍摄您的材料", "{} asks to photograph your document"),
+    ("同意后请将二维码对准扫码区；码的内容将提供给该服务，本机不保存", "If you agree, hold the QR code to the scanner: what it holds goes to that service; this terminal keeps none of it"),
+    ("请先将材料平放在拍摄区再点同意；拍下的照片将提供给该服务，本机不保存", "Lay the document flat under the camera first, then tap Agree: the photo goes to that service; this terminal keeps none of it"),
     // Find.
     ("没有找到与“{}”相关的事项，可以换个说法或按部门浏览", "Nothing found for “{}”; try other letters or browse by department"),
     ("找到 {} 项，点事项开始办理", "{} found; tap one to start"),

@@ -126,6 +126,12 @@ impl Kiosk {
                     self.refresh_alerts();
                     self.render();
                 }
+                // A client the citizen agreed may read a code gets the next one shown.
+                Report::Scanned(s)
+                    if self.state.borrow().session.host_code_waiting() && s.text().is_some() =>
+                {
+                    self.event(Event::HostCode(s.text().unwrap_or_default()))
+                }
                 Report::Scanned(crate::terminal::scan::Scanned::Case(id)) => {
                     self.event(Event::Open(Screen::Progress));
                     self.event(Event::ProgressInput(id));
@@ -134,6 +140,9 @@ impl Kiosk {
                 Report::Scanned(crate::terminal::scan::Scanned::Ykm(token)) => {
                     self.event(Event::YkmScanned(token))
                 }
+                Report::Scanned(s @ crate::terminal::scan::Scanned::Other(_)) => self.event(
+                    Event::ScanUnusable(s.why_unusable().unwrap_or_default().into()),
+                ),
                 Report::Scanned(crate::terminal::scan::Scanned::Unusable(why)) => {
                     self.event(Event::ScanUnusable(why))
                 }

@@ -473,6 +473,7 @@ impl Kiosk {
             Effect::Restart => self.restart_now(),
             Effect::AcknowledgeVendorMode { enter } => self.acknowledge_vendor_mode(enter),
             Effect::AnswerHost { ticket, answer } => self.answer_host(ticket, answer),
+            Effect::TakeHostPicture { ticket } => self.take_host_picture(ticket),
         }
     }
 

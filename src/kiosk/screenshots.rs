@@ -240,6 +240,16 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
     profile.terminal.large_text = variant.large;
     // The panel's scale (15 mm targets) follows the size drawn.
     profile.terminal.screen = format!("{}x{}", variant.size.0, variant.size.1);
+    // Another department's service asks for the ID card through the local device service.
+    profile.local_device_service = Some(crate::core::config::LocalDeviceServiceSection {
+        port: 0,
+        clients: vec![crate::core::config::devservice::ClientApp {
+            id: SHOT_CLIENT.into(),
+            name: "社保卡服务".into(),
+            token_file: SHOT_TOKEN.into(),
+            services: vec!["YkbIdCard".into()],
+        }],
+    });
     let mut core = Core::start(profile, data).map_err(|e| e.to_string())?;
     let demo = crate::terminal::link::PlatformLink::start_demo(&mut core).map(Arc::new);
     let catalog = core.catalog.clone();
@@ -253,6 +263,7 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
     kiosk.start_demo_card_reader();
     kiosk.start_scanner();
     kiosk.start_printer();
+    kiosk.start_local_device_service();
     window.global::<Theme>().set_large_text(variant.large);
     let mut s = Walker {
         window: &window,
@@ -522,7 +533,43 @@ pub fn walk(variant: Variant, data: &Path, visit: &mut dyn Visit) -> Result<(), 
     ka.invoke_go_home();
     s.shot("leave")?;
     session.invoke_leave_answer(true);
-    Ok(())
+    consent(&mut s, data)
+}
+
+/// The screenshot walk's local device service client (its token file is in the data dir).
+const SHOT_CLIENT: &str = "shebao-h5";
+const SHOT_TOKEN: &str = "local-device-service/shebao-h5.token";
+
+/// 「社保卡服务 服务请求读取您的身份证信息」: a real client over loopback asks for the card,
+/// the consent overlay is drawn, and 拒绝 answers it.
+fn consent(s: &mut Walker<'_>, data: &Path) -> Result<(), String> {
+    use ykb_drivers::xfs4iot::{ClientConfig, Command, CommandUpdate, ServiceClient};
+    let addr = s
+        .kiosk
+        .local_device_service_addr()
+        .ok_or("本机设备服务未启动")?;
+    let token = std::fs::read_to_string(data.join(SHOT_TOKEN)).map_err(|e| e.to_string())?;
+    let uri = format!(
+        "ws://{addr}/xfs4iot/v1.0/YkbIdCard?client={SHOT_CLIENT}&token={}",
+        token.trim()
+    );
+    let client =
+        ServiceClient::connect(&uri, ClientConfig::default()).map_err(|e| e.to_string())?;
+    let mut read = client.send(Command::new("YkbIdCard.ReadCard").timeout(Duration::from_secs(60)));
+    let c = s.window.global::<super::ConsentAdapter>();
+    s.wait("读卡请求", || c.get_title() != "")?;
+    s.shot("consent")?;
+    c.invoke_refuse();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        s.kiosk.process_device_events();
+        if let Some(CommandUpdate::Done(_)) = read.next(Duration::from_millis(30)) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err("截图时等待超时：读卡请求的答复".into());
+        }
+    }
 }
 
 /// The walk's hands: the window, the kiosk and the visitor.

@@ -37,6 +37,16 @@ pub fn first_camera<'a>(
         .find_map(|d| super::slots::camera(d, simulated))
 }
 
+/// One still from `source` (as [`camera_source`] names it), JPEG under the capture's size
+/// cap, on the calling thread; `Err` is what went wrong, in words.
+pub fn take_still(source: &str) -> Result<Vec<u8>, String> {
+    let mut camera =
+        ykb_drivers::camera::open_source(source).map_err(|e| e.describe_zh().to_owned())?;
+    capture(camera.as_mut(), &CaptureConfig::default())
+        .map(|c| c.jpeg)
+        .map_err(|e| e.describe_zh().to_owned())
+}
+
 /// Largest preview frame (the capture page shows it at about this size).
 pub const PREVIEW_SIZE: (u32, u32) = (640, 480);
 

@@ -23,6 +23,10 @@ pub enum Scanned {
     Case(String),
     /// A 渝快码 token (opaque; the platform says whom it identifies).
     Ykm(String),
+    /// A readable code that is neither (another service's): its sanitised text. The kiosk
+    /// itself cannot use it ([`Scanned::why_unusable`]); a local device service client that
+    /// the citizen agreed may read codes gets it.
+    Other(String),
     /// Anything else, or a payload the driver refused: what to tell the citizen.
     Unusable(String),
 }
@@ -33,6 +37,9 @@ const MAX_TOKEN: usize = 128;
 /// Classifies a sanitised payload.
 pub fn classify(text: &str) -> Scanned {
     let t = text.trim();
+    if t.is_empty() {
+        return Scanned::Unusable("无法识别这个码，请换一个码".into());
+    }
     if let Some(id) = t.strip_prefix(CASE_QR_PREFIX) {
         if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
         {
@@ -44,7 +51,30 @@ pub fn classify(text: &str) -> Scanned {
     {
         return Scanned::Ykm(t.to_owned());
     }
-    Scanned::Unusable("这个二维码不是渝快码或本机回执，请换一个码".to_owned())
+    Scanned::Other(t.to_owned())
+}
+
+/// What the kiosk tells the citizen of a code that is not its own.
+pub const NOT_OURS: &str = "这个二维码不是渝快码或本机回执，请换一个码";
+
+impl Scanned {
+    /// The code's text as it was read (`None`: the driver could not read it).
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Self::Case(id) => Some(format!("{CASE_QR_PREFIX}{id}")),
+            Self::Ykm(t) | Self::Other(t) => Some(t.clone()),
+            Self::Unusable(_) => None,
+        }
+    }
+
+    /// Why the kiosk cannot use it, for the citizen (`None`: it can).
+    pub fn why_unusable(&self) -> Option<&str> {
+        match self {
+            Self::Case(_) | Self::Ykm(_) => None,
+            Self::Other(_) => Some(NOT_OURS),
+            Self::Unusable(why) => Some(why),
+        }
+    }
 }
 
 /// Where the scanner's codes come from.
@@ -269,12 +299,17 @@ mod tests {
             "https://evil.example/",
             "",
         ] {
-            assert!(matches!(classify(bad), Scanned::Unusable(_)), "{bad:?}");
+            let got = classify(bad);
+            assert!(got.why_unusable().is_some(), "{bad:?}");
+            // Kept as read, for a client that may read codes; empty is no code at all.
+            assert_eq!(got.text().as_deref(), Some(bad).filter(|b| !b.is_empty()));
         }
-        assert!(matches!(
-            classify(&format!("YKM{}", "a".repeat(200))),
-            Scanned::Unusable(_)
-        ));
+        assert_eq!(
+            classify(&format!("YKM{}", "a".repeat(200))).why_unusable(),
+            Some(NOT_OURS)
+        );
+        let case = "ykb:case:0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        assert_eq!(classify(case).text().as_deref(), Some(case));
     }
 
     /// A keyboard-wedge scanner through its real device file: a FIFO carrying the kernel's
@@ -314,7 +349,7 @@ mod tests {
             rx.recv_timeout(Duration::from_secs(5)).expect("a code")
         };
         assert_eq!(got(&rx), Scanned::Ykm("YKM7f3a9c".into()));
-        assert!(matches!(got(&rx), Scanned::Unusable(_)));
+        assert_eq!(got(&rx), Scanned::Other("https://evil.example/".into()));
         drop(fifo);
         drop(service);
     }

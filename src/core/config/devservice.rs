@@ -12,7 +12,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// The services the local device service offers, by their path name.
-pub const SERVICES: [&str; 3] = ["YkbIdCard", "Printer", "YkbErrand"];
+pub const SERVICES: [&str; 5] = [
+    "YkbIdCard",
+    "Printer",
+    "YkbErrand",
+    "BarcodeReader",
+    "Camera",
+];
 
 /// `[local_device_service]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,7 +173,7 @@ mod tests {
             .is_none());
         let cases = [
             (format!("[local_device_service]\nport = 8080\n{CLIENT}services = [\"YkbIdCard\"]\n"), "local_device_service.port"),
-            (format!("[local_device_service]\nport = 5846\n{CLIENT}services = [\"Camera\"]\n"), "clients[0].services"),
+            (format!("[local_device_service]\nport = 5846\n{CLIENT}services = [\"Lights\"]\n"), "clients[0].services"),
             (format!("[local_device_service]\nport = 5846\n{CLIENT}services = []\n"), "clients[0].services"),
             (format!("[local_device_service]\nport = 5846\n{CLIENT}services = [\"Printer\"]\n{CLIENT}services = [\"Printer\"]\n"), "clients[1].id"),
             ("[local_device_service]\nport = 5846\nclients = []\n".to_owned(), "local_device_service.clients"),

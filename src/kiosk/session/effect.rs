@@ -136,4 +136,7 @@ pub enum Effect {
         ticket: u64,
         answer: crate::terminal::devservice::HostAnswer,
     },
+    /// The citizen agreed to a client's picture: take one with the document camera and
+    /// answer request `ticket` with it (or with the camera's failure).
+    TakeHostPicture { ticket: u64 },
 }

@@ -175,6 +175,9 @@ pub enum Event {
     },
     /// 同意 (`true`) or 拒绝 on the consent screen.
     HostConsent(bool),
+    /// A code was shown to the scanner or camera while a client's code read waits (its
+    /// sanitised text, for that client only).
+    HostCode(String),
     /// A client's request is gone (closed or timed out): forget it.
     HostWithdrawn(u64),
     /// The host terminal's vendor mode changed (XFS4IoT `VendorMode`; see `vendor`).

@@ -1,10 +1,12 @@
 //! Requests from the local device service (`terminal::devservice`): another department's
-//! service or the host terminal's application asks for our ID reader, or asks us to open
-//! 渝快办 on a matter.
+//! service or the host terminal's application asks for our ID reader, scanner or document
+//! camera, or asks us to open 渝快办 on a matter.
 //!
 //! An ID card is released only after the citizen agreed on our screen which service asks
 //! (「XX 服务请求读取您的身份证信息」, 同意/拒绝): then the identify page waits for the card,
-//! and the card read goes to that client — never into this session. A host's errand opens
+//! and the card read goes to that client — never into this session. A code shown to our
+//! scanner or camera, and a picture of a material, are released the same way (the identify
+//! page waits for the code; the picture is taken at once, the material already in place). A host's errand opens
 //! only on a free screen (nobody served, no other request); the person the host identified
 //! itself is used only after the citizen agreed (refused, the errand opens without it). The
 //! host is told how the errand ended when the session ends: submitted with the case number,
@@ -24,6 +26,8 @@ pub(super) struct HostRequests {
     consent: Option<(HostAsk, Option<Matter>)>,
     /// The citizen agreed to this card read: the next card goes to it.
     card_for: Option<u64>,
+    /// The citizen agreed to this code read: the next code shown goes to it.
+    code_for: Option<u64>,
     /// The errand a host started: told its outcome when the session ends.
     errand: Option<u64>,
 }
@@ -31,7 +35,10 @@ pub(super) struct HostRequests {
 impl HostRequests {
     /// Whether a request holds the screen (the idle countdown runs for it too).
     pub(super) fn is_active(&self) -> bool {
-        self.consent.is_some() || self.card_for.is_some() || self.errand.is_some()
+        self.consent.is_some()
+            || self.card_for.is_some()
+            || self.code_for.is_some()
+            || self.errand.is_some()
     }
 }
 
@@ -42,6 +49,10 @@ pub enum ConsentKind {
     ReadIdCard,
     /// The host would open an errand with the person it identified.
     UseIdentity,
+    /// 「XX 服务请求扫描您出示的二维码」.
+    ReadCode,
+    /// 「XX 服务请求拍摄您的材料」.
+    TakePicture,
 }
 
 /// The consent screen's question for `client` (zh-CN; `kiosk::i18n` has the English).
@@ -49,6 +60,8 @@ pub fn consent_title(client: &str, kind: ConsentKind) -> String {
     match kind {
         ConsentKind::ReadIdCard => format!("{client} 服务请求读取您的身份证信息"),
         ConsentKind::UseIdentity => format!("{client} 请求使用其已核验的您的身份信息办理业务"),
+        ConsentKind::ReadCode => format!("{client} 服务请求扫描您出示的二维码"),
+        ConsentKind::TakePicture => format!("{client} 服务请求拍摄您的材料"),
     }
 }
 
@@ -59,6 +72,10 @@ pub fn consent_detail(kind: ConsentKind) -> &'static str {
             "同意后请将身份证放在读卡区；您的姓名、身份号码和住址将提供给该服务，本机不保存"
         }
         ConsentKind::UseIdentity => "同意后将以您的姓名和身份号码办理；拒绝也可刷身份证自行办理",
+        ConsentKind::ReadCode => "同意后请将二维码对准扫码区；码的内容将提供给该服务，本机不保存",
+        ConsentKind::TakePicture => {
+            "请先将材料平放在拍摄区再点同意；拍下的照片将提供给该服务，本机不保存"
+        }
     }
 }
 
@@ -68,6 +85,8 @@ impl Session {
         let (ask, _) = self.host.consent.as_ref()?;
         let kind = match ask.what {
             Asked::ReadIdCard => ConsentKind::ReadIdCard,
+            Asked::ReadCode => ConsentKind::ReadCode,
+            Asked::TakePicture => ConsentKind::TakePicture,
             Asked::StartErrand { .. } => ConsentKind::UseIdentity,
         };
         Some((ask.client_name.as_str(), kind))
@@ -76,6 +95,11 @@ impl Session {
     /// Whether a client's card read waits for the card (the identify page says so).
     pub fn host_card_waiting(&self) -> bool {
         self.host.card_for.is_some()
+    }
+
+    /// Whether a client's code read waits for the code.
+    pub fn host_code_waiting(&self) -> bool {
+        self.host.code_for.is_some()
     }
 
     fn answer_host(&mut self, ticket: u64, answer: HostAnswer) {
@@ -88,13 +112,16 @@ impl Session {
         let screen_taken = self.in_vendor_mode()
             || !self.may_start_service()
             || self.host.consent.is_some()
-            || self.host.card_for.is_some();
+            || self.host.card_for.is_some()
+            || self.host.code_for.is_some();
         let ticket = ask.ticket;
         match &ask.what {
-            Asked::ReadIdCard if screen_taken => {
+            Asked::ReadIdCard | Asked::ReadCode | Asked::TakePicture if screen_taken => {
                 self.answer_host(ticket, HostAnswer::Refused(Refused::Busy))
             }
-            Asked::ReadIdCard => self.host.consent = Some((ask, None)),
+            Asked::ReadIdCard | Asked::ReadCode | Asked::TakePicture => {
+                self.host.consent = Some((ask, None))
+            }
             Asked::StartErrand { .. }
                 if screen_taken || self.host.errand.is_some() || self.is_active() =>
             {
@@ -143,7 +170,15 @@ impl Session {
                 self.open(Screen::Identify);
                 self.answer_host(ask.ticket, HostAnswer::PlaceCard);
             }
-            Asked::ReadIdCard => {
+            Asked::ReadCode if agreed => {
+                self.host.code_for = Some(ask.ticket);
+                self.open(Screen::Identify);
+            }
+            Asked::TakePicture if agreed => {
+                self.effects
+                    .push_back(Effect::TakeHostPicture { ticket: ask.ticket });
+            }
+            Asked::ReadIdCard | Asked::ReadCode | Asked::TakePicture => {
                 self.answer_host(ask.ticket, HostAnswer::Refused(Refused::ConsentRefused))
             }
             Asked::StartErrand { person, .. } => {
@@ -163,9 +198,20 @@ impl Session {
         Outcome::Changed
     }
 
-    /// 返回 while the card is awaited: the read is cancelled.
+    /// The code shown after the citizen agreed: it goes to the client, not to this session.
+    pub(super) fn on_host_code(&mut self, text: String) -> Outcome {
+        let Some(ticket) = self.host.code_for.take() else {
+            return Outcome::None;
+        };
+        self.answer_host(ticket, HostAnswer::Code(text));
+        self.leave_identify();
+        Outcome::Changed
+    }
+
+    /// 返回 while the card or code is awaited: the read is cancelled.
     pub(super) fn cancel_host_card(&mut self) -> Outcome {
-        if let Some(ticket) = self.host.card_for.take() {
+        let waiting = [self.host.card_for.take(), self.host.code_for.take()];
+        for ticket in waiting.into_iter().flatten() {
             self.answer_host(ticket, HostAnswer::Refused(Refused::Cancelled));
         }
         self.leave_identify();
@@ -185,8 +231,9 @@ impl Session {
             h.consent = None;
             return Outcome::Changed;
         }
-        if h.card_for == Some(ticket) {
-            h.card_for = None;
+        if h.card_for == Some(ticket) || h.code_for == Some(ticket) {
+            h.card_for = h.card_for.filter(|&t| t != ticket);
+            h.code_for = h.code_for.filter(|&t| t != ticket);
             self.leave_identify();
             return Outcome::Changed;
         }
@@ -204,7 +251,7 @@ impl Session {
         if let Some((ask, _)) = h.consent {
             out.push((ask.ticket, HostAnswer::Refused(Refused::Cancelled)));
         }
-        if let Some(ticket) = h.card_for {
+        for ticket in [h.card_for, h.code_for].into_iter().flatten() {
             out.push((ticket, HostAnswer::Refused(Refused::Cancelled)));
         }
         if let Some(ticket) = h.errand {
@@ -285,6 +332,92 @@ mod tests {
         assert_eq!(answers(&mut s), vec![(1, HostAnswer::IdCard(person()))]);
         assert!(s.person().is_none(), "the card went to the client only");
         assert_eq!(s.current(), &Screen::Home);
+    }
+
+    #[test]
+    fn a_code_goes_to_the_client_only_after_consent_and_back_or_home_cancel_it() {
+        let now = Instant::now();
+        let mut s = Session::new(Duration::from_secs(90), now);
+        s.handle(ask(1, Asked::ReadCode), now);
+        assert_eq!(
+            s.host_consent(),
+            Some(("银行自助服务", ConsentKind::ReadCode))
+        );
+        assert!(
+            !s.host_code_waiting(),
+            "nothing is read before the citizen agrees"
+        );
+        s.handle(Event::HostConsent(true), now);
+        assert!(s.host_code_waiting());
+        assert_eq!(s.current(), &Screen::Identify);
+        assert!(answers(&mut s).is_empty());
+        // A second client meanwhile is told busy.
+        s.handle(ask(2, Asked::TakePicture), now);
+        assert_eq!(
+            answers(&mut s),
+            vec![(2, HostAnswer::Refused(Refused::Busy))]
+        );
+        s.handle(Event::HostCode("SB:12345".into()), now);
+        assert_eq!(
+            answers(&mut s),
+            vec![(1, HostAnswer::Code("SB:12345".into()))]
+        );
+        assert!(!s.host_code_waiting());
+        assert_eq!(s.current(), &Screen::Home);
+        // A code with nobody waiting goes nowhere.
+        s.handle(Event::HostCode("SB:6".into()), now);
+        assert!(answers(&mut s).is_empty());
+
+        s.handle(ask(3, Asked::ReadCode), now);
+        s.handle(Event::HostConsent(true), now);
+        s.handle(Event::Back, now);
+        assert_eq!(
+            answers(&mut s),
+            vec![(3, HostAnswer::Refused(Refused::Cancelled))]
+        );
+        assert_eq!(s.current(), &Screen::Home);
+        s.handle(ask(4, Asked::ReadCode), now);
+        s.handle(Event::HostConsent(true), now);
+        s.handle(Event::Home, now);
+        assert_eq!(
+            answers(&mut s),
+            vec![(4, HostAnswer::Refused(Refused::Cancelled))]
+        );
+    }
+
+    #[test]
+    fn a_picture_is_taken_only_after_consent_and_refusing_takes_none() {
+        let now = Instant::now();
+        let mut s = Session::new(Duration::from_secs(90), now);
+        s.handle(ask(1, Asked::TakePicture), now);
+        assert_eq!(
+            s.host_consent(),
+            Some(("银行自助服务", ConsentKind::TakePicture))
+        );
+        s.handle(Event::HostConsent(false), now);
+        let effects: Vec<Effect> = std::iter::from_fn(|| s.poll_effect()).collect();
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::TakeHostPicture { .. })),
+            "{effects:?}"
+        );
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            Effect::AnswerHost {
+                ticket: 1,
+                answer: HostAnswer::Refused(Refused::ConsentRefused)
+            }
+        )));
+        s.handle(ask(2, Asked::TakePicture), now);
+        s.handle(Event::HostConsent(true), now);
+        let effects: Vec<Effect> = std::iter::from_fn(|| s.poll_effect()).collect();
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::TakeHostPicture { ticket: 2 })),
+            "{effects:?}"
+        );
     }
 
     #[test]

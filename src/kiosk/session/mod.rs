@@ -595,7 +595,10 @@ impl Session {
                 restart,
             } => self.on_operations(maintenance, restart),
             // 返回 while a client's card is awaited cancels that read (`host`).
-            Event::Back if self.host_card_waiting() && self.current() == &Screen::Identify => {
+            Event::Back
+                if (self.host_card_waiting() || self.host_code_waiting())
+                    && self.current() == &Screen::Identify =>
+            {
                 self.cancel_host_card()
             }
             Event::Back => self.on_back(),
@@ -608,6 +611,7 @@ impl Session {
             Event::HostConsent(agreed) => self.on_host_consent(agreed),
             Event::HostWithdrawn(ticket) => self.on_host_withdrawn(ticket),
             Event::CardRead(person) if self.host_card_waiting() => self.on_host_card(person),
+            Event::HostCode(text) => self.on_host_code(text),
             // Identification (`identify`).
             Event::CardRead(person) if self.awaits_agent_card() => self.agent_card(person),
             Event::CardRead(person) => self.on_card_read(person),

@@ -8,7 +8,10 @@
 //! `YkbIdCard.ReadCard`, released only after the citizen agreed on our screen), `Printer`
 //! (our receipt printer: `Printer.PrintRaw` of plain text, laid out as our receipt),
 //! `YkbErrand` (`YkbErrand.Start`: open 渝快办 on a matter, told the outcome when the session
-//! ends). Every service answers `Common.Status` and `Common.Capabilities`.
+//! ends), `BarcodeReader` (`BarcodeReader.Read`: the next code shown to our scanner or
+//! camera) and `Camera` (`Camera.TakePicture`: one picture from our document camera), both
+//! only after the citizen agreed on our screen. Every service answers `Common.Status` and
+//! `Common.Capabilities`.
 //!
 //! What the citizen must decide goes to the app as [`DeviceServiceNews::Asked`] through the
 //! inbox; its session answers with a [`HostAnswer`] ([`LocalDeviceService::answer`]). One
@@ -42,7 +45,8 @@ use crate::core::domain::{IdNumber, Person};
 /// The services offered, by path name (the profile's `services` name them).
 pub use crate::core::config::devservice::SERVICES;
 
-/// How long a card read may wait (consent and card) when the client sets no timeout.
+/// How long a card or code read, or a picture, may wait (consent and card, code or
+/// material) when the client sets no timeout.
 const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 /// The most text one print may carry, in bytes.
 const MAX_PRINT_BYTES: usize = 4096;
@@ -67,6 +71,10 @@ pub struct HostAsk {
 pub enum Asked {
     /// Read the citizen's ID card and release it to the client (after consent).
     ReadIdCard,
+    /// Release the next code the citizen shows our scanner or camera (after consent).
+    ReadCode,
+    /// Take one picture with our document camera for the client (after consent).
+    TakePicture,
     /// Open 渝快办 on `matter` (a task code; `None`: the home screen), with the person the
     /// host identified itself, used only after consent.
     StartErrand {
@@ -97,6 +105,8 @@ pub enum Refused {
     Cancelled,
     /// No such matter in this terminal's catalogue.
     UnknownMatter,
+    /// The device failed (or this terminal has none).
+    DeviceFailed,
 }
 
 impl Refused {
@@ -106,6 +116,7 @@ impl Refused {
             Self::Busy => "busy",
             Self::Cancelled => "cancelled",
             Self::UnknownMatter => "unknownMatter",
+            Self::DeviceFailed => "deviceFailed",
         }
     }
 }
@@ -117,6 +128,10 @@ pub enum HostAnswer {
     PlaceCard,
     /// The card read, released to the client (the completion).
     IdCard(Person),
+    /// The code the citizen showed (the sanitised text), released to the client.
+    Code(String),
+    /// The picture taken (a JPEG file), released to the client.
+    Picture(Vec<u8>),
     /// The errand is open on the screen (an event, the command stays open).
     ErrandStarted,
     /// The errand ended (the completion).
@@ -259,6 +274,26 @@ impl ServiceHandle {
                     "身份证信息经市民同意后已提供",
                 );
             }
+            HostAnswer::Code(text) => {
+                let data = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                s.finish(
+                    ticket,
+                    CompletionCode::Success,
+                    None,
+                    as_map(json!({"readOutput": [{"symbology": "qrCode", "barcodeData": data}]})),
+                    "二维码经市民同意后已提供",
+                );
+            }
+            HostAnswer::Picture(jpeg) => {
+                let data = base64::engine::general_purpose::STANDARD.encode(&jpeg);
+                s.finish(
+                    ticket,
+                    CompletionCode::Success,
+                    None,
+                    as_map(json!({"pictureFile": data})),
+                    "照片经市民同意后已提供",
+                );
+            }
             HostAnswer::ErrandEnded(outcome) => {
                 let (payload, detail) = match outcome {
                     ErrandOutcome::Submitted { case_number } => (
@@ -286,6 +321,7 @@ impl ServiceHandle {
                     Refused::UnknownMatter => {
                         (CompletionCode::CommandErrorCode, "拒绝：本机没有该事项")
                     }
+                    Refused::DeviceFailed => (CompletionCode::HardwareError, "设备故障"),
                 };
                 s.finish(
                     ticket,
@@ -384,6 +420,31 @@ impl Shared {
                 "超时",
             );
             (self.report)(DeviceServiceNews::Withdrawn(ticket));
+        }
+    }
+
+    /// Takes `device` for a request that releases what the citizen holds (card, code,
+    /// picture) and asks the app, whose session asks the citizen first.
+    fn ask_consent(
+        &self,
+        client: &gate::Client,
+        peer: &Peer,
+        request: &Request,
+        device: &'static str,
+        reply: &Replier,
+        what: Asked,
+    ) {
+        let timeout = match request.timeout_ms {
+            0 => DEFAULT_READ_TIMEOUT,
+            ms => Duration::from_millis(ms),
+        };
+        if let Some(ticket) = self.open(client, peer, request, device, reply, Some(timeout)) {
+            (self.report)(DeviceServiceNews::Asked(HostAsk {
+                ticket,
+                client: client.id.clone(),
+                client_name: client.name.clone(),
+                what,
+            }));
         }
     }
 
@@ -517,22 +578,25 @@ impl ServiceHandler for Handler {
                 None,
                 as_map(json!({"interfaces": [{"name": sv, "commands": commands_of(sv)}]})),
             ),
-            (Some("YkbIdCard"), "YkbIdCard.ReadCard") => {
-                let timeout = match request.timeout_ms {
-                    0 => DEFAULT_READ_TIMEOUT,
-                    ms => Duration::from_millis(ms),
-                };
-                if let Some(ticket) =
-                    s.open(client, peer, &request, "id_reader", &reply, Some(timeout))
-                {
-                    (s.report)(DeviceServiceNews::Asked(HostAsk {
-                        ticket,
-                        client: client.id.clone(),
-                        client_name: client.name.clone(),
-                        what: Asked::ReadIdCard,
-                    }));
-                }
+            (Some("YkbIdCard"), "YkbIdCard.ReadCard") => s.ask_consent(
+                client,
+                peer,
+                &request,
+                "id_reader",
+                &reply,
+                Asked::ReadIdCard,
+            ),
+            (Some("BarcodeReader"), "BarcodeReader.Read") => {
+                s.ask_consent(client, peer, &request, "scanner", &reply, Asked::ReadCode)
             }
+            (Some("Camera"), "Camera.TakePicture") => s.ask_consent(
+                client,
+                peer,
+                &request,
+                "document_camera",
+                &reply,
+                Asked::TakePicture,
+            ),
             (Some("YkbErrand"), "YkbErrand.Start") => {
                 let asked = match errand_of(&request.payload) {
                     Ok(a) => a,
@@ -616,6 +680,8 @@ fn commands_of(service: &str) -> Vec<&'static str> {
     c.push(match service {
         "YkbIdCard" => "YkbIdCard.ReadCard",
         "Printer" => "Printer.PrintRaw",
+        "BarcodeReader" => "BarcodeReader.Read",
+        "Camera" => "Camera.TakePicture",
         _ => "YkbErrand.Start",
     });
     c
