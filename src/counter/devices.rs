@@ -68,7 +68,7 @@ impl Counter {
                         }
                     });
                 }
-                Report::Card(CardOutcome::Ready, _) => {}
+                Report::Card(CardOutcome::Ready | CardOutcome::Removed, _) => {}
                 Report::Licences { id_number, names } => match names {
                     Ok(names) => {
                         self.state.borrow_mut().clerk.licences(&id_number, names);

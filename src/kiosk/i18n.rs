@@ -54,6 +54,7 @@ const EN: &[(&str, &str)] = &[
     ("提交", "Submit"),
     ("请取走您的身份证", "Please take your ID card"),
     ("请取走您的身份证和打印的凭条", "Please take your ID card and your printout"),
+    ("请取走打印的凭条", "Please take your printout"),
     ("离开前请取走您的身份证和回执", "Take your ID card and the receipt before you leave"),
     // 已提交's 接下来 (errand::guide::after_submission).
     ("材料已齐，无需再到窗口交材料", "All materials are in: nothing to bring to a window"),
@@ -393,7 +394,11 @@ mod tests {
         ] {
             assert!(english(s.label()).is_some(), "{}", s.label());
         }
-        for r in [Reminder::TakeCard, Reminder::TakeCardAndPaper] {
+        for r in [
+            Reminder::TakeCard,
+            Reminder::TakeCardAndPaper,
+            Reminder::TakePaper,
+        ] {
             assert!(english(r.text()).is_some(), "{}", r.text());
         }
     }

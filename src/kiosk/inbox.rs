@@ -34,6 +34,7 @@ impl Kiosk {
                     }
                     self.event(Event::CardError(e))
                 }
+                Report::Card(CardOutcome::Removed, _) => self.event(Event::CardRemoved),
                 Report::Card(CardOutcome::Ready, _) => {
                     self.record_device("id_reader", online());
                     self.event(Event::CardReady)

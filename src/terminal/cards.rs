@@ -30,6 +30,8 @@ pub enum CardOutcome {
     Error(CardError),
     /// The reader works again after a device error.
     Ready,
+    /// The card that was read has left the reader (the citizen took it back).
+    Removed,
 }
 
 /// The person on the demo card (the demo's 渝快码 identifies the same fictional citizen).
@@ -187,8 +189,17 @@ fn read_loop(
     report: &dyn Fn(CardOutcome, Option<CardExpiry>),
 ) {
     let mut faulty = false;
+    let events = reader.subscribe();
     while !stop.load(Ordering::Relaxed) {
-        match reader.read_card(READ_SLICE).wait() {
+        let result = reader.read_card(READ_SLICE).wait();
+        // The reader notices a card leaving while it waits for the next one.
+        if events
+            .try_iter()
+            .any(|e| e == ykb_drivers::idcard::ReaderEvent::CardRemoved)
+        {
+            report(CardOutcome::Removed, None);
+        }
+        match result {
             Ok(card) => {
                 faulty = false;
                 let outcome = match person_from_card(&card) {

@@ -92,6 +92,7 @@ pub(in crate::kiosk) fn render_shell(window: &AppWindow, st: &State) {
     ));
     sa.set_step(step as i32);
     sa.set_leave_asked(session.leave_asked());
+    sa.set_reminder_card(session.reminder() != Some(crate::kiosk::session::Reminder::TakePaper));
     sa.set_reminder(
         session
             .reminder()

@@ -196,6 +196,8 @@ pub enum Event {
     CardError(CardError),
     /// The reader works again after a device error.
     CardReady,
+    /// The card that was read has been taken off the reader.
+    CardRemoved,
     /// "不是本人/更换": forget the card and wait for another.
     ChangePerson,
     /// The scanner read a 渝快码 (the loop asks the platform whom it identifies).

@@ -623,6 +623,7 @@ impl Session {
                 self.card = CardStatus::Waiting;
                 Outcome::Changed
             }
+            Event::CardRemoved => self.on_card_removed(),
             Event::ChangePerson => self.on_change_person(),
             Event::YkmScanned(token) => self.on_ykm_scanned(token),
             Event::ScanUnusable(why) => self.note_identify(why),

@@ -1,7 +1,7 @@
 //! The frame around the errand's screens: where the citizen is (the step indicator
 //! 问题 → 材料 → 填表 → 拍照 → 核对 → 提交), leaving a half-done errand only after saying so
 //! (首页 and 结束办理 ask first), and the reminder to take the ID card back — after it was read
-//! and at the end.
+//! and at the end, until the reader says the card has gone.
 
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,8 @@ pub enum Reminder {
     TakeCard,
     /// The errand ended with paper: the card and the receipt (or the copy).
     TakeCardAndPaper,
+    /// The errand ended with paper and the card was already taken back.
+    TakePaper,
 }
 
 impl Reminder {
@@ -49,6 +51,7 @@ impl Reminder {
         match self {
             Reminder::TakeCard => "请取走您的身份证",
             Reminder::TakeCardAndPaper => "请取走您的身份证和打印的凭条",
+            Reminder::TakePaper => "请取走打印的凭条",
         }
     }
 }
@@ -62,6 +65,8 @@ pub(super) struct Shell {
     pub(super) by_code: bool,
     /// A card was read in this session (so the end reminds of it).
     pub(super) card_used: bool,
+    /// The reader said the card read last has left it (taken back).
+    pub(super) card_taken: bool,
     /// The end's reminder was given (once per session).
     pub(super) end_reminded: bool,
     /// The reminder shown, until when.
@@ -161,6 +166,7 @@ impl Session {
     pub(super) fn note_identified(&mut self, same: bool) {
         if !std::mem::take(&mut self.shell.by_code) {
             self.shell.card_used = true;
+            self.shell.card_taken = false;
             if !same || self.reminder() != Some(Reminder::TakeCard) {
                 self.remind(Reminder::TakeCard);
             }
@@ -179,12 +185,30 @@ impl Session {
             self.shell.end_reminded = true;
             // Nothing is printed for a case that could not be stored.
             let paper = !matches!(self.submit, Some(super::SubmitResult::Failed { .. }));
-            self.remind(if paper {
-                Reminder::TakeCardAndPaper
-            } else {
-                Reminder::TakeCard
-            });
+            match (paper, self.shell.card_taken) {
+                (true, false) => self.remind(Reminder::TakeCardAndPaper),
+                (true, true) => self.remind(Reminder::TakePaper),
+                (false, false) => self.remind(Reminder::TakeCard),
+                (false, true) => {}
+            }
         }
+    }
+
+    /// The reader says the card has left it: no more reminding of the card (what is still on
+    /// screen about it goes, or keeps only the paper).
+    pub(super) fn on_card_removed(&mut self) -> Outcome {
+        if !self.shell.card_used || self.shell.card_taken {
+            return Outcome::None;
+        }
+        self.shell.card_taken = true;
+        match self.shell.reminder {
+            Some((Reminder::TakeCard, _)) => self.shell.reminder = None,
+            Some((Reminder::TakeCardAndPaper, until)) => {
+                self.shell.reminder = Some((Reminder::TakePaper, until))
+            }
+            _ => return Outcome::None,
+        }
+        Outcome::Changed
     }
 
     /// Drops the reminder whose time is up; whether one was (the screen changes).
@@ -326,5 +350,38 @@ mod tests {
         let effects: Vec<Effect> = std::iter::from_fn(|| s.poll_effect()).collect();
         assert!(effects.contains(&Effect::Remind(Reminder::TakeCardAndPaper)));
         assert_eq!(s.reminder(), Some(Reminder::TakeCardAndPaper));
+        // The card taken back now: only the paper is left to remind of.
+        assert_eq!(s.handle(Event::CardRemoved, t), Outcome::Changed);
+        assert_eq!(s.reminder(), Some(Reminder::TakePaper));
+        assert!(
+            std::iter::from_fn(|| s.poll_effect()).all(|e| !matches!(e, Effect::Remind(_))),
+            "nothing is said again"
+        );
+    }
+
+    #[test]
+    fn a_card_taken_back_ends_its_reminder_and_the_end_reminds_only_of_paper() {
+        let t = Instant::now();
+        let mut s = Session::new(Duration::from_secs(60), t);
+        // A removal before any read is nobody's card.
+        assert_eq!(s.handle(Event::CardRemoved, t), Outcome::None);
+        s.handle(Event::CardRead(person()), t);
+        assert_eq!(s.reminder(), Some(Reminder::TakeCard));
+        assert_eq!(s.handle(Event::CardRemoved, t), Outcome::Changed);
+        assert_eq!(s.reminder(), None);
+        assert_eq!(s.handle(Event::CardRemoved, t), Outcome::None);
+        while s.poll_effect().is_some() {}
+        s.handle(Event::Open(Screen::Done), t);
+        let effects: Vec<Effect> = std::iter::from_fn(|| s.poll_effect()).collect();
+        assert!(
+            effects.contains(&Effect::Remind(Reminder::TakePaper)),
+            "{effects:?}"
+        );
+        // Read again: the card is on the reader again.
+        let mut again = Session::new(Duration::from_secs(60), t);
+        again.handle(Event::CardRead(person()), t);
+        again.handle(Event::CardRemoved, t);
+        again.handle(Event::CardRead(person()), t + REMINDER_SHOWN);
+        assert_eq!(again.reminder(), Some(Reminder::TakeCard));
     }
 }
